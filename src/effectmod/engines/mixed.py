@@ -289,7 +289,9 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
         raise ValueError(msg)
     import pandas as pd  # factorize handles any hashable labels, including mixed types
 
-    codes, uniques = pd.factorize(np.asarray(groups, dtype=object), sort=False)
+    # tuples are labels too: keep them whole rather than let numpy make a 2-D array of them
+    labels = groups if isinstance(groups, np.ndarray) and groups.ndim == 1 else pd.Series(list(groups), dtype=object)
+    codes, uniques = pd.factorize(labels, sort=False)
     if np.any(codes < 0):
         raise ValueError("groups holds missing labels")
     G = len(uniques)
