@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize, sparse, special
 
 from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
 
@@ -25,6 +25,9 @@ PROB_EDGE = 1e-8
 # A standard error this large on the log-odds scale (an odds ratio CI spanning e^±200) means
 # the likelihood is flat in some direction, which in practice is separation.
 SE_EXPLODED = 100.0
+# Triggers for the (costlier) linear-programming separation check after an ML fit.
+SUSPECT_PROB = 1e-6
+SUSPECT_SE = 10.0
 _MAX_HALVINGS = 30
 
 
@@ -123,43 +126,63 @@ def _newton(X, y, firth, max_iter):
         else:
             return b, it, False
         d_coef = np.max(np.abs(b_new - b)) / (np.max(np.abs(b_new)) + 0.1)
-        # the deviance rule of R's glm.fit, applied to -2 * (penalised) log-likelihood
+        # the deviance rule of R's glm.fit; only for full ML Newton steps, which converge
+        # quadratically. Firth steps use the expected, not the penalised, information and
+        # converge linearly, so a tiny deviance change can still leave 1e-6 in the estimate.
         d_dev = abs(obj_new - obj) / (2.0 * abs(obj_new) + 0.1)
         b, obj = b_new, obj_new
-        if d_coef < TOL or (d_dev < TOL and t == 1.0):
+        if d_coef < TOL or (d_dev < TOL and t == 1.0 and not firth):
             return b, it, True
     return b, max_iter, False
 
 
-def separation_direction(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """A direction d with (2y-1) x_i'd >= 0 for all i and > 0 for some, if one exists.
+def separation_direction(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A separating direction and the participants it separates strictly, if any.
 
-    Such a d is (quasi-)complete separation (Albert & Anderson 1984): the likelihood keeps
-    increasing along it, so the ML estimate is infinite. Found by linear programming
-    (Konis 2007) on the column-scaled design; ``None`` when the data overlap.
+    Returns ``(d, strict)`` with (2y-1) x_i'd >= 0 for every i and > 0 exactly where
+    ``strict`` is True (the largest such set), or ``None`` when the data overlap. Such a d
+    is (quasi-)complete separation (Albert & Anderson 1984): the likelihood keeps rising
+    along it, so the ML estimate is infinite; complete when ``strict`` is all True.
+    Found by one linear programme (in the spirit of Konis 2007) on the column-scaled design.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
+    n, p = X.shape
     scale = np.max(np.abs(X), axis=0)
     scale[scale == 0] = 1.0
     A = (2.0 * y - 1.0)[:, None] * (X / scale)
-    # maximise sum_i s_i x_i'd subject to s_i x_i'd >= 0 and |d_j| <= 1
-    res = optimize.linprog(-A.sum(axis=0), A_ub=-A, b_ub=np.zeros(len(y)),
-                           bounds=[(-1.0, 1.0)] * X.shape[1], method="highs")
-    if res.status != 0 or -res.fun <= 1e-7 * len(y):
+    # maximise sum u_i subject to 0 <= u_i <= s_i x_i'd (d free, u_i <= 1): the separable
+    # points of several directions are separable together (add the directions), so the
+    # optimum marks the largest set at once
+    A_ub = sparse.vstack([sparse.hstack([sparse.csr_matrix(-A), sparse.eye(n)]),
+                          sparse.hstack([sparse.csr_matrix(-A), sparse.csr_matrix((n, n))])])
+    res = optimize.linprog(
+        np.concatenate([np.zeros(p), -np.ones(n)]),
+        A_ub=A_ub.tocsc(),
+        b_ub=np.zeros(2 * n),
+        bounds=[(None, None)] * p + [(0.0, 1.0)] * n, method="highs")
+    if res.status != 0 or -res.fun < 0.5:
         return None
-    d = res.x.copy()
+    d = res.x[:p] / np.max(np.abs(res.x[:p]))
     d[np.abs(d) < 1e-9] = 0.0
-    return d / scale
+    return d / scale, res.x[p:] > 0.5
 
 
 def _post_fit_notes(X, y, b, vcov, names, converged, method, max_iter):
     notes: list[str] = []
-    d = separation_direction(X, y)
-    separation = d is not None
-    if separation:
-        s = (2.0 * y - 1.0) * (X @ d)
-        k = int(np.sum(s > 1e-9 * np.max(np.abs(s))))
+    p = special.expit(X @ b)
+    se = np.sqrt(np.abs(np.diag(vcov)))
+    # Under separation an ML fit always shows diverging coefficients (probabilities near 0/1,
+    # large SEs) or fails to converge, so the linear programme only runs then; a Firth fit
+    # stays finite and is always checked.
+    suspicious = (not converged or method == "firth"
+                  or np.any(np.minimum(p, 1.0 - p) < SUSPECT_PROB)
+                  or not np.all(np.isfinite(se)) or np.max(se) > SUSPECT_SE)
+    found = separation_direction(X, y) if suspicious else None
+    separation = found is not None
+    if found is not None:
+        d, strict = found
+        k = int(strict.sum())
         kind = "complete" if k == len(y) else "quasi-complete"
         involved = ", ".join(n for n, v in zip(names, d) if v != 0.0) or "all terms"
         notes.append(
@@ -172,11 +195,9 @@ def _post_fit_notes(X, y, b, vcov, names, converged, method, max_iter):
         notes.append(f"the {'Firth' if method == 'firth' else 'maximum-likelihood'} fit did "
                      f"not converge in {max_iter} iterations")
     if method == "ml":
-        p = special.expit(X @ b)
         edge = int(np.sum((p < PROB_EDGE) | (p > 1.0 - PROB_EDGE)))
         if edge:
             notes.append(f"fitted probabilities numerically 0 or 1 for {edge} participants")
-    se = np.sqrt(np.abs(np.diag(vcov)))
     big = [n for n, s in zip(names, se) if not np.isfinite(s) or s > SE_EXPLODED]
     if big:
         notes.append("standard errors exploded (log-odds SE > "
