@@ -254,7 +254,7 @@ def test_speed_sixteen_resolve_sized_fits():
 
 def simulate(rng, n, effect, extra_covariates=0, sd_u=1.0, sd_e=1.0):
     """n participants x 2 follow-ups, y ~ time * treat * mod (+ covariates) + (1 | id)."""
-    treat = rng.integers(0, 2, n).astype(float)
+    treat = rng.permutation(np.arange(n) % 2).astype(float)     # 1:1 allocation
     mod = rng.normal(size=n)
     cov = rng.normal(size=(n, extra_covariates))
     u = rng.normal(scale=sd_u, size=n)
@@ -274,18 +274,21 @@ def type1_rates(reps, n, seed):
         c = fit_random_intercept(y, X, ids).contrast(np.eye(X.shape[1])[-1])
         p_satt.append(c.p_value)
         p_z.append(2 * stats.norm.sf(abs(c.statistic)))
-    return np.mean(np.array(p_satt) < 0.05), np.mean(np.array(p_z) < 0.05)
+    return np.mean(np.array(p_satt) < 0.05), np.mean(np.array(p_z) < 0.05), np.array(p_satt)
 
 
 def test_type1_error_fast():
-    satt, z = type1_rates(200, 60, seed=11)
+    # 60 participants x 2 follow-ups (df ~ 75-105): z and t differ little here (measured with
+    # this seed: Satterthwaite 3.5%, z 4.5%); the slow test shows the difference in small trials
+    satt, _, p = type1_rates(200, 60, seed=11)
     assert TYPE1_LOW <= satt <= TYPE1_HIGH
-    assert z >= satt
+    assert stats.kstest(p, "uniform").pvalue > 1e-3
 
 
 @pytest.mark.slow
 def test_type1_error_small_trials():
-    # 12 participants x 2 follow-ups: the z test is visibly anti-conservative there
-    satt, z = type1_rates(4000, 12, seed=12)
+    # 12 participants x 2 follow-ups (df ~ 9-16): the z test is visibly anti-conservative there
+    # (measured with this seed: Satterthwaite 4.6%, z 7.3%)
+    satt, z, _ = type1_rates(4000, 12, seed=12)
     assert abs(satt - 0.05) < 0.012          # ~3.5 binomial SD at 4000 replicates
     assert abs(satt - 0.05) < abs(z - 0.05)
