@@ -1,0 +1,251 @@
+"""Simulated trials with known treatment x moderator interactions.
+
+``simulate`` returns the data, the plan that analyses it and the truth (the interactions put
+into the data-generating model and the estimands of the model effectmod fits);
+``write_simulation`` writes the three beside each other.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..errors import UsageError
+from .generate import ESTIMAND_N, ESTIMAND_SEED, draw, estimands
+from .scenarios import SCENARIOS, Interaction, Scenario
+
+__all__ = ["SCENARIOS", "Scenario", "SimulatedTrial", "simulate", "write_simulation",
+           "scenario_with"]
+
+MIN_N = 20
+DROPOUT_MODES = ("mcar", "mar", "none")
+OVERRIDES = ("interaction_scale", "interactions", "dropout")
+
+
+@dataclass(frozen=True)
+class SimulatedTrial:
+    """One simulated trial: wide data, the plan that analyses it, and the true parameters."""
+
+    data: pd.DataFrame  # one row per participant
+    plan: dict          # CONTRACT §2 plan (plus analysis.sensitivity), ready for yaml.safe_dump
+    truth: dict         # JSON-ready: scenario, n, seed, parameters, interactions, estimands
+
+
+def _parse_key(key: Any, scenario: Scenario) -> tuple[str, str, str]:
+    parts = tuple(key.split(":")) if isinstance(key, str) else tuple(key)
+    moderators = {m.name for m in scenario.moderators}
+    followups = {(o.name, f.timepoint) for o in scenario.outcomes for f in o.followups}
+    if len(parts) != 3 or parts[0] not in moderators or tuple(parts[1:]) not in followups:
+        raise UsageError(
+            f"interactions: unknown key {key!r}; use (moderator, outcome, timepoint) or "
+            f"'moderator:outcome:timepoint' with moderator in {sorted(moderators)} and "
+            f"outcome:timepoint in {sorted(':'.join(p) for p in followups)}.")
+    return parts[0], parts[1], str(parts[2])
+
+
+def scenario_with(name: str, interaction_scale: float = 1.0,
+                  interactions: Mapping | None = None, dropout: str | None = None) -> Scenario:
+    """A built-in scenario with its interactions replaced and/or scaled, or another dropout.
+
+    ``interactions`` replaces the scenario's whole set (unlisted ones become 0); keys are
+    ``(moderator, outcome, timepoint)`` tuples or ``"moderator:outcome:timepoint"`` strings.
+    ``interaction_scale`` then multiplies every interaction (for power studies).
+    """
+    if name not in SCENARIOS:
+        raise UsageError(f"Unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}.")
+    scenario = SCENARIOS[name]
+    chosen = scenario.interactions
+    if interactions is not None:
+        chosen = tuple(Interaction(*_parse_key(k, scenario), float(v), "override")
+                       for k, v in interactions.items())
+    if interaction_scale != 1.0:
+        chosen = tuple(dataclasses.replace(it, value=it.value * float(interaction_scale),
+                                           source=f"{it.source}; scaled by {interaction_scale}")
+                       for it in chosen)
+    if dropout is not None and dropout not in DROPOUT_MODES:
+        raise UsageError(f"dropout={dropout!r} is not one of {list(DROPOUT_MODES)}.")
+    return dataclasses.replace(scenario, interactions=chosen,
+                               dropout=dropout or scenario.dropout)
+
+
+def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024,
+             **overrides: Any) -> SimulatedTrial:
+    """Simulate one trial from a built-in scenario (``SCENARIOS``).
+
+    Overrides: ``interaction_scale`` (multiply every interaction), ``interactions`` (replace
+    them; see ``scenario_with``), ``dropout`` ("mcar", "mar" or "none"). The same arguments
+    always give the same trial. Allocation is exactly n//2 treated, the rest control.
+    """
+    unknown = sorted(set(overrides) - set(OVERRIDES))
+    if unknown:
+        raise UsageError(f"simulate: unknown option(s) {unknown}; allowed: {list(OVERRIDES)}.")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_N:
+        raise UsageError(f"simulate: n must be a whole number >= {MIN_N}, got {n!r}.")
+    spec = scenario_with(scenario, **overrides)
+    d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout)
+    return SimulatedTrial(_frame(spec, d), build_plan(spec, seed), _truth(spec, int(n), seed))
+
+
+# ---------------------------------------------------------------- data, plan, truth
+
+def _frame(scenario: Scenario, d: Any) -> pd.DataFrame:
+    n = d.treat.size
+    width = max(3, len(str(n)))
+    cols: dict[str, Any] = {
+        "participant_id": [f"R{i:0{width}d}" for i in range(1, n + 1)],
+        "group": np.where(d.treat == 1, scenario.treated, scenario.control),
+        "age": d.baseline["age"].astype(np.int64),
+        "sex": np.where(d.female, "female", "male"),
+    }
+    for m in scenario.measures:
+        values = d.baseline[m.column]
+        cols[m.column] = (np.asarray(m.binary_levels)[values.astype(int)] if m.binary_levels
+                          else values.astype(np.int64))
+    # Follow-ups stay float64 (NaN = missing) so that numeric code reads them without a
+    # missing-value dtype; on the observed scale every value is a whole number.
+    for o in scenario.outcomes:
+        for f in o.followups:
+            cols[f.column] = d.outcomes[f.column]
+    return pd.DataFrame(cols)
+
+
+def build_plan(scenario: Scenario, seed: int) -> dict:
+    """The analysis plan (CONTRACT §2) for a scenario's data, as plain dicts and lists."""
+    outcomes = []
+    for o in scenario.outcomes:
+        entry: dict[str, Any] = {"name": o.name, "label": o.label, "type": "continuous"}
+        if scenario.observed_scale:
+            entry["range"] = [o.low, o.high]
+        else:
+            # Latent outcomes leave the instrument's range; a range would flag them as errors.
+            entry["label"] = f"{o.label}, latent scale"
+        entry["baseline"] = o.baseline
+        entry["followups"] = {f.timepoint: f.column for f in o.followups}
+        outcomes.append(entry)
+    moderators = []
+    for m in scenario.moderators:
+        entry = {"name": m.name, "column": m.column, "type": m.type, "label": m.label}
+        if m.reference is not None:
+            entry["reference"] = m.reference
+        entry["hypothesised_direction"] = m.hypothesised_direction
+        entry["rationale"] = m.rationale
+        moderators.append(entry)
+    return {
+        "title": scenario.title,
+        "data": {"id": "participant_id", "treatment": "group", "treated": scenario.treated,
+                 "control": scenario.control},
+        "outcomes": outcomes,
+        "moderators": moderators,
+        "covariates": [],
+        "analysis": {
+            "model": "linear", "adjust_for_baseline": True, "ci_level": 0.95,
+            "evidence_threshold": 0.05, "exploratory_threshold": 0.20, "se": "classical",
+            "multiplicity": "none", "bootstrap": 0, "imputations": 0, "seed": int(seed),
+            "sensitivity": ["mixed"],
+        },
+    }
+
+
+def _truth(scenario: Scenario, n: int, seed: int) -> dict:
+    est = dict(estimands(scenario))
+    dgp = {(it.moderator, it.outcome, it.timepoint): it.value for it in scenario.interactions}
+    column_of = {m.name: m.column for m in scenario.moderators}
+    rows = [{"moderator": m.name, "column": column_of[m.name], "outcome": o.name,
+             "timepoint": f.timepoint,
+             "dgp_interaction": float(dgp.get((m.name, o.name, f.timepoint), 0.0)),
+             "estimand": est[(m.name, o.name, f.timepoint)]}
+            for o in scenario.outcomes for f in o.followups for m in scenario.moderators]
+    effects = [{"outcome": o.name, "timepoint": f.timepoint, "dgp_effect": f.effect_latent,
+                "estimand": est[("average_effect", o.name, f.timepoint)],
+                "published_effect": f.target_effect}
+               for o in scenario.outcomes for f in o.followups]
+    return {
+        "scenario": scenario.name,
+        "n": n,
+        "seed": int(seed),
+        "dropout": scenario.dropout,
+        "outcome_scale": "observed (rounded, clipped)" if scenario.observed_scale else "latent",
+        "definitions": {
+            "dgp_interaction": "coefficient of treat x (moderator - its population mean) in the "
+                               "latent data-generating model, per unit of the moderator",
+            "estimand": "population value of b3 in y_t ~ treat + mod + treat:mod + baseline_y "
+                        "(one moderator at a time; baseline once when it is the moderator), "
+                        "fitted to the outcome as written in the data; compare estimates "
+                        "with this",
+            "dgp_effect": "treatment effect in the latent model at the moderators' means",
+            "average_effect estimand": "population treatment coefficient of y_t ~ treat + "
+                                       "baseline_y on the outcome as written in the data",
+        },
+        "estimand_source": (f"OLS on one simulated trial of n = {ESTIMAND_N} without dropout "
+                            f"(seed {ESTIMAND_SEED})" if scenario.observed_scale
+                            or any(it.value for it in scenario.interactions)
+                            else "exact: the analysis model is correctly specified"),
+        "interactions": rows,
+        "average_effects": effects,
+        "parameters": _jsonable(dataclasses.asdict(scenario)),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------- files
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_simulation(trial: SimulatedTrial, out: str | Path) -> list[Path]:
+    """Write the data (csv or parquet, by the extension of ``out``) and, beside it,
+    ``<stem>.plan.yaml`` and ``<stem>.truth.json``. Returns the three paths."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise UsageError(f"Cannot write simulated data to {out.name!r}: use a .csv or "
+                         f".parquet file name.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = trial.data.copy()
+    for col in data.columns:
+        values = data[col]
+        if values.dtype.kind == "f" and np.all(np.isnan(values) | (values == np.round(values))):
+            # Whole-number scores are written as integers ("3", not "3.0"), blanks for missing.
+            data[col] = values.astype("Int64")
+    if suffix == ".csv":
+        _atomic_write(out, lambda p: data.to_csv(p, index=False))
+    else:
+        _atomic_write(out, lambda p: data.to_parquet(p, index=False))
+    plan_path = out.with_name(f"{out.stem}.plan.yaml")
+    truth_path = out.with_name(f"{out.stem}.truth.json")
+    t = trial.truth
+    header = (f"# effectmod analysis plan for the simulated trial {out.name}\n"
+              f"# scenario: {t['scenario']}, n = {t['n']}, seed = {t['seed']}, "
+              f"dropout: {t['dropout']}\n"
+              f"# the true interactions are in {truth_path.name}\n")
+    text = header + yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True, width=100)
+    _atomic_write(plan_path, lambda p: p.write_text(text, encoding="utf-8"))
+    body = json.dumps(trial.truth, indent=2, ensure_ascii=False) + "\n"
+    _atomic_write(truth_path, lambda p: p.write_text(body, encoding="utf-8"))
+    return [out, plan_path, truth_path]
