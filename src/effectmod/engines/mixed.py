@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import linalg, stats
 
 from .base import Contrast, WaldTest
@@ -58,6 +59,8 @@ MAX_ITER = 200
 HESS_EIG_TOL = 1e-8
 EIG_REL_TOL = math.sqrt(np.finfo(float).eps)
 EQUAL_DF_TOL = 1e-8
+# Rank tolerance on unit-norm columns: R's qr() default, as used by lm() and lme4's rank check.
+RANK_TOL = 1e-7
 # Coarse grid of theta = sigma_u / sigma_e for locating the global REML optimum before refining.
 THETA_GRID = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
@@ -250,7 +253,7 @@ def _collinearity_message(X: np.ndarray, names: tuple[str, ...]) -> str | None:
     Xs = X / scale
     _, R, piv = linalg.qr(Xs, mode="economic", pivoting=True)
     diag = np.abs(np.diag(R))
-    tol = diag[0] * max(X.shape) * np.finfo(float).eps * 1e3 if diag.size else 0.0
+    tol = RANK_TOL * diag[0] if diag.size else 0.0
     rank = int(np.sum(diag > tol))
     if rank == X.shape[1]:
         return None
@@ -287,8 +290,6 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
     msg = _collinearity_message(X, names)
     if msg:
         raise ValueError(msg)
-    import pandas as pd  # factorize handles any hashable labels, including mixed types
-
     # tuples are labels too: keep them whole rather than let numpy make a 2-D array of them
     labels = groups if isinstance(groups, np.ndarray) and groups.ndim == 1 else pd.Series(list(groups), dtype=object)
     codes, uniques = pd.factorize(labels, sort=False)
