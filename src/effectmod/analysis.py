@@ -1,0 +1,105 @@
+"""The analysis pipeline: plan + data -> every model -> inference -> Results."""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data.load import read_data
+from .data.prepare import prepare_trial
+from .errors import PlanError
+from .inference.multiplicity import adjust
+from .inference.resample import percentile_interval, stratified_bootstrap_counts
+from .inference.tiers import tier
+from .models.fit import FittedModel, fit_model
+from .models.spec import model_specs
+from .plan.load import load_plan
+from .plan.schema import Plan
+from .results import CONTRACT_COLUMNS, Results
+
+
+def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, seed: int | None = None,
+            progress=None) -> Results:
+    """Run the plan on the data and return the Results.
+
+    ``data``: a file path (csv, tsv, parquet, xlsx, sav, dta, sas7bdat) or a DataFrame (not modified).
+    ``plan``: a Plan, a path to a YAML plan, or a mapping. ``seed`` overrides the plan's seed.
+    ``progress``: optional callable(done, total, what) for long runs.
+    """
+    started = time.time()
+    plan_obj = plan if isinstance(plan, Plan) else load_plan(plan)
+    if seed is not None:
+        plan_obj = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"seed": int(seed)})})
+    if isinstance(data, pd.DataFrame):
+        frame = data.copy()
+        inputs = {"data": {"source": "DataFrame", "sha256": _frame_hash(frame)}}
+    else:
+        frame = read_data(data, sheet=plan_obj.data.sheet)
+        inputs = {"data": {"source": Path(data).name, "sha256": _file_hash(Path(data))}}
+    if isinstance(plan, (str, Path)):
+        inputs["plan"] = {"source": Path(plan).name, "sha256": _file_hash(Path(plan))}
+    trial = prepare_trial(frame, plan_obj)
+    _check_plan_against_trial(plan_obj, trial)
+
+    rng = np.random.default_rng(plan_obj.analysis.seed)
+    specs = model_specs(plan_obj, trial)
+    fitted: list[FittedModel] = []
+    for i, spec in enumerate(specs):
+        fitted.append(fit_model(spec, trial, plan_obj))
+        if progress:
+            progress(i + 1, len(specs), "models")
+
+    if plan_obj.analysis.imputations > 0:
+        from .inference.imputation import analyze_imputed
+        fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress)
+
+    table = _table(fitted, plan_obj)
+    if plan_obj.analysis.bootstrap > 0:
+        from .inference.bootstrap import bootstrap_intervals
+        counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
+        low, high, valid = bootstrap_intervals(fitted, trial, plan_obj, counts, progress=progress)
+        table["boot_ci_low"], table["boot_ci_high"], table["boot_replicates"] = low, high, valid
+
+    return Results(table=table, plan=plan_obj, trial=trial, fitted=fitted,
+                   inputs=inputs, started=started, finished=time.time())
+
+
+def _check_plan_against_trial(plan: Plan, trial) -> None:
+    problems = []
+    for i, o in enumerate(plan.outcomes):
+        if trial.outcomes[o.name].type == "binary" and "mixed" in plan.analysis.model_types:
+            problems.append(f"outcomes[{i}]: binary outcomes are analysed per follow-up by logistic regression; "
+                            "mixed models for binary outcomes are not offered (use analysis.model: linear, which "
+                            "fits logistic models for binary outcomes)")
+    if problems:
+        raise PlanError(problems)
+
+
+def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
+    rows = [r for f in fitted for r in f.rows]
+    table = pd.DataFrame(rows)
+    a = plan.analysis
+    table["p_adjusted"] = adjust(table, a.multiplicity)
+    table["tier"] = [tier(None if np.isnan(p) else p, a.evidence_threshold, a.exploratory_threshold)
+                     for p in table["p_value"].astype(float)]
+    if "note" not in table:
+        table["note"] = ""
+    table["note"] = table["note"].fillna("")
+    table["n"] = table["n"].astype(int)
+    extra = [c for c in table.columns if c not in CONTRACT_COLUMNS]
+    return table[list(CONTRACT_COLUMNS) + extra]
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()

@@ -1,0 +1,154 @@
+"""What each command does, between the argument parser and the library."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import UsageError
+
+
+def _console(args):
+    from rich.console import Console
+    return Console(stderr=False, quiet=getattr(args, "quiet", False) or getattr(args, "json", False), highlight=False)
+
+
+def _progress(console):
+    """A rich progress bar that appears only for work that takes longer than a second."""
+    from .console import LazyProgress
+    return LazyProgress(console)
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise UsageError(f"--out {out}: folder exists and is not empty; choose another folder or pass --force to replace it")
+
+
+def _finish(results, out: Path, args, console, started: float) -> int:
+    from .console import print_summary
+    results.write(out, force=True, pdf=getattr(args, "pdf", False))
+    if getattr(args, "json", False):
+        json.dump(results.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print_summary(console, results)
+        console.print(f"\nWrote [bold]{out}[/bold]/ (report.html, results.csv, results.json, manifest.json) "
+                      f"in {time.time() - started:.1f} s.")
+    return 0
+
+
+def run_analyze(args) -> int:
+    from .analysis import analyze
+    started = time.time()
+    out = Path(args.out)
+    _check_out(out, args.force)
+    console = _console(args)
+    with _progress(console) as progress:
+        results = analyze(args.data, args.plan, seed=args.seed, progress=progress.update)
+    return _finish(results, out, args, console, started)
+
+
+def run_demo(args) -> int:
+    import yaml
+
+    from .analysis import analyze
+    from .plan import validate_plan
+    from .simulate import simulate
+    started = time.time()
+    out = Path(args.out)
+    _check_out(out, args.force)
+    console = _console(args)
+    trial = simulate("resolve", n=276, seed=2024)
+    plan = validate_plan(trial.plan, origin="built-in demo plan")
+    with _progress(console) as progress:
+        results = analyze(trial.data, plan, progress=progress.update)
+    results.inputs["data"]["source"] = "simulated: effectmod simulate --scenario resolve --n 276 --seed 2024"
+    results.attachments = {
+        "demo-data/resolve.csv": trial.data.to_csv(index=False).encode(),
+        "demo-data/resolve.plan.yaml": yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True).encode(),
+        "demo-data/resolve.truth.json": (json.dumps(trial.truth, indent=2) + "\n").encode(),
+    }
+    return _finish(results, out, args, console, started)
+
+
+def run_simulate(args) -> int:
+    from .simulate import simulate, write_simulation
+    if args.n < 20:
+        raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
+    overrides = {"dropout": args.dropout} if args.dropout else {}
+    try:
+        trial = simulate(args.scenario, n=args.n, seed=args.seed, **overrides)
+    except KeyError:
+        from .simulate import SCENARIOS
+        raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join(SCENARIOS)}") from None
+    paths = write_simulation(trial, args.out)
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def run_validate(args) -> int:
+    from .data.load import read_data
+    from .data.prepare import prepare_trial
+    from .models.design import mixed_design, single_design
+    from .models.fit import build_design, estimability_problem
+    from .models.spec import model_specs
+    from .plan import load_plan
+    plan = load_plan(args.plan)
+    trial = prepare_trial(read_data(args.data, sheet=plan.data.sheet), plan)
+    flow = trial.flow
+    print(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in the two analysed arms "
+          f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
+    for reason, count in flow.excluded:
+        print(f"  excluded: {count} ({reason})")
+    for w in flow.warnings:
+        print(f"  warning: {w}")
+    notes = 0
+    for spec in model_specs(plan, trial):
+        design = build_design(spec, trial, plan)
+        problem = estimability_problem(spec, design, trial)
+        where = f"{spec.kind} {spec.outcome}" + (f" at {spec.timepoint}" if spec.timepoint else "") + f" x {spec.moderator}"
+        if problem:
+            notes += 1
+            print(f"  not estimable: {where}: {problem}")
+    print(f"plan and data agree; {len(model_specs(plan, trial))} models to fit" + (f", {notes} not estimable" if notes else ""))
+    return 0
+
+
+def run_init(args) -> int:
+    from .init import draft_plan
+    text = draft_plan(args.data)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
+    tmp = Path(tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")[1])
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    print(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
+          f"effectmod analyze {args.data} --plan {out}")
+    return 0
+
+
+def run_report(args) -> int:
+    from .report.pdf import html_to_pdf
+    folder = Path(args.folder)
+    html = folder / "report.html"
+    if not html.is_file():
+        raise UsageError(f"{folder}: no report.html here; give an effectmod output folder")
+    if not args.pdf:
+        raise UsageError("effectmod report: nothing to do; pass --pdf to print report.html to report.pdf")
+    html_to_pdf(html, folder / "report.pdf")
+    print(f"wrote {folder / 'report.pdf'}")
+    return 0
+
+
+def run_power(args) -> int:
+    from .power_cli import run_power as _run
+    return _run(args)

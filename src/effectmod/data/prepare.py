@@ -1,0 +1,443 @@
+"""Check a data frame against the plan and code it into a ``TrialData``.
+
+Every problem is collected first and raised together (one line each), so one run tells the
+user everything to fix. Problems that only make one model unusable are not raised here: the
+analysis goes on and that model's row says why.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..plan.schema import Plan
+from .load import closest_columns
+from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
+from .values import describe_rows, keys_of, numeric_column, sort_levels, value_key
+
+
+class _Problems(list):
+    def add(self, text: str) -> None:
+        self.append(text)
+
+
+def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
+    """Code ``frame`` for ``plan``. Never modifies ``frame``. Raises DataError with every problem."""
+    problems = _Problems()
+    frame = _apply_missing_codes(frame, plan)
+    _check_columns(frame, plan, problems)
+    if problems:
+        raise DataError(problems)
+
+    rows_in_file = len(frame)
+    treat_keys = keys_of(frame[plan.data.treatment])
+    treated_key, control_key = _arms(treat_keys, plan, problems)
+    if problems:
+        raise DataError(problems)
+
+    id_keys = keys_of(frame[plan.data.id])
+    participants_in_file = len({k for k in id_keys if k is not None})
+    excluded: list[tuple[str, int]] = []
+    warnings: list[str] = []
+    no_id = np.array([k is None for k in id_keys])
+    if no_id.any():
+        excluded.append((f"participant id ({plan.data.id}) missing", int(no_id.sum())))
+
+    in_arms = np.isin(treat_keys, [treated_key, control_key]) & ~no_id
+    _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded)
+
+    if plan.data.time is not None:
+        wide, sources = _long_to_wide(frame, id_keys, treat_keys, in_arms, plan, problems)
+    else:
+        wide = frame.loc[in_arms].reset_index(drop=True)
+        wide_ids = id_keys[in_arms]
+        _check_unique_ids(wide_ids, plan, problems)
+        wide.insert(0, "__id__", wide_ids)
+        sources = {}
+    if problems:
+        raise DataError(problems)
+
+    ids = wide["__id__"].to_numpy(dtype=object)
+    treat = (keys_of(wide[plan.data.treatment]) == treated_key).astype(float)
+    warnings += _near_duplicate_ids(ids)
+
+    outcomes = _code_outcomes(wide, plan, sources, problems)
+    moderators = _code_moderators(wide, plan, problems)
+    covariates = _code_covariates(wide, plan, problems)
+    if problems:
+        raise DataError(problems)
+
+    flow = DataFlow(
+        rows_in_file=rows_in_file,
+        participants_in_file=participants_in_file,
+        arms={"treated": int(treat.sum()), "control": int((1 - treat).sum())},
+        arm_values={"treated": str(treated_key), "control": str(control_key)},
+        excluded=excluded,
+        warnings=warnings,
+    )
+    base_cols = list(dict.fromkeys(
+        [m.column for m in plan.moderators] + list(plan.covariates)
+        + [o.baseline for o in plan.outcomes if o.baseline is not None and plan.data.time is None and o.baseline in wide.columns]))
+    baseline_frame = wide[base_cols].copy()
+    baseline_frame.insert(0, "treat", treat)
+    return TrialData(ids=ids, treat=treat, outcomes=outcomes, moderators=moderators,
+                     covariates=covariates, flow=flow, baseline_frame=baseline_frame)
+
+
+# ----------------------------------------------------------------------------- columns
+def _apply_missing_codes(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    codes = {value_key(c) for c in plan.data.missing_codes} - {None}
+    if not codes:
+        return frame
+    out = frame.copy()
+    for col in out.columns:
+        keys = keys_of(out[col])
+        hit = np.isin(keys, list(codes))
+        if hit.any():
+            out[col] = out[col].astype(object).where(~hit, None)
+    return out
+
+
+def _check_columns(frame: pd.DataFrame, plan: Plan, problems: _Problems) -> None:
+    cols = set(frame.columns)
+    wanted = [("data.id", plan.data.id), ("data.treatment", plan.data.treatment)]
+    if plan.data.time is not None:
+        wanted.append(("data.time", plan.data.time))
+    for i, o in enumerate(plan.outcomes):
+        if o.derive is not None:
+            continue
+        if plan.data.time is None:
+            if o.baseline is not None:
+                wanted.append((f"outcomes[{i}].baseline", str(o.baseline)))
+            for label, col in (o.followups or {}).items():
+                wanted.append((f"outcomes[{i}].followups['{label}']", col))
+        else:
+            wanted.append((f"outcomes[{i}].column", o.column))
+    for i, m in enumerate(plan.moderators):
+        wanted.append((f"moderators[{i}].column", m.column))
+    for i, c in enumerate(plan.covariates):
+        wanted.append((f"covariates[{i}]", c))
+    for where, col in wanted:
+        if col not in cols:
+            problems.add(f"column '{col}' (plan: {where}) is not in the data.{closest_columns(col, frame.columns)}")
+
+
+# ----------------------------------------------------------------------------- arms
+def _arms(keys: np.ndarray, plan: Plan, problems: _Problems) -> tuple[str, str]:
+    present = sort_levels({k for k in keys if k is not None})
+    treated = value_key(plan.data.treated)
+    control = value_key(plan.data.control) if plan.data.control is not None else None
+    found = ", ".join(repr(a) for a in present) or "none"
+    col = plan.data.treatment
+    if treated not in present:
+        hint = _bool_hint(plan.data.treated, present)
+        problems.add(f"data.treated: the value {plan.data.treated!r} does not occur in column '{col}'; arms found: {found}.{hint}")
+    if control is not None and control not in present:
+        hint = _bool_hint(plan.data.control, present)
+        problems.add(f"data.control: the value {plan.data.control!r} does not occur in column '{col}'; arms found: {found}.{hint}")
+    if control is None:
+        others = [a for a in present if a != treated]
+        if len(others) > 1 and treated in present:
+            problems.add(f"data.control: column '{col}' has {len(present)} arms ({found}); name the control arm in the plan (data.control)")
+        elif not others and treated in present:
+            problems.add(f"data.treatment: column '{col}' holds only one arm ({found}); a comparison needs two")
+        control = others[0] if len(others) == 1 else None
+    if treated is not None and treated == control:
+        problems.add("data.control: the control value equals the treated value")
+    return treated, control
+
+
+def _bool_hint(value, present) -> str:
+    if isinstance(value, bool):
+        return (" YAML reads unquoted yes/no/on/off/true/false as a boolean; "
+                "quote the value in the plan (e.g. \"No\")")
+    return ""
+
+
+def _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded) -> None:
+    def participants(mask):
+        return len({k for k in id_keys[mask]})
+    missing = np.array([k is None for k in treat_keys]) & ~no_id
+    if missing.any():
+        excluded.append((f"treatment ({plan.data.treatment}) missing", participants(missing)))
+    other = ~in_arms & ~missing & ~no_id
+    for arm in sort_levels({k for k in treat_keys[other]}):
+        mask = other & (treat_keys == arm)
+        excluded.append((f"in arm '{arm}', not one of the two analysed arms", participants(mask)))
+
+
+def _check_unique_ids(ids: np.ndarray, plan: Plan, problems: _Problems) -> None:
+    seen, dupes = set(), []
+    for k in ids:
+        if k in seen and k not in dupes:
+            dupes.append(k)
+        seen.add(k)
+    if dupes:
+        shown = ", ".join(repr(d) for d in dupes[:8]) + (f" and {len(dupes) - 8} more" if len(dupes) > 8 else "")
+        problems.add(f"column '{plan.data.id}' (plan: data.id): wide data needs one row per participant; "
+                     f"ids occurring more than once: {shown}. For one row per visit, set data.time (long format)")
+
+
+def _near_duplicate_ids(ids: np.ndarray) -> list[str]:
+    folded: dict[str, list[str]] = {}
+    for k in ids:
+        folded.setdefault("".join(str(k).split()).casefold(), []).append(str(k))
+    clashes = [v for v in folded.values() if len(set(v)) > 1]
+    if not clashes:
+        return []
+    shown = "; ".join(" / ".join(repr(x) for x in sorted(set(v))) for v in clashes[:5])
+    return [f"participant ids that differ only in case or spaces are treated as different people: {shown}"]
+
+
+# ----------------------------------------------------------------------------- long data
+def _long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: _Problems):
+    """One row per participant; outcome follow-ups become columns '<outcome>@<time>'."""
+    time_col = plan.data.time
+    sub = frame.loc[in_arms].reset_index(drop=True)
+    ids = id_keys[in_arms]
+    times, bad, hint = numeric_column(sub[time_col])
+    time_keys = keys_of(sub[time_col]) if bad else np.array([value_key(t) for t in times], dtype=object)
+    if bad:
+        # text time labels (e.g. "baseline", "week 18"): allowed, ordered as text
+        times = None
+    pair = pd.Series([f"{a}\x00{b}" for a, b in zip(ids, time_keys)])
+    dup = pair.duplicated(keep=False)
+    if dup.any():
+        shown = sorted({f"{a} at {time_col} {b}" for a, b, d in zip(ids, time_keys, dup) if d})[:6]
+        problems.add(f"columns '{plan.data.id}' x '{time_col}' (plan: data.id, data.time): long data needs one row per participant "
+                     f"and time; repeated: {', '.join(shown)}")
+        return None, {}
+    order = list(dict.fromkeys(ids))
+    wide = pd.DataFrame({"__id__": order})
+    index = {k: i for i, k in enumerate(order)}
+    rows = np.array([index[k] for k in ids])
+    # baseline characteristics: one value per participant (first observed), conflicts reported
+    base_cols = list(dict.fromkeys([plan.data.treatment] + [m.column for m in plan.moderators] + list(plan.covariates)))
+    for col in base_cols:
+        keys = keys_of(sub[col])
+        first = {}
+        conflict = []
+        for r, k, raw in zip(rows, keys, sub[col].tolist()):
+            if k is None:
+                continue
+            if r in first and first[r][0] != k:
+                conflict.append(order[r])
+            first.setdefault(r, (k, raw))
+        if conflict:
+            shown = ", ".join(repr(c) for c in sorted(set(conflict))[:6])
+            problems.add(f"column '{col}': a baseline characteristic must be the same on every row of a participant; it varies for ids {shown}")
+        wide[col] = [first.get(i, (None, None))[1] for i in range(len(order))]
+    all_times = sorted({t for t in time_keys if t is not None}, key=_time_sort_key)
+    sources = {}
+    for i, o in enumerate(plan.outcomes):
+        if o.derive is not None:
+            continue
+        base_key = value_key(o.baseline) if o.baseline is not None else None
+        if base_key is not None and base_key not in all_times:
+            problems.add(f"outcomes[{i}].baseline: time value {o.baseline!r} does not occur in column '{time_col}'; times found: {', '.join(all_times)}")
+        for t in all_times:
+            vals = pd.Series([None] * len(order), dtype=object)
+            mask = time_keys == t
+            vals.iloc[rows[mask]] = sub[o.column].to_numpy(dtype=object)[mask]
+            name = f"{o.name}@{t}"
+            wide[name] = vals
+            sources[(o.name, t)] = name
+        sources[(o.name, "__baseline__")] = f"{o.name}@{base_key}" if base_key is not None else None
+        sources[(o.name, "__followups__")] = [t for t in all_times if t != base_key]
+    return wide, sources
+
+
+def _time_sort_key(t: str):
+    try:
+        return (0, float(t), "")
+    except ValueError:
+        return (1, 0.0, t)
+
+
+# ----------------------------------------------------------------------------- outcomes
+def _code_outcomes(wide, plan: Plan, sources, problems: _Problems) -> dict[str, OutcomeData]:
+    out: dict[str, OutcomeData] = {}
+    long = plan.data.time is not None
+    for i, o in enumerate(plan.outcomes):
+        if o.derive is not None:
+            continue
+        if long:
+            base_col = sources.get((o.name, "__baseline__"))
+            follow = {t: sources[(o.name, t)] for t in sources.get((o.name, "__followups__"), [])}
+            where = f"outcomes[{i}].column"
+            if not follow:
+                problems.add(f"outcomes[{i}]: no follow-up time in column '{plan.data.time}' besides the baseline")
+                continue
+        else:
+            base_col = str(o.baseline) if o.baseline is not None else None
+            follow = dict(o.followups)
+            where = None
+        label = o.label or o.name
+        event = None
+        if o.type == "continuous":
+            coded = {t: _numeric(wide, col, where or f"outcomes[{i}].followups['{t}']", problems, o.range) for t, col in follow.items()}
+            base = _numeric(wide, base_col, where or f"outcomes[{i}].baseline", problems, o.range) if base_col else None
+        else:
+            coded, event = _binary_outcome(wide, follow, o, i, problems)
+            base = _numeric(wide, base_col, f"outcomes[{i}].baseline", problems, None) if base_col else None
+            if base_col and base is not None:
+                base = _binary_baseline(wide, base_col, event)
+        out[o.name] = OutcomeData(o.name, label, o.type, base, base_col, coded, o.range, event)
+        for t, v in coded.items():
+            if v is not None and np.isnan(v).all():
+                pass  # reported per model as not estimable
+    for i, o in enumerate(plan.outcomes):
+        if o.derive is not None and o.derive.from_ in out:
+            out[o.name] = _derive(out[o.derive.from_], o, i, problems)
+    return out
+
+
+def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
+    if col is None:
+        return None
+    values, bad, hint = numeric_column(wide[col])
+    if bad:
+        problems.add(f"column '{_shown(col)}' (plan: {where}): expected numbers, found text {describe_rows(bad)}{hint}")
+    if bounds is not None:
+        lo, hi = bounds
+        outside = [(r, _fmt(v)) for r, v in enumerate(values) if not np.isnan(v) and not lo <= v <= hi]
+        if outside:
+            problems.add(f"column '{_shown(col)}' (plan: {where}): values outside the declared range [{_fmt(lo)}, {_fmt(hi)}]: "
+                         f"{describe_rows(outside)}")
+    return values
+
+
+def _shown(col: str) -> str:
+    return col.replace("@", " at time ") if "@" in col else col
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _binary_outcome(wide, follow, o, i, problems):
+    keys = {t: keys_of(wide[col]) for t, col in follow.items()}
+    levels = sort_levels({k for arr in keys.values() for k in arr if k is not None})
+    event = value_key(o.event) if o.event is not None else None
+    if len(levels) > 2:
+        problems.add(f"outcomes[{i}]: a binary outcome needs two values; found {len(levels)}: {', '.join(repr(v) for v in levels[:8])}")
+        return {}, event
+    if event is None:
+        if set(levels) <= {"0", "1"}:
+            event = "1"
+        elif set(levels) <= {"true", "false"}:
+            event = "true"
+        else:
+            problems.add(f"outcomes[{i}].event: required, since the values are {', '.join(repr(v) for v in levels)} (not 0/1 or true/false)")
+            return {}, event
+    elif event not in levels and levels:
+        problems.add(f"outcomes[{i}].event: {o.event!r} does not occur; values found: {', '.join(repr(v) for v in levels)}")
+        return {}, event
+    coded = {}
+    for t, arr in keys.items():
+        v = np.where(arr == event, 1.0, 0.0)
+        v[np.array([k is None for k in arr])] = np.nan
+        coded[t] = v
+    return coded, event
+
+
+def _binary_baseline(wide, col, event):
+    arr = keys_of(wide[col])
+    numeric, bad, _ = numeric_column(wide[col])
+    if not bad:
+        return numeric
+    v = np.where(arr == event, 1.0, 0.0)
+    v[np.array([k is None for k in arr])] = np.nan
+    return v
+
+
+_RULE_QUANTITIES = ("reduction_from_baseline_pct", "reduction_from_baseline", "change_from_baseline", "value")
+_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+
+
+def parse_rule(rule: str) -> tuple[str, str, float]:
+    parts = rule.split()
+    if len(parts) != 3 or parts[0] not in _RULE_QUANTITIES or parts[1] not in _OPS:
+        raise ValueError(f"'{rule}' is not '<quantity> <op> <number>' with quantity one of "
+                         f"{', '.join(_RULE_QUANTITIES)} and op one of {', '.join(_OPS)}")
+    return parts[0], parts[1], float(parts[2])
+
+
+def _derive(src: OutcomeData, o, i, problems) -> OutcomeData:
+    try:
+        quantity, op, threshold = parse_rule(o.derive.rule)
+    except ValueError as exc:
+        problems.add(f"outcomes[{i}].derive.rule: {exc}")
+        return src
+    if quantity != "value" and src.baseline is None:
+        problems.add(f"outcomes[{i}].derive.rule: '{quantity}' needs a baseline, and outcome '{src.name}' has none")
+        return src
+    coded = {}
+    for t, y in src.followups.items():
+        b = src.baseline
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = {"value": y, "change_from_baseline": None if b is None else y - b,
+                 "reduction_from_baseline": None if b is None else b - y,
+                 "reduction_from_baseline_pct": None if b is None else np.where(b != 0, 100.0 * (b - y) / b, np.nan)}[quantity]
+            v = _OPS[op](q, threshold).astype(float)
+        v[np.isnan(q)] = np.nan
+        coded[t] = v
+    label = o.label or f"{src.label}: {o.derive.rule}"
+    # the derived outcome's baseline is the source's baseline value (continuous), adjusted for as is
+    return OutcomeData(o.name, label, "binary", src.baseline, src.baseline_source, coded, None, "1")
+
+
+# ----------------------------------------------------------------------------- moderators
+def _code_moderators(wide, plan: Plan, problems: _Problems) -> dict[str, ModeratorData]:
+    out = {}
+    for i, m in enumerate(plan.moderators):
+        where = f"moderators[{i}].column"
+        label = m.label or m.name
+        if m.type == "continuous":
+            values = _numeric(wide, m.column, where, problems, None)
+            out[m.name] = ModeratorData(m.name, label, "continuous", values, m.column)
+            continue
+        keys = keys_of(wide[m.column])
+        levels = sort_levels({k for k in keys if k is not None})
+        if m.type == "binary" and len(levels) > 2:
+            problems.add(f"column '{m.column}' (plan: {where}): declared binary but has {len(levels)} levels "
+                         f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it")
+            continue
+        if m.reference is not None:
+            ref = value_key(m.reference)
+            if ref not in levels:
+                hint = _bool_hint(m.reference, levels)
+                problems.add(f"moderators[{i}].reference: {m.reference!r} is not a level of column '{m.column}'; "
+                             f"levels: {', '.join(repr(v) for v in levels)}.{hint}")
+                continue
+        else:
+            ref = levels[0] if levels else None
+        ordered = tuple([ref] + [lv for lv in levels if lv != ref]) if ref is not None else tuple(levels)
+        code = {lv: j for j, lv in enumerate(ordered)}
+        values = np.array([np.nan if k is None else float(code[k]) for k in keys])
+        out[m.name] = ModeratorData(m.name, label, m.type, values, m.column, ordered)
+    return out
+
+
+def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
+    names, cols, sources = [], [], []
+    for i, c in enumerate(plan.covariates):
+        values, bad, _ = numeric_column(wide[c])
+        if not bad:
+            names.append(c)
+            cols.append(values)
+            sources.append(c)
+            continue
+        keys = keys_of(wide[c])
+        levels = sort_levels({k for k in keys if k is not None})
+        if len(levels) > 20:
+            problems.add(f"column '{c}' (plan: covariates[{i}]): mixes numbers and text ({describe_rows(bad)}); "
+                         "fix the values or recode it as a category with few levels")
+            continue
+        for lv in levels[1:]:
+            v = np.array([np.nan if k is None else float(k == lv) for k in keys])
+            names.append(f"{c}={lv}")
+            cols.append(v)
+            sources.append(c)
+    matrix = np.column_stack(cols) if cols else np.empty((len(wide), 0))
+    return CovariateData(tuple(names), matrix, tuple(sources))

@@ -1,0 +1,93 @@
+"""Turning raw cells into numbers and level keys, with the offending rows named."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+# cells that mean "missing" in every file without being declared (R's and pandas' defaults)
+DEFAULT_MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "<na>"})
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+def value_key(value) -> str | None:
+    """A plan or data value as comparable text: numbers normalised (1, 1.0, '1' -> '1'),
+    booleans as 'true'/'false', missing as None (CONTRACT §2: plan values match data as text)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value).strip()
+    if text.lower() in DEFAULT_MISSING:
+        return None
+    if text.lower() in ("true", "false"):
+        return text.lower()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(number):
+        return value_key(number)
+    return text
+
+
+def keys_of(series: pd.Series) -> np.ndarray:
+    """value_key of every cell, as an object array (None = missing)."""
+    return np.array([value_key(v) for v in series.tolist()], dtype=object)
+
+
+def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]], str]:
+    """Parse a column as numbers. Returns (values with NaN for missing, [(row, bad text)], hint)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(float).to_numpy(), [], ""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return pd.to_numeric(series, errors="coerce").astype(float).to_numpy(), [], ""
+    values = np.full(len(series), np.nan)
+    bad: list[tuple[int, str]] = []
+    hint = ""
+    for i, cell in enumerate(series.tolist()):
+        if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+            continue
+        if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool):
+            values[i] = float(cell)
+            continue
+        text = str(cell).strip()
+        if text.lower() in DEFAULT_MISSING:
+            continue
+        try:
+            values[i] = float(text)
+            if not math.isfinite(values[i]):
+                raise ValueError
+        except ValueError:
+            values[i] = np.nan
+            bad.append((i, text))
+            if _THOUSANDS.match(text):
+                hint = " (numbers with thousands separators: remove the commas)"
+            elif _DECIMAL_COMMA.match(text) and not hint:
+                hint = " (decimal commas: write 7.5, not 7,5)"
+    return values, bad, hint
+
+
+def describe_rows(bad: list[tuple[int, str]], limit: int = 5) -> str:
+    """'seven' (row 4), 'n/k' (row 9) and 3 more — rows counted from 1 = the first data row."""
+    shown = ", ".join(f"{text!r} (row {row + 1})" for row, text in bad[:limit])
+    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
+    return shown + more
+
+
+def sort_levels(levels) -> list[str]:
+    """Numeric order when every level is a number, else code-point order (CONTRACT §2)."""
+    levels = list(levels)
+    try:
+        return sorted(levels, key=float)
+    except (TypeError, ValueError):
+        return sorted(levels)

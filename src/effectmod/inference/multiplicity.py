@@ -1,0 +1,26 @@
+"""Adjusted p over the family of interaction tests (CONTRACT §3 'multiplicity')."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+
+def family_mask(table: pd.DataFrame) -> np.ndarray:
+    """Rows that are one test each: continuous/binary moderators' rows and categorical `joint` rows."""
+    term = table["term"].fillna("")
+    categorical_level = table["moderator"].map(
+        table.loc[term == "joint"].groupby("moderator").size()).notna() & (term != "joint")
+    return (~categorical_level).to_numpy() & table["p_value"].notna().to_numpy()
+
+
+def adjust(table: pd.DataFrame, method: str) -> pd.Series:
+    """p_adjusted per row: filled on family rows, separately for each `model` value."""
+    out = pd.Series(np.nan, index=table.index, dtype=float)
+    if method == "none":
+        return out
+    mask = pd.Series(family_mask(table), index=table.index)
+    for _, idx in table.loc[mask].groupby("model").groups.items():
+        p = table.loc[idx, "p_value"].to_numpy(dtype=float)
+        out.loc[idx] = multipletests(p, method=method)[1]
+    return out

@@ -1,0 +1,145 @@
+"""Design matrices built from column data (never from formula strings).
+
+Column names follow one scheme that the contrasts rely on:
+``(Intercept)``, ``treat``, ``mod`` or ``mod[level]``, ``baseline``, ``cov[name]``,
+``treat:mod`` or ``treat:mod[level]``; in mixed models also ``time[t]`` and its products
+``time[t]:treat``, ``time[t]:mod``, ``time[t]:treat:mod`` for every follow-up after the first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.trial import TrialData
+
+
+@dataclass(frozen=True)
+class Design:
+    X: np.ndarray
+    y: np.ndarray
+    names: tuple[str, ...]
+    rows: np.ndarray                      # participant index of each row of X
+    mod_names: tuple[str, ...]            # design names of the moderator columns
+    terms: tuple[str, ...]                # the results' `term` per moderator column ("" or level)
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> participants
+    groups: np.ndarray | None = None      # mixed: participant of each row
+    times: np.ndarray | None = None       # mixed: follow-up label of each row
+    timepoints: tuple[str, ...] = ()      # mixed: follow-up labels in order (first = reference)
+
+    @property
+    def n(self) -> int:
+        return int(len(np.unique(self.rows)))
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def vector(self, weights: dict[str, float]) -> np.ndarray:
+        L = np.zeros(len(self.names))
+        for name, w in weights.items():
+            L[self.names.index(name)] += w
+        return L
+
+    def _at(self, base: str, timepoint: str | None) -> dict[str, float]:
+        out = {base: 1.0}
+        if self.timepoints and timepoint is not None and timepoint != self.timepoints[0]:
+            out[f"time[{timepoint}]:{base}"] = 1.0
+        return out
+
+    def interaction_L(self, j: int, timepoint: str | None = None) -> np.ndarray:
+        """The treat x moderator coefficient (column j of the moderator) at a follow-up."""
+        return self.vector(self._at(f"treat:{self.mod_names[j]}", timepoint))
+
+    def effect_L(self, mod_row: np.ndarray, timepoint: str | None = None) -> np.ndarray:
+        """The treatment effect where the moderator's design columns equal ``mod_row``."""
+        w = self._at("treat", timepoint)
+        for j, name in enumerate(self.mod_names):
+            for k, v in self._at(f"treat:{name}", timepoint).items():
+                w[k] = w.get(k, 0.0) + v * float(mod_row[j])
+        return self.vector(w)
+
+
+def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline: bool):
+    """Participant-level columns (before complete-case selection) and their names."""
+    o, m = trial.outcomes[outcome], trial.moderators[moderator]
+    mod = m.design()
+    mod_names = tuple("mod" if m.type != "categorical" else f"mod[{lv}]" for lv in (m.column_names if m.type == "categorical" else ("",)))
+    use_baseline = adjust_for_baseline and o.baseline is not None and not trial.moderator_is_baseline(outcome, moderator)
+    cols = [np.ones(trial.n), trial.treat] + [mod[:, j] for j in range(mod.shape[1])]
+    names = ["(Intercept)", "treat", *mod_names]
+    if use_baseline:
+        cols.append(o.baseline)
+        names.append("baseline")
+    for j, c in enumerate(trial.covariates.names):
+        cols.append(trial.covariates.matrix[:, j])
+        names.append(f"cov[{c}]")
+    for j, name in enumerate(mod_names):
+        cols.append(trial.treat * mod[:, j])
+        names.append(f"treat:{name}")
+    terms = tuple(m.column_names) if m.type == "categorical" else ("",)
+    return np.column_stack(cols), names, mod_names, terms, use_baseline
+
+
+def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason):
+    """Participants lost to each reason, counted once each in this order of reasons."""
+    o, m = trial.outcomes[outcome], trial.moderators[moderator]
+    reasons = [(y_reason, y_missing), (f"moderator '{m.source}' missing", np.isnan(m.values))]
+    if use_baseline:
+        reasons.append((f"baseline '{o.baseline_source}' missing", np.isnan(o.baseline)))
+    for j, c in enumerate(trial.covariates.names):
+        reasons.append((f"covariate '{trial.covariates.sources[j]}' missing", np.isnan(trial.covariates.matrix[:, j])))
+    lost = np.zeros(trial.n, dtype=bool)
+    counts = {}
+    for reason, miss in reasons:
+        new = miss & ~lost
+        if new.any():
+            counts[reason] = counts.get(reason, 0) + int(new.sum())
+        lost |= miss
+    return lost, counts
+
+
+def single_design(trial: TrialData, outcome: str, moderator: str, timepoint: str,
+                  adjust_for_baseline: bool) -> Design:
+    """Complete-case design of y_t ~ treat*mod + baseline + covariates for one follow-up."""
+    X, names, mod_names, terms, use_baseline = _columns(trial, outcome, moderator, adjust_for_baseline)
+    y = trial.outcomes[outcome].followups[timepoint]
+    lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, np.isnan(y),
+                                 f"outcome missing at follow-up {timepoint}")
+    keep = ~lost
+    return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded)
+
+
+def mixed_design(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline: bool) -> Design:
+    """Long design of y ~ time*treat*mod + baseline + covariates over all follow-ups."""
+    X0, names0, mod_names, terms, use_baseline = _columns(trial, outcome, moderator, adjust_for_baseline)
+    o = trial.outcomes[outcome]
+    times = tuple(o.followups)
+    Y = np.column_stack([o.followups[t] for t in times])
+    none_seen = np.isnan(Y).all(axis=1)
+    lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, none_seen, "no follow-up observed")
+    keep = np.flatnonzero(~lost)
+    # the time-varying block: time[t] and its products with treat, the moderator and treat:moderator
+    interacting = ["treat", *mod_names] + [f"treat:{m}" for m in mod_names]
+    idx_of = {nm: i for i, nm in enumerate(names0)}
+    blocks, rows, tlab = [], [], []
+    for k, t in enumerate(times):
+        obs = keep[~np.isnan(Y[keep, k])]
+        base = X0[obs]
+        extra = []
+        for t2 in times[1:]:
+            ind = np.full(len(obs), 1.0 if t2 == t else 0.0)
+            extra.append(ind)
+            extra.extend(ind * base[:, idx_of[nm]] for nm in interacting)
+        blocks.append(np.column_stack([base, *extra]) if extra else base)
+        rows.append(obs)
+        tlab.extend([t] * len(obs))
+    names = list(names0)
+    for t2 in times[1:]:
+        names.append(f"time[{t2}]")
+        names.extend(f"time[{t2}]:{nm}" for nm in interacting)
+    X = np.vstack(blocks)
+    row_idx = np.concatenate(rows)
+    order = np.lexsort((np.array([times.index(t) for t in tlab]), row_idx))
+    return Design(X[order], np.concatenate([Y[r, k] for k, r in enumerate(rows)])[order], tuple(names),
+                  row_idx[order], mod_names, terms, excluded, groups=row_idx[order],
+                  times=np.array(tlab, dtype=object)[order], timepoints=times)

@@ -1,0 +1,184 @@
+"""Fit one ModelSpec: build its design, run its engine, return its result rows.
+
+A model that cannot be estimated still returns its rows, with empty numbers and the reason.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.trial import TrialData
+from ..engines.ols import RankDeficientError, fit_ols
+from ..plan.schema import Plan
+from .design import Design, mixed_design, single_design
+from .spec import ModelSpec
+
+
+class NotEstimable(Exception):
+    """This one model cannot be fitted; the message is the row's `note`."""
+
+
+@dataclass
+class FittedModel:
+    spec: ModelSpec
+    design: Design | None
+    fit: object | None                     # an engine's Fit record, None when not estimable
+    rows: list[dict] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    note: str = ""
+
+
+def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
+    adjust = plan.analysis.adjust_for_baseline
+    if spec.kind == "mixed":
+        return mixed_design(trial, spec.outcome, spec.moderator, adjust)
+    return single_design(trial, spec.outcome, spec.moderator, spec.timepoint, adjust)
+
+
+def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> str | None:
+    """Why a model cannot be estimated, checked before fitting (named checks, in words)."""
+    m = trial.moderators[spec.moderator]
+    o = trial.outcomes[spec.outcome]
+    where = f"at follow-up {spec.timepoint}" if spec.timepoint else "over the follow-ups"
+    if design.X.shape[0] == 0:
+        return f"no participant has the outcome, moderator and covariates observed {where}"
+    if design.X.shape[0] <= design.X.shape[1]:
+        return f"{design.n} participants for {design.X.shape[1]} coefficients {where}"
+    t = design.X[:, design.index("treat")]
+    if np.all(t == t[0]):
+        return f"only one arm has observations {where}"
+    mod = design.X[:, [design.index(nm) for nm in design.mod_names]]
+    if m.type == "continuous":
+        if np.ptp(mod[:, 0]) == 0:
+            return f"moderator '{m.source}' takes a single value ({mod[0, 0]:g}) among the analysed participants {where}"
+    else:
+        if len(m.levels) < 2:
+            return f"moderator '{m.source}' has a single observed level ({', '.join(map(repr, m.levels))})"
+        if m.type == "categorical":
+            codes = mod.argmax(axis=1) + 1
+            codes[mod.sum(axis=1) == 0] = 0
+        else:
+            codes = mod[:, 0].astype(int)
+        for k, level in enumerate(m.levels):
+            in_level = codes == k
+            if not in_level.any():
+                return f"moderator '{m.source}' level {level!r} is not observed among the analysed participants {where}"
+            if np.ptp(t[in_level]) == 0:
+                return f"moderator '{m.source}' level {level!r} occurs in one arm only {where}; its interaction is not estimable"
+    if np.ptp(design.y) == 0:
+        what = "every analysed participant has the same outcome value" if o.type == "continuous" else "the outcome has no events or only events"
+        return f"{what} ({design.y[0]:g}) {where}"
+    return None
+
+
+def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | None = None) -> FittedModel:
+    design = design if design is not None else build_design(spec, trial, plan)
+    problem = estimability_problem(spec, design, trial)
+    if problem is None:
+        try:
+            fit, summary, note = _run_engine(spec, design, plan)
+        except RankDeficientError as exc:
+            problem = ("design columns are collinear (" + ", ".join(_plain(c) for c in exc.columns) +
+                       "): the moderator is fully determined by other terms")
+        except NotEstimable as exc:
+            problem = str(exc)
+    if problem is not None:
+        return FittedModel(spec, design, None, rows=_empty_rows(spec, design, problem), summary=_base_summary(spec, design), note=problem)
+    rows = _interaction_rows(spec, design, fit, plan)
+    for r in rows:
+        r["note"] = note
+    summary = {**_base_summary(spec, design), **summary}
+    return FittedModel(spec, design, fit, rows, summary, note)
+
+
+def _plain(name: str) -> str:
+    return {"treat": "treatment", "mod": "moderator", "baseline": "outcome baseline"}.get(name, name)
+
+
+def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
+    if spec.kind == "linear":
+        fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
+        return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
+                     "se": plan.analysis.se}, ""
+    if spec.kind == "logistic":
+        from ..engines.logistic import fit_logistic
+        method = plan.analysis.binary_method
+        fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
+        note_parts = list(fit.notes)
+        if method == "firth_if_separated" and fit.separation:
+            fit = fit_logistic(design.X, design.y, method="firth", names=design.names)
+            note_parts.append("refitted with Firth's penalised likelihood because of separation")
+        if not fit.converged and fit.method == "ml":
+            raise NotEstimable("logistic fit did not converge (" + "; ".join(note_parts) + ")" if note_parts else "logistic fit did not converge")
+        return fit, {"method": fit.method, "events": fit.n_events, "converged": fit.converged,
+                     "separation": fit.separation}, "; ".join(note_parts)
+    if spec.kind == "mixed":
+        from ..engines.mixed import fit_random_intercept
+        try:
+            fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
+        except np.linalg.LinAlgError as exc:
+            raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
+        except ValueError as exc:
+            raise RankDeficientError([str(exc)]) from None
+        note = "" if fit.converged else f"REML did not converge: {fit.message}"
+        if fit.converged and fit.message:
+            note = fit.message
+        if not fit.converged:
+            warnings.warn(f"{spec.outcome} x {spec.moderator}: {note}", stacklevel=2)
+        return fit, {"n_obs": fit.n_obs, "n_participants": fit.n_groups, "sigma2_participant": fit.sigma2_subject,
+                     "sigma2_residual": fit.sigma2_residual, "icc": fit.icc, "converged": fit.converged,
+                     "reml_deviance": fit.reml_deviance}, note
+    raise ValueError(f"unknown model kind {spec.kind!r}")
+
+
+def _base_summary(spec: ModelSpec, design: Design) -> dict:
+    return {"model": spec.kind, "outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
+            "n": design.n, "n_obs": int(design.X.shape[0]), "terms": list(design.names),
+            "excluded": [{"reason": r, "participants": c} for r, c in design.excluded.items()]}
+
+
+def _row(spec, timepoint, term, n, **numbers) -> dict:
+    row = {"outcome": spec.outcome, "timepoint": timepoint, "moderator": spec.moderator, "term": term,
+           "model": spec.kind, "estimate": math.nan, "std_error": math.nan, "ci_low": math.nan,
+           "ci_high": math.nan, "p_value": math.nan, "p_adjusted": math.nan, "n": n, "tier": "", "df": math.nan}
+    row.update(numbers)
+    return row
+
+
+def _timepoints(spec: ModelSpec, design: Design) -> tuple[str, ...]:
+    return design.timepoints if spec.kind == "mixed" else (spec.timepoint,)
+
+
+def _empty_rows(spec: ModelSpec, design: Design, note: str) -> list[dict]:
+    rows = []
+    categorical = len(design.terms) > 1 or design.terms[0] != ""
+    timepoints = _timepoints(spec, design) or tuple()
+    for t in timepoints:
+        for term in design.terms:
+            rows.append(_row(spec, t, term, design.n, note=note))
+        if categorical:
+            rows.append(_row(spec, t, "joint", design.n, note=note))
+    return rows
+
+
+def _interaction_rows(spec: ModelSpec, design: Design, fit, plan: Plan) -> list[dict]:
+    level = plan.analysis.ci_level
+    rows = []
+    categorical = design.terms != ("",)
+    for t in _timepoints(spec, design):
+        Ls = []
+        for j, term in enumerate(design.terms):
+            L = design.interaction_L(j, t if spec.kind == "mixed" else None)
+            Ls.append(L)
+            c = fit.contrast(L)
+            lo, hi = c.ci(level)
+            rows.append(_row(spec, t, term, design.n, estimate=c.estimate, std_error=c.std_error,
+                             ci_low=lo, ci_high=hi, p_value=c.p_value, df=c.df))
+        if categorical:
+            w = fit.wald(np.vstack(Ls))
+            rows.append(_row(spec, t, "joint", design.n, p_value=w.p_value, df=w.df_den,
+                             statistic=w.statistic, df_num=w.df_num))
+    return rows

@@ -1,0 +1,34 @@
+"""Which models a plan asks for: one ModelSpec per model type x outcome x (follow-up) x moderator."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..data.trial import TrialData
+from ..plan.schema import Plan
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    kind: str                 # linear | logistic | mixed  (the results' `model` column)
+    outcome: str
+    moderator: str
+    timepoint: str | None     # None: a mixed model over all follow-ups
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.outcome, self.timepoint or "*", self.moderator)
+
+
+def model_specs(plan: Plan, trial: TrialData) -> list[ModelSpec]:
+    """Specs in report order: model type, then outcome, then moderator, then follow-up."""
+    specs = []
+    for model in plan.analysis.model_types:
+        for o in plan.outcomes:
+            data = trial.outcomes[o.name]
+            for m in plan.moderators:
+                if model == "mixed":
+                    specs.append(ModelSpec("mixed", o.name, m.name, None))
+                else:
+                    kind = "logistic" if data.type == "binary" else "linear"
+                    specs.extend(ModelSpec(kind, o.name, m.name, t) for t in data.followups)
+    return specs

@@ -1,0 +1,219 @@
+"""The analysis plan (CONTRACT §2) as typed, frozen pydantic models.
+
+Every option is a closed set validated once, here; the rest of effectmod trusts a ``Plan``.
+Unknown keys are errors: a typo must never silently change an analysis.
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Scalar = Union[bool, int, float, str]
+ModelType = Literal["linear", "mixed"]
+Direction = Literal["greater_benefit_when_higher", "less_benefit_when_higher", "unspecified"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            "must start with a letter or underscore and contain only letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+class DataSpec(_Strict):
+    """Which columns identify participants, arms and (long data) assessment times."""
+
+    id: str = Field(description="Participant identifier column: one row per participant (wide) or per visit (long).")
+    treatment: str = Field(description="Column holding the randomised arm.")
+    treated: Scalar = Field(description="The value that marks the intervention arm.")
+    control: Optional[Scalar] = Field(None, description="The control arm's value; rows in any other arm are excluded and counted.")
+    time: Optional[str] = Field(None, description="Long format only: the column holding the assessment time.")
+    sheet: Optional[Union[str, int]] = Field(None, description="Excel files: the sheet to read (name or 0-based index); default the first.")
+    missing_codes: list[Scalar] = Field(default_factory=list, description="Values that mean 'missing' in every column (e.g. -99, 999, '.').")
+
+
+class Derivation(_Strict):
+    """A responder outcome derived from a continuous one (binary outcomes only)."""
+
+    from_: str = Field(alias="from", description="Name of the continuous outcome it is derived from.")
+    rule: str = Field(description=(
+        "'<quantity> <op> <number>' with quantity one of value, change_from_baseline, "
+        "reduction_from_baseline, reduction_from_baseline_pct and op one of >=, >, <=, <; "
+        "e.g. 'reduction_from_baseline_pct >= 30'."))
+
+
+class Outcome(_Strict):
+    """One outcome, measured at baseline (optionally) and at one or more follow-ups."""
+
+    name: str = Field(description="Identifier used in results.")
+    label: Optional[str] = Field(None, description="Display label, e.g. 'Pain intensity (NRS 0-10)'.")
+    type: Literal["continuous", "binary"] = Field("continuous", description="continuous | binary.")
+    event: Optional[Scalar] = Field(None, description="Binary only: the value that counts as the event (needed unless the values are 0/1 or true/false).")
+    range: Optional[tuple[float, float]] = Field(None, description="Values outside [low, high] are a data error.")
+    baseline: Optional[Scalar] = Field(None, description="Wide: the baseline column. Long: the baseline time value.")
+    followups: Optional[dict[str, str]] = Field(None, description="Wide: follow-up label -> column, in time order.")
+    column: Optional[str] = Field(None, description="Long: the column holding the outcome at every visit.")
+    derive: Optional[Derivation] = Field(None, description="Binary only: derive the outcome from a continuous outcome of the plan.")
+
+    _name = field_validator("name")(_check_name)
+
+    @field_validator("followups", mode="before")
+    @classmethod
+    def _labels_as_text(cls, value):
+        if isinstance(value, dict):
+            return {_label_text(k): v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range: the lower bound must be below the upper bound, got {list(self.range)}")
+        if self.event is not None and self.type != "binary":
+            raise ValueError("event: only binary outcomes have an event value")
+        if self.derive is not None:
+            if self.type != "binary":
+                raise ValueError("derive: only binary outcomes can be derived (set type: binary)")
+            if self.followups or self.column:
+                raise ValueError("derive: a derived outcome takes its follow-ups from the outcome it is derived from; remove followups/column")
+        elif self.followups is None and self.column is None:
+            raise ValueError("needs followups (wide data: label -> column) or column (long data)")
+        if self.followups is not None and self.column is not None:
+            raise ValueError("give followups (wide data) or column (long data), not both")
+        if self.followups is not None and len(self.followups) == 0:
+            raise ValueError("followups: at least one follow-up is needed")
+        return self
+
+
+class Moderator(_Strict):
+    """A pre-specified candidate treatment-effect modifier."""
+
+    name: str = Field(description="Identifier used in results.")
+    column: str = Field(description="Data column holding the moderator (measured at baseline).")
+    type: Literal["continuous", "binary", "categorical"] = Field(description="continuous | binary | categorical.")
+    label: Optional[str] = Field(None, description="Display label, e.g. 'Back perception (FreBAQ 0-36)'.")
+    reference: Optional[Scalar] = Field(None, description="Binary/categorical: the reference level (default: the first level in numeric order when all levels are numbers, else in code-point order).")
+    hypothesised_direction: Direction = Field("unspecified", description="The pre-specified direction of modification.")
+    rationale: str = Field("", description="Why this moderator was chosen (the pre-specification record).")
+    at: list[float] = Field(default_factory=list, description="Continuous: extra moderator values at which to report the treatment effect.")
+    prior_evidence: Optional[Literal["none", "weak", "moderate", "strong"]] = Field(None, description="Credibility: strength of prior evidence for this modifier from other studies.")
+    units: Optional[str] = Field(None, description="Unit of the moderator, shown in figure axes.")
+
+    _name = field_validator("name")(_check_name)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.type == "continuous" and self.reference is not None:
+            raise ValueError("reference: only binary and categorical moderators have a reference level")
+        if self.type != "continuous" and self.at:
+            raise ValueError("at: only continuous moderators take values to report effects at (levels are reported anyway)")
+        return self
+
+
+class Analysis(_Strict):
+    """How the models are fitted and reported."""
+
+    model: ModelType = Field("linear", description="linear: one regression per outcome and follow-up; mixed: one model over all follow-ups.")
+    sensitivity: list[ModelType] = Field(default_factory=list, description="Further model types run beside the main one (e.g. [mixed]); their rows carry their own `model`.")
+    adjust_for_baseline: bool = Field(True, description="Include the outcome's baseline value as a covariate when it exists.")
+    ci_level: float = Field(0.95, description="Confidence level of every interval, in (0, 1).")
+    evidence_threshold: float = Field(0.05, description="p below this: 'evidence'.")
+    exploratory_threshold: float = Field(0.20, description="p below this (and not evidence): 'hypothesis-generating'.")
+    se: Literal["classical", "HC3"] = Field("classical", description="Variance of linear models: classical or the HC3 sandwich.")
+    multiplicity: Literal["none", "holm", "fdr_bh"] = Field("none", description="Adjusted p reported beside the raw p.")
+    bootstrap: int = Field(0, ge=0, description="Bootstrap resamples for percentile CIs (0 = none).")
+    permutations: int = Field(0, ge=0, description="Freedman-Lane permutations for a permutation p of each linear interaction (0 = none).")
+    imputations: int = Field(0, ge=0, description="Multiple imputations (0 = complete cases per model).")
+    binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised likelihood, or Firth only where separation is found.")
+    forest_scale: Literal["raw", "per_sd"] = Field("raw", description="Forest plot: interaction per unit (raw) or per SD of the moderator.")
+    seed: int = Field(2024, description="Seed of every random step (bootstrap, imputation, permutation).")
+
+    @field_validator("ci_level", "evidence_threshold", "exploratory_threshold")
+    @classmethod
+    def _open_unit_interval(cls, value: float) -> float:
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"must lie strictly between 0 and 1, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.evidence_threshold > self.exploratory_threshold:
+            raise ValueError(
+                f"evidence_threshold ({self.evidence_threshold}) must not exceed exploratory_threshold ({self.exploratory_threshold})")
+        if self.model in self.sensitivity:
+            raise ValueError(f"sensitivity: '{self.model}' is already the main model")
+        if len(set(self.sensitivity)) != len(self.sensitivity):
+            raise ValueError("sensitivity: a model type is listed twice")
+        return self
+
+    @property
+    def model_types(self) -> tuple[str, ...]:
+        return (self.model, *self.sensitivity)
+
+
+class Plan(_Strict):
+    """A whole analysis plan."""
+
+    title: str = Field("", description="Free text, shown in the report.")
+    data: DataSpec
+    outcomes: list[Outcome] = Field(min_length=1)
+    moderators: list[Moderator] = Field(min_length=1)
+    covariates: list[str] = Field(default_factory=list, description="Columns adjusted for in every model.")
+    analysis: Analysis = Field(default_factory=Analysis)
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        problems = []
+        problems += _duplicates("outcomes", [o.name for o in self.outcomes], "name")
+        problems += _duplicates("moderators", [m.name for m in self.moderators], "name")
+        problems += _duplicates("moderators", [m.column for m in self.moderators], "column")
+        seen = {}
+        for i, c in enumerate(self.covariates):
+            if c in seen:
+                problems.append(f"covariates[{i}]: '{c}' is listed twice (also covariates[{seen[c]}])")
+            seen.setdefault(c, i)
+            for j, m in enumerate(self.moderators):
+                if m.column == c:
+                    problems.append(f"covariates[{i}]: '{c}' is also moderators[{j}].column; a moderator is in its own model already")
+        long = self.data.time is not None
+        names = {o.name: o for o in self.outcomes}
+        for i, o in enumerate(self.outcomes):
+            if o.derive is not None:
+                src = names.get(o.derive.from_)
+                if src is None or src.derive is not None or src.type != "continuous":
+                    problems.append(f"outcomes[{i}].derive.from: '{o.derive.from_}' is not a continuous outcome of this plan")
+                continue
+            if long and o.column is None:
+                problems.append(f"outcomes[{i}]: data.time is set (long data), so give column: instead of followups:")
+            if not long and o.followups is None:
+                problems.append(f"outcomes[{i}]: wide data (no data.time) needs followups: label -> column")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _duplicates(section: str, values: list[str], key: str) -> list[str]:
+    first, out = {}, []
+    for i, v in enumerate(values):
+        if v in first:
+            out.append(f"{section}[{i}].{key}: '{v}' is already used by {section}[{first[v]}]")
+        else:
+            first[v] = i
+    return out
+
+
+def _label_text(value) -> str:
+    """Follow-up labels as text, integers without a decimal point (CONTRACT §2)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
