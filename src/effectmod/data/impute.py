@@ -49,6 +49,7 @@ _DONORS = 5
 _RIDGE = 1e-5  # mice's default ridge, relative to the diagonal of X'X
 _NEWTON_TOL = 1e-10
 _NEWTON_MAX = 100
+_NORM_TRIES = 50  # redraws of an out-of-range Bayesian-regression imputation
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def impute(
     m: int,
     rng: np.random.Generator,
     iterations: int = 10,
+    continuous: Literal["pmm", "norm"] = "pmm",
 ) -> list[pd.DataFrame]:
     """Return m completed copies of ``frame``, imputed by chained equations within each arm.
 
@@ -81,16 +83,24 @@ def impute(
     Every listed variable with missing values is imputed from all the other listed variables;
     columns not listed are copied unchanged and not used. ``frame`` is never modified, and the
     same ``rng`` state gives identical output.
+
+    ``continuous`` chooses the method for continuous variables: ``"pmm"`` (predictive mean
+    matching, the default) or ``"norm"`` (Bayesian linear regression: a draw from the posterior
+    predictive normal, truncated to the declared range and rounded on an integer scale). PMM
+    cannot impute beyond the observed values, which biases it a little when dropout is strongly
+    selective on a predictor; ``"norm"`` extrapolates, at the cost of assuming normal errors.
     """
     variables = list(variables)
     arm = np.asarray(arm)
     _validate(frame, variables, arm, m, iterations)
+    if continuous not in ("pmm", "norm"):
+        raise ValueError(f"continuous must be 'pmm' or 'norm'; got {continuous!r}.")
     names = [v.name for v in variables]
     values = frame[names].to_numpy(dtype=float)
     completed = np.repeat(values[None], m, axis=0)
     for a in (0, 1):
         rows = np.flatnonzero(arm == a)
-        completed[:, rows, :] = _impute_arm(values[rows], variables, m, rng, iterations, a)
+        completed[:, rows, :] = _impute_arm(values[rows], variables, m, rng, iterations, continuous)
     out = []
     for i in range(m):
         f = frame.copy()
@@ -209,7 +219,7 @@ def _columns(D: np.ndarray, j: int, codes: np.ndarray) -> np.ndarray:
     return (D[:, :, j : j + 1] == codes[None, None, :]).astype(float)
 
 
-def _impute_arm(Y, variables, m, rng, iterations, arm_label) -> np.ndarray:
+def _impute_arm(Y, variables, m, rng, iterations, method) -> np.ndarray:
     n, V = Y.shape
     miss = np.isnan(Y)
     D = np.repeat(Y[None], m, axis=0)
@@ -229,7 +239,8 @@ def _impute_arm(Y, variables, m, rng, iterations, arm_label) -> np.ndarray:
             yo = Y[obs, j]
             kind = variables[j].kind
             if kind == "continuous":
-                new = _pmm(X[:, obs], yo, X[:, mis], rng)
+                v = variables[j]
+                new = _pmm(X[:, obs], yo, X[:, mis], rng, method, v.lower, v.upper, v.integer)
             elif kind == "binary":
                 new = _logreg(X, obs, yo, X[:, mis], rng)
             else:
@@ -239,8 +250,9 @@ def _impute_arm(Y, variables, m, rng, iterations, arm_label) -> np.ndarray:
     return D
 
 
-def _pmm(Xo: np.ndarray, yo: np.ndarray, Xm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Type-1 predictive mean matching with a Bayesian draw of (beta, sigma), batched over chains."""
+def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -> np.ndarray:
+    """Type-1 predictive mean matching with a Bayesian draw of (beta, sigma), batched over chains;
+    with ``method="norm"``, a draw from the posterior predictive normal instead."""
     m, no, q = Xo.shape
     XoT = Xo.transpose(0, 2, 1)
     xtx = XoT @ Xo
@@ -261,9 +273,28 @@ def _pmm(Xo: np.ndarray, yo: np.ndarray, Xm: np.ndarray, rng: np.random.Generato
     nearest = np.argpartition(dist, k - 1, axis=2)[:, :, :k] if k < no else np.broadcast_to(
         np.arange(no), dist.shape
     )
+    if method == "norm":
+        return _norm_draw(fit_m, sigma, lower, upper, integer, rng)
     pick = rng.integers(0, k, size=fit_m.shape)
     donor = np.take_along_axis(nearest, pick[..., None], axis=2)[..., 0]
     return yo[donor]
+
+
+def _norm_draw(mean, sigma, lower, upper, integer, rng) -> np.ndarray:
+    """Posterior predictive normal draws, redrawn while outside the declared range (a truncated
+    normal by rejection; after _NORM_TRIES rounds the few left are clipped), then rounded to the
+    integer scale if declared."""
+    y = mean + sigma[:, None] * rng.standard_normal(mean.shape)
+    lo = -np.inf if lower is None else lower
+    hi = np.inf if upper is None else upper
+    for _ in range(_NORM_TRIES):
+        bad = (y < lo) | (y > hi)
+        if not bad.any():
+            break
+        redraw = mean + sigma[:, None] * rng.standard_normal(mean.shape)
+        y = np.where(bad, redraw, y)
+    y = np.clip(y, lo, hi)
+    return np.clip(np.round(y), lo, hi) if integer else y
 
 
 def _augment(X: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
