@@ -5,6 +5,7 @@ draws are taken in a fixed order so that the same seed always gives the same tri
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -209,14 +210,19 @@ def draw(scenario: Scenario, n: int, rng: np.random.Generator, dropout: str) -> 
 
 # ---------------------------------------------------------------- estimands
 
-@lru_cache(maxsize=32)
 def estimands(scenario: Scenario) -> tuple[tuple[tuple[str, str, str], float], ...]:
     """Population interaction b3 of the analysis model, per (moderator, outcome, timepoint).
 
     The model is the one effectmod fits: y_t ~ treat + mod + treat:mod + baseline_y, one
     moderator at a time, the baseline entering once when it is the moderator. Key
     (``"average_effect"``, outcome, timepoint) holds the ANCOVA treatment coefficient.
+    Cached per scenario; dropout does not enter the key since the estimand ignores it.
     """
+    return _estimands(dataclasses.replace(scenario, dropout="none"))
+
+
+@lru_cache(maxsize=32)
+def _estimands(scenario: Scenario) -> tuple[tuple[tuple[str, str, str], float], ...]:
     pairs = [(m, o, f) for m in scenario.moderators for o in scenario.outcomes
              for f in o.followups]
     if not scenario.observed_scale and not any(it.value for it in scenario.interactions):
