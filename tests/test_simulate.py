@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from effectmod.errors import UsageError
-from effectmod.simulate import SCENARIOS, simulate, write_simulation
+from effectmod.simulate import SCENARIOS, simulate, simulate_arrays, write_simulation
 from effectmod.simulate.generate import latent_correlation, margin
 from effectmod.simulate.scenarios import RESOLVE
 
@@ -266,3 +266,14 @@ def test_write_simulation_rejects_other_extensions(tmp_path, trial):
 def test_scenarios_registry():
     assert set(SCENARIOS) >= {"resolve", "null"}
     assert SCENARIOS["null"].interactions == () and not SCENARIOS["null"].observed_scale
+
+
+def test_simulate_arrays_stacks_balanced_replicates():
+    d, truth = simulate_arrays(n=101, reps=200, seed=4, dropout="mar")
+    again, _ = simulate_arrays(n=101, reps=200, seed=4, dropout="mar")
+    np.testing.assert_array_equal(d.outcomes["rmdq_52"], again.outcomes["rmdq_52"])
+    assert d.treat.shape == (200, 101) and np.all(d.treat.sum(axis=1) == 50)
+    assert d.baseline["frebaq"].shape == (200, 101) and len(truth["interactions"]) == 32
+    # Replicates are independent trials, not copies of one.
+    assert not np.array_equal(d.baseline["pcs"][0], d.baseline["pcs"][1])
+    assert abs(np.isnan(d.outcomes["pain_18"]).mean() - 0.05) < MAR_RATE_TOL

@@ -20,11 +20,11 @@ import pandas as pd
 import yaml
 
 from ..errors import UsageError
-from .generate import ESTIMAND_N, ESTIMAND_SEED, draw, estimands
+from .generate import ESTIMAND_N, ESTIMAND_SEED, Draw, draw, estimands
 from .scenarios import SCENARIOS, Interaction, Scenario
 
-__all__ = ["SCENARIOS", "Scenario", "SimulatedTrial", "simulate", "write_simulation",
-           "scenario_with"]
+__all__ = ["SCENARIOS", "Draw", "Scenario", "SimulatedTrial", "simulate", "simulate_arrays",
+           "write_simulation", "scenario_with"]
 
 MIN_N = 20
 DROPOUT_MODES = ("mcar", "mar", "none")
@@ -85,14 +85,34 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024,
     them; see ``scenario_with``), ``dropout`` ("mcar", "mar" or "none"). The same arguments
     always give the same trial. Allocation is exactly n//2 treated, the rest control.
     """
+    _check(n, overrides)
+    spec = scenario_with(scenario, **overrides)
+    d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout)
+    return SimulatedTrial(_frame(spec, d), build_plan(spec, seed), _truth(spec, int(n), seed))
+
+
+def _check(n: Any, overrides: Mapping) -> None:
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
         raise UsageError(f"simulate: unknown option(s) {unknown}; allowed: {list(OVERRIDES)}.")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_N:
         raise UsageError(f"simulate: n must be a whole number >= {MIN_N}, got {n!r}.")
+
+
+def simulate_arrays(scenario: str = "resolve", n: int = 276, reps: int = 1000,
+                    seed: int = 2024, **overrides: Any) -> tuple[Draw, dict]:
+    """Many trials at once as stacked arrays, for power and coverage studies.
+
+    Returns a ``Draw`` whose arrays have shape (reps, n) (treat coded 1/0, binary moderators
+    0/1, NaN for missing follow-ups) and the truth dict shared by every replicate. Same
+    arguments, same arrays; the replicates differ from ``simulate``'s trials with those seeds.
+    """
+    _check(n, overrides)
+    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
+        raise UsageError(f"simulate_arrays: reps must be a whole number >= 1, got {reps!r}.")
     spec = scenario_with(scenario, **overrides)
-    d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout)
-    return SimulatedTrial(_frame(spec, d), build_plan(spec, seed), _truth(spec, int(n), seed))
+    d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout, reps=int(reps))
+    return d, _truth(spec, int(n), seed)
 
 
 # ---------------------------------------------------------------- data, plan, truth

@@ -95,12 +95,13 @@ def _to_margin(z: np.ndarray, measure: Measure) -> np.ndarray:
     return support[idx]
 
 
-def _draw_baseline(scenario: Scenario, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    baseline = {"age": _to_margin(rng.standard_normal(n), scenario.age)}
+def _draw_baseline(scenario: Scenario, shape: tuple[int, ...],
+                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+    baseline = {"age": _to_margin(rng.standard_normal(shape), scenario.age)}
     chol = np.linalg.cholesky(latent_correlation(scenario))
-    z = rng.standard_normal((n, len(scenario.measures))) @ chol.T
+    z = rng.standard_normal((*shape, len(scenario.measures))) @ chol.T
     for k, m in enumerate(scenario.measures):
-        baseline[m.column] = _to_margin(z[:, k], m)
+        baseline[m.column] = _to_margin(z[..., k], m)
     return baseline
 
 
@@ -131,10 +132,10 @@ def _draw_outcomes(scenario: Scenario, baseline: dict[str, np.ndarray], treat: n
     means = latent_means(scenario, baseline, treat)
     followups = [(o, f) for o in scenario.outcomes for f in o.followups]
     chol = np.linalg.cholesky(np.array(scenario.residual_correlation))
-    noise = rng.standard_normal((treat.size, len(followups))) @ chol.T
+    noise = rng.standard_normal((*treat.shape, len(followups))) @ chol.T
     values = {}
     for k, (o, f) in enumerate(followups):
-        y = means[f.column] + f.residual_sd * noise[:, k]
+        y = means[f.column] + f.residual_sd * noise[..., k]
         if scenario.observed_scale:
             y = np.clip(np.floor(y + 0.5), o.low, o.high)
         values[f.column] = y
@@ -157,8 +158,8 @@ def _apply_dropout(scenario: Scenario, mode: str, baseline: dict[str, np.ndarray
     Visit 1 is the first follow-up of every outcome, visit 2 the second. Outcomes after the
     first also miss some visit-1 values on their own (a questionnaire left unanswered).
     """
-    spec, n = scenario.dropout_spec, next(iter(baseline.values())).size
-    u = rng.random((n, 3))
+    spec = scenario.dropout_spec
+    u = rng.random((*next(iter(baseline.values())).shape, 3))
     if mode == "none":
         return
     first = scenario.outcomes[0]
@@ -167,7 +168,7 @@ def _apply_dropout(scenario: Scenario, mode: str, baseline: dict[str, np.ndarray
     after_attended = ((spec.visit52_missing - spec.visit18_missing
                        * spec.visit52_missing_after_missed18) / (1.0 - spec.visit18_missing))
     if mode == "mcar":
-        miss1 = u[:, 0] < spec.visit18_missing
+        miss1 = u[..., 0] < spec.visit18_missing
         p2 = np.where(miss1, spec.visit52_missing_after_missed18, after_attended)
     else:
         # MAR: visit-1 dropout depends on baseline pain and disability, visit-2 dropout also on
@@ -181,27 +182,34 @@ def _apply_dropout(scenario: Scenario, mode: str, baseline: dict[str, np.ndarray
         zb = sum((baseline[c] - measures[c].mean) / measures[c].sd for c in cols) / spread
         kb, kf = spec.mar_baseline_slope, spec.mar_followup_slope
         c1 = _intercept_for_rate(spec.visit18_missing, kb)
-        miss1 = u[:, 0] < special.expit(c1 + kb * zb)
+        miss1 = u[..., 0] < special.expit(c1 + kb * zb)
         f1 = first.followups[0]
         y1 = outcomes[f1.column]
         zf = (y1 - (f1.target_control_mean + f1.target_effect / 2)) / f1.target_control_sd
         c2 = _intercept_for_rate(after_attended, math.hypot(kb, kf))
         p2 = np.where(miss1, spec.visit52_missing_after_missed18,
                       special.expit(c2 + kb * zb + kf * np.nan_to_num(zf)))
-    miss2 = u[:, 2] < p2
+    miss2 = u[..., 2] < p2
     for k, outcome in enumerate(scenario.outcomes):
         f1 = outcome.followups[0]
-        extra = (u[:, 1] < spec.rmdq18_extra_missing) if k > 0 else False
+        extra = (u[..., 1] < spec.rmdq18_extra_missing) if k > 0 else False
         outcomes[f1.column][miss1 | extra] = np.nan
         for f in outcome.followups[1:]:
             outcomes[f.column][miss2] = np.nan
 
 
-def draw(scenario: Scenario, n: int, rng: np.random.Generator, dropout: str) -> Draw:
-    """Draw one trial of ``n`` participants as arrays (allocation exactly n//2 treated)."""
-    treat = rng.permutation(np.r_[np.ones(n // 2), np.zeros(n - n // 2)])
-    baseline = _draw_baseline(scenario, n, rng)
-    female = rng.random(n) < scenario.female_share
+def draw(scenario: Scenario, n: int, rng: np.random.Generator, dropout: str,
+         reps: int | None = None) -> Draw:
+    """Draw one trial of ``n`` participants as arrays (allocation exactly n//2 treated).
+
+    With ``reps``, draws that many independent trials at once: every array then has shape
+    (reps, n), one row per trial (cheap replicates for power and coverage studies).
+    """
+    shape = (n,) if reps is None else (reps, n)
+    arms = np.r_[np.ones(n // 2), np.zeros(n - n // 2)]
+    treat = rng.permuted(np.broadcast_to(arms, shape).copy(), axis=-1)
+    baseline = _draw_baseline(scenario, shape, rng)
+    female = rng.random(shape) < scenario.female_share
     outcomes = _draw_outcomes(scenario, baseline, treat, rng)
     _apply_dropout(scenario, dropout, baseline, outcomes, rng)
     effects = {f.column: f.effect_latent for o in scenario.outcomes for f in o.followups}
