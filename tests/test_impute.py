@@ -235,3 +235,21 @@ def test_mar_dropout_simulation_large():
     assert cc_bias < -6 * mcse
     assert abs(mi_bias) < abs(cc_bias) / 2
     assert mi_cover >= 0.93 and cc_cover < mi_cover
+
+
+def test_tiny_arms_with_more_predictors_than_observed_rows():
+    # 7 participants per arm, 8 variables, ~30% missing: aliased and all-zero indicator columns
+    # must not break the normal equations or the logistic fits.
+    rng = np.random.default_rng(0)
+    n = 14
+    d = pd.DataFrame({c: rng.normal(size=n) for c in "abcdef"})
+    d["bin"] = rng.integers(0, 2, n).astype(float)
+    d["cat"] = rng.integers(0, 4, n).astype(float)
+    for c in d.columns:
+        d.loc[rng.random(n) < 0.3, c] = np.nan
+    arm = np.repeat([0, 1], n // 2)
+    vs = [ImputationVariable(c, "continuous") for c in "abcdef"]
+    vs += [ImputationVariable("bin", "binary"), ImputationVariable("cat", "categorical")]
+    for method in ("pmm", "norm"):
+        out = impute(d, vs, arm, 3, rng, iterations=3, continuous=method)
+        assert all(not f.isna().any().any() for f in out)

@@ -257,16 +257,22 @@ def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -
     XoT = Xo.transpose(0, 2, 1)
     xtx = XoT @ Xo
     idx = np.arange(q)
-    xtx[:, idx, idx] *= 1.0 + _RIDGE
+    diag = xtx[:, idx, idx]
+    # A column that is zero in every observed row (an indicator seen only among the missing) is
+    # aliased; like mice (lm.fit's NA coefficients set to 0) it gets coefficient and draw 0.
+    dead = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
+    live = (~dead).astype(float)
+    xtx *= live[:, :, None] * live[:, None, :]
+    xtx[:, idx, idx] = np.where(dead, 1.0, diag * (1.0 + _RIDGE))
     chol = np.linalg.cholesky(xtx)
-    coef = np.linalg.solve(xtx, (XoT @ yo)[..., None])[..., 0]
+    coef = np.linalg.solve(xtx, (live * (XoT @ yo))[..., None])[..., 0]
     fit_o = (Xo @ coef[..., None])[..., 0]
     ss = ((yo[None] - fit_o) ** 2).sum(axis=1)
     df = max(no - q, 1)
     sigma = np.sqrt(ss / rng.chisquare(df, size=m))
     z = rng.standard_normal((m, q))
     # With xtx = C C', C'^{-1} z has covariance xtx^{-1}: the posterior shape of beta.
-    beta = coef + sigma[:, None] * np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
+    beta = coef + live * sigma[:, None] * np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
     fit_m = (Xm @ beta[..., None])[..., 0]
     k = min(_DONORS, no)
     dist = np.abs(fit_m[:, :, None] - fit_o[:, None, :])
