@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 from scipy import optimize, special, stats
 
 from .scenarios import Measure, Scenario
