@@ -36,7 +36,7 @@ def test_single_fit_matches_statsmodels(se, cov_type, scale):
     assert rel(ours.coef, ref.params) < tol
     assert rel(np.sqrt(np.diag(ours.vcov)), ref.bse) < tol
     c = ours.contrast(np.eye(5)[4])
-    assert abs(c.p_value - ref.pvalues[4]) < 1e-12
+    assert abs(c.p_value - ref.pvalues[4]) < 1e-10
     assert c.df == ref.df_resid
 
 
