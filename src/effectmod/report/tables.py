@@ -1,6 +1,313 @@
-"""Tables for the terminal, the notebook and the report."""
+"""Tables for the report, the notebook, the CSV files and tables.docx, built once here.
+
+Every number goes through ``effectmod.report.sentences`` so that the HTML, Word and CSV tables
+print it the same way (CONTRACT §5).
+"""
 from __future__ import annotations
 
+import html
+import math
+from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from .sentences import interval, number, p_text
+
+MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
+# |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
+SKEW_LIMIT = 1.0
+
+
+# ---------------------------------------------------------------------------- labels
+def outcome_labels(plan) -> dict[str, str]:
+    return {o.name: o.label or o.name for o in plan.outcomes}
+
+
+def moderator_labels(plan) -> dict[str, str]:
+    return {m.name: m.label or m.name for m in plan.moderators}
+
+
+def timepoint_text(timepoint: str) -> str:
+    """'follow-up 52' for a bare number, else the label as written ('52 weeks')."""
+    t = str(timepoint)
+    try:
+        float(t)
+    except ValueError:
+        return t
+    return f"follow-up {t}"
+
+
+def missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
+
+
+def p_short(p: float, threshold: float = 0.05) -> str:
+    """P as a table cell: '.007', '<.001', '>.99'."""
+    if missing(p):
+        return ""
+    text = p_text(float(p), threshold)
+    return text[4:] if text.startswith("P = ") else text[2:].replace(" ", "")
+
+
+def estimate_ci(est: float, low: float, high: float) -> str:
+    if missing(est):
+        return ""
+    return f"{number(est)} ({interval(low, high)})"
+
+
+def odds_ratio_ci(est: float, low: float, high: float) -> str:
+    if missing(est):
+        return ""
+    return f"{number(math.exp(est))} ({interval(math.exp(low), math.exp(high))})"
+
+
+def model_order(results) -> list[str]:
+    """Model types in the order of the table rows (the main model first)."""
+    return list(dict.fromkeys(results.table["model"]))
+
+
+def main_model_rows(results) -> pd.DataFrame:
+    """Rows of the main analysis: the plan's main model, or logistic for binary outcomes."""
+    t = results.table
+    main = results.plan.analysis.model
+    sens = set(results.plan.analysis.sensitivity)
+    return t[(t["model"] == main) | ((t["model"] == "logistic") & ("logistic" not in sens))]
+
+
+def term_label(row, ref: dict[str, str]) -> str:
+    if not row["term"]:
+        return ""
+    if row["term"] == "joint":
+        return "joint test"
+    return f"{row['term']} vs {ref.get(row['moderator'], 'reference')}"
+
+
+def reference_levels(results) -> dict[str, str]:
+    return {name: m.levels[0] for name, m in results.trial.moderators.items() if m.levels}
+
+
+# ---------------------------------------------------------------------------- JAMA layout
+@dataclass(frozen=True)
+class Cell:
+    text: str          # β (CI), or OR (CI) for logistic rows
+    p: str
+    tier: str
+    log_odds: str = ""  # logistic rows: the interaction on the log-odds scale
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class JamaTable:
+    """Moderator rows x (outcome, follow-up, model) columns, every cell already formatted."""
+
+    columns: list[tuple[str, str, str]]      # (outcome label, follow-up, model)
+    rows: list[tuple[str, str]]              # (moderator label, term label)
+    cells: list[list[Cell | None]]
+    ci_label: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """Flat CSV form: one column pair (estimate, P) per outcome x follow-up x model."""
+        multi_model = len({c[2] for c in self.columns}) > 1
+        data = {"Moderator": [r[0] for r in self.rows], "Term": [r[1] for r in self.rows]}
+        for j, (out, tp, model) in enumerate(self.columns):
+            head = f"{out} | {tp}" + (f" | {MODEL_NAMES.get(model, model)}" if multi_model else "")
+            cells = [row[j] for row in self.cells]
+            data[f"{head} | {self.ci_label}"] = [c.text if c else "" for c in cells]
+            if any(c is not None and c.log_odds for c in cells):
+                data[f"{head} | log-odds (CI)"] = [c.log_odds if c else "" for c in cells]
+            data[f"{head} | P"] = [c.p if c else "" for c in cells]
+        return pd.DataFrame(data)
+
+
+def jama_table(results) -> JamaTable:
+    """The interaction table as journals print it (JAMA layout)."""
+    a = results.plan.analysis
+    t = results.table
+    olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    refs = reference_levels(results)
+    models = model_order(results)
+    columns = []
+    for o in results.plan.outcomes:
+        sub = t[t["outcome"] == o.name]
+        for tp in dict.fromkeys(sub["timepoint"]):
+            for model in models:
+                if ((sub["timepoint"] == tp) & (sub["model"] == model)).any():
+                    columns.append((o.name, tp, model))
+    keys = list(dict.fromkeys(zip(t["moderator"], t["term"])))
+    order = {m.name: i for i, m in enumerate(results.plan.moderators)}
+    keys.sort(key=lambda k: order.get(k[0], len(order)))
+    index = {(r.outcome, r.timepoint, r.model, r.moderator, r.term): r for r in t.itertuples(index=False)}
+    cells = []
+    for mod, term in keys:
+        line = []
+        for (out, tp, model) in columns:
+            r = index.get((out, tp, model, mod, term))
+            line.append(None if r is None else _cell(r, a.evidence_threshold))
+        cells.append(line)
+    rows = [(mlab.get(m, m), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
+    cols = [(olab.get(o, o), tp, model) for o, tp, model in columns]
+    scale = "OR or β" if "logistic" in models else "β"
+    return JamaTable(cols, rows, cells, f"{scale} ({_level(a.ci_level)} CI)")
+
+
+def _level(ci_level: float) -> str:
+    from .sentences import level_text
+    return level_text(ci_level)
+
+
+def _cell(r, threshold: float) -> Cell:
+    if r.tier == "not-estimable":
+        return Cell("NE", "", r.tier, note=str(getattr(r, "note", "") or ""))
+    if r.term == "joint":
+        return Cell("joint test", p_short(r.p_value, threshold), r.tier)
+    if r.model == "logistic":
+        return Cell("OR " + odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
+                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high))
+    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier)
+
+
+# ---------------------------------------------------------------------------- results by group
+def grouped_results(results) -> list[dict]:
+    """The results table grouped by outcome and follow-up: [{title, rows: [dict of texts]}]."""
+    a = results.plan.analysis
+    t = results.table
+    olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    refs = reference_levels(results)
+    has_boot = "boot_ci_low" in t.columns
+    groups = []
+    for o in results.plan.outcomes:
+        sub = t[t["outcome"] == o.name]
+        for tp in dict.fromkeys(sub["timepoint"]):
+            rows = []
+            for _, r in sub[sub["timepoint"] == tp].iterrows():
+                logistic = r["model"] == "logistic"
+                row = {
+                    "moderator": mlab.get(r["moderator"], r["moderator"]),
+                    "term": term_label(r, refs),
+                    "model": r["model"],
+                    "estimate": "" if r["term"] == "joint" else estimate_ci(r["estimate"], r["ci_low"], r["ci_high"]),
+                    "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic and r["term"] != "joint" else "",
+                    "p": p_short(r["p_value"], a.evidence_threshold),
+                    "p_adjusted": p_short(r["p_adjusted"], a.evidence_threshold),
+                    "n": str(int(r["n"])),
+                    "tier": r["tier"],
+                    "note": str(r.get("note", "") or ""),
+                }
+                if has_boot:
+                    row["boot"] = "" if missing(r["boot_ci_low"]) else interval(r["boot_ci_low"], r["boot_ci_high"])
+                rows.append(row)
+            groups.append({"title": f"{olab.get(o.name, o.name)}, {timepoint_text(tp)}", "rows": rows})
+    return groups
+
+
+# ---------------------------------------------------------------------------- Table 1
+def _skewness(x: np.ndarray) -> float:
+    if len(x) < 3 or np.std(x) == 0:
+        return 0.0
+    return float(np.mean((x - x.mean()) ** 3) / np.std(x) ** 3)
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def table1_spec(results) -> list[tuple[str, str, str]]:
+    """(column, label, kind) of each Table 1 variable; kind is continuous or categorical."""
+    plan = results.plan
+    frame = results.trial.baseline_frame
+    spec = []
+    for m in plan.moderators:
+        if m.column in frame.columns:
+            kind = "continuous" if m.type == "continuous" else "categorical"
+            spec.append((m.column, m.label or m.name, kind))
+    seen = {c for c, _, _ in spec}
+    for o in plan.outcomes:
+        if o.baseline is not None and o.baseline in frame.columns and o.baseline not in seen:
+            spec.append((o.baseline, f"{o.label or o.name}, baseline", "continuous"))
+            seen.add(o.baseline)
+    for c in plan.covariates:
+        if c in frame.columns and c not in seen:
+            s = frame[c]
+            numeric = _is_numeric(s) and s.dropna().nunique() > 5
+            spec.append((c, c, "continuous" if numeric else "categorical"))
+            seen.add(c)
+    return spec
+
+
+def table1(results) -> pd.DataFrame:
+    """Baseline characteristics by arm (Table 1).
+
+    Continuous variables: mean (SD), or median (IQR) when the absolute sample skewness over
+    both arms exceeds ``SKEW_LIMIT``; categories: n (%) of those with the value observed;
+    a 'missing' line wherever a value is missing.
+    """
+    frame = results.trial.baseline_frame
+    flow = results.trial.flow
+    treat = frame["treat"].to_numpy() == 1
+    arms = [(f"{flow.arm_values['treated']} (n = {int(treat.sum())})", treat),
+            (f"{flow.arm_values['control']} (n = {int((~treat).sum())})", ~treat)]
+    out = []
+    for col, label, kind in table1_spec(results):
+        s = frame[col]
+        if kind == "continuous":
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            skewed = abs(_skewness(x[~np.isnan(x)])) > SKEW_LIMIT
+            stat = "median (IQR)" if skewed else "mean (SD)"
+            row = {"Characteristic": f"{label}, {stat}", "Level": ""}
+            for name, mask in arms:
+                v = x[mask & ~np.isnan(x)]
+                if len(v) == 0:
+                    row[name] = ""
+                elif skewed:
+                    q1, q2, q3 = np.percentile(v, [25, 50, 75])
+                    row[name] = f"{number(q2, 1)} ({number(q1, 1)}-{number(q3, 1)})"
+                else:
+                    row[name] = f"{number(v.mean(), 1)} ({number(v.std(ddof=1) if len(v) > 1 else 0.0, 1)})"
+            out.append(row)
+            miss = np.isnan(x)
+        else:
+            miss = s.isna().to_numpy()
+            out.append({"Characteristic": f"{label}, n (%)", "Level": "", **{name: "" for name, _ in arms}})
+            for level in _levels(s):
+                row = {"Characteristic": "", "Level": level}
+                for name, mask in arms:
+                    observed = int((mask & ~miss).sum())
+                    k = int(((s.astype(str) == level).to_numpy() & mask & ~miss).sum())
+                    row[name] = f"{k} ({number(100 * k / observed, 1)})" if observed else "0"
+                out.append(row)
+        if miss.any():
+            out.append({"Characteristic": "", "Level": "missing, n",
+                        **{name: str(int((mask & miss).sum())) for name, mask in arms}})
+    return pd.DataFrame(out, columns=["Characteristic", "Level"] + [name for name, _ in arms])
+
+
+def _levels(s: pd.Series) -> list[str]:
+    values = s.dropna()
+    try:
+        return [str(v) for v in sorted(values.unique(), key=float)]
+    except (TypeError, ValueError):
+        return sorted(values.astype(str).unique())
+
+
+# ---------------------------------------------------------------------------- notebook
 def notebook_table(results) -> str:
-    return results.table.to_html(index=False, na_rep="")
+    """A compact styled HTML table for Jupyter: the results rows with formatted numbers and tiers."""
+    a = results.plan.analysis
+    colours = {"evidence": "#009E73", "hypothesis-generating": "#E69F00", "none": "#777", "not-estimable": "#D55E00"}
+    olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    head = ["Outcome", "Follow-up", "Moderator", "Model", f"β ({_level(a.ci_level)} CI)", "P", "n", "Tier"]
+    body = []
+    for r in results.table.itertuples(index=False):
+        mod = mlab.get(r.moderator, r.moderator) + (f" [{r.term}]" if r.term else "")
+        est = "" if r.term == "joint" else estimate_ci(r.estimate, r.ci_low, r.ci_high)
+        cells = [olab.get(r.outcome, r.outcome), r.timepoint, mod, r.model, est,
+                 p_short(r.p_value, a.evidence_threshold), str(r.n)]
+        tier_cell = (f'<td style="color:{colours.get(r.tier, "#000")};font-weight:'
+                     f'{"bold" if r.tier == "evidence" else "normal"}">{html.escape(r.tier)}</td>')
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + tier_cell + "</tr>")
+    title = html.escape(results.plan.title or "effectmod results")
+    return ('<div><p style="font-weight:bold;margin:0 0 4px">' + title + "</p>"
+            '<table style="border-collapse:collapse;font-size:12px">'
+            "<thead><tr>" + "".join(f'<th style="text-align:left;padding:2px 6px">{h}</th>' for h in head)
+            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")

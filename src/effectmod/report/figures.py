@@ -1,0 +1,265 @@
+"""Figures for the report and for manuscripts: one style, a colour-blind-safe palette, SVG + PNG.
+
+Every figure is drawn inside ``style()`` and serialised by ``svg_bytes``/``png_bytes``, which
+fix the SVG hash salt and drop dates so that reruns give byte-identical files.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, ever: the report is written on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .tables import main_model_rows, moderator_labels, outcome_labels, timepoint_text  # noqa: E402
+
+# Okabe-Ito: distinguishable under the common colour-vision deficiencies
+OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+             "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
+             "grey": "#999999"}
+# tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
+TIER_MARKERS = {
+    "evidence": ("D", OKABE_ITO["vermillion"], "evidence"),
+    "hypothesis-generating": ("^", OKABE_ITO["blue"], "hypothesis-generating"),
+    "none": ("o", OKABE_ITO["grey"], "no evidence"),
+}
+FOLLOWUP_LINES = ["-", "--", ":", "-."]
+
+RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "svg.fonttype": "path",      # glyphs as paths: the page looks the same without the font installed
+    "svg.hashsalt": "effectmod",  # stable clip-path ids, hence byte-identical reruns
+    "figure.dpi": 100,
+    "savefig.bbox": "tight",
+}
+
+
+@contextlib.contextmanager
+def style():
+    """The one rc context every effectmod figure is drawn and saved in."""
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def svg_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    with style():
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "effectmod"})
+    return buf.getvalue()
+
+
+def png_bytes(fig: Figure, dpi: int = 300) -> bytes:
+    buf = io.BytesIO()
+    with style():
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "effectmod"})
+    return buf.getvalue()
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+# ---------------------------------------------------------------------------- forest plot
+def forest_rows(results, model: str | None = None):
+    """The rows a forest plot shows (estimable, not joint), scaled per SD when the plan asks."""
+    t = main_model_rows(results) if model is None else results.table[results.table["model"] == model]
+    t = t[(t["term"] != "joint") & (t["tier"] != "not-estimable")].copy()
+    per_sd = getattr(results.plan.analysis, "forest_scale", "raw") == "per_sd"
+    t["scale"] = 1.0
+    if per_sd:
+        for name, m in results.trial.moderators.items():
+            if m.type == "continuous":
+                sd = float(np.nanstd(m.values, ddof=1))
+                t.loc[t["moderator"] == name, "scale"] = sd
+    for c in ("estimate", "ci_low", "ci_high"):
+        t[c] = t[c] * t["scale"]
+    return t, per_sd
+
+
+def forest_plot(results, model: str | None = None) -> Figure | None:
+    """Interaction estimates with CIs: one panel per outcome, moderators down the page,
+    follow-ups offset and drawn with their own line style, points marked by tier."""
+    t, per_sd = forest_rows(results, model)
+    if t.empty:
+        return None
+    plan = results.plan
+    olab, mlab = outcome_labels(plan), moderator_labels(plan)
+    outcomes = [o.name for o in plan.outcomes if (t["outcome"] == o.name).any()]
+    keys = []
+    for m in plan.moderators:
+        for term in dict.fromkeys(t.loc[t["moderator"] == m.name, "term"]):
+            keys.append((m.name, term))
+    timepoints = list(dict.fromkeys(t["timepoint"]))
+    n_rows = len(keys)
+    with style():
+        fig = plt.figure(figsize=(3.2 + 2.6 * len(outcomes), 0.9 + 0.42 * n_rows * max(1, len(timepoints)) ** 0.5))
+        axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
+        step = 0.7 / max(1, len(timepoints))
+        for ax, out in zip(axes, outcomes):
+            sub = t[t["outcome"] == out]
+            for k, tp in enumerate(timepoints):
+                offset = (k - (len(timepoints) - 1) / 2) * step
+                for r in sub[sub["timepoint"] == tp].itertuples(index=False):
+                    y = n_rows - 1 - keys.index((r.moderator, r.term)) - offset
+                    marker, colour, _ = TIER_MARKERS.get(r.tier, TIER_MARKERS["none"])
+                    ax.plot([r.ci_low, r.ci_high], [y, y], color=colour, lw=1.2,
+                            ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)], solid_capstyle="butt")
+                    ax.plot([r.estimate], [y], marker=marker, color=colour, ms=5.5, ls="none",
+                            markeredgecolor="black" if r.tier == "evidence" else colour, markeredgewidth=0.6)
+            ax.axvline(0, color="black", lw=0.7, zorder=0)
+            ax.set_title(_wrap(olab.get(out, out), 34))
+            binary = results.trial.outcomes[out].type == "binary"
+            ax.set_xlabel(("Interaction, log odds ratio" if binary else "Interaction β")
+                          + (" per SD of moderator" if per_sd else " per unit of moderator"))
+            ax.grid(axis="x", color="#dddddd", lw=0.5)
+            ax.set_axisbelow(True)
+        axes[0].set_yticks(range(n_rows))
+        axes[0].set_yticklabels([_wrap(mlab.get(m, m) + (f" [{term}]" if term else ""), 30) for m, term in reversed(keys)])
+        axes[0].set_ylim(-0.7, n_rows - 0.3)
+        handles = [plt.Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
+                              markeredgecolor="black" if tier == "evidence" else c, label=lab)
+                   for tier, (mk, c, lab) in TIER_MARKERS.items() if (t["tier"] == tier).any()]
+        if len(timepoints) > 1:
+            handles += [plt.Line2D([], [], color="black", lw=1.2, ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)],
+                                   label=f"{timepoint_text(tp)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})")
+                        for k, tp in enumerate(timepoints)]
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), bbox_to_anchor=(0.5, -0.01))
+        fig.tight_layout(rect=(0, 0.05 if n_rows > 4 else 0.12, 1, 1))
+    return fig
+
+
+# ---------------------------------------------------------------------------- flow diagram
+def flow_counts(results) -> dict:
+    """Numbers behind the CONSORT-style diagram: per arm, assessed and missing per outcome and follow-up."""
+    trial = results.trial
+    treat = trial.treat == 1
+    arms = {"treated": treat, "control": ~treat}
+    per_arm = {}
+    for arm, mask in arms.items():
+        lines = []
+        for o in results.plan.outcomes:
+            od = trial.outcomes.get(o.name)
+            if od is None:
+                continue
+            for tp, y in od.followups.items():
+                seen = int((mask & ~np.isnan(y)).sum())
+                lines.append((od.label or od.name, tp, seen, int(mask.sum()) - seen))
+        per_arm[arm] = lines
+    return {"flow": trial.flow, "per_arm": per_arm}
+
+
+def flow_diagram(results) -> Figure:
+    """CONSORT-style flow: participants in the file, exclusions with reasons, the two arms,
+    and per arm the outcome assessments available at each follow-up."""
+    c = flow_counts(results)
+    flow = c["flow"]
+    excluded = sum(n for _, n in flow.excluded)
+    lines_t, lines_c = c["per_arm"]["treated"], c["per_arm"]["control"]
+    n_lines = max(len(lines_t), len(lines_c), 1)
+    height = 4.2 + 0.19 * n_lines + 0.17 * len(flow.excluded)
+    box = dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor="#333333", lw=0.9)
+    arm_box = dict(box, facecolor="#EAF4FB")
+    with style():
+        fig = plt.figure(figsize=(7.2, height))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.axis("off")
+        y_top = 94
+        top = f"Participants in the data file\n(n = {flow.participants_in_file})"
+        ax.text(49, y_top, top, ha="center", va="top", bbox=box)
+        y_rand = y_top - 24 - 1.2 * len(flow.excluded)
+        if excluded:
+            reasons = "\n".join(_wrap(f"{r}: {n}", 34) for r, n in flow.excluded)
+            ax.text(62, (y_top + y_rand) / 2 + 2, f"Excluded (n = {excluded})\n{reasons}", ha="left", va="center",
+                    bbox=dict(box, facecolor="#FBEFE6"), fontsize=8)
+            ax.annotate("", xy=(61.5, (y_top + y_rand) / 2 + 2), xytext=(49, (y_top + y_rand) / 2 + 2),
+                        arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
+        ax.annotate("", xy=(49, y_rand + 1), xytext=(49, y_top - 9), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
+        ax.text(49, y_rand, f"Randomised, in the two analysed arms\n(n = {flow.randomised})", ha="center", va="top", bbox=box)
+        y_arm = y_rand - 22
+        for x, arm in ((24, "treated"), (74, "control")):
+            ax.annotate("", xy=(x, y_arm + 1), xytext=(49, y_rand - 8.5),
+                        arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9, connectionstyle="angle,angleA=0,angleB=90"))
+            ax.text(x, y_arm, f"Allocated to {_wrap(flow.arm_values[arm], 24)}\n(n = {flow.arms[arm]})",
+                    ha="center", va="top", bbox=arm_box, fontweight="bold")
+            lines = c["per_arm"][arm]
+            text = "Outcome assessed (missing)\n" + "\n".join(
+                f"{_wrap(lab, 28)}, {timepoint_text(tp)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
+            ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
+            ax.text(x, y_arm - 18, text, ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
+    return fig
+
+
+# ---------------------------------------------------------------------------- collection
+def report_figures(results) -> list[tuple[str, str, Figure]]:
+    """(name, caption, figure) of every figure, in report order; other engineers' effect figures last."""
+    figs = [("consort_flow", "Flow of participants (CONSORT-style): participants in the file, exclusions, "
+             "allocation, and outcome assessments available per arm at each follow-up.", flow_diagram(results))]
+    per_sd = getattr(results.plan.analysis, "forest_scale", "raw") == "per_sd"
+    scale = ("per standard deviation of each continuous moderator (binary and categorical moderators: per level)"
+             if per_sd else "per unit of each moderator (raw units)")
+    models = list(dict.fromkeys(results.table["model"]))
+    main = results.plan.analysis.model
+    fp = forest_plot(results)
+    if fp is not None:
+        figs.append(("forest_interactions", f"Treatment × moderator interactions, {scale}, with "
+                     f"{_pct(results.plan.analysis.ci_level)} CIs; main analysis ({_model_words(main, models)}). "
+                     "A positive estimate means a larger (less negative) treated-minus-control difference in the "
+                     "outcome when the moderator is higher. Marker shape and colour show the tier.", fp))
+    for model in results.plan.analysis.sensitivity:
+        if model in models:
+            f = forest_plot(results, model)
+            if f is not None:
+                figs.append((f"forest_interactions_{model}", f"As the previous figure, for the {model} model "
+                             "sensitivity analysis.", f))
+    figs += effect_figures(results)
+    return figs
+
+
+def effect_figures(results) -> list[tuple[str, str, Figure]]:
+    """Conditional-effect, Johnson-Neyman and subgroup figures from report.effect_figures, if present."""
+    try:
+        from . import effect_figures as ef
+    except ImportError:
+        return []
+    fn = getattr(ef, "figures_for", None)
+    if fn is None:
+        return []
+    with style():
+        return [(str(n), str(c), f) for n, c, f in fn(results)]
+
+
+def _pct(level: float) -> str:
+    from .sentences import level_text
+    return level_text(level)
+
+
+def _model_words(main: str, models: list[str]) -> str:
+    words = {"linear": "linear regression", "mixed": "linear mixed model", "logistic": "logistic regression"}
+    used = [main] + (["logistic"] if "logistic" in models and main != "logistic" else [])
+    return " and ".join(words.get(m, m) for m in used)
+
+
+def close(figures) -> None:
+    for _, _, fig in figures:
+        plt.close(fig)
+
+
+__all__ = ["style", "svg_bytes", "png_bytes", "forest_plot", "flow_diagram", "report_figures", "OKABE_ITO",
+           "TIER_MARKERS"]
