@@ -13,9 +13,11 @@ def stratified_bootstrap_counts(treat: np.ndarray, replicates: int, rng: np.rand
         members = np.flatnonzero(treat == arm)
         if members.size == 0:
             continue
-        draws = rng.integers(0, members.size, size=(replicates, members.size))
-        for b in range(replicates):
-            counts[b, members] += np.bincount(draws[b], minlength=members.size).astype(np.int32)
+        m = members.size
+        draws = rng.integers(0, m, size=(replicates, m))
+        # one bincount over all replicates: replicate b's draws are offset into cells b*m..b*m+m-1
+        flat = (draws + (np.arange(replicates) * m)[:, None]).ravel()
+        counts[:, members] = np.bincount(flat, minlength=replicates * m).reshape(replicates, m)
     return counts
 
 
