@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.load import read_data
-from .data.prepare import prepare_trial
+from .data.inputs import load_inputs
 from .errors import PlanError
 from .inference.multiplicity import adjust
 from .inference.resample import percentile_interval, stratified_bootstrap_counts
@@ -30,18 +29,15 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     ``progress``: optional callable(done, total, what) for long runs.
     """
     started = time.time()
-    plan_obj = plan if isinstance(plan, Plan) else load_plan(plan)
+    plan_obj, frame, trial = load_inputs(data, plan)  # every plan and data problem, in one error
     if seed is not None:
         plan_obj = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"seed": int(seed)})})
     if isinstance(data, pd.DataFrame):
-        frame = data.copy()
         inputs = {"data": {"source": "DataFrame", "sha256": _frame_hash(frame)}}
     else:
-        frame = read_data(data, sheet=plan_obj.data.sheet)
         inputs = {"data": {"source": Path(data).name, "sha256": _file_hash(Path(data))}}
     if isinstance(plan, (str, Path)):
         inputs["plan"] = {"source": Path(plan).name, "sha256": _file_hash(Path(plan))}
-    trial = prepare_trial(frame, plan_obj)
     _check_plan_against_trial(plan_obj, trial)
 
     rng = np.random.default_rng(plan_obj.analysis.seed)
@@ -57,14 +53,21 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress)
 
     table = _table(fitted, plan_obj)
+    sections = {}
+    if any(f.spec.kind == "logistic" for f in fitted):
+        from .inference.binary import additive_scale
+        table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
         from .inference.bootstrap import bootstrap_intervals
         counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
         low, high, valid = bootstrap_intervals(fitted, trial, plan_obj, counts, progress=progress)
         table["boot_ci_low"], table["boot_ci_high"], table["boot_replicates"] = low, high, valid
+    from .inference.effects import interpret
+    table, interpretation = interpret(table, fitted, trial, plan_obj)
+    sections.update(interpretation)
 
     return Results(table=table, plan=plan_obj, trial=trial, fitted=fitted,
-                   inputs=inputs, started=started, finished=time.time())
+                   inputs=inputs, started=started, finished=time.time(), sections=sections)
 
 
 def _check_plan_against_trial(plan: Plan, trial) -> None:

@@ -27,7 +27,10 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     frame = _apply_missing_codes(frame, plan)
     _check_columns(frame, plan, problems)
     if problems:
-        raise DataError(problems)
+        # keep checking what the present columns allow, so that one run lists every problem
+        plan = _without_missing_columns(plan, set(frame.columns))
+        if plan is None:
+            raise DataError(problems)
 
     rows_in_file = len(frame)
     treat_keys = keys_of(frame[plan.data.treatment])
@@ -120,6 +123,26 @@ def _check_columns(frame: pd.DataFrame, plan: Plan, problems: _Problems) -> None
     for where, col in wanted:
         if col not in cols:
             problems.add(f"column '{col}' (plan: {where}) is not in the data.{closest_columns(col, frame.columns)}")
+
+
+def _without_missing_columns(plan: Plan, cols: set) -> Plan | None:
+    """The plan without the outcomes, moderators and covariates whose columns are absent
+    (None when the id, treatment or time column is absent: nothing more can be checked)."""
+    if any(c is not None and c not in cols for c in (plan.data.id, plan.data.treatment, plan.data.time)):
+        return None
+    long = plan.data.time is not None
+
+    def present(o) -> bool:
+        if o.derive is not None:
+            return True
+        if long:
+            return o.column in cols
+        return (o.baseline is None or str(o.baseline) in cols) and all(c in cols for c in (o.followups or {}).values())
+    return plan.model_copy(update={
+        "outcomes": [o for o in plan.outcomes if present(o)],
+        "moderators": [m for m in plan.moderators if m.column in cols],
+        "covariates": [c for c in plan.covariates if c in cols],
+    })
 
 
 # ----------------------------------------------------------------------------- arms
@@ -279,9 +302,8 @@ def _code_outcomes(wide, plan: Plan, sources, problems: _Problems) -> dict[str, 
             base = _numeric(wide, base_col, where or f"outcomes[{i}].baseline", problems, o.range) if base_col else None
         else:
             coded, event = _binary_outcome(wide, follow, o, i, problems)
-            base = _numeric(wide, base_col, f"outcomes[{i}].baseline", problems, None) if base_col else None
-            if base_col and base is not None:
-                base = _binary_baseline(wide, base_col, event)
+            base = (_binary_baseline(wide, base_col, event, follow, where or f"outcomes[{i}].baseline", problems)
+                    if base_col else None)
         out[o.name] = OutcomeData(o.name, label, o.type, base, base_col, coded, o.range, event)
         for t, v in coded.items():
             if v is not None and np.isnan(v).all():
@@ -341,14 +363,17 @@ def _binary_outcome(wide, follow, o, i, problems):
     return coded, event
 
 
-def _binary_baseline(wide, col, event):
+def _binary_baseline(wide, col, event, follow, where, problems):
+    """A binary outcome's baseline, coded like the outcome (1 = event) when it takes the outcome's
+    values, as R users code it; otherwise as numbers (e.g. a score measured only at baseline)."""
     arr = keys_of(wide[col])
-    numeric, bad, _ = numeric_column(wide[col])
-    if not bad:
-        return numeric
-    v = np.where(arr == event, 1.0, 0.0)
-    v[np.array([k is None for k in arr])] = np.nan
-    return v
+    seen = {k for k in arr if k is not None}
+    levels = {k for c in follow.values() for k in keys_of(wide[c]) if k is not None}
+    if event is not None and seen <= levels | {event}:
+        v = np.where(arr == event, 1.0, 0.0)
+        v[np.array([k is None for k in arr])] = np.nan
+        return v
+    return _numeric(wide, col, where, problems, None)
 
 
 _RULE_QUANTITIES = ("reduction_from_baseline_pct", "reduction_from_baseline", "change_from_baseline", "value")
@@ -363,15 +388,9 @@ def parse_rule(rule: str) -> tuple[str, str, float]:
     return parts[0], parts[1], float(parts[2])
 
 
-def _derive(src: OutcomeData, o, i, problems) -> OutcomeData:
-    try:
-        quantity, op, threshold = parse_rule(o.derive.rule)
-    except ValueError as exc:
-        problems.add(f"outcomes[{i}].derive.rule: {exc}")
-        return src
-    if quantity != "value" and src.baseline is None:
-        problems.add(f"outcomes[{i}].derive.rule: '{quantity}' needs a baseline, and outcome '{src.name}' has none")
-        return src
+def derive_followups(src: OutcomeData, quantity: str, op: str, threshold: float) -> dict[str, np.ndarray]:
+    """The 0/1 responder values (NaN where undetermined) of a rule (``parse_rule``) at each
+    follow-up of ``src``; also used after multiple imputation (passive imputation)."""
     coded = {}
     for t, y in src.followups.items():
         b = src.baseline
@@ -382,6 +401,19 @@ def _derive(src: OutcomeData, o, i, problems) -> OutcomeData:
             v = _OPS[op](q, threshold).astype(float)
         v[np.isnan(q)] = np.nan
         coded[t] = v
+    return coded
+
+
+def _derive(src: OutcomeData, o, i, problems) -> OutcomeData:
+    try:
+        quantity, op, threshold = parse_rule(o.derive.rule)
+    except ValueError as exc:
+        problems.add(f"outcomes[{i}].derive.rule: {exc}")
+        return src
+    if quantity != "value" and src.baseline is None:
+        problems.add(f"outcomes[{i}].derive.rule: '{quantity}' needs a baseline, and outcome '{src.name}' has none")
+        return src
+    coded = derive_followups(src, quantity, op, threshold)
     label = o.label or f"{src.label}: {o.derive.rule}"
     # the derived outcome's baseline is the source's baseline value (continuous), adjusted for as is
     return OutcomeData(o.name, label, "binary", src.baseline, src.baseline_source, coded, None, "1")

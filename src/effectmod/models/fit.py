@@ -12,6 +12,7 @@ import numpy as np
 
 from ..data.trial import TrialData
 from ..engines.ols import RankDeficientError, fit_ols
+from ..errors import ConvergenceWarning
 from ..plan.schema import Plan
 from .design import Design, mixed_design, single_design
 from .spec import ModelSpec
@@ -80,6 +81,10 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     if problem is None:
         try:
             fit, summary, note = _run_engine(spec, design, plan)
+            if spec.kind == "logistic":
+                cells = _sparse_cell_notes(spec, design, trial)
+                summary["sparse_cells"] = cells
+                note = "; ".join([note, *cells] if note else cells)
         except RankDeficientError as exc:
             problem = ("design columns are collinear (" + ", ".join(_plain(c) for c in exc.columns) +
                        "): the moderator is fully determined by other terms")
@@ -94,6 +99,19 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     return FittedModel(spec, design, fit, rows, summary, note)
 
 
+def _sparse_cell_notes(spec: ModelSpec, design: Design, trial: TrialData) -> list[str]:
+    """Arm x level cells of a binary/categorical moderator with no events or only events."""
+    from ..engines.logistic import sparse_cells
+
+    m = trial.moderators[spec.moderator]
+    if m.type == "continuous":
+        return []
+    arms = trial.flow.arm_values
+    codes = m.values[design.rows]
+    return sparse_cells(design.y, design.X[:, design.index("treat")], np.array([m.levels[int(c)] for c in codes], dtype=object),
+                        moderator=m.source, treated=arms.get("treated", "treated"), control=arms.get("control", "control"))
+
+
 def _plain(name: str) -> str:
     return {"treat": "treatment", "mod": "moderator", "baseline": "outcome baseline"}.get(name, name)
 
@@ -106,13 +124,24 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
     if spec.kind == "logistic":
         from ..engines.logistic import fit_logistic
         method = plan.analysis.binary_method
-        fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
+        try:
+            fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
+        except ValueError as exc:
+            raise RankDeficientError([str(exc)]) from None
         note_parts = list(fit.notes)
         if method == "firth_if_separated" and fit.separation:
             fit = fit_logistic(design.X, design.y, method="firth", names=design.names)
-            note_parts.append("refitted with Firth's penalised likelihood because of separation")
-        if not fit.converged and fit.method == "ml":
-            raise NotEstimable("logistic fit did not converge (" + "; ".join(note_parts) + ")" if note_parts else "logistic fit did not converge")
+            note_parts = ["separation: refitted with Firth's penalised likelihood (binary_method: firth_if_separated)",
+                          *fit.notes]
+        elif fit.separation and fit.method == "ml":
+            # kept, as R's glm reports it: the Wald p of a diverging estimate is near 1, so the
+            # row cannot claim evidence; the note says why its numbers must not be read
+            note_parts.insert(0, "separation: estimate unreliable; consider binary_method: firth")
+        elif not fit.converged:
+            raise NotEstimable("logistic fit did not converge" + (" (" + "; ".join(note_parts) + ")" if note_parts else ""))
+        if not fit.converged:
+            warnings.warn(f"{spec.outcome} at {spec.timepoint} x {spec.moderator}: the {fit.method} logistic fit did not converge",
+                          ConvergenceWarning, stacklevel=2)
         return fit, {"method": fit.method, "events": fit.n_events, "converged": fit.converged,
                      "separation": fit.separation}, "; ".join(note_parts)
     if spec.kind == "mixed":
@@ -127,7 +156,7 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
         if fit.converged and fit.message:
             note = fit.message
         if not fit.converged:
-            warnings.warn(f"{spec.outcome} x {spec.moderator}: {note}", stacklevel=2)
+            warnings.warn(f"{spec.outcome} x {spec.moderator}: {note}", ConvergenceWarning, stacklevel=2)
         return fit, {"n_obs": fit.n_obs, "n_participants": fit.n_groups, "sigma2_participant": fit.sigma2_subject,
                      "sigma2_residual": fit.sigma2_residual, "icc": fit.icc, "converged": fit.converged,
                      "reml_deviance": fit.reml_deviance}, note

@@ -1,0 +1,114 @@
+"""Binary outcomes on the additive scale: the results' ``rd_*`` columns and the
+``additive_scale`` section.
+
+A logistic interaction is a ratio of odds ratios; whether the *absolute* benefit differs by
+moderator is a different question, and the answer can differ in sign or significance.
+For every logistic row we report the difference in risk differences by marginal
+standardisation over that model's participants (``inference.additive``):
+
+- binary moderator: RD(non-reference level) - RD(reference level);
+- categorical moderator: RD(level) - RD(reference), one per level row (the ``joint`` row
+  has no additive counterpart and stays empty);
+- continuous moderator: the change in the risk difference per unit of the moderator at its
+  mean among the model's participants.
+
+Standard errors by the delta method; z intervals and p. For binary and categorical
+moderators the section also holds the standardised risks by arm x level (interval on the
+logit scale, so it stays inside 0-1) and the risk difference within each level.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ..engines.base import Contrast
+from ..engines.logistic import LogisticFit
+from .additive import _risk, _set, additive_interaction
+
+RD_COLUMNS = ("rd_estimate", "rd_std_error", "rd_ci_low", "rd_ci_high", "rd_p_value")
+SECTION_COLUMNS = ("outcome", "timepoint", "moderator", "model", "term", "quantity", "level", "arm", "at",
+                   "estimate", "std_error", "ci_low", "ci_high", "p_value", "n")
+
+
+def additive_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table with the ``rd_*`` columns appended (filled on logistic level rows), and the
+    tidy ``additive_scale`` frame (one ``rd_interaction`` row per filled table row, plus
+    ``risk`` and ``risk_difference`` rows for binary and categorical moderators).
+
+    Models without a logistic fit (linear, mixed, not estimable) leave the columns empty.
+    ``table`` is not modified.
+    """
+    values: dict[tuple, tuple] = {}
+    section: list[dict] = []
+    for model in fitted:
+        if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit) or model.design is None:
+            continue
+        moderator = trial.moderators[model.spec.moderator]
+        for row in model_additive_rows(model, moderator.type, moderator.levels, plan.analysis.ci_level):
+            section.append(row)
+            if row["quantity"] == "rd_interaction":
+                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"])] = (
+                    row["estimate"], row["std_error"], row["ci_low"], row["ci_high"], row["p_value"])
+    out = table.copy()
+    keys = zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""))
+    filled = [values.get(k, (math.nan,) * 5) for k in keys]
+    for j, col in enumerate(RD_COLUMNS):
+        out[col] = np.array([f[j] for f in filled], dtype=float)
+    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS))
+
+
+def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) -> list[dict]:
+    """The ``additive_scale`` rows of one fitted logistic model; ``kind`` is the moderator's
+    type and ``levels`` its level names by code (reference first)."""
+    d, fit, spec = model.design, model.fit, model.spec
+    X = d.X
+    t_col = d.index("treat")
+    m_cols = [d.index(nm) for nm in d.mod_names]
+    i_cols = [d.index(f"treat:{nm}") for nm in d.mod_names]
+    base = {"outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
+            "model": spec.kind, "n": d.n}
+    rows = []
+    at = float(np.mean(X[:, m_cols[0]])) if kind == "continuous" else math.nan
+    for j, term in enumerate(d.terms):
+        c = additive_interaction(fit, X, t_col, m_cols, i_cols, kind, level=j)
+        contrasted = levels[1] if kind == "binary" and len(levels) > 1 else term
+        rows.append({**base, "term": term, "quantity": "rd_interaction", "level": contrasted, "arm": "", "at": at,
+                     **_numbers(c, ci_level)})
+    if kind == "continuous":
+        return rows
+    for j, lv in enumerate(levels):
+        values = [1.0 if k == j - 1 else 0.0 for k in range(len(m_cols))]
+        risks = {}
+        for t, arm in ((1.0, "treated"), (0.0, "control")):
+            risks[arm] = _risk(_set(X, t_col, t, m_cols, i_cols, values), fit.coef)
+            rows.append({**base, "term": "", "quantity": "risk", "level": lv, "arm": arm, "at": math.nan,
+                         **_risk_numbers(*risks[arm], fit.vcov, ci_level)})
+        rd = risks["treated"][0] - risks["control"][0]
+        g = risks["treated"][1] - risks["control"][1]
+        c = Contrast(rd, math.sqrt(max(float(g @ fit.vcov @ g), 0.0)), math.inf)
+        rows.append({**base, "term": "", "quantity": "risk_difference", "level": lv, "arm": "", "at": math.nan,
+                     **_numbers(c, ci_level)})
+    return rows
+
+
+def _numbers(c: Contrast, ci_level: float) -> dict:
+    if not (np.isfinite(c.estimate) and np.isfinite(c.std_error) and c.std_error > 0):
+        return {"estimate": c.estimate, "std_error": c.std_error, "ci_low": math.nan, "ci_high": math.nan,
+                "p_value": math.nan}
+    lo, hi = c.ci(ci_level)
+    return {"estimate": c.estimate, "std_error": c.std_error, "ci_low": lo, "ci_high": hi, "p_value": c.p_value}
+
+
+def _risk_numbers(risk: float, grad: np.ndarray, vcov: np.ndarray, ci_level: float) -> dict:
+    se = math.sqrt(max(float(grad @ vcov @ grad), 0.0))
+    out = {"estimate": risk, "std_error": se, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan}
+    if 0.0 < risk < 1.0 and np.isfinite(se):
+        # delta method on the logit scale, back-transformed: the interval stays inside (0, 1)
+        z = stats.norm.ppf(1.0 - (1.0 - ci_level) / 2.0)
+        half = z * se / (risk * (1.0 - risk))
+        out["ci_low"], out["ci_high"] = (float(special.expit(special.logit(risk) - half)),
+                                         float(special.expit(special.logit(risk) + half)))
+    return out
