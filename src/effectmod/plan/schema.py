@@ -50,6 +50,15 @@ class Derivation(_Strict):
         "reduction_from_baseline, reduction_from_baseline_pct and op one of >=, >, <=, <; "
         "e.g. 'reduction_from_baseline_pct >= 30'."))
 
+    @field_validator("rule")
+    @classmethod
+    def _rule_parses(cls, value: str) -> str:
+        # the parser that codes the data (imported here: data.prepare imports this module)
+        from ..data.prepare import parse_rule
+
+        parse_rule(value)
+        return value
+
 
 class Outcome(_Strict):
     """One outcome, measured at baseline (optionally) and at one or more follow-ups."""
