@@ -1,0 +1,216 @@
+"""`effectmod init`: the guesses, the YAML text, and the draft validating against its own data."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from effectmod.cli import main
+from effectmod.init import draft_plan, guess_plan
+from effectmod.simulate import simulate
+
+REFERENCE = Path(__file__).parent / "reference"
+BTHEB = REFERENCE / "btheb_linear" / "data.csv"
+
+
+def _demo(n=80, seed=7) -> pd.DataFrame:
+    return simulate("resolve", n=n, seed=seed).data
+
+
+def _validates(data: Path, plan: Path, capsys) -> str:
+    code = main(["validate", str(data), "--plan", str(plan)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def _draft_file(data: Path, tmp_path: Path) -> Path:
+    plan = tmp_path / "draft.yaml"
+    assert main(["init", str(data), "--out", str(plan)]) == 0
+    return plan
+
+
+def _long(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for week in (0, 18, 52):
+        part = frame[["participant_id", "group", "age", "sex", "pcs"]].copy()
+        part["week"] = week
+        part["pain"] = frame[f"pain_{week}"]
+        part["rmdq"] = frame[f"rmdq_{week}"]
+        rows.append(part)
+    return pd.concat(rows).sort_values(["participant_id", "week"]).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- guesses
+def test_follow_up_names_are_grouped_by_stem_and_ordered_by_time():
+    rng = np.random.default_rng(1)
+    n = 30
+    cols = ["pain_w52", "pain_bl", "pain_w18", "bdi.pre", "bdi.6m", "bdi.2m", "rmdq_0", "rmdq_52", "rmdq_18",
+            "mood_baseline", "mood_m6", "mood_m12", "qol_t1", "qol_t2", "qol_t3"]
+    frame = pd.DataFrame({c: rng.integers(0, 20, n) for c in cols})
+    frame.insert(0, "arm", ["control", "active"] * (n // 2))
+    frame.insert(0, "record_id", range(n))
+    draft = guess_plan(frame)
+    got = {o.name: (o.baseline, o.followups) for o in draft.outcomes}
+    assert got == {
+        "pain": ("pain_bl", {"18": "pain_w18", "52": "pain_w52"}),
+        "bdi": ("bdi.pre", {"2": "bdi.2m", "6": "bdi.6m"}),
+        "rmdq": ("rmdq_0", {"18": "rmdq_18", "52": "rmdq_52"}),
+        "mood": ("mood_baseline", {"6": "mood_m6", "12": "mood_m12"}),
+        "qol": ("qol_t1", {"2": "qol_t2", "3": "qol_t3"}),   # t1 as the first assessment, marked to confirm
+    }
+    assert draft.id == "record_id"
+    assert (draft.arm, draft.treated, draft.control) == ("arm", "active", "control")
+    # baselines of outcomes are moderator candidates; follow-ups never are
+    assert [m.column for m in draft.moderators] == ["pain_bl", "bdi.pre", "rmdq_0", "mood_baseline", "qol_t1"]
+
+
+@pytest.mark.parametrize("levels, treated, control", [
+    (["Placebo", "Drug A"], "Drug A", "Placebo"),
+    (["usual care", "CBT"], "CBT", "usual care"),
+    (["waitlist", "app"], "app", "waitlist"),
+    (["0", "1"], "1", "0"),
+    (["B", "A"], "B", "A"),          # nothing recognisable: sorted order, marked to swap if needed
+])
+def test_arm_values(levels, treated, control):
+    frame = pd.DataFrame({"id": range(8), "randomised_to": levels * 4, "x": np.arange(8.0)})
+    draft = guess_plan(frame)
+    assert (draft.arm, draft.treated, draft.control) == ("randomised_to", treated, control)
+
+
+def test_moderator_types_and_references():
+    rng = np.random.default_rng(2)
+    n = 40
+    frame = pd.DataFrame({
+        "id": [f"P{i:03d}" for i in range(n)], "group": ["sham", "active"] * (n // 2),
+        "age": rng.integers(20, 80, n), "smoker": ["Yes", "No"] * (n // 2),
+        "site": ["Leeds", "York", "Hull", "Bath"] * (n // 4), "education": [1, 2, 3] * 13 + [1],
+        "notes": [f"free text {i}" for i in range(n)], "constant": 1,
+        "y_0": rng.normal(size=n), "y_6": rng.normal(size=n)})
+    draft = guess_plan(frame)
+    mods = {m.column: (m.type, m.levels[0] if m.type != "continuous" else None) for m in draft.moderators}
+    assert mods == {"age": ("continuous", None), "smoker": ("binary", "No"), "site": ("categorical", "Bath"),
+                    "education": ("categorical", "1"), "y_0": ("continuous", None)}
+    assert dict(draft.skipped) == {"notes": "a different text on almost every row", "constant": "has one value only"}
+    (y,) = draft.outcomes
+    lo, hi = y.range
+    assert lo == np.floor(frame[["y_0", "y_6"]].min().min()) and hi == np.ceil(frame[["y_0", "y_6"]].max().max())
+
+
+def test_binary_outcome_and_event():
+    frame = pd.DataFrame({"subject": range(12), "treatment": ["placebo", "active"] * 6,
+                          "status.0": ["poor", "good"] * 6, "status.1": ["good", "good", "poor"] * 4})
+    (o,) = guess_plan(frame).outcomes
+    assert (o.type, o.event, o.range, o.baseline) == ("binary", "good", None, "status.0")
+
+
+def test_long_format_is_recognised(tmp_path, capsys):
+    frame = _long(_demo())
+    draft = guess_plan(frame)
+    assert (draft.time, draft.id, draft.arm) == ("week", "participant_id", "group")
+    assert [(o.name, o.column, o.baseline) for o in draft.outcomes] == [("pain", "pain", "0"), ("rmdq", "rmdq", "0")]
+    assert [m.column for m in draft.moderators] == ["age", "sex", "pcs"]
+    data = tmp_path / "long.csv"
+    frame.to_csv(data, index=False)
+    text = _validates(data, _draft_file(data, tmp_path), capsys)
+    assert "plan and data agree" in text
+
+
+# ----------------------------------------------------------------------------- round trips
+def test_demo_data_draft_validates(tmp_path, capsys):
+    data = tmp_path / "trial.csv"
+    assert main(["simulate", "--out", str(data), "--n", "60"]) == 0
+    plan = _draft_file(data, tmp_path)
+    _validates(data, plan, capsys)
+    raw = yaml.safe_load(plan.read_text())
+    assert raw["data"]["treated"] == "sensorimotor" and raw["data"]["control"] == "sham"
+    assert [o["name"] for o in raw["outcomes"]] == ["pain", "rmdq"]
+    assert raw["outcomes"][0]["followups"] == {"18": "pain_18", "52": "pain_52"}
+
+
+def test_btheb_draft_validates(tmp_path, capsys):
+    plan = _draft_file(BTHEB, tmp_path)
+    _validates(BTHEB, plan, capsys)
+    raw = yaml.safe_load(plan.read_text())
+    assert raw["outcomes"][0]["baseline"] == "bdi.pre"
+    assert raw["outcomes"][0]["followups"] == {"2": "bdi.2m", "4": "bdi.4m", "6": "bdi.6m", "8": "bdi.8m"}
+    assert {m["column"]: m.get("reference") for m in raw["moderators"]} == {"drug": "No", "length": "<6m", "bdi.pre": None}
+
+
+def test_xlsx_draft_validates(tmp_path, capsys):
+    data = tmp_path / "trial.xlsx"
+    _demo().to_excel(data, index=False, sheet_name="trial data")
+    plan = _draft_file(data, tmp_path)
+    _validates(data, plan, capsys)
+    assert yaml.safe_load(plan.read_text())["data"]["sheet"] == "trial data"
+
+
+def test_labels_yaml_would_misread_are_quoted(tmp_path, capsys):
+    n = 20
+    frame = pd.DataFrame({"id": range(n), "treated": ["yes", "no"] * (n // 2), "on_drug": ["No", "Yes"] * (n // 2),
+                          "grade": ["1", "2"] * (n // 2), "y_0": np.arange(n) % 7, "y_1": np.arange(n) % 5})
+    data = tmp_path / "yesno.csv"
+    frame.to_csv(data, index=False)
+    text = draft_plan(data)
+    assert 'treated: "yes"' in text and 'control: "no"' in text
+    raw = yaml.safe_load(text)
+    assert raw["data"]["treated"] == "yes" and raw["data"]["control"] == "no"
+    refs = {m["column"]: m["reference"] for m in raw["moderators"] if "reference" in m}
+    assert refs == {"on_drug": "No", "grade": "1"}
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    _validates(data, plan, capsys)
+
+
+def test_missing_code_tokens_become_missing_codes(tmp_path, capsys):
+    frame = _demo(40)
+    frame["bbq"] = frame["bbq"].astype(object)
+    frame.loc[[3, 9], "bbq"] = "."
+    data = tmp_path / "dots.csv"
+    frame.to_csv(data, index=False)
+    plan = _draft_file(data, tmp_path)
+    assert yaml.safe_load(plan.read_text())["data"]["missing_codes"] == ["."]
+    _validates(data, plan, capsys)
+
+
+def test_every_guess_is_marked():
+    text = draft_plan(BTHEB)
+    for key in ("id:", "treatment:", "treated:", "control:", "type:", "range:", "baseline:", "followups:", "reference:"):
+        lines = [ln for ln in text.splitlines() if ln.strip().startswith(key)]
+        assert lines and all("# CONFIRM:" in ln for ln in lines), key
+    assert text.count('rationale: ""   # TODO') == 3
+    assert text.count("hypothesised_direction: unspecified   # TODO") == 3
+
+
+# ----------------------------------------------------------------------------- command line
+def test_out_and_force(tmp_path, capsys):
+    plan = tmp_path / "plan.yaml"
+    assert main(["init", str(BTHEB), "--out", str(plan)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    plan.write_text("edited by hand\n")
+    assert main(["init", str(BTHEB), "--out", str(plan)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert plan.read_text() == "edited by hand\n"
+    assert main(["init", str(BTHEB), "--out", str(plan), "--force"]) == 0
+    assert plan.read_text() == draft_plan(BTHEB)
+    capsys.readouterr()
+    assert main(["init", str(BTHEB)]) == 0
+    assert capsys.readouterr().out == draft_plan(BTHEB)
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.yaml"]   # no temporary file left behind
+
+
+def test_nothing_recognisable_gives_todos_that_parse(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.integers(0, 3, 30), "b": rng.integers(0, 3, 30), "c": ["x"] * 30})
+    data = tmp_path / "odd.csv"
+    frame.to_csv(data, index=False)
+    text = draft_plan(data)
+    raw = yaml.safe_load(text)
+    assert raw["data"]["id"] == "TODO_id_column" and raw["data"]["treatment"] == "TODO_arm_column"
+    assert raw["outcomes"][0]["name"] == "TODO_outcome"
+    assert "TODO" in text
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    assert main(["validate", str(data), "--plan", str(plan)]) == 2
+    assert "TODO_id_column" in capsys.readouterr().err   # the error names the placeholder to fill in
