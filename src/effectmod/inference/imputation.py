@@ -1,0 +1,391 @@
+"""Multiple imputation in the analysis pipeline: impute, refit every model, pool (Rubin).
+
+Every outcome follow-up, outcome baseline, moderator and covariate of the trial enters one
+chained-equations model, run separately within each arm (``effectmod.data.impute``), so that
+each variable is imputed from all the others and every treatment interaction is kept. A
+responder outcome derived from a continuous one is derived again on each completed dataset
+(passive imputation), so that it always agrees with its source.
+
+Each model of the complete-case run is then refitted on each of the m completed datasets and
+pooled by Rubin's rules with Barnard–Rubin degrees of freedom. The complete-data df is
+
+* linear: the residual df n - p (as ``mice::pool`` takes it from ``lm``);
+* logistic: infinite (a Wald z model), which gives Rubin's (1987) df;
+* mixed: per contrast, the mean over the m fits of that contrast's Satterthwaite df (and for a
+  joint test, the mean of the fits' F denominator df): the df a complete-data analysis would
+  have used, averaged because it varies a little between completed datasets.
+
+Linear models of one spec share their structure across the m datasets and are fitted at
+once, stacked (one batched QR); logistic and mixed models are fitted one dataset at a time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data.impute import ImputationVariable, impute, missing_patterns, missingness_summary
+from ..data.prepare import derive_followups, parse_rule
+from ..data.trial import TrialData
+from ..engines.base import WaldTest
+from ..engines.ols import RANK_TOLERANCE, RankDeficientError
+from ..errors import PlanError
+from ..models.fit import (FittedModel, NotEstimable, _base_summary, _empty_rows, _interaction_rows, _run_engine,
+                          build_design, estimability_problem)
+from ..models.spec import ModelSpec
+from ..plan.schema import Plan
+from .pooling import PooledFit, pool
+
+ITERATIONS = 10  # chained-equation sweeps per imputation (mice's default is 5; more is safer)
+KEY_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model")
+
+
+# ----------------------------------------------------------------------------- the imputation frame
+@dataclass(frozen=True)
+class ImputationFrame:
+    """One row per participant: the columns imputed together, and what each one is.
+
+    ``roles`` maps a frame column to ``(role, name, timepoint)`` with role one of outcome,
+    baseline, moderator, covariate; ``sources`` maps it to the data column it came from.
+    A moderator that is an outcome's baseline is one column, used for both.
+    """
+
+    frame: pd.DataFrame
+    variables: tuple[ImputationVariable, ...]
+    roles: dict
+    sources: dict
+    baseline_of: dict      # outcome -> frame column of its baseline
+    moderator_of: dict     # moderator -> frame column
+    covariate_of: dict     # covariate source -> (frame column, design column indices)
+
+
+def _continuous(name: str, x: np.ndarray, bounds=None) -> ImputationVariable:
+    obs = x[~np.isnan(x)]
+    whole = bool(obs.size) and bool(np.all(obs == np.round(obs)))
+    lo, hi = (None, None) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    return ImputationVariable(name, "continuous", lo, hi, whole)
+
+
+def _numeric_variable(name: str, x: np.ndarray, bounds=None) -> ImputationVariable:
+    obs = x[~np.isnan(x)]
+    if obs.size and np.isin(obs, (0.0, 1.0)).all() and bounds is None:
+        return ImputationVariable(name, "binary")
+    return _continuous(name, x, bounds)
+
+
+def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
+    """Build the frame and variable list that ``impute`` takes from a prepared trial."""
+    derived = {o.name for o in plan.outcomes if o.derive is not None}
+    cols, variables, roles, sources = {}, [], {}, {}
+    baseline_of, moderator_of, covariate_of = {}, {}, {}
+    by_source: dict[str, str] = {}
+
+    def add(key, values, var, role, source):
+        cols[key] = np.asarray(values, dtype=float)
+        variables.append(var)
+        roles[key] = role
+        sources[key] = source
+        by_source[source] = key
+
+    for name, m in trial.moderators.items():
+        key = f"moderator:{name}"
+        if m.type == "continuous":
+            var = _continuous(key, m.values)
+        else:
+            var = ImputationVariable(key, "binary" if m.type == "binary" else "categorical")
+        add(key, m.values, var, ("moderator", name, None), m.source)
+        moderator_of[name] = key
+    for name, o in trial.outcomes.items():
+        if name in derived:
+            continue
+        if o.baseline is not None:
+            shared = next((moderator_of[mn] for mn in trial.moderators if trial.moderator_is_baseline(name, mn)), None)
+            shared = shared or by_source.get(o.baseline_source)
+            if shared is not None:
+                baseline_of[name] = shared
+            else:
+                key = f"baseline:{name}"
+                var = _numeric_variable(key, o.baseline) if o.type == "binary" else _continuous(key, o.baseline, o.range)
+                add(key, o.baseline, var, ("baseline", name, None), o.baseline_source)
+                baseline_of[name] = key
+        for t, y in o.followups.items():
+            key = f"outcome:{name}:{t}"
+            var = ImputationVariable(key, "binary") if o.type == "binary" else _continuous(key, y, o.range)
+            add(key, y, var, ("outcome", name, t), _followup_column(plan, name, t))
+    cov = trial.covariates
+    for source in dict.fromkeys(cov.sources):
+        idx = [j for j, s in enumerate(cov.sources) if s == source]
+        key = f"covariate:{source}"
+        if source in by_source:  # the same column as an outcome baseline: imputed once
+            covariate_of[source] = (by_source[source], idx)
+            continue
+        if len(idx) == 1:
+            x = cov.matrix[:, idx[0]]
+            var = _numeric_variable(key, x)
+        else:
+            # dummies of one categorical covariate are imputed together, as one set of codes
+            d = cov.matrix[:, idx]
+            x = (d * np.arange(1, len(idx) + 1)).sum(axis=1)
+            x[np.isnan(d).any(axis=1)] = np.nan
+            var = ImputationVariable(key, "categorical")
+        add(key, x, var, ("covariate", source, None), source)
+        covariate_of[source] = (key, idx)
+    frame = pd.DataFrame(cols)
+    # a variable never observed in one arm cannot be imputed within it; it stays as observed
+    keep = [v for v in variables if all((~np.isnan(cols[v.name][trial.treat == a])).any() for a in (0, 1))]
+    return ImputationFrame(frame, tuple(keep), roles, sources, baseline_of, moderator_of, covariate_of)
+
+
+def _followup_column(plan: Plan, outcome: str, t: str) -> str:
+    o = next(o for o in plan.outcomes if o.name == outcome)
+    if plan.data.time is not None:
+        return f"{o.column} at {plan.data.time} {t}"
+    return (o.followups or {}).get(t, f"{outcome} at {t}")
+
+
+# ----------------------------------------------------------------------------- completed trials
+def completed_trials(trial: TrialData, plan: Plan, rng: np.random.Generator) -> list[TrialData]:
+    """The m completed datasets of a run, as TrialData (same participants, nothing missing).
+
+    Consumes ``rng`` exactly as ``analyze_imputed`` does: with a fresh
+    ``numpy.random.default_rng(plan.analysis.seed)`` it returns the run's datasets.
+    """
+    m = plan.analysis.imputations
+    if m < 2:
+        raise PlanError([f"analysis.imputations: Rubin's rules need at least 2 imputations; got {m} "
+                         "(use 0 for complete cases, or 20 or more)"])
+    imp = imputation_frame(trial, plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        frames = impute(imp.frame, imp.variables, trial.treat.astype(int), m, rng,
+                        iterations=ITERATIONS, continuous=plan.analysis.imputation_method)
+    return [_completed(trial, plan, imp, f) for f in frames]
+
+
+def _completed(trial: TrialData, plan: Plan, imp: ImputationFrame, f: pd.DataFrame) -> TrialData:
+    col = {k: f[k].to_numpy(dtype=float) for k in f.columns}
+    moderators = {n: dataclasses.replace(m, values=col[imp.moderator_of[n]]) for n, m in trial.moderators.items()}
+    outcomes = {}
+    for name, o in trial.outcomes.items():
+        outcomes[name] = dataclasses.replace(
+            o, baseline=col[imp.baseline_of[name]] if name in imp.baseline_of else o.baseline,
+            followups={t: col.get(f"outcome:{name}:{t}", y) for t, y in o.followups.items()})
+    for po in plan.outcomes:
+        if po.derive is not None and po.derive.from_ in outcomes:
+            src = outcomes[po.derive.from_]
+            quantity, op, threshold = parse_rule(po.derive.rule)
+            outcomes[po.name] = dataclasses.replace(trial.outcomes[po.name], baseline=src.baseline,
+                                                    followups=derive_followups(src, quantity, op, threshold))
+    matrix = trial.covariates.matrix.copy()
+    for source, (key, idx) in imp.covariate_of.items():
+        x = col[key]
+        if len(idx) == 1:
+            matrix[:, idx[0]] = x
+        else:
+            for k, j in enumerate(idx, start=1):
+                matrix[:, j] = np.where(np.isnan(x), np.nan, (x == k).astype(float))
+    covariates = dataclasses.replace(trial.covariates, matrix=matrix)
+    return dataclasses.replace(trial, outcomes=outcomes, moderators=moderators, covariates=covariates)
+
+
+def completed_frames(trial: TrialData, plan: Plan, completed: list[TrialData]) -> list[pd.DataFrame]:
+    """Each completed dataset as one row per participant under the plan's column names (wide
+    data: a file that the same plan analyses, complete, with ``imputations: 0``)."""
+    out = []
+    arms = trial.flow.arm_values
+    for c in completed:
+        cols = {plan.data.id: trial.ids, plan.data.treatment: np.where(trial.treat == 1, arms["treated"], arms["control"])}
+        for po in plan.outcomes:
+            if po.derive is not None:
+                continue
+            o = c.outcomes[po.name]
+            if o.baseline is not None:
+                cols[str(po.baseline) if plan.data.time is None else f"{po.name}_{po.baseline}"] = o.baseline
+            for t, y in o.followups.items():
+                cols[(po.followups or {}).get(t, f"{po.name}_{t}")] = y
+        for pm in plan.moderators:
+            m = c.moderators[pm.name]
+            cols[pm.column] = m.values if m.type == "continuous" else np.array(m.levels, dtype=object)[m.values.astype(int)]
+        cov = c.covariates
+        for j, name in enumerate(cov.names):
+            if name == cov.sources[j]:
+                cols[name] = cov.matrix[:, j]
+        for source in dict.fromkeys(cov.sources):
+            idx = [j for j, s in enumerate(cov.sources) if s == source]
+            if cov.names[idx[0]] != source:
+                # text covariate: its level is the name after '='; all dummies 0 is the reference,
+                # which the design does not name, so it is written as the data's first level
+                ref = _reference_level(trial, source)
+                d = cov.matrix[:, idx]
+                labels = [cov.names[j].split("=", 1)[1] for j in idx]
+                cols[source] = [labels[int(np.argmax(r))] if r.max() > 0 else ref for r in d]
+        out.append(pd.DataFrame(cols))
+    return out
+
+
+def _reference_level(trial: TrialData, source: str):
+    if source in trial.baseline_frame:
+        vals = sorted({str(v) for v in trial.baseline_frame[source].dropna()})
+        return vals[0] if vals else ""
+    return ""
+
+
+# ----------------------------------------------------------------------------- fitting and pooling
+@dataclass(frozen=True)
+class PooledMixedFit(PooledFit):
+    """A pooled mixed model: the complete-data df of each contrast is the mean over the m fits
+    of its Satterthwaite df (``df_complete`` holds that of the first interaction contrast)."""
+
+    fits: tuple = ()
+
+    def contrast(self, L):
+        df = float(np.mean([f.satterthwaite_df(L) for f in self.fits]))
+        return PooledFit.contrast(dataclasses.replace(self, df_complete=df), L)
+
+    def wald(self, L) -> WaldTest:
+        df = float(np.mean([f.wald(L).df_den for f in self.fits]))
+        return PooledFit.wald(dataclasses.replace(self, df_complete=df), L)
+
+
+def _ols_stacked(X: np.ndarray, y: np.ndarray, se: str):
+    """m OLS fits of one structure at once (batched QR): coef (m, p), vcov (m, p, p), df.
+    Raises RankDeficientError when any design is collinear (the caller refits one by one)."""
+    m, n, p = X.shape
+    Q, R = np.linalg.qr(X)
+    d = np.abs(np.diagonal(R, axis1=1, axis2=2))
+    # scale-free check on unit-norm columns, as the single-fit engine's relative tolerance
+    norms = np.linalg.norm(X, axis=1)
+    rel = d / np.where(norms > 0, norms, 1.0)
+    if not np.all(rel > RANK_TOLERANCE * 1e3):
+        raise RankDeficientError(["(batched check)"])
+    Rinv = np.linalg.solve(R, np.broadcast_to(np.eye(p), (m, p, p)))
+    coef = (Rinv @ (Q.transpose(0, 2, 1) @ y[..., None]))[..., 0]
+    resid = y - (X @ coef[..., None])[..., 0]
+    df = n - p
+    xtx_inv = Rinv @ Rinv.transpose(0, 2, 1)
+    if se == "HC3":
+        h = (Q * Q).sum(axis=2)
+        u = resid / (1.0 - h)
+        meat = (X * (u * u)[..., None]).transpose(0, 2, 1) @ X
+        vcov = xtx_inv @ meat @ xtx_inv
+    else:
+        vcov = xtx_inv * ((resid * resid).sum(axis=1) / df)[:, None, None]
+    return coef, vcov, float(df)
+
+
+@dataclass(frozen=True)
+class _StackedOLS:
+    coef: np.ndarray
+    vcov: np.ndarray
+    names: tuple[str, ...]
+
+
+def _fit_all(spec: ModelSpec, designs, plan: Plan):
+    """Per-imputation fits of one spec, their complete-data df and notes (counted)."""
+    if spec.kind == "linear":
+        X = np.stack([d.X for d in designs]) if len({d.X.shape for d in designs}) == 1 else None
+        if X is not None:
+            try:
+                coef, vcov, df = _ols_stacked(X, np.stack([d.y for d in designs]), plan.analysis.se)
+                return [_StackedOLS(coef[i], vcov[i], designs[0].names) for i in range(len(designs))], df, Counter()
+            except RankDeficientError:
+                pass  # refitted one by one below, which names the collinear columns
+    fits, notes = [], Counter()
+    for d in designs:
+        fit, _, note = _run_engine(spec, d, plan)
+        fits.append(fit)
+        for part in filter(None, note.split("; ")):
+            notes[part] += 1
+    df = fits[0].df_resid if spec.kind == "linear" else math.inf
+    return fits, df, notes
+
+
+def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_randomised: int) -> FittedModel:
+    designs = [build_design(spec, c, plan) for c in completed]
+    design = designs[0]
+    problems = [p for p in (estimability_problem(spec, d, c) for d, c in zip(designs, completed)) if p]
+    m = len(completed)
+    summary = {**_base_summary(spec, design), "imputations": m, "imputation_method": plan.analysis.imputation_method,
+               "imputation_iterations": ITERATIONS}
+    problem = f"{problems[0]} (in {len(problems)} of {m} completed datasets)" if problems else None
+    if problem is None:
+        try:
+            fits, df, notes = _fit_all(spec, designs, plan)
+        except RankDeficientError as exc:
+            problem = "design columns are collinear in a completed dataset (" + ", ".join(exc.columns) + ")"
+        except NotEstimable as exc:
+            problem = f"{exc} (in a completed dataset)"
+    if problem is not None:
+        return FittedModel(spec, design, None, rows=_empty_rows(spec, design, problem), summary=summary, note=problem)
+    if spec.kind == "mixed":
+        base = pool(fits, math.inf)
+        fit = PooledMixedFit(**{f.name: getattr(base, f.name) for f in dataclasses.fields(PooledFit)}, fits=tuple(fits))
+        summary["df_complete"] = "mean Satterthwaite df of each contrast over the imputations"
+    else:
+        fit = pool(fits, df)
+        summary["df_complete"] = df if math.isfinite(df) else "infinite (Wald z): Rubin's df"
+    note = "; ".join(f"{text} (in {k} of {m} completed datasets)" for text, k in notes.items())
+    rows = _interaction_rows(spec, design, fit, plan)
+    timepoints = design.timepoints if spec.kind == "mixed" else (spec.timepoint,)
+    at = {(r["timepoint"], r["term"]): r for r in rows}
+    for t in timepoints:
+        Ls = [design.interaction_L(j, t if spec.kind == "mixed" else None) for j in range(len(design.terms))]
+        for term, L in zip(design.terms, Ls):
+            c = fit.contrast(L)
+            at[(t, term)].update(fmi=c.fmi, riv=c.riv)
+        if (t, "joint") in at:
+            # the joint row's riv is D1's average relative increase in variance over its k contrasts
+            L = np.vstack(Ls)
+            u, b = L @ fit.within @ L.T, L @ fit.between @ L.T
+            at[(t, "joint")].update(fmi=math.nan, riv=float((1 + 1 / m) * np.trace(np.linalg.solve(u, b)) / len(Ls)))
+    for r in rows:
+        r["n"] = n_randomised
+        r["note"] = note
+    return FittedModel(spec, design, fit, rows, summary, note)
+
+
+def analyze_imputed(trial: TrialData, plan: Plan, fitted: list[FittedModel], rng: np.random.Generator,
+                    progress=None) -> list[FittedModel]:
+    """Refit the complete-case run's models on m imputed datasets and pool them (Rubin's rules).
+
+    Returns one FittedModel per model of ``fitted`` (same specs, same order) whose ``fit`` is
+    the pooled fit and whose rows carry the pooled numbers, ``n`` = everyone randomised to the
+    two arms, and ``fmi``, ``riv``.
+    """
+    completed = completed_trials(trial, plan, rng)
+    out = []
+    specs = [f.spec for f in fitted]
+    for i, spec in enumerate(specs):
+        out.append(_pooled_model(spec, completed, plan, trial.n))
+        if progress:
+            progress(i + 1, len(specs), "imputed models")
+    return out
+
+
+# ----------------------------------------------------------------------------- report sections
+def complete_case_frame(fitted: list[FittedModel]) -> pd.DataFrame:
+    """The complete-case rows (sensitivity analysis beside the imputed ones)."""
+    cols = [*KEY_COLUMNS, "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"]
+    rows = [{k: r.get(k, math.nan) for k in cols} for f in fitted for r in f.rows]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def missing_data_sections(trial: TrialData, plan: Plan, complete_case: list[FittedModel]) -> dict[str, pd.DataFrame]:
+    """``complete_case``, ``missingness`` (by variable, arm and follow-up) and
+    ``missing_patterns`` (md.pattern's table, columns named by data column)."""
+    imp = imputation_frame(trial, plan)
+    allvars = [ImputationVariable(k, "continuous") for k in imp.frame.columns]
+    miss = missingness_summary(imp.frame, allvars, trial.treat.astype(int))
+    arms = trial.flow.arm_values
+    miss.insert(0, "role", [imp.roles[v][0] for v in miss["variable"]])
+    miss.insert(1, "name", [imp.roles[v][1] for v in miss["variable"]])
+    miss.insert(2, "timepoint", [imp.roles[v][2] or "" for v in miss["variable"]])
+    miss["arm"] = [arms["treated"] if a == 1 else arms["control"] for a in miss["arm"]]
+    miss["variable"] = [imp.sources[v] for v in miss["variable"]]
+    patterns = missing_patterns(imp.frame, allvars).rename(columns=imp.sources)
+    return {"complete_case": complete_case_frame(complete_case), "missingness": miss, "missing_patterns": patterns}
