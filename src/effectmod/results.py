@@ -124,12 +124,12 @@ class Results:
         for name, df in self.sections.items():
             if isinstance(df, pd.DataFrame) and name in CSV_SECTIONS:
                 csv_table(df).to_csv(folder / f"{name}.csv", index=False)
-        write_extra_outputs(self, folder)
+        figures = write_extra_outputs(self, folder)
         for rel, blob in self.attachments.items():
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(blob)
-        (folder / "report.html").write_text(render_report(self), encoding="utf-8")
+        (folder / "report.html").write_text(render_report(self, figures), encoding="utf-8")
         if pdf:
             from .report.pdf import html_to_pdf
             html_to_pdf(folder / "report.html", folder / "report.pdf")

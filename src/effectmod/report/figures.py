@@ -171,16 +171,15 @@ def flow_diagram(results) -> Figure:
     excluded = sum(n for _, n in flow.excluded)
     lines_t, lines_c = c["per_arm"]["treated"], c["per_arm"]["control"]
     n_lines = max(len(lines_t), len(lines_c), 1)
-    height = 4.2 + 0.19 * n_lines + 0.17 * len(flow.excluded)
+    height = 3.3 + 0.16 * n_lines + 0.15 * len(flow.excluded)
     box = dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor="#333333", lw=0.9)
     arm_box = dict(box, facecolor="#EAF4FB")
     with style():
         fig = plt.figure(figsize=(7.2, height))
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, 100)
-        ax.set_ylim(0, 100)
         ax.axis("off")
-        y_top = 94
+        y_top = 100
         top = f"Participants in the data file\n(n = {flow.participants_in_file})"
         ax.text(49, y_top, top, ha="center", va="top", bbox=box)
         y_rand = y_top - 24 - 1.2 * len(flow.excluded)
@@ -203,6 +202,8 @@ def flow_diagram(results) -> Figure:
                 f"{_wrap(lab, 28)}, {timepoint_text(tp)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
             ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
             ax.text(x, y_arm - 18, text, ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
+        # the lowest box hangs below y_arm - 18 by its text height; leave room for it and no more
+        ax.set_ylim(y_arm - 18 - (4 + 2.4 * n_lines) * 4.2 / height, 103)
     return fig
 
 

@@ -1,14 +1,206 @@
-"""report.html: one self-contained page."""
+"""report.html: one self-contained page (inline CSS, figures as data: URIs, no scripts, no fetches).
+
+The page is rendered by jinja2 with autoescaping on, so every text from the data or the plan is
+escaped; figures are embedded as base64 SVG images, so nothing inside them can run either.
+"""
 from __future__ import annotations
 
-import html
+import base64
+import json
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import figures as figs
+from . import paragraph, tables
+from .sentences import interval, level_text, number
+
+SECTION_TITLES = {
+    "conditional_effects": "Treatment effect at chosen moderator values",
+    "johnson_neyman": "Johnson–Neyman regions of significance",
+    "credibility": "Credibility of the effect modification claims",
+    "additive_scale": "Interactions on the additive (risk difference) scale",
+    "missingness": "Missing data",
+    "missing_patterns": "Missing-data patterns",
+    "complete_case": "Complete-case analysis beside the imputed analysis",
+}
+P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
 
 
-def render_report(results) -> str:
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
-        for r in results.table.itertuples(index=False))
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in results.table.columns)
-    title = html.escape(results.plan.title or "effectmod report")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body><h1>{title}</h1><table><tr>{head}</tr>{rows}</table></body></html>")
+@dataclass(frozen=True)
+class RenderedFigure:
+    name: str
+    caption: str
+    svg: bytes
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+
+def rendered_figures(results) -> list[RenderedFigure]:
+    """Every report figure drawn and serialised once (the writer saves the same bytes to figures/)."""
+    out = []
+    collected = figs.report_figures(results)
+    try:
+        for name, caption, fig in collected:
+            out.append(RenderedFigure(name, caption, figs.svg_bytes(fig)))
+    finally:
+        figs.close(collected)
+    return out
+
+
+def render_report(results, figures: list[RenderedFigure] | None = None) -> str:
+    """The whole page as text."""
+    env = _environment()
+    figures = rendered_figures(results) if figures is None else figures
+    return env.get_template("report.html.j2").render(**report_context(results, figures))
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    return Environment(loader=PackageLoader("effectmod.report", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def report_context(results, figures: list[RenderedFigure]) -> dict:
+    from .. import __version__
+    plan, a = results.plan, results.plan.analysis
+    flow = results.trial.flow
+    agreement = paragraph.direction_agreement(results)
+    moderators = [{"label": m.label or m.name, "name": m.name, "column": m.column, "type": m.type,
+                   "direction": paragraph.DIRECTION_TEXT[m.hypothesised_direction], "rationale": m.rationale,
+                   "agreed": agreement.get(m.name, "")} for m in plan.moderators]
+    by_name = {f.name: f for f in figures}
+    main_figs = [by_name[n] for n in by_name if n == "consort_flow"]
+    forest = [f for f in figures if f.name.startswith("forest_interactions")]
+    other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
+    t1 = tables.table1(results)
+    known = [n for n in SECTION_TITLES if n in results.sections]
+    extra = known + [n for n in results.sections if n not in SECTION_TITLES]
+    return {
+        "title": plan.title or "Treatment effect modifier analysis",
+        "version": __version__,
+        "inputs": [(k, v.get("source", ""), v.get("sha256", "")) for k, v in sorted(results.inputs.items())],
+        "plan_summary": _plan_summary(results),
+        "methods": paragraph.methods_text(results),
+        "moderators": moderators,
+        "flow": flow,
+        "flow_models": _flow_models(results),
+        "consort": main_figs[0] if main_figs else None,
+        "table1": t1,
+        "table1_rule": (f"Continuous characteristics are shown as mean (SD), or as median (IQR) when the absolute sample "
+                        f"skewness over both arms exceeds {tables.SKEW_LIMIT:g}; categories as n (%) of those with the value "
+                        "recorded; missing values are counted on their own line."),
+        "jama": tables.jama_table(results),
+        "multi_model": len(set(results.table["model"])) > 1,
+        "model_names": tables.MODEL_NAMES,
+        "paragraphs": paragraph.results_paragraph(results),
+        "groups": tables.grouped_results(results),
+        "has_boot": "boot_ci_low" in results.table.columns,
+        "has_adjusted": a.multiplicity != "none",
+        "ci": level_text(a.ci_level),
+        "thresholds": (a.evidence_threshold, a.exploratory_threshold),
+        "forest": forest,
+        "other_figures": other,
+        "sections": [_section(n, results.sections[n], results) for n in extra],
+    }
+
+
+def _plan_summary(results) -> list[tuple[str, str]]:
+    plan, a = results.plan, results.plan.analysis
+    flow = results.trial.flow
+    outcomes = "; ".join(f"{o.label or o.name} ({o.type}; follow-ups "
+                         + ", ".join(results.trial.outcomes[o.name].followups) + ")"
+                         for o in plan.outcomes if o.name in results.trial.outcomes)
+    items = [
+        ("Arms", f"{flow.arm_values['treated']} (treated) vs {flow.arm_values['control']} (control)"),
+        ("Outcomes", outcomes),
+        ("Moderators", f"{len(plan.moderators)} pre-specified"),
+        ("Models", ", ".join(tables.MODEL_NAMES.get(m, m) for m in tables.model_order(results))),
+        ("Covariates", ", ".join(plan.covariates) or "none"),
+        ("Baseline adjustment", "yes" if a.adjust_for_baseline else "no"),
+        ("Confidence level", level_text(a.ci_level)),
+        ("Tiers", f"evidence P < {a.evidence_threshold:g}; hypothesis-generating P < {a.exploratory_threshold:g}"),
+        ("Multiple testing", {"none": "none", "holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}[a.multiplicity]),
+    ]
+    if a.se != "classical":
+        items.append(("Standard errors", a.se))
+    if a.bootstrap:
+        items.append(("Bootstrap", f"{a.bootstrap} resamples"))
+    if a.imputations:
+        items.append(("Multiple imputation", f"{a.imputations} imputations"))
+    items.append(("Seed", str(a.seed)))
+    return items
+
+
+def _flow_models(results) -> list[dict]:
+    """Analysed per model, collapsed over moderators: n range and the exclusion reasons seen."""
+    olab = tables.outcome_labels(results.plan)
+    groups: dict[tuple, dict] = {}
+    for f in results.fitted:
+        s = f.summary
+        key = (s.get("model", f.spec.kind), s.get("outcome"), s.get("timepoint") or "all follow-ups")
+        g = groups.setdefault(key, {"n": [], "reasons": {}})
+        g["n"].append(int(s.get("n", 0)))
+        for e in s.get("excluded", []):
+            lo, hi = g["reasons"].get(e["reason"], (math.inf, 0))
+            g["reasons"][e["reason"]] = (min(lo, e["participants"]), max(hi, e["participants"]))
+    out = []
+    for (model, outcome, tp), g in groups.items():
+        lo, hi = min(g["n"]), max(g["n"])
+        reasons = "; ".join(f"{r}: {a if a == b else f'{a}-{b}'}" for r, (a, b) in g["reasons"].items())
+        out.append({"model": tables.MODEL_NAMES.get(model, model), "outcome": olab.get(outcome, outcome),
+                    "timepoint": tp if tp == "all follow-ups" else tables.timepoint_text(tp),
+                    "n": str(lo) if lo == hi else f"{lo}-{hi}", "excluded": reasons or "none"})
+    return out
+
+
+def _section(name: str, value, results) -> dict:
+    title = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
+    if isinstance(value, pd.DataFrame):
+        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None}
+    return {"name": name, "title": title, "frame": None,
+            "json": json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)}
+
+
+def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
+    """Any section's frame with labels for names and every number formatted by CONTRACT §5."""
+    a = results.plan.analysis
+    olab, mlab = tables.outcome_labels(results.plan), tables.moderator_labels(results.plan)
+    out = pd.DataFrame(index=df.index)
+    cols = list(df.columns)
+    skip = set()
+    for c in cols:
+        if c in skip:
+            continue
+        s = df[c]
+        low, high = _pair(c, cols)
+        if low:
+            skip.add(high)
+            out[c.replace("_low", "").replace("ci", "CI") or c] = [
+                "" if tables.missing(x) or tables.missing(y) else interval(x, y) for x, y in zip(df[low], df[high])]
+            continue
+        if c == "outcome":
+            out[c] = [olab.get(v, v) for v in s]
+        elif c == "moderator":
+            out[c] = [mlab.get(v, v) for v in s]
+        elif c in P_COLUMNS or c.startswith("p_"):
+            out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
+        elif pd.api.types.is_float_dtype(s.dtype):
+            out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else number(v) for v in s]
+        else:
+            out[c] = ["" if tables.missing(v) else str(v) for v in s]
+    out.columns = [str(c).replace("_", " ") for c in out.columns]
+    return out.reset_index(drop=True)
+
+
+def _pair(col: str, cols: list[str]) -> tuple[str | None, str | None]:
+    if col.endswith("_low") and col[:-4] + "_high" in cols:
+        return col, col[:-4] + "_high"
+    return None, None
+
+
+__all__ = ["render_report", "rendered_figures", "report_context", "format_frame", "RenderedFigure"]

@@ -17,6 +17,8 @@ from .sentences import interval, number, p_text
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
 SKEW_LIMIT = 1.0
+# level and missing-count lines of Table 1 sit under their characteristic, as journals print them
+INDENT = "    "
 
 
 # ---------------------------------------------------------------------------- labels
@@ -254,7 +256,7 @@ def table1(results) -> pd.DataFrame:
             x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
             skewed = abs(_skewness(x[~np.isnan(x)])) > SKEW_LIMIT
             stat = "median (IQR)" if skewed else "mean (SD)"
-            row = {"Characteristic": f"{label}, {stat}", "Level": ""}
+            row = {"Characteristic": f"{label}, {stat}"}
             for name, mask in arms:
                 v = x[mask & ~np.isnan(x)]
                 if len(v) == 0:
@@ -268,18 +270,18 @@ def table1(results) -> pd.DataFrame:
             miss = np.isnan(x)
         else:
             miss = s.isna().to_numpy()
-            out.append({"Characteristic": f"{label}, n (%)", "Level": "", **{name: "" for name, _ in arms}})
+            out.append({"Characteristic": f"{label}, n (%)", **{name: "" for name, _ in arms}})
             for level in _levels(s):
-                row = {"Characteristic": "", "Level": level}
+                row = {"Characteristic": INDENT + level}
                 for name, mask in arms:
                     observed = int((mask & ~miss).sum())
                     k = int(((s.astype(str) == level).to_numpy() & mask & ~miss).sum())
                     row[name] = f"{k} ({number(100 * k / observed, 1)})" if observed else "0"
                 out.append(row)
         if miss.any():
-            out.append({"Characteristic": "", "Level": "missing, n",
+            out.append({"Characteristic": INDENT + "missing, n",
                         **{name: str(int((mask & miss).sum())) for name, mask in arms}})
-    return pd.DataFrame(out, columns=["Characteristic", "Level"] + [name for name, _ in arms])
+    return pd.DataFrame(out, columns=["Characteristic"] + [name for name, _ in arms])
 
 
 def _levels(s: pd.Series) -> list[str]:

@@ -1,0 +1,203 @@
+"""The report's words: methods generated from the plan, the direction check of each
+pre-specified moderator, and the JAMA-style results paragraph."""
+from __future__ import annotations
+
+import re
+
+from .sentences import jama, level_text, p_text
+from .tables import main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
+
+DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
+                  "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
+
+
+# ---------------------------------------------------------------------------- direction
+def higher_is_better(outcome) -> bool:
+    """Whether a higher outcome value is better.
+
+    Continuous outcomes and plain binary events are taken as 'higher = worse' (pain, disability,
+    recurrence). A binary outcome derived as a *reduction* above a cut-off, or a change/value below
+    one, is a responder outcome, where the event is the good result.
+    """
+    d = getattr(outcome, "derive", None)
+    if outcome.type != "binary" or d is None:
+        return False
+    m = re.match(r"\s*(\w+)\s*(>=|<=|>|<)", d.rule)
+    if not m:
+        return False
+    quantity, op = m.groups()
+    return quantity.startswith("reduction") == op.startswith(">")
+
+
+def observed_direction(estimate: float, outcome) -> str:
+    """'less_benefit_when_higher' or 'greater_benefit_when_higher' from the sign of the interaction.
+
+    Treatment is coded 1: a positive interaction raises the treated-minus-control difference as the
+    moderator rises, which is less benefit when higher outcomes are worse.
+    """
+    less = (estimate > 0) != higher_is_better(outcome)
+    return "less_benefit_when_higher" if less else "greater_benefit_when_higher"
+
+
+def direction_agreement(results) -> dict[str, str]:
+    """Per moderator, how many main-model estimates point the hypothesised way."""
+    plan = results.plan
+    outcomes = {o.name: o for o in plan.outcomes}
+    rows = main_model_rows(results)
+    out = {}
+    for m in plan.moderators:
+        if m.type == "categorical":
+            out[m.name] = "not defined for a categorical moderator"
+            continue
+        if m.hypothesised_direction == "unspecified":
+            out[m.name] = "no direction hypothesised"
+            continue
+        sub = rows[(rows["moderator"] == m.name) & (rows["term"] == "") & (rows["tier"] != "not-estimable")]
+        if sub.empty:
+            out[m.name] = "not estimable"
+            continue
+        agree = [observed_direction(r.estimate, outcomes[r.outcome]) == m.hypothesised_direction for r in sub.itertuples()]
+        ev = [a for a, t in zip(agree, sub["tier"]) if t == "evidence"]
+        k, n = sum(agree), len(agree)
+        word = "yes" if k == n else "no" if k == 0 else "partly"
+        text = f"{word}: {k} of {n} estimates"
+        if ev:
+            text += f" ({sum(ev)} of {len(ev)} with evidence)"
+        out[m.name] = text
+    return out
+
+
+# ---------------------------------------------------------------------------- methods
+def methods_text(results) -> list[str]:
+    """Paragraphs describing the analysis actually run, from the plan and the fitted models."""
+    plan, a = results.plan, results.plan.analysis
+    models = set(results.table["model"])
+    lvl = level_text(a.ci_level)
+    paras = []
+    treated, control = results.trial.flow.arm_values["treated"], results.trial.flow.arm_values["control"]
+    fits = []
+    if "linear" in models:
+        se = ("HC3 heteroscedasticity-consistent standard errors" if a.se == "HC3" else "model-based (classical) standard errors")
+        fits.append("continuous outcomes were analysed at each follow-up by ordinary least squares linear regression "
+                    f"with {se}, {lvl} CIs and two-sided P values from the t distribution on the residual degrees of freedom")
+    if "mixed" in models:
+        fits.append(("as a sensitivity analysis, " if "mixed" in a.sensitivity else "")
+                    + "continuous outcomes were analysed over all follow-ups by a linear mixed model fitted by restricted "
+                    "maximum likelihood (REML) with a random intercept per participant and follow-up as a categorical factor "
+                    "interacting with treatment and moderator; CIs and P values use Satterthwaite degrees of freedom")
+    if "logistic" in models:
+        method = {"ml": "maximum likelihood", "firth": "Firth's penalised likelihood",
+                  "firth_if_separated": "maximum likelihood (Firth's penalised likelihood where separation was found)"}
+        fits.append(f"binary outcomes were analysed by logistic regression fitted by {method.get(a.binary_method, a.binary_method)}, "
+                    "with Wald z CIs and P values; interactions are reported on the log-odds scale and as ratios of odds ratios")
+    paras.append(f"Treatment was coded 1 for {treated} and 0 for {control}. Each pre-specified moderator was tested in its own model "
+                 "containing treatment, the moderator and their product; the reported estimate is the treatment × moderator "
+                 "interaction (continuous moderators in raw units, binary moderators coded 1 for the non-reference level, "
+                 "categorical moderators as one interaction per non-reference level plus a joint Wald test). "
+                 + _sentence("; ".join(fits)))
+    adj = []
+    if a.adjust_for_baseline and any(o.baseline is not None for o in plan.outcomes):
+        adj.append("the outcome's baseline value (entered once when the moderator is that baseline)")
+    if plan.covariates:
+        adj.append("the covariates " + ", ".join(plan.covariates))
+    paras.append(("Models were adjusted for " + " and ".join(adj) + ". ") if adj else "Models had no adjustment beyond treatment and moderator. ")
+    tiers = (f"Interactions with P < {a.evidence_threshold:g} are reported as evidence of effect modification and those with "
+             f"P < {a.exploratory_threshold:g} as hypothesis-generating; tiers use the unadjusted P.")
+    mult = {"holm": "Holm's method", "fdr_bh": "the Benjamini-Hochberg false discovery rate"}
+    if a.multiplicity != "none":
+        tiers += (f" P values adjusted by {mult[a.multiplicity]} over all interaction tests of each model type are "
+                  "reported beside the unadjusted P.")
+    else:
+        tiers += " No adjustment for multiple testing was made."
+    paras[-1] += tiers
+    extra = []
+    if a.bootstrap:
+        extra.append(f"Percentile bootstrap {lvl} CIs were computed from {a.bootstrap} resamples of participants within arms.")
+    if a.imputations:
+        extra.append(f"Missing data were multiply imputed ({a.imputations} imputations, chained equations within each arm) "
+                     "and estimates pooled by Rubin's rules.")
+    else:
+        extra.append("Each model used the participants with the outcome, moderator, baseline and covariates observed (complete cases).")
+    if getattr(a, "permutations", 0):
+        extra.append(f"Permutation P values used {a.permutations} Freedman-Lane permutations.")
+    paras.append(" ".join(extra))
+    paras.append("Direction: with treatment coded 1 and a higher outcome taken as worse (as for pain and disability; binary "
+                 "outcomes derived as a reduction above a cut-off are taken as responders, higher = better), a positive "
+                 "interaction means less benefit of treatment when the moderator is higher.")
+    return paras
+
+
+def _sentence(text: str) -> str:
+    return (text[0].upper() + text[1:] + ".") if text else ""
+
+
+# ---------------------------------------------------------------------------- results paragraph
+def results_paragraph(results) -> list[str]:
+    """JAMA-style sentences naming the moderators with evidence and those hypothesis-generating."""
+    a = results.plan.analysis
+    olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    rows = main_model_rows(results)
+    rows = rows[(rows["term"] == "") | (rows["term"] == "joint")]
+    lvl = a.ci_level
+
+    def phrase(r) -> str:
+        where = f"{_lower(olab.get(r.outcome, r.outcome))} at {timepoint_text(r.timepoint)}"
+        if r.term == "joint":
+            return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
+        label = "log odds ratio" if r.model == "logistic" else "β-coefficient"
+        return f"{where} ({jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=lvl, evidence_threshold=a.evidence_threshold)})"
+
+    def sentences(tier: str, verb: str) -> list[str]:
+        out = []
+        sub = rows[rows["tier"] == tier]
+        for mod in dict.fromkeys(sub["moderator"]):
+            parts = [phrase(r) for r in sub[sub["moderator"] == mod].itertuples()]
+            out.append(f"{mlab.get(mod, mod)} {verb} {_join(parts)}.")
+        return out
+
+    evidence = sentences("evidence", "modified the effect on")
+    hypo = sentences("hypothesis-generating", "showed a possible, hypothesis-generating modification of the effect on")
+    paras = []
+    n_tests = len(rows[rows["tier"] != "not-estimable"])
+    if evidence:
+        paras.append(" ".join(evidence))
+    else:
+        paras.append(f"None of the {n_tests} pre-specified interaction tests showed evidence of effect modification "
+                     f"(all P ≥ {a.evidence_threshold:g}).")
+    if hypo:
+        paras.append(" ".join(hypo))
+    quiet = [mlab.get(m, m) for m in dict.fromkeys(rows["moderator"])
+             if not rows[(rows["moderator"] == m) & rows["tier"].isin(["evidence", "hypothesis-generating"])].shape[0]]
+    if quiet:
+        paras.append(f"{_join(quiet)} did not modify the treatment effect on any outcome "
+                     f"(all P ≥ {a.exploratory_threshold:g}).")
+    ne = rows[rows["tier"] == "not-estimable"]
+    if len(ne):
+        paras.append(f"{len(ne)} interaction{'s' if len(ne) > 1 else ''} could not be estimated (see the results table).")
+    for model in a.sensitivity:
+        sens = results.table[(results.table["model"] == model) & ((results.table["term"] == "") | (results.table["term"] == "joint"))]
+        if sens.empty:
+            continue
+        main_ev = rows[rows["tier"] == "evidence"]
+        key = {(r.outcome, r.timepoint, r.moderator, r.term): r for r in sens.itertuples()}
+        kept = sum(1 for r in main_ev.itertuples()
+                   if (s := key.get((r.outcome, r.timepoint, r.moderator, r.term))) is not None
+                   and not missing(s.p_value) and s.p_value < a.evidence_threshold)
+        matched = sum(1 for r in main_ev.itertuples() if (r.outcome, r.timepoint, r.moderator, r.term) in key)
+        if matched:
+            paras.append(f"In the {model}-model sensitivity analysis, {kept} of these {matched} findings with evidence kept "
+                         f"P < {a.evidence_threshold:g}.")
+    return paras
+
+
+def _lower(label: str) -> str:
+    # keep acronyms (RMDQ, NRS) and proper nouns after the first word as written
+    return label[:1].lower() + label[1:] if label[:2].isupper() is False else label
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    if len(parts) == 2:
+        return f"{parts[0]} and {parts[1]}"
+    return ", ".join(parts[:-1]) + f", and {parts[-1]}"
