@@ -29,7 +29,7 @@ from ..engines.logistic import LogisticFit
 from .additive import _risk, _set, additive_interaction
 
 RD_COLUMNS = ("rd_estimate", "rd_std_error", "rd_ci_low", "rd_ci_high", "rd_p_value")
-SECTION_COLUMNS = ("outcome", "timepoint", "moderator", "model", "term", "quantity", "level", "arm", "at",
+SECTION_COLUMNS = ("outcome", "timepoint", "moderator", "model", "term", "quantity", "level", "arm", "moderator_value",
                    "estimate", "std_error", "ci_low", "ci_high", "p_value", "n")
 
 
@@ -75,7 +75,7 @@ def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: flo
     for j, term in enumerate(d.terms):
         c = additive_interaction(fit, X, t_col, m_cols, i_cols, kind, level=j)
         contrasted = levels[1] if kind == "binary" and len(levels) > 1 else term
-        rows.append({**base, "term": term, "quantity": "rd_interaction", "level": contrasted, "arm": "", "at": at,
+        rows.append({**base, "term": term, "quantity": "rd_interaction", "level": contrasted, "arm": "", "moderator_value": at,
                      **_numbers(c, ci_level)})
     if kind == "continuous":
         return rows
@@ -84,12 +84,12 @@ def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: flo
         risks = {}
         for t, arm in ((1.0, "treated"), (0.0, "control")):
             risks[arm] = _risk(_set(X, t_col, t, m_cols, i_cols, values), fit.coef)
-            rows.append({**base, "term": "", "quantity": "risk", "level": lv, "arm": arm, "at": math.nan,
+            rows.append({**base, "term": "", "quantity": "risk", "level": lv, "arm": arm, "moderator_value": math.nan,
                          **_risk_numbers(*risks[arm], fit.vcov, ci_level)})
         rd = risks["treated"][0] - risks["control"][0]
         g = risks["treated"][1] - risks["control"][1]
         c = Contrast(rd, math.sqrt(max(float(g @ fit.vcov @ g), 0.0)), math.inf)
-        rows.append({**base, "term": "", "quantity": "risk_difference", "level": lv, "arm": "", "at": math.nan,
+        rows.append({**base, "term": "", "quantity": "risk_difference", "level": lv, "arm": "", "moderator_value": math.nan,
                      **_numbers(c, ci_level)})
     return rows
 
