@@ -1,0 +1,203 @@
+"""Credibility of each claimed effect modifier, following the core questions of the ICEMAN
+instrument for randomised trials (Schandelmaier et al., CMAJ 2020;192:E901-6).
+
+A *claim* is one test of the multiplicity family (model x outcome x follow-up x moderator: the
+interaction row of a continuous or binary moderator, the `joint` row of a categorical one) whose
+tier is "evidence" or "hypothesis-generating". Each question is answered from the plan and the
+results table alone:
+
+* pre-specified: always yes - every moderator of a plan is pre-specified by construction; the
+  plan (with each moderator's rationale) is the pre-specification record;
+* hypothesised direction stated, and the observed direction consistent with it. The treatment
+  effect is intervention minus control, and an outcome is taken to be better when LOWER
+  (continuous outcomes such as pain or disability; binary outcomes counting an adverse event),
+  except binary responder outcomes derived by improvement from baseline, which are better when
+  HIGHER. Then, for lower-is-better outcomes, a positive interaction means less benefit when
+  the moderator is higher;
+* one of a small number of effects tested: the family size (tests of that model type);
+* test of interaction rather than separate subgroup tests: yes by construction;
+* a continuous moderator analysed as continuous: yes for continuous moderators;
+* consistency across related outcomes and follow-ups: the same moderator's other tests of the
+  same model type - same sign, and at least hypothesis-generating;
+* chance: Holm-adjusted p over the family (even when the plan's multiplicity is none), graded
+  with ICEMAN's cut-offs for the test of interaction;
+* prior evidence: the plan's ``moderators[].prior_evidence``.
+
+The overall rating starts at "high" and is lowered one step for each concern (two when chance
+is definitely a plausible explanation); without moderate or strong prior evidence it is at most
+"moderate". This is a transparent heuristic summary of ICEMAN's questions, not ICEMAN's own
+algorithm (ICEMAN leaves the overall judgement to the reviewer): the reasons say which answers
+drove it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from .multiplicity import family_mask
+from .tiers import EVIDENCE, HYPOTHESIS
+
+RATINGS = ("very low", "low", "moderate", "high")
+# ICEMAN's "small number" of effect-modification hypotheses tested in one study.
+SMALL_FAMILY = 5
+# ICEMAN's grading of "chance is an unlikely explanation" from the interaction test's P:
+# < .005 definitely yes, < .01 probably yes, < .05 probably no, otherwise definitely no.
+CHANCE_CUTS = ((0.005, "definitely yes"), (0.01, "probably yes"), (0.05, "probably no"), (math.inf, "definitely no"))
+CREDIBILITY_COLUMNS = (
+    "model", "outcome", "timepoint", "moderator", "term", "estimate", "p_value", "tier", "prespecified",
+    "direction_hypothesised", "observed_direction", "direction_consistent", "family_size", "few_tests",
+    "interaction_test", "continuous_as_continuous", "consistency", "consistency_detail", "p_holm",
+    "chance_unlikely", "prior_evidence", "outcome_better", "rating", "reasons")
+LESS, GREATER = "less_benefit_when_higher", "greater_benefit_when_higher"
+
+
+def outcome_better(outcome) -> str:
+    """Which direction of an outcome is better, as assumed by the credibility assessment."""
+    derive = getattr(outcome, "derive", None)
+    if outcome.type == "binary" and derive is not None and "reduction" in derive.rule:
+        return "higher"
+    return "lower"
+
+
+def observed_direction(estimate: float, better: str) -> str:
+    """The direction of modification the interaction's sign shows (benefit = improvement)."""
+    if estimate is None or not np.isfinite(estimate) or estimate == 0:
+        return "none"
+    less_when_higher = (estimate > 0) == (better == "lower")
+    return LESS if less_when_higher else GREATER
+
+
+def chance_grade(p: float) -> str:
+    for cut, label in CHANCE_CUTS:
+        if p < cut:
+            return label
+    return "definitely no"
+
+
+def holm_by_model(table: pd.DataFrame) -> pd.Series:
+    """Holm-adjusted p over each model type's family of tests (NaN off the family)."""
+    out = pd.Series(np.nan, index=table.index, dtype=float)
+    fam = table.loc[family_mask(table)]
+    for _, idx in fam.groupby("model").groups.items():
+        out.loc[idx] = multipletests(table.loc[idx, "p_value"].to_numpy(dtype=float), method="holm")[1]
+    return out
+
+
+def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
+    """One row per claimed modifier (tier evidence or hypothesis-generating) with the answer to
+    each ICEMAN core question, an overall ``rating`` (very low / low / moderate / high) and the
+    ``reasons`` in words. See the module notes for how each answer is derived."""
+    if table.empty:
+        return pd.DataFrame(columns=list(CREDIBILITY_COLUMNS))
+    mods = {m.name: m for m in plan.moderators}
+    outs = {o.name: o for o in plan.outcomes}
+    thresh = plan.analysis.exploratory_threshold
+    holm = holm_by_model(table)
+    mask = family_mask(table)
+    fam = table.loc[mask].assign(p_holm=holm[mask])
+    sizes = fam.groupby("model").size()
+    rows = []
+    for idx, r in fam.iterrows():
+        if r["tier"] not in (EVIDENCE, HYPOTHESIS):
+            continue
+        m, o = mods[r["moderator"]], outs[r["outcome"]]
+        others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)]
+        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh))
+    return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS))
+
+
+def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]:
+    if others.empty:
+        return "not applicable", "no other outcome or follow-up tested this moderator"
+    supportive = others["p_value"].astype(float) < thresh
+    n = len(others)
+    if categorical:
+        k = int(supportive.sum())
+        answer = "yes" if k == n else ("partly" if k else "no")
+        return answer, f"joint test p < {thresh:g} at {k} of {n} other outcome/follow-ups"
+    same = np.sign(others["estimate"].astype(float)) == np.sign(float(r["estimate"]))
+    k_same, k_sup_same, k_sup_opp = int(same.sum()), int((same & supportive).sum()), int((~same & supportive).sum())
+    if k_sup_opp:
+        answer = "no"
+    elif k_same == n and k_sup_same:
+        answer = "yes"
+    elif k_sup_same:
+        answer = "partly"
+    else:
+        answer = "partly" if k_same == n else "no"
+    detail = (f"same sign at {k_same} of {n} other outcome/follow-ups ({k_sup_same} with p < {thresh:g})"
+              + (f"; opposite sign with p < {thresh:g} at {k_sup_opp}" if k_sup_opp else ""))
+    return answer, detail
+
+
+def _assess(r, m, o, others, family_size: int, thresh: float) -> dict:
+    categorical = m.type == "categorical"
+    better = outcome_better(o)
+    hyp = m.hypothesised_direction
+    obs = "not applicable" if categorical else observed_direction(float(r["estimate"]), better)
+    if categorical:
+        consistent = "not applicable"
+    elif hyp == "unspecified":
+        consistent = "not stated"
+    else:
+        consistent = "yes" if obs == hyp else "no"
+    consistency, detail = _consistency(r, others, categorical, thresh)
+    chance = chance_grade(float(r["p_holm"]))
+    prior = m.prior_evidence or "not stated"
+    few = family_size <= SMALL_FAMILY
+
+    level, reasons = len(RATINGS) - 1, []
+    if hyp == "unspecified" and not categorical:
+        level -= 1
+        reasons.append("no direction was hypothesised in advance")
+    elif consistent == "no":
+        level -= 1
+        reasons.append(f"observed direction ({obs.replace('_', ' ')}) is opposite to the hypothesised one")
+    elif consistent == "yes":
+        reasons.append("observed direction matches the hypothesis")
+    if chance == "definitely no":
+        level -= 2
+        reasons.append(f"chance is a plausible explanation (Holm-adjusted P = {_p(r['p_holm'])} over {family_size} tests)")
+    elif chance == "probably no":
+        level -= 1
+        reasons.append(f"chance may explain it (Holm-adjusted P = {_p(r['p_holm'])} over {family_size} tests)")
+    else:
+        reasons.append(f"chance is an unlikely explanation (Holm-adjusted P = {_p(r['p_holm'])})")
+    if not few:
+        level -= 1
+        reasons.append(f"one of many ({family_size}) effect modifiers tested")
+    if consistency == "no":
+        level -= 1
+        reasons.append(f"not consistent across related outcomes and follow-ups ({detail})")
+    elif consistency == "yes":
+        reasons.append(f"consistent across related outcomes and follow-ups ({detail})")
+    if prior not in ("moderate", "strong"):
+        if level > RATINGS.index("moderate"):
+            level = RATINGS.index("moderate")
+        reasons.append("no moderate or strong prior evidence stated" if prior == "not stated"
+                       else f"prior evidence is {prior}")
+    else:
+        reasons.append(f"{prior} prior evidence")
+    return {
+        "model": r["model"], "outcome": r["outcome"], "timepoint": r["timepoint"], "moderator": r["moderator"],
+        "term": r["term"], "estimate": r["estimate"], "p_value": r["p_value"], "tier": r["tier"],
+        "prespecified": "yes (the plan is the pre-specification record)",
+        "direction_hypothesised": "no" if hyp == "unspecified" else hyp,
+        "observed_direction": obs, "direction_consistent": consistent,
+        "family_size": family_size, "few_tests": "yes" if few else "no",
+        "interaction_test": "yes", "continuous_as_continuous": "yes" if m.type == "continuous" else "not applicable",
+        "consistency": consistency, "consistency_detail": detail, "p_holm": float(r["p_holm"]),
+        "chance_unlikely": chance, "prior_evidence": prior,
+        "outcome_better": f"{better} (assumed)" if better == "lower" else "higher (responder outcome)",
+        "rating": RATINGS[max(level, 0)], "reasons": "; ".join(reasons),
+    }
+
+
+def _p(p: float) -> str:
+    p = float(p)
+    if p < 0.001:
+        return "<.001"
+    return (f"{p:.3f}" if p < 0.01 else f"{p:.2f}").lstrip("0")

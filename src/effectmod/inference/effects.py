@@ -1,0 +1,356 @@
+"""Interpreting a modifier: conditional treatment effects, Johnson-Neyman regions, and the
+interaction per SD of the moderator.
+
+Every number here is a linear contrast of a fitted model, taken through the ``Fit`` protocol
+(engines/base.py), so the same code serves OLS (t on the residual df), logistic (Wald z, log-odds
+scale), mixed (Satterthwaite df per contrast) and pooled multiply-imputed fits (Barnard-Rubin
+df per contrast).
+
+The treatment effect where the moderator equals m is L(m)'b with L(m) = L0 + m L1, L0 the
+treatment effect at m = 0 and L1 the interaction (``Design.effect_L``). Its estimate is
+b1 + m b3 and its variance v11 + 2 m v13 + m^2 v33, where b1 = L0'b, b3 = L1'b and v = the
+covariance of (L0'b, L1'b). The Johnson-Neyman boundaries are the m where the CI bound touches
+zero: (b1 + m b3)^2 = q^2 (v11 + 2 m v13 + m^2 v33), a quadratic in m.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+PERCENTILES = (10, 25, 50, 75, 90)
+# A Johnson-Neyman boundary is stable once the quantile it was solved with changes by less than
+# this between iterations (mixed and pooled fits, whose df depends on the moderator value).
+JN_QUANTILE_TOL = 1e-12
+JN_MAX_ITER = 100
+
+EFFECT_COLUMNS = ("outcome", "timepoint", "moderator", "moderator_value", "effect", "std_error", "ci_low",
+                  "ci_high", "p_value", "model", "term", "df", "n", "percentile", "scale")
+JN_COLUMNS = ("outcome", "timepoint", "moderator", "lower", "upper", "significant_region", "observed_min",
+              "observed_max", "model", "sign_description", "df", "df_upper", "significant_observed", "scale")
+PER_SD_COLUMNS = ("estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "moderator_sd")
+
+SCALE = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio"}
+
+
+# ---------------------------------------------------------------------------- helpers
+def _timepoints(fm) -> tuple[str, ...]:
+    return fm.design.timepoints if fm.spec.kind == "mixed" else (fm.spec.timepoint,)
+
+
+def _design_t(fm, t):
+    """The follow-up argument of the L builders: only mixed designs carry time columns."""
+    return t if fm.spec.kind == "mixed" else None
+
+
+def _participants(fm) -> np.ndarray:
+    return np.unique(fm.design.rows)
+
+
+def moderator_values(fm, trial) -> np.ndarray:
+    """The moderator's observed values over the model's analysed participants (one per person)."""
+    v = trial.moderators[fm.spec.moderator].values[_participants(fm)].astype(float)
+    return v[~np.isnan(v)]
+
+
+def _estimable(fitted):
+    return [fm for fm in fitted if fm.fit is not None and fm.design is not None]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+# ---------------------------------------------------------------------------- conditional effects
+def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
+    """Treatment effect (intervention minus control) at chosen moderator values, per model.
+
+    Continuous moderators: the 10/25/50/75/90th percentiles of the model's analysed participants
+    (``percentile`` "p10" ...) and the plan's ``moderators[].at`` values ("plan"); binary and
+    categorical moderators: each level (``percentile`` = the level; ``moderator_value`` = the
+    level text). Logistic models give the effect on the log-odds scale and, in further rows with
+    ``scale`` "risk difference", the marginally standardised risk difference at each value.
+    Models that could not be estimated have no rows.
+    """
+    level = plan.analysis.ci_level
+    at = {m.name: list(m.at) for m in plan.moderators}
+    rows = []
+    for fm in _estimable(fitted):
+        m = trial.moderators[fm.spec.moderator]
+        points = _points(fm, trial, m, at.get(m.name, []))
+        for t in _timepoints(fm):
+            for value, label, mod_row, term in points:
+                L = fm.design.effect_L(mod_row, _design_t(fm, t))
+                c = fm.fit.contrast(L)
+                rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind]))
+                if fm.spec.kind == "logistic":
+                    rd = risk_difference(fm.fit, fm.design, mod_row)
+                    rows.append(_effect_row(fm, t, value, label, term, rd, level, "risk difference"))
+    return pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
+
+
+def _points(fm, trial, m, at_values):
+    """(moderator_value, percentile label, design row, term) for each value to report."""
+    if m.type == "continuous":
+        v = moderator_values(fm, trial)
+        # numpy's default (linear) interpolation is R's quantile type 7
+        out = [(float(q), f"p{p}", np.array([q]), "") for p, q in zip(PERCENTILES, np.percentile(v, PERCENTILES))]
+        return out + [(float(a), "plan", np.array([a], dtype=float), "") for a in at_values]
+    out = []
+    for code, lv in enumerate(m.levels):
+        row = m.design(np.array([float(code)]))[0]
+        out.append((lv, lv, row, lv if m.type == "categorical" else ""))
+    return out
+
+
+def _effect_row(fm, t, value, label, term, c, level, scale) -> dict:
+    lo, hi = c.ci(level)
+    return {"outcome": fm.spec.outcome, "timepoint": t, "moderator": fm.spec.moderator, "moderator_value": value,
+            "effect": c.estimate, "std_error": c.std_error, "ci_low": lo, "ci_high": hi, "p_value": c.p_value,
+            "model": fm.spec.kind, "term": term, "df": c.df, "n": fm.design.n, "percentile": label, "scale": scale}
+
+
+def risk_difference(fit, design, mod_row):
+    """Marginally standardised risk difference of a logistic fit where the moderator equals ``mod_row``.
+
+    Each analysed participant keeps their covariates; treatment is set to 1 and 0, the moderator
+    columns to ``mod_row`` and the interaction columns to treatment x ``mod_row``:
+    RD = mean_i [expit(z_i1'b) - expit(z_i0'b)]. Delta-method SE, normal reference.
+    """
+    from ..engines.base import Contrast
+
+    b = np.asarray(fit.coef, dtype=float)
+    value, grad = 0.0, np.zeros_like(b)
+    for t, sign in ((1.0, 1.0), (0.0, -1.0)):
+        Z = design.X.copy()
+        Z[:, design.index("treat")] = t
+        for j, name in enumerate(design.mod_names):
+            Z[:, design.index(name)] = mod_row[j]
+            Z[:, design.index(f"treat:{name}")] = t * mod_row[j]
+        p = special.expit(Z @ b)
+        value += sign * float(p.mean())
+        grad += sign * (Z * (p * (1.0 - p))[:, None]).mean(axis=0)
+    se = math.sqrt(max(float(grad @ np.asarray(fit.vcov) @ grad), 0.0))
+    return Contrast(value, se, math.inf)
+
+
+# ---------------------------------------------------------------------------- Johnson-Neyman
+def jn_boundaries(b1: float, b3: float, v11: float, v13: float, v33: float, q: float) -> tuple[float, ...]:
+    """Real roots (ascending) of (b1 + m b3)^2 = q^2 (v11 + 2 m v13 + m^2 v33)."""
+    a = b3 * b3 - q * q * v33
+    h = b1 * b3 - q * q * v13              # half the linear coefficient
+    c = b1 * b1 - q * q * v11
+    scale = max(b3 * b3, q * q * v33, 1e-300)
+    if abs(a) <= 1e-14 * scale:           # interaction exactly at the significance edge: linear
+        return () if h == 0 else (-c / (2.0 * h),)
+    disc = h * h - a * c
+    if disc < 0:
+        return ()
+    s = math.sqrt(disc)
+    # the numerically stable pair of roots (no cancellation between -h and s)
+    k = -(h + math.copysign(s, h)) if h != 0 else s
+    roots = sorted({k / a, c / k} if k != 0 else {0.0})
+    return tuple(roots)
+
+
+def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
+    """Johnson-Neyman regions of significance for every estimable continuous-moderator model.
+
+    ``lower``/``upper`` are the moderator values where the CI of the treatment effect touches
+    zero (empty when there are fewer roots); ``significant_region`` says where the CI excludes
+    zero: "outside" the roots, "inside" them, "below"/"above" a single root, "everywhere" or
+    "nowhere". ``significant_observed`` clips that region to the observed range
+    [observed_min, observed_max] of the model's analysed participants, and
+    ``sign_description`` states in words the sign of the effect in each significant part.
+
+    With a constant df (OLS: residual df; logistic: z) the roots are closed form. For mixed and
+    pooled fits the df depends on the moderator value, so each boundary is solved iteratively:
+    start from the df of the interaction contrast, solve with that df's quantile, recompute the
+    df of the effect at the new boundary, and repeat until the quantile is stable; ``df`` and
+    ``df_upper`` report the df at the lower and upper boundary. Which parts are significant is
+    then checked directly, with each part's own df.
+    """
+    level = plan.analysis.ci_level
+    labels = {m.name: (m.label or m.name) for m in plan.moderators}
+    rows = []
+    for fm in _estimable(fitted):
+        m = trial.moderators[fm.spec.moderator]
+        if m.type != "continuous":
+            continue
+        obs = moderator_values(fm, trial)
+        lo_obs, hi_obs = float(obs.min()), float(obs.max())
+        for t in _timepoints(fm):
+            res = _jn_one(fm.fit, fm.design, _design_t(fm, t), level)
+            parts = [(a, b, s) for a, b, s in res["parts"] if b > lo_obs and a < hi_obs]
+            clipped = [(max(a, lo_obs), min(b, hi_obs), s) for a, b, s in parts]
+            rows.append({
+                "outcome": fm.spec.outcome, "timepoint": t, "moderator": fm.spec.moderator,
+                "lower": res["lower"], "upper": res["upper"], "significant_region": res["region"],
+                "observed_min": lo_obs, "observed_max": hi_obs, "model": fm.spec.kind,
+                "sign_description": describe_regions(clipped, labels[m.name], lo_obs, hi_obs),
+                "df": res["df_lower"], "df_upper": res["df_upper"],
+                "significant_observed": "; ".join(f"[{_fmt(a)}, {_fmt(b)}]" for a, b, _ in clipped) or "none",
+                "scale": SCALE[fm.spec.kind]})
+    return pd.DataFrame(rows, columns=list(JN_COLUMNS))
+
+
+def _moments(fit, design, t):
+    L0 = design.effect_L(np.zeros(len(design.mod_names)), t)
+    L1 = design.interaction_L(0, t)
+    b = np.asarray(fit.coef, dtype=float)
+    V = np.asarray(fit.vcov, dtype=float)
+    return L0, L1, float(L0 @ b), float(L1 @ b), float(L0 @ V @ L0), float(L0 @ V @ L1), float(L1 @ V @ L1)
+
+
+def _jn_one(fit, design, t, level) -> dict:
+    L0, L1, b1, b3, v11, v13, v33 = _moments(fit, design, t)
+
+    def contrast(m):
+        return fit.contrast(L0 + m * L1)
+
+    q0 = fit.contrast(L1).quantile(level)
+    first = jn_boundaries(b1, b3, v11, v13, v33, q0)
+    roots, dfs = [], []
+    for k in range(len(first)):
+        q, r = q0, first[k]
+        for _ in range(JN_MAX_ITER):
+            c = contrast(r)
+            q_new = c.quantile(level)
+            if abs(q_new - q) <= JN_QUANTILE_TOL * q:
+                break
+            q = q_new
+            cand = jn_boundaries(b1, b3, v11, v13, v33, q)
+            if not cand:
+                break
+            r = min(cand, key=lambda x: abs(x - r))
+        roots.append(r)
+        dfs.append(contrast(r).df)
+    roots_sorted = sorted(zip(roots, dfs))
+    cuts = [r for r, _ in roots_sorted]
+    edges = [-math.inf, *cuts, math.inf]
+    parts, sig = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        c = contrast(_inside(a, b))
+        s = abs(c.statistic) > c.quantile(level)
+        sig.append(s)
+        if s:
+            parts.append((a, b, "effect > 0" if c.estimate > 0 else "effect < 0"))
+    region = _region_name(sig)
+    lower = cuts[0] if cuts else math.nan
+    upper = cuts[1] if len(cuts) > 1 else math.nan
+    df_l = roots_sorted[0][1] if cuts else fit.contrast(L1).df
+    df_u = roots_sorted[1][1] if len(cuts) > 1 else math.nan
+    return {"lower": lower, "upper": upper, "region": region, "parts": parts, "df_lower": df_l, "df_upper": df_u}
+
+
+def _inside(a: float, b: float) -> float:
+    """A representative point of the interval (a, b), which may be unbounded."""
+    if math.isinf(a) and math.isinf(b):
+        return 0.0
+    if math.isinf(a):
+        return b - max(1.0, abs(b))
+    if math.isinf(b):
+        return a + max(1.0, abs(a))
+    return 0.5 * (a + b)
+
+
+def _region_name(sig: list[bool]) -> str:
+    if all(sig):
+        return "everywhere"
+    if not any(sig):
+        return "nowhere"
+    if len(sig) == 2:
+        return "below" if sig[0] else "above"
+    if sig == [True, False, True]:
+        return "outside"
+    if sig == [False, True, False]:
+        return "inside"
+    return "-".join("sig" if s else "ns" for s in sig)
+
+
+def describe_regions(parts, label: str, lo: float, hi: float) -> str:
+    """Words for the significant parts within the observed range [lo, hi] (already clipped)."""
+    rng = f"observed range {_fmt(lo)} to {_fmt(hi)}"
+    if not parts:
+        return f"CI includes 0 across the {rng} of {label}"
+    bits = []
+    for a, b, sign in parts:
+        if a <= lo and b >= hi:
+            bits.append(f"{sign} across the whole {rng}")
+        elif a <= lo:
+            bits.append(f"{sign} for {label} below {_fmt(b)}")
+        elif b >= hi:
+            bits.append(f"{sign} for {label} above {_fmt(a)}")
+        else:
+            bits.append(f"{sign} for {label} between {_fmt(a)} and {_fmt(b)}")
+    return "; ".join(bits) + f" (CI excludes 0; {rng})"
+
+
+# ---------------------------------------------------------------------------- per-SD interaction
+def moderator_sds(fitted, trial) -> dict[tuple, float]:
+    """SD (n - 1) of each continuous moderator over its model's analysed participants, by model key."""
+    out = {}
+    for fm in fitted:
+        if fm.design is None or trial.moderators[fm.spec.moderator].type != "continuous":
+            continue
+        v = moderator_values(fm, trial)
+        sd = float(np.std(v, ddof=1)) if v.size > 1 else math.nan
+        for t in (fm.design.timepoints if fm.spec.kind == "mixed" else (fm.spec.timepoint,)):
+            out[(fm.spec.kind, fm.spec.outcome, t, fm.spec.moderator)] = sd
+    return out
+
+
+def add_standardised(table: pd.DataFrame, fitted, trial) -> pd.DataFrame:
+    """The results table with the interaction per SD of the moderator appended (continuous only).
+
+    estimate_per_sd = estimate x SD and likewise the CI bounds, SD over the model's analysed
+    participants; empty for binary and categorical moderators (their interaction already
+    compares two levels).
+    """
+    sds = moderator_sds(fitted, trial)
+    out = table.copy()
+    keys = zip(out["model"], out["outcome"], out["timepoint"], out["moderator"])
+    sd = np.array([sds.get(k, math.nan) for k in keys], dtype=float)
+    out["moderator_sd"] = sd
+    for src, dst in (("estimate", "estimate_per_sd"), ("ci_low", "ci_low_per_sd"), ("ci_high", "ci_high_per_sd")):
+        out[dst] = out[src].astype(float).to_numpy() * sd
+    rest = [c for c in out.columns if c not in PER_SD_COLUMNS]
+    return out[rest + list(PER_SD_COLUMNS)]
+
+
+def forest_values(table: pd.DataFrame, scale: str = "raw") -> pd.DataFrame:
+    """Rows and numbers for a forest plot of the interactions on the requested scale.
+
+    ``scale`` is the plan's ``analysis.forest_scale``: "raw" (per unit of the moderator) or
+    "per_sd" (per SD of the moderator; binary and categorical rows stay as level contrasts).
+    Returns the table's identifying columns with ``estimate, ci_low, ci_high, p_value, tier``
+    on that scale and ``unit`` saying what one row's interaction compares. `joint` rows carry
+    no estimate and are left out.
+    """
+    if scale not in ("raw", "per_sd"):
+        raise ValueError(f"forest scale must be 'raw' or 'per_sd', not {scale!r}")
+    t = table.loc[table["term"].fillna("") != "joint"].copy()
+    continuous = t["moderator_sd"].notna() if "moderator_sd" in t else pd.Series(False, index=t.index)
+    if scale == "per_sd":
+        if "moderator_sd" not in t:
+            raise ValueError("the table has no moderator_sd column; run it through add_standardised first")
+        for src in ("estimate", "ci_low", "ci_high"):
+            t[src] = np.where(continuous, t[f"{src}_per_sd"], t[src])
+    t["unit"] = np.where(continuous, "per SD" if scale == "per_sd" else "per unit", "level vs reference")
+    keep = ["outcome", "timepoint", "moderator", "term", "model", "estimate", "ci_low", "ci_high", "p_value", "tier",
+            "unit"]
+    return t[keep].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- pipeline hook
+def interpret(table: pd.DataFrame, fitted, trial, plan) -> tuple[pd.DataFrame, dict]:
+    """What the pipeline adds after the table is built: the per-SD columns, and the
+    conditional-effect, Johnson-Neyman and credibility frames (Results.sections)."""
+    from .credibility import credibility
+
+    table = add_standardised(table, fitted, trial)
+    return table, {"conditional_effects": conditional_effects(fitted, trial, plan),
+                   "johnson_neyman": johnson_neyman(fitted, trial, plan),
+                   "credibility": credibility(table, plan)}
