@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    restore = _terminate_like_interrupt()
     try:
         from . import commands
         return getattr(commands, f"run_{args.command}")(args)
@@ -95,6 +98,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"effectmod: internal error ({type(exc).__name__}: {exc}). This is a bug in effectmod; "
                   "rerun with EFFECTMOD_DEBUG=1 for the traceback and report it.", file=sys.stderr)
         return 1
+    finally:
+        restore()
+
+
+def _terminate_like_interrupt():
+    """Treat SIGTERM (a job scheduler stopping the run) like Ctrl-C: clean up, exit 130.
+    Returns the function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

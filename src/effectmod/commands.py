@@ -30,7 +30,8 @@ def _check_out(out: Path, force: bool) -> None:
 
 def _finish(results, out: Path, args, console, started: float) -> int:
     from .console import print_summary
-    results.write(out, force=True, pdf=getattr(args, "pdf", False))
+    _print_warnings(results.trial.flow.warnings)
+    results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
     if getattr(args, "json", False):
         json.dump(results.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -39,6 +40,12 @@ def _finish(results, out: Path, args, console, started: float) -> int:
         console.print(f"\nWrote [bold]{out}[/bold]/ (report.html, results.csv, results.json, manifest.json) "
                       f"in {time.time() - started:.1f} s.")
     return 0
+
+
+def _print_warnings(lines) -> None:
+    # on stderr, so that --json output stays machine-readable
+    for line in lines:
+        print(f"effectmod: warning: {line}", file=sys.stderr)
 
 
 def run_analyze(args) -> int:
@@ -92,14 +99,10 @@ def run_simulate(args) -> int:
 
 
 def run_validate(args) -> int:
-    from .data.load import read_data
-    from .data.prepare import prepare_trial
-    from .models.design import mixed_design, single_design
+    from .data.inputs import load_inputs
     from .models.fit import build_design, estimability_problem
     from .models.spec import model_specs
-    from .plan import load_plan
-    plan = load_plan(args.plan)
-    trial = prepare_trial(read_data(args.data, sheet=plan.data.sheet), plan)
+    plan, _, trial = load_inputs(args.data, args.plan)
     flow = trial.flow
     print(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in the two analysed arms "
           f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")

@@ -17,8 +17,18 @@ from .values import describe_rows, keys_of, numeric_column, sort_levels, value_k
 
 
 class _Problems(list):
+    """Problems that stop the analysis, and (``warnings``) doubts that the data flow records."""
+
+    def __init__(self):
+        super().__init__()
+        self.warnings: list[str] = []
+
     def add(self, text: str) -> None:
         self.append(text)
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
 
 
 def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
@@ -35,8 +45,6 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     rows_in_file = len(frame)
     treat_keys = keys_of(frame[plan.data.treatment])
     treated_key, control_key = _arms(treat_keys, plan, problems)
-    if problems:
-        raise DataError(problems)
 
     id_keys = keys_of(frame[plan.data.id])
     participants_in_file = len({k for k in id_keys if k is not None})
@@ -46,7 +54,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     if no_id.any():
         excluded.append((f"participant id ({plan.data.id}) missing", int(no_id.sum())))
 
-    in_arms = np.isin(treat_keys, [treated_key, control_key]) & ~no_id
+    # with a wrong arm value the named arms' rows are still checked (problems are raised below)
+    in_arms = np.isin(treat_keys, [k for k in (treated_key, control_key) if k is not None]) & ~no_id
     _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded)
 
     if plan.data.time is not None:
@@ -56,9 +65,12 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         wide_ids = id_keys[in_arms]
         _check_unique_ids(wide_ids, plan, problems)
         wide.insert(0, "__id__", wide_ids)
+        wide.attrs["row_names"] = [f"row {r + 1}" for r in np.flatnonzero(in_arms)]
         sources = {}
-    if problems:
+    if wide is None:
         raise DataError(problems)
+    if "row_names" not in wide.attrs:
+        wide.attrs["row_names"] = [f"id {k}" for k in wide["__id__"]]
 
     ids = wide["__id__"].to_numpy(dtype=object)
     treat = (keys_of(wide[plan.data.treatment]) == treated_key).astype(float)
@@ -76,7 +88,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         arms={"treated": int(treat.sum()), "control": int((1 - treat).sum())},
         arm_values={"treated": str(treated_key), "control": str(control_key)},
         excluded=excluded,
-        warnings=warnings,
+        warnings=warnings + problems.warnings,
     )
     base_cols = list(dict.fromkeys(
         [m.column for m in plan.moderators] + list(plan.covariates)
@@ -318,15 +330,56 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     if col is None:
         return None
     values, bad, hint = numeric_column(wide[col])
+    names = wide.attrs.get("row_names")
+    shown = f"column '{_shown(col)}' (plan: {where})"
+    dots = [(r, t) for r, t in bad if t == "."]
+    if dots:
+        # SAS and Stata write a missing number as '.'; reading it as missing is almost surely right
+        bad = [(r, t) for r, t in bad if t != "."]
+        problems.warn(f"{shown}: {len(dots)} cell(s) hold '.', read as missing; "
+                      "declare it in data.missing_codes: ['.'] to confirm")
     if bad:
-        problems.add(f"column '{_shown(col)}' (plan: {where}): expected numbers, found text {describe_rows(bad)}{hint}")
+        observed = int(np.sum(~np.isnan(values))) + len(bad)
+        texts = sorted({t for _, t in bad})
+        if len(bad) == observed and len(texts) <= 10 and not hint:
+            hint = (f"; it holds only text levels ({', '.join(repr(t) for t in texts)}): if it is a category, "
+                    "declare it so in the plan (type: binary or categorical)")
+        problems.add(f"{shown}: expected numbers, found text {describe_rows(bad, names=names)}{hint}")
+    codes = _suspicious_codes(values, bounds)
     if bounds is not None:
         lo, hi = bounds
         outside = [(r, _fmt(v)) for r, v in enumerate(values) if not np.isnan(v) and not lo <= v <= hi]
         if outside:
-            problems.add(f"column '{_shown(col)}' (plan: {where}): values outside the declared range [{_fmt(lo)}, {_fmt(hi)}]: "
-                         f"{describe_rows(outside)}")
+            code_hint = (f" ({', '.join(_fmt(c) for c in codes)} look like missing-value codes: "
+                         "declare them in data.missing_codes)") if codes else ""
+            problems.add(f"{shown}: values outside the declared range [{_fmt(lo)}, {_fmt(hi)}]: "
+                         f"{describe_rows(outside, names=names)}{code_hint}")
+    elif codes:
+        counts = ", ".join(f"{_fmt(c)} ({int(np.sum(values == c))} rows)" for c in codes)
+        problems.warn(f"{shown}: {counts} look like missing-value codes and are analysed as numbers; "
+                      "if they mean missing, declare them in data.missing_codes")
     return values
+
+
+# numbers that questionnaires and databases use for 'missing', 'refused', 'not applicable'
+_CODE_CANDIDATES = (-9999.0, -999.0, -99.0, -9.0, -8.0, -7.0, -1.0, 77.0, 88.0, 99.0, 777.0, 888.0, 999.0, 9999.0)
+
+
+def _suspicious_codes(values: np.ndarray, bounds) -> list[float]:
+    """Code-like values that lie outside the declared range, or outside the range of the other values."""
+    seen = values[~np.isnan(values)]
+    out = []
+    for c in _CODE_CANDIDATES:
+        hit = seen == c
+        if not hit.any():
+            continue
+        rest = seen[~hit]
+        if bounds is not None:
+            if not bounds[0] <= c <= bounds[1]:
+                out.append(c)
+        elif len(rest) >= 5 and (c < rest.min() or c > rest.max()) and (c <= -7 or c >= 77):
+            out.append(c)
+    return out
 
 
 def _shown(col: str) -> str:
@@ -463,7 +516,7 @@ def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
         keys = keys_of(wide[c])
         levels = sort_levels({k for k in keys if k is not None})
         if len(levels) > 20:
-            problems.add(f"column '{c}' (plan: covariates[{i}]): mixes numbers and text ({describe_rows(bad)}); "
+            problems.add(f"column '{c}' (plan: covariates[{i}]): mixes numbers and text ({describe_rows(bad, names=wide.attrs.get('row_names'))}); "
                          "fix the values or recode it as a category with few levels")
             continue
         for lv in levels[1:]:

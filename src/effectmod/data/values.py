@@ -77,9 +77,12 @@ def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]
     return values, bad, hint
 
 
-def describe_rows(bad: list[tuple[int, str]], limit: int = 5) -> str:
-    """'seven' (row 4), 'n/k' (row 9) and 3 more — rows counted from 1 = the first data row."""
-    shown = ", ".join(f"{text!r} (row {row + 1})" for row, text in bad[:limit])
+def describe_rows(bad: list[tuple[int, str]], limit: int = 5, names: list[str] | None = None) -> str:
+    """'seven' (row 4), 'n/k' (row 9) and 3 more — rows counted from 1 = the first data row,
+    or named by ``names`` (e.g. the file row or participant id of each position)."""
+    def where(row: int) -> str:
+        return names[row] if names is not None and row < len(names) else f"row {row + 1}"
+    shown = ", ".join(f"{text!r} ({where(row)})" for row, text in bad[:limit])
     more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
     return shown + more
 

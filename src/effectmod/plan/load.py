@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import PlanError
-from .schema import Plan
+from .schema import Analysis, DataSpec, Moderator, Outcome, Plan
 
 
 def load_plan(source: str | Path | dict) -> Plan:
@@ -18,8 +18,16 @@ def load_plan(source: str | Path | dict) -> Plan:
     Raises ``PlanError`` listing every problem, each naming its plan path
     (e.g. ``moderators[2].column``) and what was expected.
     """
+    raw, origin = read_plan_mapping(source)
+    return validate_plan(raw, origin=origin)
+
+
+def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
+    """The plan as a parsed mapping and the name to quote in messages; PlanError if it is not one."""
     if isinstance(source, dict):
-        return validate_plan(source, origin="plan")
+        return source, "plan"
+    if not isinstance(source, (str, Path)):
+        raise PlanError(f"plan: expected a Plan, a mapping or the path of a YAML file, got {type(source).__name__}")
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -31,6 +39,8 @@ def load_plan(source: str | Path | dict) -> Plan:
         raise PlanError(f"plan file {path}: cannot be read (permission denied)") from None
     except UnicodeDecodeError:
         raise PlanError(f"plan file {path}: is not UTF-8 text; expected a YAML file") from None
+    except OSError as exc:
+        raise PlanError(f"plan file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -40,11 +50,13 @@ def load_plan(source: str | Path | dict) -> Plan:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PlanError(f"plan file {path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise PlanError(f"plan file {path}: nested too deeply to be a plan") from None
     if raw is None:
         raise PlanError(f"plan file {path}: is empty; expected a mapping with data, outcomes and moderators (see `effectmod init`)")
     if not isinstance(raw, dict):
-        raise PlanError(f"plan file {path}: the top level is a {_yaml_kind(raw)}, expected a mapping with data, outcomes and moderators")
-    return validate_plan(raw, origin=str(path))
+        raise PlanError(f"plan file {path}: the top level is {_yaml_kind(raw)}, expected a mapping with data, outcomes and moderators")
+    return raw, str(path)
 
 
 def validate_plan(raw: dict, origin: str = "plan") -> Plan:
@@ -52,6 +64,79 @@ def validate_plan(raw: dict, origin: str = "plan") -> Plan:
         return Plan.model_validate(raw)
     except ValidationError as exc:
         raise PlanError([f"{origin}: {line}" for line in describe_errors(exc, Plan)]) from None
+
+
+def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
+    """A best-effort plan from a mapping that failed validation, so that the data can be checked too.
+
+    Unknown keys and invalid optional keys are dropped; an outcome or moderator that still does
+    not validate is left out, and its column names are returned as (plan path, column) so that
+    their presence in the data can be checked anyway. Returns (None, columns) when the data
+    section itself is unusable. The plan skips the cross-checks: use it for checking only.
+    """
+    if not isinstance(raw, dict):
+        return None, []
+    dropped: list[tuple[str, str]] = []
+    parts = {}
+    spec = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    long = spec.get("time") is not None
+    for section, model in (("outcomes", Outcome), ("moderators", Moderator)):
+        kept = []
+        items = raw.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            obj = _lenient(model, item)
+            if obj is None:
+                dropped += [(f"{section}[{i}].{key}", col) for key, col in _column_refs(item, long)]
+            else:
+                kept.append(obj)
+        parts[section] = kept
+    covariates = raw.get("covariates")
+    parts["covariates"] = list(dict.fromkeys(c for c in covariates if isinstance(c, str))) if isinstance(covariates, list) else []
+    parts["analysis"] = _lenient(Analysis, raw.get("analysis", {})) or Analysis()
+    data = _lenient(DataSpec, raw.get("data"))
+    if data is None:
+        dropped += [(f"data.{key}", spec[key]) for key in ("id", "treatment", "time") if isinstance(spec.get(key), str)]
+        for section in ("outcomes", "moderators"):
+            for i, item in enumerate(raw.get(section) if isinstance(raw.get(section), list) else []):
+                dropped += [(f"{section}[{i}].{key}", col) for key, col in _column_refs(item, long)]
+        dropped += [(f"covariates[{i}]", c) for i, c in enumerate(parts["covariates"])]
+        return None, list(dict.fromkeys(dropped))
+    return Plan.model_construct(title="", data=data, **parts), dropped
+
+
+def _lenient(model: type[BaseModel], value):
+    """``model`` validated from ``value`` after dropping unknown or invalid optional keys; None if impossible."""
+    if not isinstance(value, dict):
+        return None
+    value = dict(value)
+    for _ in range(len(value) + 1):
+        try:
+            return model.model_validate(value)
+        except ValidationError as exc:
+            bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+            fixable = {k for k in bad if k in value and _optional(model, k)}
+            if not fixable or any(not err["loc"] for err in exc.errors()):
+                return None
+            for k in fixable:
+                del value[k]
+    return None
+
+
+def _optional(model: type[BaseModel], key) -> bool:
+    by_alias = {(f.alias or n): f for n, f in model.model_fields.items()}
+    field = by_alias.get(key) or model.model_fields.get(key)
+    return field is None or not field.is_required()
+
+
+def _column_refs(item, long: bool) -> list[tuple[str, str]]:
+    """Column names an outcome or moderator entry refers to, however broken the entry."""
+    if not isinstance(item, dict):
+        return []
+    # in long data an outcome's baseline is a time value, not a column
+    refs = [(k, item[k]) for k in (("column",) if long else ("column", "baseline")) if isinstance(item.get(k), str)]
+    if isinstance(item.get("followups"), dict):
+        refs += [(f"followups['{label}']", col) for label, col in item["followups"].items() if isinstance(col, str)]
+    return refs
 
 
 def describe_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
