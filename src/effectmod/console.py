@@ -3,33 +3,112 @@ from __future__ import annotations
 
 import time
 
-TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none": "dim", "not-estimable": "red"}
+TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none": "", "not-estimable": "red"}
+# marks beside P carry the tier for readers who cannot see the colours (and in plain logs)
+TIER_MARK = {"evidence": "**", "hypothesis-generating": "*"}
+LABEL_WIDTH = 24
+COLUMN_WIDTH = 32   # widest 'β (95% CI)' cell plus its P cell with tier mark, with padding
+
+
+def short_label(label: str, width: int = LABEL_WIDTH) -> str:
+    """A moderator label that fits ``width``: drop a trailing '(scale ...)' first, then cut with '…'."""
+    if len(label) <= width:
+        return label
+    if label.endswith(")") and " (" in label:
+        label = label[: label.rindex(" (")]
+    return label if len(label) <= width else label[: width - 1].rstrip() + "…"
+
+
+def summary_tables(results, width: int = 80) -> list:
+    """(title, rich Table) per model type and outcome: moderators down, follow-ups across.
+
+    When the follow-ups do not fit ``width`` side by side, one table per follow-up instead.
+    """
+    from rich.table import Table
+
+    from .report.sentences import level_text
+    from .report.tables import (MODEL_NAMES, estimate_ci, moderator_labels, odds_ratio_ci, outcome_labels,
+                                p_short, timepoint_text)
+    a = results.plan.analysis
+    t = results.table
+    olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    adjusted = a.multiplicity != "none"
+    per_col = COLUMN_WIDTH + (7 if adjusted else 0)
+    out = []
+    for model in dict.fromkeys(t["model"]):
+        for outcome in dict.fromkeys(t.loc[t["model"] == model, "outcome"]):
+            sub = t[(t["model"] == model) & (t["outcome"] == outcome)]
+            tps = list(dict.fromkeys(sub["timepoint"]))
+            fits = LABEL_WIDTH + 1 + per_col * len(tps) <= width
+            blocks = [tps] if fits else [[tp] for tp in tps]
+            est_head = ("OR" if model == "logistic" else "β") + f" ({level_text(a.ci_level)} CI)"
+            for block in blocks:
+                n = sub[sub["timepoint"].isin(block)]["n"]
+                n_text = f"n {n.min()}" if n.min() == n.max() else f"n {n.min()}-{n.max()}"
+                title = f"{olab.get(outcome, outcome)} · {MODEL_NAMES.get(model, model)} · {n_text}"
+                if not fits:
+                    title += f" · {timepoint_text(block[0])}"
+                table = Table(box=None, pad_edge=False,
+                              header_style="bold", padding=(0, 1))
+                table.add_column("Moderator", no_wrap=True, max_width=LABEL_WIDTH, overflow="ellipsis")
+                for tp in block:
+                    head = f"{tp}: " if len(block) > 1 else ""
+                    table.add_column(head + est_head, no_wrap=True)
+                    table.add_column("P", justify="right", no_wrap=True)
+                    if adjusted:
+                        table.add_column("P adj", justify="right", no_wrap=True)
+                keys = list(dict.fromkeys(zip(sub["moderator"], sub["term"])))
+                for mod, term in keys:
+                    label = short_label(mlab.get(mod, mod))
+                    if term:
+                        label = short_label(f"  {term}" if term != "joint" else "  joint test")
+                        if (mod, term) == next(k for k in keys if k[0] == mod):
+                            table.add_row(short_label(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
+                    cells = [label]
+                    for tp in block:
+                        rows = sub[(sub["moderator"] == mod) & (sub["term"] == term) & (sub["timepoint"] == tp)]
+                        if rows.empty:
+                            cells += [""] * (3 if adjusted else 2)
+                            continue
+                        r = rows.iloc[0]
+                        style = TIER_STYLE.get(r["tier"], "")
+                        if r["tier"] == "not-estimable":
+                            est, p = "not estimable", ""
+                        elif term == "joint":
+                            est, p = "", p_short(r["p_value"], a.evidence_threshold)
+                        else:
+                            fmt = odds_ratio_ci if model == "logistic" else estimate_ci
+                            est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
+                        p = (p + TIER_MARK.get(r["tier"], "")).ljust(len(p) + 2) if p else p
+                        cells += [f"[{style}]{_esc(est)}[/]" if style and est else _esc(est),
+                                  f"[{style}]{_esc(p)}[/]" if style and p else _esc(p)]
+                        if adjusted:
+                            cells.append(p_short(r["p_adjusted"], a.evidence_threshold))
+                    table.add_row(*cells)
+                out.append((title, table))
+    return out
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+    return escape(text)
 
 
 def print_summary(console, results) -> None:
-    from rich.table import Table
-
-    from .report.sentences import interval, number, p_text
+    """The compact coloured summary: one table per model type and outcome, then the tier key."""
     a = results.plan.analysis
-    table = Table(title=results.plan.title or "Interaction tests", title_justify="left", show_lines=False)
-    for col in ("outcome", "follow-up", "moderator", "model", f"β ({a.ci_level:.0%} CI)", "P", "n", "tier"):
-        table.add_column(col, justify="right" if col in ("P", "n") else "left", no_wrap=col != "moderator")
-    for r in results.table.itertuples(index=False):
-        mod = r.moderator + (f" [{r.term}]" if r.term else "")
-        if r.tier == "not-estimable":
-            est = "—"
-        elif r.term == "joint":
-            est = "joint test"
-        else:
-            est = f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})"
-        p = "" if r.tier == "not-estimable" else p_text(r.p_value, a.evidence_threshold)[4:].lstrip("= ")
-        style = TIER_STYLE.get(r.tier, "")
-        table.add_row(r.outcome, str(r.timepoint), mod, r.model, est, p, str(r.n), f"[{style}]{r.tier}[/{style}]" if style else r.tier)
-    console.print(table)
+    if results.plan.title:
+        console.print(f"[bold]{_esc(results.plan.title)}[/bold]")
+    for title, table in summary_tables(results, width=console.width):
+        console.print()
+        console.print(f"[bold]{_esc(title)}[/bold]")
+        console.print(table)
     flow = results.trial.flow
     excluded = sum(n for _, n in flow.excluded)
-    console.print(f"{flow.randomised} participants in the two analysed arms" + (f"; {excluded} excluded (see report)" if excluded else "")
-                  + ". Tiers: evidence P < " + f"{a.evidence_threshold:g}, hypothesis-generating P < {a.exploratory_threshold:g}.")
+    console.print()
+    console.print(f"** evidence (P < {a.evidence_threshold:g}), * hypothesis-generating (P < {a.exploratory_threshold:g}); "
+                  f"{flow.randomised} participants in the two analysed arms"
+                  + (f", {excluded} excluded (see report)" if excluded else "") + ".")
 
 
 class LazyProgress:
