@@ -151,7 +151,15 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
         except np.linalg.LinAlgError as exc:
             raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
         except ValueError as exc:
-            raise RankDeficientError([str(exc)]) from None
+            if "rank deficient" in str(exc):
+                raise RankDeficientError([str(exc)]) from None
+            # the engine's log of the residual variance fails when the fixed effects and the
+            # participant levels reproduce the outcome exactly: REML has no optimum to find
+            if "math domain" not in str(exc):
+                raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
+            note = "REML did not converge: the residual variance reached 0 (the outcome is fitted exactly)"
+            warnings.warn(f"{spec.outcome} x {spec.moderator}: {note}", ConvergenceWarning, stacklevel=2)
+            raise NotEstimable(note) from None
         note = "" if fit.converged else f"REML did not converge: {fit.message}"
         if fit.converged and fit.message:
             note = fit.message
