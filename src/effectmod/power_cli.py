@@ -1,18 +1,208 @@
-"""`effectmod power`: arguments and entry point."""
+"""`effectmod power`: arguments, the printed table, power.csv and the power-curve figure."""
 from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+DESCRIPTION = """\
+Simulation-based power of every treatment x moderator interaction test (and, in the same run, of
+the average treatment effect) over a grid of sample sizes and interaction sizes.
+
+Where the simulated trials come from (one of):
+  --scenario NAME        a built-in scenario (resolve, null): its moderators, outcomes, dropout
+                         and interactions; n is the number randomised, each model uses its
+                         complete cases, as `effectmod analyze` would.
+  --pilot DATA --plan P  the plan's per-follow-up models fitted to a pilot dataset; each model is
+                         simulated from its fit: participants' moderator, baseline and covariates
+                         resampled from the pilot's complete cases, exact 1:1 allocation, errors
+                         resampled from the pilot residuals (--errors residuals, default) or normal
+                         with the pilot's residual SD (--errors normal); binary outcomes Bernoulli
+                         from the pilot's logistic fit (tested by the logistic Wald test). No
+                         dropout: n is the number analysed.
+
+Interaction sizes (one of):
+  --scale 0.5,1,1.5      multiply every interaction of the scenario / pilot fit.
+  --moderator M --interaction 0.05,0.1
+                         set moderator M's interaction to each absolute value (per unit of the
+                         moderator; on every outcome, or only --outcome O), others unchanged.
+
+Output in --out: power.csv (outcome, timepoint, moderator, n, scale, true_interaction, power,
+mcse, replicates, ate_power, ate_mcse, true_ate), power.svg and power.png. mcse is the Monte
+Carlo standard error of the power, sqrt(p(1-p)/replicates). Results depend only on --seed, not
+on --workers or the scheduler.
+"""
+
+
+def _floats(text: str, what: str) -> tuple[float, ...]:
+    from .errors import UsageError
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{what} {text!r}: give comma-separated numbers, e.g. 0.5,1,1.5") from None
+    if not values:
+        raise UsageError(f"{what}: give at least one number")
+    return values
 
 
 def add_power_arguments(p) -> None:
-    p.add_argument("--scenario", default="resolve", help="built-in scenario (default resolve)")
-    p.add_argument("--n", default="276", help="comma-separated sample sizes, e.g. 200,276,400")
-    p.add_argument("--scale", default="1", help="comma-separated multipliers of the scenario's interactions, e.g. 0.5,1,1.5")
-    p.add_argument("--replicates", type=int, default=1000, help="simulated trials per grid cell (default 1000)")
-    p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--out", default="effectmod-power", help="output folder (default effectmod-power)")
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--quiet", "-q", action="store_true")
+    p.description = DESCRIPTION
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    src = p.add_argument_group("source of the simulated trials")
+    src.add_argument("--scenario", default="resolve", help="built-in scenario: resolve (default) or null")
+    src.add_argument("--dropout", default=None, help="scenario dropout: mcar, mar or none (default: the scenario's)")
+    src.add_argument("--pilot", metavar="DATA", help="pilot data file; simulate from the plan's models fitted to it")
+    src.add_argument("--plan", help="the analysis plan for --pilot")
+    src.add_argument("--errors", choices=("residuals", "normal"), default="residuals",
+                     help="--pilot errors: resampled pilot residuals (default) or normal")
+    grid = p.add_argument_group("grid")
+    grid.add_argument("--n", default="276", help="comma-separated sample sizes, e.g. 100,200,276,400 (default 276)")
+    grid.add_argument("--scale", default=None, help="comma-separated multipliers of every interaction, e.g. 0.5,1,1.5 (default 1)")
+    grid.add_argument("--moderator", help="with --interaction: the moderator whose interaction is set")
+    grid.add_argument("--outcome", help="with --interaction: set it on this outcome only (default: every outcome)")
+    grid.add_argument("--interaction", help="comma-separated absolute interaction sizes for --moderator, per unit of it")
+    grid.add_argument("--replicates", type=int, default=1000, help="simulated trials per grid cell (default 1000)")
+    grid.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
+    grid.add_argument("--seed", type=int, default=2024, help="seed (default 2024)")
+    run = p.add_argument_group("where it runs")
+    run.add_argument("--workers", type=int, default=None, help="local processes (default: all cores; 1 = serial)")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786")
+    run.add_argument("--dask", action="store_true", help="run on a local Dask cluster (one worker per core)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", default="effectmod-power", help="output folder (default effectmod-power)")
+    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    out.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+
+def _grid(args):
+    from .errors import UsageError
+    from .power import PowerGrid, Size
+    problems = []
+    ns = tuple(int(v) for v in _floats(args.n, "--n"))
+    if any(n < 20 for n in ns):
+        problems.append("--n: every sample size must be at least 20")
+    if args.interaction is not None:
+        if not args.moderator:
+            problems.append("--interaction needs --moderator NAME (the moderator whose interaction is set)")
+        if args.scale is not None:
+            problems.append("--scale and --interaction are alternatives; give one")
+        sizes = tuple(Size(None, v, args.moderator, args.outcome) for v in _floats(args.interaction, "--interaction"))
+    else:
+        if args.moderator or args.outcome:
+            problems.append("--moderator/--outcome go with --interaction VALUES")
+        sizes = tuple(Size(v) for v in _floats(args.scale or "1", "--scale"))
+    if args.replicates < 10:
+        problems.append("--replicates: at least 10 simulated trials per cell")
+    if not 0 < args.alpha < 1:
+        problems.append("--alpha: between 0 and 1")
+    if bool(args.pilot) != bool(args.plan):
+        problems.append("--pilot DATA and --plan PLAN go together")
+    if problems:
+        raise UsageError(problems)
+    return PowerGrid(ns, sizes, args.replicates, args.seed, args.alpha)
+
+
+def _source(args):
+    from .errors import UsageError
+    from .power import ScenarioSource, pilot_source
+    if args.pilot:
+        source = pilot_source(args.pilot, args.plan, errors=args.errors)
+        names = {m.moderator for m in source.models} - {""}
+        outcomes = {m.outcome for m in source.models}
+    else:
+        from .simulate import SCENARIOS
+        if args.scenario not in SCENARIOS:
+            raise UsageError(f"--scenario {args.scenario!r}: choose one of {sorted(SCENARIOS)}")
+        if args.dropout not in (None, "mcar", "mar", "none"):
+            raise UsageError(f"--dropout {args.dropout!r}: choose mcar, mar or none")
+        source = ScenarioSource(args.scenario, args.dropout)
+        names = {m.name for m in SCENARIOS[args.scenario].moderators}
+        outcomes = {o.name for o in SCENARIOS[args.scenario].outcomes}
+    if args.moderator and args.moderator not in names:
+        raise UsageError(f"--moderator {args.moderator!r}: not a moderator here; choose one of {sorted(names)}")
+    if args.outcome and args.outcome not in outcomes:
+        raise UsageError(f"--outcome {args.outcome!r}: choose one of {sorted(outcomes)}")
+    return source
 
 
 def run_power(args) -> int:
-    from .errors import UsageError
-    raise UsageError("effectmod power: not available in this version")
+    from rich.console import Console
+
+    from .commands import _check_out, _progress
+    from .power import simulate_power
+    started = time.time()
+    out = Path(args.out)
+    _check_out(out, args.force)
+    grid = _grid(args)
+    source = _source(args)
+    console = Console(quiet=args.quiet, highlight=False)
+    client = cluster = None
+    if args.scheduler or args.dask:
+        from dask.distributed import Client, LocalCluster
+        if args.scheduler:
+            client = Client(args.scheduler)
+        else:
+            cluster = LocalCluster(processes=True, host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+    try:
+        with _progress(console) as progress:
+            table = simulate_power(source, grid, workers=args.workers, client=client, progress=progress.update)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    if args.moderator:
+        table = table[table["moderator"] == args.moderator].reset_index(drop=True)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "power.csv", index=False)
+    power_figure(table, out / "power.svg", out / "power.png")
+    print_power(console, table)
+    console.print(f"\nWrote [bold]{out}[/bold]/ (power.csv, power.svg, power.png): {grid.replicates} simulated trials "
+                  f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
+    return 0
+
+
+def print_power(console, table) -> None:
+    from rich.table import Table
+    t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
+    for col in ("outcome", "follow-up", "moderator", "n", "scale", "true interaction", "power", "ATE power"):
+        t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
+    for r in table.itertuples(index=False):
+        t.add_row(r.outcome, str(r.timepoint), r.moderator, str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+                  f"{r.true_interaction:.4g}", f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
+    console.print(t)
+
+
+def power_figure(table, svg: Path, png: Path) -> None:
+    """Power against n: one panel per outcome x follow-up, one line per moderator and size."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = list(dict.fromkeys(zip(table["outcome"], table["timepoint"])))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), sharey=True, squeeze=False)
+    size_col = "scale" if table["scale"].notna().any() else "true_interaction"
+    sizes = list(dict.fromkeys(table[size_col]))
+    styles = ["-", "--", ":", "-."]
+    for ax, (outcome, timepoint) in zip(axes[0], panels):
+        sub = table[(table["outcome"] == outcome) & (table["timepoint"] == timepoint)]
+        for k, (moderator, rows) in enumerate(sub.groupby("moderator", sort=False)):
+            for s, size in enumerate(sizes):
+                r = rows[rows[size_col] == size].sort_values("n")
+                label = f"{moderator}" + (f" ×{size:g}" if size_col == "scale" else f" = {size:g}")
+                ax.errorbar(r["n"], r["power"], yerr=1.96 * r["mcse"], color=f"C{k % 10}",
+                            linestyle=styles[s % len(styles)], marker="o", markersize=3, capsize=2, label=label)
+        ate = sub.drop_duplicates("n").sort_values("n")
+        ax.plot(ate["n"], ate["ate_power"], color="black", linewidth=2, label="average effect")
+        ax.axhline(0.8, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(f"{outcome}, follow-up {timepoint}")
+        ax.set_xlabel("n")
+        ax.set_ylim(0, 1)
+    axes[0][0].set_ylabel("power (±1.96 MCSE)")
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(png, bbox_inches="tight", dpi=120)
+    plt.close(fig)

@@ -1,0 +1,96 @@
+"""Freedman–Lane permutation test: batched equals a loop of single fits; pipeline column."""
+import numpy as np
+import pytest
+
+import effectmod as em
+from effectmod.engines.ols import fit_ols
+from effectmod.inference.permutation import (LINEAR_ONLY, freedman_lane_t, permutation_p,
+                                             within_arm_permutations)
+from effectmod.simulate import simulate
+
+# Batched and single fits solve the same least-squares problems in double precision.
+AGREEMENT = 1e-10
+# With 276 roughly normal residuals the permutation p and the t-test p estimate the same
+# probability; 999 permutations have Monte Carlo SE <= 0.016, and the test families differ a
+# little, so 0.06 is about 4 MC standard errors.
+P_CLOSENESS = 0.06
+PERMUTATIONS = 999
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate("resolve", 276, 3)
+
+
+def test_within_arm_permutations_keep_arms_and_are_permutations():
+    treat = np.repeat([0.0, 1.0, 0.0], [5, 7, 4])
+    idx = within_arm_permutations(treat, 50, np.random.default_rng(1))
+    assert idx.shape == (50, 16)
+    for row in idx:
+        assert sorted(row) == list(range(16))
+        np.testing.assert_array_equal(treat[row], treat)
+    assert len({tuple(r) for r in idx}) > 40
+
+
+def test_batched_freedman_lane_equals_loop_of_single_fits():
+    rng = np.random.default_rng(8)
+    n = 120
+    treat = np.repeat([0.0, 1.0], n // 2)
+    mod = rng.normal(20, 6, n)
+    base = rng.normal(5, 2, n)
+    X = np.column_stack([np.ones(n), treat, mod, base, treat * mod])
+    y = X @ [1.0, 0.4, 0.05, 0.6, 0.03] + rng.normal(size=n)
+    idx = within_arm_permutations(treat, 40, rng)
+    t_obs, t_perm = freedman_lane_t(X, y, 4, idx)
+    reduced = fit_ols(X[:, :4], y)
+    fitted = X[:, :4] @ reduced.coef
+    resid = y - fitted
+    full = fit_ols(X, y)
+    assert abs(t_obs - full.coef[4] / np.sqrt(full.vcov[4, 4])) < AGREEMENT
+    for b in range(40):
+        single = fit_ols(X, fitted + resid[idx[b]])
+        assert abs(t_perm[b] - single.coef[4] / np.sqrt(single.vcov[4, 4])) < AGREEMENT
+
+
+def test_permutation_p_counts_the_observed_once():
+    assert permutation_p(2.0, np.array([0.5, -3.0, 2.0, 1.0])) == 3 / 5
+    assert permutation_p(10.0, np.zeros(99)) == 1 / 100
+    assert np.isnan(permutation_p(np.nan, np.zeros(3)))
+
+
+def test_pipeline_reports_p_permutation_close_to_t_test_and_reproducible(sim):
+    plan = dict(sim.plan)
+    plan["analysis"] = {**plan["analysis"], "permutations": PERMUTATIONS}
+    res = em.analyze(sim.data, plan)
+    t = res.table
+    assert "p_permutation" in t.columns
+    assert list(t.columns[:13]) == ["outcome", "timepoint", "moderator", "term", "model", "estimate",
+                                    "std_error", "ci_low", "ci_high", "p_value", "p_adjusted", "n", "tier"]
+    linear = t[t["model"] == "linear"]
+    assert linear["p_permutation"].notna().all()
+    assert (linear["p_permutation"] >= 1 / (PERMUTATIONS + 1)).all()
+    assert np.max(np.abs(linear["p_permutation"] - linear["p_value"])) < P_CLOSENESS
+    mixed = t[t["model"] == "mixed"]
+    assert len(mixed) and mixed["p_permutation"].isna().all()
+    assert mixed["note"].str.contains(LINEAR_ONLY).all()
+    again = em.analyze(sim.data, plan)
+    np.testing.assert_array_equal(again.table["p_permutation"], t["p_permutation"])
+    other = em.analyze(sim.data, plan, seed=99)
+    assert not np.array_equal(other.table["p_permutation"].dropna(), linear["p_permutation"])
+
+
+@pytest.mark.slow
+def test_null_permutation_p_is_uniform():
+    # 200 null trials, one interaction each: the permutation test's rejection rate at 0.05
+    # must lie within 3 binomial SEs of 0.05.
+    rejections = []
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        n = 60
+        treat = np.repeat([0.0, 1.0], n // 2)
+        mod = rng.exponential(1.0, n)
+        X = np.column_stack([np.ones(n), treat, mod, treat * mod])
+        y = X[:, :3] @ [0.0, 0.5, 0.3] + rng.standard_t(3, n)
+        t_obs, t_perm = freedman_lane_t(X, y, 3, within_arm_permutations(treat, 199, rng))
+        rejections.append(permutation_p(t_obs, t_perm) < 0.05)
+    assert abs(np.mean(rejections) - 0.05) < 3 * np.sqrt(0.05 * 0.95 / 200)
