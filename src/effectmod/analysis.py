@@ -62,6 +62,12 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
         low, high, valid = bootstrap_intervals(fitted, trial, plan_obj, counts, progress=progress)
         table["boot_ci_low"], table["boot_ci_high"], table["boot_replicates"] = low, high, valid
+    if plan_obj.analysis.permutations > 0:
+        from .inference.permutation import permutation_column
+        # a child generator: the bootstrap's and imputation's draws stay as they were
+        table["p_permutation"], table["note"] = permutation_column(
+            table, fitted, plan_obj.analysis.permutations, rng.spawn(1)[0],
+            imputed=plan_obj.analysis.imputations > 0, progress=progress)
     from .inference.effects import interpret
     table, interpretation = interpret(table, fitted, trial, plan_obj)
     sections.update(interpretation)
