@@ -6,6 +6,7 @@ exactly which rows hold a stray value instead of pandas guessing a type silently
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -15,24 +16,47 @@ from ..errors import DataError
 READERS = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xls", ".sav", ".dta", ".sas7bdat")
 
 
-def read_data(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a csv, tsv, parquet, xlsx, sav, dta or sas7bdat file (by extension)."""
+# bigger files are refused (or, for text files, read for the plan's columns only): a trial's
+# data is megabytes, and a string-typed frame of a text file takes several times the file size
+DEFAULT_MAX_BYTES = 1 << 30
+MAX_BYTES_VARIABLE = "EFFECTMOD_MAX_DATA_BYTES"
+
+
+def read_data(path: str | Path, sheet: str | int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a csv, tsv, parquet, xlsx, sav, dta or sas7bdat file (by extension).
+
+    The file is only opened for reading. A file larger than the size limit (1 GiB, or the
+    ``EFFECTMOD_MAX_DATA_BYTES`` environment variable) is refused with a message, except that a
+    text file is then read for ``columns`` only (streamed by the parser) when those fit the limit.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.name.startswith("~$"):
+        raise DataError(f"data file {path.name}: is the lock file a spreadsheet program keeps while the workbook is open, "
+                        f"not the data; give {path.name[2:]} instead")
     if suffix not in READERS:
         raise DataError(f"data file {path.name}: unsupported extension '{suffix or '(none)'}'; expected one of {', '.join(READERS)}")
     if not path.exists():
         raise DataError(f"data file {path}: not found")
     if path.is_dir():
         raise DataError(f"data file {path}: is a folder, expected a file")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise DataError(f"data file {path.name}: is empty (0 bytes)")
     try:
-        frame = _read(path, suffix, sheet)
+        open(path, "rb").close()
+    except PermissionError:
+        raise DataError(f"data file {path}: cannot be read (permission denied, or locked by another program: "
+                        "close it there or copy the file, and retry)") from None
+    except OSError as exc:
+        raise DataError(f"data file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    usecols = _size_guard(path, suffix, size, columns)
+    try:
+        frame = _read(path, suffix, sheet, usecols)
     except DataError:
         raise
     except PermissionError:
-        raise DataError(f"data file {path}: cannot be read (permission denied)") from None
+        raise DataError(f"data file {path}: cannot be read (permission denied, or locked by another program)") from None
     except MemoryError:
         raise DataError(f"data file {path.name}: too large to hold in memory on this machine; "
                         "reduce it to the analysed columns first") from None
@@ -48,21 +72,62 @@ def read_data(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame:
     return frame
 
 
-def _read(path: Path, suffix: str, sheet) -> pd.DataFrame:
+def max_bytes() -> int:
+    """The size limit in bytes: EFFECTMOD_MAX_DATA_BYTES when set to a positive integer, else 1 GiB."""
+    text = os.environ.get(MAX_BYTES_VARIABLE, "").strip()
+    try:
+        value = int(float(text))
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+    return value if value > 0 else DEFAULT_MAX_BYTES
+
+
+def _size_guard(path: Path, suffix: str, size: int, columns) -> list[str] | None:
+    """None when the file fits the limit; the columns to read when only they fit; else DataError."""
+    limit = max_bytes()
+    if size <= limit:
+        return None
+    advice = (f"save only the analysed rows and columns to a smaller file, or raise the limit with the "
+              f"environment variable {MAX_BYTES_VARIABLE} (bytes) if this machine has the memory")
+    if suffix in (".csv", ".tsv", ".txt") and columns:
+        header = list(_read(path, suffix, None, None, nrows=0).columns)
+        wanted = [c for c in header if c in set(columns)]
+        # the parser streams the file; only the wanted columns are held, roughly their share of it
+        if wanted and size * len(wanted) / max(len(header), 1) <= limit:
+            return wanted
+        if not wanted:
+            raise DataError(f"data file {path.name}: {_human(size)}, over the limit of {_human(limit)}, and none of the "
+                            f"plan's columns is in its header (first columns: {', '.join(repr(c) for c in header[:5])}); {advice}")
+        raise DataError(f"data file {path.name}: {_human(size)}, and its {len(wanted)} analysed column(s) of {len(header)} "
+                        f"would still take more than the limit of {_human(limit)}; {advice}")
+    raise DataError(f"data file {path.name}: {_human(size)} is more than effectmod reads at once (limit {_human(limit)}); {advice}")
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _read(path: Path, suffix: str, sheet, usecols=None, nrows=None) -> pd.DataFrame:
     if suffix in (".csv", ".tsv", ".txt"):
         sep = "\t" if suffix == ".tsv" else None
         text_opts = dict(dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
         if sep is None:
             sep = _sniff_delimiter(path)
         try:
-            frame = pd.read_csv(path, sep=sep, **text_opts)
+            frame = pd.read_csv(path, sep=sep, usecols=usecols, nrows=nrows, **text_opts)
             header = pd.read_csv(path, sep=sep, nrows=1, header=None, **text_opts)
         except UnicodeDecodeError:
             text_opts["encoding"] = "latin-1"
-            frame = pd.read_csv(path, sep=sep, **text_opts)
+            frame = pd.read_csv(path, sep=sep, usecols=usecols, nrows=nrows, **text_opts)
             header = pd.read_csv(path, sep=sep, nrows=1, header=None, **text_opts)
         # pandas renames a repeated header to name.1; keep the header as written to say so
         frame.attrs["raw_header"] = [str(c) for c in header.iloc[0]] if len(header) else list(frame.columns)
+        if usecols is not None:
+            frame.attrs["raw_header"] = [c for c in frame.attrs["raw_header"] if c in set(usecols)]
         return frame
     if suffix == ".parquet":
         return pd.read_parquet(path)
@@ -115,7 +180,7 @@ def _check_header(frame: pd.DataFrame, path: Path) -> None:
     repeated = sorted({c for c in raw if raw.count(c) > 1})
     if repeated:
         raise DataError(f"data file {path.name}: column name(s) {', '.join(repr(c) for c in repeated)} appear more than once in the header")
-    if len(cols) == 1 and any(sep in cols[0] for sep in (";", "\t", "|")):
+    if len(cols) == 1 and any(sep in cols[0] for sep in (",", ";", "\t", "|")):
         raise DataError(f"data file {path.name}: read as a single column '{cols[0][:60]}'; the delimiter looks wrong "
                         "(effectmod reads .csv as comma- or semicolon-separated and .tsv as tab-separated)")
 

@@ -277,7 +277,7 @@ def _long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: _Pr
             name = f"{o.name}@{t}"
             wide[name] = vals
             sources[(o.name, t)] = name
-        sources[(o.name, "__baseline__")] = f"{o.name}@{base_key}" if base_key is not None else None
+        sources[(o.name, "__baseline__")] = f"{o.name}@{base_key}" if base_key in all_times else None
         sources[(o.name, "__followups__")] = [t for t in all_times if t != base_key]
     return wide, sources
 
@@ -507,7 +507,12 @@ def _code_moderators(wide, plan: Plan, problems: _Problems) -> dict[str, Moderat
 def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
     names, cols, sources = [], [], []
     for i, c in enumerate(plan.covariates):
-        values, bad, _ = numeric_column(wide[c])
+        values, bad, hint = numeric_column(wide[c])
+        if hint:
+            # '1,200' or '7,5' are numbers written for people; as categories they would change the model silently
+            problems.add(f"column '{c}' (plan: covariates[{i}]): expected numbers, found text "
+                         f"{describe_rows(bad, names=wide.attrs.get('row_names'))}{hint}")
+            continue
         if not bad:
             names.append(c)
             cols.append(values)
