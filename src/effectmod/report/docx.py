@@ -41,7 +41,7 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
     doc.add_paragraph("Mean (SD), or median (IQR) for skewed distributions; n (%) for categories.")
 
     doc.add_heading("Table 2. Treatment × moderator interactions", level=2)
-    multi = len({c[2] for c in jt.columns}) > 1
+    multi = jt.multi_model
     n_head = 3 if multi else 2
     table = doc.add_table(rows=n_head + 1 + len(jt.rows), cols=1 + 2 * len(jt.columns))
     table.style = "Table Grid"
@@ -52,7 +52,7 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
         table.cell(1, c).text = tp
         if multi:
             table.cell(2, c).text = MODEL_NAMES.get(model, model)
-        table.cell(n_head, c).text = jt.ci_label
+        table.cell(n_head, c).text = jt.estimate_head(j)
         table.cell(n_head, c + 1).text = "P"
     for i, ((label, term), line) in enumerate(zip(jt.rows, jt.cells)):
         r = n_head + 1 + i

@@ -13,9 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display, ever: the report is written on servers and in CI
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from .tables import main_model_rows, moderator_labels, outcome_labels, timepoint_text  # noqa: E402
 
@@ -107,7 +107,7 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
     timepoints = list(dict.fromkeys(t["timepoint"]))
     n_rows = len(keys)
     with style():
-        fig = plt.figure(figsize=(3.2 + 2.6 * len(outcomes), 0.9 + 0.42 * n_rows * max(1, len(timepoints)) ** 0.5))
+        fig = Figure(figsize=(3.2 + 2.6 * len(outcomes), 0.9 + 0.42 * n_rows * max(1, len(timepoints)) ** 0.5))
         axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
         step = 0.7 / max(1, len(timepoints))
         for ax, out in zip(axes, outcomes):
@@ -131,11 +131,11 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
         axes[0].set_yticks(range(n_rows))
         axes[0].set_yticklabels([_wrap(mlab.get(m, m) + (f" [{term}]" if term else ""), 30) for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
-        handles = [plt.Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
+        handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
                               markeredgecolor="black" if tier == "evidence" else c, label=lab)
                    for tier, (mk, c, lab) in TIER_MARKERS.items() if (t["tier"] == tier).any()]
         if len(timepoints) > 1:
-            handles += [plt.Line2D([], [], color="black", lw=1.2, ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)],
+            handles += [Line2D([], [], color="black", lw=1.2, ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)],
                                    label=f"{timepoint_text(tp)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})")
                         for k, tp in enumerate(timepoints)]
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), bbox_to_anchor=(0.5, -0.01))
@@ -175,7 +175,7 @@ def flow_diagram(results) -> Figure:
     box = dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor="#333333", lw=0.9)
     arm_box = dict(box, facecolor="#EAF4FB")
     with style():
-        fig = plt.figure(figsize=(7.2, height))
+        fig = Figure(figsize=(7.2, height))
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, 100)
         ax.axis("off")
@@ -258,8 +258,9 @@ def _model_words(main: str, models: list[str]) -> str:
 
 
 def close(figures) -> None:
+    """Release the figures' memory (they live outside pyplot's registry, so nothing else holds them)."""
     for _, _, fig in figures:
-        plt.close(fig)
+        fig.clear()
 
 
 __all__ = ["style", "svg_bytes", "png_bytes", "forest_plot", "flow_diagram", "report_figures", "OKABE_ITO",

@@ -95,7 +95,8 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
                         f"skewness over both arms exceeds {tables.SKEW_LIMIT:g}; categories as n (%) of those with the value "
                         "recorded; missing values are counted on their own line."),
         "jama": tables.jama_table(results),
-        "multi_model": len(set(results.table["model"])) > 1,
+        "multi_model": tables.jama_table(results).multi_model,
+        "has_logistic": "logistic" in set(results.table["model"]),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),

@@ -106,16 +106,24 @@ class JamaTable:
     columns: list[tuple[str, str, str]]      # (outcome label, follow-up, model)
     rows: list[tuple[str, str]]              # (moderator label, term label)
     cells: list[list[Cell | None]]
-    ci_label: str
+    ci_label: str                            # '95% CI'
+
+    @property
+    def multi_model(self) -> bool:
+        """Whether some outcome x follow-up has more than one model (a sensitivity analysis)."""
+        pairs = [(c[0], c[1]) for c in self.columns]
+        return len(pairs) != len(set(pairs))
+
+    def estimate_head(self, j: int) -> str:
+        return ("OR" if self.columns[j][2] == "logistic" else "β") + f" ({self.ci_label})"
 
     def to_frame(self) -> pd.DataFrame:
         """Flat CSV form: one column pair (estimate, P) per outcome x follow-up x model."""
-        multi_model = len({c[2] for c in self.columns}) > 1
         data = {"Moderator": [r[0] for r in self.rows], "Term": [r[1] for r in self.rows]}
         for j, (out, tp, model) in enumerate(self.columns):
-            head = f"{out} | {tp}" + (f" | {MODEL_NAMES.get(model, model)}" if multi_model else "")
+            head = f"{out} | {tp}" + (f" | {MODEL_NAMES.get(model, model)}" if self.multi_model else "")
             cells = [row[j] for row in self.cells]
-            data[f"{head} | {self.ci_label}"] = [c.text if c else "" for c in cells]
+            data[f"{head} | {self.estimate_head(j)}"] = [c.text if c else "" for c in cells]
             if any(c is not None and c.log_odds for c in cells):
                 data[f"{head} | log-odds (CI)"] = [c.log_odds if c else "" for c in cells]
             data[f"{head} | P"] = [c.p if c else "" for c in cells]
@@ -149,8 +157,7 @@ def jama_table(results) -> JamaTable:
         cells.append(line)
     rows = [(mlab.get(m, m), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
     cols = [(olab.get(o, o), tp, model) for o, tp, model in columns]
-    scale = "OR or β" if "logistic" in models else "β"
-    return JamaTable(cols, rows, cells, f"{scale} ({_level(a.ci_level)} CI)")
+    return JamaTable(cols, rows, cells, f"{_level(a.ci_level)} CI")
 
 
 def _level(ci_level: float) -> str:
