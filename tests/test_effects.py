@@ -289,3 +289,25 @@ def test_sections_are_written(btheb, tmp_path):
     jn = pd.read_csv(out / "johnson_neyman.csv")
     assert list(jn.columns[:8]) == ["outcome", "timepoint", "moderator", "lower", "upper", "significant_region",
                                    "observed_min", "observed_max"]
+
+
+# ------------------------------------------------------------------ figures
+def test_effect_figures(btheb):
+    from effectmod.report.effect_figures import figures_for
+    from effectmod.report.figures import svg_bytes
+
+    every = figures_for(btheb, include="all")
+    stems = [s for s, _, _ in every]
+    assert sorted(stems) == sorted([f"effect_bdi_{t}_bdi_pre" for t in "2468"] + ["subgroups_drug"])
+    claims = figures_for(btheb)
+    tiers = btheb.table.set_index(["model", "timepoint", "moderator"])["tier"]
+    for stem, caption, fig in claims[:-1]:
+        t = stem.split("_")[2]
+        assert tiers[("linear", t, "bdi_pre")] in ("evidence", "hypothesis-generating")
+        assert "Johnson-Neyman" in caption and "BtheB minus TAU" in caption
+        assert fig.axes[0].get_xlabel() == "Baseline BDI-II"
+        assert "Treatment effect on Beck Depression Inventory II (0-63)" in fig.axes[0].get_ylabel()
+    assert claims[-1][0] == "subgroups_drug"
+    assert svg_bytes(claims[0][2]) == svg_bytes(figures_for(btheb)[0][2])   # deterministic
+    with pytest.raises(ValueError):
+        figures_for(btheb, include="some")

@@ -1,0 +1,253 @@
+"""Figures that show whom the treatment helps: the conditional treatment effect against each
+continuous moderator (CI band, Johnson-Neyman region, observed values), and a subgroup forest
+plot for each binary or categorical moderator.
+
+``figures_for(results)`` returns (file stem, caption, Figure) for the main analysis, continuous
+moderators first, strongest interaction first, so a report can lead with the most telling one.
+Each figure costs about a second to save as SVG + 300-dpi PNG, so by default the conditional-effect
+plots are drawn for the claims only (tier evidence or hypothesis-generating; at least the single
+strongest interaction, at most ``MAX_CURVES``); ``include="all"`` draws every continuous
+moderator x outcome x follow-up.
+Drawn with the report's style (Agg backend, Okabe-Ito colours, deterministic output).
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")  # never a display: reports are written on servers and in CI
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
+
+from ..inference.effects import johnson_neyman, moderator_values  # noqa: E402
+from .figures import OKABE_ITO, style  # noqa: E402
+from .sentences import level_text, number, p_text  # noqa: E402
+from .tables import timepoint_text  # noqa: E402
+
+GRID_POINTS = 121
+MAX_CURVES = 12
+CLAIM_TIERS = ("evidence", "hypothesis-generating")
+SIGN_COLOUR = {"effect < 0": OKABE_ITO["blue"], "effect > 0": OKABE_ITO["vermillion"]}
+LINE = OKABE_ITO["black"]
+BAND = OKABE_ITO["grey"]
+
+
+def _main_models(results) -> set[str]:
+    main = results.plan.analysis.model
+    sens = set(results.plan.analysis.sensitivity)
+    return {main} | ({"logistic"} if main == "linear" and "logistic" not in sens else set())
+
+
+def _stem(*parts) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts))
+
+
+def _arms(results) -> tuple[str, str]:
+    v = results.trial.flow.arm_values
+    return str(v.get("treated", "intervention")), str(v.get("control", "control"))
+
+
+def _interaction_row(results, fm, t):
+    tab = results.table
+    sel = tab[(tab["model"] == fm.spec.kind) & (tab["outcome"] == fm.spec.outcome) & (tab["moderator"] == fm.spec.moderator)
+              & (tab["timepoint"] == t)]
+    joint = sel[sel["term"] == "joint"]
+    return (joint if len(joint) else sel).iloc[0] if len(sel) else None
+
+
+def _interaction_p(results, fm, t) -> float:
+    row = _interaction_row(results, fm, t)
+    return math.nan if row is None else float(row["p_value"])
+
+
+def figures_for(results, include: str = "claims") -> list[tuple[str, str, Figure]]:
+    """Conditional-effect plots (continuous moderators) and subgroup forest plots (binary and
+    categorical moderators) of the main analysis, as (file stem, caption, Figure).
+
+    ``include``: "claims" (default) draws conditional-effect plots for the interactions whose
+    tier is evidence or hypothesis-generating (at least the strongest one, at most MAX_CURVES);
+    "all" draws every continuous moderator x outcome x follow-up. Subgroup plots: one per
+    binary or categorical moderator.
+    """
+    if include not in ("claims", "all"):
+        raise ValueError(f"include must be 'claims' or 'all', not {include!r}")
+    main = _main_models(results)
+    fitted = [f for f in results.fitted if f.fit is not None and f.design is not None and f.spec.kind in main]
+    jn = results.sections.get("johnson_neyman")
+    if jn is None:
+        jn = johnson_neyman(fitted, results.trial, results.plan)
+    curves = []
+    for fm in fitted:
+        if results.trial.moderators[fm.spec.moderator].type != "continuous":
+            continue
+        for t in (fm.design.timepoints if fm.spec.kind == "mixed" else (fm.spec.timepoint,)):
+            row = jn[(jn["model"] == fm.spec.kind) & (jn["outcome"] == fm.spec.outcome) & (jn["timepoint"] == t)
+                     & (jn["moderator"] == fm.spec.moderator)]
+            curves.append((_interaction_p(results, fm, t), fm, t, row.iloc[0] if len(row) else None))
+    curves.sort(key=lambda c: (math.inf if math.isnan(c[0]) else c[0]))
+    if include == "claims":
+        claims = [c for c in curves if _interaction_row(results, c[1], c[2])["tier"] in CLAIM_TIERS]
+        curves = (claims or curves[:1])[:MAX_CURVES]
+    out = [conditional_effect_figure(results, fm, t, row) for _, fm, t, row in curves]
+    done = set()
+    for fm in fitted:
+        m = results.trial.moderators[fm.spec.moderator]
+        if m.type != "continuous" and fm.spec.moderator not in done:
+            done.add(fm.spec.moderator)
+            fig = subgroup_figure(results, fm.spec.moderator, main)
+            if fig is not None:
+                out.append(fig)
+    return out
+
+
+# ---------------------------------------------------------------------------- continuous moderators
+def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]:
+    """The treatment effect against the moderator over its observed range, with the CI band, the
+    Johnson-Neyman region shaded, the zero line and a rug of the observed values."""
+    plan, trial = results.plan, results.trial
+    level = plan.analysis.ci_level
+    mod = next(m for m in plan.moderators if m.name == fm.spec.moderator)
+    out = next(o for o in plan.outcomes if o.name == fm.spec.outcome)
+    mlabel, olabel = mod.label or mod.name, out.label or out.name
+    treated, control = _arms(results)
+    dt = t if fm.spec.kind == "mixed" else None
+    obs = moderator_values(fm, trial)
+    grid = np.linspace(obs.min(), obs.max(), GRID_POINTS)
+    cs = [fm.fit.contrast(fm.design.effect_L(np.array([m]), dt)) for m in grid]
+    est = np.array([c.estimate for c in cs])
+    lo, hi = np.array([c.ci(level) for c in cs]).T
+    p = _interaction_p(results, fm, t)
+    logit = fm.spec.kind == "logistic"
+    scale = "log odds ratio" if logit else "difference"
+
+    # a Figure outside pyplot: nothing to close, no global figure registry
+    fig = Figure(figsize=(6.2, 3.9))
+    ax = fig.add_subplot(1, 1, 1)
+    parts = _parse_parts(jn_row)
+    for a, b, sign in parts:
+        ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
+        ax.text((a + b) / 2, 0.97, f"CI excludes 0\n({sign})", transform=blended_transform_factory(ax.transData, ax.transAxes),
+                ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
+    ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
+    ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
+    ax.axhline(0, color="black", lw=0.8, ls="-", zorder=1)
+    for x in (jn_row["lower"], jn_row["upper"]) if jn_row is not None else ():
+        if np.isfinite(x) and obs.min() <= x <= obs.max():
+            ax.axvline(x, color="black", lw=0.8, ls="--")
+            ax.annotate(_num(x), (x, 0.06), xycoords=blended_transform_factory(ax.transData, ax.transAxes),
+                        xytext=(2, 0), textcoords="offset points", fontsize=7.5, ha="left", va="bottom")
+    # rug inside the axes (axis ticks point outwards), darker where more participants share a value
+    uniq, counts = np.unique(obs, return_counts=True)
+    rug = blended_transform_factory(ax.transData, ax.transAxes)
+    for x, k in zip(uniq, counts):
+        ax.plot([x, x], [0.0, 0.04], transform=rug, color=OKABE_ITO["black"], lw=0.9,
+                alpha=min(1.0, 0.25 + 0.75 * k / counts.max()), solid_capstyle="butt")
+    ax.set_xlim(obs.min(), obs.max())
+    ax.set_xlabel(mlabel + (f" ({mod.units})" if mod.units else ""))
+    ax.set_ylabel(f"Treatment effect on {olabel}\nat {timepoint_text(t)} ({treated} − {control}{', ' + scale if logit else ''})",
+                  fontsize=8)
+    v10, v90 = np.percentile(obs, [10, 90])
+    e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), dt)).estimate for v in (v10, v90))
+    ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold), loc="left", fontsize=9.5)
+    ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
+    # fixed margins: tight_layout costs a quarter of a second per figure, and the saved file is
+    # cropped to its content anyway (savefig.bbox = tight in the report style)
+    fig.subplots_adjust(left=0.13, right=0.98, bottom=0.13, top=0.9)
+
+    region = jn_row["sign_description"] if jn_row is not None else ""
+    caption = (f"Treatment effect ({treated} minus {control}{', log odds ratio' if logit else ''}) on {olabel} at "
+               f"{timepoint_text(t)} across observed values of {mlabel}, with its {level_text(level)} CI band; the title "
+               "gives the effect at the moderator's 10th and 90th percentiles "
+               f"({fm.spec.kind} model, n = {fm.design.n}; interaction {p_text(p, plan.analysis.evidence_threshold)}). "
+               "Shaded: where the CI excludes 0 (Johnson-Neyman region, clipped to the observed range); dashed lines: "
+               f"its boundaries; ticks along the axis: observed values. {region}.")
+    return _stem("effect", fm.spec.outcome, t, fm.spec.moderator), caption, fig
+
+
+def _parse_parts(jn_row):
+    """(start, end, sign) of the significant parts within the observed range, from the JN row."""
+    if jn_row is None or jn_row["significant_observed"] == "none":
+        return []
+    spans = re.findall(r"\[([^,\]]+), ([^\]]+)\]", jn_row["significant_observed"])
+    signs = re.findall(r"effect [<>] 0", jn_row["sign_description"])
+    return [(float(a), float(b), s) for (a, b), s in zip(spans, signs)]
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+
+
+def _takeaway(v10, e10, v90, e90, p, mlabel, threshold) -> str:
+    """One line: where the effect is more negative, and the effect at the 10th and 90th percentiles."""
+    short = re.sub(r"\s*\(.*\)$", "", mlabel)
+    if e10 == e90:
+        return f"Effect the same across {short} (interaction {p_text(p, threshold)})"
+    where = "lower" if e10 < e90 else "higher"
+    return (f"More negative effect at {where} {short} ({number(e10, 1)} at {_num(v10)}, {number(e90, 1)} at "
+            f"{_num(v90)}); interaction {p_text(p, threshold)}")
+
+
+# ---------------------------------------------------------------------------- binary / categorical moderators
+def subgroup_figure(results, moderator: str, models: set[str]):
+    """Effect in each level of a binary or categorical moderator (per outcome and follow-up),
+    with CIs and the interaction P."""
+    ce = results.sections.get("conditional_effects")
+    if ce is None or ce.empty:
+        return None
+    sel = ce[(ce["moderator"] == moderator) & ce["model"].isin(models) & (ce["scale"] != "risk difference")]
+    if sel.empty:
+        return None
+    plan = results.plan
+    level = plan.analysis.ci_level
+    mod = next(m for m in plan.moderators if m.name == moderator)
+    olab = {o.name: o.label or o.name for o in plan.outcomes}
+    treated, control = _arms(results)
+    groups = list(dict.fromkeys(zip(sel["outcome"], sel["timepoint"], sel["model"])))
+    levels = list(dict.fromkeys(sel["moderator_value"]))
+    colours = [OKABE_ITO[c] for c in ("blue", "orange", "green", "purple", "sky", "vermillion", "yellow")]
+    n_rows = len(groups) * (len(levels) + 1)
+    fig = Figure(figsize=(6.6, 1.0 + 0.24 * n_rows))
+    ax = fig.add_subplot(1, 1, 1)
+    y, ticks, labels, headings = n_rows, [], [], []
+    for outcome, t, model in groups:
+        y -= 1
+        sub = sel[(sel["outcome"] == outcome) & (sel["timepoint"] == t) & (sel["model"] == model)]
+        tab = results.table
+        ints = tab[(tab["model"] == model) & (tab["outcome"] == outcome) & (tab["timepoint"] == t) & (tab["moderator"] == moderator)]
+        joint = ints[ints["term"] == "joint"]
+        p = float((joint if len(joint) else ints)["p_value"].iloc[0])
+        ticks.append(y)
+        headings.append(len(labels))
+        labels.append(f"{olab.get(outcome, outcome)}, {timepoint_text(t)}")
+        ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}", transform=blended_transform_factory(ax.transAxes, ax.transData),
+                va="center", fontsize=7.5)
+        for k, lv in enumerate(levels):
+            y -= 1
+            r = sub[sub["moderator_value"] == lv]
+            if r.empty:
+                continue
+            r = r.iloc[0]
+            c = colours[k % len(colours)]
+            ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=1.6)
+            ax.plot([r["effect"]], [y], "o", color=c, ms=5)
+            ticks.append(y)
+            labels.append(str(lv))
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(ticks)
+    for k, tick in enumerate(ax.set_yticklabels(labels, fontsize=7.5)):
+        tick.set_fontweight("bold" if k in headings else "normal")
+    ax.set_ylim(y - 0.7, n_rows - 0.3)
+    logit = (sel["scale"] == "log odds ratio").any()
+    ax.set_xlabel(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI")
+    ax.set_title(f"Treatment effect by {mod.label or mod.name}", loc="left", fontsize=9.5)
+    ax.grid(axis="x", color="#dddddd", lw=0.5)
+    fig.subplots_adjust(left=0.3, right=0.8)
+    caption = (f"Treatment effect ({treated} minus {control}) within each level of {mod.label or mod.name}, per outcome "
+               f"and follow-up, with {level_text(level)} CIs; right: P of the test of interaction (joint test for "
+               "categorical moderators). Subgroup effects are descriptive; the interaction test is the evidence "
+               "that the effect differs.")
+    return _stem("subgroups", moderator), caption, fig
