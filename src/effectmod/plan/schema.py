@@ -42,7 +42,13 @@ class DataSpec(_Strict):
 
 
 class Derivation(_Strict):
-    """A responder outcome derived from a continuous one (binary outcomes only)."""
+    """A responder outcome derived from a continuous one (binary outcomes only).
+
+    The derived outcome has the follow-ups of its source; with ``adjust_for_baseline`` its
+    models adjust for the source's *continuous* baseline value (a dichotomised baseline would
+    throw information away and, for "reduction" rules, is not defined), and a moderator that
+    is that baseline enters once.
+    """
 
     from_: str = Field(alias="from", description="Name of the continuous outcome it is derived from.")
     rule: str = Field(description=(
