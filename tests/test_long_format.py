@@ -118,3 +118,16 @@ def test_long_respiratory_matches_r_glm_with_the_binary_baseline_visit():
     codes = (first.loc[res.trial.ids[d.rows].astype(int)] == "good").to_numpy(float)
     assert np.array_equal(d.X[:, d.index("baseline")], codes)
     assert not math.isnan(res.table.rd_estimate.iloc[0])
+
+
+def test_derived_responder_in_long_data_equals_wide():
+    wide_plan, long_plan = _plans("linear")
+    for plan in (wide_plan, long_plan):
+        plan["outcomes"].append({"name": "responder", "type": "binary",
+                                 "derive": {"from": "bdi", "rule": "reduction_from_baseline_pct >= 50"}})
+        plan["moderators"] = plan["moderators"][:1]
+    wide = em.analyze(REF / "btheb_mixed" / "data.csv", wide_plan).table
+    long = em.analyze(_btheb_long(), long_plan).table
+    assert (wide.model == "logistic").sum() == 4
+    _assert_same(wide, long)
+    np.testing.assert_allclose(long.rd_estimate.dropna(), wide.rd_estimate.dropna(), rtol=SAME_REL)
