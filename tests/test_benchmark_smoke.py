@@ -1,0 +1,24 @@
+"""The benchmark script runs end to end (functional check only: no timing is asserted)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+def test_benchmark_quick_runs_and_reports_every_item(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = run.stdout
+    for phrase in ("numpy:", "load_average_1min", "bootstrap B=50", "power 100 trials", "scale 5,000",
+                   "mixed models, 16 fits", "ratio"):
+        assert phrase in printed, phrase
+    result = json.loads(out.read_text())
+    items = {r["item"] for r in result["items"]}
+    assert any(i.startswith("bootstrap") for i in items) and any(i.startswith("power") for i in items)
+    assert all(r["effectmod_s"] > 0 for r in result["items"])
+    scale = next(r for r in result["items"] if r["item"].startswith("scale"))
+    assert scale["peak_mb"] > 0
