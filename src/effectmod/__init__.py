@@ -5,6 +5,9 @@
     res = em.analyze("trial.csv", plan)
     res.table          # the results.csv rows
     res.write("out/")  # the whole output folder
+
+A first plan for a data file comes from the command line: ``effectmod init trial.csv --out
+plan.yaml``. The plan keys, the statistical methods and a tutorial are in the docs/ folder.
 """
 __version__ = "0.1.0"
 
@@ -16,7 +19,20 @@ from .results import Results
 
 
 def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024, **overrides):
-    """Simulate a trial: returns a SimulatedTrial (data, plan, truth). See effectmod.simulate."""
+    """Simulate a randomized trial with known treatment-effect modifiers.
+
+    ``scenario`` is ``"resolve"`` (a trial like RESOLVE: sensorimotor retraining vs sham for
+    chronic low back pain, eight candidate moderators, pain and disability at 18 and 52 weeks)
+    or ``"null"`` (the same trial with no modification); ``n`` participants are randomised;
+    allocation is exactly n//2 intervention; ``seed`` makes the draw reproducible; ``overrides``
+    are ``interaction_scale`` (multiply every interaction), ``interactions`` (replace them) and
+    ``dropout`` ("mcar", "mar" or "none"). Returns a SimulatedTrial with ``data`` (a DataFrame,
+    one row per participant), ``plan`` (a mapping that ``em.analyze`` accepts) and ``truth``
+    (the true interactions, to compare estimates with)::
+
+        trial = em.simulate("resolve", n=276, seed=2024)
+        res = em.analyze(trial.data, trial.plan)
+    """
     from .simulate import simulate as _simulate
     return _simulate(scenario=scenario, n=n, seed=seed, **overrides)
 
