@@ -228,6 +228,14 @@ def completed_frames(trial: TrialData, plan: Plan, completed: list[TrialData]) -
     return out
 
 
+def completed_datasets(trial: TrialData, plan: Plan, seed: int | None = None) -> list[pd.DataFrame]:
+    """The m completed datasets that ``analyze`` pools for this trial and plan (the plan's seed
+    unless ``seed`` is given), as ``completed_frames`` writes them: to export, inspect or check
+    a run against another implementation."""
+    rng = np.random.default_rng(plan.analysis.seed if seed is None else seed)
+    return completed_frames(trial, plan, completed_trials(trial, plan, rng))
+
+
 def _reference_level(trial: TrialData, source: str):
     if source in trial.baseline_frame:
         vals = sorted({str(v) for v in trial.baseline_frame[source].dropna()})
