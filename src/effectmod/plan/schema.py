@@ -210,6 +210,13 @@ class Plan(_Strict):
                 problems.append(f"outcomes[{i}]: data.time is set (long data), so give column: instead of followups:")
             if not long and o.followups is None:
                 problems.append(f"outcomes[{i}]: wide data (no data.time) needs followups: label -> column")
+        for i, o in enumerate(self.outcomes):
+            if o.type == "binary" and "mixed" in self.analysis.model_types:
+                fix = ("use analysis.model: linear, which fits a logistic model per follow-up for binary outcomes"
+                       if self.analysis.model == "mixed" else
+                       "remove mixed from analysis.sensitivity, or analyse the binary outcome with a separate plan")
+                problems.append(f"outcomes[{i}]: '{o.name}' is binary, and mixed models for binary outcomes are "
+                                f"not offered (binary outcomes get one logistic regression per follow-up); {fix}")
         if problems:
             raise ValueError("\n".join(problems))
         return self
