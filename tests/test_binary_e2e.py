@@ -317,12 +317,15 @@ def test_a_malformed_responder_rule_is_refused_when_the_plan_is_loaded(tmp_path)
     assert "rule" in str(err.value) and "reduction_from_baseline_pct" in str(err.value)
 
 
-def test_mixed_model_of_a_binary_outcome_is_a_plan_error():
+@pytest.mark.parametrize("analysis, fix", [({"model": "mixed"}, "use analysis.model: linear"),
+                                           ({"sensitivity": ["mixed"]}, "remove mixed from analysis.sensitivity")])
+def test_mixed_model_of_a_binary_outcome_is_a_plan_error(analysis, fix):
     case = REF / "respiratory_logistic"
     plan = yaml.safe_load((case / "plan.yaml").read_text())
-    plan["analysis"]["model"] = "mixed"
-    with pytest.raises(PlanError, match="mixed models for binary outcomes are not offered"):
-        em.analyze(case / "data.csv", em.Plan.model_validate(plan))
+    plan["analysis"].update(analysis)
+    with pytest.raises(PlanError, match="mixed models for binary outcomes are not offered") as err:
+        em.analyze(case / "data.csv", plan)
+    assert fix in str(err.value) and "outcomes[0]" in str(err.value)
 
 
 # ----------------------------------------------------------------------------- categorical, linear
