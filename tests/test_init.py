@@ -8,14 +8,25 @@ import yaml
 
 from effectmod.cli import main
 from effectmod.init import draft_plan, guess_plan
-from effectmod.simulate import simulate
 
 REFERENCE = Path(__file__).parent / "reference"
 BTHEB = REFERENCE / "btheb_linear" / "data.csv"
 
 
 def _demo(n=80, seed=7) -> pd.DataFrame:
-    return simulate("resolve", n=n, seed=seed).data
+    """A trial shaped like the demo data (the simulator itself is slower: it computes its truth)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "participant_id": [f"R{i:03d}" for i in range(1, n + 1)], "group": ["sensorimotor", "sham"] * (n // 2),
+        "age": rng.integers(20, 80, n), "sex": rng.choice(["female", "male"], n),
+        "psychoactive_med": rng.choice(["no", "yes"], n), "bbq": rng.integers(9, 46, n), "pcs": rng.integers(0, 53, n)})
+    for stem, top in (("pain", 10), ("rmdq", 24)):
+        for week in (0, 18, 52):
+            values = rng.integers(0, top + 1, n).astype(float)
+            if week:
+                values[rng.random(n) < 0.1] = np.nan
+            frame[f"{stem}_{week}"] = values
+    return frame
 
 
 def _validates(data: Path, plan: Path, capsys) -> str:
@@ -214,3 +225,38 @@ def test_nothing_recognisable_gives_todos_that_parse(tmp_path, capsys):
     plan.write_text(text)
     assert main(["validate", str(data), "--plan", str(plan)]) == 2
     assert "TODO_id_column" in capsys.readouterr().err   # the error names the placeholder to fill in
+
+
+def test_text_time_labels_names_with_spaces_and_dates(tmp_path, capsys):
+    frame = _demo(40)
+    rows = []
+    for week, label in ((18, "week 18"), (0, "baseline"), (52, "week 52")):
+        part = frame[["participant_id", "group", "pcs"]].copy()
+        part["visit"], part["pain"] = label, frame[f"pain_{week}"]
+        rows.append(part)
+    long = pd.concat(rows, ignore_index=True)
+    draft = guess_plan(long)
+    assert draft.time == "visit" and draft.outcomes[0].baseline == "baseline"
+    wide = frame.rename(columns={"pain_0": "Pain 0", "pain_18": "Pain 18", "pain_52": "Pain 52"})
+    wide["randomised_on"] = pd.date_range("2021-01-04", periods=len(wide))
+    draft = guess_plan(wide)
+    assert ("Pain", "Pain 0", {"18": "Pain 18", "52": "Pain 52"}) in [(o.name, o.baseline, o.followups) for o in draft.outcomes]
+    assert ("randomised_on", "holds dates") in draft.skipped
+    data = tmp_path / "spaces.parquet"
+    wide.to_parquet(data)
+    raw = yaml.safe_load(draft_plan(data))
+    assert raw["outcomes"][0]["baseline"] == "Pain 0"
+    plan = _draft_file(data, tmp_path)
+    _validates(data, plan, capsys)
+
+
+@pytest.mark.parametrize("suffix", [".dta", ".sav"])
+def test_stata_and_spss_drafts_validate(suffix, tmp_path, capsys):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    data = tmp_path / f"trial{suffix}"
+    frame = _demo(40)
+    if suffix == ".dta":
+        frame.to_stata(data, write_index=False)
+    else:
+        pyreadstat.write_sav(frame, str(data))
+    _validates(data, _draft_file(data, tmp_path), capsys)

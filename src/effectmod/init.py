@@ -29,7 +29,7 @@ _CONTROL_WORDS = {"control", "ctrl", "sham", "placebo", "usual", "tau", "waitlis
 _EVENT_WORDS = {"yes", "y", "true", "1", "event", "good", "improved", "success", "responder", "response", "present",
                 "positive", "pos", "case", "dead", "died", "death", "relapse", "remission", "recovered"}
 # Suffixes that name an assessment time: pain_0, pain_18, bdi.pre, bdi.2m, pain_w18, pain_m6, pain_bl.
-_SUFFIX = re.compile(r"^(?P<stem>.+)[._-](?P<suf>[A-Za-z]{0,6}\d+(?:\.\d+)?[A-Za-z]{0,7}|baseline|base|bl|pre|pretest|screening|post|posttest)$", re.I)
+_SUFFIX = re.compile(r"^(?P<stem>.+?)\s*[._\s-](?P<suf>[A-Za-z]{0,6}\d+(?:\.\d+)?[A-Za-z]{0,7}|baseline|base|bl|pre|pretest|screening|post|posttest)$", re.I)
 _TIMED = re.compile(r"^(?P<pre>[a-z]*)(?P<num>\d+(?:\.\d+)?)(?P<post>[a-z]*)$")
 _BASE_WORDS = {"baseline", "base", "bl", "pre", "pretest", "screening"}
 _PREFIXES = {"": 1.0, "t": 1.0, "time": 1.0, "v": 1.0, "visit": 1.0, "wave": 1.0, "fu": 1.0, "f": 1.0,
@@ -124,7 +124,9 @@ def guess_plan(frame: pd.DataFrame, source: str = "data") -> _Draft:
     """The guesses behind a draft plan, from a data frame (never modified)."""
     draft = _Draft(source=source, rows=len(frame))
     draft.missing_codes = _missing_tokens(frame)
-    cols = {c: _describe(frame[c], draft.missing_codes) for c in frame.columns}
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+    draft.skipped += [(c, "holds dates") for c in dates]
+    cols = {c: _describe(frame[c], draft.missing_codes) for c in frame.columns if c not in dates}
     _guess_layout(cols, draft)
     _guess_arm(cols, draft)
     used = {c for c in (draft.id, draft.time, draft.arm) if c}
@@ -304,7 +306,8 @@ def _single_outcomes(cols: dict[str, _Column], draft: _Draft, used: set[str]) ->
 
 def _long_outcomes(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
     ids, times = cols[draft.id].keys, cols[draft.time]
-    base_time = times.levels[0]
+    base_time = next((lv for lv in times.levels if lv.lower() in _BASE_WORDS or lv.lower() in ("0", "week 0", "t0")),
+                     times.levels[0])
     for name, c in cols.items():
         if name in used or not _varies_within(c.keys, ids):
             continue
@@ -457,6 +460,8 @@ def render_draft(d: _Draft) -> str:
             "# pre-specified ones (baseline characteristics measured before randomisation); for each, state",
             "# the hypothesised direction and the rationale (the pre-specification record shown in the report).",
             "moderators:"]
+    if d.time:
+        out.append("# (Long data: to use an outcome's baseline as a moderator, add a column holding it on every row.)")
     if not d.moderators:
         out += ["  - name: TODO_moderator   # TODO: no candidate column found",
                 "    column: TODO_column",
@@ -499,8 +504,8 @@ def _render_outcome(o: _Outcome, d: _Draft) -> list[str]:
                      "replace with the instrument's range")
     if d.time:
         lines.append(f"    column: {_name(o.column)}")
-        lines.append(f"    baseline: {_q(o.baseline)}   # CONFIRM: the baseline time value (first {d.time}); "
-                     f"every other time is a follow-up")
+        lines.append(f"    baseline: {_q(o.baseline)}   # CONFIRM: the baseline time value; "
+                     f"every other {d.time} value is a follow-up")
     else:
         if o.baseline:
             lines.append(f"    baseline: {_name(o.baseline)}   # CONFIRM: baseline column")
