@@ -185,6 +185,7 @@ def test_mixed_fit_takes_each_contrasts_mean_satterthwaite_df():
     assert isinstance(model.fit, PooledMixedFit)
     L = model.design.interaction_L(0, "6")
     mean_df = np.mean([f.satterthwaite_df(L) for f in model.fit.fits])
+    assert np.mean(model.fit.satterthwaite_dfs(L)) == pytest.approx(mean_df, rel=1e-12)
     assert model.fit.contrast(L).df < mean_df            # Barnard-Rubin shrinks the complete-data df
     pooled = PooledFit.contrast(PooledFit(**{k: getattr(model.fit, k) for k in
                                              ("coef", "vcov", "names", "m", "within", "between")},
@@ -301,18 +302,25 @@ def test_mar_dropout_complete_case_biased_imputed_covers():
 
 @pytest.mark.slow
 def test_mar_dropout_simulation_large():
-    (cc_bias, cc_cover), (mi_bias, mi_cover), mcse = _mar_study(2025, 500, 500, 20)
+    (cc_bias, cc_cover), (mi_bias, mi_cover), mcse = _mar_study(2025, 500, 1000, 20)
+    # Measured (500 replicates, n = 1000, m = 20, ~1-2 min): complete cases bias -0.060,
+    # coverage 0.864; imputed bias +0.002, coverage 0.936; Monte Carlo SE of a mean bias 0.004
+    # and of a coverage ~0.011.
     assert cc_bias < -6 * mcse
     assert abs(mi_bias) < 3 * mcse
-    assert mi_cover >= 0.93 and cc_cover < mi_cover - 0.02
+    assert mi_cover >= 0.92 and cc_cover < mi_cover - 0.03
 
 
 def test_resolve_mar_demo_shows_the_difference():
-    sim = em.simulate("resolve", n=276, seed=2024, dropout="mar")
-    raw = dict(sim.plan)
+    # the simulator's data and plan without its truth file (the estimands take ~10 s to compute)
+    from effectmod.simulate import _frame, build_plan, scenario_with
+    from effectmod.simulate.generate import draw
+    scenario = scenario_with("resolve", dropout="mar")
+    data = _frame(scenario, draw(scenario, 276, np.random.default_rng(2024), "mar"))
+    raw = build_plan(scenario, 2024)
     raw["analysis"] = {**raw["analysis"], "imputations": 5, "sensitivity": []}
     plan = Plan.model_validate(raw)
-    trial = prepare_trial(sim.data, plan)
+    trial = prepare_trial(data, plan)
     spec = ModelSpec("linear", "pain", "back_perception", "52")
     cc = fit_model(spec, trial, plan).rows[0]
     mi = _pooled_model(spec, completed_trials(trial, plan, np.random.default_rng(2024)), plan, trial.n).rows[0]

@@ -25,6 +25,7 @@ import math
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -251,8 +252,24 @@ class PooledMixedFit(PooledFit):
 
     fits: tuple = ()
 
+    @cached_property
+    def _stacked(self):
+        return (np.stack([f.vcov for f in self.fits]), np.stack([f.jac_vcov for f in self.fits]),
+                np.stack([f.vcov_varpar for f in self.fits]))
+
+    def satterthwaite_dfs(self, L) -> np.ndarray:
+        """Each fit's Satterthwaite df of L'b (``MixedFit.satterthwaite_df``, all fits at once:
+        conditional effects and Johnson-Neyman ask for many contrasts)."""
+        l = np.asarray(L, dtype=float).ravel()
+        V, J, A = self._stacked
+        var = np.einsum("i,mij,j->m", l, V, l)
+        grad = np.einsum("i,mkij,j->mk", l, J, l)
+        denom = np.einsum("mk,mkl,ml->m", grad, A, grad)
+        with np.errstate(divide="ignore"):
+            return np.where(denom > 0, 2.0 * var * var / denom, math.inf)
+
     def contrast(self, L):
-        df = float(np.mean([f.satterthwaite_df(L) for f in self.fits]))
+        df = float(np.mean(self.satterthwaite_dfs(L)))
         return PooledFit.contrast(dataclasses.replace(self, df_complete=df), L)
 
     def wald(self, L) -> WaldTest:
