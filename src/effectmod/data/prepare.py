@@ -13,7 +13,7 @@ from ..errors import DataError
 from ..plan.schema import Plan
 from .load import closest_columns
 from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
-from .values import describe_rows, keys_of, numeric_column, sort_levels, value_key
+from .values import RowNames, describe_rows, keys_of, numeric_column, sort_levels, value_key
 
 
 class _Problems(list):
@@ -65,12 +65,12 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         wide_ids = id_keys[in_arms]
         _check_unique_ids(wide_ids, plan, problems)
         wide.insert(0, "__id__", wide_ids)
-        wide.attrs["row_names"] = [f"row {r + 1}" for r in np.flatnonzero(in_arms)]
+        wide.attrs["row_names"] = RowNames("row ", np.flatnonzero(in_arms) + 1)
         sources = {}
     if wide is None:
         raise DataError(problems)
     if "row_names" not in wide.attrs:
-        wide.attrs["row_names"] = [f"id {k}" for k in wide["__id__"]]
+        wide.attrs["row_names"] = RowNames("id ", wide["__id__"].to_numpy(dtype=object))
 
     ids = wide["__id__"].to_numpy(dtype=object)
     treat = (keys_of(wide[plan.data.treatment]) == treated_key).astype(float)
@@ -202,11 +202,9 @@ def _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded) ->
 
 
 def _check_unique_ids(ids: np.ndarray, plan: Plan, problems: _Problems) -> None:
-    seen, dupes = set(), []
-    for k in ids:
-        if k in seen and k not in dupes:
-            dupes.append(k)
-        seen.add(k)
+    # in order of each id's first repeat (pandas hashes the column: no Python loop over rows)
+    keys = pd.Series(ids, dtype=object)
+    dupes = list(dict.fromkeys(keys[keys.duplicated()]))
     if dupes:
         shown = ", ".join(repr(d) for d in dupes[:8]) + (f" and {len(dupes) - 8} more" if len(dupes) > 8 else "")
         problems.add(f"column '{plan.data.id}' (plan: data.id): wide data needs one row per participant; "
@@ -214,6 +212,9 @@ def _check_unique_ids(ids: np.ndarray, plan: Plan, problems: _Problems) -> None:
 
 
 def _near_duplicate_ids(ids: np.ndarray) -> list[str]:
+    text = pd.Series(ids, dtype=object).astype(str)
+    if text.str.replace(r"\s+", "", regex=True).str.casefold().nunique() == text.nunique():
+        return []   # the common case, found without a Python loop over a million ids
     folded: dict[str, list[str]] = {}
     for k in ids:
         folded.setdefault("".join(str(k).split()).casefold(), []).append(str(k))
@@ -348,7 +349,7 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     codes = _suspicious_codes(values, bounds)
     if bounds is not None:
         lo, hi = bounds
-        outside = [(r, _fmt(v)) for r, v in enumerate(values) if not np.isnan(v) and not lo <= v <= hi]
+        outside = [(int(r), _fmt(values[r])) for r in np.flatnonzero((values < lo) | (values > hi))]
         if outside:
             code_hint = (f" ({', '.join(_fmt(c) for c in codes)} look like missing-value codes: "
                          "declare them in data.missing_codes)") if codes else ""

@@ -42,7 +42,38 @@ def value_key(value) -> str | None:
 
 def keys_of(series: pd.Series) -> np.ndarray:
     """value_key of every cell, as an object array (None = missing)."""
+    dtype = series.dtype
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy().astype(str).astype(object)
+    if dtype != object:
+        # one value_key per distinct value (pandas hashes the column): a million-row column of a
+        # few levels costs a few calls, not a million. Object columns keep the per-cell path,
+        # where 1, 1.0 and True hash alike but have different keys.
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        keys = np.array([value_key(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype=object)
+        return keys[codes]      # code -1 (missing) picks the trailing None
     return np.array([value_key(v) for v in series.tolist()], dtype=object)
+
+
+class RowNames:
+    """How error messages name each row ('row 12', 'id R007'), built only when one is shown.
+
+    pandas deep-copies ``DataFrame.attrs`` on every column access, so a million-entry list
+    there costs seconds per access; this object is immutable and copies as itself.
+    """
+
+    def __init__(self, prefix: str, labels: np.ndarray):
+        self.prefix = prefix
+        self.labels = np.asarray(labels)
+
+    def __getitem__(self, i: int) -> str:
+        return f"{self.prefix}{self.labels[i]}"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]], str]:

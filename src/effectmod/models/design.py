@@ -29,7 +29,11 @@ class Design:
 
     @property
     def n(self) -> int:
-        return int(len(np.unique(self.rows)))
+        rows = self.rows
+        if rows.size and np.all(rows[1:] >= rows[:-1]):
+            # designs keep participants in order: counting changes is O(n), no sort or hash
+            return int(np.count_nonzero(rows[1:] != rows[:-1]) + 1)
+        return int(len(np.unique(rows)))
 
     def index(self, name: str) -> int:
         return self.names.index(name)
