@@ -1,5 +1,5 @@
 """Trials the report tests render: the demo plan, and a 'rich' plan that uses every report feature
-(exclusions, a categorical moderator, a binary responder outcome, HC3, Holm, bootstrap) and carries
+(exclusions, a categorical moderator, a binary outcome, HC3, Holm, bootstrap) and carries
 a moderator label that is an HTML script tag."""
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def rich_data():
     extra["group"] = ["waitlist"] * 9 + [None] * 3
     data = pd.concat([data, extra], ignore_index=True)
     data["site"] = 5.0
+    for t in ("18", "52"):
+        data[f"severe_{t}"] = np.where(data[f"pain_{t}"].isna(), np.nan, (data[f"pain_{t}"] >= 7).astype(float))
     data["age_group"] = np.select([data["age"] < 40, data["age"] < 60], ["under 40", "40-59"], "60 and over")
     return data
 
@@ -38,8 +40,8 @@ RICH_PLAN = {
     "outcomes": [
         {"name": "pain", "label": "Pain intensity (NRS 0-10)", "range": [0, 10], "baseline": "pain_0",
          "followups": {"18": "pain_18", "52": "pain_52"}},
-        {"name": "responder", "label": "Pain reduced by 30% or more", "type": "binary",
-         "derive": {"from": "pain", "rule": "reduction_from_baseline_pct >= 30"}},
+        {"name": "severe", "label": "Severe pain (NRS 7 or more)", "type": "binary",
+         "followups": {"18": "severe_18", "52": "severe_52"}},
     ],
     "moderators": [
         {"name": "back_perception", "column": "frebaq", "type": "continuous", "label": SCRIPT_LABEL,

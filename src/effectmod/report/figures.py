@@ -45,7 +45,6 @@ RC = {
     "svg.fonttype": "path",      # glyphs as paths: the page looks the same without the font installed
     "svg.hashsalt": "effectmod",  # stable clip-path ids, hence byte-identical reruns
     "figure.dpi": 100,
-    "savefig.bbox": "tight",
 }
 
 
@@ -59,15 +58,21 @@ def style():
 def svg_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     with style():
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "effectmod"})
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "effectmod"})
     return buf.getvalue()
 
 
 def png_bytes(fig: Figure, dpi: int = 300) -> bytes:
     buf = io.BytesIO()
     with style():
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "effectmod"})
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": "effectmod"})
     return buf.getvalue()
+
+
+def svg_and_png(fig: Figure, dpi: int = 300) -> tuple[bytes, bytes]:
+    """Both files of one figure. (Each save measures its own tight box: text extents depend on
+    the resolution, so a box measured once at screen resolution clips the 300-dpi PNG.)"""
+    return svg_bytes(fig), png_bytes(fig, dpi)
 
 
 def _wrap(text: str, width: int) -> str:

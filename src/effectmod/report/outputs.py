@@ -21,9 +21,9 @@ def write_extra_outputs(results, folder) -> list:
     collected = figs.report_figures(results)
     try:
         for name, caption, fig in collected:
-            svg = figs.svg_bytes(fig)
+            svg, png = figs.svg_and_png(fig, dpi=300)
             (fig_dir / f"{name}.svg").write_bytes(svg)
-            (fig_dir / f"{name}.png").write_bytes(figs.png_bytes(fig, dpi=300))
+            (fig_dir / f"{name}.png").write_bytes(png)
             rendered.append(RenderedFigure(name, caption, svg))
     finally:
         figs.close(collected)
