@@ -129,6 +129,22 @@ class BatchFit:
 CONDITION_LIMIT = 1e12
 
 
+# OpenBLAS runs a GEMM on one thread below m*n*k = 65536 * 4; these products are small enough
+# that threads do not pay, and on a busy machine they spin-wait: a bootstrap ran 3-4x slower.
+_ONE_THREAD_WORK = 65536 * 4
+
+
+def _single_thread_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B in row blocks each below OpenBLAS's threading threshold (same numbers, no threads)."""
+    rows = max(1, _ONE_THREAD_WORK // max(1, A.shape[1] * B.shape[1]) - 1)
+    if A.shape[0] <= rows:
+        return A @ B
+    out = np.empty((A.shape[0], B.shape[1]))
+    for start in range(0, A.shape[0], rows):
+        np.matmul(A[start:start + rows], B, out=out[start:start + rows])
+    return out
+
+
 def _singular(xtx: np.ndarray) -> np.ndarray:
     """(B,) True where a normal matrix is singular or its condition number exceeds the limit.
 
@@ -174,12 +190,18 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         B = W.shape[0]
         # One GEMM against the n x p(p+1)/2 column products: far faster than a 3-operand einsum.
         iu, ju = np.triu_indices(p)
-        G = W @ (Xs[:, iu] * Xs[:, ju])
-        xtx = np.empty((B, p, p))
-        xtx[:, iu, ju] = G
-        xtx[:, ju, iu] = G
+        Z = Xs[:, iu] * Xs[:, ju]
         Ymat = np.broadcast_to(Y, (B, n)) if Y.ndim == 1 else Y
-        xty = W @ (Xs * Y[:, None]) if Y.ndim == 1 else (W * Ymat) @ Xs
+        if Y.ndim == 1:
+            Z = np.hstack([Z, Xs * Y[:, None]])
+            G = _single_thread_matmul(W, Z)
+            xty = G[:, iu.size:]
+        else:
+            G = _single_thread_matmul(W, Z)
+            xty = (W * Ymat) @ Xs
+        xtx = np.empty((B, p, p))
+        xtx[:, iu, ju] = G[:, :iu.size]
+        xtx[:, ju, iu] = G[:, :iu.size]
         wsum = W.sum(axis=1)
     singular = _singular(xtx)
     safe = np.where(singular[:, None, None], np.eye(p), xtx)
