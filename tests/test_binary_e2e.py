@@ -353,3 +353,24 @@ def test_categorical_moderator_in_a_linear_model_rows_and_joint_f():
     assert rows.loc["high", "estimate"] == pytest.approx(full.params[5], rel=DIRECT_REL)
     assert rows.loc["mid", "std_error"] == pytest.approx(full.bse[6], rel=DIRECT_REL)
     assert math.isnan(rows.loc["joint", "estimate"])
+
+
+def test_binary_baseline_coding_text_levels_and_numeric_scores():
+    rng = np.random.default_rng(3)
+    n = 80
+    frame = pd.DataFrame({"id": range(n), "arm": np.tile(["a", "b"], n // 2), "m": rng.normal(size=n),
+                          "base_text": rng.choice(["yes", "no"], n), "score": rng.integers(0, 25, n).astype(float),
+                          "y_all": "yes", "y": rng.choice(["yes", "no"], n)})
+    plan = {"data": {"id": "id", "treatment": "arm", "treated": "b", "control": "a"},
+            "outcomes": [{"name": "only_events", "type": "binary", "event": "yes", "baseline": "base_text",
+                          "followups": {"1": "y_all"}},
+                         {"name": "with_score", "type": "binary", "event": "yes", "baseline": "score",
+                          "followups": {"1": "y"}}],
+            "moderators": [{"name": "m", "column": "m", "type": "continuous"}]}
+    res = em.analyze(frame, plan)
+    # a text baseline with a level the follow-ups lack is still coded like the outcome (no data error)
+    first = res.table[res.table.outcome == "only_events"].iloc[0]
+    assert first.tier == "not-estimable" and "only events" in first.note
+    # a numeric score measured at baseline enters as numbers
+    fm = next(f for f in res.fitted if f.spec.outcome == "with_score")
+    assert np.array_equal(fm.design.X[:, fm.design.index("baseline")], frame.score.to_numpy()[fm.design.rows])

@@ -423,7 +423,7 @@ def _binary_baseline(wide, col, event, follow, where, problems):
     arr = keys_of(wide[col])
     seen = {k for k in arr if k is not None}
     levels = {k for c in follow.values() for k in keys_of(wide[c]) if k is not None}
-    if event is not None and seen <= levels | {event}:
+    if event is not None and len(seen | levels | {event}) <= 2:
         v = np.where(arr == event, 1.0, 0.0)
         v[np.array([k is None for k in arr])] = np.nan
         return v
