@@ -48,20 +48,27 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         if progress:
             progress(i + 1, len(specs), "models")
 
+    complete_case = fitted
     if plan_obj.analysis.imputations > 0:
         from .inference.imputation import analyze_imputed
         fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress)
 
     table = _table(fitted, plan_obj)
     sections = {}
+    if complete_case is not fitted:
+        from .inference.imputation import missing_data_sections
+        sections.update(missing_data_sections(trial, plan_obj, complete_case))
     if any(f.spec.kind == "logistic" for f in fitted):
         from .inference.binary import additive_scale
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
         from .inference.bootstrap import bootstrap_intervals
         counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
-        low, high, valid = bootstrap_intervals(fitted, trial, plan_obj, counts, progress=progress)
+        # CONTRACT §3: the bootstrap refits complete cases, also beside multiple imputation
+        low, high, valid = bootstrap_intervals(complete_case, trial, plan_obj, counts, progress=progress)
         table["boot_ci_low"], table["boot_ci_high"], table["boot_replicates"] = low, high, valid
+        if complete_case is not fitted:
+            table["note"] = ["; ".join(filter(None, [n, "bootstrap CI is of the complete-case analysis"])) for n in table["note"]]
     if plan_obj.analysis.permutations > 0:
         from .inference.permutation import permutation_column
         # a child generator: the bootstrap's and imputation's draws stay as they were

@@ -274,13 +274,13 @@ def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -
     # With xtx = C C', C'^{-1} z has covariance xtx^{-1}: the posterior shape of beta.
     beta = coef + live * sigma[:, None] * np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
     fit_m = (Xm @ beta[..., None])[..., 0]
+    if method == "norm":
+        return _norm_draw(fit_m, sigma, lower, upper, integer, rng)
     k = min(_DONORS, no)
     dist = np.abs(fit_m[:, :, None] - fit_o[:, None, :])
     nearest = np.argpartition(dist, k - 1, axis=2)[:, :, :k] if k < no else np.broadcast_to(
         np.arange(no), dist.shape
     )
-    if method == "norm":
-        return _norm_draw(fit_m, sigma, lower, upper, integer, rng)
     pick = rng.integers(0, k, size=fit_m.shape)
     donor = np.take_along_axis(nearest, pick[..., None], axis=2)[..., 0]
     return yo[donor]

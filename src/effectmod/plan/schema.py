@@ -147,6 +147,10 @@ class Analysis(_Strict):
     bootstrap: int = Field(0, ge=0, description="Bootstrap resamples for percentile CIs (0 = none).")
     permutations: int = Field(0, ge=0, description="Freedman-Lane permutations for a permutation p of each linear interaction (0 = none).")
     imputations: int = Field(0, ge=0, description="Multiple imputations (0 = complete cases per model).")
+    imputation_method: Literal["norm", "pmm"] = Field("norm", description=(
+        "Continuous variables in multiple imputation: norm (Bayesian linear regression draws, truncated to the "
+        "declared range, rounded on whole-number scales) or pmm (predictive mean matching, which never imputes "
+        "beyond the observed values and under-covers when dropout is strongly selective)."))
     binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised likelihood, or Firth only where separation is found.")
     forest_scale: Literal["raw", "per_sd"] = Field("raw", description="Forest plot: interaction per unit (raw) or per SD of the moderator.")
     seed: int = Field(2024, description="Seed of every random step (bootstrap, imputation, permutation).")
@@ -175,7 +179,9 @@ class Analysis(_Strict):
 
 
 class Plan(_Strict):
-    """A whole analysis plan."""
+    """A validated analysis plan (CONTRACT §2): data columns, outcomes, moderators, covariates and
+    analysis options. Build it with ``em.load_plan(path)`` or ``Plan.model_validate(mapping)``; it
+    is frozen, and unknown keys are errors. Every key is listed in docs/plan-reference.md."""
 
     title: str = Field("", description="Free text, shown in the report.")
     data: DataSpec
