@@ -16,6 +16,9 @@ from .errors import ConvergenceWarning, DataError, EffectmodError, PlanError, Us
 from .plan import Plan, load_plan
 from .report.sentences import jama
 from .results import Results
+# load the subpackage before the function below takes its name: a later first import of
+# effectmod.simulate would otherwise rebind `effectmod.simulate` to the module
+from .simulate import simulate as _simulate
 
 
 def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024, **overrides):
@@ -33,7 +36,6 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024, **overri
         trial = em.simulate("resolve", n=276, seed=2024)
         res = em.analyze(trial.data, trial.plan)
     """
-    from .simulate import simulate as _simulate
     return _simulate(scenario=scenario, n=n, seed=seed, **overrides)
 
 
