@@ -24,7 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from ..inference.effects import johnson_neyman, moderator_values  # noqa: E402
-from .figures import OKABE_ITO, style  # noqa: E402
+from .figures import OKABE_ITO  # noqa: E402
 from .sentences import level_text, number, p_text  # noqa: E402
 from .tables import timepoint_text  # noqa: E402
 
