@@ -34,7 +34,7 @@ from ..data.impute import ImputationVariable, impute, missing_patterns, missingn
 from ..data.prepare import derive_followups, parse_rule
 from ..data.trial import TrialData
 from ..engines.base import WaldTest
-from ..engines.ols import RANK_TOLERANCE, RankDeficientError
+from ..engines.ols import RankDeficientError
 from ..errors import PlanError
 from ..models.fit import (FittedModel, NotEstimable, _base_summary, _empty_rows, _interaction_rows, _run_engine,
                           build_design, estimability_problem)
@@ -44,6 +44,7 @@ from .pooling import PooledFit, pool
 
 ITERATIONS = 10  # chained-equation sweeps per imputation (mice's default is 5; more is safer)
 KEY_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model")
+_COLLINEAR = 1e-7
 
 
 # ----------------------------------------------------------------------------- the imputation frame
@@ -112,7 +113,7 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
             else:
                 key = f"baseline:{name}"
                 var = _numeric_variable(key, o.baseline) if o.type == "binary" else _continuous(key, o.baseline, o.range)
-                add(key, o.baseline, var, ("baseline", name, None), o.baseline_source)
+                add(key, o.baseline, var, ("baseline", name, None), _baseline_label(plan, name, o.baseline_source))
                 baseline_of[name] = key
         for t, y in o.followups.items():
             key = f"outcome:{name}:{t}"
@@ -140,6 +141,11 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
     # a variable never observed in one arm cannot be imputed within it; it stays as observed
     keep = [v for v in variables if all((~np.isnan(cols[v.name][trial.treat == a])).any() for a in (0, 1))]
     return ImputationFrame(frame, tuple(keep), roles, sources, baseline_of, moderator_of, covariate_of)
+
+
+def _baseline_label(plan: Plan, outcome: str, source: str) -> str:
+    o = next(o for o in plan.outcomes if o.name == outcome)
+    return f"{o.column} at {plan.data.time} {o.baseline}" if plan.data.time is not None else source
 
 
 def _followup_column(plan: Plan, outcome: str, t: str) -> str:
@@ -283,10 +289,11 @@ def _ols_stacked(X: np.ndarray, y: np.ndarray, se: str):
     m, n, p = X.shape
     Q, R = np.linalg.qr(X)
     d = np.abs(np.diagonal(R, axis1=1, axis2=2))
-    # scale-free check on unit-norm columns, as the single-fit engine's relative tolerance
+    # |R_jj| relative to column j's norm is the share of that column not explained by the
+    # columns before it: below 1e-7 (R's qr tolerance) the design is treated as collinear
     norms = np.linalg.norm(X, axis=1)
     rel = d / np.where(norms > 0, norms, 1.0)
-    if not np.all(rel > RANK_TOLERANCE * 1e3):
+    if not np.all(rel > _COLLINEAR):
         raise RankDeficientError(["(batched check)"])
     Rinv = np.linalg.solve(R, np.broadcast_to(np.eye(p), (m, p, p)))
     coef = (Rinv @ (Q.transpose(0, 2, 1) @ y[..., None]))[..., 0]
