@@ -97,11 +97,18 @@ class TrialData:
         return len(self.ids)
 
     def moderator_is_baseline(self, outcome: str, moderator: str) -> bool:
-        """The moderator *is* the outcome's baseline: same column, or identical values (long data)."""
+        """The moderator *is* the outcome's baseline: the same column, or identical values (long
+        data); a binary moderator also when it codes the baseline's event the other way round."""
         o, m = self.outcomes[outcome], self.moderators[moderator]
-        if o.baseline is None or m.type != "continuous":
+        if o.baseline is None or m.type == "categorical":
             return False
         if o.baseline_source == m.source:
             return True
         a, b = o.baseline, m.values
-        return bool(np.array_equal(np.isnan(a), np.isnan(b)) and np.array_equal(a[~np.isnan(a)], b[~np.isnan(b)]))
+        missing_alike = np.array_equal(np.isnan(a), np.isnan(b))
+        seen = ~np.isnan(a)
+        if not missing_alike:
+            return False
+        if np.array_equal(a[seen], b[seen]):
+            return True
+        return m.type == "binary" and np.array_equal(a[seen], 1.0 - b[seen])

@@ -6,6 +6,8 @@ replicate on the resampled rows.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..engines.ols import fit_ols_batch
@@ -48,9 +50,9 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
         if not idx:
             continue
         idx = np.concatenate(idx)
-        sub = type(d)(**{**d.__dict__, "X": d.X[idx], "y": d.y[idx], "rows": d.rows[idx],
-                         "groups": np.concatenate(groups) if d.groups is not None else None,
-                         "times": d.times[idx] if d.times is not None else None})
+        sub = dataclasses.replace(d, X=d.X[idx], y=d.y[idx], rows=d.rows[idx],
+                                  groups=np.concatenate(groups) if d.groups is not None else None,
+                                  times=d.times[idx] if d.times is not None else None)
         try:
             fit, _, _ = _run_engine(spec, sub, plan)
         except Exception:  # a replicate the engine cannot fit is dropped and counted
