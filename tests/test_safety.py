@@ -171,6 +171,15 @@ def test_existing_folder_kept_without_force_and_replaced_with_it(tmp_path, capsy
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+def test_unwritable_output_place_is_a_usage_error(tmp_path, capsys, fast_outputs):
+    args = write(tmp_path, trial_frame())
+    (tmp_path / "afile").write_text("x")
+    assert main(args[:-1] + [str(tmp_path / "afile" / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "afile/out: cannot write the output folder there (" in err and "nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "plan.yaml", "trial.csv"]
+
+
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
 def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch, failure):
     """A failure after some files are written leaves neither a partial folder nor a temporary sibling,

@@ -31,7 +31,13 @@ def _check_out(out: Path, force: bool) -> None:
 def _finish(results, out: Path, args, console, started: float) -> int:
     from .console import print_summary
     _print_warnings(results.trial.flow.warnings)
-    results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
+    try:
+        results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
+    except OSError as exc:
+        # a full disk, a read-only place, a path through a file: the user's to fix, not a bug
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"--out {out}: cannot write the output folder there ({reason}); "
+                         "choose another place (nothing was written)") from None
     if getattr(args, "json", False):
         json.dump(results.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

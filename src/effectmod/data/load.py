@@ -145,11 +145,15 @@ def _read(path: Path, suffix: str, sheet, usecols=None, nrows=None) -> pd.DataFr
 
 
 def _read_excel(path: Path, sheet) -> pd.DataFrame:
-    book = pd.ExcelFile(path)
+    with pd.ExcelFile(path) as book:
+        return _read_sheet(book, path, sheet)
+
+
+def _read_sheet(book: pd.ExcelFile, path: Path, sheet) -> pd.DataFrame:
     names = book.sheet_names
     if sheet is None:
         chosen = names[0]
-        frame = book.parse(chosen, dtype=object)
+        frame = pd.read_excel(book, sheet_name=chosen, dtype=object)
         if frame.dropna(how="all").empty and len(names) > 1:
             raise DataError(f"data file {path.name}: the first sheet '{chosen}' is empty; the workbook has sheets "
                             f"{', '.join(repr(n) for n in names)}: name the one to read in the plan (data.sheet)")
@@ -157,12 +161,12 @@ def _read_excel(path: Path, sheet) -> pd.DataFrame:
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise DataError(f"plan: data.sheet: {path.name} has {len(names)} sheet(s) (0-based index 0-{len(names) - 1}), not {sheet}")
-        return book.parse(names[sheet], dtype=object)
+        return pd.read_excel(book, sheet_name=names[sheet], dtype=object)
     if sheet not in names:
         close = difflib.get_close_matches(sheet, names, n=1)
         hint = f" Closest: '{close[0]}'." if close else ""
         raise DataError(f"plan: data.sheet: no sheet '{sheet}' in {path.name}; sheets: {', '.join(repr(n) for n in names)}.{hint}")
-    return book.parse(sheet, dtype=object)
+    return pd.read_excel(book, sheet_name=sheet, dtype=object)
 
 
 def _sniff_delimiter(path: Path) -> str:
