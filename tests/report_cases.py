@@ -3,7 +3,11 @@
 a moderator label that is an HTML script tag."""
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,3 +66,14 @@ RICH_PLAN = {
 @functools.lru_cache(maxsize=None)
 def rich_results():
     return em.analyze(rich_data(), validate_plan(RICH_PLAN, origin="rich plan"))
+
+
+_FOLDERS = Path(tempfile.mkdtemp(prefix="effectmod-report-tests-"))
+atexit.register(shutil.rmtree, _FOLDERS, True)
+
+
+@functools.lru_cache(maxsize=None)
+def written(case: str) -> Path:
+    """The output folder of 'demo' or 'rich', written once per test session (writing draws every figure)."""
+    results = {"demo": demo_results, "rich": rich_results}[case]()
+    return results.write(_FOLDERS / case)

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from effectmod.report.pdf import chromium_command, find_chromium
-from report_cases import demo_results, rich_results
+from report_cases import written
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (apt-get install chromium)")
@@ -176,9 +176,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    base = tmp_path_factory.mktemp("browser")
-    return {"demo": demo_results().write(base / "demo"), "rich": rich_results().write(base / "rich")}
+def folders():
+    return {"demo": written("demo"), "rich": written("rich")}
 
 
 FIGURE_BOXES = """Array.from(document.querySelectorAll('figure img')).map(i => {
