@@ -251,3 +251,15 @@ def test_ctrl_c_during_a_real_long_bootstrap(tmp_path):
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml", "trial.csv"]
+
+
+def test_init_interrupted_leaves_no_temporary_plan(tmp_path, capsys, monkeypatch):
+    trial_frame().to_csv(tmp_path / "trial.csv", index=False)
+    real = Path.write_text
+
+    def interrupted(self, *a, **k):
+        real(self, "half a pl", encoding="utf-8")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    assert main(["init", str(tmp_path / "trial.csv"), "--out", str(tmp_path / "draft.yaml")]) == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trial.csv"]

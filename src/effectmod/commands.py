@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -137,9 +138,15 @@ def run_init(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
-    tmp = Path(tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")[1])
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)   # never leave a half-written plan beside the real one
+        raise
     print(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
           f"effectmod analyze {args.data} --plan {out}")
     return 0
