@@ -347,3 +347,23 @@ def test_stacked_linear_fits_equal_single_fits(se):
         assert df == single.df_resid
         np.testing.assert_allclose(fit.coef, single.coef, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(fit.vcov, single.vcov, rtol=1e-9, atol=1e-14)
+
+
+def test_covariates_and_moderators_imputed_on_their_scales():
+    d = pd.read_csv(REF / "data.csv")
+    k = np.arange(len(d))
+    d["age"] = np.where(k % 7 == 0, np.nan, 30 + k % 20)        # whole numbers 30-49, 15 missing
+    d["site"] = np.where(k % 9 == 0, None, np.array(["a", "b", "c"])[k % 3])
+    d.loc[k % 11 == 0, "drug"] = None
+    raw = load_plan(REF / "plan.yaml").model_dump(by_alias=True)
+    raw["covariates"] = ["age", "site"]
+    plan = Plan.model_validate(raw)
+    trial = prepare_trial(d, plan)
+    for c in completed_trials(trial, plan, np.random.default_rng(3)):
+        age = c.covariates.matrix[:, c.covariates.names.index("age")]
+        assert np.all((age >= 30) & (age <= 49) & (age == np.round(age)))
+        sites = c.covariates.matrix[:, [c.covariates.names.index("site=b"), c.covariates.names.index("site=c")]]
+        assert np.isin(sites, (0, 1)).all() and (sites.sum(axis=1) <= 1).all()    # one site each
+        assert np.isin(c.moderators["drug"].values, (0, 1)).all()
+    frame = completed_datasets(trial, plan, seed=3)[0]
+    assert frame["site"].isin(["a", "b", "c"]).all() and frame["drug"].isin(["No", "Yes"]).all()

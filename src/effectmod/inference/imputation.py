@@ -4,7 +4,9 @@ Every outcome follow-up, outcome baseline, moderator and covariate of the trial 
 chained-equations model, run separately within each arm (``effectmod.data.impute``), so that
 each variable is imputed from all the others and every treatment interaction is kept. A
 responder outcome derived from a continuous one is derived again on each completed dataset
-(passive imputation), so that it always agrees with its source.
+(passive imputation), so that it always agrees with its source. Continuous variables keep to
+the outcome's declared range; moderators, covariates and baselines without one keep to their
+observed range; whole-number scales stay whole numbers.
 
 Each model of the complete-case run is then refitted on each of the m completed datasets and
 pooled by Rubin's rules with Barnard–Rubin degrees of freedom. The complete-data df is
@@ -33,6 +35,7 @@ import pandas as pd
 from ..data.impute import ImputationVariable, impute, missing_patterns, missingness_summary
 from ..data.prepare import derive_followups, parse_rule
 from ..data.trial import TrialData
+from ..data.values import keys_of, sort_levels
 from ..engines.base import WaldTest
 from ..engines.ols import RankDeficientError
 from ..errors import PlanError
@@ -73,11 +76,18 @@ def _continuous(name: str, x: np.ndarray, bounds=None) -> ImputationVariable:
     return ImputationVariable(name, "continuous", lo, hi, whole)
 
 
-def _numeric_variable(name: str, x: np.ndarray, bounds=None) -> ImputationVariable:
+def _observed_range(x: np.ndarray):
     obs = x[~np.isnan(x)]
-    if obs.size and np.isin(obs, (0.0, 1.0)).all() and bounds is None:
+    return (obs.min(), obs.max()) if obs.size else None
+
+
+def _numeric_variable(name: str, x: np.ndarray) -> ImputationVariable:
+    """A baseline characteristic: binary when its values are 0/1, else continuous within its
+    observed range (no range is declared for it, and norm draws must not give a negative age)."""
+    obs = x[~np.isnan(x)]
+    if obs.size and np.isin(obs, (0.0, 1.0)).all():
         return ImputationVariable(name, "binary")
-    return _continuous(name, x, bounds)
+    return _continuous(name, x, _observed_range(x))
 
 
 def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
@@ -97,7 +107,7 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
     for name, m in trial.moderators.items():
         key = f"moderator:{name}"
         if m.type == "continuous":
-            var = _continuous(key, m.values)
+            var = _continuous(key, m.values, _observed_range(m.values))
         else:
             var = ImputationVariable(key, "binary" if m.type == "binary" else "categorical")
         add(key, m.values, var, ("moderator", name, None), m.source)
@@ -112,7 +122,8 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
                 baseline_of[name] = shared
             else:
                 key = f"baseline:{name}"
-                var = _numeric_variable(key, o.baseline) if o.type == "binary" else _continuous(key, o.baseline, o.range)
+                var = (_numeric_variable(key, o.baseline) if o.type == "binary"
+                       else _continuous(key, o.baseline, o.range or _observed_range(o.baseline)))
                 add(key, o.baseline, var, ("baseline", name, None), _baseline_label(plan, name, o.baseline_source))
                 baseline_of[name] = key
         for t, y in o.followups.items():
@@ -244,9 +255,10 @@ def completed_datasets(trial: TrialData, plan: Plan, seed: int | None = None) ->
 
 
 def _reference_level(trial: TrialData, source: str):
+    # the covariate's reference level, found as data/prepare.py finds it
     if source in trial.baseline_frame:
-        vals = sorted({str(v) for v in trial.baseline_frame[source].dropna()})
-        return vals[0] if vals else ""
+        levels = sort_levels({k for k in keys_of(trial.baseline_frame[source]) if k is not None})
+        return levels[0] if levels else ""
     return ""
 
 
