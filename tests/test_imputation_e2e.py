@@ -367,3 +367,14 @@ def test_covariates_and_moderators_imputed_on_their_scales():
         assert np.isin(c.moderators["drug"].values, (0, 1)).all()
     frame = completed_datasets(trial, plan, seed=3)[0]
     assert frame["site"].isin(["a", "b", "c"]).all() and frame["drug"].isin(["No", "Yes"]).all()
+
+
+def test_model_not_estimable_keeps_its_rows_with_the_reason():
+    d = pd.read_csv(REF / "data.csv").assign(const=5.0)
+    raw = load_plan(REF / "plan.yaml").model_dump(by_alias=True)
+    raw["outcomes"] = raw["outcomes"][:1]
+    raw["moderators"] = [{"name": "const", "column": "const", "type": "continuous"}]
+    raw["analysis"]["imputations"] = 2
+    res = em.analyze(d, Plan.model_validate(raw))
+    assert len(res.table) == 4 and res.table.estimate.isna().all() and (res.table.tier == "not-estimable").all()
+    assert res.table.note.str.contains("single value").all() and (res.table.n == 100).all()
