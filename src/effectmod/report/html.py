@@ -101,6 +101,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),
         "has_boot": "boot_ci_low" in results.table.columns,
+        "has_perm": "p_permutation" in results.table.columns,
         "has_adjusted": a.multiplicity != "none",
         "ci": level_text(a.ci_level),
         "thresholds": (a.evidence_threshold, a.exploratory_threshold),

@@ -114,12 +114,16 @@ def methods_text(results) -> list[str]:
     if a.bootstrap:
         extra.append(f"Percentile bootstrap {lvl} CIs were computed from {a.bootstrap} resamples of participants within arms.")
     if a.imputations:
-        extra.append(f"Missing data were multiply imputed ({a.imputations} imputations, chained equations within each arm) "
-                     "and estimates pooled by Rubin's rules.")
+        method = {"pmm": "predictive mean matching", "norm": "Bayesian linear regression draws"}.get(
+            getattr(a, "imputation_method", ""), "")
+        extra.append(f"Missing data were multiply imputed ({a.imputations} imputations by chained equations within each arm"
+                     + (f", continuous variables by {method}" if method else "")
+                     + ") and estimates pooled by Rubin's rules.")
     else:
         extra.append("Each model used the participants with the outcome, moderator, baseline and covariates observed (complete cases).")
     if getattr(a, "permutations", 0):
-        extra.append(f"Permutation P values used {a.permutations} Freedman-Lane permutations.")
+        extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
+                     "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
     paras.append(" ".join(extra))
     paras.append("Direction: with treatment coded 1 and a higher outcome taken as worse (as for pain and disability; binary "
                  "outcomes derived as a reduction above a cut-off are taken as responders, higher = better), a positive "

@@ -205,6 +205,8 @@ def grouped_results(results) -> list[dict]:
                 }
                 if has_boot:
                     row["boot"] = "" if missing(r["boot_ci_low"]) else interval(r["boot_ci_low"], r["boot_ci_high"])
+                if "p_permutation" in t.columns:
+                    row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                 rows.append(row)
             groups.append({"title": f"{olab.get(o.name, o.name)}, {timepoint_text(tp)}", "rows": rows})
     return groups
