@@ -44,8 +44,9 @@ def _finish(results, out: Path, args, console, started: float) -> int:
         sys.stdout.write("\n")
     else:
         print_summary(console, results)
-        console.print(f"\nWrote [bold]{out}[/bold]/ (report.html, results.csv, results.json, manifest.json) "
-                      f"in {time.time() - started:.1f} s.")
+        pdf = ", report.pdf" if getattr(args, "pdf", False) else ""
+        console.print(f"\nWrote [bold]{out}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
+                      f"figures/, manifest.json) in {time.time() - started:.1f} s.")
     return 0
 
 
