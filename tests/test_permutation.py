@@ -96,3 +96,17 @@ def test_null_permutation_p_is_uniform():
         t_obs, t_perm = freedman_lane_t(X, y, 3, within_arm_permutations(treat, 199, rng))
         rejections.append(permutation_p(t_obs, t_perm) < 0.05)
     assert abs(np.mean(rejections) - 0.05) < 3 * np.sqrt(0.05 * 0.95 / 200)
+
+
+def test_categorical_moderator_gets_level_p_and_a_note_on_the_joint_row():
+    sim = simulate("resolve", 120, 2)
+    data = sim.data.copy()
+    data["site"] = np.random.default_rng(1).choice(["a", "b", "c"], len(data))
+    plan = dict(sim.plan)
+    plan["moderators"] = [{"name": "site", "column": "site", "type": "categorical"}]
+    plan["analysis"] = {**plan["analysis"], "permutations": 99, "sensitivity": []}
+    t = em.analyze(data, plan).table
+    levels = t[t["term"] != "joint"]
+    assert len(levels) == 8 and levels["p_permutation"].between(0.01, 1).all()
+    joint = t[t["term"] == "joint"]
+    assert joint["p_permutation"].isna().all() and joint["note"].str.contains("joint").all()

@@ -13,8 +13,9 @@ Scheme, for the interaction column j of a linear model on its complete cases:
 The P refits share one design, so they are one call of the batched engine. The t statistic (not
 the coefficient) is used because it is asymptotically pivotal, which is what makes Freedman–Lane
 accurate when the other regressors matter (Anderson & Legendre 1999; Winkler et al. 2014).
-Other model types (logistic, mixed) and multiply imputed analyses get an empty p and say so in
-their note.
+Categorical moderators get a permutation p per level (each level's column is the tested one, the
+other levels stay in the reduced model); the joint row's stays empty. Other model types
+(logistic, mixed) and multiply imputed analyses get an empty p; each such row's note says why.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..models.fit import FittedModel
 
 LINEAR_ONLY = "permutation test: linear models only"
 NOT_WITH_IMPUTATION = "permutation test: not available with multiple imputation"
+JOINT = "permutation test: per level only, not for the joint test"
 
 
 def within_arm_permutations(treat: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,6 +100,8 @@ def permutation_column(table: pd.DataFrame, fitted: list[FittedModel], permutati
         elif model.fit is not None:
             for term, p in model_permutation_p(model, permutations, child).items():
                 values[(spec.outcome, spec.timepoint, spec.moderator, spec.kind, term)] = p
+            if d.terms != ("",):
+                reasons[(spec.outcome, spec.timepoint, spec.moderator, spec.kind, "joint")] = JOINT
         if progress:
             progress(i + 1, len(fitted), "permutations")
     keys = list(zip(table["outcome"], table["timepoint"], table["moderator"], table["model"], table["term"].fillna("")))
