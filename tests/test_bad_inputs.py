@@ -435,3 +435,14 @@ def test_a_bad_input_through_the_installed_command(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("effectmod: data.treated: the value 'activ' does not occur")
     assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+def test_warnings_are_recorded_in_the_data_flow(tmp_path, capsys, fast_outputs):
+    """Printed on stderr and kept in results.json, so the record of the analysis has them too."""
+    import json
+
+    assert main(write(tmp_path, with_cells("pain_12", {1: "."}))) == 0
+    flow = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["data_flow"]
+    assert flow["warnings"] == ["column 'pain_12' (plan: outcomes[0].followups['12']): 1 cell(s) hold '.', "
+                                "read as missing; declare it in data.missing_codes: ['.'] to confirm"]
+    assert f"effectmod: warning: {flow['warnings'][0]}" in capsys.readouterr().err
