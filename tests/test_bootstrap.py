@@ -90,3 +90,52 @@ def test_singular_replicate_is_nan_not_garbage():
     fit = fit_ols_batch(X, y, W)
     assert fit.singular.tolist() == [False, True, False]
     assert np.isnan(fit.coef[1]).all() and np.isfinite(fit.coef[[0, 2]]).all()
+
+
+# Both converge to the maximum-likelihood estimate to a relative change of 1e-10 (CONTRACT §3);
+# the estimates then agree to about that, times the condition of the information.
+LOGISTIC_AGREEMENT = 1e-7
+
+
+def test_batched_logistic_bootstrap_equals_loop_of_single_fits():
+    import pandas as pd
+
+    from effectmod.engines.logistic import fit_logistic
+    rng = np.random.default_rng(6)
+    n = 160
+    treat = np.repeat([1, 0], n // 2)
+    mod = rng.normal(30, 8, n)
+    eta = -0.5 + 0.6 * treat + 0.03 * (mod - 30) - 0.04 * treat * (mod - 30)
+    frame = pd.DataFrame({"pid": range(n), "arm": np.where(treat == 1, "t", "c"), "m": mod,
+                          "y1": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)})
+    plan = Plan.model_validate({
+        "data": {"id": "pid", "treatment": "arm", "treated": "t", "control": "c"},
+        "outcomes": [{"name": "event", "type": "binary", "followups": {"1": "y1"}}],
+        "moderators": [{"name": "mod", "column": "m", "type": "continuous"}],
+        "analysis": {"model": "linear", "binary_method": "firth_if_separated"}})
+    trial = prepare_trial(frame, plan)
+    (model,) = [fit_model(s, trial, plan) for s in model_specs(plan, trial)]
+    assert model.spec.kind == "logistic"
+    counts = stratified_bootstrap_counts(trial.treat, 40, np.random.default_rng(2))
+    draws = bootstrap_draws(model, counts, plan)[("1", "")]
+    d = model.design
+    column = d.index("treat:mod")
+    assert np.isfinite(draws).all()
+    for b in range(40):
+        picks = counts_to_indices(counts[b])
+        single = fit_logistic(d.X[picks], d.y[picks])
+        assert abs(draws[b] - single.coef[column]) < LOGISTIC_AGREEMENT * max(1.0, abs(single.coef[column]))
+
+
+def test_separated_replicates_are_flagged_for_the_engine():
+    from effectmod.inference.bootstrap import logistic_batch
+    x = np.arange(20, dtype=float)
+    X = np.column_stack([np.ones(20), x])
+    y = (x >= 10).astype(float)            # x separates the outcome perfectly
+    W = np.ones((2, 20))
+    W[1, [9, 10]] = 0                      # a resample without the two boundary rows: still separated
+    coef, converged = logistic_batch(X, y, W)
+    assert not converged.any()
+    mixed = np.where(np.arange(20) % 3 == 0, 1.0 - y, y)   # overlapping classes: converges
+    coef, converged = logistic_batch(X, mixed, np.ones((1, 20)))
+    assert converged.all() and np.isfinite(coef).all()
