@@ -148,7 +148,8 @@ class Results:
                 + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ">")
 
 
-CSV_SECTIONS = ("conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness")
+CSV_SECTIONS = ("conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
+                "missing_patterns", "complete_case")
 
 
 def csv_table(df: pd.DataFrame) -> pd.DataFrame:
