@@ -235,3 +235,14 @@ def test_screenshot_check_fails_when_a_figure_is_missing(browser, folders, tmp_p
     browser.load((tmp_path / "report.html").as_uri(), LAPTOP)
     found = figure_problems(browser)
     assert len(found) == 1 and found[0].startswith("figure-forest_interactions:"), found
+
+
+def test_report_prints_to_pdf(folders, tmp_path):
+    """`effectmod report DIR --pdf` through the same headless browser."""
+    from effectmod.cli import main
+    folder = tmp_path / "out"
+    shutil.copytree(folders["rich"], folder)
+    assert main(["report", str(folder), "--pdf"]) == 0
+    blob = (folder / "report.pdf").read_bytes()
+    assert blob.startswith(b"%PDF-") and len(blob) > 20_000
+    assert blob.count(b"/Type /Page") - blob.count(b"/Type /Pages") >= 3

@@ -329,3 +329,17 @@ def test_pdf_without_chromium_is_a_usage_error(monkeypatch, tmp_path):
     (tmp_path / "report.html").write_text("<p>x</p>")
     with pytest.raises(UsageError, match="install Debian's chromium package"):
         pdf.html_to_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
+
+
+def test_forest_per_sd_scales_continuous_moderators_only():
+    from effectmod.report.figures import forest_rows
+    res = rich_results()
+    a = res.plan.analysis.model_copy(update={"forest_scale": "per_sd"})
+    scaled, per_sd = forest_rows(dataclasses.replace(res, plan=res.plan.model_copy(update={"analysis": a})))
+    raw, _ = forest_rows(res)
+    assert per_sd
+    sd = float(np.nanstd(res.trial.moderators["kinesiophobia"].values, ddof=1))
+    k = scaled["moderator"] == "kinesiophobia"
+    assert np.allclose(scaled.loc[k, "estimate"], raw.loc[k, "estimate"] * sd)
+    b = scaled["moderator"] == "psychoactive"
+    assert np.allclose(scaled.loc[b, "ci_high"], raw.loc[b, "ci_high"])
