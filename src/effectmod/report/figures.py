@@ -187,12 +187,13 @@ def flow_diagram(results) -> Figure:
         y_top = 100
         top = f"Participants in the data file\n(n = {flow.participants_in_file})"
         ax.text(49, y_top, top, ha="center", va="top", bbox=box)
-        y_rand = y_top - 24 - 1.2 * len(flow.excluded)
+        y_rand = y_top - 24 - (3.5 * len(flow.excluded) if excluded else 0)
+        y_ex = (y_top - 9 + y_rand) / 2   # the exclusion box sits between the two boxes it branches from
         if excluded:
             reasons = "\n".join(_wrap(f"{r}: {n}", 34) for r, n in flow.excluded)
-            ax.text(62, (y_top + y_rand) / 2 + 2, f"Excluded (n = {excluded})\n{reasons}", ha="left", va="center",
+            ax.text(62, y_ex, f"Excluded (n = {excluded})\n{reasons}", ha="left", va="center",
                     bbox=dict(box, facecolor="#FBEFE6"), fontsize=8)
-            ax.annotate("", xy=(61.5, (y_top + y_rand) / 2 + 2), xytext=(49, (y_top + y_rand) / 2 + 2),
+            ax.annotate("", xy=(61.5, y_ex), xytext=(49, y_ex),
                         arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
         ax.annotate("", xy=(49, y_rand + 1), xytext=(49, y_top - 9), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
         ax.text(49, y_rand, f"Randomised, in the two analysed arms\n(n = {flow.randomised})", ha="center", va="top", bbox=box)
@@ -227,7 +228,8 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
         figs.append(("forest_interactions", f"Treatment × moderator interactions, {scale}, with "
                      f"{_pct(results.plan.analysis.ci_level)} CIs; main analysis ({_model_words(main, models)}). "
                      "A positive estimate means a larger (less negative) treated-minus-control difference in the "
-                     "outcome when the moderator is higher. Marker shape and colour show the tier.", fp))
+                     "outcome when the moderator is higher. Marker shape and colour show the tier; joint tests and "
+                     "not-estimable interactions are not drawn.", fp))
     for model in results.plan.analysis.sensitivity:
         if model in models:
             f = forest_plot(results, model)
