@@ -1,6 +1,6 @@
 """Figures for the report and for manuscripts: one style, a colour-blind-safe palette, SVG + PNG.
 
-Every figure is drawn inside ``style()`` and serialised by ``svg_bytes``/``png_bytes``, which
+Every figure is a bare ``Figure`` (no pyplot) drawn inside ``style()`` and serialised by ``svg_bytes``/``png_bytes``, which
 fix the SVG hash salt and drop dates so that reruns give byte-identical files.
 """
 from __future__ import annotations
@@ -10,14 +10,13 @@ import io
 import textwrap
 
 import matplotlib
+import numpy as np
+# Figures are built as bare Figure objects rendered by the Agg/SVG canvases at save time: no
+# pyplot, so no display is needed and a notebook user's backend is never switched
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")  # no display, ever: the report is written on servers and in CI
-
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from .tables import main_model_rows, moderator_labels, outcome_labels, timepoint_text  # noqa: E402
+from .tables import main_model_rows, moderator_labels, outcome_labels, timepoint_text
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
