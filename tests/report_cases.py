@@ -45,7 +45,7 @@ RICH_PLAN = {
         {"name": "pain", "label": "Pain intensity (NRS 0-10)", "range": [0, 10], "baseline": "pain_0",
          "followups": {"18": "pain_18", "52": "pain_52"}},
         {"name": "severe", "label": "Severe pain (NRS 7 or more)", "type": "binary",
-         "followups": {"18": "severe_18", "52": "severe_52"}},
+         "followups": {"52": "severe_52"}},
     ],
     "moderators": [
         {"name": "back_perception", "column": "frebaq", "type": "continuous", "label": SCRIPT_LABEL,
