@@ -106,7 +106,11 @@ class Results:
                 old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
                 os.rmdir(old)
                 os.replace(out, old)
-                os.replace(tmp, out)
+                try:
+                    os.replace(tmp, out)
+                except BaseException:
+                    os.replace(old, out)      # put the user's folder back as it was
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(tmp, out)

@@ -35,9 +35,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
-from .multiplicity import family_mask
+from .multiplicity import family_mask, multipletests
 from .tiers import EVIDENCE, HYPOTHESIS
 
 RATINGS = ("very low", "low", "moderate", "high")
@@ -201,3 +200,4 @@ def _p(p: float) -> str:
     if p < 0.001:
         return "<.001"
     return (f"{p:.3f}" if p < 0.01 else f"{p:.2f}").lstrip("0")
+

@@ -46,7 +46,11 @@ def _design_t(fm, t):
 
 
 def _participants(fm) -> np.ndarray:
-    return np.unique(fm.design.rows)
+    rows = fm.design.rows
+    if rows.size and np.all(rows[1:] >= rows[:-1]):
+        # designs keep participants in order: no sort needed (this runs for every model)
+        return rows[np.r_[True, rows[1:] != rows[:-1]]]
+    return np.unique(rows)
 
 
 def moderator_values(fm, trial) -> np.ndarray:

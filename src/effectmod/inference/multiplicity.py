@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 
 def family_mask(table: pd.DataFrame) -> np.ndarray:
@@ -24,3 +23,9 @@ def adjust(table: pd.DataFrame, method: str) -> pd.Series:
         p = table.loc[idx, "p_value"].to_numpy(dtype=float)
         out.loc[idx] = multipletests(p, method=method)[1]
     return out
+
+
+def multipletests(*args, **kwargs):
+    # statsmodels takes seconds to import; only runs that adjust p values pay for it
+    from statsmodels.stats.multitest import multipletests
+    return multipletests(*args, **kwargs)

@@ -113,7 +113,13 @@ def _sparse_cell_notes(spec: ModelSpec, design: Design, trial: TrialData) -> lis
 
 
 def _plain(name: str) -> str:
-    return {"treat": "treatment", "mod": "moderator", "baseline": "outcome baseline"}.get(name, name)
+    """Design column names in the words of the plan."""
+    if name.startswith("cov[") and name.endswith("]"):
+        return f"covariate '{name[4:-1]}'"
+    if name.startswith("mod[") and name.endswith("]"):
+        return f"moderator level '{name[4:-1]}'"
+    return {"treat": "treatment", "mod": "moderator", "baseline": "outcome baseline",
+            "(Intercept)": "intercept"}.get(name, name)
 
 
 def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
