@@ -99,3 +99,16 @@ def test_stacked_fits_with_their_own_complete_cases():
         assert rel(fit.coef[b], ref.params) < REL
         assert rel(fit.std_error[b][1:], ref.bse[1:]) < REL
         assert fit.df_resid[b] == ref.df_resid
+
+
+@pytest.mark.parametrize("se,cov_type", [("classical", "nonrobust"), ("HC3", "HC3")])
+def test_many_rows_take_the_normal_equations_path_with_the_same_numbers(se, cov_type, monkeypatch):
+    import effectmod.engines.ols as ols
+    X, y = trial_design(np.random.default_rng(7), n=3000)
+    monkeypatch.setattr(ols, "GRAM_MIN_ROWS", 1000)
+    ours = ols.fit_ols(X, y, se=se)
+    ref = sm.OLS(y, X).fit(cov_type=cov_type)
+    assert rel(ours.coef, ref.params) < REL
+    assert rel(np.sqrt(np.diag(ours.vcov)), ref.bse) < REL
+    with pytest.raises(RankDeficientError):      # collinearity still named, through the QR
+        ols.fit_ols(np.column_stack([X, X[:, 2] * 3]), y)
