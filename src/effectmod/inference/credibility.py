@@ -54,11 +54,8 @@ LESS, GREATER = "less_benefit_when_higher", "greater_benefit_when_higher"
 
 
 def outcome_better(outcome) -> str:
-    """Which direction of an outcome is better, as assumed by the credibility assessment."""
-    derive = getattr(outcome, "derive", None)
-    if outcome.type == "binary" and derive is not None and "reduction" in derive.rule:
-        return "higher"
-    return "lower"
+    """Which direction of an outcome is better (the plan's outcomes[].better or its default)."""
+    return outcome.better_direction
 
 
 def observed_direction(estimate: float, better: str) -> str:
@@ -190,7 +187,7 @@ def _assess(r, m, o, others, family_size: int, thresh: float) -> dict:
         "interaction_test": "yes", "continuous_as_continuous": "yes" if m.type == "continuous" else "not applicable",
         "consistency": consistency, "consistency_detail": detail, "p_holm": float(r["p_holm"]),
         "chance_unlikely": chance, "prior_evidence": prior,
-        "outcome_better": f"{better} (assumed)" if better == "lower" else "higher (responder outcome)",
+        "outcome_better": better if o.better is not None else f"{better} (default; set outcomes[].better)",
         "rating": RATINGS[max(level, 0)], "reasons": "; ".join(reasons),
     }
 

@@ -78,8 +78,24 @@ class Outcome(_Strict):
     followups: Optional[dict[str, str]] = Field(None, description="Wide: follow-up label -> column, in time order.")
     column: Optional[str] = Field(None, description="Long: the column holding the outcome at every visit.")
     derive: Optional[Derivation] = Field(None, description="Binary only: derive the outcome from a continuous outcome of the plan.")
+    better: Optional[Literal["lower", "higher"]] = Field(None, description=(
+        "Which direction of the outcome is better for participants, used to read an interaction as more or "
+        "less benefit. Default: lower (pain, disability, adverse events), except a responder outcome derived "
+        "as an improvement (e.g. reduction_from_baseline_pct >= 30), where the event is the good result."))
 
     _name = field_validator("name")(_check_name)
+
+    @property
+    def better_direction(self) -> str:
+        """'lower' or 'higher': the plan's `better`, else the default described there."""
+        if self.better is not None:
+            return self.better
+        if self.type == "binary" and self.derive is not None:
+            parts = self.derive.rule.split()
+            if len(parts) >= 2:
+                improvement = parts[0].startswith("reduction") == parts[1].startswith(">")
+                return "higher" if improvement else "lower"
+        return "lower"
 
     @field_validator("followups", mode="before")
     @classmethod
