@@ -173,13 +173,20 @@ def test_moderator_table_and_direction_rule(demo_folder):
     expected = int((frebaq["estimate"] < 0).sum())
     assert agreement["back_perception"].split(": ")[1].startswith(f"{expected} of {len(frebaq)}")
     html = (demo_folder / "report.html").read_text(encoding="utf-8")
-    assert "Observed direction agreed" in html and "higher outcome = worse" in html
+    assert "Observed direction agreed" in html and "a higher value is worse" in html
 
 
 def test_direction_of_responder_outcomes():
-    responder = SimpleNamespace(type="binary", derive=SimpleNamespace(rule="reduction_from_baseline_pct >= 30"))
-    severe = SimpleNamespace(type="binary", derive=SimpleNamespace(rule="value >= 7"))
-    pain = SimpleNamespace(type="continuous", derive=None)
+    from effectmod.plan.schema import Outcome
+
+    def derived(rule, **extra):
+        return Outcome.model_validate({"name": "r", "type": "binary", "derive": {"from": "pain", "rule": rule}, **extra})
+    responder = derived("reduction_from_baseline_pct >= 30")
+    severe = derived("value >= 7")
+    pain = Outcome.model_validate({"name": "pain", "followups": {"18": "pain_18"}})
+    # the plan's outcomes[].better overrides the default
+    assert paragraph.higher_is_better(Outcome.model_validate({"name": "qol", "followups": {"1": "q"}, "better": "higher"}))
+    assert not paragraph.higher_is_better(derived("reduction_from_baseline_pct >= 30", better="lower"))
     assert paragraph.higher_is_better(responder)
     assert not paragraph.higher_is_better(severe) and not paragraph.higher_is_better(pain)
     assert paragraph.observed_direction(0.3, responder) == "greater_benefit_when_higher"

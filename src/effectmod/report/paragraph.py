@@ -2,7 +2,6 @@
 pre-specified moderator, and the JAMA-style results paragraph."""
 from __future__ import annotations
 
-import re
 
 from .sentences import jama, level_text, p_text
 from .tables import main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
@@ -13,20 +12,8 @@ DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
 
 # ---------------------------------------------------------------------------- direction
 def higher_is_better(outcome) -> bool:
-    """Whether a higher outcome value is better.
-
-    Continuous outcomes and plain binary events are taken as 'higher = worse' (pain, disability,
-    recurrence). A binary outcome derived as a *reduction* above a cut-off, or a change/value below
-    one, is a responder outcome, where the event is the good result.
-    """
-    d = getattr(outcome, "derive", None)
-    if outcome.type != "binary" or d is None:
-        return False
-    m = re.match(r"\s*(\w+)\s*(>=|<=|>|<)", d.rule)
-    if not m:
-        return False
-    quantity, op = m.groups()
-    return quantity.startswith("reduction") == op.startswith(">")
+    """Whether a higher outcome value is better (the plan's outcomes[].better or its default)."""
+    return outcome.better_direction == "higher"
 
 
 def observed_direction(estimate: float, outcome) -> str:
@@ -125,9 +112,16 @@ def methods_text(results) -> list[str]:
         extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
                      "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
     paras.append(" ".join(extra))
-    paras.append("Direction: with treatment coded 1 and a higher outcome taken as worse (as for pain and disability; binary "
-                 "outcomes derived as a reduction above a cut-off are taken as responders, higher = better), a positive "
-                 "interaction means less benefit of treatment when the moderator is higher.")
+    worse_high = [o.label or o.name for o in plan.outcomes if o.better_direction == "lower"]
+    better_high = [o.label or o.name for o in plan.outcomes if o.better_direction == "higher"]
+    parts = []
+    if worse_high:
+        parts.append(f"for {_join(worse_high)} a higher value is worse, so a positive interaction means less benefit "
+                     "of treatment when the moderator is higher")
+    if better_high:
+        parts.append(f"for {_join(better_high)} a higher value is better, so a positive interaction means more benefit "
+                     "when the moderator is higher")
+    paras.append("Direction (treatment coded 1; outcomes[].better in the plan): " + "; ".join(parts) + ".")
     return paras
 
 
@@ -205,3 +199,7 @@ def _join(parts: list[str]) -> str:
     if len(parts) == 2:
         return f"{parts[0]} and {parts[1]}"
     return ", ".join(parts[:-1]) + f", and {parts[-1]}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
