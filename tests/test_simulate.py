@@ -38,7 +38,7 @@ RANGES = {"age": (18, 70), "pain_0": (3, 10), "rmdq_0": (0, 24), "bbq": (9, 45),
 
 # CONTRACT §2 keys, plus analysis.sensitivity (added by the integrator).
 PLAN_KEYS = {"title", "data", "outcomes", "moderators", "covariates", "analysis"}
-DATA_KEYS = {"id", "treatment", "treated", "control", "time"}
+DATA_KEYS = {"id", "treatment", "treated", "control", "time", "time_unit"}   # CONTRACT §2 plus the unit label
 OUTCOME_KEYS = {"name", "label", "type", "event", "range", "baseline", "followups", "column"}
 MODERATOR_KEYS = {"name", "column", "type", "label", "reference", "hypothesised_direction",
                   "rationale"}

@@ -47,7 +47,7 @@ def summary_tables(results, width: int = 80) -> list:
                 n_text = f"n {n.min()}" if n.min() == n.max() else f"n {n.min()}-{n.max()}"
                 title = f"{olab.get(outcome, outcome)} · {MODEL_NAMES.get(model, model)} · {n_text}"
                 if not fits:
-                    title += f" · {timepoint_text(block[0])}"
+                    title += f" · {timepoint_text(block[0], results.plan.data.time_unit)}"
                 table = Table(box=None, pad_edge=False,
                               header_style="bold", padding=(0, 1))
                 table.add_column("Moderator", no_wrap=True, max_width=LABEL_WIDTH, overflow="ellipsis")

@@ -37,6 +37,7 @@ class DataSpec(_Strict):
     treated: Scalar = Field(description="The value that marks the intervention arm.")
     control: Optional[Scalar] = Field(None, description="The control arm's value; rows in any other arm are excluded and counted.")
     time: Optional[str] = Field(None, description="Long format only: the column holding the assessment time.")
+    time_unit: Optional[str] = Field(None, description="Unit of the follow-up labels, shown in the report (e.g. weeks: '52 weeks').")
     sheet: Optional[Union[str, int]] = Field(None, description="Excel files: the sheet to read (name or 0-based index); default the first.")
     missing_codes: list[Scalar] = Field(default_factory=list, description="Values that mean 'missing' in every column (e.g. -99, 999, '.').")
 

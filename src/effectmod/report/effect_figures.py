@@ -128,9 +128,11 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     fig = Figure(figsize=(6.2, 3.9))
     ax = fig.add_subplot(1, 1, 1)
     parts = _parse_parts(jn_row)
+    lower_better = out.better_direction == "lower"
     for a, b, sign in parts:
+        favoured = treated if (sign == "effect < 0") == lower_better else control
         ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
-        ax.text((a + b) / 2, 0.97, f"CI excludes 0\n({sign})", transform=blended_transform_factory(ax.transData, ax.transAxes),
+        ax.text((a + b) / 2, 0.97, f"favours {favoured}\n(CI excludes 0)", transform=blended_transform_factory(ax.transData, ax.transAxes),
                 ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
     ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
     ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
@@ -148,11 +150,12 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
                 alpha=min(1.0, 0.25 + 0.75 * k / counts.max()), solid_capstyle="butt")
     ax.set_xlim(obs.min(), obs.max())
     ax.set_xlabel(mlabel + (f" ({mod.units})" if mod.units else ""))
-    ax.set_ylabel(f"Treatment effect on {olabel}\nat {timepoint_text(t)} ({treated} − {control}{', ' + scale if logit else ''})",
+    ax.set_ylabel(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} ({treated} − {control}{', ' + scale if logit else ''})",
                   fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), dt)).estimate for v in (v10, v90))
-    ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold), loc="left", fontsize=9.5)
+    ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better),
+                 loc="left", fontsize=9.5)
     ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
     # fixed margins: tight_layout costs a quarter of a second per figure, and the saved file is
     # cropped to its content anyway (savefig.bbox = tight in the report style)
@@ -160,7 +163,7 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
 
     region = jn_row["sign_description"] if jn_row is not None else ""
     caption = (f"Treatment effect ({treated} minus {control}{', log odds ratio' if logit else ''}) on {olabel} at "
-               f"{timepoint_text(t)} across observed values of {mlabel}, with its {level_text(level)} CI band; the title "
+               f"{timepoint_text(t, plan.data.time_unit)} across observed values of {mlabel}, with its {level_text(level)} CI band; the title "
                "gives the effect at the moderator's 10th and 90th percentiles "
                f"({fm.spec.kind} model, n = {fm.design.n}; interaction {p_text(p, plan.analysis.evidence_threshold)}). "
                "Shaded: where the CI excludes 0 (Johnson-Neyman region, clipped to the observed range); dashed lines: "
@@ -181,14 +184,16 @@ def _num(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
 
 
-def _takeaway(v10, e10, v90, e90, p, mlabel, threshold) -> str:
-    """One line: where the effect is more negative, and the effect at the 10th and 90th percentiles."""
+def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better) -> str:
+    """One line a clinician reads first: where the treatment helps more, and the effect at the
+    moderator's 10th and 90th percentiles."""
     short = re.sub(r"\s*\(.*\)$", "", mlabel)
     if e10 == e90:
         return f"Effect the same across {short} (interaction {p_text(p, threshold)})"
-    where = "lower" if e10 < e90 else "higher"
-    return (f"More negative effect at {where} {short} ({number(e10, 1)} at {_num(v10)}, {number(e90, 1)} at "
-            f"{_num(v90)}); interaction {p_text(p, threshold)}")
+    more_benefit_low = (e10 < e90) == lower_better
+    where = "lower" if more_benefit_low else "higher"
+    return (f"Larger benefit of {treated} at {where} {short}\n(effect {number(e10, 1)} at {_num(v10)}, "
+            f"{number(e90, 1)} at {_num(v90)}; interaction {p_text(p, threshold)})")
 
 
 # ---------------------------------------------------------------------------- binary / categorical moderators
@@ -222,7 +227,7 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         p = float((joint if len(joint) else ints)["p_value"].iloc[0])
         ticks.append(y)
         headings.append(len(labels))
-        labels.append(f"{olab.get(outcome, outcome)}, {timepoint_text(t)}")
+        labels.append(f"{olab.get(outcome, outcome)}, {timepoint_text(t, results.plan.data.time_unit)}")
         ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}", transform=blended_transform_factory(ax.transAxes, ax.transData),
                 va="center", fontsize=7.5)
         for k, lv in enumerate(levels):

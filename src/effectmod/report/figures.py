@@ -140,7 +140,7 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
                    for tier, (mk, c, lab) in TIER_MARKERS.items() if (t["tier"] == tier).any()]
         if len(timepoints) > 1:
             handles += [Line2D([], [], color="black", lw=1.2, ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)],
-                                   label=f"{timepoint_text(tp)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})")
+                                   label=f"{timepoint_text(tp, results.plan.data.time_unit)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})")
                         for k, tp in enumerate(timepoints)]
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), bbox_to_anchor=(0.5, -0.01))
         fig.tight_layout(rect=(0, 0.05 if n_rows > 4 else 0.12, 1, 1))
@@ -204,7 +204,7 @@ def flow_diagram(results) -> Figure:
                     ha="center", va="top", bbox=arm_box, fontweight="bold")
             lines = c["per_arm"][arm]
             text = "Outcome assessed (missing)\n" + "\n".join(
-                f"{_wrap(lab, 28)}, {timepoint_text(tp)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
+                f"{_wrap(lab, 28)}, {timepoint_text(tp, results.plan.data.time_unit)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
             ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
             ax.text(x, y_arm - 18, text, ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
         # the lowest box hangs below y_arm - 18 by its text height; leave room for it and no more

@@ -155,7 +155,7 @@ def _flow_models(results) -> list[dict]:
         lo, hi = min(g["n"]), max(g["n"])
         reasons = "; ".join(f"{r}: {a if a == b else f'{a}-{b}'}" for r, (a, b) in g["reasons"].items())
         out.append({"model": tables.MODEL_NAMES.get(model, model), "outcome": olab.get(outcome, outcome),
-                    "timepoint": tp if tp == "all follow-ups" else tables.timepoint_text(tp),
+                    "timepoint": tp if tp == "all follow-ups" else tables.timepoint_text(tp, results.plan.data.time_unit),
                     "n": str(lo) if lo == hi else f"{lo}-{hi}", "excluded": reasons or "none"})
     return out
 

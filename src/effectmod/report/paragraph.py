@@ -139,7 +139,7 @@ def results_paragraph(results) -> list[str]:
     lvl = a.ci_level
 
     def phrase(r) -> str:
-        where = f"{_lower(olab.get(r.outcome, r.outcome))} at {timepoint_text(r.timepoint)}"
+        where = f"{_lower(olab.get(r.outcome, r.outcome))} at {timepoint_text(r.timepoint, results.plan.data.time_unit)}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
         label = "log odds ratio" if r.model == "logistic" else "β-coefficient"

@@ -30,14 +30,15 @@ def moderator_labels(plan) -> dict[str, str]:
     return {m.name: m.label or m.name for m in plan.moderators}
 
 
-def timepoint_text(timepoint: str) -> str:
-    """'follow-up 52' for a bare number, else the label as written ('52 weeks')."""
+def timepoint_text(timepoint: str, unit: str | None = None) -> str:
+    """'52 weeks' with the plan's data.time_unit, 'follow-up 52' for a bare number without one,
+    else the label as written."""
     t = str(timepoint)
     try:
         float(t)
     except ValueError:
         return t
-    return f"follow-up {t}"
+    return f"{t} {unit}" if unit else f"follow-up {t}"
 
 
 def missing(x) -> bool:
@@ -208,7 +209,7 @@ def grouped_results(results) -> list[dict]:
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                 rows.append(row)
-            groups.append({"title": f"{olab.get(o.name, o.name)}, {timepoint_text(tp)}", "rows": rows})
+            groups.append({"title": f"{olab.get(o.name, o.name)}, {timepoint_text(tp, results.plan.data.time_unit)}", "rows": rows})
     return groups
 
 

@@ -162,7 +162,7 @@ def build_plan(scenario: Scenario, seed: int) -> dict:
     return {
         "title": scenario.title,
         "data": {"id": "participant_id", "treatment": "group", "treated": scenario.treated,
-                 "control": scenario.control},
+                 "control": scenario.control, "time_unit": "weeks"},
         "outcomes": outcomes,
         "moderators": moderators,
         "covariates": [],
