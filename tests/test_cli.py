@@ -25,7 +25,6 @@ def test_demo_writes_the_whole_folder(tmp_path, capsys):
     assert set(table["model"]) >= {"linear", "mixed"}
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "52 weeks" in report                    # the plan's data.time_unit labels the follow-ups
-    assert "favours sensorimotor" in report or (out / "figures").is_dir()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 2024 and len(manifest["inputs"]["data"]["sha256"]) == 64
 
