@@ -128,14 +128,14 @@ def test_batched_logistic_bootstrap_equals_loop_of_single_fits():
 
 
 def test_separated_replicates_are_flagged_for_the_engine():
-    from effectmod.inference.bootstrap import logistic_batch
+    from effectmod.engines.logistic import fit_logistic_stacked
     x = np.arange(20, dtype=float)
     X = np.column_stack([np.ones(20), x])
     y = (x >= 10).astype(float)            # x separates the outcome perfectly
     W = np.ones((2, 20))
     W[1, [9, 10]] = 0                      # a resample without the two boundary rows: still separated
-    coef, converged = logistic_batch(X, y, W)
+    coef, _, converged = fit_logistic_stacked(X, y, W)
     assert not converged.any()
     mixed = np.where(np.arange(20) % 3 == 0, 1.0 - y, y)   # overlapping classes: converges
-    coef, converged = logistic_batch(X, mixed, np.ones((1, 20)))
+    coef, _, converged = fit_logistic_stacked(X, mixed, np.ones((1, 20)))
     assert converged.all() and np.isfinite(coef).all()

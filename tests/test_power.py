@@ -6,7 +6,8 @@ from scipy import stats
 
 from effectmod.cli import main
 from effectmod.engines.ols import fit_ols
-from effectmod.power import (POWER_COLUMNS, PowerGrid, ScenarioSource, Size, fit_logistic_stacked,
+from effectmod.engines.logistic import fit_logistic_stacked
+from effectmod.power import (POWER_COLUMNS, PowerGrid, ScenarioSource, Size,
                              pilot_source, simulate_power, stacked_t)
 
 # Monte Carlo error: a power estimate from R trials has SE sqrt(p(1-p)/R); 4 SEs keep the

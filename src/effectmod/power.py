@@ -31,11 +31,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .engines.logistic import fit_logistic_stacked
 from .engines.ols import fit_ols_stacked
 
 CHUNK = 250                 # trials per unit of work; fixed so results do not depend on workers
-NEWTON_TOLERANCE = 1e-8     # relative change of the coefficients in the batched logistic fits
-NEWTON_STEPS = 50
 POWER_COLUMNS = ("outcome", "timepoint", "moderator", "n", "scale", "true_interaction", "power", "mcse",
                  "replicates", "ate_power", "ate_mcse", "true_ate")
 
@@ -82,50 +81,6 @@ class PilotSource:
 
 
 # ---------------------------------------------------------------- batched fits
-
-def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None):
-    """B logistic ML fits at once by stacked Newton steps: X (B, n, p), y (B, n) in {0, 1}.
-
-    Returns (coef, std_error, converged), each fit's Wald SE from its inverse information.
-    A replicate with separation does not converge (its coefficients drift off); it is
-    reported as not converged rather than given a meaningless test.
-    """
-    B, n, p = X.shape
-    w = np.ones((B, n)) if mask is None else mask.astype(float)
-    X = np.where(w[..., None] > 0, X, 0.0)
-    y = np.where(w > 0, y, 0.0)
-    # centre and scale each fit's columns (as the OLS engines do) so Newton is well conditioned
-    scale = np.sqrt((X * X).mean(axis=1))
-    scale[scale == 0] = 1.0
-    Xs = X / scale[:, None, :]
-    beta = np.zeros((B, p))
-    converged = np.zeros(B, dtype=bool)
-    active = np.ones(B, dtype=bool)
-    for _ in range(NEWTON_STEPS):
-        eta = np.einsum("bnp,bp->bn", Xs, beta)
-        mu = special.expit(eta)
-        v = mu * (1 - mu) * w
-        H = np.einsum("bnp,bn,bnq->bpq", Xs, v, Xs, optimize=True)
-        g = np.einsum("bnp,bn->bp", Xs, (y - mu) * w)
-        ok = np.linalg.cond(H) < 1e12
-        H = np.where(ok[:, None, None], H, np.eye(p))
-        step = np.linalg.solve(H, g[..., None])[..., 0]
-        step[~ok | ~active] = 0.0
-        beta = beta + step
-        change = np.abs(step).max(axis=1) / (np.abs(beta).max(axis=1) + 1e-3)
-        converged |= active & ok & (change < NEWTON_TOLERANCE)
-        active &= ~converged & ok
-        if not active.any():
-            break
-    eta = np.einsum("bnp,bp->bn", Xs, beta)
-    mu = special.expit(eta)
-    H = np.einsum("bnp,bn,bnq->bpq", Xs, mu * (1 - mu) * w, Xs, optimize=True)
-    ok = np.linalg.cond(H) < 1e12
-    inv = np.linalg.inv(np.where(ok[:, None, None], H, np.eye(p)))
-    se = np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale
-    converged &= ok & (np.abs(beta).max(axis=1) < 30)   # |log-odds| beyond 30: separation
-    return beta / scale, se, converged
-
 
 def _reject(coef, se, df, alpha):
     """Two-sided Wald/t rejections at alpha; NaN (a singular fit) never rejects."""

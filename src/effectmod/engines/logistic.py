@@ -286,3 +286,66 @@ def sparse_cells(y: np.ndarray, treat: np.ndarray, mod_binary: np.ndarray,
                 out.append(f"only events among {arm_label} participants with "
                            f"{moderator} = {level} ({n} of {n})")
     return out
+
+
+# batched fits (bootstrap replicates, simulated trials): CONTRACT §3's convergence rule
+STACKED_TOLERANCE = 1e-10
+STACKED_STEPS = 50
+# |coefficient| on unit-scaled columns beyond this: the fit is drifting off (separation)
+STACKED_SEPARATION = 30.0
+
+
+def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
+    """Many logistic ML fits at once by stacked Newton steps.
+
+    X is (n, p) shared by every fit or (B, n, p) one per fit; y is (n,) or (B, n) in {0, 1};
+    ``weights`` (B, n) are frequency weights (bootstrap counts) or a 0/1 mask of the rows each
+    fit uses (rows with weight 0 may hold NaN). Returns (coef, std_error, converged), each
+    (B, p) or (B,). A fit whose information is singular, or whose coefficients drift off
+    (separation), is reported as not converged: callers refit those with ``fit_logistic``.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    shared = X.ndim == 2
+    if weights is None:
+        weights = np.ones((1 if shared and y.ndim == 1 else y.shape[0], X.shape[-2]))
+    w = np.asarray(weights, dtype=float)
+    B, p = w.shape[0], X.shape[-1]
+    if not shared:
+        X = np.where(w[..., None] > 0, X, 0.0)
+    y = np.where(w > 0, np.broadcast_to(y, w.shape), 0.0)
+    # unit-RMS columns keep the Newton systems well conditioned; Newton itself is scale-free
+    scale = np.sqrt((X * X).mean(axis=-2))
+    scale = np.where(scale == 0, 1.0, scale)
+    Xs = X / (scale if shared else scale[:, None, :])
+    design = "np" if shared else "bnp"
+
+    def eta_of(beta):
+        return np.einsum(f"{design},bp->bn", Xs, beta)
+
+    def information(v):
+        return np.einsum(f"{design},bn,{design.replace('p', 'q')}->bpq", Xs, v, Xs, optimize=True)
+
+    beta = np.zeros((B, p))
+    converged = np.zeros(B, dtype=bool)
+    active = np.ones(B, dtype=bool)
+    for _ in range(STACKED_STEPS):
+        mu = special.expit(eta_of(beta))
+        H = information(mu * (1 - mu) * w)
+        g = np.einsum(f"{design},bn->bp", Xs, (y - mu) * w)
+        ok = np.linalg.cond(H) < 1e12
+        step = np.linalg.solve(np.where(ok[:, None, None], H, np.eye(p)), g[..., None])[..., 0]
+        step[~ok | ~active] = 0.0
+        beta = beta + step
+        change = np.abs(step).max(axis=1) / (np.abs(beta).max(axis=1) + 1e-3)
+        converged |= active & ok & (change < STACKED_TOLERANCE)
+        active &= ~converged & ok & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
+        if not active.any():
+            break
+    mu = special.expit(eta_of(beta))
+    H = information(mu * (1 - mu) * w)
+    ok = np.linalg.cond(H) < 1e12
+    inv = np.linalg.inv(np.where(ok[:, None, None], H, np.eye(p)))
+    se = np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale
+    converged &= ok & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
+    return beta / scale, se, converged

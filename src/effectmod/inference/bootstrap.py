@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from ..engines.logistic import fit_logistic_stacked
 from ..engines.ols import fit_ols_batch
 from ..models.fit import FittedModel
 from ..plan.schema import Plan
@@ -31,58 +32,12 @@ def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[
     return _refit_loop(model, counts, plan)
 
 
-NEWTON_TOLERANCE = 1e-10   # CONTRACT §3: iterative fits converge to a relative change below 1e-10
-NEWTON_STEPS = 30
-SEPARATION_SCALE = 15.0    # |coefficient| on unit-scaled columns beyond this: drifting off (separation)
-
-
-def logistic_batch(X: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """B frequency-weighted logistic ML fits sharing X (n, p) and y (n,): W (B, n) counts.
-
-    Stacked Newton steps on centred, scaled columns. Returns (coef (B, p), converged (B,));
-    a replicate that has not converged (separation, a singular information) is not to be used.
-    """
-    from ..engines.ols import _scaling, _unscale
-    centre, scale, intercept = _scaling(X)
-    Xs = (X - centre) / scale
-    B, p = W.shape[0], X.shape[1]
-    iu, ju = np.triu_indices(p)
-    Z = Xs[:, iu] * Xs[:, ju]
-    beta = np.zeros((B, p))
-    converged = np.zeros(B, dtype=bool)
-    active = np.ones(B, dtype=bool)
-    for _ in range(NEWTON_STEPS):
-        mu = 1.0 / (1.0 + np.exp(-(beta[active] @ Xs.T)))
-        Wa = W[active]
-        G = (Wa * mu * (1 - mu)) @ Z
-        H = np.empty((G.shape[0], p, p))
-        H[:, iu, ju] = G
-        H[:, ju, iu] = G
-        g = (Wa * (y - mu)) @ Xs
-        try:
-            step = np.linalg.solve(H, g[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            break           # a singular information somewhere: those left go to the loop
-        beta[active] += step
-        change = np.abs(step).max(axis=1) / np.maximum(np.abs(beta[active]).max(axis=1), 1e-3)
-        idx = np.flatnonzero(active)
-        done = change < NEWTON_TOLERANCE
-        converged[idx[done]] = True
-        active[idx[done]] = False
-        drifting = np.abs(beta[idx]).max(axis=1) > SEPARATION_SCALE
-        active[idx[drifting]] = False
-        if not active.any():
-            break
-    converged &= np.abs(beta).max(axis=1) <= SEPARATION_SCALE
-    return _unscale(beta, centre, scale, intercept), converged
-
-
 def _logistic_batch(model: FittedModel, counts: np.ndarray, plan: Plan):
     """Logistic replicates by stacked Newton steps; the few that do not converge (separation in
     that resample, where the engine's own policy decides, e.g. Firth) are refitted one by one."""
     d = model.design
     spec = model.spec
-    coef, converged = logistic_batch(d.X, d.y, counts[:, d.rows].astype(float))
+    coef, _, converged = fit_logistic_stacked(d.X, d.y, counts[:, d.rows].astype(float))
     out = {(spec.timepoint, term): np.where(converged, coef[:, d.index(f"treat:{name}")], np.nan)
            for term, name in zip(d.terms, d.mod_names)}
     redo = np.flatnonzero(~converged)
