@@ -9,7 +9,6 @@ import re
 import xml.etree.ElementTree as ET
 from html import escape as html_escape
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd

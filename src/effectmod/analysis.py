@@ -9,13 +9,11 @@ import numpy as np
 import pandas as pd
 
 from .data.inputs import load_inputs
-from .errors import PlanError
 from .inference.multiplicity import adjust
-from .inference.resample import percentile_interval, stratified_bootstrap_counts
+from .inference.resample import stratified_bootstrap_counts
 from .inference.tiers import tier
 from .models.fit import FittedModel, fit_model
 from .models.spec import model_specs
-from .plan.load import load_plan
 from .plan.schema import Plan
 from .results import CONTRACT_COLUMNS, Results
 
@@ -38,7 +36,6 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         inputs = {"data": {"source": Path(data).name, "sha256": _file_hash(Path(data))}}
     if isinstance(plan, (str, Path)):
         inputs["plan"] = {"source": Path(plan).name, "sha256": _file_hash(Path(plan))}
-    _check_plan_against_trial(plan_obj, trial)
 
     rng = np.random.default_rng(plan_obj.analysis.seed)
     specs = model_specs(plan_obj, trial)
@@ -81,17 +78,6 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
 
     return Results(table=table, plan=plan_obj, trial=trial, fitted=fitted,
                    inputs=inputs, started=started, finished=time.time(), sections=sections)
-
-
-def _check_plan_against_trial(plan: Plan, trial) -> None:
-    problems = []
-    for i, o in enumerate(plan.outcomes):
-        if trial.outcomes[o.name].type == "binary" and "mixed" in plan.analysis.model_types:
-            problems.append(f"outcomes[{i}]: binary outcomes are analysed per follow-up by logistic regression; "
-                            "mixed models for binary outcomes are not offered (use analysis.model: linear, which "
-                            "fits logistic models for binary outcomes)")
-    if problems:
-        raise PlanError(problems)
 
 
 def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:

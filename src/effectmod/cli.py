@@ -11,9 +11,8 @@ import signal
 import sys
 import threading
 import traceback
-from pathlib import Path
 
-from .errors import EffectmodError, UsageError
+from .errors import EffectmodError
 
 
 def build_parser() -> argparse.ArgumentParser:
