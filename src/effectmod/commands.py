@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from .errors import UsageError
+from .results import check_output_folder
 
 
 def _console(args):
@@ -20,13 +21,6 @@ def _progress(console):
     """A rich progress bar that appears only for work that takes longer than a second."""
     from .console import LazyProgress
     return LazyProgress(console)
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise UsageError(f"--out {out}: folder exists and is not empty; choose another folder or pass --force to replace it")
 
 
 def _finish(results, out: Path, args, console, started: float) -> int:
@@ -60,7 +54,7 @@ def run_analyze(args) -> int:
     from .analysis import analyze
     started = time.time()
     out = Path(args.out)
-    _check_out(out, args.force)
+    check_output_folder(out, args.force)
     console = _console(args)
     with _progress(console) as progress:
         results = analyze(args.data, args.plan, seed=args.seed, progress=progress.update)
@@ -75,7 +69,7 @@ def run_demo(args) -> int:
     from .simulate import simulate
     started = time.time()
     out = Path(args.out)
-    _check_out(out, args.force)
+    check_output_folder(out, args.force)
     console = _console(args)
     trial = simulate("resolve", n=276, seed=2024)
     plan = validate_plan(trial.plan, origin="built-in demo plan")

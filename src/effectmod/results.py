@@ -94,10 +94,7 @@ class Results:
     def write(self, out: str | Path, force: bool = False, pdf: bool = False) -> Path:
         """Write the output folder whole or not at all: built in a temporary sibling, then renamed."""
         out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"--out {out}: exists and is not a folder")
-        if out.exists() and any(out.iterdir()) and not force:
-            raise UsageError(f"--out {out}: folder exists and is not empty; choose another folder or pass --force to replace it")
+        check_output_folder(out, force)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
@@ -150,6 +147,15 @@ class Results:
         counts = self.table["tier"].value_counts().to_dict()
         return (f"<Results: {len(self.table)} rows; "
                 + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ">")
+
+
+def check_output_folder(out: Path, force: bool) -> None:
+    """Refuse to replace a file, or a non-empty folder without ``force`` (checked again at write
+    time; the command line checks first so that a user does not wait for an analysis in vain)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise UsageError(f"--out {out}: folder exists and is not empty; choose another folder or pass --force to replace it")
 
 
 CSV_SECTIONS = ("conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",

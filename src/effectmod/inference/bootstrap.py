@@ -49,7 +49,7 @@ def _logistic_batch(model: FittedModel, counts: np.ndarray, plan: Plan):
 
 
 def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
-    from ..models.fit import _run_engine
+    from ..models.fit import run_engine
 
     d = model.design
     spec = model.spec
@@ -74,7 +74,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
                                   groups=np.concatenate(groups) if d.groups is not None else None,
                                   times=d.times[idx] if d.times is not None else None)
         try:
-            fit, _, _ = _run_engine(spec, sub, plan)
+            fit, _, _ = run_engine(spec, sub, plan)
         except Exception:  # a replicate the engine cannot fit is dropped and counted
             continue
         for t in timepoints:

@@ -39,7 +39,7 @@ from ..data.values import keys_of, sort_levels
 from ..engines.base import WaldTest
 from ..engines.ols import RankDeficientError
 from ..errors import PlanError
-from ..models.fit import (FittedModel, NotEstimable, _base_summary, _empty_rows, _interaction_rows, _run_engine,
+from ..models.fit import (FittedModel, NotEstimable, base_summary, empty_rows, interaction_rows, run_engine,
                           build_design, estimability_problem)
 from ..models.spec import ModelSpec
 from ..plan.schema import Plan
@@ -341,7 +341,7 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
                 pass  # refitted one by one below, which names the collinear columns
     fits, notes = [], Counter()
     for d in designs:
-        fit, _, note = _run_engine(spec, d, plan)
+        fit, _, note = run_engine(spec, d, plan)
         fits.append(fit)
         for part in filter(None, note.split("; ")):
             notes[part] += 1
@@ -354,7 +354,7 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     design = designs[0]
     problems = [p for p in (estimability_problem(spec, d, c) for d, c in zip(designs, completed)) if p]
     m = len(completed)
-    summary = {**_base_summary(spec, design), "imputations": m, "imputation_method": plan.analysis.imputation_method,
+    summary = {**base_summary(spec, design), "imputations": m, "imputation_method": plan.analysis.imputation_method,
                "imputation_iterations": ITERATIONS}
     problem = f"{problems[0]} (in {len(problems)} of {m} completed datasets)" if problems else None
     if problem is None:
@@ -365,7 +365,7 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
         except NotEstimable as exc:
             problem = f"{exc} (in a completed dataset)"
     if problem is not None:
-        return FittedModel(spec, design, None, rows=_empty_rows(spec, design, problem), summary=summary, note=problem)
+        return FittedModel(spec, design, None, rows=empty_rows(spec, design, problem), summary=summary, note=problem)
     if spec.kind == "mixed":
         base = pool(fits, math.inf)
         fit = PooledMixedFit(**{f.name: getattr(base, f.name) for f in dataclasses.fields(PooledFit)}, fits=tuple(fits))
@@ -374,7 +374,7 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
         fit = pool(fits, df)
         summary["df_complete"] = df if math.isfinite(df) else "infinite (Wald z): Rubin's df"
     note = "; ".join(f"{text} (in {k} of {m} completed datasets)" for text, k in notes.items())
-    rows = _interaction_rows(spec, design, fit, plan)
+    rows = interaction_rows(spec, design, fit, plan)
     timepoints = design.timepoints if spec.kind == "mixed" else (spec.timepoint,)
     at = {(r["timepoint"], r["term"]): r for r in rows}
     for t in timepoints:

@@ -80,7 +80,7 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     problem = estimability_problem(spec, design, trial)
     if problem is None:
         try:
-            fit, summary, note = _run_engine(spec, design, plan)
+            fit, summary, note = run_engine(spec, design, plan)
             if spec.kind == "logistic":
                 cells = _sparse_cell_notes(spec, design, trial)
                 summary["sparse_cells"] = cells
@@ -91,11 +91,11 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
         except NotEstimable as exc:
             problem = str(exc)
     if problem is not None:
-        return FittedModel(spec, design, None, rows=_empty_rows(spec, design, problem), summary=_base_summary(spec, design), note=problem)
-    rows = _interaction_rows(spec, design, fit, plan)
+        return FittedModel(spec, design, None, rows=empty_rows(spec, design, problem), summary=base_summary(spec, design), note=problem)
+    rows = interaction_rows(spec, design, fit, plan)
     for r in rows:
         r["note"] = note
-    summary = {**_base_summary(spec, design), **summary}
+    summary = {**base_summary(spec, design), **summary}
     return FittedModel(spec, design, fit, rows, summary, note)
 
 
@@ -122,7 +122,7 @@ def _plain(name: str) -> str:
             "(Intercept)": "intercept"}.get(name, name)
 
 
-def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
+def run_engine(spec: ModelSpec, design: Design, plan: Plan):
     if spec.kind == "linear":
         fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
         return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
@@ -177,7 +177,7 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
     raise ValueError(f"unknown model kind {spec.kind!r}")
 
 
-def _base_summary(spec: ModelSpec, design: Design) -> dict:
+def base_summary(spec: ModelSpec, design: Design) -> dict:
     return {"model": spec.kind, "outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
             "n": design.n, "n_obs": int(design.X.shape[0]), "terms": list(design.names),
             "excluded": [{"reason": r, "participants": c} for r, c in design.excluded.items()]}
@@ -195,7 +195,7 @@ def _timepoints(spec: ModelSpec, design: Design) -> tuple[str, ...]:
     return design.timepoints if spec.kind == "mixed" else (spec.timepoint,)
 
 
-def _empty_rows(spec: ModelSpec, design: Design, note: str) -> list[dict]:
+def empty_rows(spec: ModelSpec, design: Design, note: str) -> list[dict]:
     rows = []
     categorical = len(design.terms) > 1 or design.terms[0] != ""
     timepoints = _timepoints(spec, design) or tuple()
@@ -207,7 +207,7 @@ def _empty_rows(spec: ModelSpec, design: Design, note: str) -> list[dict]:
     return rows
 
 
-def _interaction_rows(spec: ModelSpec, design: Design, fit, plan: Plan) -> list[dict]:
+def interaction_rows(spec: ModelSpec, design: Design, fit, plan: Plan) -> list[dict]:
     level = plan.analysis.ci_level
     rows = []
     categorical = design.terms != ("",)
