@@ -36,3 +36,8 @@ def test_rounding_to_zero_is_never_negative():
 def test_half_rounds_away_from_zero_and_labels():
     assert number(0.125) == "0.13" and number(-0.125) == "-0.13"
     assert em.jama(1.5, 0.2, 2.8, 0.02, label="OR", ci_level=0.9) == "OR = 1.50 [90% CI, 0.20-2.80]; P = .02"
+
+
+def test_thresholds_print_like_p_values():
+    from effectmod.report.sentences import threshold_text
+    assert [threshold_text(x) for x in (0.05, 0.2, 0.005, 0.1)] == [".05", ".20", ".005", ".10"]

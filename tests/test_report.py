@@ -344,8 +344,8 @@ def test_forest_per_sd_scales_continuous_moderators_only():
     scaled, per_sd = forest_rows(dataclasses.replace(res, plan=res.plan.model_copy(update={"analysis": a})))
     raw, _ = forest_rows(res)
     assert per_sd
-    sd = float(np.nanstd(res.trial.moderators["kinesiophobia"].values, ddof=1))
     k = scaled["moderator"] == "kinesiophobia"
-    assert np.allclose(scaled.loc[k, "estimate"], raw.loc[k, "estimate"] * sd)
+    # the SD of each model's analysed participants, as in results.csv's moderator_sd
+    assert np.allclose(scaled.loc[k, "estimate"], raw.loc[k, "estimate"] * raw.loc[k, "moderator_sd"])
     b = scaled["moderator"] == "psychoactive"
     assert np.allclose(scaled.loc[b, "ci_high"], raw.loc[b, "ci_high"])

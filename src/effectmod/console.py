@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+from .report.sentences import threshold_text
+
 TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none": "", "not-estimable": "red"}
 # marks beside P carry the tier for readers who cannot see the colours (and in plain logs)
 TIER_MARK = {"evidence": "**", "hypothesis-generating": "*"}
@@ -106,7 +108,7 @@ def print_summary(console, results) -> None:
     flow = results.trial.flow
     excluded = sum(n for _, n in flow.excluded)
     console.print()
-    console.print(f"** evidence (P < {a.evidence_threshold:g}), * hypothesis-generating (P < {a.exploratory_threshold:g}); "
+    console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), * hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in the two analysed arms"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
 

@@ -15,18 +15,15 @@ from __future__ import annotations
 import math
 import re
 
-import matplotlib
+import numpy as np
+# bare Figures rendered by savefig: no pyplot, so a notebook user's backend is never switched
+from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
 
-matplotlib.use("Agg")  # never a display: reports are written on servers and in CI
-
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.transforms import blended_transform_factory  # noqa: E402
-
-from ..inference.effects import johnson_neyman, moderator_values  # noqa: E402
-from .figures import OKABE_ITO  # noqa: E402
-from .sentences import level_text, number, p_text  # noqa: E402
-from .tables import timepoint_text  # noqa: E402
+from ..inference.effects import johnson_neyman, moderator_values
+from .figures import OKABE_ITO
+from .sentences import level_text, number, p_text
+from .tables import main_model_rows, timepoint_text
 
 GRID_POINTS = 121
 MAX_CURVES = 12
@@ -37,9 +34,7 @@ BAND = OKABE_ITO["grey"]
 
 
 def _main_models(results) -> set[str]:
-    main = results.plan.analysis.model
-    sens = set(results.plan.analysis.sensitivity)
-    return {main} | ({"logistic"} if main == "linear" and "logistic" not in sens else set())
+    return set(main_model_rows(results)["model"])
 
 
 def _stem(*parts) -> str:

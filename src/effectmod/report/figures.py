@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .tables import main_model_rows, moderator_labels, outcome_labels, timepoint_text
+from .tables import main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -83,15 +83,12 @@ def forest_rows(results, model: str | None = None):
     """The rows a forest plot shows (estimable, not joint), scaled per SD when the plan asks."""
     t = main_model_rows(results) if model is None else results.table[results.table["model"] == model]
     t = t[(t["term"] != "joint") & (t["tier"] != "not-estimable")].copy()
-    per_sd = getattr(results.plan.analysis, "forest_scale", "raw") == "per_sd"
-    t["scale"] = 1.0
+    per_sd = results.plan.analysis.forest_scale == "per_sd"
     if per_sd:
-        for name, m in results.trial.moderators.items():
-            if m.type == "continuous":
-                sd = float(np.nanstd(m.values, ddof=1))
-                t.loc[t["moderator"] == name, "scale"] = sd
-    for c in ("estimate", "ci_low", "ci_high"):
-        t[c] = t[c] * t["scale"]
+        # the table's per-SD columns: the SD over each model's analysed participants, as in results.csv
+        continuous = t["moderator_sd"].notna()
+        for c in ("estimate", "ci_low", "ci_high"):
+            t[c] = np.where(continuous, t[f"{c}_per_sd"], t[c])
     return t, per_sd
 
 
@@ -217,10 +214,10 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
     """(name, caption, figure) of every figure, in report order; other engineers' effect figures last."""
     figs = [("consort_flow", "Flow of participants (CONSORT-style): participants in the file, exclusions, "
              "allocation, and outcome assessments available per arm at each follow-up.", flow_diagram(results))]
-    per_sd = getattr(results.plan.analysis, "forest_scale", "raw") == "per_sd"
+    per_sd = results.plan.analysis.forest_scale == "per_sd"
     scale = ("per standard deviation of each continuous moderator (binary and categorical moderators: per level)"
              if per_sd else "per unit of each moderator (raw units)")
-    models = list(dict.fromkeys(results.table["model"]))
+    models = model_order(results)
     main = results.plan.analysis.model
     fp = forest_plot(results)
     if fp is not None:
@@ -240,16 +237,10 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
 
 
 def effect_figures(results) -> list[tuple[str, str, Figure]]:
-    """Conditional-effect, Johnson-Neyman and subgroup figures from report.effect_figures, if present."""
-    try:
-        from . import effect_figures as ef
-    except ImportError:
-        return []
-    fn = getattr(ef, "figures_for", None)
-    if fn is None:
-        return []
+    """Conditional-effect, Johnson-Neyman and subgroup figures (report.effect_figures)."""
+    from .effect_figures import figures_for   # imported here: it imports this module
     with style():
-        return [(str(n), str(c), f) for n, c, f in fn(results)]
+        return [(str(n), str(c), f) for n, c, f in figures_for(results)]
 
 
 def _pct(level: float) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import figures as figs
 from . import paragraph, tables
-from .sentences import interval, level_text, number
+from .sentences import interval, level_text, number, threshold_text
 
 SECTION_TITLES = {
     "conditional_effects": "Treatment effect at chosen moderator values",
@@ -104,7 +104,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "has_perm": "p_permutation" in results.table.columns,
         "has_adjusted": a.multiplicity != "none",
         "ci": level_text(a.ci_level),
-        "thresholds": (a.evidence_threshold, a.exploratory_threshold),
+        "thresholds": (threshold_text(a.evidence_threshold), threshold_text(a.exploratory_threshold)),
         "forest": forest,
         "other_figures": other,
         "sections": [_section(n, results.sections[n], results) for n in extra],
@@ -125,7 +125,8 @@ def _plan_summary(results) -> list[tuple[str, str]]:
         ("Covariates", ", ".join(plan.covariates) or "none"),
         ("Baseline adjustment", "yes" if a.adjust_for_baseline else "no"),
         ("Confidence level", level_text(a.ci_level)),
-        ("Tiers", f"evidence P < {a.evidence_threshold:g}; hypothesis-generating P < {a.exploratory_threshold:g}"),
+        ("Tiers", f"evidence P < {threshold_text(a.evidence_threshold)}; hypothesis-generating P < "
+                  f"{threshold_text(a.exploratory_threshold)}"),
         ("Multiple testing", {"none": "none", "holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}[a.multiplicity]),
     ]
     if a.se != "classical":

@@ -3,7 +3,7 @@ pre-specified moderator, and the JAMA-style results paragraph."""
 from __future__ import annotations
 
 
-from .sentences import jama, level_text, p_text
+from .sentences import jama, level_text, p_text, threshold_text
 from .tables import main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
@@ -88,8 +88,8 @@ def methods_text(results) -> list[str]:
     if plan.covariates:
         adj.append("the covariates " + ", ".join(plan.covariates))
     paras.append(("Models were adjusted for " + " and ".join(adj) + ". ") if adj else "Models had no adjustment beyond treatment and moderator. ")
-    tiers = (f"Interactions with P < {a.evidence_threshold:g} are reported as evidence of effect modification and those with "
-             f"P < {a.exploratory_threshold:g} as hypothesis-generating; tiers use the unadjusted P.")
+    tiers = (f"Interactions with P < {threshold_text(a.evidence_threshold)} are reported as evidence of effect modification "
+             f"and those with P < {threshold_text(a.exploratory_threshold)} as hypothesis-generating; tiers use the unadjusted P.")
     mult = {"holm": "Holm's method", "fdr_bh": "the Benjamini-Hochberg false discovery rate"}
     if a.multiplicity != "none":
         tiers += (f" P values adjusted by {mult[a.multiplicity]} over all interaction tests of each model type are "
@@ -102,13 +102,13 @@ def methods_text(results) -> list[str]:
         extra.append(f"Percentile bootstrap {lvl} CIs were computed from {a.bootstrap} resamples of participants within arms.")
     if a.imputations:
         method = {"pmm": "predictive mean matching", "norm": "Bayesian linear regression draws"}.get(
-            getattr(a, "imputation_method", ""), "")
+            a.imputation_method, "")
         extra.append(f"Missing data were multiply imputed ({a.imputations} imputations by chained equations within each arm"
                      + (f", continuous variables by {method}" if method else "")
                      + ") and estimates pooled by Rubin's rules.")
     else:
         extra.append("Each model used the participants with the outcome, moderator, baseline and covariates observed (complete cases).")
-    if getattr(a, "permutations", 0):
+    if a.permutations:
         extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
                      "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
     paras.append(" ".join(extra))
@@ -161,14 +161,16 @@ def results_paragraph(results) -> list[str]:
         paras.append(" ".join(evidence))
     else:
         paras.append(f"None of the {n_tests} pre-specified interaction tests showed evidence of effect modification "
-                     f"(all P ≥ {a.evidence_threshold:g}).")
+                     f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
     if hypo:
         paras.append(" ".join(hypo))
-    quiet = [mlab.get(m, m) for m in dict.fromkeys(rows["moderator"])
-             if not rows[(rows["moderator"] == m) & rows["tier"].isin(["evidence", "hypothesis-generating"])].shape[0]]
+    # moderators tested everywhere without a claim; those never estimable are counted below instead
+    tiers_of = rows.groupby("moderator", sort=False)["tier"].agg(set)
+    quiet = [mlab.get(m, m) for m, t in tiers_of.items()
+             if "none" in t and not t & {"evidence", "hypothesis-generating"}]
     if quiet:
         paras.append(f"{_join(quiet)} did not modify the treatment effect on any outcome "
-                     f"(all P ≥ {a.exploratory_threshold:g}).")
+                     f"(all P ≥ {threshold_text(a.exploratory_threshold)}).")
     ne = rows[rows["tier"] == "not-estimable"]
     if len(ne):
         paras.append(f"{len(ne)} interaction{'s' if len(ne) > 1 else ''} could not be estimated (see the results table).")
@@ -184,7 +186,7 @@ def results_paragraph(results) -> list[str]:
         matched = sum(1 for r in main_ev.itertuples() if (r.outcome, r.timepoint, r.moderator, r.term) in key)
         if matched:
             paras.append(f"In the {model}-model sensitivity analysis, {kept} of these {matched} findings with evidence kept "
-                         f"P < {a.evidence_threshold:g}.")
+                         f"P < {threshold_text(a.evidence_threshold)}.")
     return paras
 
 

@@ -44,6 +44,13 @@ def p_text(p: float, evidence_threshold: float = 0.05) -> str:
     return "P = " + (text[1:] if text.startswith("0") else text)
 
 
+def threshold_text(x: float) -> str:
+    """A P threshold as JAMA prints P: '.05', '.20', '.005' (no leading zero, at least 2 decimals)."""
+    digits = repr(float(x)).split(".")[1] if "." in repr(float(x)) else ""
+    text = f"{x:.{max(2, len(digits))}f}"
+    return text[1:] if text.startswith("0") else text
+
+
 def level_text(ci_level: float) -> str:
     pct = ci_level * 100
     return f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:g}%"

@@ -73,9 +73,8 @@ def model_order(results) -> list[str]:
 def main_model_rows(results) -> pd.DataFrame:
     """Rows of the main analysis: the plan's main model, or logistic for binary outcomes."""
     t = results.table
-    main = results.plan.analysis.model
-    sens = set(results.plan.analysis.sensitivity)
-    return t[(t["model"] == main) | ((t["model"] == "logistic") & ("logistic" not in sens))]
+    # binary outcomes are fitted by logistic regression whatever the main model (mixed is refused)
+    return t[t["model"].isin({results.plan.analysis.model, "logistic"})]
 
 
 def term_label(row, ref: dict[str, str]) -> str:
