@@ -111,11 +111,11 @@ def _source(args):
         names = {m.moderator for m in source.models} - {""}
         outcomes = {m.outcome for m in source.models}
     else:
-        from .simulate import SCENARIOS
+        from .simulate import DROPOUT_MODES, SCENARIOS
         if args.scenario not in SCENARIOS:
             raise UsageError(f"--scenario {args.scenario!r}: choose one of {sorted(SCENARIOS)}")
-        if args.dropout not in (None, "mcar", "mar", "none"):
-            raise UsageError(f"--dropout {args.dropout!r}: choose mcar, mar or none")
+        if args.dropout not in (None, *DROPOUT_MODES):
+            raise UsageError(f"--dropout {args.dropout!r}: choose one of {', '.join(DROPOUT_MODES)}")
         source = ScenarioSource(args.scenario, args.dropout)
         names = {m.name for m in SCENARIOS[args.scenario].moderators}
         outcomes = {o.name for o in SCENARIOS[args.scenario].outcomes}
@@ -129,11 +129,12 @@ def _source(args):
 def run_power(args) -> int:
     from rich.console import Console
 
-    from .commands import _check_out, _progress
+    from .commands import _progress
     from .power import simulate_power
+    from .results import check_output_folder, write_folder
     started = time.time()
     out = Path(args.out)
-    _check_out(out, args.force)
+    check_output_folder(out, args.force)
     grid = _grid(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
@@ -155,10 +156,17 @@ def run_power(args) -> int:
             cluster.close()
     if args.moderator:
         table = table[table["moderator"] == args.moderator].reset_index(drop=True)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "power.csv", index=False)
-    power_figure(table, out / "power.svg", out / "power.png")
+
+    def fill(folder: Path) -> None:
+        table.to_csv(folder / "power.csv", index=False)
+        svg, png = power_figure(table)
+        (folder / "power.svg").write_bytes(svg)
+        (folder / "power.png").write_bytes(png)
+    write_folder(out, args.force, fill)
     print_power(console, table)
+    if getattr(source, "skipped", ()):
+        console.print("Not simulated (categorical moderators need a joint test of their levels): "
+                      + ", ".join(source.skipped))
     console.print(f"\nWrote [bold]{out}[/bold]/ (power.csv, power.svg, power.png): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
     return 0
@@ -175,13 +183,15 @@ def print_power(console, table) -> None:
     console.print(t)
 
 
-def power_figure(table, svg: Path, png: Path) -> None:
-    """Power against n: one panel per outcome x follow-up, one line per moderator and size."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def power_figure(table) -> tuple[bytes, bytes]:
+    """Power against n: one panel per outcome x follow-up, one line per moderator and size.
+    Returns the SVG and PNG bytes, drawn in the report's style (deterministic SVG)."""
+    from matplotlib.figure import Figure
+
+    from .report.figures import svg_and_png
     panels = list(dict.fromkeys(zip(table["outcome"], table["timepoint"])))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), sharey=True, squeeze=False)
+    fig = Figure(figsize=(4.2 * len(panels), 3.8))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
     size_col = "scale" if table["scale"].notna().any() else "true_interaction"
     sizes = list(dict.fromkeys(table[size_col]))
     styles = ["-", "--", ":", "-."]
@@ -202,7 +212,4 @@ def power_figure(table, svg: Path, png: Path) -> None:
     axes[0][0].set_ylabel("power (±1.96 MCSE)")
     handles, labels = axes[0][-1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
-    fig.tight_layout()
-    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
-    fig.savefig(png, bbox_inches="tight", dpi=120)
-    plt.close(fig)
+    return svg_and_png(fig, dpi=120)

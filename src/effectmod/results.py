@@ -92,29 +92,8 @@ class Results:
 
     # ------------------------------------------------------------------ output
     def write(self, out: str | Path, force: bool = False, pdf: bool = False) -> Path:
-        """Write the output folder whole or not at all: built in a temporary sibling, then renamed."""
-        out = Path(out)
-        check_output_folder(out, force)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-        try:
-            self._write_files(tmp, pdf=pdf)
-            if out.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-                os.rmdir(old)
-                os.replace(out, old)
-                try:
-                    os.replace(tmp, out)
-                except BaseException:
-                    os.replace(old, out)      # put the user's folder back as it was
-                    raise
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+        """Write the output folder whole or not at all (see ``write_folder``)."""
+        return write_folder(out, force, lambda folder: self._write_files(folder, pdf=pdf))
 
     def _write_files(self, folder: Path, pdf: bool = False) -> None:
         from .report.html import render_report
@@ -147,6 +126,34 @@ class Results:
         counts = self.table["tier"].value_counts().to_dict()
         return (f"<Results: {len(self.table)} rows; "
                 + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ">")
+
+
+def write_folder(out: str | Path, force: bool, fill) -> Path:
+    """Build an output folder with ``fill(folder)`` in a temporary sibling, then rename it into
+    place, so that a failure or an interruption never leaves a half-written folder; with
+    ``force`` the old folder is replaced only once the new one is complete."""
+    out = Path(out)
+    check_output_folder(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        fill(tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rmdir(old)
+            os.replace(out, old)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old, out)      # put the user's folder back as it was
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
 
 
 def check_output_folder(out: Path, force: bool) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import figures as figs
 from . import paragraph, tables
 from .sentences import interval, level_text, number, threshold_text
 
@@ -39,22 +38,9 @@ class RenderedFigure:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
 
 
-def rendered_figures(results) -> list[RenderedFigure]:
-    """Every report figure drawn and serialised once (the writer saves the same bytes to figures/)."""
-    out = []
-    collected = figs.report_figures(results)
-    try:
-        for name, caption, fig in collected:
-            out.append(RenderedFigure(name, caption, figs.svg_bytes(fig)))
-    finally:
-        figs.close(collected)
-    return out
-
-
-def render_report(results, figures: list[RenderedFigure] | None = None) -> str:
-    """The whole page as text."""
+def render_report(results, figures: list[RenderedFigure]) -> str:
+    """The whole page as text, embedding the figures the writer saved (report.outputs)."""
     env = _environment()
-    figures = rendered_figures(results) if figures is None else figures
     return env.get_template("report.html.j2").render(**report_context(results, figures))
 
 
@@ -206,4 +192,4 @@ def _pair(col: str, cols: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-__all__ = ["render_report", "rendered_figures", "report_context", "format_frame", "RenderedFigure"]
+__all__ = ["render_report", "report_context", "format_frame", "RenderedFigure"]
