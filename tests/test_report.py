@@ -176,21 +176,32 @@ def test_moderator_table_and_direction_rule(demo_folder):
 
 
 def test_direction_of_responder_outcomes():
-    from effectmod.plan.schema import Outcome
+    from effectmod.inference.credibility import observed_direction
+    from effectmod.plan.schema import Plan
 
-    def derived(rule, **extra):
-        return Outcome.model_validate({"name": "r", "type": "binary", "derive": {"from": "pain", "rule": rule}, **extra})
-    responder = derived("reduction_from_baseline_pct >= 30")
-    severe = derived("value >= 7")
-    pain = Outcome.model_validate({"name": "pain", "followups": {"18": "pain_18"}})
+    def plan_with(*outcomes):
+        return Plan.model_validate({"data": {"id": "i", "treatment": "t", "treated": 1},
+                                    "outcomes": [{"name": "pain", "followups": {"18": "pain_18"}},
+                                                 {"name": "qol", "followups": {"1": "q"}, "better": "higher"},
+                                                 *outcomes],
+                                    "moderators": [{"name": "m", "column": "m", "type": "continuous"}]})
+
+    def derived(name, rule, source="pain", **extra):
+        return {"name": name, "type": "binary", "derive": {"from": source, "rule": rule}, **extra}
+    plan = plan_with(derived("responder", "reduction_from_baseline_pct >= 30"), derived("severe", "value >= 7"),
+                     derived("forced", "reduction_from_baseline_pct >= 30", better="lower"),
+                     derived("qol_drop", "reduction_from_baseline >= 5", source="qol"),
+                     derived("qol_good", "value >= 50", source="qol"))
     # the plan's outcomes[].better overrides the default
-    assert paragraph.higher_is_better(Outcome.model_validate({"name": "qol", "followups": {"1": "q"}, "better": "higher"}))
-    assert not paragraph.higher_is_better(derived("reduction_from_baseline_pct >= 30", better="lower"))
-    assert paragraph.higher_is_better(responder)
-    assert not paragraph.higher_is_better(severe) and not paragraph.higher_is_better(pain)
-    assert paragraph.observed_direction(0.3, responder) == "greater_benefit_when_higher"
-    assert paragraph.observed_direction(0.3, severe) == "less_benefit_when_higher"
-    assert paragraph.observed_direction(-0.3, pain) == "greater_benefit_when_higher"
+    assert plan.better_direction("qol") == "higher"
+    assert plan.better_direction("forced") == "lower"
+    assert plan.better_direction("responder") == "higher"
+    assert plan.better_direction("severe") == "lower" and plan.better_direction("pain") == "lower"
+    # a rule reads against its source's direction: a fall in quality of life is bad, a high one good
+    assert plan.better_direction("qol_drop") == "lower" and plan.better_direction("qol_good") == "higher"
+    assert observed_direction(0.3, plan.better_direction("responder")) == "greater_benefit_when_higher"
+    assert observed_direction(0.3, plan.better_direction("severe")) == "less_benefit_when_higher"
+    assert observed_direction(-0.3, plan.better_direction("pain")) == "greater_benefit_when_higher"
 
 
 # ---------------------------------------------------------------------------- tables

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..plan.schema import Plan
+from ..plan.schema import Plan, parse_rule
 from .load import closest_columns
 from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
 from .values import RowNames, describe_rows, keys_of, numeric_column, sort_levels, value_key
@@ -43,10 +43,13 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
             raise DataError(problems)
 
     rows_in_file = len(frame)
+    id_keys = keys_of(frame[plan.data.id])
     treat_keys = keys_of(frame[plan.data.treatment])
+    if plan.data.time is not None:
+        # the arm belongs to the participant: a visit row without it takes it from the others
+        treat_keys = _participant_values(treat_keys, id_keys)
     treated_key, control_key = _arms(treat_keys, plan, problems)
 
-    id_keys = keys_of(frame[plan.data.id])
     participants_in_file = len({k for k in id_keys if k is not None})
     excluded: list[tuple[str, int]] = []
     warnings: list[str] = []
@@ -199,6 +202,14 @@ def _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded) ->
     for arm in sort_levels({k for k in treat_keys[other]}):
         mask = other & (treat_keys == arm)
         excluded.append((f"in arm '{arm}', not one of the two analysed arms", participants(mask)))
+
+
+def _participant_values(keys: np.ndarray, id_keys: np.ndarray) -> np.ndarray:
+    """Each row's value replaced by its participant's first observed value (conflicts between a
+    participant's rows are reported where long data is made wide)."""
+    frame = pd.DataFrame({"id": id_keys, "value": keys}, dtype=object)
+    first = frame.groupby("id", sort=False, dropna=True)["value"].transform("first")
+    return np.where(pd.isna(frame["id"]), keys, first.to_numpy(dtype=object)).astype(object)
 
 
 def _check_unique_ids(ids: np.ndarray, plan: Plan, problems: _Problems) -> None:
@@ -430,16 +441,7 @@ def _binary_baseline(wide, col, event, follow, where, problems):
     return _numeric(wide, col, where, problems, None)
 
 
-_RULE_QUANTITIES = ("reduction_from_baseline_pct", "reduction_from_baseline", "change_from_baseline", "value")
 _OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
-
-
-def parse_rule(rule: str) -> tuple[str, str, float]:
-    parts = rule.split()
-    if len(parts) != 3 or parts[0] not in _RULE_QUANTITIES or parts[1] not in _OPS:
-        raise ValueError(f"'{rule}' is not '<quantity> <op> <number>' with quantity one of "
-                         f"{', '.join(_RULE_QUANTITIES)} and op one of {', '.join(_OPS)}")
-    return parts[0], parts[1], float(parts[2])
 
 
 def derive_followups(src: OutcomeData, quantity: str, op: str, threshold: float) -> dict[str, np.ndarray]:
@@ -514,9 +516,10 @@ def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
             problems.add(f"column '{c}' (plan: covariates[{i}]): expected numbers, found text "
                          f"{describe_rows(bad, names=wide.attrs.get('row_names'))}{hint}")
             continue
-        if not bad:
+        if all(t == "." for _, t in bad):
+            # numbers, perhaps with '.' for missing: read as _numeric reads moderators (with its warning)
             names.append(c)
-            cols.append(values)
+            cols.append(_numeric(wide, c, f"covariates[{i}]", problems, None) if bad else values)
             sources.append(c)
             continue
         keys = keys_of(wide[c])

@@ -53,11 +53,6 @@ CREDIBILITY_COLUMNS = (
 LESS, GREATER = "less_benefit_when_higher", "greater_benefit_when_higher"
 
 
-def outcome_better(outcome) -> str:
-    """Which direction of an outcome is better (the plan's outcomes[].better or its default)."""
-    return outcome.better_direction
-
-
 def observed_direction(estimate: float, better: str) -> str:
     """The direction of modification the interaction's sign shows (benefit = improvement)."""
     if estimate is None or not np.isfinite(estimate) or estimate == 0:
@@ -101,7 +96,7 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
             continue
         m, o = mods[r["moderator"]], outs[r["outcome"]]
         others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)]
-        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh))
+        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, plan.better_direction(o.name)))
     return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS))
 
 
@@ -129,9 +124,8 @@ def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]
     return answer, detail
 
 
-def _assess(r, m, o, others, family_size: int, thresh: float) -> dict:
+def _assess(r, m, o, others, family_size: int, thresh: float, better: str) -> dict:
     categorical = m.type == "categorical"
-    better = outcome_better(o)
     hyp = m.hypothesised_direction
     obs = "not applicable" if categorical else observed_direction(float(r["estimate"]), better)
     if categorical:

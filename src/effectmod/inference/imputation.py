@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.impute import ImputationVariable, impute, missing_patterns, missingness_summary
-from ..data.prepare import derive_followups, parse_rule
+from ..data.prepare import derive_followups
+from ..plan.schema import parse_rule
 from ..data.trial import TrialData
 from ..data.values import keys_of, sort_levels
 from ..engines.base import WaldTest

@@ -60,11 +60,25 @@ class Derivation(_Strict):
     @field_validator("rule")
     @classmethod
     def _rule_parses(cls, value: str) -> str:
-        # the parser that codes the data (imported here: data.prepare imports this module)
-        from ..data.prepare import parse_rule
-
         parse_rule(value)
         return value
+
+
+RULE_QUANTITIES = ("reduction_from_baseline_pct", "reduction_from_baseline", "change_from_baseline", "value")
+RULE_OPS = (">=", ">", "<=", "<")
+
+
+def parse_rule(rule: str) -> tuple[str, str, float]:
+    """A responder rule as (quantity, operator, threshold); ValueError saying the grammar if not."""
+    parts = rule.split()
+    try:
+        threshold = float(parts[2]) if len(parts) == 3 else None
+    except ValueError:
+        threshold = None
+    if threshold is None or parts[0] not in RULE_QUANTITIES or parts[1] not in RULE_OPS:
+        raise ValueError(f"'{rule}' is not '<quantity> <op> <number>' with quantity one of "
+                         f"{', '.join(RULE_QUANTITIES)} and op one of {', '.join(RULE_OPS)}")
+    return parts[0], parts[1], threshold
 
 
 class Outcome(_Strict):
@@ -85,18 +99,6 @@ class Outcome(_Strict):
         "as an improvement (e.g. reduction_from_baseline_pct >= 30), where the event is the good result."))
 
     _name = field_validator("name")(_check_name)
-
-    @property
-    def better_direction(self) -> str:
-        """'lower' or 'higher': the plan's `better`, else the default described there."""
-        if self.better is not None:
-            return self.better
-        if self.type == "binary" and self.derive is not None:
-            parts = self.derive.rule.split()
-            if len(parts) >= 2:
-                improvement = parts[0].startswith("reduction") == parts[1].startswith(">")
-                return "higher" if improvement else "lower"
-        return "lower"
 
     @field_validator("followups", mode="before")
     @classmethod
@@ -206,6 +208,24 @@ class Plan(_Strict):
     moderators: list[Moderator] = Field(min_length=1)
     covariates: list[str] = Field(default_factory=list, description="Columns adjusted for in every model.")
     analysis: Analysis = Field(default_factory=Analysis)
+
+    def better_direction(self, outcome: str) -> str:
+        """'lower' or 'higher': which direction of an outcome is better for participants.
+
+        The outcome's own `better`; else 'lower', except for a derived responder outcome, whose
+        event is good when its rule marks an improvement of the source outcome (a reduction, or a
+        value or change below a cut-off, when lower is better for the source; the reverse when
+        higher is).
+        """
+        o = next(x for x in self.outcomes if x.name == outcome)
+        if o.better is not None:
+            return o.better
+        if o.derive is None:
+            return "lower"
+        quantity, op, _ = parse_rule(o.derive.rule)
+        rises = quantity.startswith("reduction") != op.startswith(">")   # event = the source went up
+        source_lower_better = self.better_direction(o.derive.from_) == "lower"
+        return "lower" if rises == source_lower_better else "higher"
 
     @model_validator(mode="after")
     def _cross_checks(self):

@@ -123,7 +123,7 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     fig = Figure(figsize=(6.2, 3.9))
     ax = fig.add_subplot(1, 1, 1)
     parts = _parse_parts(jn_row)
-    lower_better = out.better_direction == "lower"
+    lower_better = plan.better_direction(out.name) == "lower"
     for a, b, sign in parts:
         favoured = treated if (sign == "effect < 0") == lower_better else control
         ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)

@@ -3,6 +3,7 @@ pre-specified moderator, and the JAMA-style results paragraph."""
 from __future__ import annotations
 
 
+from ..inference.credibility import observed_direction
 from .sentences import jama, level_text, p_text, threshold_text
 from .tables import main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
 
@@ -11,25 +12,9 @@ DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
 
 
 # ---------------------------------------------------------------------------- direction
-def higher_is_better(outcome) -> bool:
-    """Whether a higher outcome value is better (the plan's outcomes[].better or its default)."""
-    return outcome.better_direction == "higher"
-
-
-def observed_direction(estimate: float, outcome) -> str:
-    """'less_benefit_when_higher' or 'greater_benefit_when_higher' from the sign of the interaction.
-
-    Treatment is coded 1: a positive interaction raises the treated-minus-control difference as the
-    moderator rises, which is less benefit when higher outcomes are worse.
-    """
-    less = (estimate > 0) != higher_is_better(outcome)
-    return "less_benefit_when_higher" if less else "greater_benefit_when_higher"
-
-
 def direction_agreement(results) -> dict[str, str]:
     """Per moderator, how many main-model estimates point the hypothesised way."""
     plan = results.plan
-    outcomes = {o.name: o for o in plan.outcomes}
     rows = main_model_rows(results)
     out = {}
     for m in plan.moderators:
@@ -43,7 +28,7 @@ def direction_agreement(results) -> dict[str, str]:
         if sub.empty:
             out[m.name] = "not estimable"
             continue
-        agree = [observed_direction(r.estimate, outcomes[r.outcome]) == m.hypothesised_direction for r in sub.itertuples()]
+        agree = [observed_direction(r.estimate, plan.better_direction(r.outcome)) == m.hypothesised_direction for r in sub.itertuples()]
         ev = [a for a, t in zip(agree, sub["tier"]) if t == "evidence"]
         k, n = sum(agree), len(agree)
         word = "yes" if k == n else "no" if k == 0 else "partly"
@@ -112,8 +97,8 @@ def methods_text(results) -> list[str]:
         extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
                      "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
     paras.append(" ".join(extra))
-    worse_high = [o.label or o.name for o in plan.outcomes if o.better_direction == "lower"]
-    better_high = [o.label or o.name for o in plan.outcomes if o.better_direction == "higher"]
+    worse_high = [o.label or o.name for o in plan.outcomes if plan.better_direction(o.name) == "lower"]
+    better_high = [o.label or o.name for o in plan.outcomes if plan.better_direction(o.name) == "higher"]
     parts = []
     if worse_high:
         parts.append(f"for {_join(worse_high)} a higher value is worse, so a positive interaction means less benefit "
