@@ -36,7 +36,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .multiplicity import family_mask, multipletests
+from ..report.sentences import p_text, threshold_text
+from .multiplicity import adjust, family_mask
 from .tiers import EVIDENCE, HYPOTHESIS
 
 RATINGS = ("very low", "low", "moderate", "high")
@@ -68,15 +69,6 @@ def chance_grade(p: float) -> str:
     return "definitely no"
 
 
-def holm_by_model(table: pd.DataFrame) -> pd.Series:
-    """Holm-adjusted p over each model type's family of tests (NaN off the family)."""
-    out = pd.Series(np.nan, index=table.index, dtype=float)
-    fam = table.loc[family_mask(table)]
-    for _, idx in fam.groupby("model").groups.items():
-        out.loc[idx] = multipletests(table.loc[idx, "p_value"].to_numpy(dtype=float), method="holm")[1]
-    return out
-
-
 def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
     """One row per claimed modifier (tier evidence or hypothesis-generating) with the answer to
     each ICEMAN core question, an overall ``rating`` (very low / low / moderate / high) and the
@@ -86,7 +78,7 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
     mods = {m.name: m for m in plan.moderators}
     outs = {o.name: o for o in plan.outcomes}
     thresh = plan.analysis.exploratory_threshold
-    holm = holm_by_model(table)
+    holm = adjust(table, "holm")      # chance judged over the family, whatever the plan adjusts
     mask = family_mask(table)
     fam = table.loc[mask].assign(p_holm=holm[mask])
     sizes = fam.groupby("model").size()
@@ -96,7 +88,8 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
             continue
         m, o = mods[r["moderator"]], outs[r["outcome"]]
         others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)]
-        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, plan.better_direction(o.name)))
+        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, plan.better_direction(o.name),
+                            plan.analysis.evidence_threshold))
     return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS))
 
 
@@ -108,7 +101,7 @@ def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]
     if categorical:
         k = int(supportive.sum())
         answer = "yes" if k == n else ("partly" if k else "no")
-        return answer, f"joint test p < {thresh:g} at {k} of {n} other outcome/follow-ups"
+        return answer, f"joint test p < {threshold_text(thresh)} at {k} of {n} other outcome/follow-ups"
     same = np.sign(others["estimate"].astype(float)) == np.sign(float(r["estimate"]))
     k_same, k_sup_same, k_sup_opp = int(same.sum()), int((same & supportive).sum()), int((~same & supportive).sum())
     if k_sup_opp:
@@ -119,12 +112,12 @@ def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]
         answer = "partly"
     else:
         answer = "partly" if k_same == n else "no"
-    detail = (f"same sign at {k_same} of {n} other outcome/follow-ups ({k_sup_same} with p < {thresh:g})"
-              + (f"; opposite sign with p < {thresh:g} at {k_sup_opp}" if k_sup_opp else ""))
+    detail = (f"same sign at {k_same} of {n} other outcome/follow-ups ({k_sup_same} with p < {threshold_text(thresh)})"
+              + (f"; opposite sign with p < {threshold_text(thresh)} at {k_sup_opp}" if k_sup_opp else ""))
     return answer, detail
 
 
-def _assess(r, m, o, others, family_size: int, thresh: float, better: str) -> dict:
+def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evidence: float) -> dict:
     categorical = m.type == "categorical"
     hyp = m.hypothesised_direction
     obs = "not applicable" if categorical else observed_direction(float(r["estimate"]), better)
@@ -150,12 +143,12 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str) -> di
         reasons.append("observed direction matches the hypothesis")
     if chance == "definitely no":
         level -= 2
-        reasons.append(f"chance is a plausible explanation (Holm-adjusted P = {_p(r['p_holm'])} over {family_size} tests)")
+        reasons.append(f"chance is a plausible explanation (Holm-adjusted {p_text(r['p_holm'], evidence)} over {family_size} tests)")
     elif chance == "probably no":
         level -= 1
-        reasons.append(f"chance may explain it (Holm-adjusted P = {_p(r['p_holm'])} over {family_size} tests)")
+        reasons.append(f"chance may explain it (Holm-adjusted {p_text(r['p_holm'], evidence)} over {family_size} tests)")
     else:
-        reasons.append(f"chance is an unlikely explanation (Holm-adjusted P = {_p(r['p_holm'])})")
+        reasons.append(f"chance is an unlikely explanation (Holm-adjusted {p_text(r['p_holm'], evidence)})")
     if not few:
         level -= 1
         reasons.append(f"one of many ({family_size}) effect modifiers tested")
@@ -184,11 +177,3 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str) -> di
         "outcome_better": better if o.better is not None else f"{better} (default; set outcomes[].better)",
         "rating": RATINGS[max(level, 0)], "reasons": "; ".join(reasons),
     }
-
-
-def _p(p: float) -> str:
-    p = float(p)
-    if p < 0.001:
-        return "<.001"
-    return (f"{p:.3f}" if p < 0.01 else f"{p:.2f}").lstrip("0")
-
