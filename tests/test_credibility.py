@@ -123,7 +123,7 @@ def test_categorical_claim_uses_the_joint_test():
     r = _row(cred, mod="c")
     assert r["family_size"] == 6
     assert r["direction_consistent"] == "not applicable" and r["continuous_as_continuous"] == "not applicable"
-    assert r["consistency"] == "yes" and "joint test p < 0.2 at 1 of 1" in r["consistency_detail"]
+    assert r["consistency"] == "yes" and "joint test p < .20 at 1 of 1" in r["consistency_detail"]
 
 
 def test_mixed_rows_are_their_own_family_and_not_estimable_rows_are_skipped():
