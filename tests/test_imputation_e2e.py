@@ -206,8 +206,10 @@ def test_method_key_and_too_few_imputations():
     with pytest.raises(ValueError):
         _plan(imputation_method="mean")
     assert Plan.model_validate({**_plan().model_dump(by_alias=True), "analysis": {}}).analysis.imputation_method == "norm"
+    raw = load_plan(REF / "plan.yaml").model_dump(by_alias=True)
+    raw["analysis"]["imputations"] = 1          # refused when the plan is read, before any fit
     with pytest.raises(PlanError, match="at least 2"):
-        em.analyze(REF / "data.csv", _plan(imputations=1))
+        em.analyze(REF / "data.csv", raw)
 
 
 def test_pmm_imputes_observed_values_only():

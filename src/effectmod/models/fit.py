@@ -86,8 +86,12 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
                 summary["sparse_cells"] = cells
                 note = "; ".join([note, *cells] if note else cells)
         except RankDeficientError as exc:
-            problem = ("design columns are collinear (" + ", ".join(_plain(c) for c in exc.columns) +
-                       "): the moderator is fully determined by other terms")
+            involved = ", ".join(_plain(c) for c in exc.columns)
+            # blame the moderator only when one of its columns is among the dependent ones
+            blame = ("; the moderator is fully determined by other terms"
+                     if any(c.startswith(("mod", "treat:mod")) or "'mod" in c or "'treat:mod" in c for c in exc.columns)
+                     else "")
+            problem = f"design columns are collinear ({involved}){blame}"
         except NotEstimable as exc:
             problem = str(exc)
     if problem is not None:

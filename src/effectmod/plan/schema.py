@@ -165,7 +165,7 @@ class Analysis(_Strict):
     multiplicity: Literal["none", "holm", "fdr_bh"] = Field("none", description="Adjusted p reported beside the raw p.")
     bootstrap: int = Field(0, ge=0, description="Bootstrap resamples for percentile CIs (0 = none).")
     permutations: int = Field(0, ge=0, description="Freedman-Lane permutations for a permutation p of each linear interaction (0 = none).")
-    imputations: int = Field(0, ge=0, description="Multiple imputations (0 = complete cases per model).")
+    imputations: int = Field(0, ge=0, description="Multiple imputations (0 = complete cases per model; otherwise at least 2, as Rubin's rules need a between-imputation variance).")
     imputation_method: Literal["norm", "pmm"] = Field("norm", description=(
         "Continuous variables in multiple imputation: norm (Bayesian linear regression draws, truncated to the "
         "declared range, rounded on whole-number scales) or pmm (predictive mean matching, which never imputes "
@@ -173,6 +173,13 @@ class Analysis(_Strict):
     binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised likelihood, or Firth only where separation is found.")
     forest_scale: Literal["raw", "per_sd"] = Field("raw", description="Forest plot: interaction per unit (raw) or per SD of the moderator.")
     seed: int = Field(2024, description="Seed of every random step (bootstrap, imputation, permutation).")
+
+    @field_validator("imputations")
+    @classmethod
+    def _pooled(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("Rubin's rules need at least 2 imputations; use 0 for complete cases or 2 or more (20-50 is usual)")
+        return value
 
     @field_validator("ci_level", "evidence_threshold", "exploratory_threshold")
     @classmethod
