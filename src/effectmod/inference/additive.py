@@ -61,6 +61,17 @@ def _slope(Z: np.ndarray, b: np.ndarray, slope: np.ndarray) -> tuple[float, np.n
     return value, grad
 
 
+def standardised_risk_difference(fit: Fit, X: np.ndarray, treat_col: int, mod_cols: list[int],
+                                 inter_cols: list[int], values: Sequence[float]) -> Contrast:
+    """mean_i[expit(z_i1'b) - expit(z_i0'b)] with the moderator columns at ``values`` and
+    everything else as observed (marginal standardisation); delta-method SE, normal reference."""
+    b = np.asarray(fit.coef, dtype=float)
+    r1, g1 = _risk(_set(X, treat_col, 1.0, mod_cols, inter_cols, values), b)
+    r0, g0 = _risk(_set(X, treat_col, 0.0, mod_cols, inter_cols, values), b)
+    grad = g1 - g0
+    return Contrast(r1 - r0, math.sqrt(max(float(grad @ np.asarray(fit.vcov) @ grad), 0.0)), math.inf)
+
+
 def additive_interaction(fit: Fit, X: np.ndarray, treat_col: int | str,
                          mod_cols: int | str | Sequence[int | str],
                          inter_cols: int | str | Sequence[int | str],

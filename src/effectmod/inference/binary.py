@@ -26,7 +26,7 @@ from scipy import special, stats
 
 from ..engines.base import Contrast
 from ..engines.logistic import LogisticFit
-from .additive import _risk, _set, additive_interaction
+from .additive import _risk, _set, additive_interaction, standardised_risk_difference
 
 RD_COLUMNS = ("rd_estimate", "rd_std_error", "rd_ci_low", "rd_ci_high", "rd_p_value")
 SECTION_COLUMNS = ("outcome", "timepoint", "moderator", "model", "term", "quantity", "level", "arm", "moderator_value",
@@ -86,9 +86,7 @@ def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: flo
             risks[arm] = _risk(_set(X, t_col, t, m_cols, i_cols, values), fit.coef)
             rows.append({**base, "term": "", "quantity": "risk", "level": lv, "arm": arm, "moderator_value": math.nan,
                          **_risk_numbers(*risks[arm], fit.vcov, ci_level)})
-        rd = risks["treated"][0] - risks["control"][0]
-        g = risks["treated"][1] - risks["control"][1]
-        c = Contrast(rd, math.sqrt(max(float(g @ fit.vcov @ g), 0.0)), math.inf)
+        c = standardised_risk_difference(fit, X, t_col, m_cols, i_cols, values)
         rows.append({**base, "term": "", "quantity": "risk_difference", "level": lv, "arm": "", "moderator_value": math.nan,
                      **_numbers(c, ci_level)})
     return rows

@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import special
+
+from ..engines.logistic import LogisticFit
 
 PERCENTILES = (10, 25, 50, 75, 90)
 # A Johnson-Neyman boundary is stable once the quantile it was solved with changes by less than
@@ -89,7 +90,9 @@ def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
                 L = fm.design.effect_L(mod_row, _design_t(fm, t))
                 c = fm.fit.contrast(L)
                 rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind]))
-                if fm.spec.kind == "logistic":
+                if isinstance(fm.fit, LogisticFit):
+                    # as the additive-scale columns: standardised over the analysed participants,
+                    # which a pooled (imputed) fit does not have one set of
                     rd = risk_difference(fm.fit, fm.design, mod_row)
                     rows.append(_effect_row(fm, t, value, label, term, rd, level, "risk difference"))
     return pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
@@ -117,27 +120,12 @@ def _effect_row(fm, t, value, label, term, c, level, scale) -> dict:
 
 
 def risk_difference(fit, design, mod_row):
-    """Marginally standardised risk difference of a logistic fit where the moderator equals ``mod_row``.
-
-    Each analysed participant keeps their covariates; treatment is set to 1 and 0, the moderator
-    columns to ``mod_row`` and the interaction columns to treatment x ``mod_row``:
-    RD = mean_i [expit(z_i1'b) - expit(z_i0'b)]. Delta-method SE, normal reference.
-    """
-    from ..engines.base import Contrast
-
-    b = np.asarray(fit.coef, dtype=float)
-    value, grad = 0.0, np.zeros_like(b)
-    for t, sign in ((1.0, 1.0), (0.0, -1.0)):
-        Z = design.X.copy()
-        Z[:, design.index("treat")] = t
-        for j, name in enumerate(design.mod_names):
-            Z[:, design.index(name)] = mod_row[j]
-            Z[:, design.index(f"treat:{name}")] = t * mod_row[j]
-        p = special.expit(Z @ b)
-        value += sign * float(p.mean())
-        grad += sign * (Z * (p * (1.0 - p))[:, None]).mean(axis=0)
-    se = math.sqrt(max(float(grad @ np.asarray(fit.vcov) @ grad), 0.0))
-    return Contrast(value, se, math.inf)
+    """Marginally standardised risk difference of a logistic fit where the moderator's design
+    columns equal ``mod_row`` (each analysed participant keeps their covariates)."""
+    from .additive import standardised_risk_difference
+    return standardised_risk_difference(
+        fit, design.X, design.index("treat"), [design.index(n) for n in design.mod_names],
+        [design.index(f"treat:{n}") for n in design.mod_names], mod_row)
 
 
 # ---------------------------------------------------------------------------- Johnson-Neyman
