@@ -112,3 +112,19 @@ def test_many_rows_take_the_normal_equations_path_with_the_same_numbers(se, cov_
     assert rel(np.sqrt(np.diag(ours.vcov)), ref.bse) < REL
     with pytest.raises(RankDeficientError):      # collinearity still named, through the QR
         ols.fit_ols(np.column_stack([X, X[:, 2] * 3]), y)
+
+
+@pytest.mark.parametrize("se,cov_type", [("classical", "nonrobust"), ("HC3", "HC3")])
+def test_full_batch_gives_each_fit_its_whole_covariance(se, cov_type):
+    from effectmod.engines.ols import fit_ols_full_batch
+    rng = np.random.default_rng(8)
+    designs = [trial_design(rng, n=70) for _ in range(5)]
+    X, y = np.stack([d[0] for d in designs]), np.stack([d[1] for d in designs])
+    coef, vcov, df = fit_ols_full_batch(X, y, se)
+    for b in range(5):
+        ref = sm.OLS(y[b], X[b]).fit(cov_type=cov_type)
+        assert rel(coef[b], ref.params) < REL
+        assert np.max(np.abs(vcov[b] - ref.cov_params()) / np.abs(ref.cov_params()).max()) < REL
+        assert df == ref.df_resid
+    with pytest.raises(RankDeficientError):
+        fit_ols_full_batch(np.concatenate([X, X[..., 2:3] * 2], axis=2), y)

@@ -286,3 +286,37 @@ def fit_ols_stacked(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
     coef[singular] = np.nan
     se[singular] = np.nan
     return BatchFit(coef, se, df, singular)
+
+
+# |R_jj| relative to column j's norm is the share of that column not explained by the columns
+# before it: below R's qr tolerance the batch is treated as collinear
+BATCH_COLLINEAR = 1e-7
+
+
+def fit_ols_full_batch(X: np.ndarray, y: np.ndarray, se: str = "classical"):
+    """m OLS fits with designs of one shape, X (m, n, p), y (m, n), at once by batched QR, with
+    each fit's full covariance (classical or HC3): coef (m, p), vcov (m, p, p), residual df.
+    Used where every fit's vcov is needed (pooling imputed fits). Raises RankDeficientError when
+    any design is collinear (the caller refits one by one to name the columns)."""
+    m, n, p = X.shape
+    Q, R = np.linalg.qr(X)
+    d = np.abs(np.diagonal(R, axis1=1, axis2=2))
+    # |R_jj| relative to column j's norm is the share of that column not explained by the
+    # columns before it: below 1e-7 (R's qr tolerance) the design is treated as collinear
+    norms = np.linalg.norm(X, axis=1)
+    rel = d / np.where(norms > 0, norms, 1.0)
+    if not np.all(rel > BATCH_COLLINEAR):
+        raise RankDeficientError(["(batched check)"])
+    Rinv = np.linalg.solve(R, np.broadcast_to(np.eye(p), (m, p, p)))
+    coef = (Rinv @ (Q.transpose(0, 2, 1) @ y[..., None]))[..., 0]
+    resid = y - (X @ coef[..., None])[..., 0]
+    df = n - p
+    xtx_inv = Rinv @ Rinv.transpose(0, 2, 1)
+    if se == "HC3":
+        h = (Q * Q).sum(axis=2)
+        u = resid / (1.0 - h)
+        meat = (X * (u * u)[..., None]).transpose(0, 2, 1) @ X
+        vcov = xtx_inv @ meat @ xtx_inv
+    else:
+        vcov = xtx_inv * ((resid * resid).sum(axis=1) / df)[:, None, None]
+    return coef, vcov, float(df)

@@ -38,7 +38,7 @@ from ..plan.schema import parse_rule
 from ..data.trial import TrialData
 from ..data.values import keys_of, sort_levels
 from ..engines.base import WaldTest
-from ..engines.ols import RankDeficientError
+from ..engines.ols import RankDeficientError, fit_ols_full_batch
 from ..errors import PlanError
 from ..models.fit import (FittedModel, NotEstimable, base_summary, empty_rows, interaction_rows, run_engine,
                           build_design, estimability_problem)
@@ -48,7 +48,6 @@ from .pooling import PooledFit, pool
 
 ITERATIONS = 10  # chained-equation sweeps per imputation (mice's default is 5; more is safer)
 KEY_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model")
-_COLLINEAR = 1e-7
 
 
 # ----------------------------------------------------------------------------- the imputation frame
@@ -296,33 +295,6 @@ class PooledMixedFit(PooledFit):
         return PooledFit.wald(dataclasses.replace(self, df_complete=df), L)
 
 
-def _ols_stacked(X: np.ndarray, y: np.ndarray, se: str):
-    """m OLS fits of one structure at once (batched QR): coef (m, p), vcov (m, p, p), df.
-    Raises RankDeficientError when any design is collinear (the caller refits one by one)."""
-    m, n, p = X.shape
-    Q, R = np.linalg.qr(X)
-    d = np.abs(np.diagonal(R, axis1=1, axis2=2))
-    # |R_jj| relative to column j's norm is the share of that column not explained by the
-    # columns before it: below 1e-7 (R's qr tolerance) the design is treated as collinear
-    norms = np.linalg.norm(X, axis=1)
-    rel = d / np.where(norms > 0, norms, 1.0)
-    if not np.all(rel > _COLLINEAR):
-        raise RankDeficientError(["(batched check)"])
-    Rinv = np.linalg.solve(R, np.broadcast_to(np.eye(p), (m, p, p)))
-    coef = (Rinv @ (Q.transpose(0, 2, 1) @ y[..., None]))[..., 0]
-    resid = y - (X @ coef[..., None])[..., 0]
-    df = n - p
-    xtx_inv = Rinv @ Rinv.transpose(0, 2, 1)
-    if se == "HC3":
-        h = (Q * Q).sum(axis=2)
-        u = resid / (1.0 - h)
-        meat = (X * (u * u)[..., None]).transpose(0, 2, 1) @ X
-        vcov = xtx_inv @ meat @ xtx_inv
-    else:
-        vcov = xtx_inv * ((resid * resid).sum(axis=1) / df)[:, None, None]
-    return coef, vcov, float(df)
-
-
 @dataclass(frozen=True)
 class _StackedOLS:
     coef: np.ndarray
@@ -336,7 +308,7 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
         X = np.stack([d.X for d in designs]) if len({d.X.shape for d in designs}) == 1 else None
         if X is not None:
             try:
-                coef, vcov, df = _ols_stacked(X, np.stack([d.y for d in designs]), plan.analysis.se)
+                coef, vcov, df = fit_ols_full_batch(X, np.stack([d.y for d in designs]), plan.analysis.se)
                 return [_StackedOLS(coef[i], vcov[i], designs[0].names) for i in range(len(designs))], df, Counter()
             except RankDeficientError:
                 pass  # refitted one by one below, which names the collinear columns
