@@ -65,3 +65,10 @@ def test_module_entry_point_and_bad_arguments():
     assert done.returncode == 2 and "Traceback" not in done.stderr
     done = subprocess.run([sys.executable, "-m", "effectmod", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "effectmod" in done.stdout
+
+
+def test_init_into_a_missing_folder_is_a_usage_error(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    main(["simulate", "--out", str(data), "--n", "40", "--seed", "1"])
+    assert main(["init", str(data), "--out", str(tmp_path / "nowhere" / "plan.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -160,3 +160,10 @@ def test_salvage_without_a_usable_data_section_still_names_columns():
 @pytest.mark.parametrize("raw", [None, [], "plan", 3])
 def test_salvage_of_something_else(raw):
     assert salvage_plan(raw) == (None, [])
+
+
+def test_a_key_given_twice_is_refused(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("data: {id: a, treatment: b, treated: 1}\nanalysis:\n  multiplicity: holm\n  multiplicity: none\n")
+    with pytest.raises(PlanError, match="'multiplicity' is given twice"):
+        load_plan(plan)

@@ -133,11 +133,16 @@ def run_init(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
     os.close(handle)
     tmp = Path(name)
     try:
         tmp.write_text(text, encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)        # mkstemp makes it private; a plan is an ordinary file
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)   # never leave a half-written plan beside the real one

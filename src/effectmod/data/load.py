@@ -77,7 +77,7 @@ def max_bytes() -> int:
     text = os.environ.get(MAX_BYTES_VARIABLE, "").strip()
     try:
         value = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):          # '', 'abc', 'inf'
         return DEFAULT_MAX_BYTES
     return value if value > 0 else DEFAULT_MAX_BYTES
 

@@ -42,7 +42,7 @@ def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
     except OSError as exc:
         raise PlanError(f"plan file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -57,6 +57,22 @@ def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
     if not isinstance(raw, dict):
         raise PlanError(f"plan file {path}: the top level is {_yaml_kind(raw)}, expected a mapping with data, outcomes and moderators")
     return raw, str(path)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping: YAML would keep the last one
+    silently, and a plan must never change its analysis without saying so."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' is given twice (also at line {seen[key] + 1}); keep one",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def validate_plan(raw: dict, origin: str = "plan") -> Plan:
