@@ -113,14 +113,15 @@ def run_validate(args) -> int:
     for w in flow.warnings:
         print(f"  warning: {w}")
     notes = 0
-    for spec in model_specs(plan, trial):
+    specs = model_specs(plan, trial)
+    for spec in specs:
         design = build_design(spec, trial, plan)
         problem = estimability_problem(spec, design, trial)
         where = f"{spec.kind} {spec.outcome}" + (f" at {spec.timepoint}" if spec.timepoint else "") + f" x {spec.moderator}"
         if problem:
             notes += 1
             print(f"  not estimable: {where}: {problem}")
-    print(f"plan and data agree; {len(model_specs(plan, trial))} models to fit" + (f", {notes} not estimable" if notes else ""))
+    print(f"plan and data agree; {len(specs)} models to fit" + (f", {notes} not estimable" if notes else ""))
     return 0
 
 

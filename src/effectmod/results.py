@@ -69,8 +69,10 @@ class Results:
             **{name: value for name, value in self.sections.items() if not isinstance(value, pd.DataFrame)},
         })
 
-    def manifest(self) -> dict:
+    def manifest(self, finished: float | None = None) -> dict:
+        """manifest.json content; ``finished`` (default: when the analysis ended) e.g. the write's end."""
         from . import __version__
+        finished = self.finished if finished is None else finished
 
         versions = {}
         for dist in DEPENDENCIES:
@@ -86,8 +88,8 @@ class Results:
             "inputs": self.inputs,
             "seed": self.plan.analysis.seed,
             "started": _iso(self.started),
-            "finished": _iso(self.finished),
-            "elapsed_seconds": round(self.finished - self.started, 3),
+            "finished": _iso(finished),
+            "elapsed_seconds": round(finished - self.started, 3),
         }
 
     # ------------------------------------------------------------------ output
@@ -113,8 +115,7 @@ class Results:
         if pdf:
             from .report.pdf import html_to_pdf
             html_to_pdf(folder / "report.html", folder / "report.pdf")
-        manifest = self.manifest()
-        manifest["finished"] = _iso(time.time())
+        manifest = self.manifest(finished=time.time())
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
     # ------------------------------------------------------------------ display

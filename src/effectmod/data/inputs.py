@@ -41,7 +41,8 @@ def load_inputs(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan)
     try:
         sheet = checking.data.sheet if checking is not None else _raw_sheet(raw)
         columns = plan_columns(checking) + [col for _, col in dropped] if checking is not None else None
-        frame = data.copy() if isinstance(data, pd.DataFrame) else read_data(data, sheet=sheet, columns=columns)
+        # a caller's DataFrame is only read (prepare_trial never modifies its input)
+        frame = data if isinstance(data, pd.DataFrame) else read_data(data, sheet=sheet, columns=columns)
     except DataError as exc:
         data_problems = exc.problems
 
@@ -64,16 +65,8 @@ def load_inputs(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan)
 
 
 def plan_columns(plan: Plan) -> list[str]:
-    """Every data column the plan refers to."""
-    d = plan.data
-    cols = [d.id, d.treatment] + ([d.time] if d.time is not None else [])
-    for o in plan.outcomes:
-        if d.time is not None:
-            cols += [o.column] if o.column else []
-        else:
-            cols += ([str(o.baseline)] if o.baseline is not None else []) + list((o.followups or {}).values())
-    cols += [m.column for m in plan.moderators] + list(plan.covariates)
-    return list(dict.fromkeys(cols))
+    """Every data column the plan refers to (Plan.data_columns)."""
+    return plan.data_columns()
 
 
 def _raw_sheet(raw):

@@ -108,7 +108,8 @@ def _apply_missing_codes(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     if not codes:
         return frame
     out = frame.copy()
-    for col in out.columns:
+    # only the plan's columns: the others are never analysed, and keying every cell costs time
+    for col in [c for c in plan.data_columns() if c in out.columns]:
         keys = keys_of(out[col])
         hit = np.isin(keys, list(codes))
         if hit.any():
@@ -168,10 +169,10 @@ def _arms(keys: np.ndarray, plan: Plan, problems: _Problems) -> tuple[str, str]:
     found = ", ".join(repr(a) for a in present) or "none"
     col = plan.data.treatment
     if treated not in present:
-        hint = _bool_hint(plan.data.treated, present)
+        hint = _bool_hint(plan.data.treated)
         problems.add(f"data.treated: the value {plan.data.treated!r} does not occur in column '{col}'; arms found: {found}.{hint}")
     if control is not None and control not in present:
-        hint = _bool_hint(plan.data.control, present)
+        hint = _bool_hint(plan.data.control)
         problems.add(f"data.control: the value {plan.data.control!r} does not occur in column '{col}'; arms found: {found}.{hint}")
     if control is None:
         others = [a for a in present if a != treated]
@@ -185,7 +186,7 @@ def _arms(keys: np.ndarray, plan: Plan, problems: _Problems) -> tuple[str, str]:
     return treated, control
 
 
-def _bool_hint(value, present) -> str:
+def _bool_hint(value) -> str:
     if isinstance(value, bool):
         return (" YAML reads unquoted yes/no/on/off/true/false as a boolean; "
                 "quote the value in the plan (e.g. \"No\")")
@@ -242,11 +243,9 @@ def _long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: _Pr
     time_col = plan.data.time
     sub = frame.loc[in_arms].reset_index(drop=True)
     ids = id_keys[in_arms]
-    times, bad, hint = numeric_column(sub[time_col])
+    # text time labels (e.g. "baseline", "week 18") are allowed and ordered as text
+    times, bad, _ = numeric_column(sub[time_col])
     time_keys = keys_of(sub[time_col]) if bad else np.array([value_key(t) for t in times], dtype=object)
-    if bad:
-        # text time labels (e.g. "baseline", "week 18"): allowed, ordered as text
-        times = None
     pair = pd.Series([f"{a}\x00{b}" for a, b in zip(ids, time_keys)])
     dup = pair.duplicated(keep=False)
     if dup.any():
@@ -329,9 +328,6 @@ def _code_outcomes(wide, plan: Plan, sources, problems: _Problems) -> dict[str, 
             base = (_binary_baseline(wide, base_col, event, follow, where or f"outcomes[{i}].baseline", problems)
                     if base_col else None)
         out[o.name] = OutcomeData(o.name, label, o.type, base, base_col, coded, o.range, event)
-        for t, v in coded.items():
-            if v is not None and np.isnan(v).all():
-                pass  # reported per model as not estimable
     for i, o in enumerate(plan.outcomes):
         if o.derive is not None and o.derive.from_ in out:
             out[o.name] = _derive(out[o.derive.from_], o, i, problems)
@@ -494,7 +490,7 @@ def _code_moderators(wide, plan: Plan, problems: _Problems) -> dict[str, Moderat
         if m.reference is not None:
             ref = value_key(m.reference)
             if ref not in levels:
-                hint = _bool_hint(m.reference, levels)
+                hint = _bool_hint(m.reference)
                 problems.add(f"moderators[{i}].reference: {m.reference!r} is not a level of column '{m.column}'; "
                              f"levels: {', '.join(repr(v) for v in levels)}.{hint}")
                 continue

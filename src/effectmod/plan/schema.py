@@ -216,6 +216,18 @@ class Plan(_Strict):
     covariates: list[str] = Field(default_factory=list, description="Columns adjusted for in every model.")
     analysis: Analysis = Field(default_factory=Analysis)
 
+    def data_columns(self) -> list[str]:
+        """Every data column the plan refers to, in plan order, each once."""
+        d = self.data
+        cols = [d.id, d.treatment] + ([d.time] if d.time is not None else [])
+        for o in self.outcomes:
+            if d.time is not None:
+                cols += [o.column] if o.column else []
+            else:
+                cols += ([str(o.baseline)] if o.baseline is not None else []) + list((o.followups or {}).values())
+        cols += [m.column for m in self.moderators] + list(self.covariates)
+        return list(dict.fromkeys(cols))
+
     def better_direction(self, outcome: str) -> str:
         """'lower' or 'higher': which direction of an outcome is better for participants.
 
