@@ -142,7 +142,7 @@ def _case(b1, b3, v11, v13, v33, observed, df=math.inf):
     V[0, 0] = V[2, 2] = 1.0
     fit = FakeFit(np.array([0.0, b1, 0.0, b3]), V, names, df)
     n = len(observed)
-    design = Design(np.zeros((n, 4)), np.zeros(n), names, np.arange(n), ("mod",), ("",))
+    design = Design(np.zeros((n, 4)), np.zeros(n), names, np.arange(n), ("mod",), ("",), timepoints=("1",))
     fm = FittedModel(ModelSpec("linear", "y", "m", "1"), design, fit)
     trial = SimpleNamespace(moderators={"m": ModeratorData("m", "M", "continuous", np.asarray(observed, float), "m")})
     plan = SimpleNamespace(analysis=SimpleNamespace(ci_level=0.95),
@@ -234,7 +234,7 @@ def test_logistic_risk_difference_rows_agree_with_additive_interaction():
     names = ("(Intercept)", "treat", "mod", "cov[x]", "treat:mod")
     X = np.column_stack([np.ones(n), t, mod, cov, t * mod]).astype(float)
     fit = fit_logistic(X, yv, names=names)
-    design = Design(X, yv, names, np.arange(n), ("mod",), ("",))
+    design = Design(X, yv, names, np.arange(n), ("mod",), ("",), timepoints=("1",))
     rd1, rd0 = risk_difference(fit, design, np.array([1.0])), risk_difference(fit, design, np.array([0.0]))
     both = additive_interaction(fit, X, "treat", "mod", "treat:mod", "binary")
     assert rd1.estimate - rd0.estimate == pytest.approx(both.estimate, rel=1e-12)

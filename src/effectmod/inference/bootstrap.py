@@ -53,7 +53,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
 
     d = model.design
     spec = model.spec
-    timepoints = d.timepoints if spec.kind == "mixed" else (spec.timepoint,)
+    timepoints = d.timepoints
     out = {(t, term): np.full(counts.shape[0], np.nan) for t in timepoints for term in d.terms}
     # row positions of each participant in the design (mixed models have several rows each)
     participants = np.unique(d.rows)
@@ -79,7 +79,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
             continue
         for t in timepoints:
             for j, term in enumerate(d.terms):
-                out[(t, term)][b] = fit.contrast(d.interaction_L(j, t if spec.kind == "mixed" else None)).estimate
+                out[(t, term)][b] = fit.contrast(d.interaction_L(j, t)).estimate
     return out
 
 

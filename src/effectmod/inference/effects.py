@@ -37,13 +37,6 @@ SCALE = {"linear": "mean difference", "mixed": "mean difference", "logistic": "l
 
 
 # ---------------------------------------------------------------------------- helpers
-def _timepoints(fm) -> tuple[str, ...]:
-    return fm.design.timepoints if fm.spec.kind == "mixed" else (fm.spec.timepoint,)
-
-
-def _design_t(fm, t):
-    """The follow-up argument of the L builders: only mixed designs carry time columns."""
-    return t if fm.spec.kind == "mixed" else None
 
 
 def _participants(fm) -> np.ndarray:
@@ -85,9 +78,9 @@ def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
     for fm in _estimable(fitted):
         m = trial.moderators[fm.spec.moderator]
         points = _points(fm, trial, m, at.get(m.name, []))
-        for t in _timepoints(fm):
+        for t in fm.design.timepoints:
             for value, label, mod_row, term in points:
-                L = fm.design.effect_L(mod_row, _design_t(fm, t))
+                L = fm.design.effect_L(mod_row, t)
                 c = fm.fit.contrast(L)
                 rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind]))
                 if isinstance(fm.fit, LogisticFit):
@@ -173,8 +166,8 @@ def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
             continue
         obs = moderator_values(fm, trial)
         lo_obs, hi_obs = float(obs.min()), float(obs.max())
-        for t in _timepoints(fm):
-            res = _jn_one(fm.fit, fm.design, _design_t(fm, t), level)
+        for t in fm.design.timepoints:
+            res = _jn_one(fm.fit, fm.design, t, level)
             parts = [(a, b, s) for a, b, s in res["parts"] if b > lo_obs and a < hi_obs]
             clipped = [(max(a, lo_obs), min(b, hi_obs), s) for a, b, s in parts]
             rows.append({
@@ -289,7 +282,7 @@ def moderator_sds(fitted, trial) -> dict[tuple, float]:
             continue
         v = moderator_values(fm, trial)
         sd = float(np.std(v, ddof=1)) if v.size > 1 else math.nan
-        for t in (fm.design.timepoints if fm.spec.kind == "mixed" else (fm.spec.timepoint,)):
+        for t in fm.design.timepoints:
             out[(fm.spec.kind, fm.spec.outcome, t, fm.spec.moderator)] = sd
     return out
 

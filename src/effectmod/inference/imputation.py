@@ -348,10 +348,10 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
         summary["df_complete"] = df if math.isfinite(df) else "infinite (Wald z): Rubin's df"
     note = "; ".join(f"{text} (in {k} of {m} completed datasets)" for text, k in notes.items())
     rows = interaction_rows(spec, design, fit, plan)
-    timepoints = design.timepoints if spec.kind == "mixed" else (spec.timepoint,)
+    timepoints = design.timepoints
     at = {(r["timepoint"], r["term"]): r for r in rows}
     for t in timepoints:
-        Ls = [design.interaction_L(j, t if spec.kind == "mixed" else None) for j in range(len(design.terms))]
+        Ls = [design.interaction_L(j, t) for j in range(len(design.terms))]
         for term, L in zip(design.terms, Ls):
             c = fit.contrast(L)
             at[(t, term)].update(fmi=c.fmi, riv=c.riv)

@@ -25,7 +25,7 @@ class Design:
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> participants
     groups: np.ndarray | None = None      # mixed: participant of each row
     times: np.ndarray | None = None       # mixed: follow-up label of each row
-    timepoints: tuple[str, ...] = ()      # mixed: follow-up labels in order (first = reference)
+    timepoints: tuple[str, ...] = ()      # follow-up labels in order (mixed: all, first = reference; else the one)
 
     @property
     def n(self) -> int:
@@ -110,7 +110,8 @@ def single_design(trial: TrialData, outcome: str, moderator: str, timepoint: str
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, np.isnan(y),
                                  f"outcome missing at follow-up {timepoint}")
     keep = ~lost
-    return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded)
+    return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
+                  timepoints=(timepoint,))
 
 
 def mixed_design(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline: bool) -> Design:

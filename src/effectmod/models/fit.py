@@ -195,14 +195,10 @@ def _row(spec, timepoint, term, n, **numbers) -> dict:
     return row
 
 
-def _timepoints(spec: ModelSpec, design: Design) -> tuple[str, ...]:
-    return design.timepoints if spec.kind == "mixed" else (spec.timepoint,)
-
-
 def empty_rows(spec: ModelSpec, design: Design, note: str) -> list[dict]:
     rows = []
     categorical = len(design.terms) > 1 or design.terms[0] != ""
-    timepoints = _timepoints(spec, design) or tuple()
+    timepoints = design.timepoints
     for t in timepoints:
         for term in design.terms:
             rows.append(_row(spec, t, term, design.n, note=note))
@@ -215,10 +211,10 @@ def interaction_rows(spec: ModelSpec, design: Design, fit, plan: Plan) -> list[d
     level = plan.analysis.ci_level
     rows = []
     categorical = design.terms != ("",)
-    for t in _timepoints(spec, design):
+    for t in design.timepoints:
         Ls = []
         for j, term in enumerate(design.terms):
-            L = design.interaction_L(j, t if spec.kind == "mixed" else None)
+            L = design.interaction_L(j, t)
             Ls.append(L)
             c = fit.contrast(L)
             lo, hi = c.ci(level)

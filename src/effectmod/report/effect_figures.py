@@ -79,7 +79,7 @@ def figures_for(results, include: str = "claims") -> list[tuple[str, str, Figure
     for fm in fitted:
         if results.trial.moderators[fm.spec.moderator].type != "continuous":
             continue
-        for t in (fm.design.timepoints if fm.spec.kind == "mixed" else (fm.spec.timepoint,)):
+        for t in fm.design.timepoints:
             row = jn[(jn["model"] == fm.spec.kind) & (jn["outcome"] == fm.spec.outcome) & (jn["timepoint"] == t)
                      & (jn["moderator"] == fm.spec.moderator)]
             curves.append((_interaction_p(results, fm, t), fm, t, row.iloc[0] if len(row) else None))
@@ -109,10 +109,10 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     out = next(o for o in plan.outcomes if o.name == fm.spec.outcome)
     mlabel, olabel = mod.label or mod.name, out.label or out.name
     treated, control = _arms(results)
-    dt = t if fm.spec.kind == "mixed" else None
+
     obs = moderator_values(fm, trial)
     grid = np.linspace(obs.min(), obs.max(), GRID_POINTS)
-    cs = [fm.fit.contrast(fm.design.effect_L(np.array([m]), dt)) for m in grid]
+    cs = [fm.fit.contrast(fm.design.effect_L(np.array([m]), t)) for m in grid]
     est = np.array([c.estimate for c in cs])
     lo, hi = np.array([c.ci(level) for c in cs]).T
     p = _interaction_p(results, fm, t)
@@ -148,7 +148,7 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     ax.set_ylabel(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} ({treated} − {control}{', ' + scale if logit else ''})",
                   fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
-    e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), dt)).estimate for v in (v10, v90))
+    e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
     ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better),
                  loc="left", fontsize=9.5)
     ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
