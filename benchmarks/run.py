@@ -94,7 +94,7 @@ def bench_bootstrap(B: int, repeats: int, quick: bool) -> list[dict]:
 
     def ours():
         counts = stratified_bootstrap_counts(trial.treat, B, np.random.default_rng(1))
-        bootstrap_intervals(fitted, trial, plan, counts)
+        bootstrap_intervals(fitted, plan, counts)
     t_ours = median_time(ours, repeats)
     counts = stratified_bootstrap_counts(trial.treat, B, np.random.default_rng(1))
     sample = fitted[:2]

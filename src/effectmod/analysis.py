@@ -62,7 +62,7 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         from .inference.bootstrap import bootstrap_intervals
         counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
         # CONTRACT §3: the bootstrap refits complete cases, also beside multiple imputation
-        low, high, valid = bootstrap_intervals(complete_case, trial, plan_obj, counts, progress=progress)
+        low, high, valid = bootstrap_intervals(complete_case, plan_obj, counts, progress=progress)
         table["boot_ci_low"], table["boot_ci_high"], table["boot_replicates"] = low, high, valid
         if complete_case is not fitted:
             table["note"] = ["; ".join(filter(None, [n, "bootstrap CI is of the complete-case analysis"])) for n in table["note"]]
@@ -85,7 +85,7 @@ def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     a = plan.analysis
     table["p_adjusted"] = adjust(table, a.multiplicity)
-    table["tier"] = [tier(None if np.isnan(p) else p, a.evidence_threshold, a.exploratory_threshold)
+    table["tier"] = [tier(p, a.evidence_threshold, a.exploratory_threshold)
                      for p in table["p_value"].astype(float)]
     if "note" not in table:
         table["note"] = ""

@@ -327,10 +327,10 @@ def _finish(S: _Sums, st: _State, names, G: int, converged: bool, message: str) 
     theta, sigma = math.sqrt(lam), math.sqrt(s)
     # Hessian of D in (theta, sigma): J' H J plus gradient terms (lam = theta^2, s = sigma^2);
     # at theta = 0 this gives H_tt = 2 D_lam and no theta direction in the df, as in lmerTest.
-    D_s = 0.0  # s is profiled: the derivative in s vanishes
+    # (s is profiled, so D_s = 0 and its gradient term 2 D_s drops out of H_ss.)
     H = np.array([
         [4 * lam * st.D_ll + 2 * st.D_l, 4 * theta * sigma * st.D_ls],
-        [4 * theta * sigma * st.D_ls, 4 * s * st.D_ss + 2 * D_s],
+        [4 * theta * sigma * st.D_ls, 4 * s * st.D_ss],
     ])
     w, v = np.linalg.eigh(H)
     pos = w > HESS_EIG_TOL

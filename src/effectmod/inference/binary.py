@@ -44,7 +44,7 @@ def additive_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.D
     values: dict[tuple, tuple] = {}
     section: list[dict] = []
     for model in fitted:
-        if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit) or model.design is None:
+        if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit):
             continue
         moderator = trial.moderators[model.spec.moderator]
         for row in model_additive_rows(model, moderator.type, moderator.levels, plan.analysis.ci_level):

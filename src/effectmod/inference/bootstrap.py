@@ -83,7 +83,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
     return out
 
 
-def bootstrap_intervals(fitted: list[FittedModel], trial, plan: Plan, counts: np.ndarray, progress=None):
+def bootstrap_intervals(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, progress=None):
     """Columns boot_ci_low, boot_ci_high, boot_replicates aligned with the results rows."""
     low, high, valid = [], [], []
     for i, model in enumerate(fitted):

@@ -54,7 +54,7 @@ def moderator_values(fm, trial) -> np.ndarray:
 
 
 def _estimable(fitted):
-    return [fm for fm in fitted if fm.fit is not None and fm.design is not None]
+    return [fm for fm in fitted if fm.fit is not None]
 
 
 def _fmt(x: float) -> str:
@@ -278,7 +278,7 @@ def moderator_sds(fitted, trial) -> dict[tuple, float]:
     """SD (n - 1) of each continuous moderator over its model's analysed participants, by model key."""
     out = {}
     for fm in fitted:
-        if fm.design is None or trial.moderators[fm.spec.moderator].type != "continuous":
+        if trial.moderators[fm.spec.moderator].type != "continuous":
             continue
         v = moderator_values(fm, trial)
         sd = float(np.std(v, ddof=1)) if v.size > 1 else math.nan

@@ -91,7 +91,7 @@ def permutation_column(table: pd.DataFrame, fitted: list[FittedModel], permutati
     for i, (model, child) in enumerate(zip(fitted, children)):
         spec = model.spec
         d = model.design
-        timepoints = d.timepoints if d is not None else ()
+        timepoints = d.timepoints
         keys = [(spec.outcome, t, spec.moderator, spec.kind, term) for t in timepoints for term in d.terms]
         if imputed:
             reasons.update({k: NOT_WITH_IMPUTATION for k in keys})

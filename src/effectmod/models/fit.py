@@ -25,7 +25,7 @@ class NotEstimable(Exception):
 @dataclass
 class FittedModel:
     spec: ModelSpec
-    design: Design | None
+    design: Design
     fit: object | None                     # an engine's Fit record, None when not estimable
     rows: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
