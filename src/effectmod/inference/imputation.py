@@ -351,11 +351,8 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     timepoints = design.timepoints
     at = {(r["timepoint"], r["term"]): r for r in rows}
     for t in timepoints:
-        Ls = [design.interaction_L(j, t) for j in range(len(design.terms))]
-        for term, L in zip(design.terms, Ls):
-            c = fit.contrast(L)
-            at[(t, term)].update(fmi=c.fmi, riv=c.riv)
         if (t, "joint") in at:
+            Ls = [design.interaction_L(j, t) for j in range(len(design.terms))]
             # the joint row's riv is D1's average relative increase in variance over its k contrasts
             L = np.vstack(Ls)
             u, b = L @ fit.within @ L.T, L @ fit.between @ L.T

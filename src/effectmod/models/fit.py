@@ -218,8 +218,10 @@ def interaction_rows(spec: ModelSpec, design: Design, fit, plan: Plan) -> list[d
             Ls.append(L)
             c = fit.contrast(L)
             lo, hi = c.ci(level)
+            # pooled (imputed) contrasts carry their fraction of missing information and riv too
+            extra = {k: getattr(c, k) for k in ("fmi", "riv") if hasattr(c, k)}
             rows.append(_row(spec, t, term, design.n, estimate=c.estimate, std_error=c.std_error,
-                             ci_low=lo, ci_high=hi, p_value=c.p_value, df=c.df))
+                             ci_low=lo, ci_high=hi, p_value=c.p_value, df=c.df, **extra))
         if categorical:
             w = fit.wald(np.vstack(Ls))
             rows.append(_row(spec, t, "joint", design.n, p_value=w.p_value, df=w.df_den,
