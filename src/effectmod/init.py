@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from .data.load import read_data
-from .data.values import keys_of, numeric_column, sort_levels
+from .data.values import keys_of, numeric_column, sort_levels, value_key
 
 # Column names that usually hold the participant id, the arm, or the assessment time.
 _ID_NAME = re.compile(r"(^|[_.\s-])(id|pid|subject|subj|participant|patient|record|case|study_?id|person)([_.\s-]|$)|^id|id$", re.I)
@@ -400,10 +400,6 @@ def _name(text: str) -> str:
     return _q(text)
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
 def _levels_text(levels: list[str], limit: int = 6) -> str:
     shown = ", ".join(_q(lv) for lv in levels[:limit])
     return shown + (f" and {len(levels) - limit} more" if len(levels) > limit else "")
@@ -500,7 +496,7 @@ def _render_outcome(o: _Outcome, d: _Draft) -> list[str]:
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
     if o.range is not None:
-        lines.append(f"    range: [{_num(o.range[0])}, {_num(o.range[1])}]   # CONFIRM: observed min/max rounded outward; "
+        lines.append(f"    range: [{value_key(o.range[0])}, {value_key(o.range[1])}]   # CONFIRM: observed min/max rounded outward; "
                      "replace with the instrument's range")
     if d.time:
         lines.append(f"    column: {_name(o.column)}")

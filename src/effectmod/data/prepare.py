@@ -356,14 +356,14 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     codes = _suspicious_codes(values, bounds)
     if bounds is not None:
         lo, hi = bounds
-        outside = [(int(r), _fmt(values[r])) for r in np.flatnonzero((values < lo) | (values > hi))]
+        outside = [(int(r), value_key(values[r])) for r in np.flatnonzero((values < lo) | (values > hi))]
         if outside:
-            code_hint = (f" ({', '.join(_fmt(c) for c in codes)} look like missing-value codes: "
+            code_hint = (f" ({', '.join(value_key(c) for c in codes)} look like missing-value codes: "
                          "declare them in data.missing_codes)") if codes else ""
-            problems.add(f"{shown}: values outside the declared range [{_fmt(lo)}, {_fmt(hi)}]: "
+            problems.add(f"{shown}: values outside the declared range [{value_key(lo)}, {value_key(hi)}]: "
                          f"{describe_rows(outside, names=names)}{code_hint}")
     elif codes:
-        counts = ", ".join(f"{_fmt(c)} ({int(np.sum(values == c))} rows)" for c in codes)
+        counts = ", ".join(f"{value_key(c)} ({int(np.sum(values == c))} rows)" for c in codes)
         problems.warn(f"{shown}: {counts} look like missing-value codes and are analysed as numbers; "
                       "if they mean missing, declare them in data.missing_codes")
     return values
@@ -392,10 +392,6 @@ def _suspicious_codes(values: np.ndarray, bounds) -> list[float]:
 
 def _shown(col: str) -> str:
     return col.replace("@", " at time ") if "@" in col else col
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
 def _binary_outcome(wide, follow, o, i, problems):
