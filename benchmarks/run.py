@@ -173,10 +173,6 @@ def bench_power(trials: int, repeats: int, quick: bool) -> list[dict]:
 # ---------------------------------------------------------------- 3. multiple imputation
 
 def bench_mi(m: int, repeats: int) -> list[dict]:
-    from pathlib import Path
-    if not (Path(__file__).resolve().parents[1] / "src/effectmod/inference/imputation.py").exists():
-        print("  multiple imputation: not available")
-        return []
     import effectmod as em
     from effectmod.simulate import simulate
     sim = simulate("resolve", RESOLVE_N, 1)

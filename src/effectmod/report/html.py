@@ -59,8 +59,6 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     moderators = [{"label": m.label or m.name, "name": m.name, "column": m.column, "type": m.type,
                    "direction": paragraph.DIRECTION_TEXT[m.hypothesised_direction], "rationale": m.rationale,
                    "agreed": agreement.get(m.name, "")} for m in plan.moderators]
-    by_name = {f.name: f for f in figures}
-    main_figs = [by_name[n] for n in by_name if n == "consort_flow"]
     forest = [f for f in figures if f.name.startswith("forest_interactions")]
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
     t1 = tables.table1(results)
@@ -75,7 +73,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "moderators": moderators,
         "flow": flow,
         "flow_models": _flow_models(results),
-        "consort": main_figs[0] if main_figs else None,
+        "consort": next((f for f in figures if f.name == "consort_flow"), None),
         "table1": t1,
         "table1_rule": (f"Continuous characteristics are shown as mean (SD), or as median (IQR) when the absolute sample "
                         f"skewness over both arms exceeds {tables.SKEW_LIMIT:g}; categories as n (%) of those with the value "

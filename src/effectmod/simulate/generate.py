@@ -29,7 +29,6 @@ class Draw:
     female: np.ndarray                # bool
     baseline: dict[str, np.ndarray]   # column -> values, age included
     outcomes: dict[str, np.ndarray]   # follow-up column -> values, NaN where missing
-    latent_effects: dict[str, float]  # follow-up column -> average effect in the latent model
 
 
 # ---------------------------------------------------------------- baseline
@@ -211,8 +210,7 @@ def draw(scenario: Scenario, n: int, rng: np.random.Generator, dropout: str,
     female = rng.random(shape) < scenario.female_share
     outcomes = _draw_outcomes(scenario, baseline, treat, rng)
     _apply_dropout(scenario, dropout, baseline, outcomes, rng)
-    effects = {f.column: f.effect_latent for o in scenario.outcomes for f in o.followups}
-    return Draw(treat, female, baseline, outcomes, effects)
+    return Draw(treat, female, baseline, outcomes)
 
 
 # ---------------------------------------------------------------- estimands
