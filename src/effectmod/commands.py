@@ -110,7 +110,8 @@ def run_validate(args) -> int:
           f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
         print(f"  excluded: {count} ({reason})")
-    for w in flow.warnings:
+    from .data.prepare import undeclared_code_covariates
+    for w in flow.warnings + undeclared_code_covariates(plan, trial):
         print(f"  warning: {w}")
     notes = 0
     specs = model_specs(plan, trial)

@@ -21,6 +21,7 @@ _SECTIONS = [
     ("outcomes[]", "outcomes[i]", schema.Outcome),
     ("outcomes[].derive", "outcomes[i].derive", schema.Derivation),
     ("moderators[]", "moderators[i]", schema.Moderator),
+    ("covariates[] (mapping form)", "covariates[i]", schema.Covariate),
     ("analysis", "analysis", schema.Analysis),
 ]
 _TOP_LEVEL = {
@@ -93,6 +94,8 @@ def _type_text(ann) -> str:
     args = typing.get_args(ann)
     if ann is type(None):
         return "null"
+    if origin is typing.Annotated:
+        return _type_text(args[0])
     if origin is Literal:
         return " | ".join(f"`{a}`" for a in args)
     if origin in (Union, types.UnionType):

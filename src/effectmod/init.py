@@ -42,6 +42,9 @@ _ORDINAL_PREFIXES = {"t", "time", "v", "visit", "wave"}
 # Text cells that stand for "missing" in exported files and would otherwise make a number column text.
 _MISSING_TOKENS = {".", "-", "?", "*", "missing", "unknown", "nk", "n.k.", "dk", "n.a.", "#n/a", "#null!"}
 _MAX_CATEGORIES = 10
+# Columns that usually hold a stratification factor or centre: adjusted for, not a candidate moderator.
+_STRATUM_NAME = re.compile(r"^(site|sites|centre|center|centre_?id|center_?id|site_?id|stratum|strata|stratification|"
+                           r"clinic|hospital|practice|region|country|location|cohort|block)$", re.I)
 # Single columns that, when no repeated measure is recognised, are probably the outcome.
 _OUTCOME_NAME = re.compile(r"^(status|outcome|event|death|died|dead|response|responder|relapse|recurrence|remission|y)$|outcome", re.I)
 
@@ -57,6 +60,10 @@ class _Column:
     @property
     def n_missing(self) -> int:
         return int(sum(k is None for k in self.keys))
+
+    def levels_are_integers(self) -> bool:
+        seen = self.values[~np.isnan(self.values)]
+        return bool(seen.size) and bool(np.all(seen == np.round(seen)))
 
 
 @dataclass
@@ -100,6 +107,7 @@ class _Draft:
     outcomes: list[_Outcome] = field(default_factory=list)
     moderators: list[_Moderator] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    covariates: list[tuple[str, list[str]]] = field(default_factory=list)   # (column, levels): numeric codes
 
 
 def draft_plan(data_path: str | Path) -> str:
@@ -361,6 +369,9 @@ def _moderators(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None
             draft.skipped.append((name, "varies within a participant"))
             continue
         note = ""
+        if _STRATUM_NAME.match(name.strip()) and c.numeric and 2 < k <= 12 and c.levels_are_integers():
+            draft.covariates.append((name, c.levels))
+            continue
         if k == 2:
             kind = "binary"
         elif c.numeric and k > 5:
@@ -467,9 +478,14 @@ def render_draft(d: _Draft) -> str:
     if d.skipped:
         out += ["", "# Columns not used (add them back by hand if they belong in the plan):"]
         out += [f"#   {c}: {why}" for c, why in d.skipped]
+    if d.covariates:
+        out += ["", "covariates:   # CONFIRM: columns adjusted for in every model (add others, e.g. age)"]
+        out += [f"  - {{column: {_name(c)}, type: categorical}}   # CONFIRM: {len(lv)} numeric codes ({_levels_text(lv)}): "
+                f"one indicator per level but the first, not one linear term"
+                for c, lv in d.covariates]
+    else:
+        out += ["", "covariates: []   # TODO: columns adjusted for in every model (e.g. stratification factors: [site, age])"]
     out += [
-        "",
-        "covariates: []   # TODO: columns adjusted for in every model (e.g. stratification factors: [site, age])",
         "",
         "analysis:",
         "  model: linear   # linear: one regression per outcome and follow-up | mixed: one model over all follow-ups",

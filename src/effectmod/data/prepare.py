@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..plan.schema import Plan, parse_rule
+from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .load import closest_columns
 from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
 from .values import RowNames, describe_rows, keys_of, numeric_column, sort_levels, value_key
@@ -94,7 +94,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         warnings=warnings + problems.warnings,
     )
     base_cols = list(dict.fromkeys(
-        [m.column for m in plan.moderators] + list(plan.covariates)
+        [m.column for m in plan.moderators] + plan.covariate_columns()
         + [o.baseline for o in plan.outcomes if o.baseline is not None and plan.data.time is None and o.baseline in wide.columns]))
     baseline_frame = wide[base_cols].copy()
     baseline_frame.insert(0, "treat", treat)
@@ -135,7 +135,7 @@ def _check_columns(frame: pd.DataFrame, plan: Plan, problems: _Problems) -> None
     for i, m in enumerate(plan.moderators):
         wanted.append((f"moderators[{i}].column", m.column))
     for i, c in enumerate(plan.covariates):
-        wanted.append((f"covariates[{i}]", c))
+        wanted.append((f"covariates[{i}]" + ("" if isinstance(c, str) else ".column"), covariate_column(c)))
     for where, col in wanted:
         if col not in cols:
             problems.add(f"column '{col}' (plan: {where}) is not in the data.{closest_columns(col, frame.columns)}")
@@ -157,7 +157,7 @@ def _without_missing_columns(plan: Plan, cols: set) -> Plan | None:
     return plan.model_copy(update={
         "outcomes": [o for o in plan.outcomes if present(o)],
         "moderators": [m for m in plan.moderators if m.column in cols],
-        "covariates": [c for c in plan.covariates if c in cols],
+        "covariates": [c for c in plan.covariates if covariate_column(c) in cols],
     })
 
 
@@ -258,7 +258,7 @@ def _long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: _Pr
     index = {k: i for i, k in enumerate(order)}
     rows = np.array([index[k] for k in ids])
     # baseline characteristics: one value per participant (first observed), conflicts reported
-    base_cols = list(dict.fromkeys([plan.data.treatment] + [m.column for m in plan.moderators] + list(plan.covariates)))
+    base_cols = list(dict.fromkeys([plan.data.treatment] + [m.column for m in plan.moderators] + plan.covariate_columns()))
     for col in base_cols:
         keys = keys_of(sub[col])
         first = {}
@@ -500,30 +500,86 @@ def _code_moderators(wide, plan: Plan, problems: _Problems) -> dict[str, Moderat
 
 
 def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
-    names, cols, sources = [], [], []
-    for i, c in enumerate(plan.covariates):
-        values, bad, hint = numeric_column(wide[c])
-        if hint:
-            # '1,200' or '7,5' are numbers written for people; as categories they would change the model silently
-            problems.add(f"column '{c}' (plan: covariates[{i}]): expected numbers, found text "
-                         f"{describe_rows(bad, names=wide.attrs.get('row_names'))}{hint}")
-            continue
-        if all(t == "." for _, t in bad):
-            # numbers, perhaps with '.' for missing: read as _numeric reads moderators (with its warning)
-            names.append(c)
-            cols.append(_numeric(wide, c, f"covariates[{i}]", problems, None) if bad else values)
-            sources.append(c)
-            continue
+    names, cols, sources, references = [], [], [], {}
+    for i, entry in enumerate(plan.covariates):
+        c, declared = covariate_column(entry), covariate_type(entry)
+        where = f"covariates[{i}]" if declared is None else f"covariates[{i}].column"
+        if declared != "categorical":
+            values, bad, hint = numeric_column(wide[c])
+            if hint or (declared == "continuous" and any(t != "." for _, t in bad)):
+                # '1,200' or '7,5' are numbers written for people; as categories they would change the model silently
+                if not hint and declared == "continuous":
+                    hint = "; declared type: continuous, so every value must be a number (type: categorical for levels)"
+                problems.add(f"column '{c}' (plan: {where}): expected numbers, found text "
+                             f"{describe_rows(bad, names=wide.attrs.get('row_names'))}{hint}")
+                continue
+            if all(t == "." for _, t in bad):
+                # numbers, perhaps with '.' for missing: read as _numeric reads moderators (with its warning)
+                names.append(c)
+                cols.append(_numeric(wide, c, where, problems, None) if bad else values)
+                sources.append(c)
+                continue
         keys = keys_of(wide[c])
         levels = sort_levels({k for k in keys if k is not None})
-        if len(levels) > 20:
-            problems.add(f"column '{c}' (plan: covariates[{i}]): mixes numbers and text ({describe_rows(bad, names=wide.attrs.get('row_names'))}); "
+        if declared is None and len(levels) > 20:
+            problems.add(f"column '{c}' (plan: {where}): mixes numbers and text ({describe_rows(bad, names=wide.attrs.get('row_names'))}); "
                          "fix the values or recode it as a category with few levels")
             continue
-        for lv in levels[1:]:
+        ref = levels[0] if levels else None
+        if declared == "categorical":
+            if entry.reference is not None:
+                ref = value_key(entry.reference)
+                if ref not in levels:
+                    problems.add(f"covariates[{i}].reference: {entry.reference!r} is not a level of column '{c}'; "
+                                 f"levels: {', '.join(repr(v) for v in levels[:20])}.{_bool_hint(entry.reference)}")
+                    continue
+            if len(levels) < 2:
+                problems.add(f"column '{c}' (plan: {where}): a categorical covariate needs at least two levels; "
+                             f"found {len(levels)}{': ' + repr(levels[0]) if levels else ''}")
+                continue
+            if len(levels) > 0.5 * len(keys):
+                problems.add(f"column '{c}' (plan: {where}): declared categorical but has {len(levels)} levels for "
+                             f"{len(keys)} participants; a category needs several participants per level "
+                             "(type: continuous, or a plain name, enters it as one term)")
+                continue
+        if ref is not None:
+            references[c] = ref
+        for lv in levels:
+            if lv == ref:
+                continue
             v = np.array([np.nan if k is None else float(k == lv) for k in keys])
             names.append(f"{c}={lv}")
             cols.append(v)
             sources.append(c)
     matrix = np.column_stack(cols) if cols else np.empty((len(wide), 0))
-    return CovariateData(tuple(names), matrix, tuple(sources))
+    return CovariateData(tuple(names), matrix, tuple(sources), references)
+
+
+def few_integer_codes(values: np.ndarray, most: int = 12) -> list[str] | None:
+    """The levels of a numeric column that looks like codes (2 < levels <= ``most``, all whole
+    numbers, not 0/1): a site or stratum number entered as one linear term by mistake."""
+    seen = values[~np.isnan(values)]
+    if not seen.size or not np.all(seen == np.round(seen)):
+        return None
+    levels = np.unique(seen)
+    if not 2 < len(levels) <= most:
+        return None
+    return [value_key(v) for v in levels]
+
+
+def undeclared_code_covariates(plan: Plan, trial) -> list[str]:
+    """Warnings for covariates given by plain name that hold few integer codes (e.g. site 1-5):
+    they enter the model as one linear term, which is rarely what a stratification factor means."""
+    out = []
+    cov = trial.covariates
+    for i, entry in enumerate(plan.covariates):
+        if not isinstance(entry, str) or entry not in cov.names:
+            continue
+        levels = few_integer_codes(cov.matrix[:, cov.names.index(entry)])
+        if levels is None:
+            continue
+        shown = ", ".join(levels[:6]) + (f" and {len(levels) - 6} more" if len(levels) > 6 else "")
+        out.append(f"covariates[{i}]: '{entry}' holds {len(levels)} whole-number codes ({shown}) and enters every model "
+                   f"as one linear term; if they are categories (site, stratum), write {{column: {entry}, type: categorical}}, "
+                   f"or {{column: {entry}, type: continuous}} to keep it linear and silence this warning")
+    return out

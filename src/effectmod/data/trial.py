@@ -53,6 +53,7 @@ class CovariateData:
     names: tuple[str, ...]                 # design column names (a categorical covariate gives k-1)
     matrix: np.ndarray                     # (n, q), NaN = missing
     sources: tuple[str, ...] = ()          # data column of each design column
+    references: dict = field(default_factory=dict)   # categorical covariate's column -> its reference level
 
 
 @dataclass(frozen=True)

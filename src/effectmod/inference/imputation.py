@@ -236,8 +236,8 @@ def completed_frames(trial: TrialData, plan: Plan, completed: list[TrialData]) -
         for source in dict.fromkeys(cov.sources):
             idx = [j for j, s in enumerate(cov.sources) if s == source]
             if cov.names[idx[0]] != source:
-                # text covariate: its level is the name after '='; all dummies 0 is the reference,
-                # which the design does not name, so it is written as the data's first level
+                # text or categorical covariate: its level is the name after '='; all dummies 0 is
+                # the reference, which the design does not name, so it is written as that level
                 ref = _reference_level(trial, source)
                 d = cov.matrix[:, idx]
                 labels = [cov.names[j].split("=", 1)[1] for j in idx]
@@ -255,7 +255,9 @@ def completed_datasets(trial: TrialData, plan: Plan, seed: int | None = None) ->
 
 
 def _reference_level(trial: TrialData, source: str):
-    # the covariate's reference level, found as data/prepare.py finds it
+    # the covariate's reference level: as data/prepare.py chose it, else found as it finds it
+    if source in trial.covariates.references:
+        return trial.covariates.references[source]
     if source in trial.baseline_frame:
         levels = sort_levels({k for k in keys_of(trial.baseline_frame[source]) if k is not None})
         return levels[0] if levels else ""

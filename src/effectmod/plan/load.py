@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import PlanError
-from .schema import Analysis, DataSpec, Moderator, Outcome, Plan
+from .schema import Analysis, Covariate, DataSpec, Moderator, Outcome, Plan, covariate_column
 
 
 def load_plan(source: str | Path | dict) -> Plan:
@@ -110,7 +110,7 @@ def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
                 kept.append(obj)
         parts[section] = kept
     covariates = raw.get("covariates")
-    parts["covariates"] = list(dict.fromkeys(c for c in covariates if isinstance(c, str))) if isinstance(covariates, list) else []
+    parts["covariates"] = _salvage_covariates(covariates) if isinstance(covariates, list) else []
     parts["analysis"] = _lenient(Analysis, raw.get("analysis", {})) or Analysis()
     data = _lenient(DataSpec, raw.get("data"))
     if data is None:
@@ -118,9 +118,23 @@ def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
         for section in ("outcomes", "moderators"):
             for i, item in enumerate(raw.get(section) if isinstance(raw.get(section), list) else []):
                 dropped += [(f"{section}[{i}].{key}", col) for key, col in _column_refs(item, long)]
-        dropped += [(f"covariates[{i}]", c) for i, c in enumerate(parts["covariates"])]
+        dropped += [(f"covariates[{i}]", covariate_column(c)) for i, c in enumerate(parts["covariates"])]
         return None, list(dict.fromkeys(dropped))
     return Plan.model_construct(title="", data=data, **parts), dropped
+
+
+def _salvage_covariates(items: list) -> list:
+    """Plain names and valid mapping entries, each column once; a broken mapping entry is
+    kept as its plain column name, so that the column is still checked in the data."""
+    out, seen = [], set()
+    for c in items:
+        if isinstance(c, dict):
+            c = _lenient(Covariate, c) or (c.get("column") if isinstance(c.get("column"), str) else None)
+        if c is None or not isinstance(c, (str, Covariate)) or covariate_column(c) in seen:
+            continue
+        seen.add(covariate_column(c))
+        out.append(c)
+    return out
 
 
 def _lenient(model: type[BaseModel], value):
@@ -211,8 +225,8 @@ def _unknown_key(model: type[BaseModel], loc: tuple) -> str:
 def _model_at(model: type[BaseModel], loc: tuple):
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
-            continue
+        if isinstance(part, int) or (part != "" and not format_path((part,))):
+            continue    # a list index, or a union branch's name (e.g. the mapping form of a covariate)
         field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
         if field is None:
             return None

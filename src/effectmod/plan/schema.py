@@ -6,9 +6,9 @@ Unknown keys are errors: a typo must never silently change an analysis.
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 Scalar = Union[bool, int, float, str]
 ModelType = Literal["linear", "mixed"]
@@ -152,6 +152,43 @@ class Moderator(_Strict):
         return self
 
 
+class Covariate(_Strict):
+    """A covariate in the mapping form, which states how the column enters every model."""
+
+    column: str = Field(description="Data column adjusted for.")
+    type: Literal["categorical", "continuous", "numeric"] = Field(description=(
+        "categorical: one indicator per level except the reference (numeric codes such as sites 1-5 too); "
+        "continuous (or numeric): the values entered as one term, and text values are an error."))
+    reference: Optional[Scalar] = Field(None, description="Categorical: the reference level (default: the first level in numeric order when all levels are numbers, else in code-point order).")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.type != "categorical" and self.reference is not None:
+            raise ValueError("reference: only categorical covariates have a reference level")
+        return self
+
+
+def _covariate_form(value) -> str:
+    return "Covariate" if isinstance(value, dict) else "str"
+
+
+# a plain name (entered as it is when numeric, dummy-coded when text) or the mapping form
+CovariateEntry = Annotated[Union[Annotated[str, Tag("str")], Annotated[Covariate, Tag("Covariate")]],
+                           Discriminator(_covariate_form)]
+
+
+def covariate_column(entry) -> str:
+    """The data column of a covariate entry (a plain name or a ``Covariate``)."""
+    return entry if isinstance(entry, str) else entry.column
+
+
+def covariate_type(entry) -> Optional[str]:
+    """'categorical' or 'continuous' as declared in the mapping form; None for a plain name."""
+    if isinstance(entry, str):
+        return None
+    return "categorical" if entry.type == "categorical" else "continuous"
+
+
 class Analysis(_Strict):
     """How the models are fitted and reported."""
 
@@ -213,7 +250,10 @@ class Plan(_Strict):
     data: DataSpec
     outcomes: list[Outcome] = Field(min_length=1)
     moderators: list[Moderator] = Field(min_length=1)
-    covariates: list[str] = Field(default_factory=list, description="Columns adjusted for in every model.")
+    covariates: list[CovariateEntry] = Field(default_factory=list, description=(
+        "Columns adjusted for in every model: a plain name (entered as it is when numeric, one indicator per "
+        "non-reference level when text) or {column: X, type: categorical | continuous, reference: ...} "
+        "(categorical forces numeric codes such as site 1-5 to indicators)."))
     analysis: Analysis = Field(default_factory=Analysis)
 
     def data_columns(self) -> list[str]:
@@ -225,8 +265,12 @@ class Plan(_Strict):
                 cols += [o.column] if o.column else []
             else:
                 cols += ([str(o.baseline)] if o.baseline is not None else []) + list((o.followups or {}).values())
-        cols += [m.column for m in self.moderators] + list(self.covariates)
+        cols += [m.column for m in self.moderators] + self.covariate_columns()
         return list(dict.fromkeys(cols))
+
+    def covariate_columns(self) -> list[str]:
+        """The data column of each covariate, in plan order."""
+        return [covariate_column(c) for c in self.covariates]
 
     def better_direction(self, outcome: str) -> str:
         """'lower' or 'higher': which direction of an outcome is better for participants.
@@ -253,7 +297,7 @@ class Plan(_Strict):
         problems += _duplicates("moderators", [m.name for m in self.moderators], "name")
         problems += _duplicates("moderators", [m.column for m in self.moderators], "column")
         seen = {}
-        for i, c in enumerate(self.covariates):
+        for i, c in enumerate(self.covariate_columns()):
             if c in seen:
                 problems.append(f"covariates[{i}]: '{c}' is listed twice (also covariates[{seen[c]}])")
             seen.setdefault(c, i)

@@ -106,7 +106,7 @@ def _plan_summary(results) -> list[tuple[str, str]]:
         ("Outcomes", outcomes),
         ("Moderators", f"{len(plan.moderators)} pre-specified"),
         ("Models", ", ".join(tables.MODEL_NAMES.get(m, m) for m in tables.model_order(results))),
-        ("Covariates", ", ".join(plan.covariates) or "none"),
+        ("Covariates", ", ".join(tables.covariate_texts(results)) or "none"),
         ("Baseline adjustment", "yes" if a.adjust_for_baseline else "no"),
         ("Confidence level", level_text(a.ci_level)),
         ("Tiers", f"evidence P < {threshold_text(a.evidence_threshold)}; hypothesis-generating P < "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..inference.credibility import observed_direction
 from .sentences import jama, level_text, p_text, threshold_text
-from .tables import main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
+from .tables import covariate_texts, main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
                   "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
@@ -71,7 +71,7 @@ def methods_text(results) -> list[str]:
     if a.adjust_for_baseline and any(o.baseline is not None for o in plan.outcomes):
         adj.append("the outcome's baseline value (entered once when the moderator is that baseline)")
     if plan.covariates:
-        adj.append("the covariates " + ", ".join(plan.covariates))
+        adj.append("the covariates " + ", ".join(covariate_texts(results)))
     paras.append(("Models were adjusted for " + " and ".join(adj) + ". ") if adj else "Models had no adjustment beyond treatment and moderator. ")
     tiers = (f"Interactions with P < {threshold_text(a.evidence_threshold)} are reported as evidence of effect modification "
              f"and those with P < {threshold_text(a.exploratory_threshold)} as hypothesis-generating; tiers use the unadjusted P.")

@@ -237,13 +237,32 @@ def table1_spec(results) -> list[tuple[str, str, str]]:
         if o.baseline is not None and o.baseline in frame.columns and o.baseline not in seen:
             spec.append((o.baseline, f"{o.label or o.name}, baseline", "continuous"))
             seen.add(o.baseline)
-    for c in plan.covariates:
+    for entry in plan.covariates:
+        c = entry if isinstance(entry, str) else entry.column
         if c in frame.columns and c not in seen:
             s = frame[c]
-            numeric = _is_numeric(s) and s.dropna().nunique() > 5
+            if isinstance(entry, str):
+                numeric = _is_numeric(s) and s.dropna().nunique() > 5
+            else:   # the mapping form says how it enters the models: counts by level for a category
+                numeric = entry.type != "categorical"
             spec.append((c, c, "continuous" if numeric else "categorical"))
             seen.add(c)
     return spec
+
+
+def covariate_texts(results) -> list[str]:
+    """Each covariate as the methods text names it: a categorical one with its indicators."""
+    cov = results.trial.covariates
+    out = []
+    for entry in results.plan.covariates:
+        if isinstance(entry, str) or entry.type != "categorical":
+            out.append(entry if isinstance(entry, str) else entry.column)
+            continue
+        k = sum(1 for s in cov.sources if s == entry.column)
+        ref = cov.references.get(entry.column)
+        out.append(f"{entry.column} (categorical: {k} indicator{'s' if k != 1 else ''}"
+                   + (f", reference level {ref}" if ref is not None else "") + ")")
+    return out
 
 
 def table1(results) -> pd.DataFrame:
