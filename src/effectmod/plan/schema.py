@@ -169,7 +169,7 @@ class Covariate(_Strict):
 
 
 def _covariate_form(value) -> str:
-    return "Covariate" if isinstance(value, dict) else "str"
+    return "Covariate" if isinstance(value, (dict, Covariate)) else "str"
 
 
 # a plain name (entered as it is when numeric, dummy-coded when text) or the mapping form
