@@ -201,6 +201,21 @@ CASES: dict[str, Case] = {
                                                 "declare it categorical")),
     "reference level absent": Case(lambda t: write(t, trial_frame(), _mod(plan_dict(), 1, reference="never")), 2,
                                    ("moderators[1].reference: 'never' is not a level of column 'smoker'; levels: 'no', 'yes'",)),
+    "covariate type not allowed": Case(lambda t: write(t, trial_frame(), plan_dict(covariates=[{"column": "age", "type": "factor"}])), 2,
+                                       ("plan.yaml: covariates[0].type: 'factor' is not allowed; expected 'categorical', 'continuous' or 'numeric'",)),
+    "covariate reference level absent": Case(lambda t: write(t, trial_frame(), plan_dict(
+        covariates=["age", {"column": "sex", "type": "categorical", "reference": "x"}])), 2,
+        ("covariates[1].reference: 'x' is not a level of column 'sex'; levels: 'f', 'm'.",)),
+    "categorical covariate with one level": Case(lambda t: write(t, trial_frame().assign(sex="f"), plan_dict(
+        covariates=["age", {"column": "sex", "type": "categorical"}])), 2,
+        ("column 'sex' (plan: covariates[1].column): a categorical covariate needs at least two levels; found 1: 'f'",)),
+    "categorical covariate with a level per participant": Case(lambda t: write(t, trial_frame(), plan_dict(
+        covariates=[{"column": "age", "type": "categorical"}])), 2,
+        ("column 'age' (plan: covariates[0].column): declared categorical but has",)),
+    "text in a continuous covariate": Case(lambda t: write(t, trial_frame(), plan_dict(
+        covariates=["age", {"column": "sex", "type": "continuous"}])), 2,
+        ("column 'sex' (plan: covariates[1].column): expected numbers, found text 'f' (row 1)",
+         "declared type: continuous, so every value must be a number")),
     "baseline out of range": Case(lambda t: write(t, with_cells("pain_0", {4: 11})), 2,
                                   ("column 'pain_0' (plan: outcomes[0].baseline): values outside the declared range [0, 10]: '11' (row 5)",)),
     "undeclared -99 and 999 in a 0-10 scale": Case(lambda t: write(t, with_cells("pain_12", {1: -99, 2: 999})), 2,

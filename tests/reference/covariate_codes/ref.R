@@ -2,9 +2,10 @@
 ## {column: X, type: categorical} enter every model as k-1 indicators, as R's factor(X).
 ## Run inside this folder:  Rscript ref.R
 ## (reads ../btheb_linear/data.csv and ../colon_logistic/data.csv; writes data.csv and reference.csv).
-## Needs base R; with the sandwich package also the HC3 rows.
+## Needs base R; with the sandwich package also the HC3 rows, with lme4 and lmerTest the mixed rows.
 options(warn = 1, stringsAsFactors = FALSE)
 has_sandwich <- requireNamespace("sandwich", quietly = TRUE)
+has_lmer <- requireNamespace("lmerTest", quietly = TRUE)
 
 ## ------------------------------- data --------------------------------------------------
 ## Beat the Blues (HSAUR::BtheB, as in btheb_linear) with a numeric site code added, derived
@@ -46,6 +47,39 @@ for (t in c("2", "4", "6", "8")) {
     if (has_sandwich) {
       se3 <- sqrt(sandwich::vcovHC(fit, type = "HC3")[term, term])
       add("hc3", "bdi", t, m, "", "linear", est, se3, 2 * pt(-abs(est / se3), df.residual(fit)), nobs(fit))
+    }
+  }
+}
+
+## ------------------------------- mixed (plan_mixed.yaml) --------------------------------
+## lmerTest::lmer(y ~ time * treat * mod + bdi.pre + factor(site) + (1 | id), REML), time a
+## factor (2, 4, 6, 8); the treat x mod contrast at each follow-up, Satterthwaite df.
+if (has_lmer) {
+  fu <- c("2", "4", "6", "8")
+  long <- do.call(rbind, lapply(fu, function(t) {
+    data.frame(id = factor(d$id), time = t, treat = d$treat, drug01 = d$drug01, length01 = d$length01,
+               bdi.pre = d$bdi.pre, site = d$site, y = d[[paste0("bdi.", t, "m")]])
+  }))
+  long <- long[!is.na(long$y), ]
+  long$time <- factor(long$time, levels = fu)
+  ctrl <- lme4::lmerControl(optimizer = "bobyqa", optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5))
+  for (m in names(mods)) {
+    mc <- mods[[m]]
+    form <- if (m == "bdi_pre") {
+      y ~ time * treat * bdi.pre + factor(site) + (1 | id)
+    } else {
+      as.formula(sprintf("y ~ time * treat * %s + bdi.pre + factor(site) + (1 | id)", mc))
+    }
+    fit <- lmerTest::lmer(form, data = long, REML = TRUE, control = ctrl)
+    beta <- lme4::fixef(fit)
+    base <- paste0("treat:", mc)
+    for (t in fu) {
+      L <- setNames(numeric(length(beta)), names(beta))
+      L[base] <- 1
+      if (t != fu[1]) L[paste0("time", t, ":", base)] <- 1
+      ct <- lmerTest::contest1D(fit, L, ddf = "Satterthwaite")
+      add("mixed", "bdi", t, m, "", "mixed", ct[["Estimate"]], ct[["Std. Error"]], ct[["Pr(>|t|)"]],
+          length(unique(long$id)))
     }
   }
 }
