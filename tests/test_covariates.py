@@ -250,3 +250,17 @@ def test_init_drafts_a_site_code_as_a_categorical_covariate(tmp_path, capsys):
     (tmp_path / "plan.yaml").write_text(draft)
     assert main(["validate", str(tmp_path / "d.csv"), "--plan", str(tmp_path / "plan.yaml")]) == 0
     assert em.load_plan(tmp_path / "plan.yaml").covariates[0].type == "categorical"
+
+
+def test_long_data_takes_the_mapping_form_too():
+    frame = _data()
+    long = pd.concat([frame[["id", "treatment", "drug", "site"]].assign(month=t, bdi=frame[c])
+                      for t, c in (("0", "bdi.pre"), ("2", "bdi.2m"), ("4", "bdi.4m"))])
+    plan = {"data": {"id": "id", "treatment": "treatment", "treated": "BtheB", "control": "TAU", "time": "month"},
+            "outcomes": [{"name": "bdi", "column": "bdi", "baseline": 0}],
+            "moderators": [{"name": "drug", "column": "drug", "type": "binary", "reference": "No"}],
+            "covariates": [{"column": "site", "type": "categorical"}]}
+    res = em.analyze(long, plan).table
+    ref = pd.read_csv(CASE / "reference.csv", dtype={"timepoint": str}, keep_default_na=False)
+    merged = ref[ref["case"] == "linear"].merge(res, on=KEY, suffixes=("_r", ""))
+    assert len(merged) == 2 and _close(merged["estimate"], merged["estimate_r"])
