@@ -25,7 +25,7 @@ def _progress(console):
 
 def _finish(results, out: Path, args, console, started: float) -> int:
     from .console import print_summary
-    _print_warnings(results.trial.flow.warnings)
+    _print_warnings(results.trial.flow.warnings + results.plan.unset_better())
     try:
         results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
     except OSError as exc:
@@ -110,7 +110,7 @@ def run_validate(args) -> int:
           f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
         print(f"  excluded: {count} ({reason})")
-    for w in flow.warnings:
+    for w in flow.warnings + plan.unset_better():
         print(f"  warning: {w}")
     notes = 0
     specs = model_specs(plan, trial)

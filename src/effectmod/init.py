@@ -42,6 +42,15 @@ _ORDINAL_PREFIXES = {"t", "time", "v", "visit", "wave"}
 # Text cells that stand for "missing" in exported files and would otherwise make a number column text.
 _MISSING_TOKENS = {".", "-", "?", "*", "missing", "unknown", "nk", "n.k.", "dk", "n.a.", "#n/a", "#null!"}
 _MAX_CATEGORIES = 10
+# Direction of benefit: an event (or an outcome name) with one of these word stems is a good result;
+# continuous scores with these names usually rise as participants do better.
+_GOOD_EVENT = re.compile(r"^(good|improv\w*|respon\w*|remission|remit\w*|success\w*|recover\w*|cured?|alive|"
+                         r"surviv\w*|abstinen\w*|abstain\w*|healed|healing)$")
+_HIGHER_BETTER = re.compile(r"^(qol|hrqol|quality|function\w*|wellbeing|well|satisfaction|eq5d\w*|eqvas|sf36\w*|sf12\w*|"
+                            r"mmse|moca|fev1?|walk\w*|6mwt|6mwd|grip|strength|mobility|efficacy|selfefficacy|wemwbs|who5)$")
+_BAD_EVENT = re.compile(r"^(poor|bad|dead|died|death|relapse\w*|recurren\w*|fail\w*|wors\w*|adverse|complication\w*|"
+                        r"readmi\w*|infection|progress\w*|exacerbation\w*|event)$")
+_NEGATION = {"no", "not", "non", "un", "without", "poor", "bad", "worse", "failure", "failed"}
 # Single columns that, when no repeated measure is recognised, are probably the outcome.
 _OUTCOME_NAME = re.compile(r"^(status|outcome|event|death|died|dead|response|responder|relapse|recurrence|remission|y)$|outcome", re.I)
 
@@ -71,6 +80,9 @@ class _Outcome:
     levels: list[str] = field(default_factory=list)
     range: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
+    label: str | None = None                 # from the file's variable labels (SPSS/Stata)
+    better: str = "lower"
+    better_note: str = ""
 
 
 @dataclass
@@ -135,6 +147,8 @@ def guess_plan(frame: pd.DataFrame, source: str = "data") -> _Draft:
     else:
         _wide_outcomes(cols, draft, used)
     _moderators(cols, draft, used)
+    for o in draft.outcomes:
+        _guess_better(o)
     return draft
 
 
@@ -346,6 +360,44 @@ def _outcome_type(stem: str, columns: list[_Column], notes: list[str]) -> _Outco
     return None
 
 
+def _words(text: str) -> list[str]:
+    """Lower-case words of a name or label: 'BDI_2m', 'goodStatus', 'Quality of life' -> words."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(text))
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def _good(text: str, pattern: re.Pattern) -> str | None:
+    """The word of ``text`` that marks a good result, unless the text is negated ('no response')."""
+    words = _words(text)
+    if any(w in _NEGATION for w in words):
+        return None
+    return next((w for w in words if pattern.match(w)), None)
+
+
+def _guess_better(o: _Outcome) -> None:
+    """Which direction of the outcome is better for participants, with the reason, for `better:`."""
+    names = [o.name] + ([o.label] if o.label else [])
+    if o.type == "binary":
+        hit = _good(o.event, _GOOD_EVENT)
+        if hit:
+            o.better, o.better_note = "higher", f"the event {o.event!r} looks like a good result"
+            return
+        if any(_BAD_EVENT.match(w) for w in _words(o.event)):
+            o.better, o.better_note = "lower", f"the event {o.event!r} looks like a bad result"
+            return
+        hit = next((h for h in (_good(t, _GOOD_EVENT) for t in names) if h), None)
+        if hit:
+            o.better, o.better_note = "higher", f"'{hit}' in the outcome's name or label suggests the event is good"
+            return
+        o.better, o.better_note = "lower", f"the event {o.event!r} taken as a bad result (e.g. relapse, adverse event)"
+        return
+    hit = next((h for h in (_good(t, _HIGHER_BETTER) for t in names) if h), None)
+    if hit:
+        o.better, o.better_note = "higher", f"'{hit}' suggests a score that rises as participants do better (quality of life, function)"
+    else:
+        o.better, o.better_note = "lower", "taken as a symptom score where lower is better (pain, depression, disability)"
+
+
 # ----------------------------------------------------------------------------- moderators
 def _moderators(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
     long_ids = cols[draft.id].keys if draft.time else None
@@ -495,6 +547,8 @@ def _render_outcome(o: _Outcome, d: _Draft) -> list[str]:
              f"    type: {o.type}   # CONFIRM: continuous | binary"]
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
+    lines.append(f"    better: {o.better}   # CONFIRM: lower | higher: which direction is better for participants "
+                 f"({o.better_note}); it decides 'benefit' and 'favours' in the report")
     if o.range is not None:
         lines.append(f"    range: [{value_key(o.range[0])}, {value_key(o.range[1])}]   # CONFIRM: observed min/max rounded outward; "
                      "replace with the instrument's range")
