@@ -126,8 +126,9 @@ def run_validate(args) -> int:
 
 
 def run_init(args) -> int:
-    from .init import draft_plan
-    text = draft_plan(args.data)
+    from .init import draft_with_notes
+    text, notes = draft_with_notes(args.data)
+    _print_warnings(notes)
     if args.out is None:
         sys.stdout.write(text)
         return 0
