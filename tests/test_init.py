@@ -302,10 +302,13 @@ def test_outcome_series_written_in_other_ways(columns, baseline, followups, tmp_
     _validates(data, plan, capsys)
 
 
-def test_item_numbers_are_not_times():
-    draft = guess_plan(_trial({"phq1": None, "phq2": None, "phq3": None, "age_65": lambda r, n: r.integers(0, 2, n)}))
+def test_item_numbers_and_baseline_words_are_not_times():
+    binary = lambda r, n: r.integers(0, 2, n)   # noqa: E731
+    cols = {"phq1": None, "phq2": None, "phq3": None, "age_65": binary, "eq5d": None, "post_menopausal": binary,
+            "Posture": None, "postcode": None}
+    draft = guess_plan(_trial(cols))
     assert draft.outcomes == []
-    assert {m.column for m in draft.moderators} == {"age", "phq1", "phq2", "phq3", "age_65"}
+    assert {m.column for m in draft.moderators} == {"age", *cols}
 
 
 @pytest.mark.parametrize("control", ["Cont", "Ctrl", "control", "CONTROL", "usual care", "Usual Care", "TAU", "tau",

@@ -36,7 +36,8 @@ _SUFFIX = re.compile(rf"^(?P<stem>.+?)\s*[._\s-](?P<suf>{_TIME_WORD})$", re.I)
 # (bdi2m, bdiPre: a unit or a capitalised word, so that item numbers such as phq1..phq9 are not
 # taken for times), prefixes (m2_bdi, w18_pain, baseline_bdi, pre_wt) and run-together pre/post
 # prefixes (Prewt, Postwt; a lone one never makes a series, as a series needs two columns).
-_RUN_SUFFIX = re.compile(r"^(?P<stem>[A-Za-z][A-Za-z_]*?[A-Za-z])(?P<suf>\d+(?:\.\d+)?[A-Za-z]{1,7}|Pre|Post|Baseline|Base|BL|PRE|POST)$")
+_RUN_SUFFIX = re.compile(r"^(?P<stem>[A-Za-z][A-Za-z_]*?[A-Za-z])(?P<suf>\d+(?:\.\d+)?(?:m|mo|mos|months?|w|wk|wks|weeks?|"
+                         r"y|yr|years?|days)|Pre|Post|Baseline|Base|BL|PRE|POST)$")   # not 'd': eq5d is no time
 _PREFIX = re.compile(rf"^(?P<suf>{_TIME_WORD})[._\s-]+(?P<stem>.+)$", re.I)
 _RUN_PREFIX = re.compile(r"^(?P<suf>pre|post|Pre|Post|PRE|POST|Baseline|baseline)(?P<stem>[A-Za-z][A-Za-z0-9_]*)$")
 _TIMED = re.compile(r"^(?P<pre>[a-z]*)(?P<num>\d+(?:\.\d+)?)(?P<post>[a-z]*)$")
@@ -384,9 +385,10 @@ def _time_of(suffix: str) -> tuple[float, str] | None:
     return number * scale, ("" if number == 0 else label)
 
 
-def _timed_name(name: str) -> tuple[str, float, str, str, str] | None:
-    """(stem, order, label, time prefix, suffix as written) of a column name that carries an
-    assessment time, or None. Label '' means baseline."""
+def _timed_name(name: str) -> tuple[str, float, str, str, bool] | None:
+    """(stem, order, label, time prefix, alone_later) of a column name that carries an assessment
+    time, or None. Label '' means baseline; alone_later: the name by itself says it was measured
+    after baseline (see ``_explicitly_later``)."""
     for pattern in (_SUFFIX, _RUN_SUFFIX, _PREFIX, _RUN_PREFIX):
         m = pattern.match(name)
         if not m:
@@ -396,16 +398,16 @@ def _timed_name(name: str) -> tuple[str, float, str, str, str] | None:
         stem = m["stem"].strip(" ._-")
         if t is not None and stem:
             pre = _TIMED.match(suf.lower())
-            return stem, t[0], t[1], pre["pre"] if pre else "", suf
+            return stem, t[0], t[1], pre["pre"] if pre else "", bool(t[1]) and _explicitly_later(suf, pattern)
     return None
 
 
-def _explicitly_later(suffix: str) -> bool:
-    """A suffix that names a time after baseline in words or units (6m, w18, post, 2months, t2),
-    not a bare number (age_65 is not a time)."""
+def _explicitly_later(suffix: str, pattern: re.Pattern) -> bool:
+    """A time after baseline named in units (6m, w18, 2months, t2) or as a trailing post (wt_post),
+    not a bare number (age_65 is not a time) nor a leading post (post_menopausal, Posture)."""
     s = suffix.lower()
     if s in ("post", "posttest"):
-        return True
+        return pattern is _SUFFIX
     m = _TIMED.match(s)
     return bool(m) and bool(m["pre"] or m["post"]) and float(m["num"]) > 0
 
@@ -418,11 +420,11 @@ def _wide_outcomes(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> N
             continue
         parsed = _timed_name(name)
         if parsed is not None:
-            stem, order, label, prefix, suf = parsed
+            stem, order, label, prefix, alone_later = parsed
             key = stem.lower()
             stems.setdefault(key, stem)
             groups.setdefault(key, []).append((order, label, name, prefix))
-            if label and _explicitly_later(suf):
+            if alone_later:
                 draft.later.add(name)
     for key, items in groups.items():
         stem = stems[key]
