@@ -24,13 +24,15 @@ def _respiratory_like(n=40, seed=3) -> pd.DataFrame:
 
 
 def _plan(better=None, **extra) -> dict:
+    # age is hypothesised so that the "observed direction agreed" column is computed
     outcome = {"name": "good_status", "type": "binary", "event": "good", "baseline": "status.0",
                "followups": {"1": "status.1", "2": "status.2"}, **extra}
     if better is not None:
         outcome["better"] = better
     return {"data": {"id": "subject", "treatment": "treatment", "treated": "active", "control": "placebo"},
             "outcomes": [outcome, {"name": "s2", "type": "binary", "event": "good", "followups": {"2": "status.2"}}],
-            "moderators": [{"name": "age", "column": "age", "type": "continuous"}]}
+            "moderators": [{"name": "age", "column": "age", "type": "continuous",
+                            "hypothesised_direction": "greater_benefit_when_higher"}]}
 
 
 def test_init_drafts_better_higher_for_a_good_event(tmp_path):
@@ -111,6 +113,9 @@ def test_report_methods_and_credibility_state_the_direction(tmp_path):
     assert "Good_status: lower is better (assumed: outcomes[].better not set)" in text.replace("good_status", "Good_status")
     cred = credibility(unset.table, unset.plan)
     assert len(cred) and cred["outcome_better"].str.contains("assumed: outcomes\\[\\].better not set").all()
+    from effectmod.report.paragraph import direction_agreement
+    agreement = direction_agreement(unset)["age"]
+    assert agreement.endswith("direction of benefit assumed for good_status, s2 (outcomes[].better not set)")
     set_ = em.analyze(frame, Plan.model_validate(_plan(better="higher")))
     text = " ".join(methods_text(set_))
     assert "good_status: higher is better (plan)" in text

@@ -35,6 +35,9 @@ def direction_agreement(results) -> dict[str, str]:
         text = f"{word}: {k} of {n} estimates"
         if ev:
             text += f" ({sum(ev)} of {len(ev)} with evidence)"
+        assumed = sorted({r for r in sub["outcome"] if plan.better_basis(r) == "assumed"})
+        if assumed:
+            text += f"; direction of benefit assumed for {', '.join(assumed)} (outcomes[].better not set)"
         out[m.name] = text
     return out
 
