@@ -238,21 +238,23 @@ def print_target(console, targets, table) -> None:
     from rich.table import Table
     target = targets["target"].iloc[0] if len(targets) else math.nan
     t = Table(title=f"Smallest n reaching power {target:g}", title_justify="left")
-    for col in ("outcome", "follow-up", "moderator", "generating interaction", "n (grid)", "power [95% CI]",
+    for col in ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
                 "n (interpolated) \\[interval]"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
 
     def n_text(x) -> str:
         return "" if pd.isna(x) else f"{x:.0f}"
-    best = table.groupby(["outcome", "timepoint", "moderator", "generating_interaction"], sort=False)["power"].max()
+    keys = ["outcome", "timepoint", "moderator", "scale", "generating_interaction"]
+    best = {k: g["power"].max() for k, g in table.groupby(keys, sort=False, dropna=False)}
     largest = int(table["n"].max()) if len(table) else 0
     for r in targets.itertuples(index=False):
         reached = not pd.isna(r.n_reached)
         power = (f"{r.power:.3f} [{r.power_ci_low:.3f}, {r.power_ci_high:.3f}]" if reached
-                 else f"best {best[(r.outcome, r.timepoint, r.moderator, r.generating_interaction)]:.3f}")
+                 else f"best {best.get((r.outcome, r.timepoint, r.moderator, r.scale, r.generating_interaction), math.nan):.3f}")
         interval = (f"{n_text(r.n_interpolated)} [{n_text(r.n_interval_low) or '?'}, {n_text(r.n_interval_high) or '?'}]"
                     if not math.isnan(r.n_interpolated) else "")
-        t.add_row(r.outcome, str(r.timepoint), r.moderator, f"{r.generating_interaction:.4g}",
+        t.add_row(r.outcome, str(r.timepoint), r.moderator, "" if pd.isna(r.scale) else f"{r.scale:g}",
+                  f"{r.generating_interaction:.4g}",
                   str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval))
     console.print(t)
     console.print("n (grid): the smallest n of the grid whose simulated power reaches the target, with the 95% "
