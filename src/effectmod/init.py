@@ -563,7 +563,7 @@ def _guess_better(o: _Outcome) -> None:
     if hit:
         o.better, o.better_note = "higher", f"'{hit}' suggests a score that rises as participants do better (quality of life, function)"
     else:
-        o.better, o.better_note = "lower", "taken as a symptom score where lower is better (pain, depression, disability)"
+        o.better, o.better_note = "lower", "taken as a symptom score where lower is better, like pain, depression or disability"
 
 
 # ----------------------------------------------------------------------------- moderators
