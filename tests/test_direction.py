@@ -129,3 +129,16 @@ def test_figure_title_says_when_the_direction_is_assumed():
     assert title.startswith("Larger benefit of active at lower Age\n")
     assumed = _takeaway(20, 1.0, 60, -1.0, 0.01, "Age (years)", 0.05, "active", lower_better=True, assumed=True)
     assert assumed.startswith("Larger benefit of active at higher Age (assuming lower outcome is better)")
+
+
+def test_analyze_warns_once_per_outcome_without_better(tmp_path, capsys):
+    data = tmp_path / "resp.csv"
+    _respiratory_like().to_csv(data, index=False)
+    plan = tmp_path / "plan.yaml"
+    raw = _plan()
+    raw["outcomes"] = raw["outcomes"][:1]
+    plan.write_text(yaml.safe_dump(raw))
+    assert main(["analyze", str(data), "--plan", str(plan), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    (line,) = [ln for ln in err.splitlines() if "better" in ln]
+    assert line.startswith("effectmod: warning: outcomes[0].better: not set for 'good_status'")
