@@ -68,6 +68,7 @@ def test_init_better_for_binary_outcomes(column, values, better):
 @pytest.mark.parametrize("stem, better", [("pain", "lower"), ("bdi", "lower"), ("qol", "higher"),
                                           ("physicalFunction", "higher"), ("sf36pcs", "higher")])
 def test_init_better_for_continuous_outcomes(stem, better):
+    # (a name saying disability or pain keeps lower even beside 'function': see the label test below)
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"id": range(12), "arm": ["control", "drug"] * 6,
                           f"{stem}_0": rng.normal(50, 10, 12), f"{stem}_12": rng.normal(50, 10, 12)})
@@ -142,3 +143,12 @@ def test_analyze_warns_once_per_outcome_without_better(tmp_path, capsys):
     err = capsys.readouterr().err
     (line,) = [ln for ln in err.splitlines() if "better" in ln]
     assert line.startswith("effectmod: warning: outcomes[0].better: not set for 'good_status'")
+
+
+def test_init_better_reads_variable_labels():
+    from effectmod.init import _guess_better, _Outcome
+    for label, better in (("Functional disability index", "lower"), ("Quality of life (EQ-VAS)", "higher"),
+                          ("Physical functioning (SF-36)", "higher")):
+        o = _Outcome("score", "continuous", [], label=label)
+        _guess_better(o)
+        assert o.better == better, label

@@ -388,3 +388,15 @@ def test_long_count_outcome_is_named_not_drafted():
     draft = guess_plan(frame)
     assert [o.name for o in draft.outcomes] == ["pain", "rmdq"]
     assert any("count outcome (falls" in u for u in draft.unsupported)
+
+
+@pytest.mark.parametrize("labels, expected", [
+    (["Weight pre", "Weight post"], "Weight"),
+    (["Pain at baseline", "Pain at 6 months"], "Pain"),
+    (["Body weight (kg), pre", "Body weight (kg), post"], "Body weight (kg)"),
+    (["Ab", "Ac"], "Ac"),                   # nothing in common: the follow-up's own label
+])
+def test_outcome_label_from_variable_labels(labels, expected):
+    from effectmod.init import _Outcome, _outcome_label
+    o = _Outcome("x", "continuous", ["a", "b"], followups={"1": "b"})
+    assert _outcome_label(o, dict(zip(["a", "b"], labels))) == expected

@@ -70,6 +70,8 @@ _HIGHER_BETTER = re.compile(r"^(qol|hrqol|quality|function\w*|wellbeing|well|sat
                             r"mmse|moca|fev1?|walk\w*|6mwt|6mwd|grip|strength|mobility|efficacy|selfefficacy|wemwbs|who5)$")
 _BAD_EVENT = re.compile(r"^(poor|bad|dead|died|death|relapse\w*|recurren\w*|fail\w*|wors\w*|adverse|complication\w*|"
                         r"readmi\w*|infection|progress\w*|exacerbation\w*|event)$")
+_WORSE_WHEN_HIGHER = re.compile(r"^(disability|disabilities|impairment|pain|symptoms?|severity|limitations?|distress|"
+                                r"fatigue|depression|anxiety|burden|dysfunction)$")
 _NEGATION = {"no", "not", "non", "un", "without", "poor", "bad", "worse", "failure", "failed"}
 # Single columns that, when no repeated measure is recognised, are probably the outcome.
 _OUTCOME_NAME = re.compile(r"^(status|outcome|event|death|died|dead|response|responder|relapse|recurrence|remission|y)$|outcome", re.I)
@@ -560,7 +562,7 @@ def _guess_better(o: _Outcome) -> None:
         o.better, o.better_note = "lower", f"the event {o.event!r} taken as a bad result (e.g. relapse, adverse event)"
         return
     hit = next((h for h in (_good(t, _HIGHER_BETTER) for t in names) if h), None)
-    if hit:
+    if hit and not any(_WORSE_WHEN_HIGHER.match(w) for t in names for w in _words(t)):
         o.better, o.better_note = "higher", f"'{hit}' suggests a score that rises as participants do better (quality of life, function)"
     else:
         o.better, o.better_note = "lower", "taken as a symptom score where lower is better, like pain, depression or disability"
@@ -611,7 +613,10 @@ def _outcome_label(o: _Outcome, labels: dict[str, str]) -> str | None:
     if not found:
         return None
     if len(found) > 1:
-        common = re.sub(r"[\s,;:(\[-]*(at|@)?[\s,;:(\[-]*$", "", os.path.commonprefix(found)).strip()
+        common = os.path.commonprefix(found)
+        if any(len(f) > len(common) and f[len(common)].isalnum() for f in found) and common[-1:].isalnum():
+            common = re.sub(r"\w+$", "", common)           # 'Weight p' of 'Weight pre'/'Weight post': back to 'Weight'
+        common = re.sub(r"(\s(at|@))?[\s,;:(\[-]*$", "", re.sub(r"[\s,;:(\[-]+$", "", common)).strip()
         if len(common) >= 3:
             return common
     return labels.get(next(iter(o.followups.values()), ""), found[0]) if o.followups else found[0]
