@@ -324,6 +324,7 @@ def test_post_baseline_columns_are_never_moderators(tmp_path, capsys):
     later = ["bdi_6m", "pain_w18", "qol_post", "mood 2 months", "m12_fatigue", "sleep3m"]
     raw, text, *_ = _init_csv(_trial({c: None for c in later} | {"bmi": None}), tmp_path, capsys)
     assert raw["outcomes"][0]["name"] == "TODO_outcome"      # no series: nothing drafted
+    assert raw["outcomes"][0]["better"] == "lower"           # a placeholder drafts better: too
     assert {m["column"] for m in raw["moderators"]} == {"age", "bmi"}
     for c in later:
         assert f"#   {c}: its name says it was measured after baseline" in text

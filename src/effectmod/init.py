@@ -691,6 +691,7 @@ def render_draft(d: _Draft) -> str:
     if not d.outcomes:
         out += ["  - name: TODO_outcome   # TODO: no repeated-measure columns recognised (names like pain_0, pain_18)",
                 "    type: continuous",
+                "    better: lower   # TODO: lower | higher: which direction of the outcome is better for participants",
                 "    baseline: TODO_baseline_column   # TODO: or delete the line when there is no baseline",
                 "    followups:   # follow-up label -> column, in time order",
                 "      \"TODO\": TODO_followup_column"]
