@@ -383,6 +383,11 @@ def test_count_outcomes_are_named_not_drafted(columns, tmp_path, capsys):
     _validates(data, plan, capsys)
 
 
+def test_count_history_stays_a_moderator():
+    draft = guess_plan(_trial({"pain_0": None, "pain_6": None, "prior_falls": lambda r, n: r.poisson(0.8, n)}))
+    assert "prior_falls" in {m.column for m in draft.moderators} and not draft.unsupported
+
+
 def test_long_count_outcome_is_named_not_drafted():
     frame = _long(_demo())
     frame["falls"] = np.random.default_rng(1).poisson(0.5, len(frame))

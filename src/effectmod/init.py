@@ -72,6 +72,7 @@ _BAD_EVENT = re.compile(r"^(poor|bad|dead|died|death|relapse\w*|recurren\w*|fail
                         r"readmi\w*|infection|progress\w*|exacerbation\w*|event)$")
 _WORSE_WHEN_HIGHER = re.compile(r"^(disability|disabilities|impairment|pain|symptoms?|severity|limitations?|distress|"
                                 r"fatigue|depression|anxiety|burden|dysfunction)$")
+_HISTORY_WORDS = {"prior", "previous", "history", "hx", "past", "baseline", "pre", "ever", "lifetime", "before"}
 _NEGATION = {"no", "not", "non", "un", "without", "poor", "bad", "worse", "failure", "failed"}
 # Single columns that, when no repeated measure is recognised, are probably the outcome.
 _OUTCOME_NAME = re.compile(r"^(status|outcome|event|death|died|dead|response|responder|relapse|recurrence|remission|y)$|outcome", re.I)
@@ -192,7 +193,7 @@ def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str]
         draft.labels = {str(k): str(v) for k, v in labels.items() if v and str(v).strip()}
     if not draft.time:
         _time_to_event(cols, draft, used)
-    _single_counts(cols, draft, used)
+        _single_counts(cols, draft, used)
     if draft.time:
         _long_outcomes(cols, draft, used)
     else:
@@ -357,9 +358,10 @@ def _count_note(columns: list[str], why: str) -> str:
 
 
 def _single_counts(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
-    """Count-like columns with no time in their name (seizures, n_falls): probably the outcome."""
+    """Count-like columns with no time in their name (seizures, n_falls): probably the outcome,
+    unless the name says it is history before randomisation (prior_falls: a moderator)."""
     for name, c in cols.items():
-        if name in used or _timed_name(name) is not None:
+        if name in used or _timed_name(name) is not None or set(_words(name)) & _HISTORY_WORDS:
             continue
         why = _count_like(name, [c])
         if why:
