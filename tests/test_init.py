@@ -260,3 +260,149 @@ def test_stata_and_spss_drafts_validate(suffix, tmp_path, capsys):
     else:
         pyreadstat.write_sav(frame, str(data))
     _validates(data, _draft_file(data, tmp_path), capsys)
+
+
+# ----------------------------------------------------------------------------- real-world column names
+def _trial(columns: dict, n: int = 24, arms=("Cont", "CBT"), seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"pid": [f"P{i:02d}" for i in range(n)], "group": list(arms) * (n // 2),
+                          "age": rng.integers(20, 80, n)})
+    for name, make in columns.items():
+        frame[name] = make(rng, n) if callable(make) else rng.integers(0, 40, n).astype(float)
+    return frame
+
+
+def _init_csv(frame: pd.DataFrame, tmp_path: Path, capsys, name="trial.csv"):
+    """init on the frame written as a file; (draft dict, draft text, init's stderr)."""
+    data = tmp_path / name
+    if name.endswith(".csv"):
+        frame.to_csv(data, index=False)
+    plan = tmp_path / "draft.yaml"
+    capsys.readouterr()
+    assert main(["init", str(data), "--out", str(plan), "--force"]) == 0
+    err = capsys.readouterr().err
+    text = plan.read_text()
+    return yaml.safe_load(text), text, err, data, plan
+
+
+@pytest.mark.parametrize("columns, baseline, followups", [
+    (["BDI Baseline", "BDI 2 months", "BDI 6 months"], "BDI Baseline", {"2": "BDI 2 months", "6": "BDI 6 months"}),
+    (["baseline_bdi", "m2_bdi", "m6_bdi"], "baseline_bdi", {"2": "m2_bdi", "6": "m6_bdi"}),
+    (["w0_pain", "w18_pain", "w52_pain"], "w0_pain", {"18": "w18_pain", "52": "w52_pain"}),
+    (["bdiPre", "bdi2m", "bdi6m"], "bdiPre", {"2": "bdi2m", "6": "bdi6m"}),
+    (["Prewt", "Postwt"], "Prewt", {"post": "Postwt"}),
+    (["pre_wt", "post_wt"], "pre_wt", {"post": "post_wt"}),
+])
+def test_outcome_series_written_in_other_ways(columns, baseline, followups, tmp_path, capsys):
+    raw, _, _, data, plan = _init_csv(_trial({c: None for c in columns}), tmp_path, capsys)
+    (o,) = raw["outcomes"]
+    assert (o["baseline"], o["followups"]) == (baseline, followups)
+    # the baseline is a moderator candidate; the follow-ups never are
+    assert {m["column"] for m in raw["moderators"]} == {"age", baseline}
+    _validates(data, plan, capsys)
+
+
+def test_item_numbers_and_baseline_words_are_not_times():
+    binary = lambda r, n: r.integers(0, 2, n)   # noqa: E731
+    cols = {"phq1": None, "phq2": None, "phq3": None, "age_65": binary, "eq5d": None, "post_menopausal": binary,
+            "Posture": None, "postcode": None}
+    draft = guess_plan(_trial(cols))
+    assert draft.outcomes == []
+    assert {m.column for m in draft.moderators} == {"age", *cols}
+
+
+@pytest.mark.parametrize("control", ["Cont", "Ctrl", "control", "CONTROL", "usual care", "Usual Care", "TAU", "tau",
+                                     "placebo", "Sham", "waitlist", "Wait list", "wait-list", "WL"])
+def test_control_arm_names(control, tmp_path, capsys):
+    # the intervention sorts after the control in some cases and before it in others
+    for treated in ("App", "ZZ therapy"):
+        raw, *_ = _init_csv(_trial({"pain_0": None, "pain_6": None}, arms=(treated, control)), tmp_path, capsys)
+        assert (raw["data"]["treated"], raw["data"]["control"]) == (treated, control)
+
+
+def test_post_baseline_columns_are_never_moderators(tmp_path, capsys):
+    later = ["bdi_6m", "pain_w18", "qol_post", "mood 2 months", "m12_fatigue", "sleep3m"]
+    raw, text, *_ = _init_csv(_trial({c: None for c in later} | {"bmi": None}), tmp_path, capsys)
+    assert raw["outcomes"][0]["name"] == "TODO_outcome"      # no series: nothing drafted
+    assert raw["outcomes"][0]["better"] == "lower"           # a placeholder drafts better: too
+    assert {m["column"] for m in raw["moderators"]} == {"age", "bmi"}
+    for c in later:
+        assert f"#   {c}: its name says it was measured after baseline" in text
+
+
+def test_spss_variable_labels_become_labels(tmp_path, capsys):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    frame = _trial({"bdi_0": None, "bdi_2m": None, "bdi_6m": None, "sleep": None})
+    labels = {"pid": "Participant", "group": "Randomised group", "age": "Age at randomisation (years)",
+              "bdi_0": "BDI-II total, baseline", "bdi_2m": "BDI-II total, 2 months", "bdi_6m": "BDI-II total, 6 months",
+              "sleep": "Sleep quality (PSQI 0-21)"}
+    data = tmp_path / "trial.sav"
+    pyreadstat.write_sav(frame, str(data), column_labels=labels)
+    raw, text, _, data, plan = _init_csv(frame, tmp_path, capsys, name="trial.sav")
+    assert raw["outcomes"][0]["label"] == "BDI-II total"
+    mods = {m["column"]: m["label"] for m in raw["moderators"]}
+    assert mods["age"] == "Age at randomisation (years)" and mods["sleep"] == "Sleep quality (PSQI 0-21)"
+    assert mods["bdi_0"] == "BDI-II total, baseline"
+    assert "# CONFIRM: from the file's variable labels" in text
+    _validates(data, plan, capsys)
+
+
+def _exponential(r, n):
+    return np.round(r.exponential(300, n), 1)
+
+
+def _indicator(r, n):
+    return r.integers(0, 2, n)
+
+
+@pytest.mark.parametrize("time, event", [("os_time", "os_status"), ("time", "status"), ("days", "died"),
+                                         ("PFS_time", "PFS_event")])
+def test_time_to_event_pairs_are_named_not_drafted(time, event, tmp_path, capsys):
+    frame = _trial({"pain_0": None, "pain_6": None, time: _exponential, event: _indicator})
+    raw, text, err, data, plan = _init_csv(frame, tmp_path, capsys)
+    assert [o["name"] for o in raw["outcomes"]] == ["pain"]
+    assert time not in {m["column"] for m in raw["moderators"]} and event not in {m["column"] for m in raw["moderators"]}
+    assert "# NOT SUPPORTED: time-to-event outcome" in text and f"time: {time}, event: {event}" in text
+    (line,) = [ln for ln in err.splitlines() if "time-to-event" in ln]
+    assert line.startswith("effectmod: warning: ") and "not supported by this version" in line
+    _validates(data, plan, capsys)
+
+
+@pytest.mark.parametrize("columns", [["seizures_0", "seizures_12"], ["falls"], ["exacerbations"],
+                                     ["n_episodes_bl", "n_episodes_w12"], ["count"]])
+def test_count_outcomes_are_named_not_drafted(columns, tmp_path, capsys):
+    def poisson(r, n):
+        return r.poisson(0.8, n)
+    frame = _trial({"pain_0": None, "pain_6": None} | {c: poisson for c in columns})
+    raw, text, err, data, plan = _init_csv(frame, tmp_path, capsys)
+    assert [o["name"] for o in raw["outcomes"]] == ["pain"]
+    follow_ups = [c for c in columns if not c.endswith(("_0", "_bl"))]
+    assert not set(follow_ups) & {m["column"] for m in raw["moderators"]}
+    assert "# NOT SUPPORTED: count outcome" in text
+    assert "count outcomes are not supported by this version" in err
+    _validates(data, plan, capsys)
+
+
+def test_count_history_stays_a_moderator():
+    draft = guess_plan(_trial({"pain_0": None, "pain_6": None, "prior_falls": lambda r, n: r.poisson(0.8, n)}))
+    assert "prior_falls" in {m.column for m in draft.moderators} and not draft.unsupported
+
+
+def test_long_count_outcome_is_named_not_drafted():
+    frame = _long(_demo())
+    frame["falls"] = np.random.default_rng(1).poisson(0.5, len(frame))
+    draft = guess_plan(frame)
+    assert [o.name for o in draft.outcomes] == ["pain", "rmdq"]
+    assert any("count outcome (falls" in u for u in draft.unsupported)
+
+
+@pytest.mark.parametrize("labels, expected", [
+    (["Weight pre", "Weight post"], "Weight"),
+    (["Pain at baseline", "Pain at 6 months"], "Pain"),
+    (["Body weight (kg), pre", "Body weight (kg), post"], "Body weight (kg)"),
+    (["Ab", "Ac"], "Ac"),                   # nothing in common: the follow-up's own label
+])
+def test_outcome_label_from_variable_labels(labels, expected):
+    from effectmod.init import _Outcome, _outcome_label
+    o = _Outcome("x", "continuous", ["a", "b"], followups={"1": "b"})
+    assert _outcome_label(o, dict(zip(["a", "b"], labels))) == expected

@@ -7,8 +7,8 @@ from scipy import stats
 from effectmod.cli import main
 from effectmod.engines.ols import fit_ols
 from effectmod.engines.logistic import fit_logistic_stacked
-from effectmod.power import (POWER_COLUMNS, PowerGrid, ScenarioSource, Size,
-                             pilot_source, simulate_power, stacked_t)
+from effectmod.power import (POWER_COLUMNS, TARGET_COLUMNS, PowerGrid, ScenarioSource, Size,
+                             pilot_source, simulate_power, stacked_t, target_table, wilson)
 
 # Monte Carlo error: a power estimate from R trials has SE sqrt(p(1-p)/R); 4 SEs keep the
 # known-answer check from failing by chance (two-sided, about 1 in 16,000).
@@ -143,7 +143,66 @@ def test_cli_writes_csv_and_figures(tmp_path, capsys):
     # the latent-scale 0.15 is the DGP; the estimand on the rounded, clipped scale is near it
     assert pain["true_interaction"].between(0.1, 0.2).all()
     assert (out / "power.svg").stat().st_size > 1000 and (out / "power.png").stat().st_size > 1000
-    assert "Power" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Power" in printed
+    # the generating value (what --interaction set) and the analysis model's estimand, labelled apart
+    assert (pain["generating_interaction"] == 0.15).all()
+    assert (table["analysis_estimand"] == table["true_interaction"]).all()
+    assert "generating interaction" in printed and "analysis estimand" in printed
     assert main(["power", "--interaction", "0.1", "--out", str(tmp_path / "x")]) == 2
     assert main(["power", "--moderator", "nope", "--interaction", "0.1", "--out", str(tmp_path / "y")]) == 2
     assert main(["power", "--n", "60", "--replicates", "20", "--out", str(out)]) == 2   # not empty, no --force
+
+
+def _curve(powers, ns=(50, 100, 200, 400), replicates=400, **extra):
+    return pd.DataFrame({"outcome": "pain", "timepoint": "18", "moderator": "age", "n": list(ns), "scale": 1.0,
+                         "generating_interaction": 0.1, "analysis_estimand": 0.12, "power": powers,
+                         "replicates": replicates, **extra})
+
+
+def test_target_smallest_n_interpolation_and_wilson_interval():
+    t = target_table(_curve([0.30, 0.60, 0.85, 0.97]), 0.8)
+    assert list(t.columns) == list(TARGET_COLUMNS)
+    (r,) = t.to_dict("records")
+    assert r["n_reached"] == 200 and r["power"] == 0.85
+    # Wilson 95% interval of 340/400, as statsmodels computes it
+    from statsmodels.stats.proportion import proportion_confint
+    lo, hi = proportion_confint(340, 400, alpha=0.05, method="wilson")
+    assert (r["power_ci_low"], r["power_ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
+    assert wilson(340, 400) == pytest.approx((lo, hi), abs=1e-12)
+    # linear between n = 100 (0.60) and n = 200 (0.85): 0.8 is reached 4/5 of the way
+    assert r["n_interpolated"] == pytest.approx(180.0)
+    # the interval: where the upper and the lower Wilson bounds cross the target
+    assert r["n_interval_low"] < r["n_interpolated"] < r["n_interval_high"]
+    up100, up200 = wilson(240, 400)[1], wilson(340, 400)[1]
+    assert r["n_interval_low"] == pytest.approx(100 + (0.8 - up100) * 100 / (up200 - up100))
+    assert r["note"] == ""
+
+
+def test_target_not_reached_and_reached_at_the_first_n():
+    t = target_table(pd.concat([_curve([0.1, 0.2, 0.3, 0.4]),
+                                _curve([0.9, 0.95, 0.99, 1.0]).assign(moderator="sex")]), 0.8)
+    never, first = t.to_dict("records")
+    assert pd.isna(never["n_reached"]) and np.isnan(never["n_interpolated"]) and "not reached" in never["note"]
+    assert first["n_reached"] == 50 and first["n_interpolated"] == 50 and "smallest n" in first["note"]
+
+
+def test_cli_target_writes_target_csv(tmp_path, capsys):
+    frame, plan = _pilot(n=120, effect=0.8, seed=2)
+    data, plan_file = tmp_path / "pilot.csv", tmp_path / "plan.yaml"
+    frame.to_csv(data, index=False)
+    import yaml
+    plan_file.write_text(yaml.safe_dump(plan))
+    out = tmp_path / "pw"
+    assert main(["power", "--pilot", str(data), "--plan", str(plan_file), "--n", "40,80", "--scale", "1,8",
+                 "--replicates", "40", "--workers", "1", "--target", "0.8", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    power = pd.read_csv(out / "power.csv")
+    # a pilot's analysis model is its generating model: the two values agree
+    assert np.allclose(power["generating_interaction"], power["analysis_estimand"])
+    target = pd.read_csv(out / "target.csv")
+    assert list(target.columns) == list(TARGET_COLUMNS)
+    assert len(target) == 2 and set(target["scale"]) == {1.0, 8.0}
+    assert "Smallest n reaching power 0.8" in printed and "Wilson" in printed
+    assert main(["power", "--target", "1.5", "--out", str(tmp_path / "z")]) == 2
+    assert "--target" in capsys.readouterr().err

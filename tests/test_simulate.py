@@ -39,7 +39,8 @@ RANGES = {"age": (18, 70), "pain_0": (3, 10), "rmdq_0": (0, 24), "bbq": (9, 45),
 # CONTRACT §2 keys, plus analysis.sensitivity (added by the integrator).
 PLAN_KEYS = {"title", "data", "outcomes", "moderators", "covariates", "analysis"}
 DATA_KEYS = {"id", "treatment", "treated", "control", "time", "time_unit"}   # CONTRACT §2 plus the unit label
-OUTCOME_KEYS = {"name", "label", "type", "event", "range", "baseline", "followups", "column"}
+OUTCOME_KEYS = {"name", "label", "type", "event", "range", "baseline", "followups", "column",
+                "better"}   # better: an extension of the contract plan (direction of benefit)
 MODERATOR_KEYS = {"name", "column", "type", "label", "reference", "hypothesised_direction",
                   "rationale"}
 ANALYSIS_KEYS = {"model", "adjust_for_baseline", "ci_level", "evidence_threshold",

@@ -25,7 +25,7 @@ def _progress(console):
 
 def _finish(results, out: Path, args, console, started: float) -> int:
     from .console import print_summary
-    _print_warnings(results.trial.flow.warnings)
+    _print_warnings(results.trial.flow.warnings + results.plan.unset_better())
     try:
         results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
     except OSError as exc:
@@ -111,7 +111,7 @@ def run_validate(args) -> int:
     for reason, count in flow.excluded:
         print(f"  excluded: {count} ({reason})")
     from .data.prepare import undeclared_code_covariates
-    for w in flow.warnings + undeclared_code_covariates(plan, trial):
+    for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
         print(f"  warning: {w}")
     notes = 0
     specs = model_specs(plan, trial)
@@ -127,8 +127,9 @@ def run_validate(args) -> int:
 
 
 def run_init(args) -> int:
-    from .init import draft_plan
-    text = draft_plan(args.data)
+    from .init import draft_with_notes
+    text, notes = draft_with_notes(args.data)
+    _print_warnings(notes)
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,21 @@ from .data.values import keys_of, numeric_column, sort_levels, value_key
 _ID_NAME = re.compile(r"(^|[_.\s-])(id|pid|subject|subj|participant|patient|record|case|study_?id|person)([_.\s-]|$)|^id|id$", re.I)
 _ARM_NAME = re.compile(r"group|arm|treat|trt|alloc|randomi[sz]|intervention|condition|assign|^rx$|^tx$", re.I)
 _TIME_NAME = re.compile(r"^(week|weeks|wk|time|timepoint|time_point|visit|visit_?no|month|months|day|days|wave|occasion|session|period|year)$", re.I)
-_CONTROL_WORDS = {"control", "ctrl", "sham", "placebo", "usual", "tau", "waitlist", "wait", "wl", "obs", "observation",
+_CONTROL_WORDS = {"control", "cont", "ctrl", "waiting", "sham", "placebo", "usual", "tau", "waitlist", "wait", "wl", "obs", "observation",
                   "standard", "soc", "cau", "uc", "attention", "minimal", "none"}
 _EVENT_WORDS = {"yes", "y", "true", "1", "event", "good", "improved", "success", "responder", "response", "present",
                 "positive", "pos", "case", "dead", "died", "death", "relapse", "remission", "recovered"}
 # Suffixes that name an assessment time: pain_0, pain_18, bdi.pre, bdi.2m, pain_w18, pain_m6, pain_bl.
-_SUFFIX = re.compile(r"^(?P<stem>.+?)\s*[._\s-](?P<suf>[A-Za-z]{0,6}\d+(?:\.\d+)?[A-Za-z]{0,7}|baseline|base|bl|pre|pretest|screening|post|posttest)$", re.I)
+_TIME_WORD = r"[A-Za-z]{0,6}\s?\d+(?:\.\d+)?\s?[A-Za-z]{0,7}|baseline|base|bl|pre|pretest|screening|post|posttest"
+_SUFFIX = re.compile(rf"^(?P<stem>.+?)\s*[._\s-](?P<suf>{_TIME_WORD})$", re.I)
+# Other ways of writing a time into a name, tried in order after _SUFFIX: run-together suffixes
+# (bdi2m, bdiPre: a unit or a capitalised word, so that item numbers such as phq1..phq9 are not
+# taken for times), prefixes (m2_bdi, w18_pain, baseline_bdi, pre_wt) and run-together pre/post
+# prefixes (Prewt, Postwt; a lone one never makes a series, as a series needs two columns).
+_RUN_SUFFIX = re.compile(r"^(?P<stem>[A-Za-z][A-Za-z_]*?[A-Za-z])(?P<suf>\d+(?:\.\d+)?(?:m|mo|mos|months?|w|wk|wks|weeks?|"
+                         r"y|yr|years?|days)|Pre|Post|Baseline|Base|BL|PRE|POST)$")   # not 'd': eq5d is no time
+_PREFIX = re.compile(rf"^(?P<suf>{_TIME_WORD})[._\s-]+(?P<stem>.+)$", re.I)
+_RUN_PREFIX = re.compile(r"^(?P<suf>pre|post|Pre|Post|PRE|POST|Baseline|baseline)(?P<stem>[A-Za-z][A-Za-z0-9_]*)$")
 _TIMED = re.compile(r"^(?P<pre>[a-z]*)(?P<num>\d+(?:\.\d+)?)(?P<post>[a-z]*)$")
 _BASE_WORDS = {"baseline", "base", "bl", "pre", "pretest", "screening"}
 _PREFIXES = {"": 1.0, "t": 1.0, "time": 1.0, "v": 1.0, "visit": 1.0, "wave": 1.0, "fu": 1.0, "f": 1.0,
@@ -45,6 +55,28 @@ _MAX_CATEGORIES = 10
 # Columns that usually hold a stratification factor or centre: adjusted for, not a candidate moderator.
 _STRATUM_NAME = re.compile(r"^(site|sites|centre|center|centre_?id|center_?id|site_?id|stratum|strata|stratification|"
                            r"clinic|hospital|practice|region|country|location|cohort|block)$", re.I)
+# Time-to-event pairs (a follow-up time and an event indicator, matched by a shared prefix such as
+# os_time/os_status) and count outcomes (whole numbers from 0): not analysed by this version.
+_TTE_TIME_ALONE = {"time", "futime", "survtime", "stime", "ttime", "dtime", "days", "followup", "fu_time",
+                   "follow_up_time", "survival_time", "time_to_event", "event_time"}
+_TTE_TIME = re.compile(r"^(?P<pre>[a-z0-9]+?)[._\s-]?(time|futime|days)$|^(?P<gen>(time|days|months|weeks)_?to_?[a-z_]*)$")
+_TTE_EVENT_ALONE = {"status", "event", "died", "death", "dead", "deceased", "censor", "censored", "cens", "fail",
+                    "failure", "delta"}
+_TTE_EVENT = re.compile(r"^(?P<pre>[a-z0-9]+?)[._\s-]?(status|event|cens|censor|censored|died|death|dead)$")
+_COUNT_WORD = re.compile(r"^(seizures?|exacerbations?|falls?|counts?|episodes?|attacks?|admissions?|readmissions?|"
+                         r"hospitali[sz]ations?|relapses|migraines)$")
+# Direction of benefit: an event (or an outcome name) with one of these word stems is a good result;
+# continuous scores with these names usually rise as participants do better.
+_GOOD_EVENT = re.compile(r"^(good|improv\w*|respon\w*|remission|remit\w*|success\w*|recover\w*|cured?|alive|"
+                         r"surviv\w*|abstinen\w*|abstain\w*|healed|healing)$")
+_HIGHER_BETTER = re.compile(r"^(qol|hrqol|quality|function\w*|wellbeing|well|satisfaction|eq5d\w*|eqvas|sf36\w*|sf12\w*|"
+                            r"mmse|moca|fev1?|walk\w*|6mwt|6mwd|grip|strength|mobility|efficacy|selfefficacy|wemwbs|who5)$")
+_BAD_EVENT = re.compile(r"^(poor|bad|dead|died|death|relapse\w*|recurren\w*|fail\w*|wors\w*|adverse|complication\w*|"
+                        r"readmi\w*|infection|progress\w*|exacerbation\w*|event)$")
+_WORSE_WHEN_HIGHER = re.compile(r"^(disability|disabilities|impairment|pain|symptoms?|severity|limitations?|distress|"
+                                r"fatigue|depression|anxiety|burden|dysfunction)$")
+_HISTORY_WORDS = {"prior", "previous", "history", "hx", "past", "baseline", "pre", "ever", "lifetime", "before"}
+_NEGATION = {"no", "not", "non", "un", "without", "poor", "bad", "worse", "failure", "failed"}
 # Single columns that, when no repeated measure is recognised, are probably the outcome.
 _OUTCOME_NAME = re.compile(r"^(status|outcome|event|death|died|dead|response|responder|relapse|recurrence|remission|y)$|outcome", re.I)
 
@@ -78,6 +110,9 @@ class _Outcome:
     levels: list[str] = field(default_factory=list)
     range: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
+    label: str | None = None                 # from the file's variable labels (SPSS/Stata)
+    better: str = "lower"
+    better_note: str = ""
 
 
 @dataclass
@@ -108,10 +143,33 @@ class _Draft:
     moderators: list[_Moderator] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     covariates: list[tuple[str, list[str]]] = field(default_factory=list)   # (column, levels): numeric codes
+    labels: dict[str, str] = field(default_factory=dict)     # variable labels of an SPSS/Stata file
+    later: set[str] = field(default_factory=set)             # columns named as measured after baseline
+    unsupported: list[str] = field(default_factory=list)     # outcomes of a type this version cannot analyse
 
 
 def draft_plan(data_path: str | Path) -> str:
-    """Read a data file and return a commented YAML draft plan for it.
+    """Read a data file and return a commented YAML draft plan for it (see ``draft_with_notes``)."""
+    return draft_with_notes(data_path)[0]
+
+
+def variable_labels(path: Path) -> dict[str, str]:
+    """The variable labels of an SPSS or Stata file (column -> label); empty for other files."""
+    suffix = path.suffix.lower()
+    if suffix not in (".sav", ".zsav", ".dta"):
+        return {}
+    import pyreadstat
+    reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+    try:
+        _, meta = reader(str(path), metadataonly=True)
+    except Exception:     # labels are a convenience: a file read_data could read is drafted without them
+        return {}
+    return {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+
+
+def draft_with_notes(data_path: str | Path) -> tuple[str, list[str]]:
+    """Read a data file and return a commented YAML draft plan for it, and the notices the user
+    must see (outcomes of a type this version does not analyse).
 
     Guesses the participant id, the arm column and which arm is the control, wide or long
     layout, outcomes with their baseline and follow-up columns (from names such as ``pain_0``,
@@ -122,14 +180,15 @@ def draft_plan(data_path: str | Path) -> str:
     """
     path = Path(data_path)
     frame = read_data(path)
-    draft = guess_plan(frame, source=path.name)
+    draft = guess_plan(frame, source=path.name, labels=variable_labels(path))
     if path.suffix.lower() in (".xlsx", ".xls"):
         draft.sheet = pd.ExcelFile(path).sheet_names[0]
-    return render_draft(draft)
+    return render_draft(draft), list(draft.unsupported)
 
 
-def guess_plan(frame: pd.DataFrame, source: str = "data") -> _Draft:
-    """The guesses behind a draft plan, from a data frame (never modified)."""
+def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str] | None = None) -> _Draft:
+    """The guesses behind a draft plan, from a data frame (never modified); ``labels`` are the
+    file's variable labels (column -> label), used as outcome and moderator labels."""
     draft = _Draft(source=source, rows=len(frame))
     draft.missing_codes = _missing_tokens(frame)
     dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
@@ -138,11 +197,19 @@ def guess_plan(frame: pd.DataFrame, source: str = "data") -> _Draft:
     _guess_layout(cols, draft)
     _guess_arm(cols, draft)
     used = {c for c in (draft.id, draft.time, draft.arm) if c}
+    if labels:
+        draft.labels = {str(k): str(v) for k, v in labels.items() if v and str(v).strip()}
+    if not draft.time:
+        _time_to_event(cols, draft, used)
+        _single_counts(cols, draft, used)
     if draft.time:
         _long_outcomes(cols, draft, used)
     else:
         _wide_outcomes(cols, draft, used)
     _moderators(cols, draft, used)
+    for o in draft.outcomes:
+        o.label = _outcome_label(o, draft.labels)
+        _guess_better(o)
     return draft
 
 
@@ -237,6 +304,80 @@ def _guess_arm(cols: dict[str, _Column], draft: _Draft) -> None:
     draft.arm_note = note
 
 
+# ----------------------------------------------------------------------------- unsupported outcome types
+_NOT_SUPPORTED = "are not supported by this version of effectmod (it analyses continuous and binary outcomes)"
+
+
+def _time_to_event(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
+    """Pairs of a follow-up time and an event indicator (time + status, os_time + os_status,
+    days + died): named in the draft as not supported, neither drafted nor offered as moderators."""
+    def time_key(c: _Column) -> str | None:
+        n = c.name.lower()
+        if not (c.numeric and len(c.levels) > 2 and np.nanmin(c.values) >= 0):
+            return None
+        if n in _TTE_TIME_ALONE:
+            return ""
+        m = _TTE_TIME.match(n)
+        return None if m is None else ("" if m["gen"] else m["pre"])
+
+    def event_key(c: _Column) -> str | None:
+        n = c.name.lower()
+        if len(c.levels) != 2:
+            return None
+        if n in _TTE_EVENT_ALONE:
+            return ""
+        m = _TTE_EVENT.match(n)
+        return m["pre"] if m else None
+
+    free = [c for name, c in cols.items() if name not in used]
+    events = [(event_key(c), c.name) for c in free]
+    for c in free:
+        key = time_key(c)
+        if key is None or c.name in used:
+            continue
+        event = next((e for k, e in events if k == key and e not in used and e != c.name), None)
+        if event is None:
+            continue
+        used.update((c.name, event))
+        draft.unsupported.append(f"time-to-event outcome (time: {c.name}, event: {event}): time-to-event outcomes "
+                                 f"{_NOT_SUPPORTED}; it is not drafted as an outcome and its columns are not offered "
+                                 "as moderators")
+        draft.skipped += [(c.name, "follow-up time of a time-to-event outcome (not supported by this version)"),
+                          (event, "event indicator of a time-to-event outcome (not supported by this version)")]
+
+
+def _count_like(name: str, columns: list[_Column]) -> str | None:
+    """A note when the name says count (seizures, falls, exacerbations, episodes, count) and every
+    value is a whole number from 0 with more than two values; else None."""
+    if not any(_COUNT_WORD.match(w) for w in _words(name)):
+        return None
+    values = np.concatenate([c.values for c in columns])
+    values = values[~np.isnan(values)]
+    if not all(c.numeric for c in columns) or values.size == 0 or len(np.unique(values)) <= 2:
+        return None
+    if values.min() < 0 or np.any(np.mod(values, 1) != 0):
+        return None
+    return f"whole numbers from 0, {np.mean(values == 0):.0%} zeros"
+
+
+def _count_note(columns: list[str], why: str) -> str:
+    return (f"count outcome ({', '.join(columns)}; {why}): count outcomes {_NOT_SUPPORTED}; it is not drafted "
+            "as a continuous or binary outcome")
+
+
+def _single_counts(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
+    """Count-like columns with no time in their name (seizures, n_falls): probably the outcome,
+    unless the name says it is history before randomisation (prior_falls: a moderator)."""
+    for name, c in cols.items():
+        if name in used or _timed_name(name) is not None or set(_words(name)) & _HISTORY_WORDS:
+            continue
+        why = _count_like(name, [c])
+        if why:
+            used.add(name)
+            draft.unsupported.append(_count_note([name], why))
+            draft.skipped.append((name, "looks like a count outcome (not supported by this version)"))
+
+
 # ----------------------------------------------------------------------------- outcomes
 def _time_of(suffix: str) -> tuple[float, str] | None:
     """(order, label) of a column-name suffix; order 0 and label '' mean baseline."""
@@ -256,17 +397,51 @@ def _time_of(suffix: str) -> tuple[float, str] | None:
     return number * scale, ("" if number == 0 else label)
 
 
+def _timed_name(name: str) -> tuple[str, float, str, str, bool] | None:
+    """(stem, order, label, time prefix, alone_later) of a column name that carries an assessment
+    time, or None. Label '' means baseline; alone_later: the name by itself says it was measured
+    after baseline (see ``_explicitly_later``)."""
+    for pattern in (_SUFFIX, _RUN_SUFFIX, _PREFIX, _RUN_PREFIX):
+        m = pattern.match(name)
+        if not m:
+            continue
+        suf = re.sub(r"\s+", "", m["suf"])
+        t = _time_of(suf)
+        stem = m["stem"].strip(" ._-")
+        if t is not None and stem:
+            pre = _TIMED.match(suf.lower())
+            return stem, t[0], t[1], pre["pre"] if pre else "", bool(t[1]) and _explicitly_later(suf, pattern)
+    return None
+
+
+def _explicitly_later(suffix: str, pattern: re.Pattern) -> bool:
+    """A time after baseline named in units (6m, w18, 2months, t2) or as a trailing post (wt_post),
+    not a bare number (age_65 is not a time) nor a leading post (post_menopausal, Posture)."""
+    s = suffix.lower()
+    if s in ("post", "posttest"):
+        return pattern is _SUFFIX
+    m = _TIMED.match(s)
+    return bool(m) and bool(m["pre"] or m["post"]) and float(m["num"]) > 0
+
+
 def _wide_outcomes(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
     groups: dict[str, list[tuple[float, str, str, str]]] = {}
+    stems: dict[str, str] = {}
     for name in cols:
         if name in used:
             continue
-        m = _SUFFIX.match(name)
-        t = _time_of(m["suf"]) if m else None
-        if t is not None:
-            pre = _TIMED.match(m["suf"].lower())
-            groups.setdefault(m["stem"], []).append((t[0], t[1], name, pre["pre"] if pre else ""))
-    for stem, items in groups.items():
+        parsed = _timed_name(name)
+        if parsed is not None:
+            stem, order, label, prefix, alone_later = parsed
+            key = stem.lower()
+            stems.setdefault(key, stem)
+            groups.setdefault(key, []).append((order, label, name, prefix))
+            if alone_later:
+                draft.later.add(name)
+    for key, items in groups.items():
+        stem = stems[key]
+        if len(items) >= 2:
+            draft.later.update(it[2] for it in items if it[1])
         if len(items) < 2:
             continue
         items.sort(key=lambda it: it[0])
@@ -284,6 +459,12 @@ def _wide_outcomes(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> N
         if len(base) > 1:
             notes.append(f"several baseline columns ({', '.join(b[2] for b in base)}); the first is used")
         columns = ([base[0][2]] if base else []) + list(labels.values())
+        why = _count_like(stem, [cols[c] for c in columns])
+        if why:
+            draft.unsupported.append(_count_note(columns, why))
+            draft.skipped += [(c, "follow-up of a count outcome (not supported by this version)") for c in labels.values()]
+            used.update(labels.values())
+            continue
         outcome = _outcome_type(stem, [cols[c] for c in columns], notes)
         if outcome is None:
             draft.skipped += [(c, "looks like a repeated measure but holds text, not numbers or two levels") for c in columns]
@@ -320,8 +501,13 @@ def _long_outcomes(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> N
         if name in used or not _varies_within(c.keys, ids):
             continue
         notes = []
-        outcome = _outcome_type(name, [c], notes)
         used.add(name)
+        why = _count_like(name, [c])
+        if why:
+            draft.unsupported.append(_count_note([name], why))
+            draft.skipped.append((name, "a count outcome (not supported by this version)"))
+            continue
+        outcome = _outcome_type(name, [c], notes)
         if outcome is None:
             draft.skipped.append((name, "varies over time but holds text, not numbers or two levels"))
             continue
@@ -354,12 +540,54 @@ def _outcome_type(stem: str, columns: list[_Column], notes: list[str]) -> _Outco
     return None
 
 
+def _words(text: str) -> list[str]:
+    """Lower-case words of a name or label: 'BDI_2m', 'goodStatus', 'Quality of life' -> words."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(text))
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def _good(text: str, pattern: re.Pattern) -> str | None:
+    """The word of ``text`` that marks a good result, unless the text is negated ('no response')."""
+    words = _words(text)
+    if any(w in _NEGATION for w in words):
+        return None
+    return next((w for w in words if pattern.match(w)), None)
+
+
+def _guess_better(o: _Outcome) -> None:
+    """Which direction of the outcome is better for participants, with the reason, for `better:`."""
+    names = [o.name] + ([o.label] if o.label else [])
+    if o.type == "binary":
+        hit = _good(o.event, _GOOD_EVENT)
+        if hit:
+            o.better, o.better_note = "higher", f"the event {o.event!r} looks like a good result"
+            return
+        if any(_BAD_EVENT.match(w) for w in _words(o.event)):
+            o.better, o.better_note = "lower", f"the event {o.event!r} looks like a bad result"
+            return
+        hit = next((h for h in (_good(t, _GOOD_EVENT) for t in names) if h), None)
+        if hit:
+            o.better, o.better_note = "higher", f"'{hit}' in the outcome's name or label suggests the event is good"
+            return
+        o.better, o.better_note = "lower", f"the event {o.event!r} taken as a bad result (e.g. relapse, adverse event)"
+        return
+    hit = next((h for h in (_good(t, _HIGHER_BETTER) for t in names) if h), None)
+    if hit and not any(_WORSE_WHEN_HIGHER.match(w) for t in names for w in _words(t)):
+        o.better, o.better_note = "higher", f"'{hit}' suggests a score that rises as participants do better (quality of life, function)"
+    else:
+        o.better, o.better_note = "lower", "taken as a symptom score where lower is better, like pain, depression or disability"
+
+
 # ----------------------------------------------------------------------------- moderators
 def _moderators(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None:
     long_ids = cols[draft.id].keys if draft.time else None
     names: set[str] = {o.name for o in draft.outcomes}
+    baselines = {o.baseline for o in draft.outcomes if not draft.time}
     for name, c in cols.items():
         if name in used:
+            continue
+        if name in draft.later and name not in baselines:
+            draft.skipped.append((name, "its name says it was measured after baseline, so it cannot be a moderator"))
             continue
         k = len(c.levels)
         if k < 2:
@@ -389,6 +617,22 @@ def _moderators(cols: dict[str, _Column], draft: _Draft, used: set[str]) -> None
             mod_name += "_mod"
         names.add(mod_name)
         draft.moderators.append(_Moderator(mod_name, name, kind, c.levels, c.n_missing, note))
+
+
+def _outcome_label(o: _Outcome, labels: dict[str, str]) -> str | None:
+    """An outcome's label from its columns' variable labels: their common start ('BDI-II total'
+    from 'BDI-II total, baseline' and 'BDI-II total, 2 months'), else the first follow-up's."""
+    found = [labels[c] for c in o.columns if c in labels]
+    if not found:
+        return None
+    if len(found) > 1:
+        common = os.path.commonprefix(found)
+        if any(len(f) > len(common) and f[len(common)].isalnum() for f in found) and common[-1:].isalnum():
+            common = re.sub(r"\w+$", "", common)           # 'Weight p' of 'Weight pre'/'Weight post': back to 'Weight'
+        common = re.sub(r"(\s(at|@))?[\s,;:(\[-]*$", "", re.sub(r"[\s,;:(\[-]+$", "", common)).strip()
+        if len(common) >= 3:
+            return common
+    return labels.get(next(iter(o.followups.values()), ""), found[0]) if o.followups else found[0]
 
 
 def _identifier(text: str, fallback: str) -> str:
@@ -455,9 +699,12 @@ def render_draft(d: _Draft) -> str:
     out += ["", "# One entry per outcome. Continuous outcomes are analysed on their scale; binary ones by logistic",
             "# regression (event = the value that counts). range: values outside are reported as data errors.",
             "outcomes:"]
+    for note in d.unsupported:
+        out.append(f"# NOT SUPPORTED: {note}.")
     if not d.outcomes:
         out += ["  - name: TODO_outcome   # TODO: no repeated-measure columns recognised (names like pain_0, pain_18)",
                 "    type: continuous",
+                "    better: lower   # TODO: lower | higher: which direction of the outcome is better for participants",
                 "    baseline: TODO_baseline_column   # TODO: or delete the line when there is no baseline",
                 "    followups:   # follow-up label -> column, in time order",
                 "      \"TODO\": TODO_followup_column"]
@@ -474,7 +721,7 @@ def render_draft(d: _Draft) -> str:
                 "    column: TODO_column",
                 "    type: continuous   # continuous | binary | categorical"]
     for m in d.moderators:
-        out += _render_moderator(m)
+        out += _render_moderator(m, d.labels)
     if d.skipped:
         out += ["", "# Columns not used (add them back by hand if they belong in the plan):"]
         out += [f"#   {c}: {why}" for c, why in d.skipped]
@@ -506,11 +753,15 @@ def render_draft(d: _Draft) -> str:
 
 
 def _render_outcome(o: _Outcome, d: _Draft) -> list[str]:
+    label = (f"    label: {_q(o.label)}   # CONFIRM: from the file's variable labels; add the instrument's range" if o.label
+             else f"    label: {_q(o.name)}   # TODO: display label with the instrument and its range, e.g. \"Pain (NRS 0-10)\"")
     lines = [f"  - name: {_name(o.name)}",
-             f"    label: {_q(o.name)}   # TODO: display label with the instrument and its range, e.g. \"Pain (NRS 0-10)\"",
+             label,
              f"    type: {o.type}   # CONFIRM: continuous | binary"]
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
+    lines.append(f"    better: {o.better}   # CONFIRM: lower | higher: which direction is better for participants "
+                 f"({o.better_note}); it decides 'benefit' and 'favours' in the report")
     if o.range is not None:
         lines.append(f"    range: [{value_key(o.range[0])}, {value_key(o.range[1])}]   # CONFIRM: observed min/max rounded outward; "
                      "replace with the instrument's range")
@@ -529,7 +780,7 @@ def _render_outcome(o: _Outcome, d: _Draft) -> list[str]:
     return lines
 
 
-def _render_moderator(m: _Moderator) -> list[str]:
+def _render_moderator(m: _Moderator, labels: dict[str, str]) -> list[str]:
     kind_note = {"continuous": "numbers with many values", "binary": f"two levels: {_levels_text(m.levels)}",
                  "categorical": f"{len(m.levels)} levels: {_levels_text(m.levels)}"}[m.type]
     if m.note:
@@ -538,7 +789,8 @@ def _render_moderator(m: _Moderator) -> list[str]:
     lines = [f"  - name: {_name(m.name)}",
              f"    column: {_name(m.column)}",
              f"    type: {m.type}   # CONFIRM: {kind_note}{missing}",
-             f"    label: {_q(m.column)}   # TODO: display label, e.g. \"Back perception (FreBAQ 0-36)\""]
+             (f"    label: {_q(labels[m.column])}   # CONFIRM: from the file's variable labels" if m.column in labels
+              else f"    label: {_q(m.column)}   # TODO: display label, e.g. \"Back perception (FreBAQ 0-36)\"")]
     if m.type != "continuous":
         lines.append(f"    reference: {_q(m.levels[0])}   # CONFIRM: the reference level (the first level)")
     lines += ["    hypothesised_direction: unspecified   # TODO: greater_benefit_when_higher | less_benefit_when_higher | unspecified",

@@ -10,8 +10,10 @@ Newton steps for binary ones), returning rejection counts. Chunk (cell i, chunk 
 Two sources of simulated trials:
 
 * ``ScenarioSource``: a built-in scenario (``resolve``, ``null``) drawn by the simulator, with its
-  dropout; n is the number randomised and the models use each trial's complete cases. The true
-  interaction is the scenario's estimand (population value of the analysis model's b3).
+  dropout; n is the number randomised and the models use each trial's complete cases. Two
+  interaction values are reported: ``generating_interaction``, the latent-model coefficient the
+  trials are drawn with, and ``analysis_estimand``, the population value of the analysis model's
+  b3 on the observed (rounded, clipped) outcome, which is what the test has power to detect.
 * ``PilotSource``: models fitted to a pilot dataset with a plan. Each analysis model is
   simulated on its own: n participants drawn with replacement from the pilot's complete cases
   (moderator, baseline, covariates kept together), treatment allocated exactly n//2, the
@@ -36,7 +38,15 @@ from .engines.ols import fit_ols_stacked
 
 CHUNK = 250                 # trials per unit of work; fixed so results do not depend on workers
 POWER_COLUMNS = ("outcome", "timepoint", "moderator", "n", "scale", "true_interaction", "power", "mcse",
-                 "replicates", "ate_power", "ate_mcse", "true_ate")
+                 "replicates", "ate_power", "ate_mcse", "true_ate", "generating_interaction", "analysis_estimand")
+# generating_interaction: the interaction the trials are drawn with (the scenario's latent-model
+# coefficient, or the pilot fit's coefficient as set by the grid); analysis_estimand: the population
+# value of the coefficient the analysis model estimates and tests, which is what the power is the
+# power to detect. true_interaction is the analysis_estimand, kept under its old name for one release.
+TARGET_COLUMNS = ("outcome", "timepoint", "moderator", "scale", "generating_interaction", "analysis_estimand",
+                  "target", "n_reached", "power", "power_ci_low", "power_ci_high", "n_interpolated",
+                  "n_interval_low", "n_interval_high", "note")
+WILSON_Z = 1.959963984540054   # a 95% Wilson interval of each simulated power
 
 
 # ---------------------------------------------------------------- sources
@@ -302,6 +312,7 @@ def _table(source, grid, cells, tasks, results) -> pd.DataFrame:
     R = grid.replicates
     for i, (n, size) in enumerate(cells):
         truth = _truth(source, size)
+        generating = _generating(source, size)
         acc = totals[i]
         for (outcome, timepoint, moderator), hits in acc.items():
             if not moderator:
@@ -311,6 +322,8 @@ def _table(source, grid, cells, tasks, results) -> pd.DataFrame:
                 "outcome": outcome, "timepoint": timepoint, "moderator": moderator, "n": n,
                 "scale": size.scale if size.value is None else math.nan,
                 "true_interaction": truth.get((outcome, timepoint, moderator), math.nan),
+                "generating_interaction": generating.get((outcome, timepoint, moderator), math.nan),
+                "analysis_estimand": truth.get((outcome, timepoint, moderator), math.nan),
                 "power": hits / R, "mcse": math.sqrt(hits / R * (1 - hits / R) / R), "replicates": R,
                 "ate_power": ate / R, "ate_mcse": math.sqrt(ate / R * (1 - ate / R) / R),
                 "true_ate": truth.get((outcome, timepoint, ""), math.nan)})
@@ -329,6 +342,86 @@ def _truth(source, size: Size) -> dict:
         coef = _pilot_coef(model, size)
         col = model.inter_cols[0] if model.moderator else model.treat_col
         out[(model.outcome, model.timepoint, model.moderator)] = float(coef[col])
+    return out
+
+
+def _generating(source, size: Size) -> dict:
+    """(outcome, timepoint, moderator) -> the interaction the simulated trials are drawn with.
+
+    For a scenario, its latent-model coefficient (per unit of the moderator) after the grid's
+    scaling or setting; the analysis model's estimand differs from it (rounding and clipping of
+    the outcome to its instrument's range, adjustment for baseline). For a pilot source the
+    analysis model is the generating model, so the two are the same number.
+    """
+    if not isinstance(source, ScenarioSource):
+        return _truth(source, size)
+    from .simulate import scenario_with
+    scenario = _scenario(source, size, scenario_with)
+    values = {(it.outcome, it.timepoint, it.moderator): it.value for it in scenario.interactions}
+    return {(o.name, f.timepoint, m.name): float(values.get((o.name, f.timepoint, m.name), 0.0))
+            for o in scenario.outcomes for f in o.followups for m in scenario.moderators}
+
+
+# ---------------------------------------------------------------- target power
+
+def wilson(hits: float, replicates: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """Wilson score interval of a proportion hits/replicates."""
+    p = hits / replicates
+    centre = (p + z * z / (2 * replicates)) / (1 + z * z / replicates)
+    half = z / (1 + z * z / replicates) * math.sqrt(p * (1 - p) / replicates + z * z / (4 * replicates ** 2))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _crossing(ns, values, target: float) -> float:
+    """The smallest n at which a curve over the grid reaches target, linear between grid points;
+    the first n when it starts at or above target; NaN when it never does."""
+    for k, (n, v) in enumerate(zip(ns, values)):
+        if v >= target:
+            if k == 0:
+                return float(n)
+            n0, v0 = ns[k - 1], values[k - 1]
+            return float(n0 + (target - v0) * (n - n0) / (v - v0))
+    return math.nan
+
+
+def target_table(table: pd.DataFrame, target: float) -> pd.DataFrame:
+    """For every interaction test (outcome x follow-up x moderator x size) of a power table, the
+    smallest sample size that reaches ``target`` power (TARGET_COLUMNS).
+
+    ``n_reached`` is the smallest n of the grid whose simulated power is at least ``target``, with
+    the 95% Wilson interval of that power (``power_ci_low``, ``power_ci_high``). ``n_interpolated``
+    is where the power curve crosses ``target``, interpolated linearly in n between grid points;
+    ``n_interval_low`` and ``n_interval_high`` are where the upper and the lower Wilson bounds cross
+    it, the range of n that the simulation cannot tell apart from the crossing (empty when a bound
+    does not cross within the grid).
+    """
+    rows = []
+    keys = ["outcome", "timepoint", "moderator", "scale", "generating_interaction"]
+    for _, sub in table.groupby(keys, sort=False, dropna=False):
+        sub = sub.sort_values("n")
+        ns = sub["n"].tolist()
+        hits = (sub["power"] * sub["replicates"]).round().to_numpy()
+        bounds = [wilson(h, int(r)) for h, r in zip(hits, sub["replicates"])]
+        power = sub["power"].tolist()
+        first = sub.iloc[0]
+        row = {k: first[k] for k in keys}
+        row.update({"analysis_estimand": first["analysis_estimand"], "target": target,
+                    "n_reached": math.nan, "power": math.nan, "power_ci_low": math.nan, "power_ci_high": math.nan,
+                    "n_interpolated": _crossing(ns, power, target),
+                    "n_interval_low": _crossing(ns, [b[1] for b in bounds], target),
+                    "n_interval_high": _crossing(ns, [b[0] for b in bounds], target), "note": ""})
+        reached = [k for k, p in enumerate(power) if p >= target]
+        if reached:
+            k = reached[0]
+            row.update({"n_reached": ns[k], "power": power[k], "power_ci_low": bounds[k][0],
+                        "power_ci_high": bounds[k][1]})
+            if k == 0:
+                row["note"] = f"reached at the smallest n of the grid ({ns[0]}); a smaller n may do"
+        else:
+            row["note"] = f"not reached within the grid (power {max(power):.3f} at best, up to n = {ns[-1]})"
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
+    out["n_reached"] = out["n_reached"].astype("Int64")
     return out
 
 

@@ -28,10 +28,27 @@ Interaction sizes (one of):
                          set moderator M's interaction to each absolute value (per unit of the
                          moderator; on every outcome, or only --outcome O), others unchanged.
 
+Target power:
+  --target 0.8           also write target.csv: for each test, the smallest n of the grid whose
+                         power reaches the target (with the 95% Wilson interval of that power),
+                         the n where the power curve crosses the target (linear between grid
+                         points) and the n where the Wilson bounds cross it (its interval).
+
 Output in --out: power.csv (outcome, timepoint, moderator, n, scale, true_interaction, power,
-mcse, replicates, ate_power, ate_mcse, true_ate), power.svg and power.png. mcse is the Monte
-Carlo standard error of the power, sqrt(p(1-p)/replicates). Results depend only on --seed, not
-on --workers or the scheduler.
+mcse, replicates, ate_power, ate_mcse, true_ate, generating_interaction, analysis_estimand),
+power.svg and power.png (and target.csv with --target). mcse is the Monte Carlo standard error
+of the power, sqrt(p(1-p)/replicates). Results depend only on --seed, not on --workers or the
+scheduler.
+
+Two interaction values: generating_interaction is the value the trials are drawn with (what
+--interaction and --scale set: the scenario's latent-model coefficient per unit of the moderator,
+or the pilot model's coefficient); analysis_estimand is the population value of the coefficient
+the analysis model estimates and tests, which is what the power is the power to detect. With a
+pilot they are equal. With a scenario they differ: its latent model holds every moderator's
+interaction at once and its outcome is rounded and clipped to the instrument's range, while the
+analysis model takes one moderator at a time on the observed scores (so --interaction 0.05 can
+give an analysis_estimand of 0.06, or of -0.02 where correlated moderators' interactions pull the
+other way). true_interaction is the analysis_estimand under its old name, kept for one release.
 """
 
 
@@ -44,6 +61,15 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
     if not values:
         raise UsageError(f"{what}: give at least one number")
     return values
+
+
+def _target(args) -> float | None:
+    """--target: a power strictly between 0 and 1, or None."""
+    from .errors import UsageError
+    target = getattr(args, "target", None)
+    if target is not None and not 0 < target < 1:
+        raise UsageError(f"--target {target}: give a power strictly between 0 and 1, e.g. 0.8")
+    return target
 
 
 def add_power_arguments(p) -> None:
@@ -65,6 +91,8 @@ def add_power_arguments(p) -> None:
     grid.add_argument("--replicates", type=int, default=1000, help="simulated trials per grid cell (default 1000)")
     grid.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level (default 0.05)")
     grid.add_argument("--seed", type=int, default=2024, help="seed (default 2024)")
+    grid.add_argument("--target", type=float, default=None,
+                      help="target power, e.g. 0.8: the smallest n reaching it per test, printed and in target.csv")
     run = p.add_argument_group("where it runs")
     run.add_argument("--workers", type=int, default=None, help="local processes (default: all cores; 1 = serial)")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786")
@@ -130,12 +158,13 @@ def run_power(args) -> int:
     from rich.console import Console
 
     from .commands import _progress
-    from .power import simulate_power
+    from .power import simulate_power, target_table
     from .results import check_output_folder, write_folder
     started = time.time()
     out = Path(args.out)
     check_output_folder(out, args.force)
     grid = _grid(args)
+    target = _target(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
     client = cluster = None
@@ -157,17 +186,24 @@ def run_power(args) -> int:
     if args.moderator:
         table = table[table["moderator"] == args.moderator].reset_index(drop=True)
 
+    targets = target_table(table, target) if target is not None else None
+
     def fill(folder: Path) -> None:
         table.to_csv(folder / "power.csv", index=False)
+        if targets is not None:
+            targets.to_csv(folder / "target.csv", index=False)
         svg, png = power_figure(table)
         (folder / "power.svg").write_bytes(svg)
         (folder / "power.png").write_bytes(png)
     write_folder(out, args.force, fill)
     print_power(console, table)
+    if targets is not None:
+        print_target(console, targets, table)
     if getattr(source, "skipped", ()):
         console.print("Not simulated (categorical moderators need a joint test of their levels): "
                       + ", ".join(source.skipped))
-    console.print(f"\nWrote [bold]{out}[/bold]/ (power.csv, power.svg, power.png): {grid.replicates} simulated trials "
+    files = "power.csv, " + ("target.csv, " if targets is not None else "") + "power.svg, power.png"
+    console.print(f"\nWrote [bold]{out}[/bold]/ ({files}): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
     return 0
 
@@ -175,12 +211,56 @@ def run_power(args) -> int:
 def print_power(console, table) -> None:
     from rich.table import Table
     t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
-    for col in ("outcome", "follow-up", "moderator", "n", "scale", "true interaction", "power", "ATE power"):
+    for col in ("outcome", "follow-up", "moderator", "n", "scale", "generating interaction", "analysis estimand",
+                "power", "ATE power"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
     for r in table.itertuples(index=False):
         t.add_row(r.outcome, str(r.timepoint), r.moderator, str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
-                  f"{r.true_interaction:.4g}", f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
+                  f"{r.generating_interaction:.4g}", f"{r.analysis_estimand:.4g}",
+                  f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
     console.print(t)
+    console.print(ESTIMAND_NOTE)
+
+
+ESTIMAND_NOTE = (
+    "generating interaction: the value the simulated trials are drawn with (set by --scale/--interaction). "
+    "analysis estimand: the population value of the interaction the analysis model estimates and tests; the power "
+    "is the power to detect it. For a scenario they differ: the analysis model takes one moderator at a time "
+    "(picking up correlated moderators' interactions) on outcomes rounded and clipped to the instrument's range; "
+    "with --pilot they are equal. power.csv also keeps true_interaction "
+    "(= analysis_estimand, its old name) for one release.")
+
+
+def print_target(console, targets, table) -> None:
+    """The target table as printed: n not reached within the grid shows as '> largest n'."""
+    import pandas as pd
+    from rich.markup import escape
+    from rich.table import Table
+    target = targets["target"].iloc[0] if len(targets) else math.nan
+    t = Table(title=f"Smallest n reaching power {target:g}", title_justify="left")
+    for col in ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
+                "n (interpolated) \\[interval]"):
+        t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
+
+    def n_text(x) -> str:
+        return "" if pd.isna(x) else f"{x:.0f}"
+    keys = ["outcome", "timepoint", "moderator", "scale", "generating_interaction"]
+    best = {k: g["power"].max() for k, g in table.groupby(keys, sort=False, dropna=False)}
+    largest = int(table["n"].max()) if len(table) else 0
+    for r in targets.itertuples(index=False):
+        reached = not pd.isna(r.n_reached)
+        power = (f"{r.power:.3f} [{r.power_ci_low:.3f}, {r.power_ci_high:.3f}]" if reached
+                 else f"best {best.get((r.outcome, r.timepoint, r.moderator, r.scale, r.generating_interaction), math.nan):.3f}")
+        interval = (f"{n_text(r.n_interpolated)} [{n_text(r.n_interval_low) or '?'}, {n_text(r.n_interval_high) or '?'}]"
+                    if not math.isnan(r.n_interpolated) else "")
+        t.add_row(r.outcome, str(r.timepoint), r.moderator, "" if pd.isna(r.scale) else f"{r.scale:g}",
+                  f"{r.generating_interaction:.4g}",
+                  str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval))
+    console.print(t)
+    console.print("n (grid): the smallest n of the grid whose simulated power reaches the target, with the 95% "
+                  "Wilson interval of that power. n (interpolated): where the power curve crosses the target, "
+                  "linear between grid points; \\[interval]: where the upper and lower Wilson bounds cross it "
+                  "(? = not within the grid).")
 
 
 def power_figure(table) -> tuple[bytes, bytes]:
@@ -192,7 +272,7 @@ def power_figure(table) -> tuple[bytes, bytes]:
     panels = list(dict.fromkeys(zip(table["outcome"], table["timepoint"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
-    size_col = "scale" if table["scale"].notna().any() else "true_interaction"
+    size_col = "scale" if table["scale"].notna().any() else "generating_interaction"
     sizes = list(dict.fromkeys(table[size_col]))
     styles = ["-", "--", ":", "-."]
     for ax, (outcome, timepoint) in zip(axes[0], panels):

@@ -9,9 +9,9 @@ results table alone:
 * pre-specified: always yes - every moderator of a plan is pre-specified by construction; the
   plan (with each moderator's rationale) is the pre-specification record;
 * hypothesised direction stated, and the observed direction consistent with it. The treatment
-  effect is intervention minus control, and an outcome is taken to be better when LOWER
-  (continuous outcomes such as pain or disability; binary outcomes counting an adverse event),
-  except binary responder outcomes derived by improvement from baseline, which are better when
+  effect is intervention minus control, and an outcome is better in the direction of the plan's
+  ``outcomes[].better``; when it is not set, LOWER is assumed (and the row says so), except
+  binary responder outcomes derived by improvement from baseline, which are better when
   HIGHER. Then, for lower-is-better outcomes, a positive interaction means less benefit when
   the moderator is higher;
 * one of a small number of effects tested: the family size (tests of that model type);
@@ -89,7 +89,7 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
         m, o = mods[r["moderator"]], outs[r["outcome"]]
         others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)]
         rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, plan.better_direction(o.name),
-                            plan.analysis.evidence_threshold))
+                            plan.analysis.evidence_threshold, plan.better_basis(o.name)))
     return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS))
 
 
@@ -117,7 +117,8 @@ def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]
     return answer, detail
 
 
-def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evidence: float) -> dict:
+def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evidence: float,
+            basis: str = "plan") -> dict:
     categorical = m.type == "categorical"
     hyp = m.hypothesised_direction
     obs = "not applicable" if categorical else observed_direction(float(r["estimate"]), better)
@@ -141,6 +142,8 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evide
         reasons.append(f"observed direction ({obs.replace('_', ' ')}) is opposite to the hypothesised one")
     elif consistent == "yes":
         reasons.append("observed direction matches the hypothesis")
+    if consistent in ("yes", "no") and basis == "assumed":
+        reasons.append(f"direction read assuming {better} outcome is better (outcomes[].better not set)")
     if chance == "definitely no":
         level -= 2
         reasons.append(f"chance is a plausible explanation (Holm-adjusted {p_text(r['p_holm'], evidence)} over {family_size} tests)")
@@ -174,6 +177,7 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evide
         "interaction_test": "yes", "continuous_as_continuous": "yes" if m.type == "continuous" else "not applicable",
         "consistency": consistency, "consistency_detail": detail, "p_holm": float(r["p_holm"]),
         "chance_unlikely": chance, "prior_evidence": prior,
-        "outcome_better": better if o.better is not None else f"{better} (default; set outcomes[].better)",
+        "outcome_better": {"plan": better, "derived": f"{better} (derived from its responder rule)"}.get(
+            basis, f"{better} (assumed: outcomes[].better not set)"),
         "rating": RATINGS[max(level, 0)], "reasons": "; ".join(reasons),
     }

@@ -290,6 +290,38 @@ class Plan(_Strict):
         source_lower_better = self.better_direction(o.derive.from_) == "lower"
         return "lower" if rises == source_lower_better else "higher"
 
+    def better_basis(self, outcome: str) -> str:
+        """Where ``better_direction`` comes from: 'plan' (the outcome's `better`), 'derived' (a
+        responder rule on a source whose direction is set) or 'assumed' (not set: the default)."""
+        o = next(x for x in self.outcomes if x.name == outcome)
+        if o.better is not None:
+            return "plan"
+        if o.derive is not None and self.better_basis(o.derive.from_) == "plan":
+            return "derived"
+        return "assumed"
+
+    def better_text(self, outcome: str) -> str:
+        """The direction used for an outcome and where it comes from, as the report states it:
+        'higher is better (plan)', 'lower is better (assumed: outcomes[].better not set)'."""
+        direction, basis = self.better_direction(outcome), self.better_basis(outcome)
+        o = next(x for x in self.outcomes if x.name == outcome)
+        if o.derive is not None and basis == "assumed":
+            why = f"derived from its responder rule; assumed: outcomes[].better not set for '{o.derive.from_}'"
+        else:
+            why = {"plan": "plan", "derived": "derived from its responder rule",
+                   "assumed": "assumed: outcomes[].better not set"}[basis]
+        return f"{direction} is better ({why})"
+
+    def unset_better(self) -> list[str]:
+        """One warning per outcome whose direction is assumed because `better` is not set."""
+        out = []
+        for i, o in enumerate(self.outcomes):
+            if o.better is None and o.derive is None:
+                out.append(f"outcomes[{i}].better: not set for '{o.name}'; lower values are taken as better for "
+                           "participants, which decides 'benefit' and 'favours' in the report and credibility; "
+                           "set better: lower or better: higher")
+        return out
+
     @model_validator(mode="after")
     def _cross_checks(self):
         problems = []

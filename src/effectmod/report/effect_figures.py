@@ -124,10 +124,13 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     ax = fig.add_subplot(1, 1, 1)
     parts = _parse_parts(jn_row)
     lower_better = plan.better_direction(out.name) == "lower"
+    # with outcomes[].better unset the direction is an assumption: every "favours"/"benefit" says so
+    assumed = plan.better_basis(out.name) == "assumed"
     for a, b, sign in parts:
         favoured = treated if (sign == "effect < 0") == lower_better else control
         ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
-        ax.text((a + b) / 2, 0.97, f"favours {favoured}\n(CI excludes 0)", transform=blended_transform_factory(ax.transData, ax.transAxes),
+        why = f"; if {plan.better_direction(out.name)} is better" if assumed else ""
+        ax.text((a + b) / 2, 0.97, f"favours {favoured}\n(CI excludes 0{why})", transform=blended_transform_factory(ax.transData, ax.transAxes),
                 ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
     ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
     ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
@@ -149,7 +152,8 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
                   fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
-    ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better),
+    ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
+                           assumed),
                  loc="left", fontsize=9.5)
     ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
     # fixed margins: tight_layout costs a quarter of a second per figure, and the saved file is
@@ -162,7 +166,8 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
                "gives the effect at the moderator's 10th and 90th percentiles "
                f"({fm.spec.kind} model, n = {fm.design.n}; interaction {p_text(p, plan.analysis.evidence_threshold)}). "
                "Shaded: where the CI excludes 0 (Johnson-Neyman region, clipped to the observed range); dashed lines: "
-               f"its boundaries; ticks along the axis: observed values. {region}.")
+               f"its boundaries; ticks along the axis: observed values. {region}. "
+               f"Direction of benefit for {olabel}: {plan.better_text(out.name)}.")
     return _stem("effect", fm.spec.outcome, t, fm.spec.moderator), caption, fig
 
 
@@ -179,7 +184,7 @@ def _num(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
 
 
-def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better) -> str:
+def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better, assumed=False) -> str:
     """One line a clinician reads first: where the treatment helps more, and the effect at the
     moderator's 10th and 90th percentiles."""
     short = re.sub(r"\s*\(.*\)$", "", mlabel)
@@ -187,7 +192,8 @@ def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better) -
         return f"Effect the same across {short} (interaction {p_text(p, threshold)})"
     more_benefit_low = (e10 < e90) == lower_better
     where = "lower" if more_benefit_low else "higher"
-    return (f"Larger benefit of {treated} at {where} {short}\n(effect {number(e10, 1)} at {_num(v10)}, "
+    caveat = f" (assuming {'lower' if lower_better else 'higher'} outcome is better)" if assumed else ""
+    return (f"Larger benefit of {treated} at {where} {short}{caveat}\n(effect {number(e10, 1)} at {_num(v10)}, "
             f"{number(e90, 1)} at {_num(v90)}; interaction {p_text(p, threshold)})")
 
 

@@ -35,6 +35,9 @@ def direction_agreement(results) -> dict[str, str]:
         text = f"{word}: {k} of {n} estimates"
         if ev:
             text += f" ({sum(ev)} of {len(ev)} with evidence)"
+        assumed = sorted({r for r in sub["outcome"] if plan.better_basis(r) == "assumed"})
+        if assumed:
+            text += f"; direction of benefit assumed for {', '.join(assumed)} (outcomes[].better not set)"
         out[m.name] = text
     return out
 
@@ -97,16 +100,16 @@ def methods_text(results) -> list[str]:
         extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
                      "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
     paras.append(" ".join(extra))
-    worse_high = [o.label or o.name for o in plan.outcomes if plan.better_direction(o.name) == "lower"]
-    better_high = [o.label or o.name for o in plan.outcomes if plan.better_direction(o.name) == "higher"]
-    parts = []
-    if worse_high:
-        parts.append(f"for {_join(worse_high)} a higher value is worse, so a positive interaction means less benefit "
-                     "of treatment when the moderator is higher")
-    if better_high:
-        parts.append(f"for {_join(better_high)} a higher value is better, so a positive interaction means more benefit "
-                     "when the moderator is higher")
-    paras.append("Direction (treatment coded 1; outcomes[].better in the plan): " + "; ".join(parts) + ".")
+    stated = "; ".join(f"{o.label or o.name}: {plan.better_text(o.name)}" for o in plan.outcomes)
+    kinds = {plan.better_direction(o.name) for o in plan.outcomes}
+    rule = []
+    if "lower" in kinds:
+        rule.append("where a higher value is worse, a positive interaction means less benefit of treatment when the "
+                    "moderator is higher")
+    if "higher" in kinds:
+        rule.append("where a higher value is better, a positive interaction means more benefit when the moderator is higher")
+    paras.append(f"Direction of benefit (treatment coded 1; outcomes[].better in the plan): {stated}. "
+                 + _sentence("; ".join(rule)))
     return paras
 
 

@@ -148,6 +148,7 @@ def build_plan(scenario: Scenario, seed: int) -> dict:
         else:
             # Latent outcomes leave the instrument's range; a range would flag them as errors.
             entry["label"] = f"{o.label}, latent scale"
+        entry["better"] = "lower"          # pain and disability scores: lower is better
         entry["baseline"] = o.baseline
         entry["followups"] = {f.timepoint: f.column for f in o.followups}
         outcomes.append(entry)
