@@ -1,0 +1,217 @@
+"""Data that real trials bring and that must never be analysed silently wrong: arms missing for
+whole participants, levels named 'NA' or 'None', stray text in a number column, ids that differ
+only invisibly or exceed a float's precision, repeated column names, files mixing encodings,
+spreadsheet formulas without saved values, and SPSS/Stata value labels (docs/bad-inputs.md)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import effectmod as em
+from effectmod.cli import main
+from effectmod.data.load import read_data
+from effectmod.data.prepare import prepare_trial
+from effectmod.errors import DataError, PlanError
+from effectmod.plan.load import load_plan
+
+from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, fast_outputs, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
+
+
+def prepare(frame, raw=None):
+    return prepare_trial(frame, load_plan(raw or plan_dict()))
+
+
+def problems_of(frame, raw=None) -> list[str]:
+    with pytest.raises(DataError) as info:
+        prepare(frame, raw)
+    return info.value.problems
+
+
+def _save(frame: pd.DataFrame, path) -> None:
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+# ----------------------------------------------------------------------------- 2. arms missing
+NO_ARM = ("P003", "P008", "P011")   # one active, two sham participants: no arm on any row
+
+
+def _arm_kind(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    frame = frame.copy()
+    if kind == "numeric":
+        frame["arm"] = frame["arm"].map({"active": 1.0, "sham": 2.0})
+    frame["arm"] = frame["arm"].astype(object)
+    frame.loc[frame["pid"].isin(NO_ARM), "arm"] = np.nan if kind == "numeric" else None
+    return frame
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("kind", ["text", "numeric"])
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_participants_without_an_arm_are_excluded_and_counted(tmp_path, capsys, layout, kind, suffix):
+    frame = _arm_kind(trial_frame() if layout == "wide" else long_frame(), kind)
+    if kind == "numeric":
+        frame["arm"] = frame["arm"].astype(float)          # all numbers, NaN for the missing arms
+    raw = plan_dict() if layout == "wide" else LONG_PLAN
+    if kind == "numeric":
+        raw = {**raw, "data": {**raw["data"], "treated": 1, "control": 2}}
+    args = write(tmp_path, None, raw, data_name=f"trial{suffix}", command="validate")
+    _save(frame, tmp_path / f"trial{suffix}")
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert f"{N - 3} participants in the two analysed arms" in out
+    assert "excluded: 3 (treatment (arm) missing)" in out
+
+
+def test_long_data_without_arms_analyses_through_the_command_line(tmp_path, capsys, fast_outputs):
+    frame = _arm_kind(long_frame(), "text")
+    assert main(write(tmp_path, frame, LONG_PLAN)) == 0, capsys.readouterr().err
+    flow = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["data_flow"]
+    assert {"reason": "treatment (arm) missing", "participants": 3} in flow["excluded"]
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(table["n"]) == {N - 3}
+
+
+def test_an_arm_missing_on_some_rows_of_a_participant_is_taken_from_the_others():
+    frame = long_frame().astype({"arm": object})
+    frame.loc[(frame["pid"] == "P005") & (frame["week"] == 52), "arm"] = None
+    trial = prepare(frame, LONG_PLAN)
+    assert trial.n == N and dict(trial.flow.excluded) == {}
+
+
+# ----------------------------------------------------------------------------- 15b. 'NA' as a level
+@pytest.mark.parametrize("word", ["NA", "None", "null", "NaN", "N/A"])
+def test_words_for_missing_are_levels_in_a_text_column(word):
+    regions = ["Europe", word, "Asia"] * 13 + ["Europe"]
+    frame = trial_frame().assign(region=regions)
+    raw = plan_dict(moderators=[{"name": "region", "column": "region", "type": "categorical", "reference": "Europe"}])
+    trial = prepare(frame, raw)
+    region = trial.moderators["region"]
+    assert set(region.levels) == {"Europe", word, "Asia"}
+    assert not np.isnan(region.values).any()
+    assert any(f"'{word}' (13 rows) read as a level, not as missing" in w for w in trial.flow.warnings), trial.flow.warnings
+
+
+def test_words_for_missing_are_missing_in_a_number_column():
+    frame = with_cells("frebaq", {0: "NA", 1: "None", 2: "null", 3: "NaN"})
+    trial = prepare(frame)
+    assert np.isnan(trial.moderators["frebaq"].values[:4]).all()
+    assert trial.flow.warnings == []
+
+
+def test_an_arm_named_none():
+    frame = trial_frame().assign(arm=["Drug", "None"] * (N // 2))
+    trial = prepare(frame, plan_dict(data={**BASE_PLAN["data"], "treated": "Drug", "control": "None"}))
+    assert trial.flow.arms == {"treated": N // 2, "control": N // 2}
+
+
+def test_na_as_an_arm_is_said_and_excluded_as_an_arm():
+    frame = with_cells("arm", {0: "NA", 1: "NA"})
+    trial = prepare(frame)
+    assert ("in arm 'NA', not one of the two analysed arms", 2) in trial.flow.excluded
+    assert any("column 'arm' (plan: data.treatment): 'NA' (2 rows) read as an arm" in w for w in trial.flow.warnings)
+
+
+def test_na_beside_two_levels_of_a_binary_variable_is_missing_with_a_warning():
+    frame = with_cells("smoker", {0: "NA", 5: "NA"})
+    trial = prepare(frame)
+    assert np.isnan(trial.moderators["smoker"].values[[0, 5]]).all()
+    assert trial.moderators["smoker"].levels == ("no", "yes")
+    assert any("'NA' (2 rows) read as missing, since a binary variable has two values ('no', 'yes')" in w
+               for w in trial.flow.warnings)
+
+
+def test_declared_missing_code_na_in_a_text_column():
+    regions = ["Europe", "NA", "Asia"] * 13 + ["Europe"]
+    frame = trial_frame().assign(region=regions)
+    raw = plan_dict(data={**BASE_PLAN["data"], "missing_codes": ["NA"]},
+                    moderators=[{"name": "region", "column": "region", "type": "categorical"}])
+    trial = prepare(frame, raw)
+    assert trial.moderators["region"].levels == ("Asia", "Europe") and trial.flow.warnings == []
+
+
+def test_north_america_survives_a_csv_file(tmp_path):
+    frame = trial_frame().assign(region=["NA", "Europe"] * (N // 2))
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    raw = plan_dict(moderators=[{"name": "region", "column": "region", "type": "binary", "reference": "Europe"}])
+    trial = prepare_trial(read_data(tmp_path / "t.csv"), load_plan(raw))
+    assert trial.moderators["region"].levels == ("Europe", "NA")
+    np.testing.assert_array_equal(trial.moderators["region"].values, [1.0, 0.0] * (N // 2))
+
+
+# ----------------------------------------------------------------------------- 15e. stray text in numbers
+def test_one_stray_text_cell_in_a_number_covariate_is_an_error():
+    frame = trial_frame().assign(bmi=np.tile([21, 22, 23, 24, 25, 26, 27, 28], N // 8).astype(object))
+    frame.loc[6, "bmi"] = "unknown"
+    found = problems_of(frame, plan_dict(covariates=["bmi", "sex"]))
+    assert found == ["column 'bmi' (plan: covariates[0]): numbers except for 'unknown' (row 7); fix those cells or "
+                     "declare them in data.missing_codes (a covariate with text is entered as a category: if it is one, "
+                     "write all its levels as text)"]
+
+
+def test_a_text_covariate_is_still_a_category():
+    trial = prepare(trial_frame().assign(site=["A", "B", "C", "D"] * (N // 4)), plan_dict(covariates=["site"]))
+    assert trial.covariates.names == ("site=B", "site=C", "site=D")
+
+
+# ----------------------------------------------------------------------------- 15f. ids
+def test_ids_differing_invisibly_are_one_participant_in_long_data():
+    frame = long_frame()
+    nfd = "Jose\u0301"
+    frame["pid"] = frame["pid"].replace({"P001": "Jos\u00e9"})
+    frame.loc[(frame["pid"] == "Jos\u00e9") & (frame["week"] == 52), "pid"] = nfd
+    frame.loc[(frame["pid"] == "P002") & (frame["week"] == 12), "pid"] = "P0\u200b02"
+    trial = prepare(frame, LONG_PLAN)
+    assert trial.n == N
+    assert any("ids written differently are read as one participant" in w and "'Jose\\u0301'" in w and "'P0\\u200b02'" in w
+               for w in trial.flow.warnings), trial.flow.warnings
+
+
+def test_ids_differing_invisibly_are_duplicates_in_wide_data():
+    found = problems_of(with_cells("pid", {3: "P0\u200b01"}))
+    assert any("ids occurring more than once: 'P001'; written differently in the file" in p for p in found), found
+
+
+def test_long_numeric_ids_stay_distinct(tmp_path):
+    frame = long_frame()
+    frame["pid"] = frame["pid"].map(lambda p: f"12345678901234567{int(p[1:]):02d}")   # 19 digits: beyond a float
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    trial = prepare_trial(read_data(path), load_plan(LONG_PLAN))
+    assert trial.n == N
+    assert "1234567890123456701" in set(trial.ids)
+
+
+# ----------------------------------------------------------------------------- 15g. repeated names
+def test_a_data_frame_with_a_repeated_plan_column_is_refused():
+    frame = trial_frame()
+    frame = pd.concat([frame, frame[["frebaq"]]], axis=1)
+    with pytest.raises(DataError) as info:
+        em.analyze(frame, plan_dict())
+    assert info.value.problems == ["column 'frebaq' (plan: moderators[0].column): 2 columns of the data have this name; "
+                                   "rename or drop the copies so that the plan names one column"]
+
+
+def test_a_repeated_column_the_plan_does_not_use_is_left_alone():
+    frame = trial_frame()
+    frame = pd.concat([frame, frame[["sex"]].rename(columns={"sex": "notes"}), frame[["sex"]].rename(columns={"sex": "notes"})], axis=1)
+    assert prepare(frame).n == N
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_file_with_a_repeated_plan_column_is_refused(tmp_path, suffix):
+    frame = trial_frame()
+    frame.insert(3, "frebaq_copy", frame["frebaq"])
+    if suffix == ".csv":
+        frame.to_csv(tmp_path / "t.csv", index=False, header=[c.replace("_copy", "") for c in frame.columns])
+    else:
+        frame.set_axis([c.replace("_copy", "") for c in frame.columns], axis=1).to_excel(tmp_path / "t.xlsx", index=False)
+    with pytest.raises(DataError, match="column name\\(s\\) 'frebaq' appear more than once in the header"):
+        read_data(tmp_path / f"t{suffix}", columns=["pid", "arm", "frebaq"])
+    read = read_data(tmp_path / f"t{suffix}", columns=["pid", "arm"])      # a copy the plan does not use
+    assert [c for c in read.columns if c.startswith("frebaq")] == ["frebaq", "frebaq.1"]
