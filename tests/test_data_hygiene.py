@@ -215,3 +215,101 @@ def test_a_file_with_a_repeated_plan_column_is_refused(tmp_path, suffix):
         read_data(tmp_path / f"t{suffix}", columns=["pid", "arm", "frebaq"])
     read = read_data(tmp_path / f"t{suffix}", columns=["pid", "arm"])      # a copy the plan does not use
     assert [c for c in read.columns if c.startswith("frebaq")] == ["frebaq", "frebaq.1"]
+
+
+# ----------------------------------------------------------------------------- 15a. follow-up labels
+@pytest.mark.parametrize("labels", [('"18"', "18"), ('"18"', '"18.0"'), ('" 18"', '"18"'), ("18", '"18.00"')])
+def test_follow_up_labels_that_are_one_time_are_refused(tmp_path, capsys, labels):
+    first, second = labels
+    plan = ("data: {id: pid, treatment: arm, treated: active, control: sham}\n"
+            "outcomes:\n  - name: pain\n    baseline: pain_0\n    followups:\n"
+            f"      {first}: pain_12\n      {second}: pain_52\n"
+            "moderators: [{name: frebaq, column: frebaq, type: continuous}]\n")
+    assert main(write(tmp_path, trial_frame(), plan, command="validate")) == 2
+    err = capsys.readouterr().err
+    assert "plan.yaml: outcomes[0].followups: the labels" in err
+    assert "are the same follow-up (18), given the columns 'pain_12' and 'pain_52'; give each follow-up its own label" in err
+
+
+def test_time_values_written_two_ways_are_one_follow_up_with_a_warning():
+    frame = long_frame().astype({"week": object})
+    frame.loc[frame["pid"].isin(["P001", "P002"]) & (frame["week"] == 12), "week"] = "12.0"
+    frame["week"] = frame["week"].astype(str)
+    trial = prepare(frame, LONG_PLAN)
+    assert list(trial.outcomes["pain"].followups) == ["12", "52"]
+    assert any("column 'week' (plan: data.time): time values written differently are read as one follow-up: '12' / '12.0'" in w
+               for w in trial.flow.warnings), trial.flow.warnings
+
+
+# ----------------------------------------------------------------------------- 15c. formulas
+def test_formula_cells_without_saved_values_are_refused(tmp_path):
+    import openpyxl
+
+    frame = trial_frame()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([*frame.columns, "bmi"])
+    for r, row in enumerate(frame.itertuples(index=False), start=2):
+        sheet.append([*(v.item() if hasattr(v, "item") else v for v in row), f"=H{r}/2"])   # saved without a value
+    book.save(tmp_path / "t.xlsx")
+    with pytest.raises(DataError) as info:
+        read_data(tmp_path / "t.xlsx", columns=["pid", "arm", "bmi"])
+    assert info.value.problems == [f"data file t.xlsx: column 'bmi' has {N} formula cell(s) without a saved value, which would "
+                                   "read as empty (the file was written by a program that does not calculate formulas); "
+                                   "open it in Excel or LibreOffice, save it, and rerun"]
+    assert len(read_data(tmp_path / "t.xlsx", columns=["pid", "arm"])) == N      # a column the plan does not use
+
+
+def test_a_workbook_without_formulas_reads_as_before(tmp_path):
+    trial_frame().to_excel(tmp_path / "t.xlsx", index=False)
+    assert read_data(tmp_path / "t.xlsx").shape == (N, 9)
+
+
+# ----------------------------------------------------------------------------- 15d. encodings
+def test_a_file_mixing_utf8_and_latin1_reads_one_city(tmp_path):
+    frame = trial_frame().assign(city=["Zürich", "Genève"] * (N // 2))
+    lines = frame.to_csv(index=False).splitlines()
+    # the first half of the rows saved by one program (UTF-8), the second by another (Windows-1252)
+    data = b"\n".join(line.encode("utf-8" if i <= N // 2 else "cp1252") for i, line in enumerate(lines)) + b"\n"
+    (tmp_path / "t.csv").write_bytes(data)
+    read = read_data(tmp_path / "t.csv")
+    assert set(read["city"]) == {"Zürich", "Genève"}
+    assert read.attrs["read_warnings"][0].startswith("data file t.csv: mixes text encodings")
+    raw = plan_dict(moderators=[{"name": "city", "column": "city", "type": "binary"}])
+    trial = prepare_trial(read, load_plan(raw))
+    assert trial.moderators["city"].levels == ("Genève", "Zürich")
+    assert any("mixes text encodings" in w for w in trial.flow.warnings)
+
+
+def test_a_latin1_file_is_read_with_a_warning(tmp_path):
+    frame = trial_frame().assign(city=["Zürich", "Genève"] * (N // 2))
+    (tmp_path / "t.csv").write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    read = read_data(tmp_path / "t.csv")
+    assert set(read["city"]) == {"Zürich", "Genève"}
+    assert read.attrs["read_warnings"] == ["data file t.csv: is not UTF-8; read as Windows-1252 (Latin-1): check that "
+                                           "accented text reads right, or save the file as UTF-8"]
+
+
+def test_a_utf8_file_has_no_warning(tmp_path):
+    trial_frame().assign(city="Zürich").to_csv(tmp_path / "t.csv", index=False)
+    assert "read_warnings" not in read_data(tmp_path / "t.csv").attrs
+
+
+# ----------------------------------------------------------------------------- 15h. value labels
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_value_labels_on_a_scale_s_end_points_keep_it_numeric(tmp_path, suffix):
+    import pyreadstat
+
+    frame = trial_frame()
+    frame["pain_12"] = frame["pain_12"].astype(float)
+    frame.loc[[0, 1], "pain_12"] = [0.0, 10.0]
+    frame["smoker"] = frame["smoker"].map({"no": 0.0, "yes": 1.0})
+    labels = {"pain_12": {0: "none", 10: "worst imaginable"}, "smoker": {0: "no", 1: "yes"}}
+    path = tmp_path / f"t{suffix}"
+    (pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta)(frame, str(path), variable_value_labels=labels)
+    read = read_data(path)
+    assert read["pain_12"].tolist()[:2] == [0.0, 10.0]              # a scale: numbers, 0 not missing
+    assert set(read["smoker"]) == {"no", "yes"}                     # every value labelled: a category
+    trial = prepare_trial(read, load_plan(plan_dict()))
+    np.testing.assert_array_equal(trial.outcomes["pain"].followups["12"], frame["pain_12"].to_numpy())
+    assert trial.moderators["smoker"].levels == ("no", "yes")

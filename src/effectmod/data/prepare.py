@@ -267,7 +267,7 @@ def _merged_spellings(series: pd.Series, keys: np.ndarray) -> dict[str, list[str
         return {}       # the common case: every spelling is its own key (one hash pass, no loop)
     seen = pd.DataFrame({"key": keys, "raw": raw.map(lambda v: v if isinstance(v, str) else None)}).dropna()
     counts = seen.drop_duplicates().groupby("key", sort=False)["raw"].agg(list)
-    return {k: v for k, v in counts.items() if len(v) > 1}
+    return {k: sorted(v) for k, v in counts.items() if len(v) > 1}
 
 
 def _show_spellings(merged: dict[str, list[str]], limit: int = 5) -> str:
