@@ -5,6 +5,7 @@ spreadsheet formulas without saved values, and SPSS/Stata value labels (docs/bad
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from effectmod.data.prepare import prepare_trial
 from effectmod.errors import DataError, PlanError
 from effectmod.plan.load import load_plan
 
-from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, fast_outputs, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
+from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, Case, fast_outputs, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
 
 
 def prepare(frame, raw=None):
@@ -313,3 +314,101 @@ def test_value_labels_on_a_scale_s_end_points_keep_it_numeric(tmp_path, suffix):
     trial = prepare_trial(read, load_plan(plan_dict()))
     np.testing.assert_array_equal(trial.outcomes["pain"].followups["12"], frame["pain_12"].to_numpy())
     assert trial.moderators["smoker"].levels == ("no", "yes")
+
+
+# ----------------------------------------------------------------------------- the catalogue
+def _formula_book(tmp) -> list[str]:
+    import openpyxl
+
+    frame = trial_frame()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(frame.columns))
+    for r, row in enumerate(frame.itertuples(index=False), start=2):
+        cells = [v.item() if hasattr(v, "item") else v for v in row]
+        cells[7] = f"=E{r}*3"                 # frebaq as a formula, saved without its value
+        sheet.append(cells)
+    book.save(tmp / "trial.xlsx")
+    return write(tmp, None, data_name="trial.xlsx")
+
+
+def _repeated_in_workbook(tmp) -> list[str]:
+    frame = trial_frame()
+    frame.insert(2, "frebaq_", frame["frebaq"])
+    frame.set_axis([c.rstrip("_") for c in frame.columns], axis=1).to_excel(tmp / "trial.xlsx", index=False)
+    return write(tmp, None, data_name="trial.xlsx")
+
+
+def _mixed_encodings(tmp) -> list[str]:
+    frame = trial_frame().assign(city=["Zürich", "Zürich", "Genève", "Genève"] * (N // 4))
+    lines = frame.to_csv(index=False).splitlines()
+    (tmp / "trial.csv").write_bytes(b"\n".join(line.encode("utf-8" if i <= N // 2 else "cp1252")
+                                              for i, line in enumerate(lines)) + b"\n")
+    return write(tmp, None, plan_dict(moderators=[{"name": "city", "column": "city", "type": "binary"}]))
+
+
+def _labelled_scale(tmp) -> list[str]:
+    import pyreadstat
+
+    frame = trial_frame().astype({"pain_12": float})
+    pyreadstat.write_sav(frame, str(tmp / "trial.sav"), variable_value_labels={"pain_12": {0: "no pain", 10: "worst pain"}})
+    return write(tmp, None, data_name="trial.sav")
+
+
+def _long_ids(tmp) -> list[str]:
+    frame = long_frame()
+    frame["pid"] = frame["pid"].map(lambda p: f"12345678901234567{int(p[1:]):02d}")
+    return write(tmp, frame, LONG_PLAN)
+
+
+_NA_REGION = plan_dict(moderators=[{"name": "region", "column": "region", "type": "categorical", "reference": "Europe"}])
+
+CASES = {
+    "participants without an arm in long data": Case(lambda t: write(t, _arm_kind(long_frame(), "text"), LONG_PLAN), 0, ()),
+    "follow-up labels '18' and 18": Case(lambda t: write(t, trial_frame(), (
+        "data: {id: pid, treatment: arm, treated: active, control: sham}\n"
+        "outcomes: [{name: pain, baseline: pain_0, followups: {'18': pain_12, 18: pain_52}}]\n"
+        "moderators: [{name: frebaq, column: frebaq, type: continuous}]\n")), 2,
+        ("plan.yaml: outcomes[0].followups: the labels '18' and 18 are the same follow-up (18)",)),
+    "time values 12 and 12.0 in long data": Case(lambda t: write(t, long_frame().assign(
+        week=lambda f: np.where((f["week"] == 12) & (f.index % 2 == 0), "12.0", f["week"].astype(str))), LONG_PLAN), 0,
+        ("warning: column 'week' (plan: data.time): time values written differently are read as one follow-up: '12' / '12.0'",)),
+    "'NA' (North America) in a text moderator": Case(lambda t: write(t, trial_frame().assign(
+        region=(["Europe", "Europe", "NA", "NA", "Asia", "Asia"] * N)[:N]), _NA_REGION), 0,
+        ("warning: column 'region' (plan: moderators[0].column): 'NA' (14 rows) read as a level, not as missing",)),
+    "'NA' beside yes and no in a binary moderator": Case(lambda t: write(t, with_cells("smoker", {0: "NA", 5: "NA"})), 0,
+        ("warning: column 'smoker' (plan: moderators[1].column): 'NA' (2 rows) read as missing, since a binary variable has two values",)),
+    "stray text in a number covariate": Case(lambda t: write(t, with_cells("age", {6: "unknown"})), 2,
+        ("column 'age' (plan: covariates[0]): numbers except for 'unknown' (row 7)",)),
+    "ids differing by a zero-width space": Case(lambda t: write(t, with_cells("pid", {3: "P0\u200b01"})), 2,
+        ("ids occurring more than once: 'P001'; written differently in the file", "'P0\\u200b01'")),
+    "ids of 19 digits": Case(_long_ids, 0, ()),
+    "repeated column name in a workbook": Case(_repeated_in_workbook, 2,
+        ("data file trial.xlsx: column name(s) 'frebaq' appear more than once in the header",)),
+    "formula cells without saved values": Case(_formula_book, 2,
+        ("data file trial.xlsx: column 'frebaq' has 40 formula cell(s) without a saved value", "open it in Excel or LibreOffice")),
+    "file mixing UTF-8 and Windows-1252": Case(_mixed_encodings, 0,
+        ("warning: data file trial.csv: mixes text encodings (20 line(s) in UTF-8, 20 line(s) with Windows-1252/Latin-1 characters)",)),
+    "SPSS value labels on a scale's end points": Case(_labelled_scale, 0, ()),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_catalogue_case(name, tmp_path, capsys, fast_outputs):
+    case = CASES[name]
+    code = main(case.build(tmp_path))
+    out, err = capsys.readouterr()
+    assert code == case.code, err
+    assert "Traceback" not in err
+    for phrase in case.phrases:
+        assert phrase in err, f"{phrase!r} not in:\n{err}"
+    lines = err.strip().splitlines()
+    assert all(line.startswith("effectmod: ") for line in lines), err
+    if case.code == 0:
+        table = pd.read_csv(tmp_path / "out" / "results.csv", keep_default_na=False)
+        assert set(table["tier"]) <= {"evidence", "hypothesis-generating", "none"}
+
+
+def test_catalogue_is_documented():
+    doc = (Path(__file__).parents[1] / "docs" / "bad-inputs.md").read_text(encoding="utf-8")
+    assert [name for name in CASES if f"**{name}**" not in doc] == []
