@@ -78,6 +78,15 @@ def test_long_data_without_arms_analyses_through_the_command_line(tmp_path, caps
     assert set(table["n"]) == {N - 3}
 
 
+@pytest.mark.parametrize("empty", ["", np.nan, None])
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_an_arm_column_without_any_value_is_one_problem_per_arm(layout, empty):
+    frame = (trial_frame() if layout == "wide" else long_frame()).assign(arm=empty)
+    assert problems_of(frame, plan_dict() if layout == "wide" else LONG_PLAN) == [
+        "data.treated: the value 'active' does not occur in column 'arm'; arms found: none.",
+        "data.control: the value 'sham' does not occur in column 'arm'; arms found: none."]
+
+
 def test_an_arm_missing_on_some_rows_of_a_participant_is_taken_from_the_others():
     frame = long_frame().astype({"arm": object})
     frame.loc[(frame["pid"] == "P005") & (frame["week"] == 52), "arm"] = None

@@ -64,6 +64,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
 
     # with a wrong arm value the named arms' rows are still checked (problems are raised below)
     in_arms = np.isin(treat_keys, [k for k in (treated_key, control_key) if k is not None]) & ~no_id
+    if problems and not in_arms.any():
+        raise DataError(problems)   # no row in a named arm: nothing else can be checked
     _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded)
 
     if plan.data.time is not None:
@@ -238,7 +240,7 @@ def _participant_values(keys: np.ndarray, id_keys: np.ndarray) -> np.ndarray:
     """Each row's value replaced by its participant's first observed value (conflicts between a
     participant's rows are reported where long data is made wide)."""
     frame = pd.DataFrame({"id": id_keys, "value": keys}, dtype=object)
-    first = frame.groupby("id", sort=False, dropna=True)["value"].transform("first").to_numpy(dtype=object)
+    first = np.array(frame.groupby("id", sort=False, dropna=True)["value"].transform("first"), dtype=object)
     # a participant missing the value on every row gets pandas' NaN from 'first': that is a missing key too
     first[pd.isna(first)] = None
     return np.where(pd.isna(frame["id"]), keys, first).astype(object)
