@@ -154,6 +154,14 @@ def test_north_america_survives_a_csv_file(tmp_path):
     np.testing.assert_array_equal(trial.moderators["region"].values, [1.0, 0.0] * (N // 2))
 
 
+def test_a_draft_plan_lists_na_of_text_columns_as_a_missing_code_to_confirm(tmp_path):
+    from effectmod.init import guess_plan
+
+    draft = guess_plan(with_cells("smoker", {0: "NA", 5: "NA"}))
+    assert draft.missing_codes == ["NA"]
+    assert [m.levels for m in draft.moderators if m.column == "smoker"] == [["no", "yes"]]
+
+
 # ----------------------------------------------------------------------------- 15e. stray text in numbers
 def test_one_stray_text_cell_in_a_number_covariate_is_an_error():
     frame = trial_frame().assign(bmi=np.tile([21, 22, 23, 24, 25, 26, 27, 28], N // 8).astype(object))
