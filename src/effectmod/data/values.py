@@ -40,7 +40,7 @@ def value_key(value) -> str | None:
     if value is pd.NA or value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
         return None
     text = clean_text(str(value))
-    if not text:
+    if not text or text == "<NA>":      # '<NA>' is how pandas writes its missing value as text: never a level
         return None
     if text.lower() in ("true", "false"):
         return text.lower()
