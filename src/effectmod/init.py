@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from .data.load import read_data
-from .data.values import keys_of, numeric_column, sort_levels, value_key
+from .data.values import keys_of, missing_tokens_kept, numeric_column, sort_levels, value_key
 
 # Column names that usually hold the participant id, the arm, or the assessment time.
 _ID_NAME = re.compile(r"(^|[_.\s-])(id|pid|subject|subj|participant|patient|record|case|study_?id|person)([_.\s-]|$)|^id|id$", re.I)
@@ -243,6 +243,8 @@ def _missing_tokens(frame: pd.DataFrame) -> list[str]:
         tokens = {t.lower() for _, t in bad}
         if bad and tokens <= _MISSING_TOKENS and len(bad) < 0.5 * len(frame):
             found |= {t for _, t in bad}
+        # 'NA', 'None' and the like are levels in a text column unless declared (R writes NA for missing text)
+        found |= set(missing_tokens_kept(keys_of(frame[c])))
     return sorted(found)
 
 

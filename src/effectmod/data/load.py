@@ -5,8 +5,12 @@ exactly which rows hold a stray value instead of pandas guessing a type silently
 """
 from __future__ import annotations
 
+import codecs
 import difflib
+import io
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -68,7 +72,9 @@ def read_data(path: str | Path, sheet: str | int | None = None, columns: list[st
     if len(frame) == 0:
         raise DataError(f"data file {path.name}: has a header but no data rows")
     frame.columns = [str(c) for c in frame.columns]
-    _check_header(frame, path)
+    _check_header(frame, path, columns)
+    if suffix == ".xlsx":
+        _check_formulas(path, frame.attrs.get("sheet_name"), columns)
     return frame
 
 
@@ -114,20 +120,26 @@ def _human(n: float) -> str:
 def _read(path: Path, suffix: str, sheet, usecols=None, nrows=None) -> pd.DataFrame:
     if suffix in (".csv", ".tsv", ".txt"):
         sep = "\t" if suffix == ".tsv" else None
-        text_opts = dict(dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+        # every cell as text: only empty cells are missing here ('NA' may be North America);
+        # what a word such as 'NA' means is decided per column when the data are checked
+        text_opts = dict(dtype=str, keep_default_na=False, na_filter=False)
         if sep is None:
             sep = _sniff_delimiter(path)
+        warnings = []
         try:
-            frame = pd.read_csv(path, sep=sep, usecols=usecols, nrows=nrows, **text_opts)
-            header = pd.read_csv(path, sep=sep, nrows=1, header=None, **text_opts)
+            frame = pd.read_csv(path, sep=sep, usecols=usecols, nrows=nrows, encoding="utf-8-sig", **text_opts)
+            header = pd.read_csv(path, sep=sep, nrows=1, header=None, encoding="utf-8-sig", **text_opts)
         except UnicodeDecodeError:
-            text_opts["encoding"] = "latin-1"
-            frame = pd.read_csv(path, sep=sep, usecols=usecols, nrows=nrows, **text_opts)
-            header = pd.read_csv(path, sep=sep, nrows=1, header=None, **text_opts)
+            text, warning = decode_text(path.read_bytes(), path.name)
+            warnings.append(warning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, usecols=usecols, nrows=nrows, **text_opts)
+            header = pd.read_csv(io.StringIO(text), sep=sep, nrows=1, header=None, **text_opts)
         # pandas renames a repeated header to name.1; keep the header as written to say so
         frame.attrs["raw_header"] = [str(c) for c in header.iloc[0]] if len(header) else list(frame.columns)
         if usecols is not None:
             frame.attrs["raw_header"] = [c for c in frame.attrs["raw_header"] if c in set(usecols)]
+        if warnings:
+            frame.attrs["read_warnings"] = warnings
         return frame
     if suffix == ".parquet":
         return pd.read_parquet(path)
@@ -136,11 +148,28 @@ def _read(path: Path, suffix: str, sheet, usecols=None, nrows=None) -> pd.DataFr
     import pyreadstat
 
     if suffix == ".sav":
-        frame, _ = pyreadstat.read_sav(str(path), apply_value_formats=True)
+        frame, meta = pyreadstat.read_sav(str(path))
     elif suffix == ".dta":
-        frame, _ = pyreadstat.read_dta(str(path), apply_value_formats=True)
+        frame, meta = pyreadstat.read_dta(str(path))
     else:
         frame, _ = pyreadstat.read_sas7bdat(str(path))
+        return frame
+    return apply_value_labels(frame, meta.variable_value_labels)
+
+
+def apply_value_labels(frame: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """SPSS/Stata value labels applied to the columns they fully describe.
+
+    A column whose every observed value has a label is a category: its cells become the label
+    text. A column with labels on some values only (a 0-10 scale labelled 0 = 'none' and
+    10 = 'worst', or a code such as -99 = 'refused') stays numbers, as the scale it is.
+    """
+    for col, mapping in (labels or {}).items():
+        if col not in frame.columns or not mapping:
+            continue
+        observed = pd.unique(frame[col].dropna())
+        if len(observed) and all(v in mapping for v in observed):
+            frame[col] = frame[col].astype(object).map(lambda v: mapping.get(v, v))
     return frame
 
 
@@ -153,7 +182,7 @@ def _read_sheet(book: pd.ExcelFile, path: Path, sheet) -> pd.DataFrame:
     names = book.sheet_names
     if sheet is None:
         chosen = names[0]
-        frame = pd.read_excel(book, sheet_name=chosen, dtype=object)
+        frame = _sheet_frame(book, chosen)
         if frame.dropna(how="all").empty and len(names) > 1:
             raise DataError(f"data file {path.name}: the first sheet '{chosen}' is empty; the workbook has sheets "
                             f"{', '.join(repr(n) for n in names)}: name the one to read in the plan (data.sheet)")
@@ -161,12 +190,121 @@ def _read_sheet(book: pd.ExcelFile, path: Path, sheet) -> pd.DataFrame:
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise DataError(f"plan: data.sheet: {path.name} has {len(names)} sheet(s) (0-based index 0-{len(names) - 1}), not {sheet}")
-        return pd.read_excel(book, sheet_name=names[sheet], dtype=object)
+        return _sheet_frame(book, names[sheet])
     if sheet not in names:
         close = difflib.get_close_matches(sheet, names, n=1)
         hint = f" Closest: '{close[0]}'." if close else ""
         raise DataError(f"plan: data.sheet: no sheet '{sheet}' in {path.name}; sheets: {', '.join(repr(n) for n in names)}.{hint}")
-    return pd.read_excel(book, sheet_name=sheet, dtype=object)
+    return _sheet_frame(book, sheet)
+
+
+def _sheet_frame(book: pd.ExcelFile, name: str) -> pd.DataFrame:
+    frame = pd.read_excel(book, sheet_name=name, dtype=object)
+    # pandas renames a repeated header to name.1; keep the header as written to say so
+    header = pd.read_excel(book, sheet_name=name, header=None, nrows=1, dtype=object)
+    if len(header):
+        frame.attrs["raw_header"] = [str(c) for c in header.iloc[0] if not pd.isna(c)]
+    frame.attrs["sheet_name"] = name
+    return frame
+
+
+# a formula element in a worksheet's XML (<f>, <f t="shared" ...>, or with a namespace prefix)
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _check_formulas(path: Path, sheet_name: str | None, columns: list[str] | None) -> None:
+    """Refuse a workbook whose formula cells (in the analysed columns) have no saved value.
+
+    Spreadsheet programs save each formula's last result beside it; files written by scripts
+    (openpyxl, some exporters) often do not, and such a cell reads as empty: a whole derived
+    column (a BMI, a score total) would silently be missing.
+    """
+    if sheet_name is None or not _has_formulas(path):
+        return
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows_f, rows_v = formulas[sheet_name].iter_rows(), values[sheet_name].iter_rows()
+        header = [c.value for c in next(rows_f, ())]
+        next(rows_v, None)
+        lost: dict[int, int] = {}
+        for row_f, row_v in zip(rows_f, rows_v):
+            for j, (cf, cv) in enumerate(zip(row_f, row_v)):
+                if getattr(cf, "data_type", None) == "f" and cv.value is None:
+                    lost[j] = lost.get(j, 0) + 1
+    finally:
+        formulas.close()
+        values.close()
+    problems = []
+    for j, count in lost.items():
+        name = str(header[j]) if j < len(header) and header[j] is not None else f"column {j + 1}"
+        if columns is not None and name not in columns:
+            continue
+        problems.append(f"data file {path.name}: column '{name}' has {count} formula cell(s) without a saved value, which "
+                        "would read as empty (the file was written by a program that does not calculate formulas); "
+                        "open it in Excel or LibreOffice, save it, and rerun")
+    if problems:
+        raise DataError(problems)
+
+
+def _has_formulas(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as book:
+            for name in book.namelist():
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                with book.open(name) as part:
+                    tail = b""
+                    while chunk := part.read(1 << 20):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return False
+
+
+# bytes that Windows-1252 leaves undefined: read as Latin-1 (the same code point)
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def _cp1252_fallback(exc: UnicodeDecodeError):
+    bad = exc.object[exc.start:exc.end]
+    return "".join(chr(b) if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in bad), exc.end
+
+
+codecs.register_error("effectmod-cp1252", _cp1252_fallback)
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """A text file that is not valid UTF-8, decoded, and the warning to give about it.
+
+    Bytes that are valid UTF-8 are read as UTF-8 and the others as Windows-1252 (Latin-1), so
+    that a file whose rows were saved by different programs reads 'Zürich' the same way in
+    every row. The warning says whether the file mixes the two or is Windows-1252 throughout.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    utf8_lines = other_lines = 0
+    mixed = False
+    for line in data.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines += 1
+        except UnicodeDecodeError:
+            other_lines += 1
+            mixed = mixed or not line.decode("utf-8", errors="ignore").isascii()
+    text = data.decode("utf-8", errors="effectmod-cp1252")
+    if utf8_lines or mixed:
+        return text, (f"data file {name}: mixes text encodings ({utf8_lines} line(s) in UTF-8, {other_lines} line(s) with "
+                      "Windows-1252/Latin-1 characters); each part was read in its own encoding, so that a name spelt "
+                      "both ways is one value: check the text values, and save the file as UTF-8")
+    return text, (f"data file {name}: is not UTF-8; read as Windows-1252 (Latin-1): check that accented text "
+                  "reads right, or save the file as UTF-8")
 
 
 def _sniff_delimiter(path: Path) -> str:
@@ -178,10 +316,12 @@ def _sniff_delimiter(path: Path) -> str:
     return best if counts[best] > 0 and counts[","] == 0 else ","
 
 
-def _check_header(frame: pd.DataFrame, path: Path) -> None:
+def _check_header(frame: pd.DataFrame, path: Path, columns: list[str] | None = None) -> None:
+    """A repeated column name is refused when the plan uses it (every one, when the columns the
+    plan uses are not given); pandas would read the copies as name.1, name.2 unnoticed."""
     cols = list(frame.columns)
     raw = frame.attrs.get("raw_header", cols)
-    repeated = sorted({c for c in raw if raw.count(c) > 1})
+    repeated = sorted({c for c in raw if raw.count(c) > 1 and (columns is None or c in columns)})
     if repeated:
         raise DataError(f"data file {path.name}: column name(s) {', '.join(repr(c) for c in repeated)} appear more than once in the header")
     if len(cols) == 1 and any(sep in cols[0] for sep in (",", ";", "\t", "|")):

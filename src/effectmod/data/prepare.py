@@ -13,7 +13,8 @@ from ..errors import DataError
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .load import closest_columns
 from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
-from .values import RowNames, describe_rows, keys_of, numeric_column, sort_levels, value_key
+from .values import (RowNames, describe_rows, is_missing_token, keys_of, missing_tokens_kept, numeric_column,
+                     sort_levels, value_key)
 
 
 class _Problems(list):
@@ -34,21 +35,25 @@ class _Problems(list):
 def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     """Code ``frame`` for ``plan``. Never modifies ``frame``. Raises DataError with every problem."""
     problems = _Problems()
-    frame = _apply_missing_codes(frame, plan)
-    _check_columns(frame, plan, problems)
+    for text in frame.attrs.get("read_warnings", ()):
+        problems.warn(text)         # what reading the file found (encodings), recorded in the data flow
+    usable = _check_columns(frame, plan, problems)
     if problems:
         # keep checking what the present columns allow, so that one run lists every problem
-        plan = _without_missing_columns(plan, set(frame.columns))
+        plan = _without_missing_columns(plan, usable)
         if plan is None:
             raise DataError(problems)
+    frame = _apply_missing_codes(frame, plan)
 
     rows_in_file = len(frame)
-    id_keys = keys_of(frame[plan.data.id])
+    # ids are text: words like 'NA' mean missing, numbers are compared exactly (no float rounding)
+    id_keys = keys_of(frame[plan.data.id], tokens="missing")
     treat_keys = keys_of(frame[plan.data.treatment])
     if plan.data.time is not None:
         # the arm belongs to the participant: a visit row without it takes it from the others
         treat_keys = _participant_values(treat_keys, id_keys)
     treated_key, control_key = _arms(treat_keys, plan, problems)
+    merged = _merged_spellings(frame[plan.data.id], id_keys)
 
     participants_in_file = len({k for k in id_keys if k is not None})
     excluded: list[tuple[str, int]] = []
@@ -59,6 +64,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
 
     # with a wrong arm value the named arms' rows are still checked (problems are raised below)
     in_arms = np.isin(treat_keys, [k for k in (treated_key, control_key) if k is not None]) & ~no_id
+    if problems and not in_arms.any():
+        raise DataError(problems)   # no row in a named arm: nothing else can be checked
     _count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded)
 
     if plan.data.time is not None:
@@ -66,7 +73,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     else:
         wide = frame.loc[in_arms].reset_index(drop=True)
         wide_ids = id_keys[in_arms]
-        _check_unique_ids(wide_ids, plan, problems)
+        _check_unique_ids(wide_ids, plan, problems, merged)
         wide.insert(0, "__id__", wide_ids)
         wide.attrs["row_names"] = RowNames("row ", np.flatnonzero(in_arms) + 1)
         sources = {}
@@ -78,6 +85,9 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     ids = wide["__id__"].to_numpy(dtype=object)
     treat = (keys_of(wide[plan.data.treatment]) == treated_key).astype(float)
     warnings += _near_duplicate_ids(ids)
+    if merged and plan.data.time is not None:
+        warnings.append(f"column '{plan.data.id}' (plan: data.id): ids written differently are read as one participant "
+                        f"(spaces, invisible characters or Unicode forms differ): {_show_spellings(merged)}")
 
     outcomes = _code_outcomes(wide, plan, sources, problems)
     moderators = _code_moderators(wide, plan, problems)
@@ -117,8 +127,10 @@ def _apply_missing_codes(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return out
 
 
-def _check_columns(frame: pd.DataFrame, plan: Plan, problems: _Problems) -> None:
+def _check_columns(frame: pd.DataFrame, plan: Plan, problems: _Problems) -> set:
+    """Problems with the plan's columns (absent, or named twice); returns the usable column names."""
     cols = set(frame.columns)
+    repeated = set(frame.columns[frame.columns.duplicated()])
     wanted = [("data.id", plan.data.id), ("data.treatment", plan.data.treatment)]
     if plan.data.time is not None:
         wanted.append(("data.time", plan.data.time))
@@ -139,6 +151,11 @@ def _check_columns(frame: pd.DataFrame, plan: Plan, problems: _Problems) -> None
     for where, col in wanted:
         if col not in cols:
             problems.add(f"column '{col}' (plan: {where}) is not in the data.{closest_columns(col, frame.columns)}")
+        elif col in repeated:
+            count = int(np.sum(frame.columns == col))
+            problems.add(f"column '{col}' (plan: {where}): {count} columns of the data have this name; "
+                         "rename or drop the copies so that the plan names one column")
+    return cols - repeated
 
 
 def _without_missing_columns(plan: Plan, cols: set) -> Plan | None:
@@ -174,16 +191,30 @@ def _arms(keys: np.ndarray, plan: Plan, problems: _Problems) -> tuple[str, str]:
     if control is not None and control not in present:
         hint = _bool_hint(plan.data.control)
         problems.add(f"data.control: the value {plan.data.control!r} does not occur in column '{col}'; arms found: {found}.{hint}")
+    kept = {a: n for a, n in missing_tokens_kept(keys).items() if a not in (treated, control)}
+    if kept:
+        problems.warn(f"column '{col}' (plan: data.treatment): {_token_counts(kept)} read as an arm, not as missing "
+                      f"(in a text column only empty cells are missing); {_token_fix(kept)}")
     if control is None:
         others = [a for a in present if a != treated]
         if len(others) > 1 and treated in present:
-            problems.add(f"data.control: column '{col}' has {len(present)} arms ({found}); name the control arm in the plan (data.control)")
+            hint = f"; {_token_fix(kept)}" if kept else ""
+            problems.add(f"data.control: column '{col}' has {len(present)} arms ({found}); name the control arm in the plan (data.control){hint}")
         elif not others and treated in present:
             problems.add(f"data.treatment: column '{col}' holds only one arm ({found}); a comparison needs two")
         control = others[0] if len(others) == 1 else None
     if treated is not None and treated == control:
         problems.add("data.control: the control value equals the treated value")
     return treated, control
+
+
+def _token_counts(kept: dict[str, int]) -> str:
+    return ", ".join(f"'{k}' ({n} rows)" for k, n in kept.items())
+
+
+def _token_fix(kept: dict[str, int]) -> str:
+    codes = ", ".join(f"'{k}'" for k in kept)
+    return f"if {'it means' if len(kept) == 1 else 'they mean'} missing, add {codes} to data.missing_codes"
 
 
 def _bool_hint(value) -> str:
@@ -209,18 +240,42 @@ def _participant_values(keys: np.ndarray, id_keys: np.ndarray) -> np.ndarray:
     """Each row's value replaced by its participant's first observed value (conflicts between a
     participant's rows are reported where long data is made wide)."""
     frame = pd.DataFrame({"id": id_keys, "value": keys}, dtype=object)
-    first = frame.groupby("id", sort=False, dropna=True)["value"].transform("first")
-    return np.where(pd.isna(frame["id"]), keys, first.to_numpy(dtype=object)).astype(object)
+    first = np.array(frame.groupby("id", sort=False, dropna=True)["value"].transform("first"), dtype=object)
+    # a participant missing the value on every row gets pandas' NaN from 'first': that is a missing key too
+    first[pd.isna(first)] = None
+    return np.where(pd.isna(frame["id"]), keys, first).astype(object)
 
 
-def _check_unique_ids(ids: np.ndarray, plan: Plan, problems: _Problems) -> None:
+def _check_unique_ids(ids: np.ndarray, plan: Plan, problems: _Problems, merged: dict | None = None) -> None:
     # in order of each id's first repeat (pandas hashes the column: no Python loop over rows)
     keys = pd.Series(ids, dtype=object)
     dupes = list(dict.fromkeys(keys[keys.duplicated()]))
     if dupes:
         shown = ", ".join(repr(d) for d in dupes[:8]) + (f" and {len(dupes) - 8} more" if len(dupes) > 8 else "")
+        spelt = {k: v for k, v in (merged or {}).items() if k in set(dupes)}
+        also = (f"; written differently in the file (spaces, invisible characters or Unicode forms differ): "
+                f"{_show_spellings(spelt)}") if spelt else ""
         problems.add(f"column '{plan.data.id}' (plan: data.id): wide data needs one row per participant; "
-                     f"ids occurring more than once: {shown}. For one row per visit, set data.time (long format)")
+                     f"ids occurring more than once: {shown}{also}. For one row per visit, set data.time (long format)")
+
+
+def _merged_spellings(series: pd.Series, keys: np.ndarray) -> dict[str, list[str]]:
+    """Keys that stand for more than one spelling of a text cell ('P001' and ' P001', 'José' in
+    NFC and NFD, a zero-width space), with those spellings: the normalisation merged them."""
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return {}
+    raw = pd.Series(series.to_numpy(dtype=object), dtype=object)
+    if len(pd.unique(raw)) == len(pd.unique(keys)):
+        return {}       # the common case: every spelling is its own key (one hash pass, no loop)
+    seen = pd.DataFrame({"key": keys, "raw": raw.map(lambda v: v if isinstance(v, str) else None)}).dropna()
+    counts = seen.drop_duplicates().groupby("key", sort=False)["raw"].agg(list)
+    return {k: sorted(v) for k, v in counts.items() if len(v) > 1}
+
+
+def _show_spellings(merged: dict[str, list[str]], limit: int = 5) -> str:
+    parts = [" / ".join(ascii(x) for x in v) for v in list(merged.values())[:limit]]
+    more = f" and {len(merged) - limit} more" if len(merged) > limit else ""
+    return "; ".join(parts) + more
 
 
 def _near_duplicate_ids(ids: np.ndarray) -> list[str]:
@@ -245,7 +300,11 @@ def _long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: _Pr
     ids = id_keys[in_arms]
     # text time labels (e.g. "baseline", "week 18") are allowed and ordered as text
     times, bad, _ = numeric_column(sub[time_col])
-    time_keys = keys_of(sub[time_col]) if bad else np.array([value_key(t) for t in times], dtype=object)
+    time_keys = keys_of(sub[time_col], tokens="missing") if bad else np.array([value_key(t) for t in times], dtype=object)
+    merged = _merged_spellings(sub[time_col], time_keys)
+    if merged:
+        problems.warn(f"column '{time_col}' (plan: data.time): time values written differently are read as one follow-up: "
+                      f"{_show_spellings(merged)}")
     pair = pd.Series([f"{a}\x00{b}" for a, b in zip(ids, time_keys)])
     dup = pair.duplicated(keep=False)
     if dup.any():
@@ -394,8 +453,35 @@ def _shown(col: str) -> str:
     return col.replace("@", " at time ") if "@" in col else col
 
 
+def _two_levels(arrays: dict, what: str, problems: _Problems) -> dict:
+    """Key arrays of one binary variable with 'NA', 'None' and the like read as missing when the
+    variable has two other values besides them: a binary variable cannot have a third level."""
+    levels = {k for arr in arrays.values() for k in pd.unique(arr) if k is not None}
+    tokens = {k for k in levels if is_missing_token(k)}
+    if not tokens or len(levels) <= 2 or len(levels - tokens) > 2:
+        return arrays
+    counts = {t: sum(int(np.sum(arr == t)) for arr in arrays.values()) for t in sort_levels(tokens)}
+    problems.warn(f"{what}: {_token_counts(counts)} read as missing, since a binary variable has two values "
+                  f"({', '.join(repr(v) for v in sort_levels(levels - tokens))}) besides "
+                  f"{'it' if len(tokens) == 1 else 'them'}; declare it in data.missing_codes to confirm")
+    out = {}
+    for name, arr in arrays.items():
+        arr = arr.copy()
+        arr[np.isin(arr, list(tokens))] = None
+        out[name] = arr
+    return out
+
+
+def _tokens_as_levels(keys: np.ndarray, what: str, problems: _Problems) -> None:
+    """Warn that a text column's 'NA', 'None' and the like are analysed as levels."""
+    kept = missing_tokens_kept(keys)
+    if kept:
+        problems.warn(f"{what}: {_token_counts(kept)} read as a level, not as missing "
+                      f"(in a text column only empty cells are missing); {_token_fix(kept)}")
+
+
 def _binary_outcome(wide, follow, o, i, problems):
-    keys = {t: keys_of(wide[col]) for t, col in follow.items()}
+    keys = _two_levels({t: keys_of(wide[col]) for t, col in follow.items()}, f"outcomes[{i}] ('{o.name}', binary)", problems)
     levels = sort_levels({k for arr in keys.values() for k in arr if k is not None})
     event = value_key(o.event) if o.event is not None else None
     if len(levels) > 2:
@@ -423,9 +509,10 @@ def _binary_outcome(wide, follow, o, i, problems):
 def _binary_baseline(wide, col, event, follow, where, problems):
     """A binary outcome's baseline, coded like the outcome (1 = event) when it takes the outcome's
     values, as R users code it; otherwise as numbers (e.g. a score measured only at baseline)."""
-    arr = keys_of(wide[col])
+    arrays = _two_levels({c: keys_of(wide[c]) for c in [col, *follow.values()]}, f"column '{_shown(col)}' (plan: {where})", problems)
+    arr = arrays[col]
     seen = {k for k in arr if k is not None}
-    levels = {k for c in follow.values() for k in keys_of(wide[c]) if k is not None}
+    levels = {k for c in follow.values() for k in arrays[c] if k is not None}
     if event is not None and len(seen | levels | {event}) <= 2:
         v = np.where(arr == event, 1.0, 0.0)
         v[np.array([k is None for k in arr])] = np.nan
@@ -477,11 +564,18 @@ def _code_moderators(wide, plan: Plan, problems: _Problems) -> dict[str, Moderat
             values = _numeric(wide, m.column, where, problems, None)
             out[m.name] = ModeratorData(m.name, label, "continuous", values, m.column)
             continue
+        shown = f"column '{m.column}' (plan: {where})"
         keys = keys_of(wide[m.column])
+        if m.type == "binary":
+            keys = _two_levels({m.column: keys}, shown, problems)[m.column]
+        else:
+            _tokens_as_levels(keys, shown, problems)
         levels = sort_levels({k for k in keys if k is not None})
         if m.type == "binary" and len(levels) > 2:
-            problems.add(f"column '{m.column}' (plan: {where}): declared binary but has {len(levels)} levels "
-                         f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it")
+            kept = missing_tokens_kept(keys)
+            hint = f"; {_token_fix(kept)}" if kept else ""
+            problems.add(f"{shown}: declared binary but has {len(levels)} levels "
+                         f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it{hint}")
             continue
         if m.reference is not None:
             ref = value_key(m.reference)
@@ -519,7 +613,15 @@ def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
                 cols.append(_numeric(wide, c, where, problems, None) if bad else values)
                 sources.append(c)
                 continue
+            observed = int(np.sum(~np.isnan(values))) + len(bad)
+            if declared is None and bad and observed - len(bad) >= 0.9 * observed:
+                # a number column with a stray text cell would silently become a factor of every value
+                problems.add(f"column '{c}' (plan: {where}): numbers except for {describe_rows(bad, names=wide.attrs.get('row_names'))}; "
+                             "fix those cells or declare them in data.missing_codes (a covariate with text is entered as a "
+                             "category: if it is one, write all its levels as text)")
+                continue
         keys = keys_of(wide[c])
+        _tokens_as_levels(keys, f"column '{c}' (plan: covariates[{i}])", problems)
         levels = sort_levels({k for k in keys if k is not None})
         if declared is None and len(levels) > 20:
             problems.add(f"column '{c}' (plan: {where}): mixes numbers and text ({describe_rows(bad, names=wide.attrs.get('row_names'))}); "

@@ -3,19 +3,30 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
 
-# cells that mean "missing" in every file without being declared (R's and pandas' defaults)
-DEFAULT_MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "<na>"})
+# words that R and pandas write for "missing". In a column of numbers (or true/false) they mean
+# missing; in a text column they may be real levels ('NA' = North America, 'None' = no drug), so
+# there only empty cells and the plan's data.missing_codes are missing (docs/bad-inputs.md)
+MISSING_TOKENS = frozenset({"na", "nan", "n/a", "null", "none", "<na>"})
+DEFAULT_MISSING = MISSING_TOKENS | {""}
+# characters that do not show on screen, pasted in from web pages and word processors
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_INTEGER = re.compile(r"^[+-]?\d+$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 
 def value_key(value) -> str | None:
     """A plan or data value as comparable text: numbers normalised (1, 1.0, '1' -> '1'),
-    booleans as 'true'/'false', missing as None (CONTRACT §2: plan values match data as text)."""
+    booleans as 'true'/'false', missing as None (CONTRACT §2: plan values match data as text).
+
+    Text is compared in Unicode NFC form without invisible characters (zero-width spaces, soft
+    hyphens), so that 'José' typed and 'José' pasted are one value. Words such as 'NA' or 'None'
+    stay text here: whether they mean missing depends on the column (``keys_of``)."""
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -26,11 +37,15 @@ def value_key(value) -> str | None:
         if math.isnan(value):
             return None
         return str(int(value)) if float(value).is_integer() else repr(float(value))
-    text = str(value).strip()
-    if text.lower() in DEFAULT_MISSING:
+    if value is pd.NA or value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
+        return None
+    text = clean_text(str(value))
+    if not text or text == "<NA>":      # '<NA>' is how pandas writes its missing value as text: never a level
         return None
     if text.lower() in ("true", "false"):
         return text.lower()
+    if _INTEGER.match(text):
+        return str(int(text))          # exactly: a 19-digit id must not pass through a float
     try:
         number = float(text)
     except ValueError:
@@ -40,8 +55,55 @@ def value_key(value) -> str | None:
     return text
 
 
-def keys_of(series: pd.Series) -> np.ndarray:
-    """value_key of every cell, as an object array (None = missing)."""
+def clean_text(text: str) -> str:
+    """Text without surrounding spaces or invisible characters, in Unicode NFC form."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
+    return text.strip()
+
+
+def is_missing_token(key) -> bool:
+    """'NA', 'None', 'null', 'NaN', 'N/A' and the like (any case)."""
+    return isinstance(key, str) and key.lower() in MISSING_TOKENS
+
+
+def _numeric_key(key: str) -> bool:
+    if key in ("true", "false"):
+        return True
+    try:
+        float(key)
+    except ValueError:
+        return False
+    return True
+
+
+def keys_of(series: pd.Series, tokens: str = "auto") -> np.ndarray:
+    """value_key of every cell, as an object array (None = missing).
+
+    ``tokens`` says what words such as 'NA', 'None' or 'null' are: ``"auto"`` missing in a
+    column whose other values are all numbers or true/false, and levels in a text column;
+    ``"missing"`` always missing (ids, times); ``"text"`` always levels.
+    """
+    keys = _raw_keys(series)
+    if tokens == "text":
+        return keys
+    distinct = {k for k in pd.unique(keys) if k is not None}
+    found = {k for k in distinct if is_missing_token(k)}
+    if not found:
+        return keys
+    if tokens == "missing" or all(_numeric_key(k) for k in distinct - found):
+        keys = keys.copy()
+        keys[np.isin(keys, list(found))] = None
+    return keys
+
+
+def missing_tokens_kept(keys: np.ndarray) -> dict[str, int]:
+    """The words such as 'NA' or 'None' that ``keys`` holds as levels, with their row counts."""
+    distinct = {k for k in pd.unique(keys) if k is not None}
+    return {k: int(np.sum(keys == k)) for k in sort_levels(k for k in distinct if is_missing_token(k))}
+
+
+def _raw_keys(series: pd.Series) -> np.ndarray:
     dtype = series.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
         return series.to_numpy().astype(str).astype(object)

@@ -104,6 +104,13 @@ class Outcome(_Strict):
     @classmethod
     def _labels_as_text(cls, value):
         if isinstance(value, dict):
+            # '18', 18, 18.0 and ' 18' are one label: two of them would keep only the last column
+            seen: dict[str, object] = {}
+            for k, col in value.items():
+                same = seen.setdefault(_label_key(k), k)
+                if same is not k:
+                    raise ValueError(f"the labels {same!r} and {k!r} are the same follow-up ({_label_key(k)}), "
+                                     f"given the columns {value[same]!r} and {col!r}; give each follow-up its own label")
             return {_label_text(k): v for k, v in value.items()}
         return value
 
@@ -368,6 +375,16 @@ def _duplicates(section: str, values: list[str], key: str) -> list[str]:
         else:
             first[v] = i
     return out
+
+
+def _label_key(value) -> str:
+    """A follow-up label compared as a time: spaces stripped, numbers normalised (18.0 -> 18)."""
+    text = _label_text(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return _label_text(number) if number == number and abs(number) != float("inf") else text
 
 
 def _label_text(value) -> str:
