@@ -82,6 +82,9 @@ def methods_text(results) -> list[str]:
     else:
         tiers += " No adjustment for multiple testing was made."
     paras[-1] += tiers
+    from ..inference.heteroscedasticity import methods_sentence
+    if hetero := methods_sentence(results.models):
+        paras[-1] += " " + hetero
     extra = []
     if a.bootstrap:
         extra.append(f"Percentile bootstrap {lvl} CIs were computed from {a.bootstrap} resamples of participants within arms.")
