@@ -350,7 +350,9 @@ def _scale_truth(kind: str) -> float:
 
 
 def _method_study(kind: str, replicates: int, n: int, m: int, seed: int) -> dict:
-    """Bias and 95% coverage of the pooled interaction for norm and pmm (and complete cases):
+    """Bias and 95% coverage of the pooled interaction for norm and pmm, beside complete cases and
+    the complete data before dropout (whose coverage is the best an imputation can hope for: on
+    the skewed scale the classical SE of the analysis model is itself a little optimistic).
     y2 drops out (MAR) mostly when the earlier visit y1 was high; y1 is in the imputation model."""
     f, bounds = OUTCOME_SCALES[kind]
     truth = _scale_truth(kind)
@@ -359,14 +361,17 @@ def _method_study(kind: str, replicates: int, n: int, m: int, seed: int) -> dict
     whole = bounds is not None
     vs = [ImputationVariable("x", "continuous")] + [ImputationVariable(c, "continuous", lo, hi, whole)
                                                    for c in ("y0", "y1", "y2")]
-    est = {"cc": [], "norm": [], "pmm": []}
+    est = {"full": [], "cc": [], "norm": [], "pmm": []}
     for _ in range(replicates):
         arm, x, z0, z1, z2 = _latent(rng, n)
-        y0, y1, y2 = f(z0), f(z1), f(z2).copy()
+        y0, y1, y2 = f(z0), f(z1), f(z2)
+        X = np.column_stack([np.ones(n), arm, x, arm * x, y0])
+        full, df = _ols(X, y2)
+        est["full"].append((full.coef[3], np.sqrt(full.vcov[3, 3]), df))
+        y2 = y2.copy()
         s = (z1 - z1.mean()) / z1.std()
         y2[rng.random(n) < 0.05 + 0.6 * expit(2.5 * (s - 0.3))] = np.nan
         d = pd.DataFrame({"x": x, "y0": y0, "y1": y1, "y2": y2})
-        X = np.column_stack([np.ones(n), arm, x, arm * x, y0])
         ok = ~np.isnan(y2)
         cc, df = _ols(X[ok], y2[ok])
         est["cc"].append((cc.coef[3], np.sqrt(cc.vcov[3, 3]), df))
@@ -398,17 +403,24 @@ def test_norm_beats_pmm_on_a_skewed_outcome_with_mar_dropout():
 
 @pytest.mark.slow
 def test_norm_and_pmm_over_outcome_scales():
-    """Measured (500 replicates each, n = 400, m = 10; bias of the pooled interaction, 95% CI
-    coverage in brackets; Monte Carlo SE of a bias ~0.005 normal, ~0.011 bounded, ~0.025 skewed):
+    """Measured (500 replicates each, n = 400, m = 10, seed 7; bias of the pooled interaction,
+    95% CI coverage in brackets; Monte Carlo SE of a bias ~0.005 normal, ~0.007 bounded, ~0.013
+    skewed):
 
-    ========  ======  ================  ================  ================
-    outcome   truth   complete cases    norm              pmm
-    normal    0.501   -0.015 (.92)      +0.003 (.94)      -0.015 (.94)
-    bounded   SLOWB
-    skewed    SLOWS
-    ========  ======  ================  ================  ================
+    ========  =====  =============  =============  =============  =============
+    outcome   truth  complete data  complete cases norm           pmm
+    normal    0.501  -0.001 (.94)   -0.015 (.92)   +0.003 (.94)   -0.015 (.94)
+    bounded   0.711  -0.001 (.96)   -0.052 (.93)   -0.003 (.96)   -0.027 (.95)
+    skewed    1.217  -0.011 (.89)   -0.229 (.70)   -0.006 (.87)   -0.134 (.86)
+    ========  =====  =============  =============  =============  =============
+
+    With n = 150 (500 replicates, m = 10): norm +0.006 (.97), -0.022 (.97), -0.003 (.87); pmm
+    -0.030 (.94), -0.077 (.95), -0.228 (.82). norm is the less biased on every scale, with
+    coverage as good as pmm's and close to the complete data's -- hence the default.
     """
     results = {kind: _method_study(kind, 500, 400, 10, seed=7) for kind in OUTCOME_SCALES}
     for kind, r in results.items():
         assert abs(r["norm"]["bias"]) <= abs(r["pmm"]["bias"]) + 2 * r["norm"]["mcse"], kind
-        assert r["norm"]["cover"] >= 0.93, kind
+        assert abs(r["norm"]["bias"]) < 3 * r["norm"]["mcse"], kind
+        assert r["norm"]["cover"] >= r["full"]["cover"] - 0.03, kind
+        assert r["norm"]["cover"] >= r["pmm"]["cover"] - 0.02, kind
