@@ -380,3 +380,78 @@ def test_model_not_estimable_keeps_its_rows_with_the_reason():
     res = em.analyze(d, Plan.model_validate(raw))
     assert len(res.table) == 4 and res.table.estimate.isna().all() and (res.table.tier == "not-estimable").all()
     assert res.table.note.str.contains("single value").all() and (res.table.n == 100).all()
+
+
+# ----------------------------------------------------------------------------- out-of-range diagnostics
+def test_imputations_outside_the_observed_range_are_counted_and_the_other_method_reported():
+    """Beat the Blues: many BDI dropouts are predicted below 0 (the observed floor), so the norm
+    draws fall outside the observed range for 8-11% of the imputed values at 4-8 months."""
+    plan = _plan()
+    plan = plan.model_copy(update={"outcomes": plan.outcomes[:1]})       # the linear BDI models
+    res = em.analyze(REF / "data.csv", plan)
+    diag = res.sections["imputation_diagnostics"].set_index("variable")
+    raw = pd.read_csv(REF / "data.csv")
+    for t, col in (("2", "bdi.2m"), ("4", "bdi.4m"), ("6", "bdi.6m"), ("8", "bdi.8m")):
+        assert diag.loc[col, "imputed"] == plan.analysis.imputations * raw[col].isna().sum()
+        assert diag.loc[col, "observed_min"] == raw[col].min() and diag.loc[col, "observed_max"] == raw[col].max()
+        assert (diag.loc[col, "truncated_low"], diag.loc[col, "truncated_high"]) == (0.0, 63.0)
+    # measured: 2 months 0 of 30; 4 months 25 of 270 (9%); 6 months 48 of 420 (11%); 8 months 39 of 480 (8%)
+    assert list(diag["sensitivity"]) == [False, True, True, True]
+    assert diag.loc["bdi.6m", "pct_outside"] == pytest.approx(
+        100 * (diag.loc["bdi.6m", "below_observed"] + diag.loc["bdi.6m", "above_observed"]) / diag.loc["bdi.6m", "imputed"])
+    sens = res.sections["imputation_sensitivity"]
+    assert set(sens["timepoint"]) == {"4", "6", "8"} and set(sens["method"]) == {"pmm"}
+    # the sensitivity rows are exactly what a run with imputation_method: pmm reports
+    other = em.analyze(REF / "data.csv", plan.model_copy(update={"analysis": plan.analysis.model_copy(
+        update={"imputation_method": "pmm"})}))
+    merged = sens.merge(other.table, on=KEY, suffixes=("", "_pmm"))
+    assert len(merged) == len(sens)
+    np.testing.assert_allclose(merged["estimate"], merged["estimate_pmm"], rtol=1e-12)
+    np.testing.assert_allclose(merged["p_value"], merged["p_value_pmm"], rtol=1e-12)
+    # the main numbers are those of a run without the diagnostics (the R-checked ones): the
+    # sensitivity run does not consume the run's random numbers
+    six = res.table[(res.table.timepoint == "6") & (res.table.moderator == "bdi_pre")].iloc[0]
+    assert six["note"].startswith("pmm imputation gives β = ")
+    assert "bdi.6m 11%" in six["note"]
+    two = res.table[(res.table.timepoint == "2") & (res.table.moderator == "bdi_pre")].iloc[0]
+    assert "imputation gives" not in two["note"]
+    from effectmod.report.html import render_report
+    from effectmod.report.paragraph import methods_text
+    methods = " ".join(methods_text(res))
+    assert "redrawn" in methods and "rounded" in methods and "bdi.6m 48 of 420 (11%)" in methods
+    html = render_report(res, [])
+    assert "Imputed values outside the observed range" in html and "Imputation sensitivity" in html
+    assert json.loads(json.dumps(res.to_dict()))["imputation_diagnostics"][2]["variable"] == "bdi.6m"
+
+
+def test_reference_imputed_rows_unchanged_by_the_diagnostics(imputed_run):
+    # the R comparison above uses the same run; here: its rows' numbers do not depend on whether
+    # the sensitivity run happened (the plan's seed drives both, from fresh generators)
+    plan = _plan()
+    trial = prepare_trial(read_data(REF / "data.csv"), plan)
+    completed = completed_trials(trial, plan, np.random.default_rng(plan.analysis.seed))
+    spec = ModelSpec("linear", "bdi", "bdi_pre", "6")
+    row = _pooled_model(spec, completed, plan, trial.n).rows[0]
+    got = imputed_run.table[(imputed_run.table.model == "linear") & (imputed_run.table.timepoint == "6")
+                            & (imputed_run.table.moderator == "bdi_pre")].iloc[0]
+    assert got["estimate"] == row["estimate"] and got["std_error"] == row["std_error"]
+
+
+def test_no_sensitivity_when_imputations_stay_inside_the_observed_range():
+    rng = np.random.default_rng(8)
+    n = 300
+    x = rng.uniform(0, 10, n)
+    y0 = x + rng.uniform(-0.2, 0.2, n)
+    y1 = x + rng.uniform(-0.2, 0.2, n)
+    y1[(rng.random(n) < 0.25) & (x > 2) & (x < 8)] = np.nan      # missing mid-range only
+    frame = pd.DataFrame({"id": np.arange(n), "arm": np.where(np.arange(n) % 2, "T", "C"), "x": x, "y0": y0, "y1": y1})
+    plan = Plan.model_validate({
+        "data": {"id": "id", "treatment": "arm", "treated": "T", "control": "C"},
+        "outcomes": [{"name": "y", "baseline": "y0", "followups": {"1": "y1"}, "range": [-1, 11]}],
+        "moderators": [{"name": "x", "column": "x", "type": "continuous"}],
+        "analysis": {"imputations": 3}})
+    res = em.analyze(frame, plan)
+    diag = res.sections["imputation_diagnostics"]
+    assert list(diag["variable"]) == ["y1"] and diag["pct_outside"].iloc[0] <= 5
+    assert "imputation_sensitivity" not in res.sections
+    assert not res.table["note"].str.contains("imputation gives").any()

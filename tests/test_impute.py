@@ -160,9 +160,9 @@ def test_within_arm_imputation_keeps_the_interaction():
     for _ in range(WITHIN_ARM_REPLICATES):
         d, arm = _interaction_data(rng)
         vs = [ImputationVariable(c, "continuous") for c in d.columns]
-        w = _pooled_interaction(impute(d, vs, arm, 10, rng, iterations=5), arm)
+        w = _pooled_interaction(impute(d, vs, arm, 10, rng, iterations=5, continuous="pmm"), arm)
         # The same imputation model ignoring the arm (one group, arm not a predictor):
-        g = _pooled_interaction(impute(d, vs, np.zeros_like(arm), 10, rng, iterations=5), arm)
+        g = _pooled_interaction(impute(d, vs, np.zeros_like(arm), 10, rng, iterations=5, continuous="pmm"), arm)
         within.append(w.estimate)
         together.append(g.estimate)
         assert 0.0 < w.fmi < 1.0 and w.riv > 0.0
@@ -253,3 +253,174 @@ def test_tiny_arms_with_more_predictors_than_observed_rows():
     for method in ("pmm", "norm"):
         out = impute(d, vs, arm, 3, rng, iterations=3, continuous=method)
         assert all(not f.isna().any().any() for f in out)
+
+
+# ----------------------------------------------------------------------------- the default method
+def test_impute_default_is_the_plans_default():
+    import inspect
+
+    from effectmod.plan.schema import Analysis
+
+    default = inspect.signature(impute).parameters["continuous"].default
+    assert default == Analysis.model_fields["imputation_method"].default == "norm"
+
+
+# ----------------------------------------------------------------------------- out-of-range diagnostics
+def _floor_data(rng, n=300):
+    """A 0-10 whole-number outcome with a floor (a fifth at 0) whose dropouts are the low scorers
+    at the earlier visit: the normal predictive draws for them fall below 0."""
+    arm = rng.integers(0, 2, n)
+    z0, z1, e = rng.normal(size=(3, n))
+    y1 = np.clip(np.round(2 + 1.5 * (0.7 * z0 + 0.7 * z1)), 0, 10)
+    y2 = np.clip(np.round(1 + 1.5 * (0.6 * z0 + 0.6 * z1 + 0.5 * e)), 0, 10)
+    y2[rng.random(n) < expit(-2.0 - 2.0 * z1)] = np.nan
+    d = pd.DataFrame({"x": z0, "y1": y1, "y2": y2})
+    vs = [ImputationVariable("x", "continuous"), ImputationVariable("y1", "continuous", 0, 10, True),
+          ImputationVariable("y2", "continuous", 0, 10, True)]
+    return d, vs, arm
+
+
+def test_diagnostics_count_norm_draws_outside_the_observed_range_before_truncation():
+    d, vs, arm = _floor_data(np.random.default_rng(3))
+    k = int(d.y2.isna().sum())
+    diag = {}
+    out = impute(d, vs, arm, 5, np.random.default_rng(4), iterations=5, continuous="norm", diagnostics=diag)
+    # filling the diagnostics does not change a single draw
+    plain = impute(d, vs, arm, 5, np.random.default_rng(4), iterations=5, continuous="norm")
+    for a, b in zip(out, plain):
+        pd.testing.assert_frame_equal(a, b)
+    assert set(diag) == {"y2"}                                  # x and y1 have nothing missing
+    y2 = diag["y2"]
+    assert y2["imputed"] == 5 * k and (y2["observed_min"], y2["observed_max"]) == (0.0, d.y2.max())
+    # measured: 101 of 295 draws (34%) below 0 (20% missing, 18% of the observed at 0), each
+    # redrawn inside the range or set to 0, then rounded
+    assert y2["below"] > 0.05 * y2["imputed"]
+    for f in out:
+        assert f.y2.between(0, 10).all() and (f.y2 == np.round(f.y2)).all()
+
+
+def test_diagnostics_for_pmm_count_predicted_means_and_its_values_stay_inside():
+    d, vs, arm = _floor_data(np.random.default_rng(3))
+    diag = {}
+    out = impute(d, vs, arm, 5, np.random.default_rng(4), iterations=5, continuous="pmm", diagnostics=diag)
+    assert diag["y2"]["imputed"] == 5 * int(d.y2.isna().sum())
+    # the predicted means extrapolate (measured: 94 of 295 below 0); the donors' values do not
+    assert diag["y2"]["below"] > 0
+    for f in out:
+        assert set(f.y2) <= set(d.y2.dropna())
+
+
+def test_diagnostics_empty_when_predictions_stay_inside():
+    rng = np.random.default_rng(6)
+    n = 400
+    x = rng.uniform(0, 10, n)
+    y = x + rng.uniform(-0.1, 0.1, n)
+    y[(rng.random(n) < 0.2) & (x > 2) & (x < 8)] = np.nan      # missing only mid-range
+    d = pd.DataFrame({"x": x, "y": y})
+    diag = {}
+    impute(d, [ImputationVariable("x", "continuous"), ImputationVariable("y", "continuous")],
+           rng.integers(0, 2, n), 3, rng, iterations=3, diagnostics=diag)
+    assert diag["y"]["below"] == diag["y"]["above"] == 0
+
+
+# ----------------------------------------------------------------------------- norm vs pmm by simulation
+def _latent(rng, n):
+    arm = rng.permutation(np.arange(n) % 2).astype(float)
+    x, z0, e1, e2 = rng.normal(0, 1, (4, n))
+    z1 = 0.5 * z0 + 0.3 * x + 0.4 * arm + 0.5 * arm * x + e1
+    z2 = 0.3 * z0 + 0.2 * x + 0.5 * arm + 0.5 * arm * x + 0.8 * e1 + 0.6 * e2
+    return arm, x, z0, z1, z2
+
+
+OUTCOME_SCALES = {
+    "normal": (lambda z: z, None),
+    # a 0-10 whole-number scale with a floor: about a fifth of the follow-up values at 0
+    "bounded": (lambda z: np.clip(np.round(2 + 1.5 * z), 0, 10), (0, 10)),
+    # skewed, positive, gamma-like (log-normal): long right tail
+    "skewed": (lambda z: 2 * np.exp(0.6 * z), None),
+}
+
+
+def _scale_truth(kind: str) -> float:
+    """The complete-data interaction of the analysis model (y2 ~ arm * x + y0) on this scale."""
+    f = OUTCOME_SCALES[kind][0]
+    arm, x, z0, _, z2 = _latent(np.random.default_rng(99), 400_000)
+    X = np.column_stack([np.ones(arm.size), arm, x, arm * x, f(z0)])
+    return float(np.linalg.lstsq(X, f(z2), rcond=None)[0][3])
+
+
+def _method_study(kind: str, replicates: int, n: int, m: int, seed: int) -> dict:
+    """Bias and 95% coverage of the pooled interaction for norm and pmm, beside complete cases and
+    the complete data before dropout (whose coverage is the best an imputation can hope for: on
+    the skewed scale the classical SE of the analysis model is itself a little optimistic).
+    y2 drops out (MAR) mostly when the earlier visit y1 was high; y1 is in the imputation model."""
+    f, bounds = OUTCOME_SCALES[kind]
+    truth = _scale_truth(kind)
+    rng = np.random.default_rng(seed)
+    lo, hi = bounds or (None, None)
+    whole = bounds is not None
+    vs = [ImputationVariable("x", "continuous")] + [ImputationVariable(c, "continuous", lo, hi, whole)
+                                                   for c in ("y0", "y1", "y2")]
+    est = {"full": [], "cc": [], "norm": [], "pmm": []}
+    for _ in range(replicates):
+        arm, x, z0, z1, z2 = _latent(rng, n)
+        y0, y1, y2 = f(z0), f(z1), f(z2)
+        X = np.column_stack([np.ones(n), arm, x, arm * x, y0])
+        full, df = _ols(X, y2)
+        est["full"].append((full.coef[3], np.sqrt(full.vcov[3, 3]), df))
+        y2 = y2.copy()
+        s = (z1 - z1.mean()) / z1.std()
+        y2[rng.random(n) < 0.05 + 0.6 * expit(2.5 * (s - 0.3))] = np.nan
+        d = pd.DataFrame({"x": x, "y0": y0, "y1": y1, "y2": y2})
+        ok = ~np.isnan(y2)
+        cc, df = _ols(X[ok], y2[ok])
+        est["cc"].append((cc.coef[3], np.sqrt(cc.vcov[3, 3]), df))
+        for method in ("norm", "pmm"):
+            frames = impute(d, vs, arm, m, rng, iterations=5, continuous=method)
+            fits = [_ols(X, fr.y2.to_numpy()) for fr in frames]
+            c = pool([fit for fit, _ in fits], df_complete=fits[0][1]).contrast(np.eye(5)[3])
+            est[method].append((c.estimate, c.std_error, c.df))
+    out = {}
+    for key, rows in est.items():
+        a = np.array(rows)
+        half = stats.t.ppf(0.975, a[:, 2]) * a[:, 1]
+        out[key] = {"bias": a[:, 0].mean() - truth, "cover": np.mean(np.abs(a[:, 0] - truth) <= half),
+                    "mcse": a[:, 0].std() / np.sqrt(replicates)}
+    return out
+
+
+def test_norm_beats_pmm_on_a_skewed_outcome_with_mar_dropout():
+    r = _method_study("skewed", 40, 400, 5, seed=7)
+    # Measured (40 replicates, n = 400, m = 5, ~40% dropout of the high scorers, ~3 s; truth
+    # 1.217): complete cases bias -0.29 (coverage .60), norm -0.02 (.925), pmm -0.15 (.925);
+    # Monte Carlo SE ~0.04. PMM can only give the dropouts values that were observed, and the largest ones
+    # were the least often observed. The slow test below covers bounded and normal outcomes.
+    assert abs(r["norm"]["bias"]) < abs(r["pmm"]["bias"])
+    assert abs(r["norm"]["bias"]) < 2 * r["norm"]["mcse"]
+    assert r["cc"]["bias"] < -3 * r["cc"]["mcse"]
+    assert r["norm"]["cover"] >= 0.9
+
+
+@pytest.mark.slow
+def test_norm_and_pmm_over_outcome_scales():
+    """Measured (500 replicates each, n = 400, m = 10, seed 7; bias of the pooled interaction,
+    95% CI coverage in brackets; Monte Carlo SE of a bias ~0.005 normal, ~0.007 bounded, ~0.013
+    skewed):
+
+    ========  =====  =============  =============  =============  =============
+    outcome   truth  complete data  complete cases norm           pmm
+    normal    0.501  -0.001 (.94)   -0.015 (.92)   +0.003 (.94)   -0.015 (.94)
+    bounded   0.711  -0.001 (.96)   -0.052 (.93)   -0.003 (.96)   -0.027 (.95)
+    skewed    1.217  -0.011 (.89)   -0.229 (.70)   -0.006 (.87)   -0.134 (.86)
+    ========  =====  =============  =============  =============  =============
+
+    With n = 150 (500 replicates, m = 10): norm +0.006 (.97), -0.022 (.97), -0.003 (.87); pmm
+    -0.030 (.94), -0.077 (.95), -0.228 (.82). norm is the less biased on every scale, with
+    coverage as good as pmm's and close to the complete data's -- hence the default.
+    """
+    results = {kind: _method_study(kind, 500, 400, 10, seed=7) for kind in OUTCOME_SCALES}
+    for kind, r in results.items():
+        assert abs(r["norm"]["bias"]) <= abs(r["pmm"]["bias"]) + 2 * r["norm"]["mcse"], kind
+        assert abs(r["norm"]["bias"]) < 3 * r["norm"]["mcse"], kind
+        assert r["norm"]["cover"] >= r["full"]["cover"] - 0.03, kind
+        assert r["norm"]["cover"] >= r["pmm"]["cover"] - 0.02, kind

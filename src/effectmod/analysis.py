@@ -46,15 +46,17 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
             progress(i + 1, len(specs), "models")
 
     complete_case = fitted
+    imputation_sections: dict = {}
     if plan_obj.analysis.imputations > 0:
         from .inference.imputation import analyze_imputed
-        fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress)
+        fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress, sections=imputation_sections)
 
     table = _table(fitted, plan_obj)
     sections = {}
     if complete_case is not fitted:
         from .inference.imputation import missing_data_sections
         sections.update(missing_data_sections(trial, plan_obj, complete_case))
+        sections.update(imputation_sections)
     if any(f.spec.kind == "logistic" for f in fitted):
         from .inference.binary import additive_scale
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)

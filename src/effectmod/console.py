@@ -111,6 +111,9 @@ def print_summary(console, results) -> None:
     console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), * hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in the two analysed arms"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
+    from .inference.heteroscedasticity import console_line
+    if line := console_line(results.models):
+        console.print(_esc(line))
 
 
 class LazyProgress:

@@ -11,7 +11,12 @@ the observed values of each variable and then sweeps ``iterations`` times over t
 with missing values, in the order given, each time imputing one variable from all the others
 (the current completed values), as R's ``mice`` does:
 
-* continuous: predictive mean matching as ``mice.impute.pmm`` — draw sigma and beta from their
+* continuous, ``norm`` (the default, as the plan's ``imputation_method``): Bayesian linear
+  regression as ``mice.impute.norm`` — draw sigma and beta from their posterior under a flat
+  prior and impute a draw from the posterior predictive normal; a draw outside the declared
+  range is redrawn (a truncated normal by rejection; the few still outside after 50 rounds are
+  clipped to the bound) and, on an integer scale, rounded to a whole number.
+* continuous, ``pmm``: predictive mean matching as ``mice.impute.pmm`` — draw sigma and beta from their
   posterior under a flat prior (``.norm.draw``), match the predicted means of the missing rows
   under the drawn beta to those of the observed rows under the least-squares beta (type-1
   matching), and take the observed value of one of the 5 closest donors at random. Imputed
@@ -56,8 +61,9 @@ _NORM_TRIES = 50  # redraws of an out-of-range Bayesian-regression imputation
 class ImputationVariable:
     """One column to impute and to use as a predictor of the others.
 
-    ``lower``/``upper``/``integer`` describe the declared scale; predictive mean matching
-    imputes only observed values, so they hold for the imputations whenever they hold for the data.
+    ``lower``/``upper``/``integer`` describe the declared scale: ``norm`` draws are truncated to
+    it and rounded on an integer scale; predictive mean matching imputes only observed values, so
+    they hold for its imputations whenever they hold for the data.
     """
 
     name: str
@@ -74,7 +80,8 @@ def impute(
     m: int,
     rng: np.random.Generator,
     iterations: int = 10,
-    continuous: Literal["pmm", "norm"] = "pmm",
+    continuous: Literal["pmm", "norm"] = "norm",
+    diagnostics: dict | None = None,
 ) -> list[pd.DataFrame]:
     """Return m completed copies of ``frame``, imputed by chained equations within each arm.
 
@@ -84,11 +91,20 @@ def impute(
     columns not listed are copied unchanged and not used. ``frame`` is never modified, and the
     same ``rng`` state gives identical output.
 
-    ``continuous`` chooses the method for continuous variables: ``"pmm"`` (predictive mean
-    matching, the default) or ``"norm"`` (Bayesian linear regression: a draw from the posterior
-    predictive normal, truncated to the declared range and rounded on an integer scale). PMM
-    cannot impute beyond the observed values, which biases it a little when dropout is strongly
-    selective on a predictor; ``"norm"`` extrapolates, at the cost of assuming normal errors.
+    ``continuous`` chooses the method for continuous variables: ``"norm"`` (Bayesian linear
+    regression, the default, as the plan's ``imputation_method``: a draw from the posterior
+    predictive normal, truncated to the declared range and rounded on an integer scale) or
+    ``"pmm"`` (predictive mean matching). PMM cannot impute beyond the observed values, which
+    biases it when dropout is selective on an earlier visit and the missing values lie beyond
+    the observed ones (skewed outcomes especially; tests/test_impute.py measures it); ``"norm"``
+    extrapolates, at the cost of assuming normal errors.
+
+    ``diagnostics``, when a dict is given, receives per continuous variable with missing values
+    ``{"imputed": k, "below": a, "above": b, "observed_min": lo, "observed_max": hi}``: over the m
+    imputations' final values, how many of the k imputed values fell below / above the variable's
+    observed range before truncation -- for ``norm`` the posterior-predictive draw before it is
+    redrawn into the declared range and rounded, for ``pmm`` the predicted mean that is matched
+    to donors (its imputed values are observed values, always inside the range).
     """
     variables = list(variables)
     arm = np.asarray(arm)
@@ -98,9 +114,18 @@ def impute(
     names = [v.name for v in variables]
     values = frame[names].to_numpy(dtype=float)
     completed = np.repeat(values[None], m, axis=0)
+    tally = {}
     for a in (0, 1):
         rows = np.flatnonzero(arm == a)
-        completed[:, rows, :] = _impute_arm(values[rows], variables, m, rng, iterations, continuous)
+        completed[:, rows, :] = _impute_arm(values[rows], variables, m, rng, iterations, continuous, tally)
+    if diagnostics is not None:
+        for j, v in enumerate(variables):
+            if j in tally:
+                obs = values[~np.isnan(values[:, j]), j]
+                raw = np.concatenate(tally[j])
+                diagnostics[v.name] = {"imputed": int(raw.size), "below": int((raw < obs.min()).sum()),
+                                       "above": int((raw > obs.max()).sum()),
+                                       "observed_min": float(obs.min()), "observed_max": float(obs.max())}
     out = []
     for i in range(m):
         f = frame.copy()
@@ -219,7 +244,9 @@ def _columns(D: np.ndarray, j: int, codes: np.ndarray) -> np.ndarray:
     return (D[:, :, j : j + 1] == codes[None, None, :]).astype(float)
 
 
-def _impute_arm(Y, variables, m, rng, iterations, method) -> np.ndarray:
+def _impute_arm(Y, variables, m, rng, iterations, method, tally=None) -> np.ndarray:
+    """One arm's m chains; ``tally`` (variable index -> list of arrays) receives each continuous
+    variable's values before truncation (norm) or predicted means (pmm) of the last sweep."""
     n, V = Y.shape
     miss = np.isnan(Y)
     D = np.repeat(Y[None], m, axis=0)
@@ -232,7 +259,7 @@ def _impute_arm(Y, variables, m, rng, iterations, method) -> np.ndarray:
     groups = _design_groups(Y, variables)
     blocks = [_columns(D, j, groups[j]) for j in range(V)]
     ones = np.ones((m, n, 1))
-    for _ in range(iterations):
+    for sweep in range(iterations):
         for j in targets:
             X = np.concatenate([ones] + [blocks[i] for i in range(V) if i != j], axis=2)
             obs, mis = ~miss[:, j], miss[:, j]
@@ -240,7 +267,9 @@ def _impute_arm(Y, variables, m, rng, iterations, method) -> np.ndarray:
             kind = variables[j].kind
             if kind == "continuous":
                 v = variables[j]
-                new = _pmm(X[:, obs], yo, X[:, mis], rng, method, v.lower, v.upper, v.integer)
+                new, raw = _pmm(X[:, obs], yo, X[:, mis], rng, method, v.lower, v.upper, v.integer)
+                if tally is not None and sweep == iterations - 1:
+                    tally.setdefault(j, []).append(raw.ravel())
             elif kind == "binary":
                 new = _logreg(X, obs, yo, X[:, mis], rng)
             else:
@@ -252,7 +281,9 @@ def _impute_arm(Y, variables, m, rng, iterations, method) -> np.ndarray:
 
 def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -> np.ndarray:
     """Type-1 predictive mean matching with a Bayesian draw of (beta, sigma), batched over chains;
-    with ``method="norm"``, a draw from the posterior predictive normal instead."""
+    with ``method="norm"``, a draw from the posterior predictive normal instead. Returns the
+    imputed values and, for the diagnostics, the norm draws before truncation or PMM's
+    predicted means."""
     m, no, q = Xo.shape
     XoT = Xo.transpose(0, 2, 1)
     xtx = XoT @ Xo
@@ -283,7 +314,7 @@ def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -
     )
     pick = rng.integers(0, k, size=fit_m.shape)
     donor = np.take_along_axis(nearest, pick[..., None], axis=2)[..., 0]
-    return yo[donor]
+    return yo[donor], fit_m
 
 
 def _norm_draw(mean, sigma, lower, upper, integer, rng) -> np.ndarray:
@@ -291,6 +322,7 @@ def _norm_draw(mean, sigma, lower, upper, integer, rng) -> np.ndarray:
     normal by rejection; after _NORM_TRIES rounds the few left are clipped), then rounded to the
     integer scale if declared."""
     y = mean + sigma[:, None] * rng.standard_normal(mean.shape)
+    raw = y
     lo = -np.inf if lower is None else lower
     hi = np.inf if upper is None else upper
     for _ in range(_NORM_TRIES):
@@ -300,7 +332,7 @@ def _norm_draw(mean, sigma, lower, upper, integer, rng) -> np.ndarray:
         redraw = mean + sigma[:, None] * rng.standard_normal(mean.shape)
         y = np.where(bad, redraw, y)
     y = np.clip(y, lo, hi)
-    return np.clip(np.round(y), lo, hi) if integer else y
+    return (np.clip(np.round(y), lo, hi) if integer else y), raw
 
 
 def _augment(X: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

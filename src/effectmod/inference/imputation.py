@@ -167,11 +167,14 @@ def _followup_column(plan: Plan, outcome: str, t: str) -> str:
 
 
 # ----------------------------------------------------------------------------- completed trials
-def completed_trials(trial: TrialData, plan: Plan, rng: np.random.Generator) -> list[TrialData]:
+def completed_trials(trial: TrialData, plan: Plan, rng: np.random.Generator,
+                     diagnostics: dict | None = None, method: str | None = None) -> list[TrialData]:
     """The m completed datasets of a run, as TrialData (same participants, nothing missing).
 
     Consumes ``rng`` exactly as ``analyze_imputed`` does: with a fresh
     ``numpy.random.default_rng(plan.analysis.seed)`` it returns the run's datasets.
+    ``diagnostics`` (a dict) receives ``impute``'s out-of-range counts per frame column;
+    ``method`` overrides the plan's ``imputation_method``.
     """
     m = plan.analysis.imputations
     if m < 2:
@@ -181,7 +184,8 @@ def completed_trials(trial: TrialData, plan: Plan, rng: np.random.Generator) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         frames = impute(imp.frame, imp.variables, trial.treat.astype(int), m, rng,
-                        iterations=ITERATIONS, continuous=plan.analysis.imputation_method)
+                        iterations=ITERATIONS, continuous=method or plan.analysis.imputation_method,
+                        diagnostics=diagnostics)
     return [_completed(trial, plan, imp, f) for f in frames]
 
 
@@ -324,12 +328,13 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
     return fits, df, notes
 
 
-def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_randomised: int) -> FittedModel:
+def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_randomised: int,
+                  method: str | None = None) -> FittedModel:
     designs = [build_design(spec, c, plan) for c in completed]
     design = designs[0]
     problems = [p for p in (estimability_problem(spec, d, c) for d, c in zip(designs, completed)) if p]
     m = len(completed)
-    summary = {**base_summary(spec, design), "imputations": m, "imputation_method": plan.analysis.imputation_method,
+    summary = {**base_summary(spec, design), "imputations": m, "imputation_method": method or plan.analysis.imputation_method,
                "imputation_iterations": ITERATIONS}
     problem = f"{problems[0]} (in {len(problems)} of {m} completed datasets)" if problems else None
     if problem is None:
@@ -366,21 +371,119 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
 
 
 def analyze_imputed(trial: TrialData, plan: Plan, fitted: list[FittedModel], rng: np.random.Generator,
-                    progress=None) -> list[FittedModel]:
+                    progress=None, sections: dict | None = None) -> list[FittedModel]:
     """Refit the complete-case run's models on m imputed datasets and pool them (Rubin's rules).
 
     Returns one FittedModel per model of ``fitted`` (same specs, same order) whose ``fit`` is
     the pooled fit and whose rows carry the pooled numbers, ``n`` = everyone randomised to the
-    two arms, and ``fmi``, ``riv``.
+    two arms, and ``fmi``, ``riv``. ``sections`` (a dict) receives ``imputation_diagnostics``
+    and, when some variable's imputations fell outside its observed range often, the other
+    method's pooled rows as ``imputation_sensitivity`` (see ``_sensitivity``).
     """
-    completed = completed_trials(trial, plan, rng)
+    raw: dict = {}
+    completed = completed_trials(trial, plan, rng, diagnostics=raw)
     out = []
     specs = [f.spec for f in fitted]
     for i, spec in enumerate(specs):
         out.append(_pooled_model(spec, completed, plan, trial.n))
         if progress:
             progress(i + 1, len(specs), "imputed models")
+    imp = imputation_frame(trial, plan)
+    diag = imputation_diagnostics(imp, plan, raw)
+    if sections is not None and not diag.empty:
+        sens = _sensitivity(trial, plan, imp, diag, out)
+        sections["imputation_diagnostics"] = diag.drop(columns="_key")
+        if sens is not None:
+            sections["imputation_sensitivity"] = sens
     return out
+
+
+# ----------------------------------------------------------------------------- range diagnostics
+# Above this share of a variable's imputed values outside its observed range (norm: the draws
+# before truncation; pmm: the predicted means), the other method's pooled estimate is reported
+# beside each row that uses the variable: the methods then rest on different assumptions about
+# the values nobody observed (normal extrapolation vs the observed values' shape), and can differ.
+OUTSIDE_SHARE = 0.05
+OTHER_METHOD = {"norm": "pmm", "pmm": "norm"}
+
+
+def imputation_diagnostics(imp: ImputationFrame, plan: Plan, raw: dict) -> pd.DataFrame:
+    """Per imputed continuous variable: imputed values (over the m imputations), how many fell
+    below / above the observed range before truncation, and the range they were truncated to."""
+    method = plan.analysis.imputation_method
+    bounds = {v.name: v for v in imp.variables}
+    rows = []
+    for key, d in raw.items():
+        role, name, t = imp.roles[key]
+        v = bounds[key]
+        outside = d["below"] + d["above"]
+        rows.append({"variable": imp.sources[key], "role": role, "name": name, "timepoint": t or "",
+                     "method": method, "basis": "draw before truncation" if method == "norm" else "predicted mean",
+                     "imputed": d["imputed"], "below_observed": d["below"], "above_observed": d["above"],
+                     "pct_outside": 100.0 * outside / d["imputed"] if d["imputed"] else math.nan,
+                     "observed_min": d["observed_min"], "observed_max": d["observed_max"],
+                     "truncated_low": math.nan if v.lower is None else float(v.lower),
+                     "truncated_high": math.nan if v.upper is None else float(v.upper),
+                     "rounded": bool(v.integer) and method == "norm",
+                     "_key": key})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["sensitivity"] = frame["pct_outside"] > 100.0 * OUTSIDE_SHARE
+    return frame
+
+
+def _uses(spec: ModelSpec, role: tuple, plan: Plan) -> bool:
+    """Does the model of ``spec`` contain the imputed variable with this role?"""
+    kind, name, t = role
+    sources = {name} | {o.name for o in plan.outcomes if o.derive is not None and o.derive.from_ == name}
+    if kind == "outcome":
+        return spec.outcome in sources and (spec.kind == "mixed" or spec.timepoint == t)
+    if kind == "baseline":
+        return spec.outcome in sources
+    if kind == "moderator":
+        return spec.moderator == name
+    return True        # a covariate enters every model
+
+
+def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.DataFrame,
+                 pooled: list[FittedModel]) -> pd.DataFrame | None:
+    """The other imputation method's pooled rows for every model that uses a flagged variable.
+
+    Imputed from a fresh generator seeded with the plan's seed: the numbers are those a run with
+    the other ``imputation_method`` reports. The main rows gain a note naming them."""
+    from ..report.sentences import jama, number, p_text
+
+    flagged = diag[diag["sensitivity"]]
+    if flagged.empty:
+        return None
+    roles = {r["_key"]: imp.roles[r["_key"]] for r in flagged.to_dict("records")}
+    hits = [i for i, f in enumerate(pooled) if any(_uses(f.spec, role, plan) for role in roles.values())]
+    if not hits:
+        return None
+    other = OTHER_METHOD[plan.analysis.imputation_method]
+    completed = completed_trials(trial, plan, np.random.default_rng(plan.analysis.seed), method=other)
+    a = plan.analysis
+    rows = []
+    for i in hits:
+        main = pooled[i]
+        alt = _pooled_model(main.spec, completed, plan, trial.n, method=other)
+        because = [f"{imp.sources[k]} {number(diag.loc[diag['_key'] == k, 'pct_outside'].iloc[0], 0)}%"
+                   for k, role in roles.items() if _uses(main.spec, role, plan)]
+        for r, s in zip(main.rows, alt.rows):
+            rows.append({**{k: r[k] for k in KEY_COLUMNS}, "method": other, "estimate": s["estimate"],
+                         "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
+                         f"estimate_{a.imputation_method}": r["estimate"], "outside_observed_range": "; ".join(because)})
+            if r["term"] == "joint" or math.isnan(s.get("p_value", math.nan)):
+                said = p_text(s["p_value"], a.evidence_threshold) if not math.isnan(s["p_value"]) else "no estimate"
+            else:
+                label = "log odds ratio" if main.spec.kind == "logistic" else "β"
+                said = jama(s["estimate"], s["ci_low"], s["ci_high"], s["p_value"], label=label, ci_level=a.ci_level,
+                            evidence_threshold=a.evidence_threshold)
+            text = (f"{other} imputation gives {said} ({a.imputation_method} imputations outside the observed range: "
+                    + ", ".join(because) + ")")
+            r["note"] = "; ".join(filter(None, [r.get("note", ""), text]))
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- report sections

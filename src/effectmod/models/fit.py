@@ -85,6 +85,8 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
                 cells = _sparse_cell_notes(spec, design, trial)
                 summary["sparse_cells"] = cells
                 note = "; ".join([note, *cells] if note else cells)
+            if spec.kind == "linear" and plan.analysis.se == "classical":
+                note = _heteroscedasticity(design, fit, summary, note, plan)
         except RankDeficientError as exc:
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones
@@ -101,6 +103,20 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
         r["note"] = note
     summary = {**base_summary(spec, design), **summary}
     return FittedModel(spec, design, fit, rows, summary, note)
+
+
+def _heteroscedasticity(design: Design, fit, summary: dict, note: str, plan: Plan) -> str:
+    """Breusch-Pagan and the HC3/classical SE ratio into the summary; the row note when flagged."""
+    from ..inference.heteroscedasticity import check_linear
+
+    Ls = [design.interaction_L(j) for j in range(len(design.mod_names))]
+    check = check_linear(design.X, design.y, fit.coef, design.names, Ls)
+    summary.update(heteroscedasticity_p=check.p_value, heteroscedasticity_statistic=check.statistic,
+                   heteroscedasticity_df=check.df, se_ratio_hc3=check.se_ratio_hc3,
+                   heteroscedasticity_flagged=check.flagged)
+    if not check.flagged:
+        return note
+    return "; ".join(filter(None, [note, check.note()]))
 
 
 def _sparse_cell_notes(spec: ModelSpec, design: Design, trial: TrialData) -> list[str]:

@@ -23,6 +23,8 @@ SECTION_TITLES = {
     "missingness": "Missing data",
     "missing_patterns": "Missing-data patterns",
     "complete_case": "Complete-case analysis beside the imputed analysis",
+    "imputation_diagnostics": "Imputed values outside the observed range",
+    "imputation_sensitivity": "Imputation sensitivity: the other imputation method",
 }
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
 

@@ -85,21 +85,30 @@ def methods_text(results) -> list[str]:
     else:
         tiers += " No adjustment for multiple testing was made."
     paras[-1] += tiers
+    from ..inference.heteroscedasticity import methods_sentence
+    if hetero := methods_sentence(results.models):
+        paras[-1] += " " + hetero
     extra = []
     if a.bootstrap:
         extra.append(f"Percentile bootstrap {lvl} CIs were computed from {a.bootstrap} resamples of participants within arms.")
     if a.imputations:
-        method = {"pmm": "predictive mean matching", "norm": "Bayesian linear regression draws"}.get(
-            a.imputation_method, "")
-        extra.append(f"Missing data were multiply imputed ({a.imputations} imputations by chained equations within each arm"
-                     + (f", continuous variables by {method}" if method else "")
-                     + ") and estimates pooled by Rubin's rules.")
+        method = {"pmm": "Continuous variables were imputed by predictive mean matching: an observed value drawn from "
+                         "the 5 nearest donors, so that ranges and whole-number scales hold.",
+                  "norm": "Continuous variables were imputed by Bayesian linear regression draws; a draw outside the "
+                          "outcome's declared range was redrawn (for baselines without a declared range, moderators and "
+                          "covariates: outside their observed range; follow-ups without a declared range were not "
+                          "truncated; the few draws still outside after 50 redraws were set to the bound), and draws "
+                          "on whole-number scales were rounded."}.get(a.imputation_method, "")
+        extra.append(f"Missing data were multiply imputed ({a.imputations} imputations by chained equations within "
+                     "each arm) and estimates pooled by Rubin's rules.")
+        extra.append(method)
+        extra.append(_imputation_range_sentence(results))
     else:
         extra.append("Each model used the participants with the outcome, moderator, baseline and covariates observed (complete cases).")
     if a.permutations:
         extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
                      "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
-    paras.append(" ".join(extra))
+    paras.append(" ".join(filter(None, extra)))
     stated = "; ".join(f"{o.label or o.name}: {plan.better_text(o.name)}" for o in plan.outcomes)
     kinds = {plan.better_direction(o.name) for o in plan.outcomes}
     rule = []
@@ -111,6 +120,26 @@ def methods_text(results) -> list[str]:
     paras.append(f"Direction of benefit (treatment coded 1; outcomes[].better in the plan): {stated}. "
                  + _sentence("; ".join(rule)))
     return paras
+
+
+def _imputation_range_sentence(results) -> str:
+    """How many imputed values fell outside the observed range, and the sensitivity rows."""
+    diag = results.sections.get("imputation_diagnostics")
+    if diag is None or diag.empty:
+        return ""
+    a = results.plan.analysis
+    basis = "norm draws before truncation" if a.imputation_method == "norm" else "predicted means of the imputed values"
+    parts = [f"{r.variable} {r.below_observed + r.above_observed} of {r.imputed} ({r.pct_outside:.0f}%)"
+             for r in diag.itertuples() if r.below_observed + r.above_observed]
+    text = (f"Imputed values outside the variable's observed range ({basis}): "
+            + ("; ".join(parts) if parts else "none") + ".")
+    flagged = diag[diag["sensitivity"]]
+    if not flagged.empty:
+        from ..inference.imputation import OTHER_METHOD, OUTSIDE_SHARE
+        text += (f" Where more than {OUTSIDE_SHARE:.0%} of a variable's imputed values fell outside ({', '.join(flagged['variable'])}), "
+                 "the imputation model extrapolates, so each row of a model using that variable also reports the estimate "
+                 f"pooled from {OTHER_METHOD[a.imputation_method]} imputation (row notes and the imputation sensitivity table).")
+    return text
 
 
 def _sentence(text: str) -> str:
