@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -29,9 +30,9 @@ Interaction sizes (one of):
                          moderator; on every outcome, or only --outcome O), others unchanged.
 
 Output in --out: power.csv (outcome, timepoint, moderator, n, scale, true_interaction, power,
-mcse, replicates, ate_power, ate_mcse, true_ate), power.svg and power.png. mcse is the Monte
-Carlo standard error of the power, sqrt(p(1-p)/replicates). Results depend only on --seed, not
-on --workers or the scheduler.
+mcse, replicates, ate_power, ate_mcse, true_ate), power.svg, power.png and manifest.json. mcse is
+the Monte Carlo standard error of the power, sqrt(p(1-p)/replicates). Results depend only on
+--seed, not on --workers or the scheduler.
 """
 
 
@@ -71,7 +72,7 @@ def add_power_arguments(p) -> None:
     run.add_argument("--dask", action="store_true", help="run on a local Dask cluster (one worker per core)")
     out = p.add_argument_group("output")
     out.add_argument("--out", default="effectmod-power", help="output folder (default effectmod-power)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    out.add_argument("--force", action="store_true", help="replace an earlier --out folder (one with manifest.json)")
     out.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
 
@@ -130,11 +131,13 @@ def run_power(args) -> int:
     from rich.console import Console
 
     from .commands import _progress
+    from .console import _esc
     from .power import simulate_power
-    from .results import check_output_folder, write_folder
+    from .writing import check_output_folder, write_csv, write_folder
     started = time.time()
     out = Path(args.out)
-    check_output_folder(out, args.force)
+    inputs = (args.pilot, args.plan)
+    check_output_folder(out, args.force, inputs)
     grid = _grid(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
@@ -158,27 +161,41 @@ def run_power(args) -> int:
         table = table[table["moderator"] == args.moderator].reset_index(drop=True)
 
     def fill(folder: Path) -> None:
-        table.to_csv(folder / "power.csv", index=False)
+        write_csv(table, folder / "power.csv", full_precision=False)
         svg, png = power_figure(table)
         (folder / "power.svg").write_bytes(svg)
         (folder / "power.png").write_bytes(png)
-    write_folder(out, args.force, fill)
+        (folder / "manifest.json").write_text(json.dumps(power_manifest(args, started), indent=2) + "\n",
+                                              encoding="utf-8")
+    write_folder(out, args.force, fill, inputs=inputs)
     print_power(console, table)
     if getattr(source, "skipped", ()):
         console.print("Not simulated (categorical moderators need a joint test of their levels): "
                       + ", ".join(source.skipped))
-    console.print(f"\nWrote [bold]{out}[/bold]/ (power.csv, power.svg, power.png): {grid.replicates} simulated trials "
+    console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ (power.csv, power.svg, power.png, manifest.json): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
     return 0
 
 
+def power_manifest(args, started: float) -> dict:
+    """manifest.json of a power folder: what produced it (it also marks the folder as effectmod's,
+    which `--force` may replace)."""
+    from . import __version__
+    stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    arguments = {k: v for k, v in sorted(vars(args).items()) if k != "command" and not callable(v)}
+    return {"effectmod_version": __version__, "command": "power", "arguments": arguments, "seed": args.seed,
+            "started": stamp(started), "finished": stamp(time.time())}
+
+
 def print_power(console, table) -> None:
     from rich.table import Table
+
+    from .console import _esc
     t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "n", "scale", "true interaction", "power", "ATE power"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
     for r in table.itertuples(index=False):
-        t.add_row(r.outcome, str(r.timepoint), r.moderator, str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
                   f"{r.true_interaction:.4g}", f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
     console.print(t)
 
