@@ -203,17 +203,24 @@ def write_file(path: str | Path, write, force: bool = False) -> Path:
 
 # ------------------------------------------------------------------ CSV
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def spreadsheet_text(value):
     """A text cell that a spreadsheet would read as a formula (it begins with = + - @, a tab or a
-    carriage return: ``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3+cmd|...``) gets a leading
+    line break: ``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3+cmd|...``) gets a leading
     single quote, as OWASP advises; a text that is a plain number (``-0.12``, ``+3``) and
     anything that is not text are returned as they are."""
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
+    return value
+
+
+def _one_newline(value):
+    # a lone carriage return is not quoted by the csv module and would split the row
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
     return value
 
 
@@ -228,6 +235,6 @@ def write_csv(df, path: str | Path, full_precision: bool = True) -> None:
             if full_precision:
                 out[col] = [("" if (v is None or math.isnan(v)) else repr(float(v))) for v in out[col]]
         elif not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
-            out[col] = [spreadsheet_text(v) for v in out[col]]
-    out.columns = [spreadsheet_text(str(c)) for c in out.columns]
+            out[col] = [spreadsheet_text(_one_newline(v)) for v in out[col]]
+    out.columns = [spreadsheet_text(_one_newline(str(c))) for c in out.columns]
     out.to_csv(path, index=False)
