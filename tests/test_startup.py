@@ -42,6 +42,8 @@ def loaded_modules(argv: list[str]) -> tuple[set[str], str, str]:
 @pytest.mark.parametrize("argv, code", [(["--help"], "0"), (["--version"], "0"), (["analyze", "--help"], "0"),
                                         (["power", "--help"], "0"), (["analyze"], "2"),
                                         (["simulate", "--out", "x.csv", "--n", "five"], "2"),
+                                        (["simulate", "--out", "x.csv", "--n", "5"], "2"),
+                                        (["power", "--replicates", "5", "--out", "no-such-power-folder"], "2"),
                                         (["no-such-command"], "2")])
 def test_help_version_and_argument_errors_load_no_numerical_library(argv, code):
     modules, exit_code, _ = loaded_modules(argv)

@@ -78,7 +78,6 @@ def add_power_arguments(p) -> None:
 
 def _grid(args):
     from .errors import UsageError
-    from .power import PowerGrid, Size
     problems = []
     ns = tuple(int(v) for v in _floats(args.n, "--n"))
     if any(n < 20 for n in ns):
@@ -88,11 +87,11 @@ def _grid(args):
             problems.append("--interaction needs --moderator NAME (the moderator whose interaction is set)")
         if args.scale is not None:
             problems.append("--scale and --interaction are alternatives; give one")
-        sizes = tuple(Size(None, v, args.moderator, args.outcome) for v in _floats(args.interaction, "--interaction"))
+        sizes = [(None, v, args.moderator, args.outcome) for v in _floats(args.interaction, "--interaction")]
     else:
         if args.moderator or args.outcome:
             problems.append("--moderator/--outcome go with --interaction VALUES")
-        sizes = tuple(Size(v) for v in _floats(args.scale or "1", "--scale"))
+        sizes = [(v,) for v in _floats(args.scale or "1", "--scale")]
     if args.replicates < 10:
         problems.append("--replicates: at least 10 simulated trials per cell")
     if not 0 < args.alpha < 1:
@@ -101,7 +100,8 @@ def _grid(args):
         problems.append("--pilot DATA and --plan PLAN go together")
     if problems:
         raise UsageError(problems)
-    return PowerGrid(ns, sizes, args.replicates, args.seed, args.alpha)
+    from .power import PowerGrid, Size      # after the checks: an argument error loads no scipy
+    return PowerGrid(ns, tuple(Size(*size) for size in sizes), args.replicates, args.seed, args.alpha)
 
 
 def _source(args):
@@ -128,17 +128,17 @@ def _source(args):
 
 
 def run_power(args) -> int:
-    from rich.console import Console
-
-    from .commands import _progress
-    from .console import _esc
-    from .power import simulate_power
     from .writing import check_output_folder, write_csv, write_folder
     started = time.time()
     out = Path(args.out)
     inputs = (args.pilot, args.plan)
     check_output_folder(out, args.force, inputs)
     grid = _grid(args)
+    from rich.console import Console
+
+    from .commands import _progress
+    from .console import _esc
+    from .power import simulate_power
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
     client = cluster = None
