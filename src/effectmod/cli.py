@@ -110,8 +110,9 @@ def _main(argv: list[str] | None) -> int:
             import traceback
             traceback.print_exc()
         else:
+            from .console import printable
             exc = sys.exc_info()[1]
-            print(f"effectmod: internal error ({type(exc).__name__}: {exc}). This is a bug in effectmod; "
+            print(f"effectmod: internal error ({type(exc).__name__}: {printable(exc)}). This is a bug in effectmod; "
                   "rerun with EFFECTMOD_DEBUG=1 for the traceback and report it.", file=sys.stderr)
         return 1
     finally:
