@@ -260,6 +260,25 @@ def bench_mixed(repeats: int, quick: bool) -> list[dict]:
     return [line(f"mixed models, {len(fitted)} fits with Satterthwaite df", t_ours, ref, how, "target < 1 s")]
 
 
+# ---------------------------------------------------------------- 6. start-up
+
+def bench_startup(runs: int) -> list[dict]:
+    """`effectmod --help` as a user waits for it: a fresh interpreter each time (median of
+    ``runs``), beside a bare interpreter start (`python -c pass`), which effectmod cannot speed up."""
+    def wall(cmd: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+    ours = wall([sys.executable, "-m", "effectmod", "--help"])
+    bare = wall([sys.executable, "-c", "pass"])
+    return [line("start-up: effectmod --help", ours, bare,
+                 f"reference: a bare `python -c pass` start; median of {runs} fresh processes each",
+                 "target <= 0.3 s")]
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv=None) -> int:
@@ -267,7 +286,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     p.add_argument("--repeats", type=int, default=None, help="repeats per item (default 3; 1 with --quick)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
-    p.add_argument("--skip", default="", help="comma-separated items to skip: bootstrap,power,mi,scale,mixed")
+    p.add_argument("--skip", default="", help="comma-separated items to skip: startup,bootstrap,power,mi,scale,mixed")
     p.add_argument("--scale-child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.scale_child:
@@ -282,6 +301,8 @@ def main(argv=None) -> int:
         print(f"  {k}: {v}")
     print(f"  medians over {repeats} repeat(s)\n")
     rows = []
+    if "startup" not in skip:
+        rows += bench_startup(3 if quick else 7)
     if "bootstrap" not in skip:
         rows += bench_bootstrap(50 if quick else 2000, repeats, quick)
     if "power" not in skip:

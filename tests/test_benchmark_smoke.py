@@ -19,7 +19,8 @@ def _run(tmp_path, *extra):
 
 def test_benchmark_quick_runs_the_fast_items(tmp_path):
     printed, result = _run(tmp_path, "--skip", "mi,mixed,power")
-    for phrase in ("numpy:", "load_average_1min", "bootstrap B=50", "scale 5,000", "ratio"):
+    for phrase in ("numpy:", "load_average_1min", "start-up: effectmod --help", "bootstrap B=50", "scale 5,000",
+                   "ratio"):
         assert phrase in printed, phrase
     assert "mixed models" not in printed
     scale = next(r for r in result["items"] if r["item"].startswith("scale"))

@@ -159,14 +159,23 @@ def test_same_inputs_and_seed_give_identical_files(tmp_path, capsys, fast_output
 
 
 def test_existing_folder_kept_without_force_and_replaced_with_it(tmp_path, capsys, fast_outputs):
+    """Without --force nothing is replaced; --force replaces an earlier output folder (it has a
+    manifest.json), never a folder effectmod did not write."""
     args = write(tmp_path, trial_frame())
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("precious")
     assert main(args) == 2
     assert (out / "mine.txt").read_text() == "precious" and len(list(out.iterdir())) == 1
+    assert main(args + ["--force"]) == 2
+    assert "not an effectmod output folder (it has no manifest.json)" in capsys.readouterr().err
+    assert (out / "mine.txt").read_text() == "precious" and len(list(out.iterdir())) == 1
+    (out / "mine.txt").unlink()
+    assert main(args) == 0                       # an empty folder is filled without --force
+    (out / "stale.txt").write_text("from an earlier run")
+    assert main(args) == 2
     assert main(args + ["--force"]) == 0
-    assert not (out / "mine.txt").exists() and (out / "results.csv").exists()
+    assert not (out / "stale.txt").exists() and (out / "results.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
@@ -195,6 +204,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch, failure):
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "results.csv").write_text("old")
+    (tmp_path / "old" / "manifest.json").write_text("{}")
     with pytest.raises(type(failure)):
         res.write(tmp_path / "old", force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["old"]

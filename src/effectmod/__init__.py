@@ -9,16 +9,37 @@
 A first plan for a data file comes from the command line: ``effectmod init trial.csv --out
 plan.yaml``. The plan keys, the statistical methods and a tutorial are in the docs/ folder.
 """
+import sys as _sys
+import types as _types
+
 __version__ = "0.1.0"
 
-from .analysis import analyze
-from .errors import ConvergenceWarning, DataError, EffectmodError, PlanError, UsageError
-from .plan import Plan, load_plan
-from .report.sentences import jama
-from .results import Results
-# load the subpackage before the function below takes its name: a later first import of
-# effectmod.simulate would otherwise rebind `effectmod.simulate` to the module
-from .simulate import simulate as _simulate
+from .errors import ConvergenceWarning, DataError, EffectmodError, PlanError, UsageError  # noqa: E402
+
+# The numerical stack (pandas, scipy, statsmodels, matplotlib) is imported on first use of a
+# name below, not when the package is imported: `effectmod --help` and `effectmod validate`
+# start without it.
+_LAZY = {
+    "analyze": (".analysis", "analyze"),
+    "load_plan": (".plan", "load_plan"),
+    "Plan": (".plan", "Plan"),
+    "jama": (".report.sentences", "jama"),
+    "Results": (".results", "Results"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+        module, attr = _LAZY[name]
+        value = getattr(import_module(module, __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024, **overrides):
@@ -36,8 +57,22 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024, **overri
         trial = em.simulate("resolve", n=276, seed=2024)
         res = em.analyze(trial.data, trial.plan)
     """
+    from .simulate import simulate as _simulate
     return _simulate(scenario=scenario, n=n, seed=seed, **overrides)
 
+
+class _Package(_types.ModuleType):
+    """Importing the subpackage ``effectmod.simulate`` (lazily, on first use) must not rebind the
+    package attribute ``simulate`` from the function above to the subpackage; the subpackage
+    stays importable by its full name (``from effectmod.simulate import ...``)."""
+
+    def __setattr__(self, name, value):
+        if name == "simulate" and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 __all__ = ["analyze", "load_plan", "simulate", "jama", "Plan", "Results", "EffectmodError", "PlanError",
            "DataError", "UsageError", "ConvergenceWarning", "__version__"]

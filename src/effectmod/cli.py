@@ -2,34 +2,35 @@
 
 Exit codes: 0 success; 2 bad input (one line per problem on stderr, no traceback);
 1 an internal error (a bug); 130 interrupted.
+
+Start-up is kept light: this module imports only the standard library at the top, and each
+command imports what it needs (pandas, scipy, ...) inside ``main``, where Ctrl-C and errors are
+handled; `effectmod --help`, `--version` and argument errors never load the numerical stack.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import signal
 import sys
-import threading
-import traceback
 
-from .errors import EffectmodError
+INTERRUPTED = "effectmod: interrupted; no output folder was left behind"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser():
+    import argparse
     p = argparse.ArgumentParser(prog="effectmod", description="Treatment-effect-modifier analysis of randomized trials.")
     p.add_argument("--version", action="version", version=f"effectmod {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="simulate the RESOLVE-like trial, analyse it and write the report")
     demo.add_argument("--out", default="effectmod-demo", help="output folder (default: effectmod-demo)")
-    demo.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    demo.add_argument("--force", action="store_true", help="replace an earlier output folder (one with manifest.json)")
     _common_output(demo)
 
     an = sub.add_parser("analyze", help="run a plan on a data file")
     an.add_argument("data", help="data file: csv, tsv, parquet, xlsx, sav, dta, sas7bdat")
     an.add_argument("--plan", required=True, help="analysis plan (YAML)")
     an.add_argument("--out", default="effectmod-results", help="output folder (default: effectmod-results)")
-    an.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    an.add_argument("--force", action="store_true",
+                    help="replace an earlier output folder (one with manifest.json and no input files)")
     an.add_argument("--seed", type=int, default=None, help="override the plan's seed")
     an.add_argument("--pdf", action="store_true", help="also print report.html to report.pdf (needs Chromium)")
     _common_output(an)
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--seed", type=int, default=2024)
     si.add_argument("--scenario", default="resolve", help="resolve (default) or null")
     si.add_argument("--dropout", default=None, help="mcar (default) or mar")
+    si.add_argument("--force", action="store_true",
+                    help="replace existing files (the data file and the .plan.yaml and .truth.json beside it)")
 
     va = sub.add_parser("validate", help="check data against a plan without fitting")
     va.add_argument("data")
@@ -71,6 +74,15 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C before a command started (while Python loads the libraries) or after it ended
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -79,22 +91,28 @@ def main(argv: list[str] | None = None) -> int:
     restore = _terminate_like_interrupt()
     try:
         from . import commands
-        return getattr(commands, f"run_{args.command}")(args)
-    except EffectmodError as exc:
-        for line in exc.problems:
-            print(f"effectmod: {line}", file=sys.stderr)
-        return 2
+        from .errors import EffectmodError
+        try:
+            return getattr(commands, f"run_{args.command}")(args)
+        except EffectmodError as exc:
+            from .console import printable
+            for line in exc.problems:
+                print(f"effectmod: {printable(line)}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
-        print("effectmod: interrupted; no output folder was left behind", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except Exception:
+        import os
         if os.environ.get("EFFECTMOD_DEBUG"):
+            import traceback
             traceback.print_exc()
         else:
+            from .console import printable
             exc = sys.exc_info()[1]
-            print(f"effectmod: internal error ({type(exc).__name__}: {exc}). This is a bug in effectmod; "
+            print(f"effectmod: internal error ({type(exc).__name__}: {printable(exc)}). This is a bug in effectmod; "
                   "rerun with EFFECTMOD_DEBUG=1 for the traceback and report it.", file=sys.stderr)
         return 1
     finally:
@@ -104,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 def _terminate_like_interrupt():
     """Treat SIGTERM (a job scheduler stopping the run) like Ctrl-C: clean up, exit 130.
     Returns the function that puts the previous handler back."""
+    import signal
+    import threading
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 

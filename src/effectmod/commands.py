@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .errors import UsageError
-from .results import check_output_folder
+from .writing import check_output_folder, check_new_files, write_file
 
 
 def _console(args):
@@ -23,11 +21,16 @@ def _progress(console):
     return LazyProgress(console)
 
 
+def _inputs(args) -> tuple:
+    """The input files of a command: an output folder that holds one is never replaced."""
+    return tuple(p for p in (getattr(args, "data", None), getattr(args, "plan", None)) if p)
+
+
 def _finish(results, out: Path, args, console, started: float) -> int:
-    from .console import print_summary
+    from .console import _esc, print_summary
     _print_warnings(results.trial.flow.warnings + results.plan.unset_better())
     try:
-        results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
+        results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False), inputs=_inputs(args))
     except OSError as exc:
         # a full disk, a read-only place, a path through a file: the user's to fix, not a bug
         reason = exc.strerror or type(exc).__name__
@@ -39,22 +42,23 @@ def _finish(results, out: Path, args, console, started: float) -> int:
     else:
         print_summary(console, results)
         pdf = ", report.pdf" if getattr(args, "pdf", False) else ""
-        console.print(f"\nWrote [bold]{out}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
+        console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
                       f"figures/, manifest.json) in {time.time() - started:.1f} s.")
     return 0
 
 
 def _print_warnings(lines) -> None:
     # on stderr, so that --json output stays machine-readable
+    from .console import printable
     for line in lines:
-        print(f"effectmod: warning: {line}", file=sys.stderr)
+        print(f"effectmod: warning: {printable(line)}", file=sys.stderr)
 
 
 def run_analyze(args) -> int:
     from .analysis import analyze
     started = time.time()
     out = Path(args.out)
-    check_output_folder(out, args.force)
+    check_output_folder(out, args.force, _inputs(args))
     console = _console(args)
     with _progress(console) as progress:
         results = analyze(args.data, args.plan, seed=args.seed, progress=progress.update)
@@ -85,34 +89,44 @@ def run_demo(args) -> int:
 
 
 def run_simulate(args) -> int:
-    from .simulate import simulate, write_simulation
+    from .console import printable
     if args.n < 20:
         raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
+    from .simulate import simulate, simulation_paths, write_simulation
+    # before simulating: refuse to replace the data file or the plan and truth beside it
+    check_new_files(simulation_paths(args.out), args.force)
     overrides = {"dropout": args.dropout} if args.dropout else {}
     try:
         trial = simulate(args.scenario, n=args.n, seed=args.seed, **overrides)
     except KeyError:
         from .simulate import SCENARIOS
         raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join(SCENARIOS)}") from None
-    paths = write_simulation(trial, args.out)
+    try:
+        paths = write_simulation(trial, args.out, force=args.force)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     for p in paths:
-        print(f"wrote {p}")
+        print(f"wrote {printable(str(p))}")
     return 0
 
 
 def run_validate(args) -> int:
+    from .console import printable
     from .data.inputs import load_inputs
     from .models.fit import build_design, estimability_problem
     from .models.spec import model_specs
+
+    def say(text: str) -> None:     # values from the data and plan, made safe for the terminal
+        print(printable(text))
     plan, _, trial = load_inputs(args.data, args.plan)
     flow = trial.flow
-    print(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in the two analysed arms "
-          f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
+    say(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in the two analysed arms "
+        f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
-        print(f"  excluded: {count} ({reason})")
+        say(f"  excluded: {count} ({reason})")
     from .data.prepare import undeclared_code_covariates
     for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
-        print(f"  warning: {w}")
+        say(f"  warning: {w}")
     notes = 0
     specs = model_specs(plan, trial)
     for spec in specs:
@@ -121,12 +135,13 @@ def run_validate(args) -> int:
         where = f"{spec.kind} {spec.outcome}" + (f" at {spec.timepoint}" if spec.timepoint else "") + f" x {spec.moderator}"
         if problem:
             notes += 1
-            print(f"  not estimable: {where}: {problem}")
+            say(f"  not estimable: {where}: {problem}")
     print(f"plan and data agree; {len(specs)} models to fit" + (f", {notes} not estimable" if notes else ""))
     return 0
 
 
 def run_init(args) -> int:
+    from .console import printable
     from .init import draft_with_notes
     text, notes = draft_with_notes(args.data)
     _print_warnings(notes)
@@ -138,20 +153,10 @@ def run_init(args) -> int:
         raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)        # mkstemp makes it private; a plan is an ordinary file
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)   # never leave a half-written plan beside the real one
-        raise
-    print(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
-          f"effectmod analyze {args.data} --plan {out}")
+    # atomic: never a half-written plan beside the real one; without --force never over a file
+    write_file(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=args.force)
+    print(printable(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
+                    f"effectmod analyze {args.data} --plan {out}"))
     return 0
 
 

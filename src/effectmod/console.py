@@ -1,6 +1,7 @@
 """Terminal output (rich): the compact summary table and progress bars."""
 from __future__ import annotations
 
+import re
 import time
 
 from .report.sentences import threshold_text
@@ -55,7 +56,7 @@ def summary_tables(results, width: int = 80) -> list:
                 table.add_column("Moderator", no_wrap=True, max_width=LABEL_WIDTH, overflow="ellipsis")
                 for tp in block:
                     head = f"{tp}: " if len(block) > 1 else ""
-                    table.add_column(head + est_head, no_wrap=True)
+                    table.add_column(_esc(head + est_head), no_wrap=True)
                     table.add_column("P", justify="right", no_wrap=True)
                     if adjusted:
                         table.add_column("P adj", justify="right", no_wrap=True)
@@ -65,8 +66,8 @@ def summary_tables(results, width: int = 80) -> list:
                     if term:
                         label = short_label(f"  {term}" if term != "joint" else "  joint test")
                         if (mod, term) == next(k for k in keys if k[0] == mod):
-                            table.add_row(short_label(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
-                    cells = [label]
+                            table.add_row(_esc(short_label(mlab.get(mod, mod))), *[""] * (len(table.columns) - 1))
+                    cells = [_esc(label)]
                     for tp in block:
                         rows = sub[(sub["moderator"] == mod) & (sub["term"] == term) & (sub["timepoint"] == tp)]
                         if rows.empty:
@@ -91,9 +92,22 @@ def summary_tables(results, width: int = 80) -> list:
     return out
 
 
+def printable(text) -> str:
+    """User text made safe for a terminal: control characters (C0, DEL, C1 - ESC starts the
+    sequences that recolour, retitle or rewrite a terminal) shown as visible escapes (``\\x1b``),
+    so that a value in a data file can neither drive the terminal nor break a one-line message."""
+    text = str(text)
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _esc(text: str) -> str:
     from rich.markup import escape
-    return escape(text)
+    return escape(printable(text))
 
 
 def print_summary(console, results) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -36,9 +37,9 @@ Target power:
 
 Output in --out: power.csv (outcome, timepoint, moderator, n, scale, true_interaction, power,
 mcse, replicates, ate_power, ate_mcse, true_ate, generating_interaction, analysis_estimand),
-power.svg and power.png (and target.csv with --target). mcse is the Monte Carlo standard error
-of the power, sqrt(p(1-p)/replicates). Results depend only on --seed, not on --workers or the
-scheduler.
+power.svg, power.png and manifest.json (and target.csv with --target). mcse is the Monte Carlo
+standard error of the power, sqrt(p(1-p)/replicates). Results depend only on --seed, not on
+--workers or the scheduler.
 
 Two interaction values: generating_interaction is the value the trials are drawn with (what
 --interaction and --scale set: the scenario's latent-model coefficient per unit of the moderator,
@@ -99,13 +100,12 @@ def add_power_arguments(p) -> None:
     run.add_argument("--dask", action="store_true", help="run on a local Dask cluster (one worker per core)")
     out = p.add_argument_group("output")
     out.add_argument("--out", default="effectmod-power", help="output folder (default effectmod-power)")
-    out.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    out.add_argument("--force", action="store_true", help="replace an earlier --out folder (one with manifest.json)")
     out.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
 
 def _grid(args):
     from .errors import UsageError
-    from .power import PowerGrid, Size
     problems = []
     ns = tuple(int(v) for v in _floats(args.n, "--n"))
     if any(n < 20 for n in ns):
@@ -115,11 +115,11 @@ def _grid(args):
             problems.append("--interaction needs --moderator NAME (the moderator whose interaction is set)")
         if args.scale is not None:
             problems.append("--scale and --interaction are alternatives; give one")
-        sizes = tuple(Size(None, v, args.moderator, args.outcome) for v in _floats(args.interaction, "--interaction"))
+        sizes = [(None, v, args.moderator, args.outcome) for v in _floats(args.interaction, "--interaction")]
     else:
         if args.moderator or args.outcome:
             problems.append("--moderator/--outcome go with --interaction VALUES")
-        sizes = tuple(Size(v) for v in _floats(args.scale or "1", "--scale"))
+        sizes = [(v,) for v in _floats(args.scale or "1", "--scale")]
     if args.replicates < 10:
         problems.append("--replicates: at least 10 simulated trials per cell")
     if not 0 < args.alpha < 1:
@@ -128,7 +128,8 @@ def _grid(args):
         problems.append("--pilot DATA and --plan PLAN go together")
     if problems:
         raise UsageError(problems)
-    return PowerGrid(ns, sizes, args.replicates, args.seed, args.alpha)
+    from .power import PowerGrid, Size      # after the checks: an argument error loads no scipy
+    return PowerGrid(ns, tuple(Size(*size) for size in sizes), args.replicates, args.seed, args.alpha)
 
 
 def _source(args):
@@ -155,15 +156,17 @@ def _source(args):
 
 
 def run_power(args) -> int:
+    from .writing import check_output_folder, write_csv, write_folder
+    started = time.time()
+    out = Path(args.out)
+    inputs = (args.pilot, args.plan)
+    check_output_folder(out, args.force, inputs)
+    grid = _grid(args)
     from rich.console import Console
 
     from .commands import _progress
+    from .console import _esc
     from .power import simulate_power, target_table
-    from .results import check_output_folder, write_folder
-    started = time.time()
-    out = Path(args.out)
-    check_output_folder(out, args.force)
-    grid = _grid(args)
     target = _target(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
@@ -189,33 +192,47 @@ def run_power(args) -> int:
     targets = target_table(table, target) if target is not None else None
 
     def fill(folder: Path) -> None:
-        table.to_csv(folder / "power.csv", index=False)
+        write_csv(table, folder / "power.csv", full_precision=False)
         if targets is not None:
-            targets.to_csv(folder / "target.csv", index=False)
+            write_csv(targets, folder / "target.csv", full_precision=False)
         svg, png = power_figure(table)
         (folder / "power.svg").write_bytes(svg)
         (folder / "power.png").write_bytes(png)
-    write_folder(out, args.force, fill)
+        (folder / "manifest.json").write_text(json.dumps(power_manifest(args, started), indent=2) + "\n",
+                                              encoding="utf-8")
+    write_folder(out, args.force, fill, inputs=inputs)
     print_power(console, table)
     if targets is not None:
         print_target(console, targets, table)
     if getattr(source, "skipped", ()):
         console.print("Not simulated (categorical moderators need a joint test of their levels): "
                       + ", ".join(source.skipped))
-    files = "power.csv, " + ("target.csv, " if targets is not None else "") + "power.svg, power.png"
-    console.print(f"\nWrote [bold]{out}[/bold]/ ({files}): {grid.replicates} simulated trials "
+    files = "power.csv, " + ("target.csv, " if targets is not None else "") + "power.svg, power.png, manifest.json"
+    console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ ({files}): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
     return 0
 
 
+def power_manifest(args, started: float) -> dict:
+    """manifest.json of a power folder: what produced it (it also marks the folder as effectmod's,
+    which `--force` may replace)."""
+    from . import __version__
+    stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    arguments = {k: v for k, v in sorted(vars(args).items()) if k != "command" and not callable(v)}
+    return {"effectmod_version": __version__, "command": "power", "arguments": arguments, "seed": args.seed,
+            "started": stamp(started), "finished": stamp(time.time())}
+
+
 def print_power(console, table) -> None:
     from rich.table import Table
+
+    from .console import _esc
     t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "n", "scale", "generating interaction", "analysis estimand",
                 "power", "ATE power"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
     for r in table.itertuples(index=False):
-        t.add_row(r.outcome, str(r.timepoint), r.moderator, str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
                   f"{r.generating_interaction:.4g}", f"{r.analysis_estimand:.4g}",
                   f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
     console.print(t)
@@ -236,6 +253,8 @@ def print_target(console, targets, table) -> None:
     import pandas as pd
     from rich.markup import escape
     from rich.table import Table
+
+    from .console import _esc
     target = targets["target"].iloc[0] if len(targets) else math.nan
     t = Table(title=f"Smallest n reaching power {target:g}", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
@@ -253,7 +272,7 @@ def print_target(console, targets, table) -> None:
                  else f"best {best.get((r.outcome, r.timepoint, r.moderator, r.scale, r.generating_interaction), math.nan):.3f}")
         interval = (f"{n_text(r.n_interpolated)} [{n_text(r.n_interval_low) or '?'}, {n_text(r.n_interval_high) or '?'}]"
                     if not math.isnan(r.n_interpolated) else "")
-        t.add_row(r.outcome, str(r.timepoint), r.moderator, "" if pd.isna(r.scale) else f"{r.scale:g}",
+        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), "" if pd.isna(r.scale) else f"{r.scale:g}",
                   f"{r.generating_interaction:.4g}",
                   str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval))
     console.print(t)

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -15,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
+from .writing import check_output_folder, write_csv, write_folder  # noqa: F401 (the writer's old home)
 
 CONTRACT_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model", "estimate", "std_error",
                     "ci_low", "ci_high", "p_value", "p_adjusted", "n", "tier")
@@ -93,19 +90,21 @@ class Results:
         }
 
     # ------------------------------------------------------------------ output
-    def write(self, out: str | Path, force: bool = False, pdf: bool = False) -> Path:
-        """Write the output folder whole or not at all (see ``write_folder``)."""
-        return write_folder(out, force, lambda folder: self._write_files(folder, pdf=pdf))
+    def write(self, out: str | Path, force: bool = False, pdf: bool = False, inputs=()) -> Path:
+        """Write the output folder whole or not at all (see ``write_folder``). ``force`` replaces
+        an earlier effectmod output folder (one with manifest.json), never one that holds any of
+        the files in ``inputs`` (e.g. the data and plan paths)."""
+        return write_folder(out, force, lambda folder: self._write_files(folder, pdf=pdf), inputs=inputs)
 
     def _write_files(self, folder: Path, pdf: bool = False) -> None:
         from .report.html import render_report
         from .report.outputs import write_extra_outputs
 
-        csv_table(self.table).to_csv(folder / "results.csv", index=False, float_format=None)
+        write_csv(self.table, folder / "results.csv")
         (folder / "results.json").write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
         for name, df in self.sections.items():
             if isinstance(df, pd.DataFrame) and name in CSV_SECTIONS:
-                csv_table(df).to_csv(folder / f"{name}.csv", index=False)
+                write_csv(df, folder / f"{name}.csv")
         figures = write_extra_outputs(self, folder)
         for rel, blob in self.attachments.items():
             target = folder / rel
@@ -127,43 +126,6 @@ class Results:
         counts = self.table["tier"].value_counts().to_dict()
         return (f"<Results: {len(self.table)} rows; "
                 + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ">")
-
-
-def write_folder(out: str | Path, force: bool, fill) -> Path:
-    """Build an output folder with ``fill(folder)`` in a temporary sibling, then rename it into
-    place, so that a failure or an interruption never leaves a half-written folder; with
-    ``force`` the old folder is replaced only once the new one is complete."""
-    out = Path(out)
-    check_output_folder(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        fill(tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rmdir(old)
-            os.replace(out, old)
-            try:
-                os.replace(tmp, out)
-            except BaseException:
-                os.replace(old, out)      # put the user's folder back as it was
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def check_output_folder(out: Path, force: bool) -> None:
-    """Refuse to replace a file, or a non-empty folder without ``force`` (checked again at write
-    time; the command line checks first so that a user does not wait for an analysis in vain)."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise UsageError(f"--out {out}: folder exists and is not empty; choose another folder or pass --force to replace it")
 
 
 CSV_SECTIONS = ("conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.trial import TrialData
-from ..engines.ols import RankDeficientError, fit_ols
 from ..errors import ConvergenceWarning
 from ..plan.schema import Plan
 from .design import Design, mixed_design, single_design
@@ -76,6 +75,7 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
 
 
 def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | None = None) -> FittedModel:
+    from ..engines.ols import RankDeficientError   # here, not above: `effectmod validate` loads no scipy
     design = design if design is not None else build_design(spec, trial, plan)
     problem = estimability_problem(spec, design, trial)
     if problem is None:
@@ -143,6 +143,7 @@ def _plain(name: str) -> str:
 
 
 def run_engine(spec: ModelSpec, design: Design, plan: Plan):
+    from ..engines.ols import RankDeficientError, fit_ols
     if spec.kind == "linear":
         fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
         return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,

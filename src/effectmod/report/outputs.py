@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..writing import write_csv
 from . import figures as figs
 from .tables import jama_table, table1
 
@@ -29,8 +30,8 @@ def write_extra_outputs(results, folder) -> list:
         figs.close(collected)
     t1 = table1(results)
     jt = jama_table(results)
-    t1.to_csv(folder / "table1.csv", index=False)
-    jt.to_frame().to_csv(folder / "interaction_table.csv", index=False)
+    write_csv(t1, folder / "table1.csv", full_precision=False)
+    write_csv(jt.to_frame(), folder / "interaction_table.csv", full_precision=False)
     from .docx import write_docx
     write_docx(results, folder / "tables.docx", t1, jt)
     return rendered

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ..errors import UsageError
+from ..writing import check_new_files, write_file
 from .generate import ESTIMAND_N, ESTIMAND_SEED, Draw, draw, estimands
 from .scenarios import SCENARIOS, Interaction, Scenario
 
@@ -228,25 +227,22 @@ def _jsonable(value: Any) -> Any:
 
 # ---------------------------------------------------------------- files
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def simulation_paths(out: str | Path) -> list[Path]:
+    """The data file ``out`` and, beside it, ``<stem>.plan.yaml`` and ``<stem>.truth.json``."""
+    out = Path(out)
+    return [out, out.with_name(f"{out.stem}.plan.yaml"), out.with_name(f"{out.stem}.truth.json")]
 
 
-def write_simulation(trial: SimulatedTrial, out: str | Path) -> list[Path]:
+def write_simulation(trial: SimulatedTrial, out: str | Path, force: bool = False) -> list[Path]:
     """Write the data (csv or parquet, by the extension of ``out``) and, beside it,
-    ``<stem>.plan.yaml`` and ``<stem>.truth.json``. Returns the three paths."""
+    ``<stem>.plan.yaml`` and ``<stem>.truth.json``. Returns the three paths. An existing file
+    among the three is an error unless ``force`` (then they are replaced)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UsageError(f"Cannot write simulated data to {out.name!r}: use a .csv or "
                          f".parquet file name.")
+    check_new_files(simulation_paths(out), force)
     out.parent.mkdir(parents=True, exist_ok=True)
     data = trial.data.copy()
     for col in data.columns:
@@ -255,18 +251,17 @@ def write_simulation(trial: SimulatedTrial, out: str | Path) -> list[Path]:
             # Whole-number scores are written as integers ("3", not "3.0"), blanks for missing.
             data[col] = values.astype("Int64")
     if suffix == ".csv":
-        _atomic_write(out, lambda p: data.to_csv(p, index=False))
+        write_file(out, lambda p: data.to_csv(p, index=False), force)
     else:
-        _atomic_write(out, lambda p: data.to_parquet(p, index=False))
-    plan_path = out.with_name(f"{out.stem}.plan.yaml")
-    truth_path = out.with_name(f"{out.stem}.truth.json")
+        write_file(out, lambda p: data.to_parquet(p, index=False), force)
+    _, plan_path, truth_path = simulation_paths(out)
     t = trial.truth
     header = (f"# effectmod analysis plan for the simulated trial {out.name}\n"
               f"# scenario: {t['scenario']}, n = {t['n']}, seed = {t['seed']}, "
               f"dropout: {t['dropout']}\n"
               f"# the true interactions are in {truth_path.name}\n")
     text = header + yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True, width=100)
-    _atomic_write(plan_path, lambda p: p.write_text(text, encoding="utf-8"))
+    write_file(plan_path, lambda p: p.write_text(text, encoding="utf-8"), force)
     body = json.dumps(trial.truth, indent=2, ensure_ascii=False) + "\n"
-    _atomic_write(truth_path, lambda p: p.write_text(body, encoding="utf-8"))
+    write_file(truth_path, lambda p: p.write_text(body, encoding="utf-8"), force)
     return [out, plan_path, truth_path]
