@@ -191,13 +191,19 @@ def _singular(xtx: np.ndarray) -> np.ndarray:
 
 
 def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
-                  with_se: bool = False) -> BatchFit:
+                  with_se: bool = False, se: str = "classical") -> BatchFit:
     """Many OLS fits at once by stacked normal equations on centred, scaled columns.
 
     X: (n, p) shared design; y: (n,) shared or (B, n) per fit; weights: (B, n) frequency
     weights (bootstrap counts) or None. A replicate whose weighted design is singular (or
     condition number above CONDITION_LIMIT) gets NaN coefficients and ``singular`` True.
+    ``se`` ("classical" or "HC3") is the variance of the standard errors when ``with_se``;
+    HC3 needs unweighted fits (one shared design, so one set of leverages).
     """
+    if se not in ("classical", "HC3"):
+        raise ValueError(f"se must be 'classical' or 'HC3', not {se!r}")
+    if se == "HC3" and weights is not None:
+        raise ValueError("HC3 standard errors of batched fits need weights=None")
     X = np.asarray(X, dtype=float)
     n, p = X.shape
     centre, scale, intercept = _scaling(X)
@@ -236,9 +242,16 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
     se_out = None
     if with_se:
         resid = Ymat - coef_s @ Xs.T
-        rss = (resid * resid * (W if weights is not None else 1.0)).sum(axis=1)
-        inv_diag = np.diagonal(np.linalg.inv(safe), axis1=1, axis2=2)
-        se_s = np.sqrt(inv_diag * (rss / df)[:, None])
+        if se == "HC3":
+            # one design: (X'X)^-1 X' and the leverages are shared; var_j = sum_i A_ij^2 u_i^2
+            A = Xs @ np.linalg.inv(safe[0])
+            h = np.einsum("ij,ij->i", A, Xs)
+            u = resid / (1.0 - h)
+            se_s = np.sqrt((u * u) @ (A * A))
+        else:
+            rss = (resid * resid * (W if weights is not None else 1.0)).sum(axis=1)
+            inv_diag = np.diagonal(np.linalg.inv(safe), axis1=1, axis2=2)
+            se_s = np.sqrt(inv_diag * (rss / df)[:, None])
         se_out = se_s / scale           # slopes only; the intercept's SE is not needed here
         se_out[singular] = np.nan
     return BatchFit(coef, se_out, df, singular)
