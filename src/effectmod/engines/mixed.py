@@ -346,9 +346,14 @@ def _finish(S: _Sums, st: _State, names, G: int, converged: bool, message: str) 
         [4 * lam * st.D_ll + 2 * st.D_l, 4 * theta * sigma * st.D_ls],
         [4 * theta * sigma * st.D_ls, 4 * s * st.D_ss],
     ])
-    w, v = np.linalg.eigh(H)
+    # The eigenvalue threshold is applied to the Hessian in (theta, sigma / sigma_hat), which
+    # does not change when the outcome is rescaled (theta is a ratio of SDs): in (theta, sigma)
+    # the sigma direction scales as 1/sigma^2, so an outcome in other units (x 1e6) would drop
+    # it below the threshold and change the df. At the usual scales the two agree (lmerTest).
+    D = np.array([1.0, sigma])
+    w, v = np.linalg.eigh(H * np.outer(D, D))
     pos = w > HESS_EIG_TOL
-    A = 2.0 * (v[:, pos] / w[pos]) @ v[:, pos].T
+    A = 2.0 * np.outer(D, D) * ((v[:, pos] / w[pos]) @ v[:, pos].T)
     dC_dlam = s * st.Minv @ st.BtB @ st.Minv
     jac = np.stack([2 * theta * dC_dlam, 2 * sigma * st.Minv])
     vcov = s * st.Minv

@@ -85,7 +85,8 @@ def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline
     if centre:
         mod = mod - centre[0]
     mod_names = tuple("mod" if m.type != "categorical" else f"mod[{lv}]" for lv in (m.column_names if m.type == "categorical" else ("",)))
-    use_baseline = adjust_for_baseline and o.baseline is not None and not trial.moderator_is_baseline(outcome, moderator)
+    use_baseline = (adjust_for_baseline and o.baseline is not None and not trial.moderator_is_baseline(outcome, moderator)
+                    and not moderator_affine_in_baseline(o.baseline, m.values, m.type))
     cols = [np.ones(trial.n), trial.treat] + [mod[:, j] for j in range(mod.shape[1])]
     names = ["(Intercept)", "treat", *mod_names]
     if use_baseline:
@@ -99,6 +100,28 @@ def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline
         names.append(f"treat:{name}")
     terms = tuple(m.column_names) if m.type == "categorical" else ("",)
     return np.column_stack(cols), names, mod_names, terms, use_baseline, centre
+
+
+# Largest deviation, in SDs, of the standardised moderator from the standardised baseline (or
+# its negative) for the two to count as one variable in other units: 1e-6 SD is far below any
+# real difference between two measures and above the rounding of a rescaled copy written with
+# 7 significant digits.
+AFFINE_TOL = 1e-6
+
+
+def moderator_affine_in_baseline(baseline: np.ndarray, values: np.ndarray, kind: str) -> bool:
+    """The moderator is an exact affine function of the outcome's baseline (a z-scored baseline,
+    the baseline in other units), missing for the same participants: it then stands in for the
+    baseline, entered once, as a moderator that *is* the baseline does."""
+    if kind == "categorical" or not np.array_equal(np.isnan(baseline), np.isnan(values)):
+        return False
+    seen = ~np.isnan(baseline)
+    a, b = baseline[seen], values[seen]
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return False
+    za = (a - a.mean()) / a.std()
+    zb = (b - b.mean()) / b.std()
+    return bool(min(np.max(np.abs(za - zb)), np.max(np.abs(za + zb))) <= AFFINE_TOL)
 
 
 def moderator_centre(values: np.ndarray) -> float:
