@@ -92,7 +92,8 @@ def test_linear_effects_and_jn_from_coef_and_vcov(btheb):
     q = stats.t.ppf(0.975, df)
 
     def eff(m):
-        L = np.zeros(len(b)); L[it], L[ii] = 1.0, m
+        # the design holds the moderator centred (Design.mod_centre); m is in raw units
+        L = np.zeros(len(b)); L[it], L[ii] = 1.0, fm.design.centred([m])[0]
         return L @ b, math.sqrt(L @ V @ L)
 
     ce = btheb.sections["conditional_effects"]
@@ -331,3 +332,37 @@ def test_multiply_imputed_pipeline_gives_barnard_rubin_effects_and_boundaries():
             assert abs(c.statistic) == pytest.approx(c.quantile(0.95), rel=1e-9)
             checked += 1
     assert checked >= 2
+
+
+# A moderator on 1e9 + x holds x to about 1.2e-7 (double precision), so effects computed from it
+# agree to about 1e-8 relative; JN boundaries near 1e9 agree to 1e-9 relative.
+OFFSET = 1e9
+OFFSET_EFFECT_RTOL = 1e-7
+OFFSET_JN_RTOL = 1e-9
+
+
+@pytest.mark.parametrize("model", ["linear", "mixed"])
+def test_moderator_offset_shifts_jn_and_leaves_conditional_effects(model):
+    from effectmod.simulate import simulate
+    sim = simulate("resolve", 276, 3)
+    plan = dict(sim.plan)
+    plan["moderators"] = [m for m in plan["moderators"] if m["name"] == "back_beliefs"]
+    plan["analysis"] = {**plan["analysis"], "sensitivity": [], "model": model}
+    shifted = sim.data.copy()
+    shifted["bbq"] = shifted["bbq"] + OFFSET
+    r0, r1 = em.analyze(sim.data, plan), em.analyze(shifted, plan)
+    cols = ["estimate", "std_error", "p_value"]
+    np.testing.assert_allclose(r1.table[cols].to_numpy(float), r0.table[cols].to_numpy(float), rtol=1e-6)
+    c0, c1 = r0.sections["conditional_effects"], r1.sections["conditional_effects"]
+    assert len(c0) == len(c1) > 0
+    np.testing.assert_allclose(c1["moderator_value"].to_numpy(float) - OFFSET, c0["moderator_value"].to_numpy(float))
+    for col in ("effect", "std_error", "ci_low", "ci_high", "p_value", "df"):
+        np.testing.assert_allclose(c1[col].to_numpy(float), c0[col].to_numpy(float), rtol=OFFSET_EFFECT_RTOL)
+    j0, j1 = r0.sections["johnson_neyman"], r1.sections["johnson_neyman"]
+    assert (j0["significant_region"] == j1["significant_region"]).all()
+    for col in ("lower", "upper"):
+        a, b = j0[col].to_numpy(float), j1[col].to_numpy(float)
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        ok = ~np.isnan(a)
+        assert ok.any()
+        np.testing.assert_allclose(b[ok], a[ok] + OFFSET, rtol=OFFSET_JN_RTOL)

@@ -391,3 +391,52 @@ def test_wald_z_p_is_normal():
     X, y = simulate(200, 16)
     c = fit_logistic(X, y).contrast(np.eye(5)[3])
     assert c.p_value == pytest.approx(2 * stats.norm.sf(abs(c.estimate / c.std_error)))
+
+
+def _sparse_trial(seed):
+    """A small trial with rare events (about 5-10%): a continuous moderator for even seeds, a
+    binary one (30% prevalence) for odd seeds."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 120))
+    treat = np.repeat([0.0, 1.0], [n // 2, n - n // 2])
+    binary = seed % 2 == 1
+    mod = (rng.random(n) < 0.3) * 1.0 if binary else rng.normal(20, 6, n)
+    base = rng.normal(5, 2, n)
+    eta = -3.0 + 0.8 * treat + (0.8 * mod if binary else 0.05 * (mod - 20)) + 0.2 * (base - 5)
+    y = (rng.random(n) < special.expit(eta)) * 1.0
+    return np.column_stack([np.ones(n), treat, mod, base, treat * mod]), y
+
+
+# Found among seeds 0-599 of _sparse_trial: Firth fits the old stopping rule (relative step only)
+# reported as not converged after 100 iterations although they were at the optimum.
+FIRTH_STALLED_SEEDS = (231, 258)
+
+
+@pytest.mark.parametrize("seed", FIRTH_STALLED_SEEDS)
+def test_firth_sparse_trials_at_the_optimum_are_converged(seed):
+    X, y = _sparse_trial(seed)
+    fit = fit_logistic(X, y, method="firth")
+    assert fit.converged and not any("did not converge" in n for n in fit.notes)
+    f = lambda b: _penalised_loglik(b, X, y)  # noqa: E731
+    res = optimize.minimize(lambda b: -f(b), np.zeros(X.shape[1]), method="BFGS",
+                            jac=lambda b: -_fd_grad(f, b), options={"gtol": 1e-10})
+    assert f(fit.coef) >= f(res.x) - 1e-12
+    np.testing.assert_allclose(fit.coef, res.x, rtol=0, atol=FIRTH_TOL)
+
+
+def test_firth_converges_on_sparse_trials_and_ml_numbers_keep_scale():
+    # every sparse trial of a fixed-seed batch converges
+    for seed in range(200, 300):
+        X, y = _sparse_trial(seed)
+        if 0 < y.sum() < len(y):
+            assert fit_logistic(X, y, method="firth").converged, seed
+    # a moderator in other units: the same fit, coefficients rescaled, the same notes
+    X, y = _sparse_trial(4)
+    ref = fit_logistic(X, y)
+    for factor in (1e-6, 1e6):
+        Xs = X.copy()
+        Xs[:, [2, 4]] *= factor
+        fit = fit_logistic(Xs, y)
+        np.testing.assert_allclose(fit.coef[[2, 4]] * factor, ref.coef[[2, 4]], rtol=1e-8)
+        np.testing.assert_allclose(fit.std_errors[[2, 4]] * factor, ref.std_errors[[2, 4]], rtol=1e-8)
+        assert fit.notes == ref.notes and fit.separation == ref.separation

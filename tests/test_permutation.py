@@ -110,3 +110,82 @@ def test_categorical_moderator_gets_level_p_and_a_note_on_the_joint_row():
     assert len(levels) == 8 and levels["p_permutation"].between(0.01, 1).all()
     joint = t[t["term"] == "joint"]
     assert joint["p_permutation"].isna().all() and joint["note"].str.contains("joint").all()
+
+
+def test_batched_freedman_lane_hc3_equals_loop_of_single_hc3_fits():
+    rng = np.random.default_rng(18)
+    n = 90
+    treat = np.repeat([0.0, 1.0], n // 2)
+    mod = rng.normal(20, 6, n)
+    base = rng.normal(5, 2, n)
+    X = np.column_stack([np.ones(n), treat, mod, base, treat * mod])
+    y = X @ [1.0, 0.4, 0.05, 0.6, 0.03] + np.exp((mod - 20) / 6) * rng.normal(size=n)
+    idx = within_arm_permutations(treat, 30, rng)
+    t_obs, t_perm = freedman_lane_t(X, y, 4, idx, se="HC3")
+    reduced = fit_ols(X[:, :4], y)
+    fitted = X[:, :4] @ reduced.coef
+    resid = y - fitted
+    full = fit_ols(X, y, se="HC3")
+    assert abs(t_obs - full.coef[4] / np.sqrt(full.vcov[4, 4])) < AGREEMENT
+    classical = fit_ols(X, y)
+    assert abs(t_obs - classical.coef[4] / np.sqrt(classical.vcov[4, 4])) > 0.01
+    for b in range(30):
+        single = fit_ols(X, fitted + resid[idx[b]], se="HC3")
+        assert abs(t_perm[b] - single.coef[4] / np.sqrt(single.vcov[4, 4])) < AGREEMENT
+
+
+def test_pipeline_permutes_the_hc3_t_when_the_plan_asks_for_hc3():
+    from effectmod.inference.permutation import model_permutation_p
+    sim = simulate("resolve", 120, 4)
+    plan = dict(sim.plan)
+    plan["analysis"] = {**plan["analysis"], "permutations": 99, "se": "HC3", "sensitivity": []}
+    res = em.analyze(sim.data, plan)
+    model = next(f for f in res.fitted if f.spec.kind == "linear")
+    assert model.fit.se_type == "HC3"
+    seed = plan["analysis"]["seed"]
+    p, _ = permutation_column(res.table, [model], 99, np.random.default_rng(seed))
+    hc3 = model_permutation_p(model, 99, np.random.default_rng(seed).spawn(1)[0], "HC3")[""]
+    classical = model_permutation_p(model, 99, np.random.default_rng(seed).spawn(1)[0], "classical")[""]
+    assert hc3 != classical
+    row = np.flatnonzero(((res.table["model"] == "linear") & (res.table["outcome"] == model.spec.outcome)
+                          & (res.table["timepoint"] == model.spec.timepoint)
+                          & (res.table["moderator"] == model.spec.moderator)).to_numpy())
+    assert p[row[0]] == hc3
+
+
+def _heteroscedastic_size(replicates: int, permutations: int, seed: int) -> dict[str, float]:
+    """Rejection rate at 0.05 of the Freedman-Lane test of a null interaction when the error SD
+    grows with the moderator (sd = exp(mod)), for the classical and the HC3 t statistic."""
+    rng = np.random.default_rng(seed)
+    n = 100
+    treat = np.repeat([0.0, 1.0], n // 2)
+    rejected = {"classical": 0, "HC3": 0}
+    for _ in range(replicates):
+        mod = rng.normal(size=n)
+        base = rng.normal(size=n)
+        y = 0.5 * base + 0.3 * treat + 0.2 * mod + np.exp(mod) * rng.normal(size=n)
+        X = np.column_stack([np.ones(n), treat, mod, base, treat * mod])
+        idx = within_arm_permutations(treat, permutations, rng)
+        for se in rejected:
+            t_obs, t_perm = freedman_lane_t(X, y, 4, idx, se=se)
+            rejected[se] += permutation_p(t_obs, t_perm) < 0.05
+    return {se: k / replicates for se, k in rejected.items()}
+
+
+# 150 null trials: binomial SE of a 0.05 rate is 0.018, so 0.12 is ~4 SE above it; the
+# classical statistic's rate under this error model is about 0.3.
+FAST_SIZE_LIMIT = 0.12
+
+
+def test_hc3_permutation_keeps_its_size_under_heteroscedastic_errors():
+    size = _heteroscedastic_size(150, 199, 2024)
+    assert size["HC3"] < FAST_SIZE_LIMIT
+    assert size["classical"] > 0.15    # the old statistic: far too liberal
+
+
+@pytest.mark.slow
+def test_hc3_permutation_size_1000_replicates():
+    # 1000 null trials: binomial SE 0.0069; within 3.5 SE of 0.05
+    size = _heteroscedastic_size(1000, 499, 7)
+    assert abs(size["HC3"] - 0.05) < 3.5 * np.sqrt(0.05 * 0.95 / 1000)
+    assert size["classical"] > 0.15

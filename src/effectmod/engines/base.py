@@ -73,3 +73,30 @@ def wald_from_vcov(coef: np.ndarray, vcov: np.ndarray, L: np.ndarray, df_den: fl
         return WaldTest(w, q, math.inf, float(stats.chi2.sf(w, q)))
     f = w / q
     return WaldTest(f, q, df_den, float(stats.f.sf(f, q, df_den)))
+
+
+# A model whose residual sum of squares is below this share of the outcome's total sum of squares
+# fits the outcome exactly: its residual SD is under 1e-5 of the outcome's SD, far below the
+# measurement precision of any trial outcome and far above the rounding noise of an exact fit
+# in double precision (RSS/TSS ~ n eps^2 ~ 1e-29). Its standard errors, t statistics and p
+# values would be made of that rounding noise, so the model is not estimable.
+PERFECT_FIT_RSS = 1e-10
+
+
+class PerfectFitError(ValueError):
+    """The outcome is fitted exactly (residual sum of squares ~0); ``terms`` names the design
+    columns that reproduce it (empty when they cannot be singled out)."""
+
+    def __init__(self, terms: list[str]):
+        self.terms = list(terms)
+        super().__init__("the outcome is fitted exactly" + (" by " + ", ".join(self.terms) if self.terms else "")
+                         + " (residual sum of squares ~0); nothing to test")
+
+
+def exact_fit_terms(X: np.ndarray, y: np.ndarray, coef: np.ndarray, names) -> list[str]:
+    """The columns whose part of the fitted values is not negligible (the intercept only when it
+    stands alone), in design order: what reproduces the outcome of an exact fit."""
+    contrib = np.abs(coef) * np.sqrt(np.mean((X - X.mean(axis=0)) ** 2, axis=0))
+    scale = max(float(np.std(y)), 1e-300)
+    terms = [nm for nm, c in zip(names, contrib) if c > 1e-6 * scale]
+    return terms or [nm for nm, c in zip(names, coef) if abs(c) > 1e-6 * max(abs(float(np.mean(y))), 1e-300)]

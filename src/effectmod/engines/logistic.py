@@ -29,6 +29,16 @@ SE_EXPLODED = 100.0
 SUSPECT_PROB = 1e-6
 SUSPECT_SE = 10.0
 _MAX_HALVINGS = 30
+# Firth's iteration also stops, as at the optimum, when the penalised objective no longer changes
+# beyond its rounding (FIRTH_OBJ_TOL, relative) and the Newton decrement U' I^-1 U of the
+# penalised score U is below FIRTH_DECREMENT (every coefficient within 1e-10 standard errors of
+# the optimum): steps of rounding noise may never meet the relative-step rule.
+FIRTH_DECREMENT = 1e-20
+FIRTH_OBJ_TOL = 1e-13
+# Once the relative step is below FIRTH_NEAR, Firth's iteration switches to Newton steps on the
+# penalised likelihood with a Hessian from central differences of the analytic score.
+FIRTH_NEAR = 1e-4
+FIRTH_FD_STEP = 1e-5
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,43 @@ def _solve(info: np.ndarray, score: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(info, score, rcond=None)[0]
 
 
+def _firth_newton_step(X, y, b, score, col_scale):
+    """Newton step on the penalised likelihood itself: its Hessian by central differences of the
+    analytic penalised score (steps of FIRTH_FD_STEP on unit-RMS columns), or None when that
+    Hessian is not negative definite (the caller then takes the expected-information step).
+
+    Near the optimum this converges quadratically where the expected-information step only
+    converges linearly, or oscillates: a participant who alone determines a coefficient has
+    leverage 1, so the penalised score moves twice as fast as the information says."""
+    p = b.size
+    H = np.empty((p, p))
+    for j in range(p):
+        h = FIRTH_FD_STEP / col_scale[j]
+        e = np.zeros(p)
+        e[j] = h
+        up = _score_and_info(X, y, b + e, True)[0]
+        down = _score_and_info(X, y, b - e, True)[0]
+        H[:, j] = -(up - down) / (2.0 * h)
+    H = 0.5 * (H + H.T)
+    try:
+        factor = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return None
+    step = np.linalg.solve(factor.T, np.linalg.solve(factor, score))
+    return step if np.all(np.isfinite(step)) else None
+
+
 def _newton(X, y, firth, max_iter):
+    col_scale = np.sqrt(np.mean(X * X, axis=0))
+    col_scale[col_scale == 0] = 1.0
     b = np.zeros(X.shape[1])
     obj = _objective(X, y, b, firth)
+    near = False
     for it in range(1, max_iter + 1):
         score, info = _score_and_info(X, y, b, firth)
-        step = _solve(info, score)
+        step = _firth_newton_step(X, y, b, score, col_scale) if firth and near else None
+        if step is None:
+            step = _solve(info, score)
         t = 1.0
         for _ in range(_MAX_HALVINGS):
             b_new = b + t * step
@@ -125,13 +166,20 @@ def _newton(X, y, firth, max_iter):
             t /= 2.0
         else:
             return b, it, False
-        d_coef = np.max(np.abs(b_new - b)) / (np.max(np.abs(b_new)) + 0.1)
+        # the relative step on unit-RMS columns, so that a column in other units (x 1e6)
+        # neither hurries nor delays the stop
+        d_coef = np.max(np.abs(b_new - b) * col_scale) / (np.max(np.abs(b_new) * col_scale) + 0.1)
         # the deviance rule of R's glm.fit; only for full ML Newton steps, which converge
         # quadratically. Firth steps use the expected, not the penalised, information and
-        # converge linearly, so a tiny deviance change can still leave 1e-6 in the estimate.
+        # converge linearly, so a tiny deviance change can still leave 1e-6 in the estimate:
+        # for them the objective rule also needs the penalised score at 0 (FIRTH_DECREMENT).
         d_dev = abs(obj_new - obj) / (2.0 * abs(obj_new) + 0.1)
+        flat = abs(obj_new - obj) <= FIRTH_OBJ_TOL * (abs(obj_new) + 1.0)
         b, obj = b_new, obj_new
+        near = d_coef < FIRTH_NEAR
         if d_coef < TOL or (d_dev < TOL and t == 1.0 and not firth):
+            return b, it, True
+        if firth and flat and float(score @ step) <= FIRTH_DECREMENT:
             return b, it, True
     return b, max_iter, False
 
@@ -168,10 +216,20 @@ def separation_direction(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
     return d / scale, res.x[p:] > 0.5
 
 
+def _se_units(X: np.ndarray) -> np.ndarray:
+    """Per column, what one unit of the coefficient's SE is judged in: 1 for 0/1 indicators and
+    constant columns, the SD for other columns, so that the SE checks below give the same answer
+    for a moderator in other units (x 1e6 or x 1e-6)."""
+    sd = X.std(axis=0)
+    indicator = np.all((X == 0.0) | (X == 1.0), axis=0)
+    return np.where(indicator | (sd == 0), 1.0, sd)
+
+
 def _post_fit_notes(X, y, b, vcov, names, converged, method, max_iter):
     notes: list[str] = []
     p = special.expit(X @ b)
     se = np.sqrt(np.abs(np.diag(vcov)))
+    se = se * _se_units(X)
     # Under separation an ML fit always shows diverging coefficients (probabilities near 0/1,
     # large SEs) or fails to converge, so the linear programme only runs then; a Firth fit
     # stays finite and is always checked.
@@ -201,7 +259,7 @@ def _post_fit_notes(X, y, b, vcov, names, converged, method, max_iter):
     big = [n for n, s in zip(names, se) if not np.isfinite(s) or s > SE_EXPLODED]
     if big:
         notes.append("standard errors exploded (log-odds SE > "
-                     f"{SE_EXPLODED:g}) for {', '.join(big)}")
+                     f"{SE_EXPLODED:g} per unit, or per SD of a non-binary term) for {', '.join(big)}")
         separation = separation or method == "ml"
     return separation, tuple(notes)
 

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from .base import Contrast, WaldTest
+from .base import PERFECT_FIT_RSS, Contrast, PerfectFitError, WaldTest, exact_fit_terms
 
 # CONTRACT §3: iterative fits converge to a relative change below 1e-10.
 REL_TOL = 1e-10
@@ -273,7 +273,8 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
     """Fit ``y ~ X + (1 | groups)`` by REML, as lme4's ``lmer(REML = TRUE)``.
 
     ``y`` (n,), ``X`` (n, p) of full column rank, ``groups`` (n,) participant labels of any
-    hashable type. Raises ValueError when X is rank deficient (naming the collinear columns),
+    hashable type. Raises PerfectFitError when the residual variance is ~0 relative to the
+    outcome's (PERFECT_FIT_RSS), and ValueError when X is rank deficient (naming the collinear columns),
     when the inputs do not match or hold non-finite values, or when no participant has two
     observations (the two variance components are then not identified).
     """
@@ -302,10 +303,19 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
         raise ValueError(f"{G} groups for {n} observations: no participant has two observations, so "
                          "the random-intercept and residual variances are not identified")
     S = _sums(y, X, codes.astype(np.intp), G)
+    # an outcome reproduced exactly by the fixed effects (residual variance 0 at every lam)
+    tss = float(((y - y.mean()) ** 2).sum())
+    ols, *_ = np.linalg.lstsq(X, y, rcond=None)
+    r = y - X @ ols
+    if float(r @ r) <= PERFECT_FIT_RSS * tss:
+        raise PerfectFitError(exact_fit_terms(X, y, ols, names))
 
-    grid = [_state(S, t * t) for t in THETA_GRID]
-    while grid[-1].d1 < 0 and grid[-1].lam < 1e16:
-        grid.append(_state(S, grid[-1].lam * 100.0))
+    try:
+        grid = [_state(S, t * t) for t in THETA_GRID]
+        while grid[-1].d1 < 0 and grid[-1].lam < 1e16:
+            grid.append(_state(S, grid[-1].lam * 100.0))
+    except ValueError:    # log of a zero residual variance: the participant levels fit exactly
+        raise PerfectFitError(["the fixed effects with a level per participant"]) from None
     k = int(np.argmin([g.deviance for g in grid]))
     converged, message = True, ""
     if k == 0 and grid[0].d1 >= 0:
@@ -319,6 +329,10 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
         best, converged, _ = _refine(S, lo, hi, grid[k])
         if not converged:
             message = f"REML did not reach a relative change of {REL_TOL:g} in {MAX_ITER} iterations"
+    if best.s <= PERFECT_FIT_RSS * tss / (n - 1):
+        # the residual variance is ~0 relative to the outcome's: the fixed effects and a level
+        # per participant reproduce every observation, and the df and p would be rounding noise
+        raise PerfectFitError(["the fixed effects with a level per participant"])
     return _finish(S, best, names, G, converged, message)
 
 
@@ -332,9 +346,14 @@ def _finish(S: _Sums, st: _State, names, G: int, converged: bool, message: str) 
         [4 * lam * st.D_ll + 2 * st.D_l, 4 * theta * sigma * st.D_ls],
         [4 * theta * sigma * st.D_ls, 4 * s * st.D_ss],
     ])
-    w, v = np.linalg.eigh(H)
+    # The eigenvalue threshold is applied to the Hessian in (theta, sigma / sigma_hat), which
+    # does not change when the outcome is rescaled (theta is a ratio of SDs): in (theta, sigma)
+    # the sigma direction scales as 1/sigma^2, so an outcome in other units (x 1e6) would drop
+    # it below the threshold and change the df. At the usual scales the two agree (lmerTest).
+    D = np.array([1.0, sigma])
+    w, v = np.linalg.eigh(H * np.outer(D, D))
     pos = w > HESS_EIG_TOL
-    A = 2.0 * (v[:, pos] / w[pos]) @ v[:, pos].T
+    A = 2.0 * np.outer(D, D) * ((v[:, pos] / w[pos]) @ v[:, pos].T)
     dC_dlam = s * st.Minv @ st.BtB @ st.Minv
     jac = np.stack([2 * theta * dC_dlam, 2 * sigma * st.Minv])
     vcov = s * st.Minv

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .base import Contrast, WaldTest, wald_from_vcov
+from .base import PERFECT_FIT_RSS, Contrast, PerfectFitError, WaldTest, exact_fit_terms, wald_from_vcov
 
 RANK_TOLERANCE = 1e-10
 
@@ -111,7 +111,8 @@ def _solve_gram(Xs: np.ndarray, y: np.ndarray, names, leverages: bool):
 
 def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> OLSFit:
     """One OLS fit (pivoted QR; normal equations of the standardised design for very many rows).
-    Raises RankDeficientError naming collinear columns."""
+    Raises RankDeficientError naming collinear columns, and PerfectFitError when the residual
+    sum of squares is below PERFECT_FIT_RSS of the total (the outcome is fitted exactly)."""
     if se not in ("classical", "HC3"):
         raise ValueError(f"se must be 'classical' or 'HC3', not {se!r}")
     X = np.asarray(X, dtype=float)
@@ -126,6 +127,9 @@ def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> 
     coef_s, inv_s, h = solve(Xs, y, names, leverages=se == "HC3")
     resid = y - Xs @ coef_s
     rss = float(resid @ resid)
+    tss = float(((y - y.mean()) ** 2).sum())
+    if rss <= PERFECT_FIT_RSS * tss:
+        raise PerfectFitError(exact_fit_terms(Xs, y, coef_s, names))
     df = n - p
     if se == "HC3":
         u = resid / (1.0 - h)
@@ -136,7 +140,6 @@ def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> 
     A = _jacobian(p, centre, scale, intercept)
     coef = A @ coef_s
     vcov = A @ vcov_s @ A.T
-    tss = float(((y - y.mean()) ** 2).sum())
     return OLSFit(coef, vcov, names, n, float(df), rss / df, 1.0 - rss / tss if tss > 0 else math.nan, se)
 
 
@@ -147,7 +150,7 @@ class BatchFit:
     coef: np.ndarray          # (B, p); NaN rows where that replicate's design was singular
     std_error: np.ndarray | None   # (B, p) classical SEs when asked for
     df_resid: np.ndarray      # (B,)
-    singular: np.ndarray      # (B,) bool
+    singular: np.ndarray      # (B,) bool (a singular design, or an exact fit: see PERFECT_FIT_RSS)
 
 
 CONDITION_LIMIT = 1e12
@@ -191,13 +194,20 @@ def _singular(xtx: np.ndarray) -> np.ndarray:
 
 
 def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
-                  with_se: bool = False) -> BatchFit:
+                  with_se: bool = False, se: str = "classical") -> BatchFit:
     """Many OLS fits at once by stacked normal equations on centred, scaled columns.
 
     X: (n, p) shared design; y: (n,) shared or (B, n) per fit; weights: (B, n) frequency
     weights (bootstrap counts) or None. A replicate whose weighted design is singular (or
-    condition number above CONDITION_LIMIT) gets NaN coefficients and ``singular`` True.
+    condition number above CONDITION_LIMIT), or that fits its outcome exactly (residual sum of
+    squares below PERFECT_FIT_RSS of the total), gets NaN coefficients and ``singular`` True.
+    ``se`` ("classical" or "HC3") is the variance of the standard errors when ``with_se``;
+    HC3 needs unweighted fits (one shared design, so one set of leverages).
     """
+    if se not in ("classical", "HC3"):
+        raise ValueError(f"se must be 'classical' or 'HC3', not {se!r}")
+    if se == "HC3" and weights is not None:
+        raise ValueError("HC3 standard errors of batched fits need weights=None")
     X = np.asarray(X, dtype=float)
     n, p = X.shape
     centre, scale, intercept = _scaling(X)
@@ -231,14 +241,27 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
     safe = np.where(singular[:, None, None], np.eye(p), xtx)
     coef_s = np.linalg.solve(safe, xty[..., None])[..., 0]
     coef = _unscale(coef_s, centre, scale, intercept)
+    # replicates that fit their (weighted) outcome exactly have nothing to estimate either
+    wts = W if weights is not None else 1.0
+    resid = Ymat - coef_s @ Xs.T
+    rss = (resid * resid * wts).sum(axis=1)
+    ybar = (Ymat * wts).sum(axis=1) / wsum
+    tss = ((Ymat - ybar[:, None]) ** 2 * wts).sum(axis=1)
+    exact = ~singular & (rss <= PERFECT_FIT_RSS * tss)
+    singular = singular | exact
     coef[singular] = np.nan
     df = wsum - p
     se_out = None
     if with_se:
-        resid = Ymat - coef_s @ Xs.T
-        rss = (resid * resid * (W if weights is not None else 1.0)).sum(axis=1)
-        inv_diag = np.diagonal(np.linalg.inv(safe), axis1=1, axis2=2)
-        se_s = np.sqrt(inv_diag * (rss / df)[:, None])
+        if se == "HC3":
+            # one design: (X'X)^-1 X' and the leverages are shared; var_j = sum_i A_ij^2 u_i^2
+            A = Xs @ np.linalg.inv(safe[0])
+            h = np.einsum("ij,ij->i", A, Xs)
+            u = resid / (1.0 - h)
+            se_s = np.sqrt((u * u) @ (A * A))
+        else:
+            inv_diag = np.diagonal(np.linalg.inv(safe), axis1=1, axis2=2)
+            se_s = np.sqrt(inv_diag * (rss / df)[:, None])
         se_out = se_s / scale           # slopes only; the intercept's SE is not needed here
         se_out[singular] = np.nan
     return BatchFit(coef, se_out, df, singular)
@@ -273,6 +296,9 @@ def fit_ols_stacked(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
     resid = (y - np.einsum("bnp,bp->bn", Xs, coef_s)) * w
     df = count - p
     rss = (resid * resid).sum(axis=1)
+    ybar = (y * w).sum(axis=1) / count
+    tss = (((y - ybar[:, None]) * w) ** 2).sum(axis=1)
+    singular = singular | (rss <= PERFECT_FIT_RSS * tss)   # an exact fit: nothing to test
     inv_diag = np.diagonal(np.linalg.inv(safe), axis1=1, axis2=2)
     se = np.sqrt(inv_diag * (rss / df)[:, None]) / scale
     coef = coef_s / scale
@@ -297,7 +323,8 @@ def fit_ols_full_batch(X: np.ndarray, y: np.ndarray, se: str = "classical"):
     """m OLS fits with designs of one shape, X (m, n, p), y (m, n), at once by batched QR, with
     each fit's full covariance (classical or HC3): coef (m, p), vcov (m, p, p), residual df.
     Used where every fit's vcov is needed (pooling imputed fits). Raises RankDeficientError when
-    any design is collinear (the caller refits one by one to name the columns)."""
+    any design is collinear (the caller refits one by one to name the columns), PerfectFitError
+    when any fit reproduces its outcome exactly."""
     m, n, p = X.shape
     Q, R = np.linalg.qr(X)
     d = np.abs(np.diagonal(R, axis1=1, axis2=2))
@@ -310,6 +337,10 @@ def fit_ols_full_batch(X: np.ndarray, y: np.ndarray, se: str = "classical"):
     Rinv = np.linalg.solve(R, np.broadcast_to(np.eye(p), (m, p, p)))
     coef = (Rinv @ (Q.transpose(0, 2, 1) @ y[..., None]))[..., 0]
     resid = y - (X @ coef[..., None])[..., 0]
+    rss = (resid * resid).sum(axis=1)
+    tss = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    if np.any(rss <= PERFECT_FIT_RSS * tss):
+        raise PerfectFitError([])   # the caller refits one by one, which names the terms
     df = n - p
     xtx_inv = Rinv @ Rinv.transpose(0, 2, 1)
     if se == "HC3":

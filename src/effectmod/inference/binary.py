@@ -71,7 +71,8 @@ def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: flo
     base = {"outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
             "model": spec.kind, "n": d.n}
     rows = []
-    at = float(np.mean(X[:, m_cols[0]])) if kind == "continuous" else math.nan
+    # the design holds the moderator centred: report the standardisation point in raw units
+    at = float(np.mean(X[:, m_cols[0]])) + (d.mod_centre[0] if d.mod_centre else 0.0) if kind == "continuous" else math.nan
     for j, term in enumerate(d.terms):
         c = additive_interaction(fit, X, t_col, m_cols, i_cols, kind, level=j)
         contrasted = levels[1] if kind == "binary" and len(levels) > 1 else term

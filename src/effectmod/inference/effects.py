@@ -10,7 +10,8 @@ The treatment effect where the moderator equals m is L(m)'b with L(m) = L0 + m L
 treatment effect at m = 0 and L1 the interaction (``Design.effect_L``). Its estimate is
 b1 + m b3 and its variance v11 + 2 m v13 + m^2 v33, where b1 = L0'b, b3 = L1'b and v = the
 covariance of (L0'b, L1'b). The Johnson-Neyman boundaries are the m where the CI bound touches
-zero: (b1 + m b3)^2 = q^2 (v11 + 2 m v13 + m^2 v33), a quadratic in m.
+zero: (b1 + m b3)^2 = q^2 (v11 + 2 m v13 + m^2 v33), a quadratic in m, solved in m - c with c
+the centre of the moderator in the design (so b1 is the effect inside the data) and shifted back.
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def risk_difference(fit, design, mod_row):
     from .additive import standardised_risk_difference
     return standardised_risk_difference(
         fit, design.X, design.index("treat"), [design.index(n) for n in design.mod_names],
-        [design.index(f"treat:{n}") for n in design.mod_names], mod_row)
+        [design.index(f"treat:{n}") for n in design.mod_names], design.centred(mod_row))
 
 
 # ---------------------------------------------------------------------------- Johnson-Neyman
@@ -181,8 +182,10 @@ def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(JN_COLUMNS))
 
 
-def _moments(fit, design, t):
-    L0 = design.effect_L(np.zeros(len(design.mod_names)), t)
+def _moments(fit, design, t, origin=None):
+    """L0 (the effect at the moderator value ``origin``, default 0), L1 and their moments."""
+    origin = np.zeros(len(design.mod_names)) if origin is None else origin
+    L0 = design.effect_L(origin, t)
     L1 = design.interaction_L(0, t)
     b = np.asarray(fit.coef, dtype=float)
     V = np.asarray(fit.vcov, dtype=float)
@@ -190,7 +193,16 @@ def _moments(fit, design, t):
 
 
 def _jn_one(fit, design, t, level) -> dict:
-    L0, L1, b1, b3, v11, v13, v33 = _moments(fit, design, t)
+    # solved in u = m - c around the design's moderator centre c (inside the data), then shifted
+    # back: far from the data (a moderator on 1e9 + x) the quadratic in m itself loses every digit
+    c0 = float(design.mod_centre[0]) if design.mod_centre else 0.0
+    res = _jn_centred(fit, design, t, level, c0)
+    shift = [(a + c0, b + c0, sign) for a, b, sign in res["parts"]]
+    return {**res, "lower": res["lower"] + c0, "upper": res["upper"] + c0, "parts": shift}
+
+
+def _jn_centred(fit, design, t, level, c0: float) -> dict:
+    L0, L1, b1, b3, v11, v13, v33 = _moments(fit, design, t, np.array([c0]))
 
     def contrast(m):
         return fit.contrast(L0 + m * L1)

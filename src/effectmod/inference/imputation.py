@@ -37,7 +37,7 @@ from ..data.prepare import derive_followups
 from ..plan.schema import parse_rule
 from ..data.trial import TrialData
 from ..data.values import keys_of, sort_levels
-from ..engines.base import WaldTest
+from ..engines.base import PerfectFitError, WaldTest
 from ..engines.ols import RankDeficientError, fit_ols_full_batch
 from ..errors import PlanError
 from ..models.fit import (FittedModel, NotEstimable, base_summary, empty_rows, interaction_rows, run_engine,
@@ -316,8 +316,8 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
             try:
                 coef, vcov, df = fit_ols_full_batch(X, np.stack([d.y for d in designs]), plan.analysis.se)
                 return [_StackedOLS(coef[i], vcov[i], designs[0].names) for i in range(len(designs))], df, Counter()
-            except RankDeficientError:
-                pass  # refitted one by one below, which names the collinear columns
+            except (RankDeficientError, PerfectFitError):
+                pass  # refitted one by one below, which names the collinear columns (or exact fit)
     fits, notes = [], Counter()
     for d in designs:
         fit, _, note = run_engine(spec, d, plan)

@@ -7,7 +7,9 @@ Scheme, for the interaction column j of a linear model on its complete cases:
 2. for each of P permutations, permute those residuals *within treatment arm* (so each arm keeps
    its own residual spread, as the stratified bootstrap keeps its arm sizes) and add them back to
    the reduced fitted values;
-3. refit the full model to each permuted response and take the classical t statistic of column j;
+3. refit the full model to each permuted response and take the t statistic of column j with the
+   plan's variance (``se``: classical, or the HC3 sandwich, so that the permutation test keeps
+   its size under heteroscedastic errors exactly where the HC3 t test does);
 4. p = (1 + #{|t*| >= |t_observed|}) / (P + 1), two-sided, the observed response counted once.
 
 The P refits share one design, so they are one call of the batched engine. The t statistic (not
@@ -42,14 +44,19 @@ def within_arm_permutations(treat: np.ndarray, permutations: int, rng: np.random
     return out
 
 
-def freedman_lane_t(X: np.ndarray, y: np.ndarray, column: int, index: np.ndarray) -> tuple[float, np.ndarray]:
-    """Observed t of ``column`` and its (P,) permutation distribution for the index arrays."""
+def freedman_lane_t(X: np.ndarray, y: np.ndarray, column: int, index: np.ndarray,
+                    se: str = "classical") -> tuple[float, np.ndarray]:
+    """Observed t of ``column`` and its (P,) permutation distribution for the index arrays.
+
+    ``se`` is the plan's variance: ``classical`` or ``HC3`` (the t statistic of each refit then
+    uses that refit's HC3 standard error, as ``fit_ols(..., se="HC3")`` would).
+    """
     reduced = np.delete(X, column, axis=1)
     coef_r = fit_ols_batch(reduced, y).coef[0]
     fitted_r = reduced @ coef_r
     resid_r = y - fitted_r
     Y = np.vstack([y, fitted_r + resid_r[index]])
-    batch = fit_ols_batch(X, Y, with_se=True)
+    batch = fit_ols_batch(X, Y, with_se=True, se=se)
     t = batch.coef[:, column] / batch.std_error[:, column]
     return float(t[0]), t[1:]
 
@@ -64,14 +71,15 @@ def permutation_p(t_observed: float, t_permuted: np.ndarray) -> float:
     return (1 + hits) / (finite.size + 1)
 
 
-def model_permutation_p(model: FittedModel, permutations: int, rng: np.random.Generator) -> dict[str, float]:
-    """term -> permutation p for one fitted linear model."""
+def model_permutation_p(model: FittedModel, permutations: int, rng: np.random.Generator,
+                        se: str = "classical") -> dict[str, float]:
+    """term -> permutation p for one fitted linear model (``se``: the plan's variance)."""
     d = model.design
     treat = d.X[:, d.index("treat")]
     index = within_arm_permutations(treat, permutations, rng)
     out = {}
     for term, name in zip(d.terms, d.mod_names):
-        t_obs, t_perm = freedman_lane_t(d.X, d.y, d.index(f"treat:{name}"), index)
+        t_obs, t_perm = freedman_lane_t(d.X, d.y, d.index(f"treat:{name}"), index, se=se)
         out[term] = permutation_p(t_obs, t_perm)
     return out
 
@@ -82,6 +90,7 @@ def permutation_column(table: pd.DataFrame, fitted: list[FittedModel], permutati
     """``p_permutation`` aligned with the table rows, and the note column with the reason added
     on rows that get no permutation p (other model types, joint tests, not estimable).
 
+    Each model's statistic uses the variance that model was fitted with (its ``se_type``).
     Each model draws its permutations from its own child generator (``rng.spawn``), so a
     model's p does not depend on which other models the plan contains or on the order of work.
     """
@@ -98,7 +107,7 @@ def permutation_column(table: pd.DataFrame, fitted: list[FittedModel], permutati
         elif spec.kind != "linear":
             reasons.update({k: LINEAR_ONLY for k in keys})
         elif model.fit is not None:
-            for term, p in model_permutation_p(model, permutations, child).items():
+            for term, p in model_permutation_p(model, permutations, child, model.fit.se_type).items():
                 values[(spec.outcome, spec.timepoint, spec.moderator, spec.kind, term)] = p
             if d.terms != ("",):
                 reasons[(spec.outcome, spec.timepoint, spec.moderator, spec.kind, "joint")] = JOINT

@@ -4,6 +4,13 @@ Column names follow one scheme that the contrasts rely on:
 ``(Intercept)``, ``treat``, ``mod`` or ``mod[level]``, ``baseline``, ``cov[name]``,
 ``treat:mod`` or ``treat:mod[level]``; in mixed models also ``time[t]`` and its products
 ``time[t]:treat``, ``time[t]:mod``, ``time[t]:treat:mod`` for every follow-up after the first.
+
+A continuous moderator enters centred at the midpoint of its observed range (``mod_centre``):
+the interaction and the moderator's main effect are those of the raw units, but the treatment
+effect that the other coefficients describe sits inside the data, so contrasts at moderator
+values far from 0 (a moderator on 1e9 + x) keep their precision. The midpoint is that of all
+participants' observed values, so completed (imputed) datasets, whose imputations stay inside
+the observed range, share it. ``effect_L`` takes moderator values in raw units.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ class Design:
     groups: np.ndarray | None = None      # mixed: participant of each row
     times: np.ndarray | None = None       # mixed: follow-up label of each row
     timepoints: tuple[str, ...] = ()      # follow-up labels in order (mixed: all, first = reference; else the one)
+    mod_centre: tuple[float, ...] = ()    # subtracted from each moderator column (raw units); () = none
 
     @property
     def n(self) -> int:
@@ -50,12 +58,18 @@ class Design:
             out[f"time[{timepoint}]:{base}"] = 1.0
         return out
 
+    def centred(self, mod_row) -> np.ndarray:
+        """Moderator design values in raw units -> as they stand in X (centred)."""
+        row = np.asarray(mod_row, dtype=float).ravel()
+        return row - np.asarray(self.mod_centre, dtype=float) if self.mod_centre else row
+
     def interaction_L(self, j: int, timepoint: str | None = None) -> np.ndarray:
         """The treat x moderator coefficient (column j of the moderator) at a follow-up."""
         return self.vector(self._at(f"treat:{self.mod_names[j]}", timepoint))
 
     def effect_L(self, mod_row: np.ndarray, timepoint: str | None = None) -> np.ndarray:
-        """The treatment effect where the moderator's design columns equal ``mod_row``."""
+        """The treatment effect where the moderator's design columns equal ``mod_row`` (raw units)."""
+        mod_row = self.centred(mod_row)
         w = self._at("treat", timepoint)
         for j, name in enumerate(self.mod_names):
             for k, v in self._at(f"treat:{name}", timepoint).items():
@@ -67,8 +81,12 @@ def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline
     """Participant-level columns (before complete-case selection) and their names."""
     o, m = trial.outcomes[outcome], trial.moderators[moderator]
     mod = m.design()
+    centre = (moderator_centre(m.values),) if m.type == "continuous" else ()
+    if centre:
+        mod = mod - centre[0]
     mod_names = tuple("mod" if m.type != "categorical" else f"mod[{lv}]" for lv in (m.column_names if m.type == "categorical" else ("",)))
-    use_baseline = adjust_for_baseline and o.baseline is not None and not trial.moderator_is_baseline(outcome, moderator)
+    use_baseline = (adjust_for_baseline and o.baseline is not None and not trial.moderator_is_baseline(outcome, moderator)
+                    and not moderator_affine_in_baseline(o.baseline, m.values, m.type))
     cols = [np.ones(trial.n), trial.treat] + [mod[:, j] for j in range(mod.shape[1])]
     names = ["(Intercept)", "treat", *mod_names]
     if use_baseline:
@@ -81,7 +99,35 @@ def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline
         cols.append(trial.treat * mod[:, j])
         names.append(f"treat:{name}")
     terms = tuple(m.column_names) if m.type == "categorical" else ("",)
-    return np.column_stack(cols), names, mod_names, terms, use_baseline
+    return np.column_stack(cols), names, mod_names, terms, use_baseline, centre
+
+
+# Largest deviation, in SDs, of the standardised moderator from the standardised baseline (or
+# its negative) for the two to count as one variable in other units: 1e-6 SD is far below any
+# real difference between two measures and above the rounding of a rescaled copy written with
+# 7 significant digits.
+AFFINE_TOL = 1e-6
+
+
+def moderator_affine_in_baseline(baseline: np.ndarray, values: np.ndarray, kind: str) -> bool:
+    """The moderator is an exact affine function of the outcome's baseline (a z-scored baseline,
+    the baseline in other units), missing for the same participants: it then stands in for the
+    baseline, entered once, as a moderator that *is* the baseline does."""
+    if kind == "categorical" or not np.array_equal(np.isnan(baseline), np.isnan(values)):
+        return False
+    seen = ~np.isnan(baseline)
+    a, b = baseline[seen], values[seen]
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return False
+    za = (a - a.mean()) / a.std()
+    zb = (b - b.mean()) / b.std()
+    return bool(min(np.max(np.abs(za - zb)), np.max(np.abs(za + zb))) <= AFFINE_TOL)
+
+
+def moderator_centre(values: np.ndarray) -> float:
+    """Midpoint of a continuous moderator's observed range (0 when nothing is observed)."""
+    seen = values[~np.isnan(values)]
+    return float(0.5 * (seen.min() + seen.max())) if seen.size else 0.0
 
 
 def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason):
@@ -105,18 +151,18 @@ def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason):
 def single_design(trial: TrialData, outcome: str, moderator: str, timepoint: str,
                   adjust_for_baseline: bool) -> Design:
     """Complete-case design of y_t ~ treat*mod + baseline + covariates for one follow-up."""
-    X, names, mod_names, terms, use_baseline = _columns(trial, outcome, moderator, adjust_for_baseline)
+    X, names, mod_names, terms, use_baseline, centre = _columns(trial, outcome, moderator, adjust_for_baseline)
     y = trial.outcomes[outcome].followups[timepoint]
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, np.isnan(y),
                                  f"outcome missing at follow-up {timepoint}")
     keep = ~lost
     return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
-                  timepoints=(timepoint,))
+                  timepoints=(timepoint,), mod_centre=centre)
 
 
 def mixed_design(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline: bool) -> Design:
     """Long design of y ~ time*treat*mod + baseline + covariates over all follow-ups."""
-    X0, names0, mod_names, terms, use_baseline = _columns(trial, outcome, moderator, adjust_for_baseline)
+    X0, names0, mod_names, terms, use_baseline, centre = _columns(trial, outcome, moderator, adjust_for_baseline)
     o = trial.outcomes[outcome]
     times = tuple(o.followups)
     Y = np.column_stack([o.followups[t] for t in times])
@@ -147,4 +193,4 @@ def mixed_design(trial: TrialData, outcome: str, moderator: str, adjust_for_base
     order = np.lexsort((np.array([times.index(t) for t in tlab]), row_idx))
     return Design(X[order], np.concatenate([Y[r, k] for k, r in enumerate(rows)])[order], tuple(names),
                   row_idx[order], mod_names, terms, excluded, groups=row_idx[order],
-                  times=np.array(tlab, dtype=object)[order], timepoints=times)
+                  times=np.array(tlab, dtype=object)[order], timepoints=times, mod_centre=centre)

@@ -53,7 +53,8 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
     mod = design.X[:, [design.index(nm) for nm in design.mod_names]]
     if m.type == "continuous":
         if np.ptp(mod[:, 0]) == 0:
-            return f"moderator '{m.source}' takes a single value ({mod[0, 0]:g}) among the analysed participants {where}"
+            value = mod[0, 0] + (design.mod_centre[0] if design.mod_centre else 0.0)
+            return f"moderator '{m.source}' takes a single value ({value:g}) among the analysed participants {where}"
     else:
         if len(m.levels) < 2:
             return f"moderator '{m.source}' has a single observed level ({', '.join(map(repr, m.levels))})"
@@ -143,6 +144,17 @@ def _plain(name: str) -> str:
 
 
 def run_engine(spec: ModelSpec, design: Design, plan: Plan):
+    from ..engines.base import PerfectFitError
+    try:
+        return _run_engine(spec, design, plan)
+    except PerfectFitError as exc:
+        terms = ", ".join(_plain(t) for t in exc.terms) or "the model's terms"
+        raise NotEstimable(f"the outcome is fitted exactly by {terms} (residual sum of squares ~0); "
+                           "nothing to test") from None
+
+
+def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
+    from ..engines.base import PerfectFitError
     from ..engines.ols import RankDeficientError, fit_ols
     if spec.kind == "linear":
         fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
@@ -177,6 +189,8 @@ def run_engine(spec: ModelSpec, design: Design, plan: Plan):
             fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
         except np.linalg.LinAlgError as exc:
             raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
+        except PerfectFitError:
+            raise
         except ValueError as exc:
             if "rank deficient" in str(exc):
                 raise RankDeficientError([str(exc)]) from None
@@ -184,9 +198,7 @@ def run_engine(spec: ModelSpec, design: Design, plan: Plan):
             # participant levels reproduce the outcome exactly: REML has no optimum to find
             if "math domain" not in str(exc):
                 raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
-            note = "REML did not converge: the residual variance reached 0 (the outcome is fitted exactly)"
-            warnings.warn(f"{spec.outcome} x {spec.moderator}: {note}", ConvergenceWarning, stacklevel=2)
-            raise NotEstimable(note) from None
+            raise PerfectFitError(["the fixed effects with a level per participant"]) from None
         note = "" if fit.converged else f"REML did not converge: {fit.message}"
         if fit.converged and fit.message:
             note = fit.message
