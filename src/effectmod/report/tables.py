@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .sentences import interval, number, p_text
+from .sentences import interval, number, p_text, ratio, ratio_interval
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
@@ -60,9 +60,11 @@ def estimate_ci(est: float, low: float, high: float) -> str:
 
 
 def odds_ratio_ci(est: float, low: float, high: float) -> str:
+    """The ratio (exp of a log-scale estimate) and its CI: '1.35 (0.80-2.10)', '>999 (0.50 to >999)'
+    for a diverging fit, whose row carries the note saying why."""
     if missing(est):
         return ""
-    return f"{number(math.exp(est))} ({interval(math.exp(low), math.exp(high))})"
+    return f"{ratio(est)} ({ratio_interval(low, high)})"
 
 
 def model_order(results) -> list[str]:
@@ -172,8 +174,15 @@ def _cell(r, threshold: float) -> Cell:
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
     if r.model == "logistic":
         return Cell("OR " + odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
-                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high))
-    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier)
+                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
+    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
+
+
+def _note(r) -> str:
+    """A separation note (or any other) beside an estimable row: the reader must see why a
+    ratio prints as '>999'."""
+    note = getattr(r, "note", "")
+    return "" if missing(note) else str(note or "")
 
 
 # ---------------------------------------------------------------------------- results by group
