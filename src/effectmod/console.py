@@ -106,7 +106,10 @@ def summary_tables(results, width: int = 80) -> list:
 
 def _esc(text: str) -> str:
     from rich.markup import escape
-    return escape(text)
+
+    from .report.text import printable
+    # control characters would drive the terminal; lone surrogates cannot be printed as UTF-8
+    return escape(printable(text))
 
 
 def print_summary(console, results) -> None:

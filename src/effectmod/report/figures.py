@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .text import printable
 from .tables import main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
@@ -87,7 +88,7 @@ def literal(text) -> str:
     string, so backslashes, braces, '%' and '^' print as they are; a zero-width space in
     front of a leading '_' keeps a legend entry visible.
     """
-    s = str(text).replace("$", r"\$")
+    s = printable(text).replace("$", r"\$")
     return "\u200b" + s if s.startswith("_") else s
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from . import figures as figs
 from .tables import jama_table, table1
+from .text import utf8_frame
 
 
 def write_extra_outputs(results, folder) -> list:
@@ -29,8 +30,8 @@ def write_extra_outputs(results, folder) -> list:
         figs.close(collected)
     t1 = table1(results)
     jt = jama_table(results)
-    t1.to_csv(folder / "table1.csv", index=False)
-    jt.to_frame().to_csv(folder / "interaction_table.csv", index=False)
+    utf8_frame(t1).to_csv(folder / "table1.csv", index=False)
+    utf8_frame(jt.to_frame()).to_csv(folder / "interaction_table.csv", index=False)
     from .docx import write_docx
     write_docx(results, folder / "tables.docx", t1, jt)
     return rendered

@@ -112,17 +112,14 @@ def threshold_text(x: float) -> str:
 
 
 def level_text(ci_level: float) -> str:
-    """'95%', '99.9%'; a level so near 100% that 6 digits round it up keeps its nines ('99.9999999%')."""
+    """'95%', '99.9%'; a level just below 1 keeps enough nines not to print as 100% ('99.9999999%')."""
     v = _real(ci_level)
     if v is None or math.isinf(v):
         return "NA%"
     pct = v * 100
-    if abs(pct - round(pct)) < 1e-9:
-        return f"{pct:.0f}%"
-    text = f"{pct:g}"
-    if text == "100" and pct < 100:
-        text = f"{pct:.12g}"
-    return f"{text}%"
+    if v < 1 and round(pct, 6) >= 100:
+        return next(f"{pct:.{k}g}%" for k in range(3, 18) if float(f"{pct:.{k}g}") < 100)
+    return f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:g}%"
 
 
 def jama(estimate: float, ci_low: float, ci_high: float, p: float, label: str = "β-coefficient",

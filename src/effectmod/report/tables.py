@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .sentences import interval, number, p_text, ratio, ratio_interval
+from .text import printable
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
@@ -23,11 +24,11 @@ INDENT = "    "
 
 # ---------------------------------------------------------------------------- labels
 def outcome_labels(plan) -> dict[str, str]:
-    return {o.name: o.label or o.name for o in plan.outcomes}
+    return {o.name: printable(o.label or o.name) for o in plan.outcomes}
 
 
 def moderator_labels(plan) -> dict[str, str]:
-    return {m.name: m.label or m.name for m in plan.moderators}
+    return {m.name: printable(m.label or m.name) for m in plan.moderators}
 
 
 def timepoint_text(timepoint: str, unit: str | None = None) -> str:
@@ -240,11 +241,11 @@ def table1_spec(results) -> list[tuple[str, str, str]]:
     for m in plan.moderators:
         if m.column in frame.columns:
             kind = "continuous" if m.type == "continuous" else "categorical"
-            spec.append((m.column, m.label or m.name, kind))
+            spec.append((m.column, printable(m.label or m.name), kind))
     seen = {c for c, _, _ in spec}
     for o in plan.outcomes:
         if o.baseline is not None and o.baseline in frame.columns and o.baseline not in seen:
-            spec.append((o.baseline, f"{o.label or o.name}, baseline", "continuous"))
+            spec.append((o.baseline, printable(f"{o.label or o.name}, baseline"), "continuous"))
             seen.add(o.baseline)
     for c in plan.covariates:
         if c in frame.columns and c not in seen:
