@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from ..inference.effects import johnson_neyman, moderator_values
-from .figures import OKABE_ITO, axis_window, clip_point, draw_interval, literal
+from .figures import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
 
@@ -176,7 +176,8 @@ def _parse_parts(jn_row):
 
 
 def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+    # 3 significant digits; whole numbers from 100 up, scientific notation from a million up
+    return f"{x:.0f}" if 100 <= abs(x) < 1e6 else f"{x:.3g}"
 
 
 def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better) -> str:
@@ -213,7 +214,10 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     fig = Figure(figsize=(6.6, 1.0 + 0.24 * n_rows))
     ax = fig.add_subplot(1, 1, 1)
     # a diverging subgroup effect (e.g. no events in one arm of a level) is cut at the axis edge
-    window = axis_window(sel["ci_low"], sel["ci_high"], sel["effect"])
+    log_ratio = sel["scale"].astype(str).str.contains("ratio").to_numpy()
+    with np.errstate(invalid="ignore"):
+        wide = np.maximum(np.abs(sel["ci_low"].to_numpy(float)), np.abs(sel["ci_high"].to_numpy(float))) > LOG_RATIO_LIMIT
+    window = axis_window(sel["ci_low"], sel["ci_high"], sel["effect"], log_ratio & wide)
     y, ticks, labels, headings = n_rows, [], [], []
     for outcome, t, model in groups:
         y -= 1

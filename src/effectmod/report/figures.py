@@ -93,22 +93,28 @@ def literal(text) -> str:
 
 
 # ---------------------------------------------------------------------------- diverging intervals
-# an interval reaching further than this many times the typical extent of the panel's other
-# intervals (e.g. a log odds ratio of a separated logistic fit, +-30000) is cut at the axis edge
-DIVERGING_FACTOR = 20.0
+# the note a kept maximum-likelihood logistic row carries when its fit separated (models/fit.py):
+# its estimate and CI diverge (log odds ratios of +-20 with CIs tens of thousands wide)
+DIVERGING_NOTE = "separation: estimate unreliable"
+# a treatment effect on a log-ratio scale beyond this (a ratio of e^30, about 1e13) only comes from
+# a diverging fit; used where rows carry no note (the subgroup effects)
+LOG_RATIO_LIMIT = 30.0
 
 
-def axis_window(lows, highs, estimates) -> tuple[float, float] | None:
-    """x-limits that show every ordinary interval, leaving out diverging ones (non-finite bounds,
-    or an extent beyond ``DIVERGING_FACTOR`` times the median extent); None when none is diverging."""
+def diverging_rows(notes) -> np.ndarray:
+    """Which rows carry the separation note of a diverging fit."""
+    return np.array([isinstance(n, str) and DIVERGING_NOTE in n for n in notes], dtype=bool)
+
+
+def axis_window(lows, highs, estimates, diverging=None) -> tuple[float, float] | None:
+    """x-limits that show every ordinary interval and leave out the diverging ones (``diverging``,
+    or any missing or infinite number); None when no row is diverging."""
     lows, highs, ests = (np.asarray(v, dtype=float) for v in (lows, highs, estimates))
     if lows.size == 0:
         return None
-    with np.errstate(invalid="ignore"):
-        extent = np.nanmax(np.abs(np.vstack([lows, highs, ests])), axis=0)
-    finite = np.isfinite(lows) & np.isfinite(highs) & np.isfinite(ests)
-    typical = float(np.median(extent[finite])) if finite.any() else 0.0
-    ordinary = finite & (extent <= DIVERGING_FACTOR * max(typical, 1.0))
+    ordinary = np.isfinite(lows) & np.isfinite(highs) & np.isfinite(ests)
+    if diverging is not None:
+        ordinary &= ~np.asarray(diverging, dtype=bool)
     if ordinary.all():
         return None
     if ordinary.any():
@@ -181,7 +187,8 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
         clipped = False
         for ax, out in zip(axes, outcomes):
             sub = t[t["outcome"] == out]
-            window = axis_window(sub["ci_low"], sub["ci_high"], sub["estimate"])
+            notes = sub["note"] if "note" in sub.columns else [""] * len(sub)
+            window = axis_window(sub["ci_low"], sub["ci_high"], sub["estimate"], diverging_rows(notes))
             clipped = clipped or window is not None
             for k, tp in enumerate(timepoints):
                 offset = (k - (len(timepoints) - 1) / 2) * step
@@ -336,4 +343,4 @@ def close(figures) -> None:
 
 
 __all__ = ["style", "svg_bytes", "png_bytes", "forest_plot", "flow_diagram", "report_figures", "OKABE_ITO",
-           "TIER_MARKERS", "literal", "axis_window", "draw_interval"]
+           "TIER_MARKERS", "literal", "axis_window", "draw_interval", "diverging_rows"]
