@@ -63,7 +63,8 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
             if cell is None:
                 continue
             text = (cell.text + (f"\nlog-odds {cell.log_odds}" if cell.log_odds else "")
-                    + (f"\n{cell.note}" if cell.note else ""))
+                    # an estimable row's note (e.g. separation) says why its numbers must not be read
+                    + (f"\n{cell.note}" if cell.note and cell.tier != "not-estimable" else ""))
             table.cell(r, 1 + 2 * j).text = printable(text)
             table.cell(r, 2 + 2 * j).text = printable(cell.p)
             if cell.tier == "evidence":
