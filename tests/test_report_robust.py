@@ -284,3 +284,18 @@ def test_power_figure_draws_moderator_names_literally():
     svg, _ = power_figure(pd.DataFrame(rows))
     texts = _svg_texts(svg)
     assert "_hidden$ ×1" in texts and r"a\b {c} 5% ×1" in texts and "cost ($), follow-up 12" in texts
+
+
+# ---------------------------------------------------------------------------- init drafts firth_if_separated
+def test_init_drafts_firth_where_separation_is_found(tmp_path):
+    """benchmarks/separation.py: in sparse trials ml keeps 6-77% of interaction rows with absurd
+    numbers (separation); firth_if_separated reports every row with finite, usable numbers and
+    leaves unseparated fits unchanged (docs/methods.md)."""
+    import yaml
+
+    from effectmod.init import draft_plan
+    data, _ = separated_trial()
+    path = tmp_path / "trial.csv"
+    data.to_csv(path, index=False)
+    plan = yaml.safe_load(draft_plan(path))
+    assert plan["analysis"]["binary_method"] == "firth_if_separated"
