@@ -299,3 +299,17 @@ def test_init_drafts_firth_where_separation_is_found(tmp_path):
     data.to_csv(path, index=False)
     plan = yaml.safe_load(draft_plan(path))
     assert plan["analysis"]["binary_method"] == "firth_if_separated"
+
+
+def test_ci_level_near_one_writes_the_whole_folder(tmp_path):
+    """A 0.9999999999999999 CI of a logistic fit reaches bounds whose exp() overflowed."""
+    from pathlib import Path
+
+    import yaml
+    ref = Path(__file__).parent / "reference" / "respiratory_logistic"
+    plan = yaml.safe_load((ref / "plan.yaml").read_text(encoding="utf-8"))
+    plan["analysis"]["ci_level"] = 0.9999999999999999
+    data = pd.read_csv(ref / "data.csv")
+    res, console = _write_all(data, plan, tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "99.99999999999999% CI" in html and "99.99999999999999% CI" in console
