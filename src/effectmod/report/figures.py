@@ -202,14 +202,14 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
             if window is not None:
                 ax.set_xlim(*window)
             ax.axvline(0, color="black", lw=0.7, zorder=0)
-            ax.set_title(_wrap(literal(olab.get(out, out)), 34))
+            ax.set_title(literal(_wrap(olab.get(out, out), 34)))
             binary = results.trial.outcomes[out].type == "binary"
             ax.set_xlabel(("Interaction, log odds ratio" if binary else "Interaction β")
                           + (" per SD of moderator" if per_sd else " per unit of moderator"))
             ax.grid(axis="x", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
-        axes[0].set_yticklabels([_wrap(literal(mlab.get(m, m) + (f" [{term}]" if term else "")), 30) for m, term in reversed(keys)])
+        axes[0].set_yticklabels([literal(_wrap(mlab.get(m, m) + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
         handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
                               markeredgecolor="black" if tier == "evidence" else c, label=lab)
