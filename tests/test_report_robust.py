@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 import effectmod as em
-from effectmod.console import print_summary, summary_tables
+from effectmod.console import print_summary
 from effectmod.plan import validate_plan
 from effectmod.report.docx import read_docx_tables
 from effectmod.report.sentences import interval, level_text, number, p_text, ratio, ratio_interval
@@ -140,6 +140,9 @@ def test_separated_fit_is_written_everywhere(separated):
     res, folder = separated
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "&gt;999" in html and "separation: estimate unreliable" in html
+    # the results paragraph counts the separated row instead of calling its moderator inert
+    assert "1 interaction came from logistic fits with separation" in html
+    assert "Sex did not modify" not in html
     docx = read_docx_tables(folder / "tables.docx")
     cells = [c for table in docx for row in table for c in row]
     assert any(">999" in c and "separation" in c for c in cells)

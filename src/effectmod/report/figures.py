@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
 from .text import printable
-from .tables import main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -93,9 +93,6 @@ def literal(text) -> str:
 
 
 # ---------------------------------------------------------------------------- diverging intervals
-# the note a kept maximum-likelihood logistic row carries when its fit separated (models/fit.py):
-# its estimate and CI diverge (log odds ratios of +-20 with CIs tens of thousands wide)
-DIVERGING_NOTE = "separation: estimate unreliable"
 # a treatment effect on a log-ratio scale beyond this (a ratio of e^30, about 1e13) only comes from
 # a diverging fit; used where rows carry no note (the subgroup effects)
 LOG_RATIO_LIMIT = 30.0

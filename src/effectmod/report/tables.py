@@ -20,6 +20,9 @@ MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression",
 SKEW_LIMIT = 1.0
 # level and missing-count lines of Table 1 sit under their characteristic, as journals print them
 INDENT = "    "
+# the note a kept maximum-likelihood logistic row carries when its fit separated (models/fit.py):
+# its estimate and CI diverge (log odds ratios of +-20 with CIs tens of thousands wide)
+DIVERGING_NOTE = "separation: estimate unreliable"
 
 
 # ---------------------------------------------------------------------------- labels
