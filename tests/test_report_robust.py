@@ -215,12 +215,19 @@ def test_control_characters_and_lone_surrogates_reach_every_writer(tmp_path):
     plan["title"] = "Trial\x01 title \udc80 here"
     plan["outcomes"][0]["label"] = "Pain\x1b[31m \ud800 score"
     plan["moderators"][0]["label"] = "Medication\x00 use\x0b (yes/no)"
+    # level and arm names from the data too
+    column = plan["moderators"][0]["column"]
+    data[column] = data[column].map({"no": "no\x07 bell", "yes": "yes\x00 nul"})
+    plan["moderators"][0]["reference"] = "no\x07 bell"
+    data["group"] = data["group"].map({"sensorimotor": "sens\x01", "sham": "sham\x1f"})
+    plan["data"] = dict(plan["data"], treated="sens\x01", control="sham\x1f")
     res, console = _write_all(data, plan, tmp_path / "out")
     folder = tmp_path / "out"
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "Trial\ufffd title \ufffd here" in html and "\x01" not in html and "\x1b" not in html
     cells = [c for table in read_docx_tables(folder / "tables.docx") for row in table for c in row]
     assert any("Medication\ufffd use\ufffd (yes/no)" in c for c in cells)
+    assert any("yes\ufffd nul" in c for c in cells) and any("sham\ufffd" in c for c in cells)
     assert "\ufffd" in (folder / "results.json").read_text(encoding="utf-8")
     assert "Trial\ufffd title \ufffd here" in console and "\x1b" not in console
 
