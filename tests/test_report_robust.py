@@ -219,15 +219,15 @@ def test_control_characters_and_lone_surrogates_reach_every_writer(tmp_path):
     column = plan["moderators"][0]["column"]
     data[column] = data[column].map({"no": "no\x07 bell", "yes": "yes\x00 nul"})
     plan["moderators"][0]["reference"] = "no\x07 bell"
-    data["group"] = data["group"].map({"sensorimotor": "sens\x01", "sham": "sham\x1f"})
-    plan["data"] = dict(plan["data"], treated="sens\x01", control="sham\x1f")
+    data["group"] = data["group"].map({"sensorimotor": "sens\x01", "sham": "sh\x1fam"})
+    plan["data"] = dict(plan["data"], treated="sens\x01", control="sh\x1fam")
     res, console = _write_all(data, plan, tmp_path / "out")
     folder = tmp_path / "out"
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "Trial\ufffd title \ufffd here" in html and "\x01" not in html and "\x1b" not in html
     cells = [c for table in read_docx_tables(folder / "tables.docx") for row in table for c in row]
     assert any("Medication\ufffd use\ufffd (yes/no)" in c for c in cells)
-    assert any("yes\ufffd nul" in c for c in cells) and any("sham\ufffd" in c for c in cells)
+    assert any("yes\ufffd nul" in c for c in cells) and any("sh\ufffdam" in c for c in cells)
     assert "\ufffd" in (folder / "results.json").read_text(encoding="utf-8")
     assert "Trial\ufffd title \ufffd here" in console and "\x1b" not in console
 
