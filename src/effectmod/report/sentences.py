@@ -117,7 +117,7 @@ def level_text(ci_level: float) -> str:
     if v is None or math.isinf(v):
         return "NA%"
     pct = v * 100
-    if v < 1 and round(pct, 6) >= 100:
+    if v < 1 and float(f"{pct:g}") >= 100:
         return next(f"{pct:.{k}g}%" for k in range(3, 18) if float(f"{pct:.{k}g}") < 100)
     return f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:g}%"
 
