@@ -323,3 +323,19 @@ def test_ci_level_near_one_writes_the_whole_folder(tmp_path):
     res, console = _write_all(data, plan, tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "99.99999999999999% CI" in html and "99.99999999999999% CI" in console
+
+
+def test_console_prints_rich_markup_in_user_text_literally():
+    data, plan = _small_trial()
+    plan["title"] = "Trial [/] [bold]one[/bold]"
+    plan["outcomes"][0]["label"] = "Pain [/]"
+    plan["moderators"][0]["label"] = "Score [/] [red]x"
+    plan["data"] = dict(plan["data"], time_unit="weeks [/]")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = em.analyze(data, validate_plan(plan, origin="test plan"))
+    out = io.StringIO()
+    print_summary(Console(file=out, width=200, color_system=None), res)
+    text = out.getvalue()
+    assert "Trial [/] [bold]one[/bold]" in text and "Pain [/]" in text and "Score [/] [red]x" in text
+

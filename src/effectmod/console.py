@@ -57,7 +57,7 @@ def summary_tables(results, width: int = 80) -> list:
                 table.add_column("Moderator", no_wrap=True, max_width=LABEL_WIDTH, overflow="ellipsis")
                 for tp in block:
                     head = f"{tp}: " if len(block) > 1 else ""
-                    table.add_column(head + est_head, no_wrap=True)
+                    table.add_column(_esc(head + est_head), no_wrap=True)
                     table.add_column("P", justify="right", no_wrap=True)
                     if adjusted:
                         table.add_column("P adj", justify="right", no_wrap=True)
@@ -68,8 +68,9 @@ def summary_tables(results, width: int = 80) -> list:
                     if term:
                         label = short_label(f"  {term}" if term != "joint" else "  joint test")
                         if (mod, term) == next(k for k in keys if k[0] == mod):
-                            table.add_row(short_label(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
-                    cells = [label]
+                            table.add_row(_esc(short_label(mlab.get(mod, mod))), *[""] * (len(table.columns) - 1))
+                    # cells are rich markup: user text is escaped ('[/]' in a label would be a tag)
+                    cells = [_esc(label)]
                     for tp in block:
                         rows = sub[(sub["moderator"] == mod) & (sub["term"] == term) & (sub["timepoint"] == tp)]
                         if rows.empty:
