@@ -339,3 +339,12 @@ def test_console_prints_rich_markup_in_user_text_literally():
     text = out.getvalue()
     assert "Trial [/] [bold]one[/bold]" in text and "Pain [/]" in text and "Score [/] [red]x" in text
 
+
+def test_power_table_prints_names_literally():
+    from effectmod.power_cli import print_power
+    table = pd.DataFrame([{"outcome": "pain [/]", "timepoint": "12", "moderator": "[bold]age", "n": 100, "scale": NAN,
+                           "true_interaction": 0.3, "power": 0.5, "mcse": 0.01, "ate_power": 0.9, "ate_mcse": 0.01}])
+    out = io.StringIO()
+    print_power(Console(file=out, width=200, color_system=None), table)
+    assert "pain [/]" in out.getvalue() and "[bold]age" in out.getvalue()
+

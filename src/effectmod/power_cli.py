@@ -172,13 +172,21 @@ def run_power(args) -> int:
     return 0
 
 
+def _esc(text) -> str:
+    from rich.markup import escape
+
+    from .report.text import printable
+    return escape(printable(text))
+
+
 def print_power(console, table) -> None:
     from rich.table import Table
     t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "n", "scale", "true interaction", "power", "ATE power"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
     for r in table.itertuples(index=False):
-        t.add_row(r.outcome, str(r.timepoint), r.moderator, str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+        # names are the plan's free text: escaped, so '[/]' is not read as rich markup
+        t.add_row(_esc(r.outcome), _esc(r.timepoint), _esc(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
                   f"{r.true_interaction:.4g}", f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
     console.print(t)
 
