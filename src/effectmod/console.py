@@ -9,6 +9,8 @@ from .report.sentences import threshold_text
 TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none": "", "not-estimable": "red"}
 # marks beside P carry the tier for readers who cannot see the colours (and in plain logs)
 TIER_MARK = {"evidence": "**", "hypothesis-generating": "*"}
+# marks an estimate whose row carries a note (e.g. separation), spelled out under the table
+NOTE_MARK = "†"
 LABEL_WIDTH = 24
 COLUMN_WIDTH = 32   # widest 'β (95% CI)' cell plus its P cell with tier mark, with padding
 
@@ -61,12 +63,14 @@ def summary_tables(results, width: int = 80) -> list:
                     if adjusted:
                         table.add_column("P adj", justify="right", no_wrap=True)
                 keys = list(dict.fromkeys(zip(sub["moderator"], sub["term"])))
+                notes = []
                 for mod, term in keys:
                     label = short_label(mlab.get(mod, mod))
                     if term:
                         label = short_label(f"  {term}" if term != "joint" else "  joint test")
                         if (mod, term) == next(k for k in keys if k[0] == mod):
                             table.add_row(_esc(short_label(mlab.get(mod, mod))), *[""] * (len(table.columns) - 1))
+                    # cells are rich markup: user text is escaped ('[/]' in a label would be a tag)
                     cells = [_esc(label)]
                     for tp in block:
                         rows = sub[(sub["moderator"] == mod) & (sub["term"] == term) & (sub["timepoint"] == tp)]
@@ -82,12 +86,22 @@ def summary_tables(results, width: int = 80) -> list:
                         else:
                             fmt = odds_ratio_ci if model == "logistic" else estimate_ci
                             est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
+                            note = r.get("note", "")
+                            if isinstance(note, str) and note:
+                                # e.g. separation: the reader must see why a ratio prints as '>999'
+                                est += NOTE_MARK
+                                where = mlab.get(mod, mod) + (f" [{term}]" if term else "")
+                                notes.append(f"{NOTE_MARK} {where}, {timepoint_text(tp, results.plan.data.time_unit)}: "
+                                             + "; ".join(note.split("; ")[:2]))
                         p = (p + TIER_MARK.get(r["tier"], "")).ljust(len(p) + 2) if p else p
                         cells += [f"[{style}]{_esc(est)}[/]" if style and est else _esc(est),
                                   f"[{style}]{_esc(p)}[/]" if style and p else _esc(p)]
                         if adjusted:
                             cells.append(p_short(r["p_adjusted"], a.evidence_threshold))
                     table.add_row(*cells)
+                if notes:
+                    table.caption = _esc("\n".join(notes))
+                    table.caption_justify = "left"
                 out.append((title, table))
     return out
 
@@ -99,10 +113,11 @@ def printable(text) -> str:
     text = str(text)
     if not _CONTROL.search(text):
         return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    # a lone surrogate cannot be printed as UTF-8: shown as its escape too
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _esc(text: str) -> str:

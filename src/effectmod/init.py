@@ -748,7 +748,7 @@ def render_draft(d: _Draft) -> str:
         "  bootstrap: 0   # bootstrap resamples for percentile CIs (0 = none)",
         "  permutations: 0   # Freedman-Lane permutations for a permutation p (0 = none)",
         "  imputations: 0   # multiple imputations (0 = complete cases per model)",
-        "  binary_method: ml   # ml | firth | firth_if_separated (logistic fits)",
+        "  binary_method: firth_if_separated   # ml | firth | firth_if_separated (logistic fits; see docs/methods.md)",
         "  seed: 2024   # seed of every random step",
     ]
     return "\n".join(out) + "\n"

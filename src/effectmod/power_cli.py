@@ -287,7 +287,7 @@ def power_figure(table) -> tuple[bytes, bytes]:
     Returns the SVG and PNG bytes, drawn in the report's style (deterministic SVG)."""
     from matplotlib.figure import Figure
 
-    from .report.figures import svg_and_png
+    from .report.figures import literal, svg_and_png
     panels = list(dict.fromkeys(zip(table["outcome"], table["timepoint"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
@@ -299,13 +299,13 @@ def power_figure(table) -> tuple[bytes, bytes]:
         for k, (moderator, rows) in enumerate(sub.groupby("moderator", sort=False)):
             for s, size in enumerate(sizes):
                 r = rows[rows[size_col] == size].sort_values("n")
-                label = f"{moderator}" + (f" ×{size:g}" if size_col == "scale" else f" = {size:g}")
+                label = literal(f"{moderator}" + (f" ×{size:g}" if size_col == "scale" else f" = {size:g}"))
                 ax.errorbar(r["n"], r["power"], yerr=1.96 * r["mcse"], color=f"C{k % 10}",
                             linestyle=styles[s % len(styles)], marker="o", markersize=3, capsize=2, label=label)
         ate = sub.drop_duplicates("n").sort_values("n")
         ax.plot(ate["n"], ate["ate_power"], color="black", linewidth=2, label="average effect")
         ax.axhline(0.8, color="grey", linewidth=0.8, linestyle=":")
-        ax.set_title(f"{outcome}, follow-up {timepoint}")
+        ax.set_title(literal(f"{outcome}, follow-up {timepoint}"))
         ax.set_xlabel("n")
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("power (±1.96 MCSE)")

@@ -100,8 +100,10 @@ class Results:
         from .report.html import render_report
         from .report.outputs import write_extra_outputs
 
+        from .report.text import utf8
         write_csv(self.table, folder / "results.csv")
-        (folder / "results.json").write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+        (folder / "results.json").write_text(utf8(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)) + "\n",
+                                             encoding="utf-8")
         for name, df in self.sections.items():
             if isinstance(df, pd.DataFrame) and name in CSV_SECTIONS:
                 write_csv(df, folder / f"{name}.csv")
@@ -133,8 +135,9 @@ CSV_SECTIONS = ("conditional_effects", "johnson_neyman", "credibility", "additiv
 
 
 def csv_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Numbers at full precision (repr of float), missing as empty cells."""
-    out = df.copy()
+    """Numbers at full precision (repr of float), missing as empty cells, text that encodes as UTF-8."""
+    from .report.text import utf8_frame
+    out = utf8_frame(df).copy()
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col].dtype):
             out[col] = [("" if (v is None or math.isnan(v)) else repr(float(v))) for v in out[col]]

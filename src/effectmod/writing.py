@@ -228,6 +228,8 @@ def write_csv(df, path: str | Path, full_precision: bool = True) -> None:
     """Write a CSV that users open in spreadsheets: text cells neutralised (``spreadsheet_text``),
     numbers untouched - with ``full_precision`` floats as repr(float), missing as empty cells."""
     import pandas as pd
+
+    from .report.text import utf8
     out = df.copy()
     for col in out.columns:
         dtype = out[col].dtype
@@ -235,6 +237,6 @@ def write_csv(df, path: str | Path, full_precision: bool = True) -> None:
             if full_precision:
                 out[col] = [("" if (v is None or math.isnan(v)) else repr(float(v))) for v in out[col]]
         elif not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)):
-            out[col] = [spreadsheet_text(_one_newline(v)) for v in out[col]]
-    out.columns = [spreadsheet_text(_one_newline(str(c))) for c in out.columns]
+            out[col] = [spreadsheet_text(_one_newline(utf8(v) if isinstance(v, str) else v)) for v in out[col]]
+    out.columns = [spreadsheet_text(_one_newline(utf8(str(c)))) for c in out.columns]
     out.to_csv(path, index=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .tables import MODEL_NAMES, JamaTable
+from .text import printable
 
 _FIXED = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
 
@@ -22,7 +23,8 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
 
     doc = Document()
     props = doc.core_properties
-    props.title = results.plan.title or "effectmod tables"
+    # python-docx refuses text XML cannot hold (control characters, lone surrogates)
+    props.title = printable(results.plan.title or "effectmod tables")
     props.author = "effectmod"
     props.created = props.modified = _FIXED
     props.last_modified_by = "effectmod"
@@ -48,21 +50,23 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
     table.cell(0, 0).text = "Moderator"
     for j, (out, tp, model) in enumerate(jt.columns):
         c = 1 + 2 * j
-        table.cell(0, c).text = out
-        table.cell(1, c).text = tp
+        table.cell(0, c).text = printable(out)
+        table.cell(1, c).text = printable(tp)
         if multi:
-            table.cell(2, c).text = MODEL_NAMES.get(model, model)
-        table.cell(n_head, c).text = jt.estimate_head(j)
+            table.cell(2, c).text = printable(MODEL_NAMES.get(model, model))
+        table.cell(n_head, c).text = printable(jt.estimate_head(j))
         table.cell(n_head, c + 1).text = "P"
     for i, ((label, term), line) in enumerate(zip(jt.rows, jt.cells)):
         r = n_head + 1 + i
-        table.cell(r, 0).text = f"{label}: {term}" if term else label
+        table.cell(r, 0).text = printable(f"{label}: {term}" if term else label)
         for j, cell in enumerate(line):
             if cell is None:
                 continue
-            text = cell.text + (f"\nlog-odds {cell.log_odds}" if cell.log_odds else "")
-            table.cell(r, 1 + 2 * j).text = text
-            table.cell(r, 2 + 2 * j).text = cell.p
+            text = (cell.text + (f"\nlog-odds {cell.log_odds}" if cell.log_odds else "")
+                    # an estimable row's note (e.g. separation) says why its numbers must not be read
+                    + (f"\n{cell.note}" if cell.note and cell.tier != "not-estimable" else ""))
+            table.cell(r, 1 + 2 * j).text = printable(text)
+            table.cell(r, 2 + 2 * j).text = printable(cell.p)
             if cell.tier == "evidence":
                 for c in (1 + 2 * j, 2 + 2 * j):
                     for run in table.cell(r, c).paragraphs[0].runs:
@@ -76,10 +80,10 @@ def _frame_table(doc, df: pd.DataFrame) -> None:
     table = doc.add_table(rows=len(df) + 1, cols=len(df.columns))
     table.style = "Table Grid"
     for j, c in enumerate(df.columns):
-        table.cell(0, j).text = "" if c == "Level" else str(c)
+        table.cell(0, j).text = printable("" if c == "Level" else str(c))
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, v in enumerate(row):
-            table.cell(i, j).text = str(v)
+            table.cell(i, j).text = printable(str(v))
 
 
 def read_docx_tables(path: Path) -> list[list[list[str]]]:

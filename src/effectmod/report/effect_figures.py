@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from ..inference.effects import johnson_neyman, moderator_values
-from .figures import OKABE_ITO
+from .figures import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
 
@@ -130,7 +130,7 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
         favoured = treated if (sign == "effect < 0") == lower_better else control
         ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
         why = f"; if {plan.better_direction(out.name)} is better" if assumed else ""
-        ax.text((a + b) / 2, 0.97, f"favours {favoured}\n(CI excludes 0{why})", transform=blended_transform_factory(ax.transData, ax.transAxes),
+        ax.text((a + b) / 2, 0.97, literal(f"favours {favoured}\n(CI excludes 0{why})"), transform=blended_transform_factory(ax.transData, ax.transAxes),
                 ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
     ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
     ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
@@ -147,13 +147,13 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
         ax.plot([x, x], [0.0, 0.04], transform=rug, color=OKABE_ITO["black"], lw=0.9,
                 alpha=min(1.0, 0.25 + 0.75 * k / counts.max()), solid_capstyle="butt")
     ax.set_xlim(obs.min(), obs.max())
-    ax.set_xlabel(mlabel + (f" ({mod.units})" if mod.units else ""))
-    ax.set_ylabel(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} ({treated} − {control}{', ' + scale if logit else ''})",
+    ax.set_xlabel(literal(mlabel + (f" ({mod.units})" if mod.units else "")))
+    ax.set_ylabel(literal(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} ({treated} − {control}{', ' + scale if logit else ''})"),
                   fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
-    ax.set_title(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
-                           assumed),
+    ax.set_title(literal(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
+                                   assumed)),
                  loc="left", fontsize=9.5)
     ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
     # fixed margins: tight_layout costs a quarter of a second per figure, and the saved file is
@@ -181,7 +181,8 @@ def _parse_parts(jn_row):
 
 
 def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+    # 3 significant digits; whole numbers from 100 up, scientific notation from a million up
+    return f"{x:.0f}" if 100 <= abs(x) < 1e6 else f"{x:.3g}"
 
 
 def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better, assumed=False) -> str:
@@ -218,6 +219,11 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     n_rows = len(groups) * (len(levels) + 1)
     fig = Figure(figsize=(6.6, 1.0 + 0.24 * n_rows))
     ax = fig.add_subplot(1, 1, 1)
+    # a diverging subgroup effect (e.g. no events in one arm of a level) is cut at the axis edge
+    log_ratio = sel["scale"].astype(str).str.contains("ratio").to_numpy()
+    with np.errstate(invalid="ignore"):
+        wide = np.maximum(np.abs(sel["ci_low"].to_numpy(float)), np.abs(sel["ci_high"].to_numpy(float))) > LOG_RATIO_LIMIT
+    window = axis_window(sel["ci_low"], sel["ci_high"], sel["effect"], log_ratio & wide)
     y, ticks, labels, headings = n_rows, [], [], []
     for outcome, t, model in groups:
         y -= 1
@@ -228,7 +234,7 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         p = float((joint if len(joint) else ints)["p_value"].iloc[0])
         ticks.append(y)
         headings.append(len(labels))
-        labels.append(f"{olab.get(outcome, outcome)}, {timepoint_text(t, results.plan.data.time_unit)}")
+        labels.append(literal(f"{olab.get(outcome, outcome)}, {timepoint_text(t, results.plan.data.time_unit)}"))
         ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}", transform=blended_transform_factory(ax.transAxes, ax.transData),
                 va="center", fontsize=7.5)
         for k, lv in enumerate(levels):
@@ -238,18 +244,20 @@ def subgroup_figure(results, moderator: str, models: set[str]):
                 continue
             r = r.iloc[0]
             c = colours[k % len(colours)]
-            ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=1.6)
-            ax.plot([r["effect"]], [y], "o", color=c, ms=5)
+            draw_interval(ax, r["ci_low"], r["ci_high"], y, window, color=c, lw=1.6)
+            ax.plot([clip_point(r["effect"], window)], [y], "o", color=c, ms=5)
             ticks.append(y)
-            labels.append(str(lv))
+            labels.append(literal(lv))
     ax.axvline(0, color="black", lw=0.8)
+    if window is not None:
+        ax.set_xlim(*window)
     ax.set_yticks(ticks)
     for k, tick in enumerate(ax.set_yticklabels(labels, fontsize=7.5)):
         tick.set_fontweight("bold" if k in headings else "normal")
     ax.set_ylim(y - 0.7, n_rows - 0.3)
     logit = (sel["scale"] == "log odds ratio").any()
-    ax.set_xlabel(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI")
-    ax.set_title(f"Treatment effect by {mod.label or mod.name}", loc="left", fontsize=9.5)
+    ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI"))
+    ax.set_title(literal(f"Treatment effect by {mod.label or mod.name}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     fig.subplots_adjust(left=0.3, right=0.8)
     caption = (f"Treatment effect ({treated} minus {control}) within each level of {mod.label or mod.name}, per outcome "

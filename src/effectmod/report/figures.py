@@ -16,7 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .tables import main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
+from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
+from .text import printable
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -78,6 +79,75 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
+# ---------------------------------------------------------------------------- user text
+def literal(text) -> str:
+    """User text (labels, level and arm names, titles) drawn by matplotlib exactly as written.
+
+    matplotlib reads a pair of '$' as mathtext (and crashes on unbalanced TeX inside), and a
+    legend hides labels starting with '_'. Escaping every '$' turns mathtext off for the
+    string, so backslashes, braces, '%' and '^' print as they are; a zero-width space in
+    front of a leading '_' keeps a legend entry visible.
+    """
+    s = printable(text).replace("$", r"\$")
+    return "\u200b" + s if s.startswith("_") else s
+
+
+# ---------------------------------------------------------------------------- diverging intervals
+# a treatment effect on a log-ratio scale beyond this (a ratio of e^30, about 1e13) only comes from
+# a diverging fit; used where rows carry no note (the subgroup effects)
+LOG_RATIO_LIMIT = 30.0
+
+
+def diverging_rows(notes) -> np.ndarray:
+    """Which rows carry the separation note of a diverging fit."""
+    return np.array([isinstance(n, str) and DIVERGING_NOTE in n for n in notes], dtype=bool)
+
+
+def axis_window(lows, highs, estimates, diverging=None) -> tuple[float, float] | None:
+    """x-limits that show every ordinary interval and leave out the diverging ones (``diverging``,
+    or any missing or infinite number); None when no row is diverging."""
+    lows, highs, ests = (np.asarray(v, dtype=float) for v in (lows, highs, estimates))
+    if lows.size == 0:
+        return None
+    ordinary = np.isfinite(lows) & np.isfinite(highs) & np.isfinite(ests)
+    if diverging is not None:
+        ordinary &= ~np.asarray(diverging, dtype=bool)
+    if ordinary.all():
+        return None
+    if ordinary.any():
+        lo = min(float(lows[ordinary].min()), 0.0)
+        hi = max(float(highs[ordinary].max()), 0.0)
+    else:
+        lo, hi = -1.0, 1.0
+    pad = 0.08 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+def draw_interval(ax, low: float, high: float, y: float, window, **line) -> None:
+    """The CI line of one row, cut at ``window`` (from ``axis_window``) with an arrowhead at the
+    axis edge where it goes on beyond it (a missing bound counts as beyond)."""
+    if window is None:
+        ax.plot([low, high], [y, y], **line)
+        return
+    a, b = window
+    beyond_low, beyond_high = bool(np.isnan(low) or low < a), bool(np.isnan(high) or high > b)
+    lo = a if beyond_low else min(low, b)
+    hi = b if beyond_high else max(high, a)
+    ax.plot([lo, hi], [y, y], **line)
+    colour = line.get("color", "black")
+    if beyond_low:
+        ax.plot([a], [y], marker="<", color=colour, ms=5, ls="none", clip_on=False)
+    if beyond_high:
+        ax.plot([b], [y], marker=">", color=colour, ms=5, ls="none", clip_on=False)
+
+
+def clip_point(x: float, window) -> float:
+    """An estimate inside the axis window (a diverging estimate sits at the edge it points to)."""
+    if window is None or np.isnan(x):
+        return x
+    return min(max(x, window[0]), window[1])
+
+
 # ---------------------------------------------------------------------------- forest plot
 def forest_rows(results, model: str | None = None):
     """The rows a forest plot shows (estimable, not joint), scaled per SD when the plan asks."""
@@ -111,34 +181,43 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
         fig = Figure(figsize=(3.2 + 2.6 * len(outcomes), 0.9 + 0.42 * n_rows * max(1, len(timepoints)) ** 0.5))
         axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
         step = 0.7 / max(1, len(timepoints))
+        clipped = False
         for ax, out in zip(axes, outcomes):
             sub = t[t["outcome"] == out]
+            notes = sub["note"] if "note" in sub.columns else [""] * len(sub)
+            window = axis_window(sub["ci_low"], sub["ci_high"], sub["estimate"], diverging_rows(notes))
+            clipped = clipped or window is not None
             for k, tp in enumerate(timepoints):
                 offset = (k - (len(timepoints) - 1) / 2) * step
                 for r in sub[sub["timepoint"] == tp].itertuples(index=False):
                     y = n_rows - 1 - keys.index((r.moderator, r.term)) - offset
                     marker, colour, _ = TIER_MARKERS.get(r.tier, TIER_MARKERS["none"])
-                    ax.plot([r.ci_low, r.ci_high], [y, y], color=colour, lw=1.2,
-                            ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)], solid_capstyle="butt")
-                    ax.plot([r.estimate], [y], marker=marker, color=colour, ms=5.5, ls="none",
+                    draw_interval(ax, r.ci_low, r.ci_high, y, window, color=colour, lw=1.2,
+                                  ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)], solid_capstyle="butt")
+                    ax.plot([clip_point(r.estimate, window)], [y], marker=marker, color=colour, ms=5.5, ls="none",
                             markeredgecolor="black" if r.tier == "evidence" else colour, markeredgewidth=0.6)
+            if window is not None:
+                ax.set_xlim(*window)
             ax.axvline(0, color="black", lw=0.7, zorder=0)
-            ax.set_title(_wrap(olab.get(out, out), 34))
+            ax.set_title(literal(_wrap(olab.get(out, out), 34)))
             binary = results.trial.outcomes[out].type == "binary"
             ax.set_xlabel(("Interaction, log odds ratio" if binary else "Interaction β")
                           + (" per SD of moderator" if per_sd else " per unit of moderator"))
             ax.grid(axis="x", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
-        axes[0].set_yticklabels([_wrap(mlab.get(m, m) + (f" [{term}]" if term else ""), 30) for m, term in reversed(keys)])
+        axes[0].set_yticklabels([literal(_wrap(mlab.get(m, m) + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
         handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
                               markeredgecolor="black" if tier == "evidence" else c, label=lab)
                    for tier, (mk, c, lab) in TIER_MARKERS.items() if (t["tier"] == tier).any()]
         if len(timepoints) > 1:
             handles += [Line2D([], [], color="black", lw=1.2, ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)],
-                                   label=f"{timepoint_text(tp, results.plan.data.time_unit)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})")
+                                   label=literal(f"{timepoint_text(tp, results.plan.data.time_unit)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})"))
                         for k, tp in enumerate(timepoints)]
+        if clipped:
+            handles.append(Line2D([], [], marker=">", color="black", ls="none", ms=5,
+                                  label="CI beyond the axis (diverging fit)"))
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), bbox_to_anchor=(0.5, -0.01))
         fig.tight_layout(rect=(0, 0.05 if n_rows > 4 else 0.12, 1, 1))
     return fig
@@ -182,12 +261,12 @@ def flow_diagram(results) -> Figure:
         ax.axis("off")
         y_top = 100
         top = f"Participants in the data file\n(n = {flow.participants_in_file})"
-        ax.text(49, y_top, top, ha="center", va="top", bbox=box)
+        ax.text(49, y_top, literal(top), ha="center", va="top", bbox=box)
         y_rand = y_top - 24 - (3.5 * len(flow.excluded) if excluded else 0)
         y_ex = (y_top - 9 + y_rand) / 2   # the exclusion box sits between the two boxes it branches from
         if excluded:
             reasons = "\n".join(_wrap(f"{r}: {n}", 34) for r, n in flow.excluded)
-            ax.text(62, y_ex, f"Excluded (n = {excluded})\n{reasons}", ha="left", va="center",
+            ax.text(62, y_ex, literal(f"Excluded (n = {excluded})\n{reasons}"), ha="left", va="center",
                     bbox=dict(box, facecolor="#FBEFE6"), fontsize=8)
             ax.annotate("", xy=(61.5, y_ex), xytext=(49, y_ex),
                         arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
@@ -197,13 +276,13 @@ def flow_diagram(results) -> Figure:
         for x, arm in ((24, "treated"), (74, "control")):
             ax.annotate("", xy=(x, y_arm + 1), xytext=(49, y_rand - 8.5),
                         arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9, connectionstyle="angle,angleA=0,angleB=90"))
-            ax.text(x, y_arm, f"Allocated to {_wrap(flow.arm_values[arm], 24)}\n(n = {flow.arms[arm]})",
+            ax.text(x, y_arm, literal(f"Allocated to {_wrap(flow.arm_values[arm], 24)}\n(n = {flow.arms[arm]})"),
                     ha="center", va="top", bbox=arm_box, fontweight="bold")
             lines = c["per_arm"][arm]
             text = "Outcome assessed (missing)\n" + "\n".join(
                 f"{_wrap(lab, 28)}, {timepoint_text(tp, results.plan.data.time_unit)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
             ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
-            ax.text(x, y_arm - 18, text, ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
+            ax.text(x, y_arm - 18, literal(text), ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
         # the lowest box hangs below y_arm - 18 by its text height; leave room for it and no more
         ax.set_ylim(y_arm - 18 - (4 + 2.4 * n_lines) * 4.2 / height, 103)
     return fig
@@ -261,4 +340,4 @@ def close(figures) -> None:
 
 
 __all__ = ["style", "svg_bytes", "png_bytes", "forest_plot", "flow_diagram", "report_figures", "OKABE_ITO",
-           "TIER_MARKERS"]
+           "TIER_MARKERS", "literal", "axis_window", "draw_interval", "diverging_rows"]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import paragraph, tables
 from .sentences import interval, level_text, number, threshold_text
+from .text import printable
 
 SECTION_TITLES = {
     "conditional_effects": "Treatment effect at chosen moderator values",
@@ -43,7 +44,8 @@ class RenderedFigure:
 def render_report(results, figures: list[RenderedFigure]) -> str:
     """The whole page as text, embedding the figures the writer saved (report.outputs)."""
     env = _environment()
-    return env.get_template("report.html.j2").render(**report_context(results, figures))
+    # control characters and lone surrogates in user text would make the page invalid (or unwritable as UTF-8)
+    return printable(env.get_template("report.html.j2").render(**report_context(results, figures)))
 
 
 def _environment():

@@ -2,10 +2,11 @@
 pre-specified moderator, and the JAMA-style results paragraph."""
 from __future__ import annotations
 
+import pandas as pd
 
 from ..inference.credibility import observed_direction
 from .sentences import jama, level_text, p_text, threshold_text
-from .tables import covariate_texts, main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
+from .tables import DIVERGING_NOTE, covariate_texts, main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
                   "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
@@ -181,8 +182,11 @@ def results_paragraph(results) -> list[str]:
                      f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
     if hypo:
         paras.append(" ".join(hypo))
+    # rows of separated maximum-likelihood fits: kept, but their P (near 1) is no evidence of no effect
+    notes = rows["note"] if "note" in rows.columns else pd.Series([""] * len(rows), index=rows.index)
+    diverging = notes.map(lambda n: isinstance(n, str) and DIVERGING_NOTE in n)
     # moderators tested everywhere without a claim; those never estimable are counted below instead
-    tiers_of = rows.groupby("moderator", sort=False)["tier"].agg(set)
+    tiers_of = rows[~diverging].groupby("moderator", sort=False)["tier"].agg(set)
     quiet = [mlab.get(m, m) for m, t in tiers_of.items()
              if "none" in t and not t & {"evidence", "hypothesis-generating"}]
     if quiet:
@@ -191,6 +195,11 @@ def results_paragraph(results) -> list[str]:
     ne = rows[rows["tier"] == "not-estimable"]
     if len(ne):
         paras.append(f"{len(ne)} interaction{'s' if len(ne) > 1 else ''} could not be estimated (see the results table).")
+    if diverging.any():
+        k = int(diverging.sum())
+        paras.append(f"{k} interaction{'s' if k > 1 else ''} came from logistic fits with separation, whose estimates "
+                     "and P values are unreliable (odds ratios printed as >999 or <0.001; see the notes in the results "
+                     "table; binary_method: firth_if_separated refits them).")
     for model in a.sensitivity:
         sens = results.table[(results.table["model"] == model) & ((results.table["term"] == "") | (results.table["term"] == "joint"))]
         if sens.empty:

@@ -12,22 +12,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .sentences import interval, number, p_text
+from .sentences import interval, number, p_text, ratio, ratio_interval
+from .text import printable
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
 SKEW_LIMIT = 1.0
 # level and missing-count lines of Table 1 sit under their characteristic, as journals print them
 INDENT = "    "
+# the note a kept maximum-likelihood logistic row carries when its fit separated (models/fit.py):
+# its estimate and CI diverge (log odds ratios of +-20 with CIs tens of thousands wide)
+DIVERGING_NOTE = "separation: estimate unreliable"
 
 
 # ---------------------------------------------------------------------------- labels
 def outcome_labels(plan) -> dict[str, str]:
-    return {o.name: o.label or o.name for o in plan.outcomes}
+    return {o.name: printable(o.label or o.name) for o in plan.outcomes}
 
 
 def moderator_labels(plan) -> dict[str, str]:
-    return {m.name: m.label or m.name for m in plan.moderators}
+    return {m.name: printable(m.label or m.name) for m in plan.moderators}
 
 
 def timepoint_text(timepoint: str, unit: str | None = None) -> str:
@@ -60,9 +64,11 @@ def estimate_ci(est: float, low: float, high: float) -> str:
 
 
 def odds_ratio_ci(est: float, low: float, high: float) -> str:
+    """The ratio (exp of a log-scale estimate) and its CI: '1.35 (0.80-2.10)', '>999 (0.50 to >999)'
+    for a diverging fit, whose row carries the note saying why."""
     if missing(est):
         return ""
-    return f"{number(math.exp(est))} ({interval(math.exp(low), math.exp(high))})"
+    return f"{ratio(est)} ({ratio_interval(low, high)})"
 
 
 def model_order(results) -> list[str]:
@@ -172,8 +178,15 @@ def _cell(r, threshold: float) -> Cell:
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
     if r.model == "logistic":
         return Cell("OR " + odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
-                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high))
-    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier)
+                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
+    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
+
+
+def _note(r) -> str:
+    """A separation note (or any other) beside an estimable row: the reader must see why a
+    ratio prints as '>999'."""
+    note = getattr(r, "note", "")
+    return "" if missing(note) else str(note or "")
 
 
 # ---------------------------------------------------------------------------- results by group
@@ -231,11 +244,11 @@ def table1_spec(results) -> list[tuple[str, str, str]]:
     for m in plan.moderators:
         if m.column in frame.columns:
             kind = "continuous" if m.type == "continuous" else "categorical"
-            spec.append((m.column, m.label or m.name, kind))
+            spec.append((m.column, printable(m.label or m.name), kind))
     seen = {c for c, _, _ in spec}
     for o in plan.outcomes:
         if o.baseline is not None and o.baseline in frame.columns and o.baseline not in seen:
-            spec.append((o.baseline, f"{o.label or o.name}, baseline", "continuous"))
+            spec.append((o.baseline, printable(f"{o.label or o.name}, baseline"), "continuous"))
             seen.add(o.baseline)
     for entry in plan.covariates:
         c = entry if isinstance(entry, str) else entry.column

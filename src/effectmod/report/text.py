@@ -1,0 +1,46 @@
+"""User text made safe for the files it is written into.
+
+Labels, level names and titles come from the plan and the data as they are: they may hold
+control characters (a pasted escape sequence, a NUL from a binary export) or lone surrogates
+(text decoded with errors='surrogateescape', or a YAML "\\udc80" escape). XML 1.0, hence Word
+files and SVG, forbids the first, and UTF-8 cannot encode the second; each is written as the
+replacement character U+FFFD, so the reader sees that something was there.
+"""
+from __future__ import annotations
+
+import re
+
+REPLACEMENT = "\ufffd"
+# everything XML 1.0 does not allow in a document: C0 controls other than tab, newline and
+# carriage return; lone surrogates; and the non-characters U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text) -> str:
+    """``text`` as a string every writer (XML, HTML, UTF-8, a terminal) accepts."""
+    s = str(text)
+    return _NOT_XML.sub(REPLACEMENT, s) if _NOT_XML.search(s) else s
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(text: str) -> str:
+    """``text`` with lone surrogates replaced, so that it encodes as UTF-8 (for CSV and JSON files,
+    which keep every other character as it is)."""
+    return _SURROGATE.sub(REPLACEMENT, text) if _SURROGATE.search(text) else text
+
+
+def utf8_frame(df):
+    """A frame whose text cells all encode as UTF-8 (a copy only when some cell needed it)."""
+    out = df
+    for col in df.columns:
+        if df[col].dtype == object:
+            values = df[col]
+            bad = values.map(lambda v: isinstance(v, str) and _SURROGATE.search(v) is not None)
+            if bad.any():
+                out = out.copy() if out is df else out
+                out[col] = values.map(lambda v: utf8(v) if isinstance(v, str) else v)
+    if any(isinstance(c, str) and _SURROGATE.search(c) for c in out.columns):
+        out = out.rename(columns=lambda c: utf8(c) if isinstance(c, str) else c)
+    return out
