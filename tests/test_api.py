@@ -1,5 +1,7 @@
 """The public Python API (CONTRACT §5)."""
 import importlib
+import inspect
+import re
 
 import effectmod as em
 
@@ -25,8 +27,27 @@ def test_analyze_accepts_a_dataframe_and_a_mapping_and_leaves_them_alone():
     assert "<table" in res._repr_html_()
 
 
+# CONTRACT §5 and the first release's public names: later releases may add names, never drop one
+PUBLIC_FUNCTIONS = ("analyze", "load_plan", "simulate", "jama")
+PUBLIC_CLASSES = ("Plan", "Results")
+PUBLIC_ERRORS = ("PlanError", "DataError", "UsageError")
+
+
 def test_public_names():
-    for name in em.__all__:
-        assert getattr(em, name) is not None
-        if callable(getattr(em, name)) and not name.endswith("Error") and name != "ConvergenceWarning":
-            assert getattr(em, name).__doc__, name
+    names = set(em.__all__)
+    assert set(PUBLIC_FUNCTIONS + PUBLIC_CLASSES + PUBLIC_ERRORS) | {"EffectmodError", "ConvergenceWarning",
+                                                                   "__version__"} <= names
+    assert len(names) == len(em.__all__)                      # no name listed twice
+    missing = [name for name in em.__all__ if not hasattr(em, name)]
+    assert missing == []
+    for name in PUBLIC_FUNCTIONS:
+        assert inspect.isfunction(getattr(em, name)) and getattr(em, name).__doc__, name
+    for name in PUBLIC_CLASSES:
+        assert inspect.isclass(getattr(em, name)) and getattr(em, name).__doc__, name
+    assert issubclass(em.EffectmodError, Exception)
+    for name in PUBLIC_ERRORS:
+        assert issubclass(getattr(em, name), em.EffectmodError), name
+    assert issubclass(em.ConvergenceWarning, Warning)
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", em.__version__)
+    # the example of CONTRACT §5
+    assert em.jama(0.18, 0.05, 0.32, 0.007) == "β-coefficient = 0.18 [95% CI, 0.05-0.32]; P = .007"

@@ -291,19 +291,8 @@ def _odd_names(tmp: Path) -> list[str]:
     return write(tmp, frame, plan)
 
 
-@pytest.fixture
-def fast_outputs(monkeypatch):
-    """Figures, docx and the report take seconds per run and have their own tests; the input
-    handling under test here is the same without them."""
-    import effectmod.report.html
-    import effectmod.report.outputs
-
-    monkeypatch.setattr(effectmod.report.outputs, "write_extra_outputs", lambda results, folder: [])
-    monkeypatch.setattr(effectmod.report.html, "render_report", lambda results, *figures: "<!doctype html>")
-
-
 @pytest.mark.parametrize("name", list(CASES))
-def test_bad_input(name, tmp_path, capsys, monkeypatch, fast_outputs):
+def test_bad_input(name, tmp_path, capsys, monkeypatch, results_only):
     case = CASES[name]
     for key, value in case.env.items():
         monkeypatch.setenv(key, value)
@@ -335,7 +324,7 @@ def test_catalogue_is_large_and_documented():
     assert not missing, missing
 
 
-def test_declared_missing_codes_leave_the_rest(tmp_path, capsys, fast_outputs):
+def test_declared_missing_codes_leave_the_rest(tmp_path, capsys, results_only):
     """The five declared or default codes become missing: n drops by exactly those rows."""
     args = CASES["declared missing codes"].build(tmp_path)
     assert main(args) == 0
@@ -452,7 +441,7 @@ def test_a_bad_input_through_the_installed_command(tmp_path):
     assert "Traceback" not in run.stderr and run.stdout == ""
 
 
-def test_warnings_are_recorded_in_the_data_flow(tmp_path, capsys, fast_outputs):
+def test_warnings_are_recorded_in_the_data_flow(tmp_path, capsys, results_only):
     """Printed on stderr and kept in results.json, so the record of the analysis has them too."""
     import json
 

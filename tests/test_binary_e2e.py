@@ -93,7 +93,7 @@ def test_respiratory_matches_r_glm_text_outcome_and_binary_baseline():
     assert np.array_equal(d.X[:, d.index("baseline")], (raw[d.rows] == "good").astype(float))
 
 
-def test_colon_matches_r_glm_through_the_cli(tmp_path, monkeypatch, capsys):
+def test_colon_matches_r_glm_through_the_cli(tmp_path, monkeypatch, capsys, no_figures):
     # the command line in-process (a subprocess would spend seconds importing)
     from effectmod.cli import main
 

@@ -10,7 +10,7 @@ from effectmod.cli import main
 from effectmod.results import CONTRACT_COLUMNS
 
 
-def test_demo_writes_the_whole_folder(tmp_path, capsys):
+def test_demo_writes_the_whole_folder(tmp_path, capsys, no_figures):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -38,7 +38,7 @@ def test_demo_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
     assert (out / "keep.txt").read_text() == "mine"
 
 
-def test_simulate_then_analyze_round_trip(tmp_path):
+def test_simulate_then_analyze_round_trip(tmp_path, no_figures):
     data = tmp_path / "trial.csv"
     assert main(["simulate", "--out", str(data), "--n", "120", "--seed", "5"]) == 0
     plan = tmp_path / "trial.plan.yaml"
@@ -51,7 +51,7 @@ def test_simulate_then_analyze_round_trip(tmp_path):
     assert parsed["analysis"]["model"] == "linear"
 
 
-def test_json_output_is_machine_readable(tmp_path, capsys):
+def test_json_output_is_machine_readable(tmp_path, capsys, no_figures):
     data = tmp_path / "t.csv"
     main(["simulate", "--out", str(data), "--n", "60", "--seed", "1"])
     capsys.readouterr()

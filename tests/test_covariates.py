@@ -136,7 +136,7 @@ def test_categorical_covariate_is_imputed_as_categorical():
 
 
 # ----------------------------------------------------------------------------- plan and data checks
-def test_plan_accepts_both_forms_and_echoes_them(tmp_path):
+def test_plan_accepts_both_forms_and_echoes_them(tmp_path, no_figures):
     plan = _plan("plan_linear.yaml")
     plan["covariates"] = ["bdi.pre", {"column": "site", "type": "categorical"}]
     plan["moderators"] = plan["moderators"][:2]

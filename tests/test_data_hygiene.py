@@ -18,7 +18,7 @@ from effectmod.data.prepare import prepare_trial
 from effectmod.errors import DataError, PlanError
 from effectmod.plan.load import load_plan
 
-from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, Case, fast_outputs, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
+from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, Case, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
 
 
 def prepare(frame, raw=None):
@@ -69,7 +69,7 @@ def test_participants_without_an_arm_are_excluded_and_counted(tmp_path, capsys, 
     assert "excluded: 3 (treatment (arm) missing)" in out
 
 
-def test_long_data_without_arms_analyses_through_the_command_line(tmp_path, capsys, fast_outputs):
+def test_long_data_without_arms_analyses_through_the_command_line(tmp_path, capsys, results_only):
     frame = _arm_kind(long_frame(), "text")
     assert main(write(tmp_path, frame, LONG_PLAN)) == 0, capsys.readouterr().err
     flow = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["data_flow"]
@@ -411,7 +411,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_catalogue_case(name, tmp_path, capsys, fast_outputs):
+def test_catalogue_case(name, tmp_path, capsys, results_only):
     case = CASES[name]
     code = main(case.build(tmp_path))
     out, err = capsys.readouterr()

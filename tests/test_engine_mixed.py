@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +38,6 @@ STATSMODELS_SE_REL = 1e-2
 # Simulated type I error: 200 replicates give a binomial SD of 0.015 around 0.05, so a
 # correct test lands in [0.015, 0.095] except with probability ~1e-3 (fixed seed: deterministic).
 TYPE1_LOW, TYPE1_HIGH = 0.015, 0.095
-# Speed target from the issue: 16 fits of 276 participants x 2 follow-ups in under 1 s.
-SPEED_BUDGET_S = 1.0
 
 FOLLOWUPS = {"2": "bdi.2m", "4": "bdi.4m", "6": "bdi.6m", "8": "bdi.8m"}
 
@@ -239,17 +236,17 @@ def test_input_errors_and_labels():
     assert base.icc == pytest.approx(base.sigma2_subject / (base.sigma2_subject + base.sigma2_residual))
 
 
-def test_speed_sixteen_resolve_sized_fits():
+def test_sixteen_resolve_sized_fits():
+    """The fits benchmarks/run.py times (16 x 276 participants x 2 follow-ups, the speed target of
+    under 1 s is checked there, not here): each one converges to a usable contrast."""
     rng = np.random.default_rng(7)
-    n, fits = 276, []
-    start = time.perf_counter()
+    n = 276
     for _ in range(16):
         y, X, ids = simulate(rng, n, effect=0.0, extra_covariates=6)
         fit = fit_random_intercept(y, X, ids)
-        fits.append(fit.contrast(np.eye(X.shape[1])[-1]))
-    elapsed = time.perf_counter() - start
-    assert all(math.isfinite(c.df) for c in fits)
-    assert elapsed < SPEED_BUDGET_S, f"16 fits took {elapsed:.2f} s"
+        assert fit.n_groups == n and fit.n_obs == y.size
+        c = fit.contrast(np.eye(X.shape[1])[-1])
+        assert math.isfinite(c.estimate) and c.std_error > 0 and 1 < c.df < y.size
 
 
 def simulate(rng, n, effect, extra_covariates=0, sd_u=1.0, sd_e=1.0):

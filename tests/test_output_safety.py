@@ -20,16 +20,6 @@ from effectmod.writing import spreadsheet_text, write_csv, write_file, write_fol
 from test_bad_inputs import plan_dict, trial_frame, write
 
 
-@pytest.fixture
-def fast_outputs(monkeypatch):
-    """The report and figures are not what these tests are about; they take seconds each."""
-    import effectmod.report.html
-    import effectmod.report.outputs
-
-    monkeypatch.setattr(effectmod.report.outputs, "write_extra_outputs", lambda results, folder: [])
-    monkeypatch.setattr(effectmod.report.html, "render_report", lambda results, *figures: "<!doctype html>")
-
-
 def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
@@ -37,7 +27,7 @@ def names(folder: Path) -> list[str]:
 # ------------------------------------------------------------------ 14 (a) --force and inputs
 
 @pytest.mark.parametrize("where", ["data", "plan", "both", "nested"])
-def test_force_never_replaces_a_folder_holding_the_inputs(tmp_path, capsys, fast_outputs, where):
+def test_force_never_replaces_a_folder_holding_the_inputs(tmp_path, capsys, results_only, where):
     study = tmp_path / "study"
     sub = study / "raw" if where == "nested" else study
     sub.mkdir(parents=True)
@@ -57,7 +47,7 @@ def test_force_never_replaces_a_folder_holding_the_inputs(tmp_path, capsys, fast
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_force_never_replaces_a_folder_effectmod_did_not_write(tmp_path, capsys, fast_outputs):
+def test_force_never_replaces_a_folder_effectmod_did_not_write(tmp_path, capsys, results_only):
     args = write(tmp_path, trial_frame())
     home = tmp_path / "home"
     home.mkdir()
@@ -199,7 +189,7 @@ def test_write_csv_keeps_numbers_and_neutralises_text(tmp_path):
     assert list(back.columns) == ["name", "estimate", "n", "level", "'=bad header"]
 
 
-def test_results_csv_level_names_from_the_data_are_not_formulas(tmp_path, capsys, fast_outputs):
+def test_results_csv_level_names_from_the_data_are_not_formulas(tmp_path, capsys, results_only):
     frame = trial_frame()
     levels = ["=HYPERLINK(\"http://evil.example\")", "@SUM(1)", "-1+cmd|'/C calc'!A0", "ok"]
     frame["site"] = [levels[i % 4] for i in range(len(frame))]
@@ -242,7 +232,7 @@ def test_validate_and_errors_print_no_escape_sequences(tmp_path, capsys):
     assert all(line.startswith("effectmod: ") for line in err.splitlines())
 
 
-def test_console_table_prints_no_escape_sequences(tmp_path, capsys, fast_outputs):
+def test_console_table_prints_no_escape_sequences(tmp_path, capsys, results_only):
     plan = plan_dict(title="Trial \x1b]0;owned\x07", moderators=[
         {"name": "frebaq", "column": "frebaq", "type": "continuous", "label": "FreBAQ \x1b[8m[bold]hidden"}])
     args = write(tmp_path, trial_frame(), plan)
@@ -267,7 +257,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_output_folder_follows_the_umask(tmp_path, capsys, fast_outputs, umask):
+def test_output_folder_follows_the_umask(tmp_path, capsys, results_only, umask):
     args = write(tmp_path, trial_frame())
     assert main(args + ["--quiet"]) == 0
     out = tmp_path / "out"

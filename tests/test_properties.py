@@ -95,7 +95,11 @@ def base_frame() -> pd.DataFrame:
 @settings(max_examples=60, **SETTINGS)
 @given(mutated_plans())
 def test_random_plans_with_data_raise_only_effectmod_errors(raw):
-    _only_effectmod_errors(load_inputs, base_frame(), raw)
+    loaded = _only_effectmod_errors(load_inputs, base_frame(), raw)
+    if loaded is not None:
+        plan, frame, trial = loaded
+        assert isinstance(plan, em.Plan) and isinstance(frame, pd.DataFrame)
+        assert 0 < trial.n <= len(frame)
 
 
 benign = st.one_of(st.none(), st.just(""), st.just("NA"), st.integers(0, 10), st.just(float("nan")))
@@ -144,6 +148,15 @@ def test_every_participant_is_accounted_for(frame, k):
         assert t.tier in {"evidence", "hypothesis-generating", "none", "not-estimable"}
         if t.tier == "not-estimable":
             assert t.note and math.isnan(t.estimate)
+
+
+@pytest.mark.parametrize("k", range(len(PLANS)))
+def test_the_unmodified_frame_is_analysed_and_accounted_for(k):
+    """The property above returns early on an EffectmodError; on the catalogue's own frame there must
+    be none, so that the accounting is checked at least there."""
+    res = em.analyze(base_frame(), PLANS[k])
+    assert len(res.table) > 0 and res.trial.n == len(base_frame())
+    test_every_participant_is_accounted_for.hypothesis.inner_test(base_frame(), k)
 
 
 @pytest.mark.slow

@@ -131,17 +131,7 @@ def test_dataframe_input_is_not_modified():
     pd.testing.assert_frame_equal(frame, copy)
 
 
-@pytest.fixture
-def fast_outputs(monkeypatch):
-    """The report and figures are not what these tests are about; they take seconds each."""
-    import effectmod.report.html
-    import effectmod.report.outputs
-
-    monkeypatch.setattr(effectmod.report.outputs, "write_extra_outputs", lambda results, folder: [])
-    monkeypatch.setattr(effectmod.report.html, "render_report", lambda results, *figures: "<!doctype html>")
-
-
-def test_same_inputs_and_seed_give_identical_files(tmp_path, capsys, fast_outputs):
+def test_same_inputs_and_seed_give_identical_files(tmp_path, capsys, results_only):
     args = write(tmp_path, trial_frame(), plan_dict(analysis={"bootstrap": 200, "seed": 11}))
     outs = []
     for k in range(2):
@@ -158,7 +148,7 @@ def test_same_inputs_and_seed_give_identical_files(tmp_path, capsys, fast_output
     assert not np.allclose(table["boot_ci_low"], other["boot_ci_low"])
 
 
-def test_existing_folder_kept_without_force_and_replaced_with_it(tmp_path, capsys, fast_outputs):
+def test_existing_folder_kept_without_force_and_replaced_with_it(tmp_path, capsys, results_only):
     """Without --force nothing is replaced; --force replaces an earlier output folder (it has a
     manifest.json), never a folder effectmod did not write."""
     args = write(tmp_path, trial_frame())
@@ -179,7 +169,7 @@ def test_existing_folder_kept_without_force_and_replaced_with_it(tmp_path, capsy
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_unwritable_output_place_is_a_usage_error(tmp_path, capsys, fast_outputs):
+def test_unwritable_output_place_is_a_usage_error(tmp_path, capsys, results_only):
     args = write(tmp_path, trial_frame())
     (tmp_path / "afile").write_text("x")
     assert main(args[:-1] + [str(tmp_path / "afile" / "out")]) == 2

@@ -13,7 +13,7 @@ CASES = ["btheb_linear", "btheb_hc3", "btheb_mixed"]
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_reference_case_agrees_with_r(case, tmp_path, monkeypatch):
+def test_reference_case_agrees_with_r(case, tmp_path, monkeypatch, no_figures):
     folder = REFERENCE / case
     monkeypatch.chdir(folder)           # as the acceptance check runs it: inside the case folder
     out = tmp_path / "out"

@@ -1,12 +1,13 @@
 ## Reference conditional treatment effects and Johnson-Neyman boundaries on the BtheB data
 ## (HSAUR; see tests/reference/btheb_linear/README.md), for effectmod's tests/test_effects.py.
-## Run inside this folder:  Rscript ref.R   (reads data.csv, writes conditional_effects.csv, jn.csv).
-## Needs R with emmeans, lme4 and lmerTest.
+## Run inside this folder:  Rscript ref.R   (reads plan.yaml and data.csv, writes
+## conditional_effects.csv, jn.csv), or ../regenerate.sh btheb_effects (also writes versions.txt).
+## Needs R with yaml, emmeans, lme4 and lmerTest.
 ##
 ## linear: lm(bdi_t ~ TR * M + bdi.pre) per follow-up t (complete cases; no extra bdi.pre when the
 ##         moderator is bdi.pre). Conditional effects (treated - TAU) by emmeans at the moderator's
 ##         10/25/50/75/90th percentiles (quantile type 7 over the analysed participants) and at
-##         the extra value 20, or at each level of a binary moderator.
+##         the plan's extra values (`at`), or at each level of a binary moderator.
 ##         JN: roots of the quadratic by polyroot() on vcov(fit), checked by uniroot() on the
 ##         t-statistic criterion.
 ## mixed : lmerTest::lmer(bdi ~ time * TR * M + bdi.pre + (1 | id)), REML; the effect at (t, m) by
@@ -18,16 +19,32 @@ suppressPackageStartupMessages({
   library(lmerTest)
 })
 options(warn = 1, stringsAsFactors = FALSE)
-LEVEL <- 0.95
-PCT <- c(10, 25, 50, 75, 90)
-AT <- 20
+PCT <- c(10, 25, 50, 75, 90)   # effectmod's reporting percentiles (not a plan key)
+
+## ------------------------------- the plan (plan.yaml) ------------------------------------
+plan <- yaml::read_yaml("plan.yaml")
+LEVEL <- if (is.null(plan$analysis$ci_level)) 0.95 else plan$analysis$ci_level
+stopifnot(length(plan$outcomes) == 1, identical(plan$analysis$sensitivity, "mixed"),
+          isTRUE(plan$analysis$adjust_for_baseline))
+outcome <- plan$outcomes[[1]]
+BASELINE <- outcome$baseline
+fu <- vapply(outcome$followups, as.character, "")
 d <- read.csv("data.csv", stringsAsFactors = FALSE, check.names = FALSE)
-d$TR <- as.integer(d$treatment == "BtheB")
-fu <- c("2" = "bdi.2m", "4" = "bdi.4m", "6" = "bdi.6m", "8" = "bdi.8m")
-mods <- list(
-  bdi_pre = list(col = "bdi.pre", type = "continuous"),
-  drug = list(col = "drug", type = "binary", ref = "No", other = "Yes")
-)
+stopifnot(all(d[[plan$data$treatment]] %in% c(plan$data$treated, plan$data$control)))
+d$TR <- as.integer(d[[plan$data$treatment]] == plan$data$treated)
+d$id <- d[[plan$data$id]]
+mods <- list()
+for (m in plan$moderators) {
+  mods[[m$name]] <- if (m$type == "binary") {
+    ref <- as.character(m$reference)
+    lev <- sort(unique(as.character(d[[m$column]])))
+    stopifnot(length(lev) == 2, ref %in% lev)
+    list(col = m$column, type = "binary", ref = ref, other = setdiff(lev, ref))
+  } else {
+    stopifnot(m$type == "continuous")
+    list(col = m$column, type = "continuous", at = as.numeric(unlist(m$at)))
+  }
+}
 
 ce_rows <- list()
 jn_rows <- list()
@@ -43,15 +60,15 @@ add_ce <- function(model, t, mod, label, value, est, se, df) {
 for (t in names(fu)) {
   for (mn in names(mods)) {
     mod <- mods[[mn]]
-    f <- data.frame(Y = d[[fu[[t]]]], TR = d$TR, B = d$bdi.pre)
+    f <- data.frame(Y = d[[fu[[t]]]], TR = d$TR, B = d[[BASELINE]])
     f$M <- if (mod$type == "binary") as.integer(d[[mod$col]] == mod$other) else d[[mod$col]]
     f <- f[complete.cases(f), ]
-    form <- if (mod$col == "bdi.pre") Y ~ TR * M else Y ~ TR * M + B
+    form <- if (mod$col == BASELINE) Y ~ TR * M else Y ~ TR * M + B
     fit <- lm(form, data = f)
     if (mod$type == "continuous") {
       vals <- unname(quantile(f$M, PCT / 100, type = 7))
-      labels <- c(paste0("p", PCT), "plan")
-      vals <- c(vals, AT)
+      labels <- c(paste0("p", PCT), rep("plan", length(mod$at)))
+      vals <- c(vals, mod$at)
     } else {
       vals <- c(0, 1)
       labels <- c(mod$ref, mod$other)
@@ -85,7 +102,7 @@ for (t in names(fu)) {
 ## ------------------------------------------------------------------ mixed
 for (mn in names(mods)) {
   mod <- mods[[mn]]
-  base <- data.frame(id = d$id, TR = d$TR, B = d$bdi.pre)
+  base <- data.frame(id = d$id, TR = d$TR, B = d[[BASELINE]])
   base$M <- if (mod$type == "binary") as.integer(d[[mod$col]] == mod$other) else d[[mod$col]]
   long <- do.call(rbind, lapply(names(fu), function(t) {
     x <- base; x$time <- t; x$Y <- d[[fu[[t]]]]; x
@@ -93,7 +110,7 @@ for (mn in names(mods)) {
   long <- long[complete.cases(long), ]
   long$time <- factor(long$time, levels = names(fu))
   long$id <- factor(long$id)
-  form <- if (mod$col == "bdi.pre") Y ~ time * TR * M + (1 | id) else Y ~ time * TR * M + B + (1 | id)
+  form <- if (mod$col == BASELINE) Y ~ time * TR * M + (1 | id) else Y ~ time * TR * M + B + (1 | id)
   ctrl <- lmerControl(optimizer = "bobyqa", optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5))
   fit <- lmerTest::lmer(form, data = long, REML = TRUE, control = ctrl)
   tt <- delete.response(terms(fit))
@@ -105,8 +122,8 @@ for (mn in names(mods)) {
   }
   for (t in names(fu)) {
     if (mod$type == "continuous") {
-      vals <- c(unname(quantile(people$M, PCT / 100, type = 7)), AT)
-      labels <- c(paste0("p", PCT), "plan")
+      vals <- c(unname(quantile(people$M, PCT / 100, type = 7)), mod$at)
+      labels <- c(paste0("p", PCT), rep("plan", length(mod$at)))
     } else {
       vals <- c(0, 1); labels <- c(mod$ref, mod$other)
     }

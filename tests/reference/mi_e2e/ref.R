@@ -1,6 +1,8 @@
 ## Reference numbers for effectmod's imputed analysis (tests/test_imputation_e2e.py).
 ## Run inside this folder, after `python make_completed.py`:  Rscript ref.R
-## Needs R (>= 4.2) with mice (3.x), mitml, lme4 and lmerTest. Writes reference.csv.
+## Needs R (>= 4.2) with yaml, mice (3.x), mitml, lme4 and lmerTest. Writes reference.csv.
+## (../regenerate.sh mi_e2e runs it and records the versions in versions.txt; it does not
+## re-export the completed datasets.)
 ##
 ## Reads the m completed datasets effectmod exported (completed_XX.csv), fits the models of
 ## plan.yaml (linear, logistic) and plan_mixed.yaml (mixed) on each, and pools them:
@@ -20,16 +22,32 @@ options(warn = 1, stringsAsFactors = FALSE)
 
 files <- sort(list.files(".", pattern = "^completed_[0-9]+\\.csv$"))
 m <- length(files)
-times <- c("2", "4", "6", "8")
-cols <- c("bdi.2m", "bdi.4m", "bdi.6m", "bdi.8m")
-mods <- list(drug = "drug", severity = "severity", bdi_pre = "bdi.pre")
 fmt <- function(x) formatC(x, digits = 17, format = "g")
+
+## the plans: the models below are written for this design; read what varies, check the rest
+plan <- yaml::read_yaml("plan.yaml")
+plan_mixed <- yaml::read_yaml("plan_mixed.yaml")
+bdi <- plan$outcomes[[1]]
+stopifnot(length(plan$outcomes) == 2, bdi$name == "bdi", bdi$baseline == "bdi.pre",
+          identical(plan$outcomes[[2]]$derive,
+                    list(from = "bdi", rule = "reduction_from_baseline_pct >= 50")),
+          identical(plan_mixed$outcomes, plan$outcomes[1]),
+          identical(plan_mixed$moderators, plan$moderators),
+          plan$analysis$model == "linear", plan_mixed$analysis$model == "mixed",
+          plan$analysis$imputations == m)
+times <- names(bdi$followups)
+cols <- vapply(bdi$followups, as.character, "", USE.NAMES = FALSE)
+mods <- setNames(lapply(plan$moderators, `[[`, "column"), vapply(plan$moderators, `[[`, "", "name"))
+stopifnot(identical(unname(unlist(mods)), c("drug", "severity", "bdi.pre")))
 
 read_completed <- function(f) {
   d <- read.csv(f, check.names = FALSE)
-  d$treat <- as.integer(d$treatment == "BtheB")
-  d$drug <- factor(d$drug, levels = c("No", "Yes"))
-  d$severity <- factor(d$severity, levels = c("mild", "moderate", "severe"))
+  d$treat <- as.integer(d[[plan$data$treatment]] == plan$data$treated)
+  for (mo in plan$moderators) if (mo$type != "continuous") {
+    # factor with the plan's reference level first
+    ref <- as.character(mo$reference)
+    d[[mo$column]] <- factor(d[[mo$column]], levels = c(ref, setdiff(sort(unique(d[[mo$column]])), ref)))
+  }
   d
 }
 ds <- lapply(files, read_completed)
