@@ -2,6 +2,7 @@
 test: its rows are not-estimable with the reason, on every path (linear classical and HC3,
 mixed, bootstrap replicates, imputed fits); a model where only some participants are fitted
 exactly is analysed as usual."""
+import math
 import warnings
 
 import numpy as np
@@ -107,3 +108,13 @@ def test_engines_raise_and_batches_drop_exact_fits():
     with pytest.raises(PerfectFitError):
         fit_random_intercept(np.repeat(noisy + level, 2), Xl, groups, names)
     assert PERFECT_FIT_RSS <= 1e-10
+
+
+@pytest.mark.parametrize("se", [0.0, float("nan"), float("inf")])
+def test_a_contrast_without_a_usable_standard_error_tests_nothing(se):
+    """Fitted risks of exactly 0 or 1 under separation give a risk difference with SE 0: its
+    statistic and P are missing, never a division error or P = 0."""
+    from effectmod.engines.base import Contrast
+    for df in (math.inf, 30.0):
+        c = Contrast(0.5, se, df)
+        assert math.isnan(c.statistic) and math.isnan(c.p_value)

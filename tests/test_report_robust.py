@@ -136,6 +136,20 @@ def test_separated_row_is_kept_with_its_note(separated):
     assert "separation" in row["note"]
 
 
+def test_no_risk_differences_are_derived_from_a_separated_fit(separated):
+    """Risk differences and the rd_* columns of a diverging fit would be artefacts (a risk
+    difference of 1 with P = 0): they are left out; its log-odds effects stay, with their
+    diverging intervals, and the row's note says why."""
+    res, _ = separated
+    ce = res.sections["conditional_effects"]
+    sex = ce[ce["moderator"] == "sex"]
+    assert set(sex["scale"]) == {"log odds ratio"}
+    assert "risk difference" in set(ce[ce["moderator"] != "sex"]["scale"])
+    assert "sex" not in set(res.sections["additive_scale"]["moderator"])
+    row = res.table[res.table["moderator"] == "sex"].iloc[0]
+    assert math.isnan(row["rd_estimate"])
+
+
 def test_separated_fit_is_written_everywhere(separated):
     res, folder = separated
     html = (folder / "report.html").read_text(encoding="utf-8")

@@ -31,6 +31,9 @@ class Contrast:
 
     @property
     def statistic(self) -> float:
+        # a zero or non-finite SE (fitted risks of exactly 0 or 1 under separation) tests nothing
+        if not (math.isfinite(self.std_error) and self.std_error > 0):
+            return math.nan
         return self.estimate / self.std_error
 
     @property

@@ -71,6 +71,12 @@ class LogisticFit:
     def std_errors(self) -> np.ndarray:
         return np.sqrt(np.diag(self.vcov))
 
+    @property
+    def diverged(self) -> bool:
+        """Maximum likelihood under separation: some coefficients are infinite, so every effect
+        built from them (conditional effects, risk differences, regions) is an artefact."""
+        return self.method == "ml" and self.separation
+
 
 def _information(X: np.ndarray, p: np.ndarray) -> np.ndarray:
     w = p * (1.0 - p)

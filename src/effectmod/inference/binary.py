@@ -38,13 +38,14 @@ def additive_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.D
     tidy ``additive_scale`` frame (one ``rd_interaction`` row per filled table row, plus
     ``risk`` and ``risk_difference`` rows for binary and categorical moderators).
 
-    Models without a logistic fit (linear, mixed, not estimable) leave the columns empty.
+    Models without a logistic fit (linear, mixed, not estimable) and separated maximum-likelihood
+    fits leave the columns empty.
     ``table`` is not modified.
     """
     values: dict[tuple, tuple] = {}
     section: list[dict] = []
     for model in fitted:
-        if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit):
+        if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit) or model.fit.diverged:
             continue
         moderator = trial.moderators[model.spec.moderator]
         for row in model_additive_rows(model, moderator.type, moderator.levels, plan.analysis.ci_level):

@@ -58,6 +58,13 @@ def _estimable(fitted):
     return [fm for fm in fitted if fm.fit is not None]
 
 
+def _diverged(fm) -> bool:
+    # a separated maximum-likelihood fit: its log-odds effects show the divergence (huge intervals,
+    # drawn as such), but a risk difference or a region of significance built from its infinite
+    # coefficients would look precise (a risk difference of 1 with P = 0) and mean nothing
+    return getattr(fm.fit, "diverged", False)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -71,7 +78,8 @@ def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
     categorical moderators: each level (``percentile`` = the level; ``moderator_value`` = the
     level text). Logistic models give the effect on the log-odds scale and, in further rows with
     ``scale`` "risk difference", the marginally standardised risk difference at each value.
-    Models that could not be estimated have no rows.
+    Models that could not be estimated have no rows; separated maximum-likelihood fits have no
+    risk-difference rows.
     """
     level = plan.analysis.ci_level
     at = {m.name: list(m.at) for m in plan.moderators}
@@ -84,7 +92,7 @@ def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
                 L = fm.design.effect_L(mod_row, t)
                 c = fm.fit.contrast(L)
                 rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind]))
-                if isinstance(fm.fit, LogisticFit):
+                if isinstance(fm.fit, LogisticFit) and not _diverged(fm):
                     # as the additive-scale columns: standardised over the analysed participants,
                     # which a pooled (imputed) fit does not have one set of
                     rd = risk_difference(fm.fit, fm.design, mod_row)
@@ -163,7 +171,7 @@ def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
     rows = []
     for fm in _estimable(fitted):
         m = trial.moderators[fm.spec.moderator]
-        if m.type != "continuous":
+        if m.type != "continuous" or _diverged(fm):
             continue
         obs = moderator_values(fm, trial)
         lo_obs, hi_obs = float(obs.min()), float(obs.max())
