@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .errors import UsageError
-from .results import check_output_folder
+from .results import check_output_folder, output_problem
 
 
 def _console(args):
@@ -29,10 +29,7 @@ def _finish(results, out: Path, args, console, started: float) -> int:
     try:
         results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False))
     except OSError as exc:
-        # a full disk, a read-only place, a path through a file: the user's to fix, not a bug
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(f"--out {out}: cannot write the output folder there ({reason}); "
-                         "choose another place (nothing was written)") from None
+        raise output_problem(out, exc) from None
     if getattr(args, "json", False):
         json.dump(results.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -52,8 +49,11 @@ def _print_warnings(lines) -> None:
 
 def run_analyze(args) -> int:
     from .analysis import analyze
+    from .plan.schema import checked_seed
     started = time.time()
     out = Path(args.out)
+    if args.seed is not None:
+        checked_seed(args.seed, "--seed")
     check_output_folder(out, args.force)
     console = _console(args)
     with _progress(console) as progress:
@@ -85,7 +85,9 @@ def run_demo(args) -> int:
 
 
 def run_simulate(args) -> int:
+    from .plan.schema import checked_seed
     from .simulate import simulate, write_simulation
+    checked_seed(args.seed, "--seed")
     if args.n < 20:
         raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
     overrides = {"dropout": args.dropout} if args.dropout else {}
@@ -94,7 +96,10 @@ def run_simulate(args) -> int:
     except KeyError:
         from .simulate import SCENARIOS
         raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join(SCENARIOS)}") from None
-    paths = write_simulation(trial, args.out)
+    try:
+        paths = write_simulation(trial, args.out)
+    except OSError as exc:
+        raise output_problem(Path(args.out), exc, "the simulated data") from None
     for p in paths:
         print(f"wrote {p}")
     return 0
@@ -132,11 +137,14 @@ def run_init(args) -> int:
         sys.stdout.write(text)
         return 0
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
+    try:
+        if out.exists() and not args.force:
+            raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
+        if not out.parent.is_dir():
+            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
+    except OSError as exc:
+        raise output_problem(out, exc, "the plan") from None
     os.close(handle)
     tmp = Path(name)
     try:
@@ -145,8 +153,10 @@ def run_init(args) -> int:
         os.umask(umask)
         tmp.chmod(0o666 & ~umask)        # mkstemp makes it private; a plan is an ordinary file
         tmp.replace(out)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)   # never leave a half-written plan beside the real one
+        if isinstance(exc, OSError):
+            raise output_problem(out, exc, "the plan") from None
         raise
     print(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
           f"effectmod analyze {args.data} --plan {out}")

@@ -13,7 +13,7 @@ from ..errors import DataError
 from ..plan.schema import Plan, parse_rule
 from .load import closest_columns
 from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
-from .values import RowNames, describe_rows, keys_of, numeric_column, sort_levels, value_key
+from .values import RowNames, describe_rows, is_infinite, keys_of, numeric_column, sort_levels, value_key
 
 
 class _Problems(list):
@@ -340,6 +340,10 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     values, bad, hint = numeric_column(wide[col])
     names = wide.attrs.get("row_names")
     shown = f"column '{_shown(col)}' (plan: {where})"
+    infinite = [(r, t) for r, t in bad if is_infinite(t)]
+    if infinite:
+        bad = [(r, t) for r, t in bad if not is_infinite(t)]
+        problems.add(f"{shown}: {_infinite_values(infinite, names)}")
     dots = [(r, t) for r, t in bad if t == "."]
     if dots:
         # SAS and Stata write a missing number as '.'; reading it as missing is almost surely right
@@ -367,6 +371,11 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
         problems.warn(f"{shown}: {counts} look like missing-value codes and are analysed as numbers; "
                       "if they mean missing, declare them in data.missing_codes")
     return values
+
+
+def _infinite_values(bad, names) -> str:
+    return (f"infinite values {describe_rows(bad, names=names)}; expected finite numbers: correct them, "
+            "or leave the cells empty if they are missing")
 
 
 # numbers that questionnaires and databases use for 'missing', 'refused', 'not applicable'
@@ -503,6 +512,10 @@ def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
     names, cols, sources = [], [], []
     for i, c in enumerate(plan.covariates):
         values, bad, hint = numeric_column(wide[c])
+        infinite = [(r, t) for r, t in bad if is_infinite(t)]
+        if infinite:
+            problems.add(f"column '{c}' (plan: covariates[{i}]): {_infinite_values(infinite, wide.attrs.get('row_names'))}")
+            continue
         if hint:
             # '1,200' or '7,5' are numbers written for people; as categories they would change the model silently
             problems.add(f"column '{c}' (plan: covariates[{i}]): expected numbers, found text "
