@@ -230,7 +230,10 @@ class Analysis(_Strict):
     @field_validator("bootstrap", "permutations", "imputations", "seed", mode="before")
     @classmethod
     def _whole_number(cls, value, info):
-        return whole_number(value, COUNT_LIMITS.get(info.field_name))
+        value = whole_number(value, COUNT_LIMITS.get(info.field_name))
+        if info.field_name == "seed" and value < 0:
+            raise ValueError(f"seeds are whole numbers, 0 or more (numpy takes no negative seeds); got {value}")
+        return value
 
     @field_validator("imputations")
     @classmethod
