@@ -109,6 +109,10 @@ CASES: dict[str, Case] = {
                                          ("cannot write the simulated data there (File name too long",)),
     "init --out name too long": Case(lambda t: ["init", write(t, trial_frame())[1], "--out", str(t / f"{LONG_NAME}.yaml")], 2,
                                      ("cannot write the plan there (File name too long",)),
+    "data file name too long": Case(lambda t: ["validate", str(t / f"{LONG_NAME}.csv"), "--plan", write(t, None)[3]], 2,
+                                    (f"{LONG_NAME}.csv: cannot be read (File name too long)",)),
+    "plan file name too long": Case(lambda t: ["validate", write(t, trial_frame())[1], "--plan", str(t / f"{LONG_NAME}.yaml")], 2,
+                                    (f"{LONG_NAME}.yaml: cannot be read (File name too long)",)),
     # ------------------------------------------------------------------ effectmod power
     "power --scale nan, inf, negative": Case(lambda t: ["power", "--scale", "nan,inf,-1", "--out", str(t / "out")], 2,
                                              ("--scale nan,inf,-1: multipliers of the interactions are finite numbers, 0 or more",

@@ -36,11 +36,14 @@ def read_data(path: str | Path, sheet: str | int | None = None, columns: list[st
                         f"not the data; give {path.name[2:]} instead")
     if suffix not in READERS:
         raise DataError(f"data file {path.name}: unsupported extension '{suffix or '(none)'}'; expected one of {', '.join(READERS)}")
-    if not path.exists():
-        raise DataError(f"data file {path}: not found")
-    if path.is_dir():
-        raise DataError(f"data file {path}: is a folder, expected a file")
-    size = path.stat().st_size
+    try:
+        if not path.exists():
+            raise DataError(f"data file {path}: not found")
+        if path.is_dir():
+            raise DataError(f"data file {path}: is a folder, expected a file")
+        size = path.stat().st_size
+    except OSError as exc:          # a name too long, a path through a file, a broken network drive
+        raise DataError(f"data file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if size == 0:
         raise DataError(f"data file {path.name}: is empty (0 bytes)")
     try:
