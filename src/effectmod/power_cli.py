@@ -119,15 +119,15 @@ def _memory_problem(n: float, args) -> str | None:
     """Why the largest trials would not fit this machine's memory (a chunk of trials per process)."""
     import os
 
-    from .data.load import _human, available_memory
+    from .data.load import available_memory
     from .power import CHUNK
     available = available_memory()
-    workers = args.workers or (1 if args.dask else os.cpu_count() or 1)
+    workers = args.workers or os.cpu_count() or 1
     need = min(CHUNK, args.replicates) * n * BYTES_PER_SIMULATED_PARTICIPANT * workers
     if available is None or need <= available:
         return None
     return (f"--n {n:g}: {workers} process(es) each simulating {min(CHUNK, args.replicates)} trials of {n:,.0f} participants "
-            f"at once would need about {_human(need)} of memory, and this machine has {_human(available)} available; "
+            f"at once would need about {need / 2**30:.1f} GB of memory, and this machine has {available / 2**30:.1f} GB available; "
             "give smaller sample sizes or fewer --workers")
 
 

@@ -171,7 +171,6 @@ def whole_number(value, limit: int | None = None):
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(value) or not float(value).is_integer():
             raise ValueError(f"expected a whole number, got {value}")
-        value = int(value)
     value = int(value)
     if limit is not None and value > limit:
         raise ValueError(f"at most {limit:,}, got {value:,}")
