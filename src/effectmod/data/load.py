@@ -140,8 +140,8 @@ def available_memory() -> int | None:
         except (AttributeError, ValueError, OSError):
             return None
     try:
-        limit = open("/sys/fs/cgroup/memory.max", encoding="ascii").read().strip()
-        used = open("/sys/fs/cgroup/memory.current", encoding="ascii").read().strip()
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii").strip()
         if limit.isdigit() and used.isdigit():
             found = min(found, int(limit) - int(used))
     except OSError:
