@@ -14,7 +14,7 @@ from .inference.resample import stratified_bootstrap_counts
 from .inference.tiers import tier
 from .models.fit import FittedModel, fit_model
 from .models.spec import model_specs
-from .plan.schema import Plan
+from .plan.schema import Plan, checked_seed
 from .results import CONTRACT_COLUMNS, Results
 
 
@@ -29,7 +29,8 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     started = time.time()
     plan_obj, frame, trial = load_inputs(data, plan)  # every plan and data problem, in one error
     if seed is not None:
-        plan_obj = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"seed": int(seed)})})
+        seed = checked_seed(seed)
+        plan_obj = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"seed": seed})})
     if isinstance(data, pd.DataFrame):
         inputs = {"data": {"source": "DataFrame", "sha256": _frame_hash(frame)}}
     else:

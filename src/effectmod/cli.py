@@ -104,6 +104,9 @@ def _main(argv: list[str] | None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print(f"effectmod: {_out_of_memory(args)}", file=sys.stderr)
+        return 2
     except Exception:
         import os
         if os.environ.get("EFFECTMOD_DEBUG"):
@@ -117,6 +120,19 @@ def _main(argv: list[str] | None) -> int:
         return 1
     finally:
         restore()
+
+
+def _out_of_memory(args) -> str:
+    """What to do when a run has exhausted the memory: it is the input's size, not a bug."""
+    if getattr(args, "data", None):
+        from pathlib import Path
+
+        from .data.load import too_large_for_memory
+        return too_large_for_memory(Path(args.data))
+    if args.command == "power":
+        return ("ran out of memory simulating the trials; give smaller sample sizes (--n) or a smaller pilot "
+                "dataset, or run on a machine with more memory")
+    return "ran out of memory; close other programs or run on a machine with more memory"
 
 
 def _terminate_like_interrupt():

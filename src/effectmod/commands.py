@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from .errors import UsageError
-from .writing import check_output_folder, check_new_files, write_file
+from .writing import check_new_files, check_output_folder, output_problem, write_file
 
 
 def _console(args):
@@ -32,10 +32,7 @@ def _finish(results, out: Path, args, console, started: float) -> int:
     try:
         results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False), inputs=_inputs(args))
     except OSError as exc:
-        # a full disk, a read-only place, a path through a file: the user's to fix, not a bug
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(f"--out {out}: cannot write the output folder there ({reason}); "
-                         "choose another place (nothing was written)") from None
+        raise output_problem(out, exc) from None
     if getattr(args, "json", False):
         json.dump(results.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -56,8 +53,11 @@ def _print_warnings(lines) -> None:
 
 def run_analyze(args) -> int:
     from .analysis import analyze
+    from .counts import checked_seed
     started = time.time()
     out = Path(args.out)
+    if args.seed is not None:
+        checked_seed(args.seed, "--seed")
     check_output_folder(out, args.force, _inputs(args))
     console = _console(args)
     with _progress(console) as progress:
@@ -90,6 +90,8 @@ def run_demo(args) -> int:
 
 def run_simulate(args) -> int:
     from .console import printable
+    from .counts import checked_seed
+    checked_seed(args.seed, "--seed")
     if args.n < 20:
         raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
     from .simulate import simulate, simulation_paths, write_simulation
@@ -104,7 +106,7 @@ def run_simulate(args) -> int:
     try:
         paths = write_simulation(trial, args.out, force=args.force)
     except OSError as exc:
-        raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+        raise output_problem(Path(args.out), exc, "the simulated data") from None
     for p in paths:
         print(f"wrote {printable(str(p))}")
     return 0
@@ -149,12 +151,15 @@ def run_init(args) -> int:
         sys.stdout.write(text)
         return 0
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-    # atomic: never a half-written plan beside the real one; without --force never over a file
-    write_file(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=args.force)
+    try:
+        if out.exists() and not args.force:
+            raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
+        if not out.parent.is_dir():
+            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+        # atomic: never a half-written plan beside the real one; without --force never over a file
+        write_file(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=args.force)
+    except OSError as exc:
+        raise output_problem(out, exc, "the plan") from None
     print(printable(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
                     f"effectmod analyze {args.data} --plan {out}"))
     return 0

@@ -73,6 +73,111 @@ def _target(args) -> float | None:
     return target
 
 
+# one run simulates at most this many trials (grid cells x replicates): beyond it a typo (an extra
+# zero in --replicates) would run for days; a trial has at most MAX_N participants
+MAX_TRIALS = 10_000_000
+MAX_N = 100_000
+_DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def check_power_arguments(args) -> None:
+    """Every problem with the numbers and addresses given to `effectmod power`, one line each
+    (UsageError), before anything is simulated: no NaN, infinite or negative sizes, whole sample
+    sizes in range, a run of bounded size, a seed numpy takes and a Dask scheduler address."""
+    from .errors import UsageError
+    from .counts import checked_seed
+
+    problems: list[str] = []
+
+    def numbers(text, flag) -> tuple[float, ...]:
+        try:
+            return _floats(text, flag) if text is not None else ()
+        except UsageError as exc:
+            problems.extend(exc.problems)
+            return ()
+
+    ns = numbers(args.n, "--n")
+    bad = [v for v in ns if not (math.isfinite(v) and v.is_integer() and 20 <= v <= MAX_N)]
+    if bad:
+        problems.append(f"--n {args.n}: sample sizes are whole numbers from 20 to {MAX_N:,}; got "
+                        + ", ".join(f"{v:g}" for v in bad))
+    scales = numbers(args.scale, "--scale")
+    bad = [v for v in scales if not (math.isfinite(v) and v >= 0)]
+    if bad:
+        problems.append(f"--scale {args.scale}: multipliers of the interactions are finite numbers, 0 or more (0 = no "
+                        "interaction; for the opposite direction give --interaction with a negative size); got "
+                        + ", ".join(f"{v:g}" for v in bad))
+    sizes = numbers(args.interaction, "--interaction")
+    bad = [v for v in sizes if not math.isfinite(v)]
+    if bad:
+        problems.append(f"--interaction {args.interaction}: interaction sizes are finite numbers; got "
+                        + ", ".join(f"{v:g}" for v in bad))
+    cells = len(ns) * max(len(scales) + len(sizes), 1)
+    if args.replicates >= 10 and cells * args.replicates > MAX_TRIALS:
+        problems.append(f"--replicates {args.replicates:,} x {cells:,} grid cell(s) = {cells * args.replicates:,} simulated "
+                        f"trials, more than one run simulates ({MAX_TRIALS:,}); give fewer replicates or a smaller grid "
+                        "(1000-10000 replicates give a Monte Carlo SE of 0.016-0.005)")
+    if not (math.isfinite(args.alpha) and 0 < args.alpha < 1):
+        problems.append(f"--alpha {args.alpha:g}: the significance level lies between 0 and 1 (e.g. 0.05)")
+    try:
+        checked_seed(args.seed, "--seed")
+    except UsageError as exc:
+        problems.extend(exc.problems)
+    if args.workers is not None and args.workers < 1:
+        problems.append(f"--workers {args.workers}: give 1 or more local processes (1 = serial)")
+    elif ns and not args.scheduler and not problems:
+        problem = _memory_problem(max(ns), args)
+        if problem:
+            problems.append(problem)
+    if args.scheduler is not None:
+        problem = _scheduler_problem(args.scheduler)
+        if problem:
+            problems.append(f"--scheduler {args.scheduler}: {problem}")
+    if problems:
+        raise UsageError(problems)
+
+
+# memory one simulated participant takes in a chunk (all models' columns, Gram matrices): about
+# 625 bytes measured with the resolve scenario at n = 20,000; with margin
+BYTES_PER_SIMULATED_PARTICIPANT = 800
+
+
+def _memory_problem(n: float, args) -> str | None:
+    """Why the largest trials would not fit this machine's memory (a chunk of trials per process)."""
+    import os
+
+    workers = args.workers or os.cpu_count() or 1
+    if args.replicates * n * BYTES_PER_SIMULATED_PARTICIPANT * workers < 2**30:
+        return None              # fits any machine: no need to load the data reader and the simulator to ask
+    from .data.load import available_memory
+    from .power import CHUNK
+    available = available_memory()
+    need = min(CHUNK, args.replicates) * n * BYTES_PER_SIMULATED_PARTICIPANT * workers
+    if available is None or need <= available:
+        return None
+    return (f"--n {n:g}: {workers} process(es) each simulating {min(CHUNK, args.replicates)} trials of {n:,.0f} participants "
+            f"at once would need about {need / 2**30:.1f} GB of memory, and this machine has {available / 2**30:.1f} GB available; "
+            "give smaller sample sizes or fewer --workers")
+
+
+def _scheduler_problem(address: str) -> str | None:
+    """Why ``address`` is not a Dask scheduler address (scheme://host:port), or None."""
+    scheme, sep, rest = address.strip().partition("://")
+    if not sep:
+        scheme, rest = "tcp", address.strip()
+    if scheme in ("http", "https"):
+        return ("a web address, not a Dask scheduler's; give tcp://HOST:PORT (the scheduler's port, "
+                "usually 8786, not the dashboard's 8787)")
+    if scheme not in _DASK_SCHEMES:
+        return f"unknown scheme '{scheme}://'; a Dask scheduler address looks like tcp://10.0.0.5:8786"
+    if scheme == "inproc":
+        return None
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return "not HOST:PORT; a Dask scheduler address looks like tcp://10.0.0.5:8786"
+    return None
+
+
 def add_power_arguments(p) -> None:
     p.description = DESCRIPTION
     p.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -160,21 +265,32 @@ def run_power(args) -> int:
     started = time.time()
     out = Path(args.out)
     inputs = (args.pilot, args.plan)
+    check_power_arguments(args)
     check_output_folder(out, args.force, inputs)
     grid = _grid(args)
     from rich.console import Console
 
     from .commands import _progress
     from .console import _esc
+    from .errors import UsageError
     from .power import simulate_power, target_table
+    from .writing import output_problem
     target = _target(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
     client = cluster = None
     if args.scheduler or args.dask:
-        from dask.distributed import Client, LocalCluster
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError("--scheduler/--dask need dask.distributed: pip install 'effectmod[dask]'") from None
         if args.scheduler:
-            client = Client(args.scheduler)
+            try:
+                client = Client(args.scheduler)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"--scheduler {args.scheduler}: no Dask scheduler answered there "
+                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                                 "check the address and that the scheduler runs") from None
         else:
             cluster = LocalCluster(processes=True, host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
@@ -200,7 +316,10 @@ def run_power(args) -> int:
         (folder / "power.png").write_bytes(png)
         (folder / "manifest.json").write_text(json.dumps(power_manifest(args, started), indent=2) + "\n",
                                               encoding="utf-8")
-    write_folder(out, args.force, fill, inputs=inputs)
+    try:
+        write_folder(out, args.force, fill, inputs=inputs)
+    except OSError as exc:
+        raise output_problem(out, exc, "the power results") from None
     print_power(console, table)
     if targets is not None:
         print_target(console, targets, table)

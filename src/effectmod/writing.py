@@ -66,10 +66,13 @@ def check_output_folder(out: Path, force: bool, inputs=()) -> None:
     effectmod did not write (no manifest.json). Checked again when the folder is put in place;
     the command line checks first so that a user does not wait for an analysis in vain."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if not out.is_dir() or not any(out.iterdir()):
-        return
+    try:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a folder")
+        if not out.is_dir() or not any(out.iterdir()):
+            return
+    except OSError as exc:          # a name too long, a folder that cannot be listed, ...
+        raise output_problem(out, exc) from None
     if not force:
         raise UsageError(f"--out {out}: folder exists and is not empty; choose another folder or pass --force "
                          "to replace it")
@@ -83,6 +86,17 @@ def check_output_folder(out: Path, force: bool, inputs=()) -> None:
                         "will not replace it; choose another output folder, or empty or delete this one yourself")
     if problems:
         raise UsageError(problems)
+
+
+def output_problem(out: Path, exc: OSError, what: str = "the output folder", flag: str = "--out") -> UsageError:
+    """The message for an OSError met while checking or writing an output path: a full disk, a
+    read-only place, a path through a file, a name too long are the user's to fix, not a bug."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.ENAMETOOLONG:
+        longest = max((len(part) for part in Path(out).parts), default=0)
+        reason += (f": a name in it has {longest} characters, and file systems allow 255 bytes per name"
+                   if longest > 255 else f": the whole path has {len(str(out))} characters, more than this system allows")
+    return UsageError(f"{flag} {out}: cannot write {what} there ({reason}); choose another name or place (nothing was written)")
 
 
 def _inputs_inside(out: Path, inputs) -> list[str]:

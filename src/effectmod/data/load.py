@@ -40,11 +40,14 @@ def read_data(path: str | Path, sheet: str | int | None = None, columns: list[st
                         f"not the data; give {path.name[2:]} instead")
     if suffix not in READERS:
         raise DataError(f"data file {path.name}: unsupported extension '{suffix or '(none)'}'; expected one of {', '.join(READERS)}")
-    if not path.exists():
-        raise DataError(f"data file {path}: not found")
-    if path.is_dir():
-        raise DataError(f"data file {path}: is a folder, expected a file")
-    size = path.stat().st_size
+    try:
+        if not path.exists():
+            raise DataError(f"data file {path}: not found")
+        if path.is_dir():
+            raise DataError(f"data file {path}: is a folder, expected a file")
+        size = path.stat().st_size
+    except OSError as exc:          # a name too long, a path through a file, a broken network drive
+        raise DataError(f"data file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if size == 0:
         raise DataError(f"data file {path.name}: is empty (0 bytes)")
     try:
@@ -55,6 +58,7 @@ def read_data(path: str | Path, sheet: str | int | None = None, columns: list[st
     except OSError as exc:
         raise DataError(f"data file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     usecols = _size_guard(path, suffix, size, columns)
+    _memory_guard(path, suffix, size, usecols)
     try:
         frame = _read(path, suffix, sheet, usecols)
     except DataError:
@@ -62,8 +66,7 @@ def read_data(path: str | Path, sheet: str | int | None = None, columns: list[st
     except PermissionError:
         raise DataError(f"data file {path}: cannot be read (permission denied, or locked by another program)") from None
     except MemoryError:
-        raise DataError(f"data file {path.name}: too large to hold in memory on this machine; "
-                        "reduce it to the analysed columns first") from None
+        raise DataError(too_large_for_memory(path)) from None
     except Exception as exc:  # every reader has its own exception types; the user needs one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"data file {path.name}: cannot be read as {suffix[1:]}: {first}") from None
@@ -107,6 +110,90 @@ def _size_guard(path: Path, suffix: str, size: int, columns) -> list[str] | None
         raise DataError(f"data file {path.name}: {_human(size)}, and its {len(wanted)} analysed column(s) of {len(header)} "
                         f"would still take more than the limit of {_human(limit)}; {advice}")
     raise DataError(f"data file {path.name}: {_human(size)} is more than effectmod reads at once (limit {_human(limit)}); {advice}")
+
+
+# memory a cell takes while a file is read as text and checked against the plan (a Python string
+# per cell, then numbers and level keys): about 70 bytes measured on a 400,000-row csv; with margin
+BYTES_PER_CELL = 100
+MEMORY_CHECK_BYTES = 64 << 20      # smaller files are not worth the look
+
+
+def too_large_for_memory(path: Path) -> str:
+    """The message for a data file whose analysis ran out of memory."""
+    try:
+        size = f" ({_human(path.stat().st_size)})"
+    except OSError:
+        size = ""
+    return (f"data file {path.name}{size}: too large to check and analyse in this machine's memory; save only the "
+            "analysed rows and columns (the plan's) to a smaller file, or run on a machine with more memory")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take: MemAvailable (Linux), else the free pages
+    (os.sysconf), lowered to a cgroup (container) limit when there is one; None when unknown."""
+    found = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii").strip()
+        if limit.isdigit() and used.isdigit():
+            found = min(found, int(limit) - int(used))
+    except OSError:
+        pass
+    return max(found, 0)
+
+
+def _estimated_cells(path: Path, suffix: str, size: int, usecols) -> int | None:
+    """Rows x columns that will be read, from the first 64 KB (text) or the metadata (parquet)."""
+    if suffix in (".csv", ".tsv", ".txt"):
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+        lines = head.split(b"\n")
+        body = lines[1:-1] if len(lines) > 2 else lines[1:]
+        if not body:
+            return None
+        sep = b"\t" if suffix == ".tsv" else _sniff_delimiter(path).encode()
+        per_line = sum(len(ln) + 1 for ln in body) / len(body)
+        columns = len(usecols) if usecols else lines[0].count(sep) + 1
+        return int(size / per_line * columns)
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+        meta = pq.read_metadata(path)
+        return meta.num_rows * (len(usecols) if usecols else meta.num_columns)
+    if suffix in (".sav", ".dta", ".sas7bdat"):
+        return size // 8            # fixed-width binary: about 8 bytes per cell
+    return None
+
+
+def _memory_guard(path: Path, suffix: str, size: int, usecols) -> None:
+    """Refuse, before reading, a file whose checks would clearly take more memory than is available
+    (reading it anyway would end in MemoryError, or the system killing the process)."""
+    if size < MEMORY_CHECK_BYTES:
+        return
+    try:
+        cells = _estimated_cells(path, suffix, size, usecols)
+    except Exception:              # an unreadable file is the reader's to report
+        return
+    available = available_memory()
+    if cells is None or available is None:
+        return
+    need = cells * BYTES_PER_CELL
+    if need > available:
+        raise DataError(f"data file {path.name}: {_human(size)}, about {cells:,} cells to read, would need about {_human(need)} "
+                        f"of memory to check and analyse, and this machine has {_human(available)} available; save only the "
+                        "analysed rows and columns (the plan's) to a smaller file, or run on a machine with more memory")
 
 
 def _human(n: float) -> str:

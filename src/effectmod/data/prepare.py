@@ -13,8 +13,8 @@ from ..errors import DataError
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .load import closest_columns
 from .trial import CovariateData, DataFlow, ModeratorData, OutcomeData, TrialData
-from .values import (RowNames, describe_rows, is_missing_token, keys_of, missing_tokens_kept, numeric_column,
-                     sort_levels, value_key)
+from .values import (RowNames, describe_rows, is_infinite, is_missing_token, keys_of, missing_tokens_kept,
+                     numeric_column, sort_levels, value_key)
 
 
 class _Problems(list):
@@ -399,6 +399,10 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     values, bad, hint = numeric_column(wide[col])
     names = wide.attrs.get("row_names")
     shown = f"column '{_shown(col)}' (plan: {where})"
+    infinite = [(r, t) for r, t in bad if is_infinite(t)]
+    if infinite:
+        bad = [(r, t) for r, t in bad if not is_infinite(t)]
+        problems.add(f"{shown}: {_infinite_values(infinite, names)}")
     dots = [(r, t) for r, t in bad if t == "."]
     if dots:
         # SAS and Stata write a missing number as '.'; reading it as missing is almost surely right
@@ -426,6 +430,11 @@ def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
         problems.warn(f"{shown}: {counts} look like missing-value codes and are analysed as numbers; "
                       "if they mean missing, declare them in data.missing_codes")
     return values
+
+
+def _infinite_values(bad, names) -> str:
+    return (f"infinite values {describe_rows(bad, names=names)}; expected finite numbers: correct them, "
+            "or leave the cells empty if they are missing")
 
 
 # numbers that questionnaires and databases use for 'missing', 'refused', 'not applicable'
@@ -600,6 +609,10 @@ def _code_covariates(wide, plan: Plan, problems: _Problems) -> CovariateData:
         where = f"covariates[{i}]" if declared is None else f"covariates[{i}].column"
         if declared != "categorical":
             values, bad, hint = numeric_column(wide[c])
+            infinite = [(r, t) for r, t in bad if is_infinite(t)]
+            if infinite:
+                problems.add(f"column '{c}' (plan: {where}): {_infinite_values(infinite, wide.attrs.get('row_names'))}")
+                continue
             if hint or (declared == "continuous" and any(t != "." for _, t in bad)):
                 # '1,200' or '7,5' are numbers written for people; as categories they would change the model silently
                 if not hint and declared == "continuous":

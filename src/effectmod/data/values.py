@@ -143,14 +143,22 @@ def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float).to_numpy(), [], ""
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return pd.to_numeric(series, errors="coerce").astype(float).to_numpy(), [], ""
+        values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+        infinite = np.flatnonzero(np.isinf(values))
+        if len(infinite) == 0:
+            return values, [], ""
+        # a parquet or DataFrame column may hold inf: a data error like the text 'inf', never a number
+        bad = [(int(i), repr(float(values[i]))) for i in infinite]
+        values = values.copy()
+        values[infinite] = np.nan
+        return values, bad, ""
     values = np.full(len(series), np.nan)
     bad: list[tuple[int, str]] = []
     hint = ""
     for i, cell in enumerate(series.tolist()):
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):
             continue
-        if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool):
+        if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool) and math.isfinite(cell):
             values[i] = float(cell)
             continue
         text = str(cell).strip()
@@ -168,6 +176,14 @@ def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]
             elif _DECIMAL_COMMA.match(text) and not hint:
                 hint = " (decimal commas: write 7.5, not 7,5)"
     return values, bad, hint
+
+
+def is_infinite(text: str) -> bool:
+    """True for the text of an infinite number ('inf', '-Infinity', '1e999'): a bad value of a numeric column."""
+    try:
+        return math.isinf(float(text))
+    except ValueError:
+        return False
 
 
 def describe_rows(bad: list[tuple[int, str]], limit: int = 5, names: list[str] | None = None) -> str:

@@ -30,6 +30,10 @@ def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
         raise PlanError(f"plan: expected a Plan, a mapping or the path of a YAML file, got {type(source).__name__}")
     path = Path(source)
     try:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > MAX_PLAN_BYTES:
+            raise PlanError(f"plan file {path}: {size:,} bytes is far more than a plan (limit {MAX_PLAN_BYTES:,} bytes); "
+                            "is it the data file?")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise PlanError(f"plan file {path}: not found") from None
@@ -49,9 +53,12 @@ def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PlanError(f"plan file {path}: not valid YAML{where}: {problem}") from None
+        what = "" if isinstance(exc, _KeyProblem) else " not valid YAML"
+        raise PlanError(f"plan file {path}:{what}{where}: {problem}") from None
     except RecursionError:
         raise PlanError(f"plan file {path}: nested too deeply to be a plan") from None
+    except _PlanTooLarge as exc:
+        raise PlanError(f"plan file {path}: {exc}") from None
     if raw is None:
         raise PlanError(f"plan file {path}: is empty; expected a mapping with data, outcomes and moderators (see `effectmod init`)")
     if not isinstance(raw, dict):
@@ -59,20 +66,81 @@ def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
     return raw, str(path)
 
 
+# a plan is a few hundred values; YAML aliases can make a short file expand to billions
+# ("billion laughs"), which would take minutes and gigabytes to validate and report
+MAX_PLAN_BYTES = 1 << 20
+MAX_PLAN_NODES = 100_000
+
+
+class _PlanTooLarge(Exception):
+    pass
+
+
+class _KeyProblem(yaml.constructor.ConstructorError):
+    """Valid YAML, but keys no plan can have."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load that refuses a key given twice in one mapping: YAML would keep the last one
-    silently, and a plan must never change its analysis without saying so."""
+    """safe_load that refuses a key given twice in one mapping (YAML would keep the last one
+    silently, and a plan must never change its analysis without saying so), a key that is a list
+    or mapping, and a document whose aliases expand it beyond ``MAX_PLAN_NODES`` values."""
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
 
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                raise _KeyProblem(
+                    None, None, f"a key is {kind} (written with '?' or as [..] / {{..}}); plan keys are names such as "
+                    "'model' or 'seed'", key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
+                raise _KeyProblem(
                     None, None, f"key '{key}' is given twice (also at line {seen[key] + 1}); keep one",
                     key_node.start_mark)
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
+
+
+def _check_expanded_size(root) -> None:
+    """Count the values of the document as aliases expand it (each alias counts its whole target
+    again), without expanding it; _PlanTooLarge beyond MAX_PLAN_NODES or for an alias to itself."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_PLAN_NODES:
+                raise _PlanTooLarge(f"its aliases (*name) expand it to more than {MAX_PLAN_NODES:,} values, far more than a "
+                                    "plan holds; write the values out or use fewer aliases")
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _PlanTooLarge(f"an alias refers to the value that contains it (line {node.start_mark.line + 1}), "
+                                "which never ends; remove it")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def validate_plan(raw: dict, origin: str = "plan") -> Plan:

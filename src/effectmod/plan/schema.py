@@ -10,6 +10,8 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from ..counts import checked_seed, whole_number  # noqa: F401 (checked_seed: re-exported)
+
 Scalar = Union[bool, int, float, str]
 ModelType = Literal["linear", "mixed"]
 Direction = Literal["greater_benefit_when_higher", "less_benefit_when_higher", "unspecified"]
@@ -196,27 +198,48 @@ def covariate_type(entry) -> Optional[str]:
     return "categorical" if entry.type == "categorical" else "continuous"
 
 
+# more than this many resamples, imputations or permutations only costs time (their Monte Carlo
+# error is long negligible), and a typo such as 1e9 would run for days or exhaust memory
+COUNT_LIMITS = {"bootstrap": 100_000, "imputations": 1_000, "permutations": 1_000_000}
+# a level nearer 0 or 1 gives intervals that say nothing (a point, or the whole real line)
+CI_LEVEL_RANGE = (0.5, 0.9999)
+
+
 class Analysis(_Strict):
     """How the models are fitted and reported."""
 
     model: ModelType = Field("linear", description="linear: one regression per outcome and follow-up; mixed: one model over all follow-ups.")
     sensitivity: list[ModelType] = Field(default_factory=list, description="Further model types run beside the main one (e.g. [mixed]); their rows carry their own `model`.")
     adjust_for_baseline: bool = Field(True, description="Include the outcome's baseline value as a covariate when it exists.")
-    ci_level: float = Field(0.95, description="Confidence level of every interval, in (0, 1).")
+    ci_level: float = Field(0.95, description=(
+        f"Confidence level of every interval, from {CI_LEVEL_RANGE[0]} to {CI_LEVEL_RANGE[1]} (a 50% to 99.99% interval)."))
     evidence_threshold: float = Field(0.05, description="p below this: 'evidence'.")
     exploratory_threshold: float = Field(0.20, description="p below this (and not evidence): 'hypothesis-generating'.")
     se: Literal["classical", "HC3"] = Field("classical", description="Variance of linear models: classical or the HC3 sandwich.")
     multiplicity: Literal["none", "holm", "fdr_bh"] = Field("none", description="Adjusted p reported beside the raw p.")
-    bootstrap: int = Field(0, ge=0, description="Bootstrap resamples for percentile CIs (0 = none).")
-    permutations: int = Field(0, ge=0, description="Freedman-Lane permutations for a permutation p of each linear interaction (0 = none).")
-    imputations: int = Field(0, ge=0, description="Multiple imputations (0 = complete cases per model; otherwise at least 2, as Rubin's rules need a between-imputation variance).")
+    bootstrap: int = Field(0, ge=0, description=f"Bootstrap resamples for percentile CIs (0 = none; at most {COUNT_LIMITS['bootstrap']:,}).")
+    permutations: int = Field(0, ge=0, description=(
+        f"Freedman-Lane permutations for a permutation p of each linear interaction (0 = none; at most {COUNT_LIMITS['permutations']:,})."))
+    imputations: int = Field(0, ge=0, description=(
+        "Multiple imputations (0 = complete cases per model; otherwise at least 2, as Rubin's rules need a between-imputation "
+        f"variance; at most {COUNT_LIMITS['imputations']:,})."))
     imputation_method: Literal["norm", "pmm"] = Field("norm", description=(
         "Continuous variables in multiple imputation: norm (Bayesian linear regression draws, truncated to the "
         "declared range, rounded on whole-number scales) or pmm (predictive mean matching, which never imputes "
         "beyond the observed values and under-covers when dropout is strongly selective)."))
     binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised likelihood, or Firth only where separation is found.")
     forest_scale: Literal["raw", "per_sd"] = Field("raw", description="Forest plot: interaction per unit (raw) or per SD of the moderator.")
-    seed: int = Field(2024, description="Seed of every random step (bootstrap, imputation, permutation).")
+    seed: int = Field(2024, ge=0, description=(
+        "Seed of every random step (bootstrap, imputation, permutation): a whole number, 0 or more (numpy's random "
+        "generators take no negative seeds; a negative one is refused rather than mapped to another)."))
+
+    @field_validator("bootstrap", "permutations", "imputations", "seed", mode="before")
+    @classmethod
+    def _whole_number(cls, value, info):
+        value = whole_number(value, COUNT_LIMITS.get(info.field_name))
+        if info.field_name == "seed" and value < 0:
+            raise ValueError(f"seeds are whole numbers, 0 or more (numpy takes no negative seeds); got {value}")
+        return value
 
     @field_validator("imputations")
     @classmethod
@@ -227,9 +250,12 @@ class Analysis(_Strict):
 
     @field_validator("ci_level", "evidence_threshold", "exploratory_threshold")
     @classmethod
-    def _open_unit_interval(cls, value: float) -> float:
+    def _open_unit_interval(cls, value: float, info) -> float:
         if not 0.0 < value < 1.0:
             raise ValueError(f"must lie strictly between 0 and 1, got {value}")
+        low, high = CI_LEVEL_RANGE
+        if info.field_name == "ci_level" and not low <= value <= high:
+            raise ValueError(f"{value} is not a usable confidence level; give one from {low} to {high} (e.g. 0.95 for 95% intervals)")
         return value
 
     @model_validator(mode="after")
