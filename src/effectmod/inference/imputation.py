@@ -452,7 +452,7 @@ def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.Da
 
     Imputed from a fresh generator seeded with the plan's seed: the numbers are those a run with
     the other ``imputation_method`` reports. The main rows gain a note naming them."""
-    from ..report.sentences import jama, number, p_text
+    from ..formatting import jama, number, p_text
 
     flagged = diag[diag["sensitivity"]]
     if flagged.empty:
