@@ -66,7 +66,9 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
         # CONTRACT §3: the bootstrap refits complete cases, also beside multiple imputation
         boot = bootstrap_frame(complete_case, plan_obj, counts, progress=progress)
-        table = merge_on_key(table, boot, ["boot_ci_low", "boot_ci_high", "boot_replicates"])
+        # by the row key: a row the complete-case run has no bootstrap for keeps empty bounds
+        table = merge_on_key(table, boot, ["boot_ci_low", "boot_ci_high", "boot_replicates"],
+                             fill={"boot_ci_low": np.nan, "boot_ci_high": np.nan, "boot_replicates": 0})
         if complete_case is not fitted:
             said = Note(BOOTSTRAP_COMPLETE_CASE, "bootstrap CI is of the complete-case analysis")
             table["note"] = _notes_column([(*n, said) for n in table["note"]])
@@ -107,7 +109,6 @@ def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
 def _notes_column(notes: list[tuple]) -> np.ndarray:
     """A column of note tuples (one object per row, never unpacked into a 2-D array)."""
     out = np.empty(len(notes), dtype=object)
-    out[:] = [None] * len(notes)
     for i, n in enumerate(notes):
         out[i] = n
     return out
