@@ -100,7 +100,6 @@ def permutation_frame(fitted: list[FittedModel], permutations: int, rng: np.rand
     out = []
     for i, (model, child) in enumerate(zip(fitted, children)):
         spec = model.spec
-        d = model.design
         values: dict[str, float] = {}
         reason: Note | None = None
         if imputed:
