@@ -88,13 +88,13 @@ def bench_bootstrap(B: int, repeats: int, quick: bool) -> list[dict]:
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    from effectmod.inference.bootstrap import bootstrap_intervals
+    from effectmod.inference.bootstrap import bootstrap_frame
     from effectmod.inference.resample import counts_to_indices, stratified_bootstrap_counts
     sim, plan, trial, fitted = resolve_models()
 
     def ours():
         counts = stratified_bootstrap_counts(trial.treat, B, np.random.default_rng(1))
-        bootstrap_intervals(fitted, plan, counts)
+        bootstrap_frame(fitted, plan, counts)
     t_ours = median_time(ours, repeats)
     counts = stratified_bootstrap_counts(trial.treat, B, np.random.default_rng(1))
     sample = fitted[:2]

@@ -14,7 +14,9 @@ from .inference.resample import stratified_bootstrap_counts
 from .inference.tiers import tier
 from .models.fit import FittedModel, fit_model
 from .models.spec import model_specs
-from .plan.schema import Plan, checked_seed
+from .counts import checked_seed
+from .plan.schema import Plan
+from .records import BOOTSTRAP_COMPLETE_CASE, Note, as_notes, keys_of, merge_on_key, render_notes
 from .results import CONTRACT_COLUMNS, Results
 
 
@@ -62,25 +64,33 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         from .inference.binary import additive_scale
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
-        from .inference.bootstrap import bootstrap_intervals
+        from .inference.bootstrap import bootstrap_frame
         counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
         # CONTRACT §3: the bootstrap refits complete cases, also beside multiple imputation
-        low, high, valid = bootstrap_intervals(complete_case, plan_obj, counts, progress=progress)
-        table["boot_ci_low"], table["boot_ci_high"], table["boot_replicates"] = low, high, valid
+        boot = bootstrap_frame(complete_case, plan_obj, counts, progress=progress)
+        # by the row key: a row the complete-case run has no bootstrap for keeps empty bounds
+        table = merge_on_key(table, boot, ["boot_ci_low", "boot_ci_high", "boot_replicates"],
+                             fill={"boot_ci_low": np.nan, "boot_ci_high": np.nan, "boot_replicates": 0})
         if complete_case is not fitted:
-            table["note"] = ["; ".join(filter(None, [n, "bootstrap CI is of the complete-case analysis"])) for n in table["note"]]
+            said = Note(BOOTSTRAP_COMPLETE_CASE, "bootstrap CI is of the complete-case analysis")
+            table["note"] = _notes_column([(*n, said) for n in table["note"]])
     if plan_obj.analysis.permutations > 0:
-        from .inference.permutation import permutation_column
+        from .inference.permutation import permutation_frame
         # a child generator: the bootstrap's and imputation's draws stay as they were
-        table["p_permutation"], table["note"] = permutation_column(
-            table, fitted, plan_obj.analysis.permutations, rng.spawn(1)[0],
-            imputed=plan_obj.analysis.imputations > 0, progress=progress)
+        perm = permutation_frame(fitted, plan_obj.analysis.permutations, rng.spawn(1)[0],
+                                 imputed=plan_obj.analysis.imputations > 0, progress=progress)
+        table = merge_on_key(table, perm, ["p_permutation", "notes"])
+        table["note"] = _notes_column([(*n, *extra) for n, extra in zip(table["note"], table.pop("notes"))])
     from .inference.effects import interpret
-    table, interpretation = interpret(table, fitted, trial, plan_obj)
+    table, interpretation, jn_regions = interpret(table, fitted, trial, plan_obj)
     sections.update(interpretation)
 
+    # the notes, structured until here, rendered once into results.csv's note column
+    row_notes = dict(zip(keys_of(table), table["note"]))
+    table["note"] = [render_notes(n) for n in table["note"]]
     return Results(table=table, plan=plan_obj, trial=trial, fitted=fitted,
-                   inputs=inputs, started=started, finished=time.time(), sections=sections)
+                   inputs=inputs, started=started, finished=time.time(), sections=sections, row_notes=row_notes,
+                   jn_regions=jn_regions)
 
 
 def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
@@ -91,11 +101,19 @@ def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
     table["tier"] = [tier(p, a.evidence_threshold, a.exploratory_threshold)
                      for p in table["p_value"].astype(float)]
     if "note" not in table:
-        table["note"] = ""
-    table["note"] = table["note"].fillna("")
+        table["note"] = _notes_column([()] * len(table))
+    table["note"] = _notes_column([as_notes(n) for n in table["note"]])
     table["n"] = table["n"].astype(int)
     extra = [c for c in table.columns if c not in CONTRACT_COLUMNS]
     return table[list(CONTRACT_COLUMNS) + extra]
+
+
+def _notes_column(notes: list[tuple]) -> np.ndarray:
+    """A column of note tuples (one object per row, never unpacked into a 2-D array)."""
+    out = np.empty(len(notes), dtype=object)
+    for i, n in enumerate(notes):
+        out[i] = n
+    return out
 
 
 def _file_hash(path: Path) -> str:

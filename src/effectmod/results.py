@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .records import ROW_KEY
 from .writing import check_output_folder, write_csv, write_folder  # noqa: F401 (the writer's old home)
 
 CONTRACT_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model", "estimate", "std_error",
@@ -38,6 +39,12 @@ class Results:
     finished: float = 0.0
     sections: dict = field(default_factory=dict)   # further tidy frames by name (conditional_effects, ...)
     attachments: dict = field(default_factory=dict)  # relative path -> bytes, written into the folder too
+    # each table row's structured notes (records.Note: code and text) by its ROW_KEY; the table's
+    # ``note`` column is their rendered text. Programs ask ``has_note`` instead of reading the text.
+    row_notes: dict = field(default_factory=dict)
+    # the Johnson-Neyman significant parts as numbers (tuples of records.JNRegion) by the
+    # johnson_neyman row's ROW_KEY (its term is ""); the section's text columns say the same
+    jn_regions: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ views
     @property
@@ -50,6 +57,14 @@ class Results:
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.sections.get(name, pd.DataFrame())
+
+    def has_note(self, frame: pd.DataFrame, code: str) -> np.ndarray:
+        """Which rows of ``frame`` (rows of ``table``, or any frame with the ROW_KEY columns)
+        carry a note with this code (``records``' constants, e.g. SEPARATION_KEPT)."""
+        from .records import has_code, keys_of
+        if not all(k in frame.columns for k in ROW_KEY):
+            return np.zeros(len(frame), dtype=bool)
+        return np.array([has_code(self.row_notes.get(k, ()), code) for k in keys_of(frame)], dtype=bool)
 
     def to_dict(self) -> dict:
         """results.json content: no timestamps, so equal inputs give byte-identical files."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from ..engines.logistic import fit_logistic_stacked
 from ..engines.ols import fit_ols_batch
 from ..models.fit import FittedModel
 from ..plan.schema import Plan
+from ..records import ROW_KEY
 from .resample import counts_to_indices, percentile_interval
 
 
@@ -83,22 +85,21 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
     return out
 
 
-def bootstrap_intervals(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, progress=None):
-    """Columns boot_ci_low, boot_ci_high, boot_replicates aligned with the results rows."""
-    low, high, valid = [], [], []
+def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, progress=None) -> pd.DataFrame:
+    """One row per results row of ``fitted`` (ROW_KEY first): ``boot_ci_low``, ``boot_ci_high``
+    and ``boot_replicates`` (the replicates that gave an estimate; 0 and empty bounds for rows
+    with no estimate, e.g. joint tests and models that were not estimable)."""
+    out = []
     for i, model in enumerate(fitted):
         draws = bootstrap_draws(model, counts, plan) if model.fit is not None else {}
         for row in model.rows:
             key = (row["timepoint"], row["term"])
+            lo, hi, valid = np.nan, np.nan, 0
             if key in draws:
                 lo, hi = percentile_interval(draws[key], plan.analysis.ci_level)
-                low.append(lo)
-                high.append(hi)
-                valid.append(int(np.isfinite(draws[key]).sum()))
-            else:
-                low.append(np.nan)
-                high.append(np.nan)
-                valid.append(0)
+                valid = int(np.isfinite(draws[key]).sum())
+            out.append({**{k: row[k] for k in ROW_KEY}, "boot_ci_low": lo, "boot_ci_high": hi, "boot_replicates": valid})
         if progress:
             progress(i + 1, len(fitted), "bootstrap")
-    return np.array(low), np.array(high), np.array(valid)
+    frame = pd.DataFrame(out, columns=[*ROW_KEY, "boot_ci_low", "boot_ci_high", "boot_replicates"])
+    return frame.astype({"boot_ci_low": float, "boot_ci_high": float, "boot_replicates": int})

@@ -36,7 +36,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..report.sentences import p_text, threshold_text
+from ..formatting import p_text, threshold_text
 from .multiplicity import adjust, family_mask
 from .tiers import EVIDENCE, HYPOTHESIS
 

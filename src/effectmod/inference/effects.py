@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..engines.logistic import LogisticFit
+from ..records import JNRegion
 
 PERCENTILES = (10, 25, 50, 75, 90)
 # A Johnson-Neyman boundary is stable once the quantile it was solved with changes by less than
@@ -150,6 +151,11 @@ def jn_boundaries(b1: float, b3: float, v11: float, v13: float, v33: float, q: f
 
 
 def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
+    """The Johnson-Neyman frame (see ``johnson_neyman_regions``)."""
+    return johnson_neyman_regions(fitted, trial, plan)[0]
+
+
+def johnson_neyman_regions(fitted, trial, plan) -> tuple[pd.DataFrame, dict[tuple, tuple[JNRegion, ...]]]:
     """Johnson-Neyman regions of significance for every estimable continuous-moderator model.
 
     ``lower``/``upper`` are the moderator values where the CI of the treatment effect touches
@@ -165,10 +171,16 @@ def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
     df of the effect at the new boundary, and repeat until the quantile is stable; ``df`` and
     ``df_upper`` report the df at the lower and upper boundary. Which parts are significant is
     then checked directly, with each part's own df.
+
+    Returns the frame and, as numbers, the significant parts within the observed range (the
+    ones ``significant_observed`` and ``sign_description`` put in words): a tuple of
+    ``JNRegion`` per row, keyed by the row's ROW_KEY (outcome, timepoint, moderator, term "",
+    model).
     """
     level = plan.analysis.ci_level
     labels = {m.name: (m.label or m.name) for m in plan.moderators}
     rows = []
+    regions: dict[tuple, tuple[JNRegion, ...]] = {}
     for fm in _estimable(fitted):
         m = trial.moderators[fm.spec.moderator]
         if m.type != "continuous" or _diverged(fm):
@@ -179,6 +191,8 @@ def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
             res = _jn_one(fm.fit, fm.design, t, level)
             parts = [(a, b, s) for a, b, s in res["parts"] if b > lo_obs and a < hi_obs]
             clipped = [(max(a, lo_obs), min(b, hi_obs), s) for a, b, s in parts]
+            regions[(fm.spec.outcome, t, fm.spec.moderator, "", fm.spec.kind)] = tuple(
+                JNRegion(float(a), float(b), s) for a, b, s in clipped)
             rows.append({
                 "outcome": fm.spec.outcome, "timepoint": t, "moderator": fm.spec.moderator,
                 "lower": res["lower"], "upper": res["upper"], "significant_region": res["region"],
@@ -187,7 +201,7 @@ def johnson_neyman(fitted, trial, plan) -> pd.DataFrame:
                 "df": res["df_lower"], "df_upper": res["df_upper"],
                 "significant_observed": "; ".join(f"[{_fmt(a)}, {_fmt(b)}]" for a, b, _ in clipped) or "none",
                 "scale": SCALE[fm.spec.kind]})
-    return pd.DataFrame(rows, columns=list(JN_COLUMNS))
+    return pd.DataFrame(rows, columns=list(JN_COLUMNS)), regions
 
 
 def _moments(fit, design, t, origin=None):
@@ -350,12 +364,14 @@ def forest_values(table: pd.DataFrame, scale: str = "raw") -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- pipeline hook
-def interpret(table: pd.DataFrame, fitted, trial, plan) -> tuple[pd.DataFrame, dict]:
-    """What the pipeline adds after the table is built: the per-SD columns, and the
-    conditional-effect, Johnson-Neyman and credibility frames (Results.sections)."""
+def interpret(table: pd.DataFrame, fitted, trial, plan) -> tuple[pd.DataFrame, dict, dict]:
+    """What the pipeline adds after the table is built: the per-SD columns, the
+    conditional-effect, Johnson-Neyman and credibility frames (Results.sections), and the
+    Johnson-Neyman regions as numbers (Results.jn_regions; see ``johnson_neyman_regions``)."""
     from .credibility import credibility
 
     table = add_standardised(table, fitted, trial)
+    jn, regions = johnson_neyman_regions(fitted, trial, plan)
     return table, {"conditional_effects": conditional_effects(fitted, trial, plan),
-                   "johnson_neyman": johnson_neyman(fitted, trial, plan),
-                   "credibility": credibility(table, plan)}
+                   "johnson_neyman": jn,
+                   "credibility": credibility(table, plan)}, regions

@@ -46,7 +46,7 @@ class HeteroscedasticityCheck:
         return bool(self.p_value < BP_ALPHA and self.se_ratio_hc3 > SE_RATIO_LIMIT)
 
     def note(self) -> str:
-        from ..report.sentences import p_text
+        from ..formatting import p_text
         return (f"classical SEs may be anti-conservative (Breusch-Pagan {p_text(self.p_value, BP_ALPHA)}, "
                 f"HC3 SE x{self.se_ratio_hc3:.1f}); "
                 "consider se: HC3")

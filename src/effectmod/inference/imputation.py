@@ -41,13 +41,14 @@ from ..engines.base import PerfectFitError, WaldTest
 from ..engines.ols import RankDeficientError, fit_ols_full_batch
 from ..errors import PlanError
 from ..models.fit import (FittedModel, NotEstimable, base_summary, empty_rows, interaction_rows, run_engine,
-                          build_design, estimability_problem)
+                          build_design, estimability_problem, not_estimable)
 from ..models.spec import ModelSpec
 from ..plan.schema import Plan
+from ..records import IMPUTATION_SENSITIVITY, ROW_KEY, Note, as_notes
 from .pooling import PooledFit, pool
 
 ITERATIONS = 10  # chained-equation sweeps per imputation (mice's default is 5; more is safer)
-KEY_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model")
+KEY_COLUMNS = ROW_KEY
 
 
 # ----------------------------------------------------------------------------- the imputation frame
@@ -320,10 +321,9 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
                 pass  # refitted one by one below, which names the collinear columns (or exact fit)
     fits, notes = [], Counter()
     for d in designs:
-        fit, _, note = run_engine(spec, d, plan)
+        fit, _, fit_notes = run_engine(spec, d, plan)
         fits.append(fit)
-        for part in filter(None, note.split("; ")):
-            notes[part] += 1
+        notes.update(fit_notes)                   # each distinct note (code and text) counted
     df = fits[0].df_resid if spec.kind == "linear" else math.inf
     return fits, df, notes
 
@@ -345,7 +345,8 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
         except NotEstimable as exc:
             problem = f"{exc} (in a completed dataset)"
     if problem is not None:
-        return FittedModel(spec, design, None, rows=empty_rows(spec, design, problem), summary=summary, note=problem)
+        notes = not_estimable(problem)
+        return FittedModel(spec, design, None, rows=empty_rows(spec, design, notes), summary=summary, notes=notes)
     if spec.kind == "mixed":
         base = pool(fits, math.inf)
         fit = PooledMixedFit(**{f.name: getattr(base, f.name) for f in dataclasses.fields(PooledFit)}, fits=tuple(fits))
@@ -353,7 +354,7 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     else:
         fit = pool(fits, df)
         summary["df_complete"] = df if math.isfinite(df) else "infinite (Wald z): Rubin's df"
-    note = "; ".join(f"{text} (in {k} of {m} completed datasets)" for text, k in notes.items())
+    counted = tuple(Note(n.code, f"{n.text} (in {k} of {m} completed datasets)") for n, k in notes.items())
     rows = interaction_rows(spec, design, fit, plan)
     timepoints = design.timepoints
     at = {(r["timepoint"], r["term"]): r for r in rows}
@@ -366,8 +367,8 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
             at[(t, "joint")].update(fmi=math.nan, riv=float((1 + 1 / m) * np.trace(np.linalg.solve(u, b)) / len(Ls)))
     for r in rows:
         r["n"] = n_randomised
-        r["note"] = note
-    return FittedModel(spec, design, fit, rows, summary, note)
+        r["note"] = counted
+    return FittedModel(spec, design, fit, rows, summary, counted)
 
 
 def analyze_imputed(trial: TrialData, plan: Plan, fitted: list[FittedModel], rng: np.random.Generator,
@@ -452,7 +453,7 @@ def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.Da
 
     Imputed from a fresh generator seeded with the plan's seed: the numbers are those a run with
     the other ``imputation_method`` reports. The main rows gain a note naming them."""
-    from ..report.sentences import jama, number, p_text
+    from ..formatting import jama, number, p_text
 
     flagged = diag[diag["sensitivity"]]
     if flagged.empty:
@@ -482,7 +483,7 @@ def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.Da
                             evidence_threshold=a.evidence_threshold)
             text = (f"{other} imputation gives {said} ({a.imputation_method} imputations outside the observed range: "
                     + ", ".join(because) + ")")
-            r["note"] = "; ".join(filter(None, [r.get("note", ""), text]))
+            r["note"] = (*as_notes(r.get("note")), Note(IMPUTATION_SENSITIVITY, text))
     return pd.DataFrame(rows)
 
 

@@ -26,6 +26,8 @@ import pandas as pd
 
 from ..engines.ols import fit_ols_batch
 from ..models.fit import FittedModel
+from ..records import (PERMUTATION_JOINT, PERMUTATION_LINEAR_ONLY, PERMUTATION_NOT_WITH_IMPUTATION, ROW_KEY, Note,
+                       merge_on_key)
 
 LINEAR_ONLY = "permutation test: linear models only"
 NOT_WITH_IMPUTATION = "permutation test: not available with multiple imputation"
@@ -84,37 +86,46 @@ def model_permutation_p(model: FittedModel, permutations: int, rng: np.random.Ge
     return out
 
 
-def permutation_column(table: pd.DataFrame, fitted: list[FittedModel], permutations: int,
-                       rng: np.random.Generator, imputed: bool = False,
-                       progress=None) -> tuple[np.ndarray, pd.Series]:
-    """``p_permutation`` aligned with the table rows, and the note column with the reason added
-    on rows that get no permutation p (other model types, joint tests, not estimable).
+def permutation_frame(fitted: list[FittedModel], permutations: int, rng: np.random.Generator,
+                      imputed: bool = False, progress=None) -> pd.DataFrame:
+    """One row per results row of ``fitted`` (ROW_KEY first): ``p_permutation`` and ``notes``,
+    the tuple of notes saying why a row gets no permutation p (other model types, joint tests,
+    multiple imputation; () otherwise).
 
     Each model's statistic uses the variance that model was fitted with (its ``se_type``).
     Each model draws its permutations from its own child generator (``rng.spawn``), so a
     model's p does not depend on which other models the plan contains or on the order of work.
     """
     children = rng.spawn(len(fitted))
-    values: dict[tuple, float] = {}
-    reasons: dict[tuple, str] = {}
+    out = []
     for i, (model, child) in enumerate(zip(fitted, children)):
         spec = model.spec
-        d = model.design
-        timepoints = d.timepoints
-        keys = [(spec.outcome, t, spec.moderator, spec.kind, term) for t in timepoints for term in d.terms]
+        values: dict[str, float] = {}
+        reason: Note | None = None
         if imputed:
-            reasons.update({k: NOT_WITH_IMPUTATION for k in keys})
+            reason = Note(PERMUTATION_NOT_WITH_IMPUTATION, NOT_WITH_IMPUTATION)
         elif spec.kind != "linear":
-            reasons.update({k: LINEAR_ONLY for k in keys})
+            reason = Note(PERMUTATION_LINEAR_ONLY, LINEAR_ONLY)
         elif model.fit is not None:
-            for term, p in model_permutation_p(model, permutations, child, model.fit.se_type).items():
-                values[(spec.outcome, spec.timepoint, spec.moderator, spec.kind, term)] = p
-            if d.terms != ("",):
-                reasons[(spec.outcome, spec.timepoint, spec.moderator, spec.kind, "joint")] = JOINT
+            values = model_permutation_p(model, permutations, child, model.fit.se_type)
+        for r in model.rows:
+            term = r["term"]
+            # the model type's reason goes on the per-level rows; an estimable linear joint row gets JOINT
+            note = reason if term != "joint" else None
+            if reason is None and term == "joint" and model.fit is not None:
+                note = Note(PERMUTATION_JOINT, JOINT)
+            out.append({**{k: r[k] for k in ROW_KEY}, "p_permutation": values.get(term, np.nan),
+                        "notes": (note,) if note is not None else ()})
         if progress:
             progress(i + 1, len(fitted), "permutations")
-    keys = list(zip(table["outcome"], table["timepoint"], table["moderator"], table["model"], table["term"].fillna("")))
-    p = np.array([values.get(k, np.nan) for k in keys], dtype=float)
-    notes = [n if k not in reasons else (f"{n}; {reasons[k]}" if n else reasons[k])
-             for k, n in zip(keys, table["note"].fillna(""))]
-    return p, pd.Series(notes, index=table.index, dtype=object)
+    return pd.DataFrame(out, columns=[*ROW_KEY, "p_permutation", "notes"])
+
+
+def permutation_column(table: pd.DataFrame, fitted: list[FittedModel], permutations: int,
+                       rng: np.random.Generator, imputed: bool = False,
+                       progress=None) -> tuple[np.ndarray, pd.Series]:
+    """``p_permutation`` joined to the table rows by ROW_KEY (empty for rows of models not in
+    ``fitted``), and the notes each row gains (tuples of ``Note``; see ``permutation_frame``)."""
+    frame = permutation_frame(fitted, permutations, rng, imputed=imputed, progress=progress)
+    joined = merge_on_key(table, frame, ["p_permutation", "notes"], fill={"p_permutation": np.nan, "notes": ()})
+    return joined["p_permutation"].to_numpy(dtype=float), joined["notes"]

@@ -1,6 +1,8 @@
 """Fit one ModelSpec: build its design, run its engine, return its result rows.
 
 A model that cannot be estimated still returns its rows, with empty numbers and the reason.
+Notes are structured (``records.Note``: a code and a text); each row's ``note`` holds the tuple
+of its notes until the analysis renders the results table's ``note`` column from them.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import numpy as np
 from ..data.trial import TrialData
 from ..errors import ConvergenceWarning
 from ..plan.schema import Plan
+from ..records import (HETEROSCEDASTICITY, LOGISTIC_ENGINE, NOT_ESTIMABLE, REML_MESSAGE, REML_NOT_CONVERGED,
+                       SEPARATION_FIRTH, SEPARATION_KEPT, SPARSE_CELL, Note, render_notes)
 from .design import Design, mixed_design, single_design
 from .spec import ModelSpec
 
@@ -28,7 +32,16 @@ class FittedModel:
     fit: object | None                     # an engine's Fit record, None when not estimable
     rows: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
-    note: str = ""
+    notes: tuple[Note, ...] = ()           # the model's notes (every row of it carries them)
+
+    @property
+    def note(self) -> str:
+        """The notes as results.csv prints them."""
+        return render_notes(self.notes)
+
+
+def not_estimable(reason: str) -> tuple[Note, ...]:
+    return (Note(NOT_ESTIMABLE, reason),)
 
 
 def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
@@ -81,13 +94,13 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     problem = estimability_problem(spec, design, trial)
     if problem is None:
         try:
-            fit, summary, note = run_engine(spec, design, plan)
+            fit, summary, notes = run_engine(spec, design, plan)
             if spec.kind == "logistic":
                 cells = _sparse_cell_notes(spec, design, trial)
                 summary["sparse_cells"] = cells
-                note = "; ".join([note, *cells] if note else cells)
+                notes = (*notes, *(Note(SPARSE_CELL, c) for c in cells))
             if spec.kind == "linear" and plan.analysis.se == "classical":
-                note = _heteroscedasticity(design, fit, summary, note, plan)
+                notes = _heteroscedasticity(design, fit, summary, notes, plan)
         except RankDeficientError as exc:
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones
@@ -98,15 +111,17 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
         except NotEstimable as exc:
             problem = str(exc)
     if problem is not None:
-        return FittedModel(spec, design, None, rows=empty_rows(spec, design, problem), summary=base_summary(spec, design), note=problem)
+        notes = not_estimable(problem)
+        return FittedModel(spec, design, None, rows=empty_rows(spec, design, notes), summary=base_summary(spec, design),
+                           notes=notes)
     rows = interaction_rows(spec, design, fit, plan)
     for r in rows:
-        r["note"] = note
+        r["note"] = notes
     summary = {**base_summary(spec, design), **summary}
-    return FittedModel(spec, design, fit, rows, summary, note)
+    return FittedModel(spec, design, fit, rows, summary, notes)
 
 
-def _heteroscedasticity(design: Design, fit, summary: dict, note: str, plan: Plan) -> str:
+def _heteroscedasticity(design: Design, fit, summary: dict, notes: tuple[Note, ...], plan: Plan) -> tuple[Note, ...]:
     """Breusch-Pagan and the HC3/classical SE ratio into the summary; the row note when flagged."""
     from ..inference.heteroscedasticity import check_linear
 
@@ -116,8 +131,8 @@ def _heteroscedasticity(design: Design, fit, summary: dict, note: str, plan: Pla
                    heteroscedasticity_df=check.df, se_ratio_hc3=check.se_ratio_hc3,
                    heteroscedasticity_flagged=check.flagged)
     if not check.flagged:
-        return note
-    return "; ".join(filter(None, [note, check.note()]))
+        return notes
+    return (*notes, Note(HETEROSCEDASTICITY, check.note()))
 
 
 def _sparse_cell_notes(spec: ModelSpec, design: Design, trial: TrialData) -> list[str]:
@@ -144,6 +159,8 @@ def _plain(name: str) -> str:
 
 
 def run_engine(spec: ModelSpec, design: Design, plan: Plan):
+    """(fit, summary numbers, notes: tuple[Note, ...]) of one design; raises NotEstimable or
+    RankDeficientError when it cannot be fitted."""
     from ..engines.base import PerfectFitError
     try:
         return _run_engine(spec, design, plan)
@@ -159,7 +176,7 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
     if spec.kind == "linear":
         fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
         return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
-                     "se": plan.analysis.se}, ""
+                     "se": plan.analysis.se}, ()
     if spec.kind == "logistic":
         from ..engines.logistic import fit_logistic
         method = plan.analysis.binary_method
@@ -167,22 +184,24 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
             fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
         except ValueError as exc:
             raise RankDeficientError([str(exc)]) from None
-        note_parts = list(fit.notes)
+        note_parts = [Note(LOGISTIC_ENGINE, n) for n in fit.notes]
         if method == "firth_if_separated" and fit.separation:
             fit = fit_logistic(design.X, design.y, method="firth", names=design.names)
-            note_parts = ["separation: refitted with Firth's penalised likelihood (binary_method: firth_if_separated)",
-                          *fit.notes]
+            note_parts = [Note(SEPARATION_FIRTH,
+                               "separation: refitted with Firth's penalised likelihood (binary_method: firth_if_separated)"),
+                          *(Note(LOGISTIC_ENGINE, n) for n in fit.notes)]
         elif fit.separation and fit.method == "ml":
             # kept, as R's glm reports it: the Wald p of a diverging estimate is near 1, so the
             # row cannot claim evidence; the note says why its numbers must not be read
-            note_parts.insert(0, "separation: estimate unreliable; consider binary_method: firth")
+            note_parts.insert(0, Note(SEPARATION_KEPT, "separation: estimate unreliable; consider binary_method: firth"))
         elif not fit.converged:
-            raise NotEstimable("logistic fit did not converge" + (" (" + "; ".join(note_parts) + ")" if note_parts else ""))
+            raise NotEstimable("logistic fit did not converge"
+                               + (" (" + render_notes(note_parts) + ")" if note_parts else ""))
         if not fit.converged:
             warnings.warn(f"{spec.outcome} at {spec.timepoint} x {spec.moderator}: the {fit.method} logistic fit did not converge",
                           ConvergenceWarning, stacklevel=2)
         return fit, {"method": fit.method, "events": fit.n_events, "converged": fit.converged,
-                     "separation": fit.separation}, "; ".join(note_parts)
+                     "separation": fit.separation}, tuple(note_parts)
     if spec.kind == "mixed":
         from ..engines.mixed import fit_random_intercept
         try:
@@ -199,14 +218,15 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
             if "math domain" not in str(exc):
                 raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
             raise PerfectFitError(["the fixed effects with a level per participant"]) from None
-        note = "" if fit.converged else f"REML did not converge: {fit.message}"
-        if fit.converged and fit.message:
-            note = fit.message
+        notes: tuple[Note, ...] = ()
         if not fit.converged:
-            warnings.warn(f"{spec.outcome} x {spec.moderator}: {note}", ConvergenceWarning, stacklevel=2)
+            notes = (Note(REML_NOT_CONVERGED, f"REML did not converge: {fit.message}"),)
+            warnings.warn(f"{spec.outcome} x {spec.moderator}: {notes[0].text}", ConvergenceWarning, stacklevel=2)
+        elif fit.message:
+            notes = (Note(REML_MESSAGE, fit.message),)
         return fit, {"n_obs": fit.n_obs, "n_participants": fit.n_groups, "sigma2_participant": fit.sigma2_subject,
                      "sigma2_residual": fit.sigma2_residual, "icc": fit.icc, "converged": fit.converged,
-                     "reml_deviance": fit.reml_deviance}, note
+                     "reml_deviance": fit.reml_deviance}, notes
     raise ValueError(f"unknown model kind {spec.kind!r}")
 
 
@@ -224,7 +244,7 @@ def _row(spec, timepoint, term, n, **numbers) -> dict:
     return row
 
 
-def empty_rows(spec: ModelSpec, design: Design, note: str) -> list[dict]:
+def empty_rows(spec: ModelSpec, design: Design, note: tuple[Note, ...]) -> list[dict]:
     rows = []
     categorical = len(design.terms) > 1 or design.terms[0] != ""
     timepoints = design.timepoints

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
-from ..inference.effects import johnson_neyman, moderator_values
+from ..inference.effects import johnson_neyman_regions, moderator_values
 from .figures import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
@@ -73,8 +73,9 @@ def figures_for(results, include: str = "claims") -> list[tuple[str, str, Figure
     main = _main_models(results)
     fitted = [f for f in results.fitted if f.fit is not None and f.design is not None and f.spec.kind in main]
     jn = results.sections.get("johnson_neyman")
+    regions = results.jn_regions
     if jn is None:
-        jn = johnson_neyman(fitted, results.trial, results.plan)
+        jn, regions = johnson_neyman_regions(fitted, results.trial, results.plan)
     curves = []
     for fm in fitted:
         if results.trial.moderators[fm.spec.moderator].type != "continuous":
@@ -87,7 +88,8 @@ def figures_for(results, include: str = "claims") -> list[tuple[str, str, Figure
     if include == "claims":
         claims = [c for c in curves if _interaction_row(results, c[1], c[2])["tier"] in CLAIM_TIERS]
         curves = (claims or curves[:1])[:MAX_CURVES]
-    out = [conditional_effect_figure(results, fm, t, row) for _, fm, t, row in curves]
+    out = [conditional_effect_figure(results, fm, t, row, regions.get(_jn_key(fm, t)) if row is not None else ())
+           for _, fm, t, row in curves]
     done = set()
     for fm in fitted:
         m = results.trial.moderators[fm.spec.moderator]
@@ -100,9 +102,12 @@ def figures_for(results, include: str = "claims") -> list[tuple[str, str, Figure
 
 
 # ---------------------------------------------------------------------------- continuous moderators
-def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]:
+def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str, str, Figure]:
     """The treatment effect against the moderator over its observed range, with the CI band, the
-    Johnson-Neyman region shaded, the zero line and a rug of the observed values."""
+    Johnson-Neyman region shaded, the zero line and a rug of the observed values.
+
+    ``regions``: the significant parts (``records.JNRegion``) to shade; by default those of
+    ``results.jn_regions`` (computed for this model when the results have none)."""
     plan, trial = results.plan, results.trial
     level = plan.analysis.ci_level
     mod = next(m for m in plan.moderators if m.name == fm.spec.moderator)
@@ -122,11 +127,11 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     # a Figure outside pyplot: nothing to close, no global figure registry
     fig = Figure(figsize=(6.2, 3.9))
     ax = fig.add_subplot(1, 1, 1)
-    parts = _parse_parts(jn_row)
+    parts = _regions(results, fm, t) if regions is None else regions
     lower_better = plan.better_direction(out.name) == "lower"
     # with outcomes[].better unset the direction is an assumption: every "favours"/"benefit" says so
     assumed = plan.better_basis(out.name) == "assumed"
-    for a, b, sign in parts:
+    for a, b, sign in ((r.lower, r.upper, r.sign) for r in parts):
         favoured = treated if (sign == "effect < 0") == lower_better else control
         ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
         why = f"; if {plan.better_direction(out.name)} is better" if assumed else ""
@@ -171,13 +176,17 @@ def conditional_effect_figure(results, fm, t, jn_row) -> tuple[str, str, Figure]
     return _stem("effect", fm.spec.outcome, t, fm.spec.moderator), caption, fig
 
 
-def _parse_parts(jn_row):
-    """(start, end, sign) of the significant parts within the observed range, from the JN row."""
-    if jn_row is None or jn_row["significant_observed"] == "none":
-        return []
-    spans = re.findall(r"\[([^,\]]+), ([^\]]+)\]", jn_row["significant_observed"])
-    signs = re.findall(r"effect [<>] 0", jn_row["sign_description"])
-    return [(float(a), float(b), s) for (a, b), s in zip(spans, signs)]
+def _jn_key(fm, t) -> tuple:
+    """The ROW_KEY of a model's Johnson-Neyman row at follow-up t."""
+    return (fm.spec.outcome, t, fm.spec.moderator, "", fm.spec.kind)
+
+
+def _regions(results, fm, t):
+    """The significant parts (``JNRegion``) within the observed range, as numbers."""
+    key = _jn_key(fm, t)
+    if key in results.jn_regions:
+        return results.jn_regions[key]
+    return johnson_neyman_regions([fm], results.trial, results.plan)[1].get(key, ())
 
 
 def _num(x: float) -> str:

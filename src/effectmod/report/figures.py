@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..records import SEPARATION_KEPT, has_code
 from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
 from .text import printable
 
@@ -99,8 +100,11 @@ LOG_RATIO_LIMIT = 30.0
 
 
 def diverging_rows(notes) -> np.ndarray:
-    """Which rows carry the separation note of a diverging fit."""
-    return np.array([isinstance(n, str) and DIVERGING_NOTE in n for n in notes], dtype=bool)
+    """Which rows carry the separation note of a diverging fit: ``notes`` holds each row's
+    structured notes (tuples of ``records.Note``, matched by code) or, for a table read back
+    from results.csv, its note text."""
+    return np.array([has_code(n, SEPARATION_KEPT) if isinstance(n, tuple) else (isinstance(n, str) and DIVERGING_NOTE in n)
+                     for n in notes], dtype=bool)
 
 
 def axis_window(lows, highs, estimates, diverging=None) -> tuple[float, float] | None:
@@ -184,8 +188,7 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
         clipped = False
         for ax, out in zip(axes, outcomes):
             sub = t[t["outcome"] == out]
-            notes = sub["note"] if "note" in sub.columns else [""] * len(sub)
-            window = axis_window(sub["ci_low"], sub["ci_high"], sub["estimate"], diverging_rows(notes))
+            window = axis_window(sub["ci_low"], sub["ci_high"], sub["estimate"], results.has_note(sub, SEPARATION_KEPT))
             clipped = clipped or window is not None
             for k, tp in enumerate(timepoints):
                 offset = (k - (len(timepoints) - 1) / 2) * step

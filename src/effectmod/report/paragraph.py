@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..inference.credibility import observed_direction
+from ..records import SEPARATION_KEPT
 from .sentences import jama, level_text, p_text, threshold_text
-from .tables import DIVERGING_NOTE, covariate_texts, main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
+from .tables import covariate_texts, main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
                   "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
@@ -183,8 +184,7 @@ def results_paragraph(results) -> list[str]:
     if hypo:
         paras.append(" ".join(hypo))
     # rows of separated maximum-likelihood fits: kept, but their P (near 1) is no evidence of no effect
-    notes = rows["note"] if "note" in rows.columns else pd.Series([""] * len(rows), index=rows.index)
-    diverging = notes.map(lambda n: isinstance(n, str) and DIVERGING_NOTE in n)
+    diverging = pd.Series(results.has_note(rows, SEPARATION_KEPT), index=rows.index)
     # moderators tested everywhere without a claim; those never estimable are counted below instead
     tiers_of = rows[~diverging].groupby("moderator", sort=False)["tier"].agg(set)
     quiet = [mlab.get(m, m) for m, t in tiers_of.items()
