@@ -16,6 +16,8 @@ import numpy as np
 from scipy import optimize, sparse, special
 
 from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
+from effectmod.engines.errors import RankDeficient
+from effectmod.engines.linalg import collinear_columns
 
 TOL = 1e-10
 # A fitted probability this close to 0 or 1 carries no information: the same idea as glm's
@@ -288,7 +290,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
 
     Separation is checked after the fit by linear programming, and by fitted probabilities
     at 0 or 1 and exploding standard errors; findings are in ``notes`` in plain words and the
-    fit is still returned. A design matrix without full column rank raises ``ValueError``.
+    fit is still returned. A design that fails the rank rule of ``engines.linalg`` raises
+    ``RankDeficient`` naming the dependent columns; malformed inputs raise ``ValueError``.
     """
     if method not in ("ml", "firth"):
         raise ValueError(f"method must be 'ml' or 'firth', not {method!r}")
@@ -303,10 +306,9 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
     names = tuple(names) if names is not None else tuple(f"x{j}" for j in range(X.shape[1]))
     if len(names) != X.shape[1]:
         raise ValueError(f"{len(names)} names for {X.shape[1]} columns")
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        raise ValueError(f"the design matrix has rank {rank} < {X.shape[1]} columns "
-                         f"({', '.join(names)}): some term is not estimable")
+    dependent = collinear_columns(X)
+    if dependent.any():
+        raise RankDeficient([nm for nm, d in zip(names, dependent) if d])
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         b, iterations, converged = _newton(X, y, method == "firth", max_iter)
         info = _information(X, special.expit(X @ b))
