@@ -118,22 +118,29 @@ def collinear_columns(X: np.ndarray, weights: np.ndarray | None = None,
     Intercept columns are those constant over the rows used, unless given."""
     X = np.asarray(X, dtype=float)
     single = X.ndim == 2 and weights is None
-    Z = X[None] if X.ndim == 2 else X
-    if weights is not None:
-        W = np.asarray(weights, dtype=float)
-        Z = np.where(W[..., None] > 0, Z, 0.0) * np.sqrt(W)[..., None]
-        if intercept is None:
-            intercept = constant_columns(X, W)
-    elif intercept is None:
-        intercept = constant_columns(X)
-    out = np.concatenate([qr_limited(Z[s], _rows(intercept, s))[2] for s in _chunks(Z.shape)], axis=0)
-    return out[0] if single else out
+    W = None if weights is None else np.asarray(weights, dtype=float)
+    if intercept is None:
+        intercept = constant_columns(X, W)
+    if W is None:
+        Z = X[None] if X.ndim == 2 else X
+        return qr_limited(Z, intercept)[2][0] if single else np.concatenate(
+            [qr_limited(Z[s], _rows(intercept, s))[2] for s in _chunks(Z.shape)], axis=0)
+    B, n, p = W.shape[0], X.shape[-2], X.shape[-1]
+    out = []
+    for s in _chunks((B, n, p)):
+        Xs = X if X.ndim == 2 else X[s]
+        Z = np.where(W[s, :, None] > 0, Xs, 0.0) * np.sqrt(W[s])[..., None]
+        out.append(qr_limited(Z, _rows(intercept, s))[2])
+    return np.concatenate(out, axis=0)
 
 
 def constant_columns(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """(p,) or (B, p) bool: columns constant (and non-zero) over the rows with positive weight."""
+    """(p,) or (B, p) bool: columns constant (and non-zero) over the rows with positive weight.
+
+    For one design shared by weighted fits, the design's own constant columns: a column that is
+    constant only among one fit's rows is caught by ``qr_limited`` as constant (collinear)."""
     X = np.asarray(X, dtype=float)
-    if weights is None:
+    if weights is None or X.ndim == 2:
         return (np.ptp(X, axis=-2) == 0) & (np.abs(X).max(axis=-2) > 0)
     use = np.asarray(weights) > 0
     Xb = np.broadcast_to(X, use.shape + (X.shape[-1],))
