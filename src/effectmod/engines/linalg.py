@@ -185,3 +185,87 @@ def lstsq_batched(Z: np.ndarray, Y: np.ndarray, intercept: np.ndarray | None = N
         Qs[s] = Q
         bad[s] = b
     return coef, inv, Qs, bad
+
+
+# The normal equations of the standardised design are used where its Gram matrix is this well
+# conditioned: their coefficients are then within ~eps * GRAM_CONDITION (2e-12, relative) of the
+# QR's, and no column can fail the rank rule (a column's unexplained share is at least
+# 1/sqrt(cond)). Other fits go through ``lstsq_batched``. Trial designs on standardised columns
+# have condition numbers of 1-100, so a bootstrap pays for the QR only in its odd replicates.
+GRAM_CONDITION = 1e4
+
+# OpenBLAS runs a GEMM on one thread below m*n*k = 65536 * 4; these products are small enough
+# that threads do not pay, and on a busy machine they spin-wait: a bootstrap ran 3-4x slower.
+_ONE_THREAD_WORK = 65536 * 4
+
+
+def _single_thread_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B in row blocks each below OpenBLAS's threading threshold (same numbers, no threads)."""
+    rows = max(1, _ONE_THREAD_WORK // max(1, A.shape[1] * B.shape[1]) - 1)
+    if A.shape[0] <= rows:
+        return A @ B
+    out = np.empty((A.shape[0], B.shape[1]))
+    for start in range(0, A.shape[0], rows):
+        np.matmul(A[start:start + rows], B, out=out[start:start + rows])
+    return out
+
+
+def weighted_gram(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """X' diag(w_b) X for each row of weights W (B, n) on one design X (n, p): (B, p, p)."""
+    B, (n, p) = W.shape[0], X.shape
+    iu, ju = np.triu_indices(p)
+    G = _single_thread_matmul(W, X[:, iu] * X[:, ju])
+    xtx = np.empty((B, p, p))
+    xtx[:, iu, ju] = G
+    xtx[:, ju, iu] = G
+    return xtx
+
+
+def well_conditioned(xtx: np.ndarray) -> np.ndarray:
+    """(B,) Gram matrices with condition number below GRAM_CONDITION: such a design passes the
+    rank rule without a QR (every column's unexplained share is at least 1/sqrt(cond))."""
+    eig = np.linalg.eigvalsh(xtx)
+    return eig[:, 0] > eig[:, -1] / GRAM_CONDITION
+
+
+def collinear_fits(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(B,) fits of one design X (n, p) with weights W (B, n) that fail the rank rule; the QR of
+    the rule runs only for fits whose weighted Gram matrix is not well conditioned."""
+    out = np.zeros(W.shape[0], dtype=bool)
+    rest = np.flatnonzero(~well_conditioned(weighted_gram(X, W)))
+    if rest.size:
+        out[rest] = collinear_columns(X, W[rest]).any(axis=1)
+    return out
+
+
+def lstsq_weighted(X: np.ndarray, Y: np.ndarray, W: np.ndarray, intercept: np.ndarray | None = None):
+    """Frequency-weighted least squares of Y ((n,) shared or (B, n)) on ONE design X (n, p,
+    standardised) with weights W (B, n): (coef (B, p), (X'WX)^-1 (B, p, p), collinear (B,)).
+
+    The Gram matrices come from one GEMM against the n x p(p+1)/2 column products; fits whose
+    Gram matrix is well conditioned (GRAM_CONDITION) are solved from it, the others by
+    ``lstsq_batched`` on their weighted rows, which also applies the rank rule to them."""
+    B, (n, p) = W.shape[0], X.shape
+    iu, ju = np.triu_indices(p)
+    Z = X[:, iu] * X[:, ju]
+    if Y.ndim == 1:
+        G = _single_thread_matmul(W, np.hstack([Z, X * Y[:, None]]))
+        xty = G[:, iu.size:]
+    else:
+        G = _single_thread_matmul(W, Z)
+        xty = (W * Y) @ X
+    xtx = np.empty((B, p, p))
+    xtx[:, iu, ju] = G[:, :iu.size]
+    xtx[:, ju, iu] = G[:, :iu.size]
+    well = well_conditioned(xtx)
+    eye = np.eye(p)
+    inv = np.linalg.inv(np.where(well[:, None, None], xtx, eye))
+    coef = np.einsum("bpq,bq->bp", inv, xty)
+    collinear = np.zeros(B, dtype=bool)
+    rest = np.flatnonzero(~well)
+    if rest.size:
+        root = np.sqrt(W[rest])
+        Yr = Y[None] if Y.ndim == 1 else Y[rest]
+        c, i, _, bad = lstsq_batched(X[None] * root[..., None], Yr * root, intercept)
+        coef[rest], inv[rest], collinear[rest] = c, i, bad
+    return coef, inv, collinear

@@ -18,7 +18,7 @@ from scipy import optimize, sparse, special
 from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
 from effectmod.engines import newton
 from effectmod.engines.errors import RankDeficient
-from effectmod.engines.linalg import collinear_columns
+from effectmod.engines.linalg import collinear_columns, collinear_fits
 
 TOL = 1e-10
 # A fitted probability this close to 0 or 1 carries no information: the same idea as glm's
@@ -397,7 +397,7 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
         return np.einsum(f"{design},bn,{design.replace('p', 'q')}->bpq", Xs, v, Xs, optimize=True)
 
     # the rank rule of every fit (engines.linalg): a collinear replicate is not fitted here
-    full_rank = ~collinear_columns(X, w).any(axis=1)
+    full_rank = ~(collinear_fits(Xs, w) if shared else collinear_columns(X, w).any(axis=1))
 
     def direction(beta):
         mu = special.expit(eta_of(beta))

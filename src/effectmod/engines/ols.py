@@ -17,7 +17,7 @@ import scipy.linalg
 from . import variance
 from .base import PERFECT_FIT_RSS, Contrast, WaldTest, exact_fit_terms, wald_from_vcov
 from .errors import PerfectFitError, RankDeficient, RankDeficientError  # noqa: F401 (older names)
-from .linalg import RANK_TOL, collinear_columns, constant_columns, jacobian, lstsq_batched, qr_limited, standardise, unscale
+from .linalg import RANK_TOL, collinear_columns, constant_columns, jacobian, lstsq_batched, lstsq_weighted, qr_limited, standardise, unscale
 
 # the one rank rule (R's lm.fit rule, relative tolerance linalg.RANK_TOL) lives in engines.linalg
 RANK_TOLERANCE = RANK_TOL
@@ -118,11 +118,6 @@ class BatchFit:
     singular: np.ndarray      # (B,) bool (a singular design, or an exact fit: see PERFECT_FIT_RSS)
 
 
-def _chunks(B: int, n: int, p: int) -> list[slice]:
-    size = max(1, 2_000_000 // max(1, n * p))
-    return [slice(s, min(B, s + size)) for s in range(0, B, size)]
-
-
 def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
                   with_se: bool = False, se: str = "classical") -> BatchFit:
     """Many OLS fits that share one design: a shape adapter over ``linalg.lstsq_batched``.
@@ -161,13 +156,7 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         Ymat = np.broadcast_to(Y, (B, n)) if Y.ndim == 1 else Y
         wts = W
         wsum = W.sum(axis=1)
-        coef_s = np.empty((B, p))
-        inv = np.empty((B, p, p))
-        singular = np.empty(B, dtype=bool)
-        for s in _chunks(B, n, p):
-            root = np.sqrt(W[s])
-            c, i, _, b = lstsq_batched(Xs[None] * root[..., None], Ymat[s] * root, is_int)
-            coef_s[s], inv[s], singular[s] = c, i, b
+        coef_s, inv, singular = lstsq_weighted(Xs, Y, W, is_int)
     coef_s = np.where(singular[:, None], np.nan, coef_s)
     # replicates that fit their (weighted) outcome exactly have nothing to estimate either
     resid = Ymat - coef_s @ Xs.T
