@@ -162,14 +162,16 @@ def _rows(intercept, s: slice):
     return intercept[s] if intercept.ndim == 2 else intercept
 
 
-def lstsq_batched(Z: np.ndarray, Y: np.ndarray, intercept: np.ndarray | None = None):
+def lstsq_batched(Z: np.ndarray, Y: np.ndarray, intercept: np.ndarray | None = None, factors: bool = False):
     """Least squares of Y (B, n) on Z (B, n, p), both rows already weighted, by ``qr_limited``.
 
-    Returns (coef (B, p), xtx_inv (B, p, p), Q (B, n, p), collinear (B,)): fits with a collinear
-    column get NaN coefficients and an identity stand-in for their inverse."""
+    Returns (coef (B, p), xtx_inv (B, p, p), Q (B, n, p), collinear (B,)) and, with ``factors``,
+    R^-1 (B, p, p) as well: fits with a collinear column get NaN coefficients and an identity
+    stand-in for their inverse."""
     B, n, p = Z.shape
     coef = np.empty((B, p))
     inv = np.empty((B, p, p))
+    Rinvs = np.empty((B, p, p)) if factors else None
     Qs = np.empty((B, n, p))
     bad = np.empty(B, dtype=bool)
     eye = np.eye(p)
@@ -184,7 +186,9 @@ def lstsq_batched(Z: np.ndarray, Y: np.ndarray, intercept: np.ndarray | None = N
         inv[s] = Rinv @ Rinv.transpose(0, 2, 1)
         Qs[s] = Q
         bad[s] = b
-    return coef, inv, Qs, bad
+        if factors:
+            Rinvs[s] = Rinv
+    return (coef, inv, Qs, bad, Rinvs) if factors else (coef, inv, Qs, bad)
 
 
 # The normal equations of the standardised design are used where its Gram matrix is this well

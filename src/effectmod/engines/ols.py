@@ -55,7 +55,8 @@ GRAM_CONDITION_LIMIT = 1e8
 
 
 def _solve_qr(Xs: np.ndarray, y: np.ndarray, names, leverages: bool):
-    """(coef, (X'X)^-1, leverages or None) by pivoted QR (the design has passed the rank rule)."""
+    """(coef, (X'X)^-1, leverages or None, (Q, R^-1, pivots)) by pivoted QR (the design has
+    passed the rank rule)."""
     p = Xs.shape[1]
     Q, R, piv = scipy.linalg.qr(Xs, mode="economic", pivoting=True)
     coef = np.empty(p)
@@ -63,7 +64,7 @@ def _solve_qr(Xs: np.ndarray, y: np.ndarray, names, leverages: bool):
     Rinv = scipy.linalg.solve_triangular(R, np.eye(p))
     inv = np.empty((p, p))
     inv[np.ix_(piv, piv)] = Rinv @ Rinv.T
-    return coef, inv, (np.einsum("ij,ij->i", Q, Q) if leverages else None)
+    return coef, inv, (np.einsum("ij,ij->i", Q, Q) if leverages else None), (Q, Rinv, piv)
 
 
 def _solve_gram(Xs: np.ndarray, y: np.ndarray, names, leverages: bool):
@@ -74,7 +75,7 @@ def _solve_gram(Xs: np.ndarray, y: np.ndarray, names, leverages: bool):
     factor = scipy.linalg.cho_factor(gram)
     coef = scipy.linalg.cho_solve(factor, Xs.T @ y)
     inv = scipy.linalg.cho_solve(factor, np.eye(gram.shape[0]))
-    return coef, inv, (np.einsum("ij,jk,ik->i", Xs, inv, Xs, optimize=True) if leverages else None)
+    return coef, inv, (np.einsum("ij,jk,ik->i", Xs, inv, Xs, optimize=True) if leverages else None), None
 
 
 def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> OLSFit:
@@ -94,14 +95,21 @@ def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> 
     if dependent.any():
         raise RankDeficient([names[j] for j in np.flatnonzero(dependent)])
     solve = _solve_gram if n >= GRAM_MIN_ROWS else _solve_qr
-    coef_s, inv_s, h = solve(Xs, y, names, leverages=se == "HC3")
+    coef_s, inv_s, h, qr = solve(Xs, y, names, leverages=se == "HC3")
     resid = y - Xs @ coef_s
     rss = float(resid @ resid)
     tss = float(((y - y.mean()) ** 2).sum())
     if rss <= PERFECT_FIT_RSS * tss:
         raise PerfectFitError(exact_fit_terms(Xs, y, coef_s, names))
     df = n - p
-    vcov_s = variance.hc3(inv_s, Xs, resid, h) if se == "HC3" else variance.classical(inv_s, rss, df)
+    if se != "HC3":
+        vcov_s = variance.classical(inv_s, rss, df)
+    elif qr is None:        # the normal equations of a well-conditioned design (GRAM_MIN_ROWS)
+        vcov_s = variance.hc3(inv_s, Xs, resid, h)
+    else:
+        Q, Rinv, piv = qr
+        vcov_s = np.empty((p, p))
+        vcov_s[np.ix_(piv, piv)] = variance.hc3_qr(Q, Rinv, resid)
     A = _jacobian(p, centre, scale, intercept)
     coef = A @ coef_s
     vcov = A @ vcov_s @ A.T
@@ -173,7 +181,7 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
     if with_se:
         with np.errstate(invalid="ignore"):
             if se == "HC3":
-                var_s = variance.hc3_shared_diag(inv[0], Xs, resid)
+                var_s = variance.hc3_shared_diag(Q[0], Rinv, resid)
             else:
                 var_s = np.diagonal(variance.classical(inv, rss, df), axis1=1, axis2=2)
             se_out = np.sqrt(var_s) / scale      # slopes only; the intercept's SE is not needed here
@@ -220,17 +228,33 @@ def fit_ols_full_batch(X: np.ndarray, y: np.ndarray, se: str = "classical"):
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     m, n, p = X.shape
-    coef, xtx_inv, Q, dependent = lstsq_batched(X, y, constant_columns(X, np.ones((m, n))))
+    # each design centred and scaled as fit_ols does (the same coordinates, the same accuracy)
+    sd = X.std(axis=1)
+    is_int = sd == 0
+    centre = np.where(is_int, 0.0, X.mean(axis=1))
+    scale = np.where(sd > 0, sd, np.abs(X).max(axis=1))
+    scale[scale == 0] = 1.0
+    Xs = (X - centre[:, None, :]) / scale[:, None, :]
+    coef_s, inv_s, Q, dependent, Rinv = lstsq_batched(Xs, y, is_int & (np.abs(X).max(axis=1) > 0), factors=True)
     if dependent.any():
         raise RankDeficient(["(batched check)"])
-    resid = y - (X @ coef[..., None])[..., 0]
+    resid = y - (Xs @ coef_s[..., None])[..., 0]
     rss = (resid * resid).sum(axis=1)
     tss = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     if np.any(rss <= PERFECT_FIT_RSS * tss):
         raise PerfectFitError([])   # the caller refits one by one, which names the terms
     df = n - p
     if se == "HC3":
-        vcov = variance.hc3(xtx_inv, X, resid, variance.leverages(Q))
+        vcov_s = variance.hc3_qr(Q, Rinv, resid)
     else:
-        vcov = variance.classical(xtx_inv, rss, df)
+        vcov_s = variance.classical(inv_s, rss, df)
+    # back to the original columns: coef = A coef_s with A = diag(1/scale), minus centre/scale
+    # in the intercept's row
+    A = np.zeros((m, p, p))
+    A[:, np.arange(p), np.arange(p)] = 1.0 / scale
+    has = is_int.any(axis=1)
+    i0 = is_int.argmax(axis=1)
+    A[np.flatnonzero(has), i0[has], :] -= (centre / scale)[has]
+    coef = (A @ coef_s[..., None])[..., 0]
+    vcov = A @ vcov_s @ A.transpose(0, 2, 1)
     return coef, vcov, float(df)

@@ -38,10 +38,19 @@ def hc3(inv, X, resid, h):
     return inv @ meat @ inv
 
 
-def hc3_shared_diag(inv, X, resid):
-    """Diagonal of HC3 for many responses (resid (B, n)) on ONE design X (n, p): the rows of
-    (X'X)^-1 X' and the leverages are shared, var_j = sum_i A_ij^2 u_i^2."""
-    A = X @ inv
-    h = np.einsum("ij,ij->i", A, X)
-    u = resid / (1.0 - h)
+def hc3_qr(Q, Rinv, resid):
+    """HC3 from a QR of the design, X = Q R: R^-1 (Q' diag(e_i^2 / (1 - h_i)^2) Q) R^-T. The same
+    matrix as ``hc3``, without forming (X'X)^-1 first, so a near-singular design loses only
+    what its condition number costs (not its square)."""
+    u = resid / (1.0 - leverages(Q))
+    meat = (Q * (u * u)[..., None]).swapaxes(-1, -2) @ Q
+    return Rinv @ meat @ Rinv.swapaxes(-1, -2)
+
+
+def hc3_shared_diag(Q, Rinv, resid):
+    """Diagonal of HC3 for many responses (resid (B, n)) on ONE design X = Q R (n, p): the rows
+    of (X'X)^-1 X' = R^-1 Q' and the leverages are shared, var_j = sum_i A_ij^2 u_i^2 with
+    A = Q R^-T (from the QR, not from (X'X)^-1, so that a near-singular design loses nothing)."""
+    A = Q @ Rinv.T
+    u = resid / (1.0 - leverages(Q))
     return (u * u) @ (A * A)
