@@ -219,3 +219,65 @@ def test_engine_errors_are_typed_and_old_names_still_work():
         assert issubclass(cls, errors.EngineError)
     assert issubclass(errors.RankDeficient, ValueError)       # callers that caught ValueError
     assert errors.NotConverged("50 iterations").reason == "50 iterations"
+
+
+# ------------------------------------------------------------------ typed errors at the callers
+
+def _mixed_model(rng, n=40):
+    """A small mixed-model FittedModel stand-in: two rows per participant."""
+    from effectmod.models.design import Design
+    from effectmod.models.fit import FittedModel
+    from effectmod.models.spec import ModelSpec
+
+    treat = np.tile([0.0, 1.0], n // 2)
+    mod = rng.normal(size=n)
+    X1 = np.column_stack([np.ones(n), treat, mod, treat * mod])
+    X = np.vstack([X1, X1])
+    rows = np.r_[np.arange(n), np.arange(n)]
+    order = np.argsort(rows, kind="stable")
+    design = Design(X[order], rng.normal(size=2 * n), ("(Intercept)", "treat", "mod", "treat:mod"), rows[order],
+                    ("mod",), ("",), groups=rows[order], times=np.array(["1"] * (2 * n)), timepoints=("1",))
+    return FittedModel(ModelSpec("mixed", "y", "m", None), design, None)
+
+
+@pytest.mark.parametrize("error,dropped", [("rank", True), ("not converged", True), ("bug", False)])
+def test_bootstrap_drops_a_replicate_only_on_typed_engine_errors(monkeypatch, error, dropped):
+    import effectmod.models.fit as fit_module
+    from effectmod.engines.errors import NotConverged, RankDeficient
+    from effectmod.inference import bootstrap
+
+    model = _mixed_model(np.random.default_rng(31))
+    plan = object()
+    raised = {"rank": RankDeficient(["treat"]), "not converged": NotConverged("REML"), "bug": KeyError("typo")}[error]
+    calls = []
+
+    def engine(spec, design, plan):
+        calls.append(1)
+        if len(calls) == 2:
+            raise raised
+        return type("F", (), {"contrast": lambda self, L: type("C", (), {"estimate": 1.0})()})(), {}, ""
+
+    monkeypatch.setattr(fit_module, "run_engine", engine)
+    counts = np.ones((3, 40), dtype=int)
+    if not dropped:
+        with pytest.raises(KeyError):
+            bootstrap._refit_loop(model, counts, plan)
+        return
+    draws = bootstrap._refit_loop(model, counts, plan)
+    assert np.isnan(draws[("1", "")]).tolist() == [False, True, False]
+
+
+def test_a_collinear_logistic_design_is_named_not_a_generic_value_error():
+    from effectmod.engines.errors import RankDeficient
+
+    rng = np.random.default_rng(32)
+    n = 80
+    X = np.column_stack([np.ones(n), np.tile([0.0, 1.0], n // 2), rng.normal(size=n)])
+    X = np.column_stack([X, 3 * X[:, 2] - 1])
+    y = (rng.random(n) < 0.4).astype(float)
+    with pytest.raises(RankDeficient) as err:
+        fit_logistic(X, y, names=["(Intercept)", "treat", "mod", "cov[x]"])
+    assert err.value.columns == ["cov[x]"]
+    with pytest.raises(ValueError, match="0/1") as bad:     # a malformed input is not "collinear"
+        fit_logistic(X, y * 2, names=["(Intercept)", "treat", "mod", "cov[x]"])
+    assert not isinstance(bad.value, RankDeficient)
