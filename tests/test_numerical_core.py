@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from effectmod.engines.logistic import fit_logistic, fit_logistic_stacked
-from effectmod.engines.ols import fit_ols, fit_ols_batch, fit_ols_full_batch, fit_ols_stacked
+from effectmod.engines.ols import (
+    fit_ols,
+    fit_ols_batch,
+    fit_ols_full_batch,
+    fit_ols_stacked,
+)
 
 AGREE = 1e-10
 NAMES = ["(Intercept)", "treat", "mod", "baseline", "treat:mod"]
@@ -80,7 +85,7 @@ def test_imputed_fits_equal_single_fits_near_singular(se):
     rng = np.random.default_rng(15)
     designs = [near_singular(rng) for _ in range(4)]
     X, y = np.stack([d[0] for d in designs]), np.stack([d[1] for d in designs])
-    coef, vcov, df = fit_ols_full_batch(X, y, se)
+    coef, vcov, _ = fit_ols_full_batch(X, y, se)
     for b in range(4):
         one = fit_ols(X[b], y[b], se=se)
         assert rel(coef[b], one.coef) < AGREE

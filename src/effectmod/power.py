@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .engines.logistic import fit_logistic_stacked
 from .engines.linalg import lstsq_batched
+from .engines.logistic import fit_logistic_stacked
 from .engines.ols import fit_ols_stacked
 
 CHUNK = 250                 # trials per unit of work; fixed so results do not depend on workers

@@ -216,7 +216,7 @@ def _single_thread_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def weighted_gram(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     """X' diag(w_b) X for each row of weights W (B, n) on one design X (n, p): (B, p, p)."""
-    B, (n, p) = W.shape[0], X.shape
+    B, p = W.shape[0], X.shape[1]
     iu, ju = np.triu_indices(p)
     G = _single_thread_matmul(W, X[:, iu] * X[:, ju])
     xtx = np.empty((B, p, p))
@@ -249,7 +249,7 @@ def lstsq_weighted(X: np.ndarray, Y: np.ndarray, W: np.ndarray, intercept: np.nd
     The Gram matrices come from one GEMM against the n x p(p+1)/2 column products; fits whose
     Gram matrix is well conditioned (GRAM_CONDITION) are solved from it, the others by
     ``lstsq_batched`` on their weighted rows, which also applies the rank rule to them."""
-    B, (n, p) = W.shape[0], X.shape
+    B, p = W.shape[0], X.shape[1]
     iu, ju = np.triu_indices(p)
     Z = X[:, iu] * X[:, ju]
     if Y.ndim == 1:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, sparse, special
 
-from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
 from effectmod.engines import newton
+from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
 from effectmod.engines.errors import RankDeficient
 from effectmod.engines.linalg import collinear_columns, collinear_fits
 
