@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .engines.linalg import lstsq_batched
 from .engines.logistic import fit_logistic_stacked
 from .engines.ols import fit_ols_stacked
 
@@ -108,8 +109,8 @@ def stacked_t(columns: np.ndarray, y: np.ndarray, mask: np.ndarray, models) -> t
 
     columns (B, n, k) hold every regressor any model needs (no intercept); ``models`` is a list
     of (column indices, tested position). Each trial's columns are centred (the intercept) and
-    scaled on its complete cases and one Gram matrix per trial serves all the models: each is a
-    sub-block of it. Returns the (B,) t statistics per model and the (B,) complete-case counts.
+    scaled on its complete cases; each model is solved by the engines' batched QR with their one
+    rank rule. Returns the (B,) t statistics per model and the (B,) complete-case counts.
     """
     w = mask.astype(float)
     count = w.sum(axis=1)
@@ -119,44 +120,19 @@ def stacked_t(columns: np.ndarray, y: np.ndarray, mask: np.ndarray, models) -> t
     yc = (yw - yw.sum(axis=1, keepdims=True) / count[:, None]) * w
     sd = np.sqrt((Xc * Xc).sum(axis=1) / count[:, None])
     Xc /= np.where(sd > 0, sd, 1.0)[:, None, :]
-    Xt = Xc.transpose(0, 2, 1)
-    G = Xt @ Xc
-    c = (Xt @ yc[..., None])[..., 0]
-    yy = (yc * yc).sum(axis=1)
     out = []
     for idx, test in models:
-        idx = list(idx)
-        A = G[:, idx][:, :, idx]
-        b = c[:, idx]
-        bad, inv = _inverse_or_flag(A)
-        beta = np.einsum("bpq,bq->bp", inv, b)
-        rss = np.maximum(yy - (beta * b).sum(axis=1), 0.0)   # singular stand-ins can go below 0
+        # centred columns: the intercept is implicit, and the rank rule and QR solve are the
+        # engines' (engines.linalg), as for every least-squares fit
+        coef, inv, _, bad = lstsq_batched(Xc[:, :, list(idx)], yc)
+        resid = yc - np.einsum("bnp,bp->bn", Xc[:, :, list(idx)], np.nan_to_num(coef))
+        rss = (resid * resid).sum(axis=1)
         df = count - len(idx) - 1
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = beta[:, test] / np.sqrt(inv[:, test, test] * rss / df)
+            t = coef[:, test] / np.sqrt(inv[:, test, test] * rss / df)
         t[bad] = np.nan
         out.append(t)
     return out, count
-
-
-def _inverse_or_flag(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(singular flags, inverses): the (B, p, p) inverses with identity stand-ins where singular.
-
-    Columns are scaled to unit SD, so a diagonal of the inverse beyond 1e10 (a variance
-    inflation factor) means a column is a combination of the others in that trial.
-    """
-    eye = np.eye(A.shape[-1])
-    try:
-        inv = np.linalg.inv(A)
-        bad = ~np.isfinite(inv).all(axis=(1, 2)) | (np.diagonal(inv, axis1=1, axis2=2).max(axis=1) > 1e10)
-    except np.linalg.LinAlgError:
-        cond = np.linalg.cond(A)
-        bad = ~np.isfinite(cond) | (cond > 1e12)
-        inv = np.linalg.inv(np.where(bad[:, None, None], eye, A))
-        return bad, inv
-    if bad.any():
-        inv[bad] = eye
-    return bad, inv
 
 
 def _scenario_chunk(source: ScenarioSource, n: int, size: Size, reps: int, rng, alpha: float) -> dict:

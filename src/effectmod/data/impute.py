@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from effectmod.engines.newton import newton
 from effectmod.errors import DataError
 
 Kind = Literal["continuous", "binary", "categorical"]
@@ -357,6 +358,12 @@ def _augment(X: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return Xa, y_aug, np.full(nr, (p + 1) / nr)
 
 
+def _converged(s) -> np.ndarray:
+    """mice's rule for its Newton fits: every coefficient's step within _NEWTON_TOL of 1 + |b|
+    (chains step together until all have converged: ``newton(..., freeze=False)``)."""
+    return np.all(np.abs(s.step) <= _NEWTON_TOL * (1.0 + np.abs(s.new)), axis=1)
+
+
 def _logreg(X, obs, yo, Xm, rng) -> np.ndarray:
     """Logistic imputation with a posterior draw of the coefficients, batched over chains."""
     Xa, ya, wa = _augment(X, np.array([0.0, 1.0]))
@@ -364,16 +371,15 @@ def _logreg(X, obs, yo, Xm, rng) -> np.ndarray:
     y = np.concatenate([yo, ya])
     w = np.concatenate([np.ones(yo.size), wa])
     m, _, q = Xf.shape
-    beta = np.zeros((m, q))
     XT = Xf.transpose(0, 2, 1)
-    for _ in range(_NEWTON_MAX):
+
+    def direction(beta):
         mu = expit((Xf @ beta[..., None])[..., 0])
         H = XT @ (Xf * (w * mu * (1.0 - mu))[..., None])
         g = (XT @ (w * (y - mu))[..., None])[..., 0]
-        step = np.linalg.solve(H, g[..., None])[..., 0]
-        beta = beta + step
-        if np.all(np.abs(step) <= _NEWTON_TOL * (1.0 + np.abs(beta))):
-            break
+        return np.linalg.solve(H, g[..., None])[..., 0], np.ones(m, dtype=bool)
+
+    beta = newton(np.zeros((m, q)), direction, converged=_converged, max_iter=_NEWTON_MAX, freeze=False).beta
     mu = expit((Xf @ beta[..., None])[..., 0])
     H = XT @ (Xf * (w * mu * (1.0 - mu))[..., None])
     chol = np.linalg.cholesky(H)
@@ -402,7 +408,6 @@ def _polyreg(X, obs, yo, Xm, rng) -> np.ndarray:
     m, _, q = Xf.shape
     K1 = codes.size - 1
     Yk = (y[:, None] == codes[None, 1:]).astype(float)
-    beta = np.zeros((m, q, K1))
     XT = Xf.transpose(0, 2, 1)
 
     def hessian(P):
@@ -415,13 +420,14 @@ def _polyreg(X, obs, yo, Xm, rng) -> np.ndarray:
                 H[:, b, :, a, :] = H[:, a, :, b, :].transpose(0, 2, 1)
         return H.reshape(m, K1 * q, K1 * q)
 
-    for _ in range(_NEWTON_MAX):
-        P = _softmax_ref0(Xf @ beta)
+    def direction(flat):
+        # flat coefficients in the order of the Hessian's blocks: level, then predictor
+        P = _softmax_ref0(Xf @ flat.reshape(m, K1, q).transpose(0, 2, 1))
         g = (XT @ (w[None, :, None] * (Yk[None] - P))).transpose(0, 2, 1).reshape(m, K1 * q)
-        step = np.linalg.solve(hessian(P), g[..., None])[..., 0]
-        beta = beta + step.reshape(m, K1, q).transpose(0, 2, 1)
-        if np.all(np.abs(step) <= _NEWTON_TOL * (1.0 + np.abs(beta.transpose(0, 2, 1).reshape(m, -1)))):
-            break
+        return np.linalg.solve(hessian(P), g[..., None])[..., 0], np.ones(m, dtype=bool)
+
+    flat = newton(np.zeros((m, K1 * q)), direction, converged=_converged, max_iter=_NEWTON_MAX, freeze=False).beta
+    beta = flat.reshape(m, K1, q).transpose(0, 2, 1)
     chol = np.linalg.cholesky(hessian(_softmax_ref0(Xf @ beta)))
     z = rng.standard_normal((m, K1 * q))
     step = np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]

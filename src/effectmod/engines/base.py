@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 from scipy import stats
 
+from .errors import PerfectFitError  # noqa: F401 (re-exported: its older home)
+
 
 @dataclass(frozen=True)
 class Contrast:
@@ -84,16 +86,6 @@ def wald_from_vcov(coef: np.ndarray, vcov: np.ndarray, L: np.ndarray, df_den: fl
 # in double precision (RSS/TSS ~ n eps^2 ~ 1e-29). Its standard errors, t statistics and p
 # values would be made of that rounding noise, so the model is not estimable.
 PERFECT_FIT_RSS = 1e-10
-
-
-class PerfectFitError(ValueError):
-    """The outcome is fitted exactly (residual sum of squares ~0); ``terms`` names the design
-    columns that reproduce it (empty when they cannot be singled out)."""
-
-    def __init__(self, terms: list[str]):
-        self.terms = list(terms)
-        super().__init__("the outcome is fitted exactly" + (" by " + ", ".join(self.terms) if self.terms else "")
-                         + " (residual sum of squares ~0); nothing to test")
 
 
 def exact_fit_terms(X: np.ndarray, y: np.ndarray, coef: np.ndarray, names) -> list[str]:

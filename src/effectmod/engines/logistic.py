@@ -1,7 +1,7 @@
 """Logistic regression by maximum likelihood or Firth's penalised likelihood, with checks for
 separation and sparse cells before and after the fit.
 
-Both methods iterate Newton steps with step halving until the relative change of the
+Both methods iterate Newton steps with step halving (``engines.newton``) until the relative change of the
 coefficients or of the (penalised) deviance falls below ``TOL`` (CONTRACT §3), so estimates
 match R's ``glm(..., epsilon = 1e-14)`` to about 1e-8. The variance is always the inverse
 Fisher information evaluated at the final estimate, not at the weights of the last iteration.
@@ -15,7 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, sparse, special
 
+from effectmod.engines import newton
 from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
+from effectmod.engines.errors import RankDeficient
+from effectmod.engines.linalg import collinear_columns, collinear_fits
 
 TOL = 1e-10
 # A fitted probability this close to 0 or 1 carries no information: the same idea as glm's
@@ -28,7 +31,6 @@ SE_EXPLODED = 100.0
 # Triggers for the (costlier) linear-programming separation check after an ML fit.
 SUSPECT_PROB = 1e-6
 SUSPECT_SE = 10.0
-_MAX_HALVINGS = 30
 # Firth's iteration also stops, as at the optimum, when the penalised objective no longer changes
 # beyond its rounding (FIRTH_OBJ_TOL, relative) and the Newton decrement U' I^-1 U of the
 # penalised score U is below FIRTH_DECREMENT (every coefficient within 1e-10 standard errors of
@@ -153,41 +155,43 @@ def _firth_newton_step(X, y, b, score, col_scale):
 
 
 def _newton(X, y, firth, max_iter):
+    """One fit through ``engines.newton``: (coef, iterations, converged)."""
     col_scale = np.sqrt(np.mean(X * X, axis=0))
     col_scale[col_scale == 0] = 1.0
-    b = np.zeros(X.shape[1])
-    obj = _objective(X, y, b, firth)
-    near = False
-    for it in range(1, max_iter + 1):
+    state = {"near": False, "score": None}
+
+    def direction(beta):
+        b = beta[0]
         score, info = _score_and_info(X, y, b, firth)
-        step = _firth_newton_step(X, y, b, score, col_scale) if firth and near else None
+        step = _firth_newton_step(X, y, b, score, col_scale) if firth and state["near"] else None
         if step is None:
             step = _solve(info, score)
-        t = 1.0
-        for _ in range(_MAX_HALVINGS):
-            b_new = b + t * step
-            obj_new = _objective(X, y, b_new, firth)
-            if np.isfinite(obj_new) and obj_new >= obj - 1e-12 * abs(obj):
-                break
-            t /= 2.0
-        else:
-            return b, it, False
+        state["score"] = score
+        return step[None], np.ones(1, dtype=bool)
+
+    def objective(beta):
+        return np.array([_objective(X, y, beta[0], firth)])
+
+    def converged(s):
+        b, b_new, step = s.old[0], s.new[0], s.step[0]
+        obj, obj_new, t = float(s.obj_old[0]), float(s.obj_new[0]), float(s.t[0])
         # the relative step on unit-RMS columns, so that a column in other units (x 1e6)
         # neither hurries nor delays the stop
-        d_coef = np.max(np.abs(b_new - b) * col_scale) / (np.max(np.abs(b_new) * col_scale) + 0.1)
+        d_coef = float(newton.relative_change(b, b_new, col_scale))
         # the deviance rule of R's glm.fit; only for full ML Newton steps, which converge
         # quadratically. Firth steps use the expected, not the penalised, information and
         # converge linearly, so a tiny deviance change can still leave 1e-6 in the estimate:
         # for them the objective rule also needs the penalised score at 0 (FIRTH_DECREMENT).
         d_dev = abs(obj_new - obj) / (2.0 * abs(obj_new) + 0.1)
         flat = abs(obj_new - obj) <= FIRTH_OBJ_TOL * (abs(obj_new) + 1.0)
-        b, obj = b_new, obj_new
-        near = d_coef < FIRTH_NEAR
+        state["near"] = d_coef < FIRTH_NEAR
         if d_coef < TOL or (d_dev < TOL and t == 1.0 and not firth):
-            return b, it, True
-        if firth and flat and float(score @ step) <= FIRTH_DECREMENT:
-            return b, it, True
-    return b, max_iter, False
+            return np.array([True])
+        return np.array([bool(firth and flat and float(state["score"] @ step) <= FIRTH_DECREMENT)])
+
+    res = newton.newton(np.zeros((1, X.shape[1])), direction, objective=objective,
+                        converged=converged, max_iter=max_iter)
+    return res.beta[0], int(res.iterations[0]), bool(res.converged[0])
 
 
 def separation_direction(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -288,7 +292,8 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
 
     Separation is checked after the fit by linear programming, and by fitted probabilities
     at 0 or 1 and exploding standard errors; findings are in ``notes`` in plain words and the
-    fit is still returned. A design matrix without full column rank raises ``ValueError``.
+    fit is still returned. A design that fails the rank rule of ``engines.linalg`` raises
+    ``RankDeficient`` naming the dependent columns; malformed inputs raise ``ValueError``.
     """
     if method not in ("ml", "firth"):
         raise ValueError(f"method must be 'ml' or 'firth', not {method!r}")
@@ -303,10 +308,9 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
     names = tuple(names) if names is not None else tuple(f"x{j}" for j in range(X.shape[1]))
     if len(names) != X.shape[1]:
         raise ValueError(f"{len(names)} names for {X.shape[1]} columns")
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        raise ValueError(f"the design matrix has rank {rank} < {X.shape[1]} columns "
-                         f"({', '.join(names)}): some term is not estimable")
+    dependent = collinear_columns(X)
+    if dependent.any():
+        raise RankDeficient([nm for nm, d in zip(names, dependent) if d])
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         b, iterations, converged = _newton(X, y, method == "firth", max_iter)
         info = _information(X, special.expit(X @ b))
@@ -365,8 +369,10 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     X is (n, p) shared by every fit or (B, n, p) one per fit; y is (n,) or (B, n) in {0, 1};
     ``weights`` (B, n) are frequency weights (bootstrap counts) or a 0/1 mask of the rows each
     fit uses (rows with weight 0 may hold NaN). Returns (coef, std_error, converged), each
-    (B, p) or (B,). A fit whose information is singular, or whose coefficients drift off
-    (separation), is reported as not converged: callers refit those with ``fit_logistic``.
+    (B, p) or (B,). A fit whose design fails the rank rule (``engines.linalg``), whose
+    information is singular, or whose coefficients drift off (separation), is reported as not
+    converged: callers refit those with ``fit_logistic`` (which raises RankDeficient for the first).
+    The iterations are ``engines.newton``'s, with every fit stopping on its own.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -390,26 +396,26 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     def information(v):
         return np.einsum(f"{design},bn,{design.replace('p', 'q')}->bpq", Xs, v, Xs, optimize=True)
 
-    beta = np.zeros((B, p))
-    converged = np.zeros(B, dtype=bool)
-    active = np.ones(B, dtype=bool)
-    for _ in range(STACKED_STEPS):
+    # the rank rule of every fit (engines.linalg): a collinear replicate is not fitted here
+    full_rank = ~(collinear_fits(Xs, w) if shared else collinear_columns(X, w).any(axis=1))
+
+    def direction(beta):
         mu = special.expit(eta_of(beta))
         H = information(mu * (1 - mu) * w)
         g = np.einsum(f"{design},bn->bp", Xs, (y - mu) * w)
-        ok = np.linalg.cond(H) < 1e12
-        step = np.linalg.solve(np.where(ok[:, None, None], H, np.eye(p)), g[..., None])[..., 0]
-        step[~ok | ~active] = 0.0
-        beta = beta + step
-        change = np.abs(step).max(axis=1) / (np.abs(beta).max(axis=1) + 1e-3)
-        converged |= active & ok & (change < STACKED_TOLERANCE)
-        active &= ~converged & ok & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
-        if not active.any():
-            break
+        ok = (np.linalg.cond(H) < 1e12) & full_rank
+        return np.linalg.solve(np.where(ok[:, None, None], H, np.eye(p)), g[..., None])[..., 0], ok
+
+    res = newton.newton(
+        np.zeros((B, p)), direction,
+        converged=lambda s: np.abs(s.step).max(axis=1) / (np.abs(s.new).max(axis=1) + 1e-3) < STACKED_TOLERANCE,
+        keep=lambda beta: np.abs(beta).max(axis=1) < STACKED_SEPARATION,
+        max_iter=STACKED_STEPS)
+    beta, converged = res.beta, res.converged
     mu = special.expit(eta_of(beta))
     H = information(mu * (1 - mu) * w)
     ok = np.linalg.cond(H) < 1e12
     inv = np.linalg.inv(np.where(ok[:, None, None], H, np.eye(p)))
     se = np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale
-    converged &= ok & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
+    converged &= ok & full_rank & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
     return beta / scale, se, converged

@@ -49,7 +49,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from .base import PERFECT_FIT_RSS, Contrast, PerfectFitError, WaldTest, exact_fit_terms
+from .base import PERFECT_FIT_RSS, Contrast, WaldTest, exact_fit_terms
+from .errors import NotIdentified, PerfectFitError, RankDeficient
+from .linalg import collinear_columns
 
 # CONTRACT §3: iterative fits converge to a relative change below 1e-10.
 REL_TOL = 1e-10
@@ -60,7 +62,7 @@ HESS_EIG_TOL = 1e-8
 EIG_REL_TOL = math.sqrt(np.finfo(float).eps)
 EQUAL_DF_TOL = 1e-8
 # Rank tolerance on unit-norm columns: R's qr() default, as used by lm() and lme4's rank check.
-RANK_TOL = 1e-7
+RANK_TOL = 1e-7   # kept for importers; the rank rule is engines.linalg's (same tolerance)
 # Coarse grid of theta = sigma_u / sigma_e for locating the global REML optimum before refining.
 THETA_GRID = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
@@ -247,26 +249,26 @@ def _refine(S: _Sums, lo: _State, hi: _State, start: _State) -> tuple[_State, bo
     return cur, False, MAX_ITER
 
 
-def _collinearity_message(X: np.ndarray, names: tuple[str, ...]) -> str | None:
+def _collinearity(X: np.ndarray, names: tuple[str, ...]) -> RankDeficient | None:
+    """The rank rule of ``engines.linalg``; the error names each dependent column and what it
+    is a combination of."""
+    dependent = collinear_columns(X)
+    if not dependent.any():
+        return None
     scale = np.sqrt(np.sum(X * X, axis=0))
     scale[scale == 0] = 1.0
     Xs = X / scale
-    _, R, piv = linalg.qr(Xs, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(R))
-    tol = RANK_TOL * diag[0] if diag.size else 0.0
-    rank = int(np.sum(diag > tol))
-    if rank == X.shape[1]:
-        return None
-    keep = np.sort(piv[:rank])
+    keep = np.flatnonzero(~dependent)
     parts = []
-    for j in np.sort(piv[rank:]):
+    for j in np.flatnonzero(dependent):
         coefs, *_ = np.linalg.lstsq(Xs[:, keep], Xs[:, j], rcond=None)
         with_ = [names[k] for k, cf in zip(keep, coefs) if abs(cf) > 1e-8]
         if with_:
             parts.append(f"'{names[j]}' is a linear combination of " + ", ".join(f"'{w}'" for w in with_))
         else:
             parts.append(f"'{names[j]}' is all zero")
-    return f"X is rank deficient (rank {rank} of {X.shape[1]} columns): " + "; ".join(parts)
+    return RankDeficient([names[j] for j in np.flatnonzero(dependent)],
+                         f"X is rank deficient (rank {keep.size} of {X.shape[1]} columns): " + "; ".join(parts))
 
 
 def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
@@ -288,9 +290,9 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
         raise ValueError(f"{len(names)} names for {p} columns of X")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
         raise ValueError("y and X must be finite (drop incomplete rows before fitting)")
-    msg = _collinearity_message(X, names)
-    if msg:
-        raise ValueError(msg)
+    collinear = _collinearity(X, names)
+    if collinear is not None:
+        raise collinear
     # tuples are labels too: keep them whole rather than let numpy make a 2-D array of them
     labels = groups if isinstance(groups, np.ndarray) and groups.ndim == 1 else pd.Series(list(groups), dtype=object)
     codes, uniques = pd.factorize(labels, sort=False)
@@ -298,9 +300,9 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
         raise ValueError("groups holds missing labels")
     G = len(uniques)
     if n - p <= 0:
-        raise ValueError(f"{n} observations for {p} fixed effects: no residual degrees of freedom")
+        raise NotIdentified(f"{n} observations for {p} fixed effects: no residual degrees of freedom")
     if G >= n:
-        raise ValueError(f"{G} groups for {n} observations: no participant has two observations, so "
+        raise NotIdentified(f"{G} groups for {n} observations: no participant has two observations, so "
                          "the random-intercept and residual variances are not identified")
     S = _sums(y, X, codes.astype(np.intp), G)
     # an outcome reproduced exactly by the fixed effects (residual variance 0 at every lam)
@@ -326,7 +328,10 @@ def fit_random_intercept(y, X, groups, names=None) -> MixedFit:
         message = "residual variance tends to 0: REML optimum not reached"
     else:
         lo, hi = (grid[k], grid[k + 1]) if grid[k].d1 < 0 else (grid[k - 1], grid[k])
-        best, converged, _ = _refine(S, lo, hi, grid[k])
+        try:
+            best, converged, _ = _refine(S, lo, hi, grid[k])
+        except ValueError:    # as above: a zero residual variance inside the bracket
+            raise PerfectFitError(["the fixed effects with a level per participant"]) from None
         if not converged:
             message = f"REML did not reach a relative change of {REL_TOL:g} in {MAX_ITER} iterations"
     if best.s <= PERFECT_FIT_RSS * tss / (n - 1):

@@ -3,7 +3,9 @@
 One set of stratified resamples serves the whole run. Linear models are refitted all at once
 as frequency-weighted least squares (the batched engine); logistic ML models by stacked Newton
 steps with the counts as weights (replicates with separation, and Firth fits, go to the engine one
-by one); mixed models refit replicate by replicate on the resampled rows.
+by one); mixed models refit replicate by replicate on the resampled rows. Every path takes the
+rank decision of ``engines.linalg``; a replicate is dropped (NaN, not counted in
+boot_replicates) only when the engine says it cannot be estimated (``engines.errors``).
 """
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ def _logistic_batch(model: FittedModel, counts: np.ndarray, plan: Plan):
 
 
 def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
-    from ..models.fit import run_engine
+    from ..engines.errors import EngineError
+    from ..models.fit import NotEstimable, run_engine
 
     d = model.design
     spec = model.spec
@@ -77,7 +80,9 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
                                   times=d.times[idx] if d.times is not None else None)
         try:
             fit, _, _ = run_engine(spec, sub, plan)
-        except Exception:  # a replicate the engine cannot fit is dropped and counted
+        except (EngineError, NotEstimable):
+            # a replicate the engine cannot estimate (collinear, exact fit, not converged) is
+            # dropped; boot_replicates counts the ones kept. Anything else is a bug: let it out.
             continue
         for t in timepoints:
             for j, term in enumerate(d.terms):

@@ -37,8 +37,9 @@ from ..data.prepare import derive_followups
 from ..plan.schema import parse_rule
 from ..data.trial import TrialData
 from ..data.values import keys_of, sort_levels
-from ..engines.base import PerfectFitError, WaldTest
-from ..engines.ols import RankDeficientError, fit_ols_full_batch
+from ..engines.base import WaldTest
+from ..engines.errors import PerfectFit, RankDeficient
+from ..engines.ols import fit_ols_full_batch
 from ..errors import PlanError
 from ..models.fit import (FittedModel, NotEstimable, base_summary, empty_rows, interaction_rows, run_engine,
                           build_design, estimability_problem, not_estimable)
@@ -317,7 +318,7 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
             try:
                 coef, vcov, df = fit_ols_full_batch(X, np.stack([d.y for d in designs]), plan.analysis.se)
                 return [_StackedOLS(coef[i], vcov[i], designs[0].names) for i in range(len(designs))], df, Counter()
-            except (RankDeficientError, PerfectFitError):
+            except (RankDeficient, PerfectFit):
                 pass  # refitted one by one below, which names the collinear columns (or exact fit)
     fits, notes = [], Counter()
     for d in designs:
@@ -340,7 +341,7 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     if problem is None:
         try:
             fits, df, notes = _fit_all(spec, designs, plan)
-        except RankDeficientError as exc:
+        except RankDeficient as exc:
             problem = "design columns are collinear in a completed dataset (" + ", ".join(exc.columns) + ")"
         except NotEstimable as exc:
             problem = f"{exc} (in a completed dataset)"

@@ -89,7 +89,7 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
 
 
 def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | None = None) -> FittedModel:
-    from ..engines.ols import RankDeficientError   # here, not above: `effectmod validate` loads no scipy
+    from ..engines.errors import RankDeficient   # here, not above: `effectmod validate` loads no scipy
     design = design if design is not None else build_design(spec, trial, plan)
     problem = estimability_problem(spec, design, trial)
     if problem is None:
@@ -101,7 +101,7 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
                 notes = (*notes, *(Note(SPARSE_CELL, c) for c in cells))
             if spec.kind == "linear" and plan.analysis.se == "classical":
                 notes = _heteroscedasticity(design, fit, summary, notes, plan)
-        except RankDeficientError as exc:
+        except RankDeficient as exc:
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones
             blame = ("; the moderator is fully determined by other terms"
@@ -159,20 +159,20 @@ def _plain(name: str) -> str:
 
 
 def run_engine(spec: ModelSpec, design: Design, plan: Plan):
-    """(fit, summary numbers, notes: tuple[Note, ...]) of one design; raises NotEstimable or
-    RankDeficientError when it cannot be fitted."""
-    from ..engines.base import PerfectFitError
+    """(fit, summary numbers, notes: tuple[Note, ...]) of one design. Raises the engine's typed
+    errors (``engines.errors``): RankDeficient as it is, the others as NotEstimable with the reason."""
+    from ..engines.errors import PerfectFit
     try:
         return _run_engine(spec, design, plan)
-    except PerfectFitError as exc:
+    except PerfectFit as exc:
         terms = ", ".join(_plain(t) for t in exc.terms) or "the model's terms"
         raise NotEstimable(f"the outcome is fitted exactly by {terms} (residual sum of squares ~0); "
                            "nothing to test") from None
 
 
 def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
-    from ..engines.base import PerfectFitError
-    from ..engines.ols import RankDeficientError, fit_ols
+    from ..engines.errors import EngineError, PerfectFit, RankDeficient
+    from ..engines.ols import fit_ols
     if spec.kind == "linear":
         fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
         return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
@@ -180,10 +180,7 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
     if spec.kind == "logistic":
         from ..engines.logistic import fit_logistic
         method = plan.analysis.binary_method
-        try:
-            fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
-        except ValueError as exc:
-            raise RankDeficientError([str(exc)]) from None
+        fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
         note_parts = [Note(LOGISTIC_ENGINE, n) for n in fit.notes]
         if method == "firth_if_separated" and fit.separation:
             fit = fit_logistic(design.X, design.y, method="firth", names=design.names)
@@ -206,18 +203,10 @@ def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
         from ..engines.mixed import fit_random_intercept
         try:
             fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
-        except np.linalg.LinAlgError as exc:
-            raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
-        except PerfectFitError:
+        except (RankDeficient, PerfectFit):
             raise
-        except ValueError as exc:
-            if "rank deficient" in str(exc):
-                raise RankDeficientError([str(exc)]) from None
-            # the engine's log of the residual variance fails when the fixed effects and the
-            # participant levels reproduce the outcome exactly: REML has no optimum to find
-            if "math domain" not in str(exc):
-                raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
-            raise PerfectFitError(["the fixed effects with a level per participant"]) from None
+        except (np.linalg.LinAlgError, EngineError) as exc:
+            raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
         notes: tuple[Note, ...] = ()
         if not fit.converged:
             notes = (Note(REML_NOT_CONVERGED, f"REML did not converge: {fit.message}"),)
