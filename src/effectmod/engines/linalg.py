@@ -228,8 +228,32 @@ def weighted_gram(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 def well_conditioned(xtx: np.ndarray) -> np.ndarray:
     """(B,) Gram matrices with condition number below GRAM_CONDITION: such a design passes the
     rank rule without a QR (every column's unexplained share is at least 1/sqrt(cond))."""
-    eig = np.linalg.eigvalsh(xtx)
-    return eig[:, 0] > eig[:, -1] / GRAM_CONDITION
+    return gram_inverse(xtx)[1]
+
+
+def gram_inverse(xtx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inverse (B, p, p), well (B,)) of a batch of Gram matrices; ``well`` marks those whose
+    condition number is below GRAM_CONDITION, their inverse exact, the others' inverse the
+    identity's (placeholders for the QR path).
+
+    The test is the Frobenius condition number ||A|| ||A^-1||, an upper bound of the 2-norm one,
+    so a matrix it passes passes the eigenvalue test too; it costs two sums over the inverse,
+    which the solve needs anyway, instead of an eigendecomposition per matrix. A batch holding an
+    exactly singular matrix cannot be inverted at once: it is sorted by its eigenvalues instead.
+    """
+    eye = np.eye(xtx.shape[-1])
+    try:
+        with np.errstate(all="ignore"):
+            inv = np.linalg.inv(xtx)
+        kappa = np.sqrt(np.einsum("bij,bij->b", xtx, xtx) * np.einsum("bij,bij->b", inv, inv))
+        well = np.isfinite(kappa) & (kappa < GRAM_CONDITION)
+    except np.linalg.LinAlgError:
+        eig = np.linalg.eigvalsh(xtx)
+        well = eig[:, 0] > eig[:, -1] / GRAM_CONDITION
+        inv = np.linalg.inv(np.where(well[:, None, None], xtx, eye))
+    if not well.all():
+        inv = np.where(well[:, None, None], inv, eye)
+    return inv, well
 
 
 def collinear_fits(X: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -261,9 +285,7 @@ def lstsq_weighted(X: np.ndarray, Y: np.ndarray, W: np.ndarray, intercept: np.nd
     xtx = np.empty((B, p, p))
     xtx[:, iu, ju] = G[:, :iu.size]
     xtx[:, ju, iu] = G[:, :iu.size]
-    well = well_conditioned(xtx)
-    eye = np.eye(p)
-    inv = np.linalg.inv(np.where(well[:, None, None], xtx, eye))
+    inv, well = gram_inverse(xtx)
     coef = np.einsum("bpq,bq->bp", inv, xty)
     collinear = np.zeros(B, dtype=bool)
     rest = np.flatnonzero(~well)

@@ -177,10 +177,19 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         coef_s, inv, singular = lstsq_weighted(Xs, Y, W, is_int)
     coef_s = np.where(singular[:, None], np.nan, coef_s)
     # replicates that fit their (weighted) outcome exactly have nothing to estimate either
-    resid = Ymat - coef_s @ Xs.T
-    rss = (resid * resid * wts).sum(axis=1)
-    ybar = (Ymat * wts).sum(axis=1) / wsum
-    tss = ((Ymat - ybar[:, None]) ** 2 * wts).sum(axis=1)
+    resid = coef_s @ Xs.T
+    np.subtract(Ymat, resid, out=resid)
+    if weights is not None and Y.ndim == 1:
+        # one shared outcome: squared residuals against each replicate's weights in one pass, and
+        # the total sum of squares from two products with the centred outcome (no B x n temporaries)
+        rss = np.einsum("bn,bn->b", resid * resid, W)
+        yc = Y - Y.mean()
+        wy = W @ yc
+        tss = W @ (yc * yc) - wy * wy / wsum
+    else:
+        rss = (resid * resid * wts).sum(axis=1)
+        ybar = (Ymat * wts).sum(axis=1) / wsum
+        tss = ((Ymat - ybar[:, None]) ** 2 * wts).sum(axis=1)
     with np.errstate(invalid="ignore"):
         exact = ~singular & (rss <= PERFECT_FIT_RSS * tss)
     singular = singular | exact
