@@ -56,7 +56,7 @@ def _environment():
 
 
 def report_context(results, figures: list[RenderedFigure]) -> dict:
-    from .. import __version__
+    from .._version import __version__
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
     agreement = paragraph.direction_agreement(results)

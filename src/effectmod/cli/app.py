@@ -58,7 +58,7 @@ def build_parser():
     rep.add_argument("--pdf", action="store_true", help="print report.html to report.pdf with headless Chromium")
 
     pw = sub.add_parser("power", help="simulation-based power for interaction effects")
-    from .power_cli import add_power_arguments
+    from .power import add_power_arguments
     add_power_arguments(pw)
     return p
 
@@ -69,7 +69,7 @@ def _common_output(p):
 
 
 def _version() -> str:
-    from . import __version__
+    from .._version import __version__
     return __version__
 
 
@@ -91,7 +91,7 @@ def _main(argv: list[str] | None) -> int:
     restore = _terminate_like_interrupt()
     try:
         from . import commands
-        from .errors import EffectmodError
+        from ..errors import EffectmodError
         try:
             return getattr(commands, f"run_{args.command}")(args)
         except EffectmodError as exc:

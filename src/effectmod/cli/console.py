@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 
-from .report.sentences import threshold_text
+from ..report.sentences import threshold_text
 
 TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none": "", "not-estimable": "red"}
 # marks beside P carry the tier for readers who cannot see the colours (and in plain logs)
@@ -31,8 +31,8 @@ def summary_tables(results, width: int = 80) -> list:
     """
     from rich.table import Table
 
-    from .report.sentences import level_text
-    from .report.tables import (MODEL_NAMES, estimate_ci, moderator_labels, odds_ratio_ci, outcome_labels,
+    from ..report.sentences import level_text
+    from ..report.tables import (MODEL_NAMES, estimate_ci, moderator_labels, odds_ratio_ci, outcome_labels,
                                 p_short, timepoint_text)
     a = results.plan.analysis
     t = results.table
@@ -140,7 +140,7 @@ def print_summary(console, results) -> None:
     console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), * hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in the two analysed arms"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
-    from .inference.heteroscedasticity import console_line
+    from ..inference.heteroscedasticity import console_line
     if line := console_line(results.models):
         console.print(_esc(line))
 

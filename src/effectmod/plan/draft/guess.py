@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .data.load import read_data
-from .data.values import keys_of, missing_tokens_kept, numeric_column, sort_levels, value_key
+from ...data.load import read_data
+from ...data.values import keys_of, missing_tokens_kept, numeric_column, sort_levels, value_key
 
 # Column names that usually hold the participant id, the arm, or the assessment time.
 _ID_NAME = re.compile(r"(^|[_.\s-])(id|pid|subject|subj|participant|patient|record|case|study_?id|person)([_.\s-]|$)|^id|id$", re.I)

@@ -54,7 +54,7 @@ other way). true_interaction is the analysis_estimand under its old name, kept f
 
 
 def _floats(text: str, what: str) -> tuple[float, ...]:
-    from .errors import UsageError
+    from ..errors import UsageError
     try:
         values = tuple(float(v) for v in str(text).split(",") if v.strip())
     except ValueError:
@@ -66,7 +66,7 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
 
 def _target(args) -> float | None:
     """--target: a power strictly between 0 and 1, or None."""
-    from .errors import UsageError
+    from ..errors import UsageError
     target = getattr(args, "target", None)
     if target is not None and not 0 < target < 1:
         raise UsageError(f"--target {target}: give a power strictly between 0 and 1, e.g. 0.8")
@@ -105,7 +105,7 @@ def add_power_arguments(p) -> None:
 
 
 def _grid(args):
-    from .errors import UsageError
+    from ..errors import UsageError
     problems = []
     ns = tuple(int(v) for v in _floats(args.n, "--n"))
     if any(n < 20 for n in ns):
@@ -128,19 +128,19 @@ def _grid(args):
         problems.append("--pilot DATA and --plan PLAN go together")
     if problems:
         raise UsageError(problems)
-    from .power import PowerGrid, Size      # after the checks: an argument error loads no scipy
+    from ..power import PowerGrid, Size      # after the checks: an argument error loads no scipy
     return PowerGrid(ns, tuple(Size(*size) for size in sizes), args.replicates, args.seed, args.alpha)
 
 
 def _source(args):
-    from .errors import UsageError
-    from .power import ScenarioSource, pilot_source
+    from ..errors import UsageError
+    from ..power import ScenarioSource, pilot_source
     if args.pilot:
         source = pilot_source(args.pilot, args.plan, errors=args.errors)
         names = {m.moderator for m in source.models} - {""}
         outcomes = {m.outcome for m in source.models}
     else:
-        from .simulate import DROPOUT_MODES, SCENARIOS
+        from ..simulation import DROPOUT_MODES, SCENARIOS
         if args.scenario not in SCENARIOS:
             raise UsageError(f"--scenario {args.scenario!r}: choose one of {sorted(SCENARIOS)}")
         if args.dropout not in (None, *DROPOUT_MODES):
@@ -156,7 +156,7 @@ def _source(args):
 
 
 def run_power(args) -> int:
-    from .writing import check_output_folder, write_csv, write_folder
+    from ..writing import check_output_folder, write_csv, write_folder
     started = time.time()
     out = Path(args.out)
     inputs = (args.pilot, args.plan)
@@ -166,7 +166,7 @@ def run_power(args) -> int:
 
     from .commands import _progress
     from .console import _esc
-    from .power import simulate_power, target_table
+    from ..power import simulate_power, target_table
     target = _target(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
@@ -216,7 +216,7 @@ def run_power(args) -> int:
 def power_manifest(args, started: float) -> dict:
     """manifest.json of a power folder: what produced it (it also marks the folder as effectmod's,
     which `--force` may replace)."""
-    from . import __version__
+    from .._version import __version__
     stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
     arguments = {k: v for k, v in sorted(vars(args).items()) if k != "command" and not callable(v)}
     return {"effectmod_version": __version__, "command": "power", "arguments": arguments, "seed": args.seed,
@@ -287,7 +287,7 @@ def power_figure(table) -> tuple[bytes, bytes]:
     Returns the SVG and PNG bytes, drawn in the report's style (deterministic SVG)."""
     from matplotlib.figure import Figure
 
-    from .report.figures import literal, svg_and_png
+    from ..report.figures import literal, svg_and_png
     panels = list(dict.fromkeys(zip(table["outcome"], table["timepoint"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import UsageError
-from .writing import check_output_folder, check_new_files, write_file
+from ..errors import UsageError
+from ..writing import check_output_folder, check_new_files, write_file
 
 
 def _console(args):
@@ -55,7 +55,7 @@ def _print_warnings(lines) -> None:
 
 
 def run_analyze(args) -> int:
-    from .analysis import analyze
+    from ..analysis import analyze
     started = time.time()
     out = Path(args.out)
     check_output_folder(out, args.force, _inputs(args))
@@ -68,9 +68,9 @@ def run_analyze(args) -> int:
 def run_demo(args) -> int:
     import yaml
 
-    from .analysis import analyze
-    from .plan import validate_plan
-    from .simulate import simulate
+    from ..analysis import analyze
+    from ..plan import validate_plan
+    from ..simulation import simulate
     started = time.time()
     out = Path(args.out)
     check_output_folder(out, args.force)
@@ -92,14 +92,14 @@ def run_simulate(args) -> int:
     from .console import printable
     if args.n < 20:
         raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
-    from .simulate import simulate, simulation_paths, write_simulation
+    from ..simulation import simulate, simulation_paths, write_simulation
     # before simulating: refuse to replace the data file or the plan and truth beside it
     check_new_files(simulation_paths(args.out), args.force)
     overrides = {"dropout": args.dropout} if args.dropout else {}
     try:
         trial = simulate(args.scenario, n=args.n, seed=args.seed, **overrides)
     except KeyError:
-        from .simulate import SCENARIOS
+        from ..simulation import SCENARIOS
         raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join(SCENARIOS)}") from None
     try:
         paths = write_simulation(trial, args.out, force=args.force)
@@ -112,9 +112,9 @@ def run_simulate(args) -> int:
 
 def run_validate(args) -> int:
     from .console import printable
-    from .data.inputs import load_inputs
-    from .models.fit import build_design, estimability_problem
-    from .models.spec import model_specs
+    from ..data.inputs import load_inputs
+    from ..models.fit import build_design, estimability_problem
+    from ..models.spec import model_specs
 
     def say(text: str) -> None:     # values from the data and plan, made safe for the terminal
         print(printable(text))
@@ -124,7 +124,7 @@ def run_validate(args) -> int:
         f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
         say(f"  excluded: {count} ({reason})")
-    from .data.prepare import undeclared_code_covariates
+    from ..data.prepare import undeclared_code_covariates
     for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
         say(f"  warning: {w}")
     notes = 0
@@ -142,7 +142,7 @@ def run_validate(args) -> int:
 
 def run_init(args) -> int:
     from .console import printable
-    from .init import draft_with_notes
+    from ..plan.draft import draft_with_notes
     text, notes = draft_with_notes(args.data)
     _print_warnings(notes)
     if args.out is None:
@@ -161,7 +161,7 @@ def run_init(args) -> int:
 
 
 def run_report(args) -> int:
-    from .report.pdf import html_to_pdf
+    from ..report.pdf import html_to_pdf
     folder = Path(args.folder)
     html = folder / "report.html"
     if not html.is_file():
@@ -174,5 +174,5 @@ def run_report(args) -> int:
 
 
 def run_power(args) -> int:
-    from .power_cli import run_power as _run
+    from .power import run_power as _run
     return _run(args)
