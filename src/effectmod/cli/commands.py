@@ -8,17 +8,12 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..writing import check_output_folder, check_new_files, write_file
+from .progress import LazyProgress
 
 
 def _console(args):
     from rich.console import Console
     return Console(stderr=False, quiet=getattr(args, "quiet", False) or getattr(args, "json", False), highlight=False)
-
-
-def _progress(console):
-    """A rich progress bar that appears only for work that takes longer than a second."""
-    from .console import LazyProgress
-    return LazyProgress(console)
 
 
 def _inputs(args) -> tuple:
@@ -27,7 +22,7 @@ def _inputs(args) -> tuple:
 
 
 def _finish(results, out: Path, args, console, started: float) -> int:
-    from .console import _esc, print_summary
+    from .console import escaped, print_summary
     _print_warnings(results.trial.flow.warnings + results.plan.unset_better())
     try:
         results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False), inputs=_inputs(args))
@@ -42,7 +37,7 @@ def _finish(results, out: Path, args, console, started: float) -> int:
     else:
         print_summary(console, results)
         pdf = ", report.pdf" if getattr(args, "pdf", False) else ""
-        console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
+        console.print(f"\nWrote [bold]{escaped(str(out))}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
                       f"figures/, manifest.json) in {time.time() - started:.1f} s.")
     return 0
 
@@ -60,7 +55,7 @@ def run_analyze(args) -> int:
     out = Path(args.out)
     check_output_folder(out, args.force, _inputs(args))
     console = _console(args)
-    with _progress(console) as progress:
+    with LazyProgress(console) as progress:
         results = analyze(args.data, args.plan, seed=args.seed, progress=progress.update)
     return _finish(results, out, args, console, started)
 
@@ -77,7 +72,7 @@ def run_demo(args) -> int:
     console = _console(args)
     trial = simulate("resolve", n=276, seed=2024)
     plan = validate_plan(trial.plan, origin="built-in demo plan")
-    with _progress(console) as progress:
+    with LazyProgress(console) as progress:
         results = analyze(trial.data, plan, progress=progress.update)
     results.inputs["data"]["source"] = "simulated: effectmod simulate --scenario resolve --n 276 --seed 2024"
     results.attachments = {

@@ -7,6 +7,8 @@ import math
 import time
 from pathlib import Path
 
+from .progress import LazyProgress
+
 DESCRIPTION = """\
 Simulation-based power of every treatment x moderator interaction test (and, in the same run, of
 the average treatment effect) over a grid of sample sizes and interaction sizes.
@@ -164,8 +166,7 @@ def run_power(args) -> int:
     grid = _grid(args)
     from rich.console import Console
 
-    from .commands import _progress
-    from .console import _esc
+    from .console import escaped
     from ..power import simulate_power, target_table
     target = _target(args)
     source = _source(args)
@@ -179,7 +180,7 @@ def run_power(args) -> int:
             cluster = LocalCluster(processes=True, host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
     try:
-        with _progress(console) as progress:
+        with LazyProgress(console) as progress:
             table = simulate_power(source, grid, workers=args.workers, client=client, progress=progress.update)
     finally:
         if client is not None:
@@ -208,7 +209,7 @@ def run_power(args) -> int:
         console.print("Not simulated (categorical moderators need a joint test of their levels): "
                       + ", ".join(source.skipped))
     files = "power.csv, " + ("target.csv, " if targets is not None else "") + "power.svg, power.png, manifest.json"
-    console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ ({files}): {grid.replicates} simulated trials "
+    console.print(f"\nWrote [bold]{escaped(str(out))}[/bold]/ ({files}): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
     return 0
 
@@ -226,13 +227,13 @@ def power_manifest(args, started: float) -> dict:
 def print_power(console, table) -> None:
     from rich.table import Table
 
-    from .console import _esc
+    from .console import escaped
     t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "n", "scale", "generating interaction", "analysis estimand",
                 "power", "ATE power"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
     for r in table.itertuples(index=False):
-        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+        t.add_row(escaped(r.outcome), escaped(str(r.timepoint)), escaped(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
                   f"{r.generating_interaction:.4g}", f"{r.analysis_estimand:.4g}",
                   f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
     console.print(t)
@@ -254,7 +255,7 @@ def print_target(console, targets, table) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .console import _esc
+    from .console import escaped
     target = targets["target"].iloc[0] if len(targets) else math.nan
     t = Table(title=f"Smallest n reaching power {target:g}", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
@@ -272,7 +273,7 @@ def print_target(console, targets, table) -> None:
                  else f"best {best.get((r.outcome, r.timepoint, r.moderator, r.scale, r.generating_interaction), math.nan):.3f}")
         interval = (f"{n_text(r.n_interpolated)} [{n_text(r.n_interval_low) or '?'}, {n_text(r.n_interval_high) or '?'}]"
                     if not math.isnan(r.n_interpolated) else "")
-        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), "" if pd.isna(r.scale) else f"{r.scale:g}",
+        t.add_row(escaped(r.outcome), escaped(str(r.timepoint)), escaped(r.moderator), "" if pd.isna(r.scale) else f"{r.scale:g}",
                   f"{r.generating_interaction:.4g}",
                   str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval))
     console.print(t)
