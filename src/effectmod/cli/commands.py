@@ -119,7 +119,7 @@ def run_validate(args) -> int:
         f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
         say(f"  excluded: {count} ({reason})")
-    from ..data.prepare import undeclared_code_covariates
+    from ..data.coding import undeclared_code_covariates
     for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
         say(f"  warning: {w}")
     notes = 0
