@@ -146,9 +146,10 @@ def test_analyze_warns_once_per_outcome_without_better(tmp_path, capsys):
 
 
 def test_init_better_reads_variable_labels():
-    from effectmod.plan.draft.guess import _guess_better, _Outcome
+    from effectmod.plan.draft.kinds import guess_better
+    from effectmod.plan.draft.records import Outcome
     for label, better in (("Functional disability index", "lower"), ("Quality of life (EQ-VAS)", "higher"),
                           ("Physical functioning (SF-36)", "higher")):
-        o = _Outcome("score", "continuous", [], label=label)
-        _guess_better(o)
+        o = Outcome("score", "continuous", [], label=label)
+        guess_better(o)
         assert o.better == better, label
