@@ -30,9 +30,9 @@ def summary_tables(results, width: int = 80) -> list:
     """
     from rich.table import Table
 
+    from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
-    from ..report.tables import (MODEL_NAMES, estimate_ci, moderator_labels, odds_ratio_ci, outcome_labels,
-                                p_short, timepoint_text)
+    from ..report.tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
     a = results.plan.analysis
     t = results.table
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)

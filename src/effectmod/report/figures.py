@@ -18,7 +18,8 @@ from matplotlib.lines import Line2D
 
 from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .effect_figures import figures_for
-from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_labels, outcome_labels, timepoint_text
+from .labels import label_of, moderator_labels, outcome_labels
+from .tables import DIVERGING_NOTE, main_model_rows, model_order, timepoint_text
 
 # tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
 TIER_MARKERS = {
@@ -172,7 +173,7 @@ def flow_counts(results) -> dict:
                 continue
             for tp, y in od.followups.items():
                 seen = int((mask & ~np.isnan(y)).sum())
-                lines.append((od.label or od.name, tp, seen, int(mask.sum()) - seen))
+                lines.append((label_of(od), tp, seen, int(mask.sum()) - seen))
         per_arm[arm] = lines
     return {"flow": trial.flow, "per_arm": per_arm}
 
