@@ -7,6 +7,8 @@ import math
 import time
 from pathlib import Path
 
+from .._version import __version__
+from ..errors import UsageError
 from .progress import LazyProgress
 
 DESCRIPTION = """\
@@ -56,7 +58,6 @@ other way). true_interaction is the analysis_estimand under its old name, kept f
 
 
 def _floats(text: str, what: str) -> tuple[float, ...]:
-    from ..errors import UsageError
     try:
         values = tuple(float(v) for v in str(text).split(",") if v.strip())
     except ValueError:
@@ -68,7 +69,6 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
 
 def _target(args) -> float | None:
     """--target: a power strictly between 0 and 1, or None."""
-    from ..errors import UsageError
     target = getattr(args, "target", None)
     if target is not None and not 0 < target < 1:
         raise UsageError(f"--target {target}: give a power strictly between 0 and 1, e.g. 0.8")
@@ -107,7 +107,6 @@ def add_power_arguments(p) -> None:
 
 
 def _grid(args):
-    from ..errors import UsageError
     problems = []
     ns = tuple(int(v) for v in _floats(args.n, "--n"))
     if any(n < 20 for n in ns):
@@ -135,7 +134,6 @@ def _grid(args):
 
 
 def _source(args):
-    from ..errors import UsageError
     from ..power import ScenarioSource, pilot_source
     if args.pilot:
         source = pilot_source(args.pilot, args.plan, errors=args.errors)
@@ -217,7 +215,6 @@ def run_power(args) -> int:
 def power_manifest(args, started: float) -> dict:
     """manifest.json of a power folder: what produced it (it also marks the folder as effectmod's,
     which `--force` may replace)."""
-    from .._version import __version__
     stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
     arguments = {k: v for k, v in sorted(vars(args).items()) if k != "command" and not callable(v)}
     return {"effectmod_version": __version__, "command": "power", "arguments": arguments, "seed": args.seed,

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
+from .sentences import level_text
 from .tables import DIVERGING_NOTE, main_model_rows, model_order, timepoint_text
 
 # tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
@@ -257,7 +258,6 @@ def effect_figures(results) -> list[tuple[str, str, Figure]]:
 
 
 def _pct(level: float) -> str:
-    from .sentences import level_text
     return level_text(level)
 
 

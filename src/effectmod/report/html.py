@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .._version import __version__
 from . import paragraph, tables
 from .labels import label_of
 from .sentences import interval, level_text, number, threshold_text
@@ -57,7 +58,6 @@ def _environment():
 
 
 def report_context(results, figures: list[RenderedFigure]) -> dict:
-    from .._version import __version__
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
     agreement = paragraph.direction_agreement(results)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .labels import label_of, moderator_labels, outcome_labels
-from .sentences import interval, number, p_text, ratio, ratio_interval
+from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
 from .text import printable
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
@@ -160,7 +160,6 @@ def jama_table(results) -> JamaTable:
 
 
 def _level(ci_level: float) -> str:
-    from .sentences import level_text
     return level_text(ci_level)
 
 
