@@ -3,7 +3,6 @@ line each) and ``warnings`` (doubts recorded in the data flow), and the wording 
 from __future__ import annotations
 
 
-
 class Problems(list):
     """Problems that stop the analysis, and (``warnings``) doubts that the data flow records."""
 
