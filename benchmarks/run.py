@@ -71,7 +71,7 @@ def resolve_models(seed: int = 1, model: str = "linear"):
     from effectmod.models.fit import fit_model
     from effectmod.models.spec import model_specs
     from effectmod.plan.schema import Plan
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
     sim = simulate("resolve", RESOLVE_N, seed)
     plan = dict(sim.plan)
     plan["analysis"] = {**plan["analysis"], "model": model, "sensitivity": []}
@@ -141,7 +141,7 @@ def bench_power(trials: int, repeats: int, quick: bool) -> list[dict]:
     import statsmodels.api as sm
 
     from effectmod.power import PowerGrid, ScenarioSource, Size, simulate_power
-    from effectmod.simulate import simulate, simulate_arrays
+    from effectmod.simulation import simulate, simulate_arrays
     source = ScenarioSource("resolve")
     grid = PowerGrid((RESOLVE_N,), (Size(1.0),), replicates=trials, seed=1)
     simulate_power(source, grid, workers=1)     # warms the estimand cache (computed once per size)
@@ -174,7 +174,7 @@ def bench_power(trials: int, repeats: int, quick: bool) -> list[dict]:
 
 def bench_mi(m: int, repeats: int) -> list[dict]:
     import effectmod as em
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
     sim = simulate("resolve", RESOLVE_N, 1)
     plan = dict(sim.plan)
     plan["analysis"] = {**plan["analysis"], "imputations": m, "sensitivity": []}

@@ -14,7 +14,7 @@ import pandas as pd
 
 import effectmod as em
 from effectmod.plan import validate_plan
-from effectmod.simulate import simulate
+from effectmod.simulation import simulate
 
 SCRIPT_LABEL = "<script>alert(1)</script>"
 

@@ -7,7 +7,7 @@ import effectmod as em
 
 
 def test_simulate_stays_a_function_after_the_subpackage_is_imported():
-    importlib.import_module("effectmod.simulate")
+    importlib.import_module("effectmod.simulation")
     first = em.simulate("null", n=40, seed=1)
     second = em.simulate("null", n=40, seed=1)
     assert first.data.equals(second.data)

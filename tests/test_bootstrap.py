@@ -9,7 +9,7 @@ from effectmod.inference.resample import counts_to_indices, stratified_bootstrap
 from effectmod.models.fit import fit_model
 from effectmod.models.spec import model_specs
 from effectmod.plan.schema import Plan
-from effectmod.simulate import simulate
+from effectmod.simulation import simulate
 
 # Both paths solve the same least-squares problems in double precision on centred, scaled
 # columns (condition numbers of order 10-100), so they agree to rounding error.

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from effectmod.engines.ols import fit_ols_stacked
-from effectmod.simulate import simulate, simulate_arrays
+from effectmod.simulation import simulate, simulate_arrays
 
 LEVEL = 0.95
 

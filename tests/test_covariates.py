@@ -235,7 +235,7 @@ def test_validate_warns_about_undeclared_integer_codes(tmp_path, capsys):
     ([1.5, 2, 3], False), (list(range(1, 13)), True),
 ])
 def test_which_numeric_columns_look_like_codes(values, flagged):
-    from effectmod.data.prepare import few_integer_codes
+    from effectmod.data.coding import few_integer_codes
     x = np.array(values * 3, dtype=float)
     assert (few_integer_codes(x) is not None) == flagged
 

@@ -155,7 +155,7 @@ def test_north_america_survives_a_csv_file(tmp_path):
 
 
 def test_a_draft_plan_lists_na_of_text_columns_as_a_missing_code_to_confirm(tmp_path):
-    from effectmod.init import guess_plan
+    from effectmod.plan.draft import guess_plan
 
     draft = guess_plan(with_cells("smoker", {0: "NA", 5: "NA"}))
     assert draft.missing_codes == ["NA"]

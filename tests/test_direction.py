@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from effectmod.cli import main
-from effectmod.init import guess_plan
+from effectmod.plan.draft import guess_plan
 from effectmod.plan.schema import Plan
 
 RESPIRATORY = Path(__file__).parent / "reference" / "respiratory_logistic"
@@ -146,9 +146,10 @@ def test_analyze_warns_once_per_outcome_without_better(tmp_path, capsys):
 
 
 def test_init_better_reads_variable_labels():
-    from effectmod.init import _guess_better, _Outcome
+    from effectmod.plan.draft.kinds import guess_better
+    from effectmod.plan.draft.records import Outcome
     for label, better in (("Functional disability index", "lower"), ("Quality of life (EQ-VAS)", "higher"),
                           ("Physical functioning (SF-36)", "higher")):
-        o = _Outcome("score", "continuous", [], label=label)
-        _guess_better(o)
+        o = Outcome("score", "continuous", [], label=label)
+        guess_better(o)
         assert o.better == better, label

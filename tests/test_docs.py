@@ -1,7 +1,7 @@
 """The documentation generated from the code is committed up to date."""
 from pathlib import Path
 
-from effectmod.docs import plan_reference
+from effectmod.plan.reference import plan_reference
 from effectmod.plan import schema
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -11,7 +11,7 @@ def test_plan_reference_is_up_to_date():
     committed = (DOCS / "plan-reference.md").read_text(encoding="utf-8")
     assert committed == plan_reference(), (
         "docs/plan-reference.md is out of date with src/effectmod/plan/schema.py; regenerate it with "
-        "`python -m effectmod.docs > docs/plan-reference.md` and commit it")
+        "`python -m effectmod.plan.reference > docs/plan-reference.md` and commit it")
 
 
 def test_plan_reference_lists_every_key_with_its_description():

@@ -343,7 +343,7 @@ OFFSET_JN_RTOL = 1e-9
 
 @pytest.mark.parametrize("model", ["linear", "mixed"])
 def test_moderator_offset_shifts_jn_and_leaves_conditional_effects(model):
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
     sim = simulate("resolve", 276, 3)
     plan = dict(sim.plan)
     plan["moderators"] = [m for m in plan["moderators"] if m["name"] == "back_beliefs"]

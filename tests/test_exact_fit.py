@@ -12,7 +12,7 @@ import effectmod as em
 from effectmod.engines.base import PERFECT_FIT_RSS, PerfectFitError
 from effectmod.engines.mixed import fit_random_intercept
 from effectmod.engines.ols import fit_ols, fit_ols_batch, fit_ols_full_batch, fit_ols_stacked
-from effectmod.simulate import simulate
+from effectmod.simulation import simulate
 
 EXACT_NOTE = "the outcome is fitted exactly by outcome baseline (residual sum of squares ~0); nothing to test"
 

@@ -180,7 +180,7 @@ def _plan(se: str = "classical") -> dict:
 def test_flagged_model_reaches_summary_note_report_and_console():
     from rich.console import Console
 
-    from effectmod.console import print_summary
+    from effectmod.cli.console import print_summary
     from effectmod.report.paragraph import methods_text
 
     res = em.analyze(_frame("bin_het", 300, 5), _plan())
@@ -203,7 +203,7 @@ def test_flagged_model_reaches_summary_note_report_and_console():
 def test_homoscedastic_model_and_hc3_plans_are_not_flagged():
     from rich.console import Console
 
-    from effectmod.console import print_summary
+    from effectmod.cli.console import print_summary
     from effectmod.report.paragraph import methods_text
 
     res = em.analyze(_frame("bin", 300, 5), _plan())

@@ -317,8 +317,8 @@ def test_mar_dropout_simulation_large():
 
 def test_resolve_mar_demo_shows_the_difference():
     # the simulator's data and plan without its truth file (the estimands take ~10 s to compute)
-    from effectmod.simulate import _frame, build_plan, scenario_with
-    from effectmod.simulate.generate import draw
+    from effectmod.simulation import _frame, build_plan, scenario_with
+    from effectmod.simulation.generate import draw
     scenario = scenario_with("resolve", dropout="mar")
     data = _frame(scenario, draw(scenario, 276, np.random.default_rng(2024), "mar"))
     raw = build_plan(scenario, 2024)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from effectmod.cli import main
-from effectmod.init import draft_plan, guess_plan
+from effectmod.plan.draft import draft_plan, guess_plan
 
 REFERENCE = Path(__file__).parent / "reference"
 BTHEB = REFERENCE / "btheb_linear" / "data.csv"
@@ -403,6 +403,7 @@ def test_long_count_outcome_is_named_not_drafted():
     (["Ab", "Ac"], "Ac"),                   # nothing in common: the follow-up's own label
 ])
 def test_outcome_label_from_variable_labels(labels, expected):
-    from effectmod.init import _Outcome, _outcome_label
-    o = _Outcome("x", "continuous", ["a", "b"], followups={"1": "b"})
-    assert _outcome_label(o, dict(zip(["a", "b"], labels))) == expected
+    from effectmod.plan.draft.kinds import outcome_label
+    from effectmod.plan.draft.records import Outcome
+    o = Outcome("x", "continuous", ["a", "b"], followups={"1": "b"})
+    assert outcome_label(o, dict(zip(["a", "b"], labels))) == expected

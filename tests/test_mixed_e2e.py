@@ -203,7 +203,7 @@ def test_mixed_sensitivity_beside_linear_with_separate_multiplicity_families():
 
 
 def test_demo_plan_gives_linear_and_mixed_rows():
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
 
     trial = simulate("resolve", n=276, seed=2024)
     assert trial.plan["analysis"]["sensitivity"] == ["mixed"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from effectmod.cli import main
-from effectmod.console import printable
+from effectmod.cli.console import printable
 from effectmod.errors import UsageError
 from effectmod.writing import spreadsheet_text, write_csv, write_file, write_folder
 

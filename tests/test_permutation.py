@@ -6,7 +6,7 @@ import effectmod as em
 from effectmod.engines.ols import fit_ols
 from effectmod.inference.permutation import (LINEAR_ONLY, freedman_lane_t, permutation_column,
                                              permutation_p, within_arm_permutations)
-from effectmod.simulate import simulate
+from effectmod.simulation import simulate
 
 # Batched and single fits solve the same least-squares problems in double precision.
 AGREEMENT = 1e-10

@@ -97,7 +97,7 @@ def test_imputed_separated_rows_keep_their_note_whole_and_coded():
 
 
 def test_heteroscedasticity_note_is_one_coded_record():
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
     sim = simulate("resolve", 150, 11)
     plan = dict(sim.plan)
     plan["analysis"] = {**plan["analysis"], "sensitivity": []}
@@ -154,7 +154,7 @@ def test_bootstrap_and_permutation_frames_start_with_the_row_key_and_cover_every
 # ---------------------------------------------------------------------------- Johnson-Neyman as numbers
 def test_johnson_neyman_regions_are_numbers_matching_the_text_columns():
     from effectmod.inference.effects import _fmt
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
 
     sim = simulate("resolve", 200, 4)
     plan = dict(sim.plan)
@@ -176,7 +176,7 @@ def test_johnson_neyman_regions_are_numbers_matching_the_text_columns():
 def test_conditional_effect_figure_shades_the_regions_numbers():
     """The figure shades exactly the numeric region (not a value re-read from rounded text)."""
     from effectmod.report.effect_figures import conditional_effect_figure
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
 
     sim = simulate("resolve", 120, 4)
     plan = dict(sim.plan)

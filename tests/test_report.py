@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from effectmod.console import print_summary
+from effectmod.cli.console import print_summary
 from effectmod.errors import UsageError
 from effectmod.report import paragraph, pdf, tables
 from effectmod.report.docx import read_docx_tables

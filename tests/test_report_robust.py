@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 import effectmod as em
-from effectmod.console import print_summary
+from effectmod.cli.console import print_summary
 from effectmod.plan import validate_plan
 from effectmod.report.docx import read_docx_tables
 from effectmod.report.sentences import interval, level_text, number, p_text, ratio, ratio_interval
@@ -195,7 +195,7 @@ def test_axis_window_rule():
 
 # ---------------------------------------------------------------------------- huge numbers and odd text
 def _small_trial(n: int = 60):
-    from effectmod.simulate import simulate
+    from effectmod.simulation import simulate
     trial = simulate("resolve", n=n, seed=3)
     plan = dict(trial.plan)
     plan["outcomes"] = [dict(trial.plan["outcomes"][0])]
@@ -302,7 +302,7 @@ def test_user_text_with_matplotlib_specials_is_drawn_literally():
 
 
 def test_power_figure_draws_moderator_names_literally():
-    from effectmod.power_cli import power_figure
+    from effectmod.cli.power import power_figure
     rows = [{"outcome": "cost ($)", "timepoint": "12", "moderator": m, "n": n, "power": 0.5, "mcse": 0.01,
              "scale": 1.0, "true_interaction": 0.3, "generating_interaction": 0.3, "analysis_estimand": 0.3, "ate_power": 0.9}
             for m in ("_hidden$", r"a\b {c} 5%") for n in (100, 200)]
@@ -318,7 +318,7 @@ def test_init_drafts_firth_where_separation_is_found(tmp_path):
     leaves unseparated fits unchanged (docs/methods.md)."""
     import yaml
 
-    from effectmod.init import draft_plan
+    from effectmod.plan.draft import draft_plan
     data, _ = separated_trial()
     path = tmp_path / "trial.csv"
     data.to_csv(path, index=False)
@@ -357,7 +357,7 @@ def test_console_prints_rich_markup_in_user_text_literally():
 
 
 def test_power_table_prints_names_literally():
-    from effectmod.power_cli import print_power
+    from effectmod.cli.power import print_power
     table = pd.DataFrame([{"outcome": "pain [/]", "timepoint": "12", "moderator": "[bold]age", "n": 100, "scale": NAN,
                            "true_interaction": 0.3, "generating_interaction": 0.3, "analysis_estimand": 0.3, "power": 0.5, "mcse": 0.01, "ate_power": 0.9, "ate_mcse": 0.01}])
     out = io.StringIO()

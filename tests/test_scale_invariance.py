@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import effectmod as em
-from effectmod.simulate import simulate
+from effectmod.simulation import simulate
 
 # df and p to 1e-8 (relative for df, absolute for p); estimates and SEs rescale exactly up to
 # the rounding of the rescaled data and of the fits (~1e-12 relative).

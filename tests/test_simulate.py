@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from effectmod.errors import UsageError
-from effectmod.simulate import SCENARIOS, simulate, simulate_arrays, write_simulation
-from effectmod.simulate.generate import latent_correlation, margin
-from effectmod.simulate.scenarios import RESOLVE
+from effectmod.simulation import SCENARIOS, simulate, simulate_arrays, write_simulation
+from effectmod.simulation.generate import latent_correlation, margin
+from effectmod.simulation.scenarios import RESOLVE
 
 BIG_N = 20_000  # large enough that sampling error is small beside the tolerances below
 # Missing-data rates on BIG_N: binomial SE about 0.002; 0.015 leaves room without hiding a

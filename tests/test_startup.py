@@ -68,7 +68,7 @@ def test_package_import_is_light_and_the_api_loads_on_first_use():
         assert em.Plan.__name__ == "Plan" and callable(em.load_plan) and callable(em.analyze)
         assert em.Results.__name__ == "Results" and em.PlanError is em.errors.PlanError
         from effectmod import analyze, Plan, load_plan, simulate
-        import effectmod.simulate            # the subpackage does not replace the function
+        import effectmod.simulation          # the simulator package leaves the function alone
         assert callable(em.simulate) and em.simulate.__module__ == "effectmod"
         assert em.simulate("null", n=40, seed=1).data.shape[0] == 40
         assert set(em.__all__) <= set(dir(em))
@@ -120,7 +120,7 @@ INTERRUPT_AT_IMPORT = textwrap.dedent("""
     ("pandas", "raise", "module", "validate"),
     ("pandas", "signal", "script", "validate"),
     ("scipy", "signal", "module", "analyze"),
-    ("effectmod.commands", "raise", "script", "analyze"),
+    ("effectmod.cli.commands", "raise", "script", "analyze"),
 ])
 def test_ctrl_c_while_importing_exits_130_without_traceback(tmp_path, target, how, entry, command):
     data, plan = tmp_path / "trial.csv", tmp_path / "trial.plan.yaml"

@@ -9,12 +9,8 @@
 A first plan for a data file comes from the command line: ``effectmod init trial.csv --out
 plan.yaml``. The plan keys, the statistical methods and a tutorial are in the docs/ folder.
 """
-import sys as _sys
-import types as _types
-
-__version__ = "0.1.0"
-
-from .errors import ConvergenceWarning, DataError, EffectmodError, PlanError, UsageError  # noqa: E402
+from ._version import __version__
+from .errors import ConvergenceWarning, DataError, EffectmodError, PlanError, UsageError
 
 # The numerical stack (pandas, scipy, statsmodels, matplotlib) is imported on first use of a
 # name below, not when the package is imported: `effectmod --help` and `effectmod validate`
@@ -57,22 +53,9 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024, **overri
         trial = em.simulate("resolve", n=276, seed=2024)
         res = em.analyze(trial.data, trial.plan)
     """
-    from .simulate import simulate as _simulate
+    from .simulation import simulate as _simulate
     return _simulate(scenario=scenario, n=n, seed=seed, **overrides)
 
-
-class _Package(_types.ModuleType):
-    """Importing the subpackage ``effectmod.simulate`` (lazily, on first use) must not rebind the
-    package attribute ``simulate`` from the function above to the subpackage; the subpackage
-    stays importable by its full name (``from effectmod.simulate import ...``)."""
-
-    def __setattr__(self, name, value):
-        if name == "simulate" and isinstance(value, _types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_sys.modules[__name__].__class__ = _Package
 
 __all__ = ["analyze", "load_plan", "simulate", "jama", "Plan", "Results", "EffectmodError", "PlanError",
            "DataError", "UsageError", "ConvergenceWarning", "__version__"]

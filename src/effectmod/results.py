@@ -68,7 +68,7 @@ class Results:
 
     def to_dict(self) -> dict:
         """results.json content: no timestamps, so equal inputs give byte-identical files."""
-        from . import __version__
+        from ._version import __version__
 
         return _clean({
             "effectmod_version": __version__,
@@ -83,7 +83,7 @@ class Results:
 
     def manifest(self, finished: float | None = None) -> dict:
         """manifest.json content; ``finished`` (default: when the analysis ended) e.g. the write's end."""
-        from . import __version__
+        from ._version import __version__
         finished = self.finished if finished is None else finished
 
         versions = {}

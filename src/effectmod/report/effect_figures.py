@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from ..inference.effects import johnson_neyman_regions, moderator_values
-from .figures import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
+from .drawing import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
 

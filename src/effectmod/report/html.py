@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .._version import __version__
 from . import paragraph, tables
+from .labels import label_of
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
 
@@ -56,11 +58,10 @@ def _environment():
 
 
 def report_context(results, figures: list[RenderedFigure]) -> dict:
-    from .. import __version__
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
     agreement = paragraph.direction_agreement(results)
-    moderators = [{"label": m.label or m.name, "name": m.name, "column": m.column, "type": m.type,
+    moderators = [{"label": label_of(m), "name": m.name, "column": m.column, "type": m.type,
                    "direction": paragraph.DIRECTION_TEXT[m.hypothesised_direction], "rationale": m.rationale,
                    "agreed": agreement.get(m.name, "")} for m in plan.moderators]
     forest = [f for f in figures if f.name.startswith("forest_interactions")]
@@ -102,7 +103,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
 def _plan_summary(results) -> list[tuple[str, str]]:
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
-    outcomes = "; ".join(f"{o.label or o.name} ({o.type}; follow-ups "
+    outcomes = "; ".join(f"{label_of(o)} ({o.type}; follow-ups "
                          + ", ".join(results.trial.outcomes[o.name].followups) + ")"
                          for o in plan.outcomes if o.name in results.trial.outcomes)
     items = [

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ..writing import write_csv
 from . import figures as figs
+from .docx import write_docx
+from .html import RenderedFigure
 from .tables import jama_table, table1
 
 
@@ -14,7 +16,6 @@ def write_extra_outputs(results, folder) -> list:
 
     Returns the rendered figures so that the report can embed the very same SVG bytes.
     """
-    from .html import RenderedFigure
     folder = Path(folder)
     fig_dir = folder / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -32,6 +33,5 @@ def write_extra_outputs(results, folder) -> list:
     jt = jama_table(results)
     write_csv(t1, folder / "table1.csv", full_precision=False)
     write_csv(jt.to_frame(), folder / "interaction_table.csv", full_precision=False)
-    from .docx import write_docx
     write_docx(results, folder / "tables.docx", t1, jt)
     return rendered

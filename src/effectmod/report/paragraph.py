@@ -6,8 +6,9 @@ import pandas as pd
 
 from ..inference.credibility import observed_direction
 from ..records import SEPARATION_KEPT
+from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import jama, level_text, p_text, threshold_text
-from .tables import covariate_texts, main_model_rows, missing, moderator_labels, outcome_labels, timepoint_text
+from .tables import covariate_texts, main_model_rows, missing, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
                   "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
@@ -111,7 +112,7 @@ def methods_text(results) -> list[str]:
         extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
                      "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
     paras.append(" ".join(filter(None, extra)))
-    stated = "; ".join(f"{o.label or o.name}: {plan.better_text(o.name)}" for o in plan.outcomes)
+    stated = "; ".join(f"{label_of(o)}: {plan.better_text(o.name)}" for o in plan.outcomes)
     kinds = {plan.better_direction(o.name) for o in plan.outcomes}
     rule = []
     if "lower" in kinds:

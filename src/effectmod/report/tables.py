@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .sentences import interval, number, p_text, ratio, ratio_interval
+from .labels import label_of, moderator_labels, outcome_labels
+from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
 from .text import printable
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
@@ -26,14 +27,6 @@ DIVERGING_NOTE = "separation: estimate unreliable"
 
 
 # ---------------------------------------------------------------------------- labels
-def outcome_labels(plan) -> dict[str, str]:
-    return {o.name: printable(o.label or o.name) for o in plan.outcomes}
-
-
-def moderator_labels(plan) -> dict[str, str]:
-    return {m.name: printable(m.label or m.name) for m in plan.moderators}
-
-
 def timepoint_text(timepoint: str, unit: str | None = None) -> str:
     """'52 weeks' with the plan's data.time_unit, 'follow-up 52' for a bare number without one,
     else the label as written."""
@@ -167,7 +160,6 @@ def jama_table(results) -> JamaTable:
 
 
 def _level(ci_level: float) -> str:
-    from .sentences import level_text
     return level_text(ci_level)
 
 
@@ -244,11 +236,11 @@ def table1_spec(results) -> list[tuple[str, str, str]]:
     for m in plan.moderators:
         if m.column in frame.columns:
             kind = "continuous" if m.type == "continuous" else "categorical"
-            spec.append((m.column, printable(m.label or m.name), kind))
+            spec.append((m.column, printable(label_of(m)), kind))
     seen = {c for c, _, _ in spec}
     for o in plan.outcomes:
         if o.baseline is not None and o.baseline in frame.columns and o.baseline not in seen:
-            spec.append((o.baseline, printable(f"{o.label or o.name}, baseline"), "continuous"))
+            spec.append((o.baseline, printable(f"{label_of(o)}, baseline"), "continuous"))
             seen.add(o.baseline)
     for entry in plan.covariates:
         c = entry if isinstance(entry, str) else entry.column

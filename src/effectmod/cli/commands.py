@@ -6,19 +6,14 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import UsageError
-from .writing import check_new_files, check_output_folder, output_problem, write_file
+from ..errors import UsageError
+from ..writing import check_new_files, check_output_folder, output_problem, write_file
+from .progress import LazyProgress
 
 
 def _console(args):
     from rich.console import Console
     return Console(stderr=False, quiet=getattr(args, "quiet", False) or getattr(args, "json", False), highlight=False)
-
-
-def _progress(console):
-    """A rich progress bar that appears only for work that takes longer than a second."""
-    from .console import LazyProgress
-    return LazyProgress(console)
 
 
 def _inputs(args) -> tuple:
@@ -27,7 +22,7 @@ def _inputs(args) -> tuple:
 
 
 def _finish(results, out: Path, args, console, started: float) -> int:
-    from .console import _esc, print_summary
+    from .console import escaped, print_summary
     _print_warnings(results.trial.flow.warnings + results.plan.unset_better())
     try:
         results.write(out, force=getattr(args, "force", False), pdf=getattr(args, "pdf", False), inputs=_inputs(args))
@@ -39,7 +34,7 @@ def _finish(results, out: Path, args, console, started: float) -> int:
     else:
         print_summary(console, results)
         pdf = ", report.pdf" if getattr(args, "pdf", False) else ""
-        console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
+        console.print(f"\nWrote [bold]{escaped(str(out))}[/bold]/ (report.html{pdf}, results.csv, results.json, tables.docx, "
                       f"figures/, manifest.json) in {time.time() - started:.1f} s.")
     return 0
 
@@ -52,15 +47,15 @@ def _print_warnings(lines) -> None:
 
 
 def run_analyze(args) -> int:
-    from .analysis import analyze
-    from .counts import checked_seed
+    from ..analysis import analyze
+    from ..counts import checked_seed
     started = time.time()
     out = Path(args.out)
     if args.seed is not None:
         checked_seed(args.seed, "--seed")
     check_output_folder(out, args.force, _inputs(args))
     console = _console(args)
-    with _progress(console) as progress:
+    with LazyProgress(console) as progress:
         results = analyze(args.data, args.plan, seed=args.seed, progress=progress.update)
     return _finish(results, out, args, console, started)
 
@@ -68,16 +63,16 @@ def run_analyze(args) -> int:
 def run_demo(args) -> int:
     import yaml
 
-    from .analysis import analyze
-    from .plan import validate_plan
-    from .simulate import simulate
+    from ..analysis import analyze
+    from ..plan import validate_plan
+    from ..simulation import simulate
     started = time.time()
     out = Path(args.out)
     check_output_folder(out, args.force)
     console = _console(args)
     trial = simulate("resolve", n=276, seed=2024)
     plan = validate_plan(trial.plan, origin="built-in demo plan")
-    with _progress(console) as progress:
+    with LazyProgress(console) as progress:
         results = analyze(trial.data, plan, progress=progress.update)
     results.inputs["data"]["source"] = "simulated: effectmod simulate --scenario resolve --n 276 --seed 2024"
     results.attachments = {
@@ -90,18 +85,18 @@ def run_demo(args) -> int:
 
 def run_simulate(args) -> int:
     from .console import printable
-    from .counts import checked_seed
+    from ..counts import checked_seed
     checked_seed(args.seed, "--seed")
     if args.n < 20:
         raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
-    from .simulate import simulate, simulation_paths, write_simulation
+    from ..simulation import simulate, simulation_paths, write_simulation
     # before simulating: refuse to replace the data file or the plan and truth beside it
     check_new_files(simulation_paths(args.out), args.force)
     overrides = {"dropout": args.dropout} if args.dropout else {}
     try:
         trial = simulate(args.scenario, n=args.n, seed=args.seed, **overrides)
     except KeyError:
-        from .simulate import SCENARIOS
+        from ..simulation import SCENARIOS
         raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join(SCENARIOS)}") from None
     try:
         paths = write_simulation(trial, args.out, force=args.force)
@@ -114,9 +109,9 @@ def run_simulate(args) -> int:
 
 def run_validate(args) -> int:
     from .console import printable
-    from .data.inputs import load_inputs
-    from .models.fit import build_design, estimability_problem
-    from .models.spec import model_specs
+    from ..data.inputs import load_inputs
+    from ..models.fit import build_design, estimability_problem
+    from ..models.spec import model_specs
 
     def say(text: str) -> None:     # values from the data and plan, made safe for the terminal
         print(printable(text))
@@ -126,7 +121,7 @@ def run_validate(args) -> int:
         f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
         say(f"  excluded: {count} ({reason})")
-    from .data.prepare import undeclared_code_covariates
+    from ..data.coding import undeclared_code_covariates
     for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
         say(f"  warning: {w}")
     notes = 0
@@ -144,7 +139,7 @@ def run_validate(args) -> int:
 
 def run_init(args) -> int:
     from .console import printable
-    from .init import draft_with_notes
+    from ..plan.draft import draft_with_notes
     text, notes = draft_with_notes(args.data)
     _print_warnings(notes)
     if args.out is None:
@@ -166,7 +161,7 @@ def run_init(args) -> int:
 
 
 def run_report(args) -> int:
-    from .report.pdf import html_to_pdf
+    from ..report.pdf import html_to_pdf
     folder = Path(args.folder)
     html = folder / "report.html"
     if not html.is_file():
@@ -179,5 +174,5 @@ def run_report(args) -> int:
 
 
 def run_power(args) -> int:
-    from .power_cli import run_power as _run
+    from .power import run_power as _run
     return _run(args)

@@ -7,6 +7,10 @@ import math
 import time
 from pathlib import Path
 
+from .._version import __version__
+from ..errors import UsageError
+from .progress import LazyProgress
+
 DESCRIPTION = """\
 Simulation-based power of every treatment x moderator interaction test (and, in the same run, of
 the average treatment effect) over a grid of sample sizes and interaction sizes.
@@ -54,7 +58,6 @@ other way). true_interaction is the analysis_estimand under its old name, kept f
 
 
 def _floats(text: str, what: str) -> tuple[float, ...]:
-    from .errors import UsageError
     try:
         values = tuple(float(v) for v in str(text).split(",") if v.strip())
     except ValueError:
@@ -66,7 +69,6 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
 
 def _target(args) -> float | None:
     """--target: a power strictly between 0 and 1, or None."""
-    from .errors import UsageError
     target = getattr(args, "target", None)
     if target is not None and not 0 < target < 1:
         raise UsageError(f"--target {target}: give a power strictly between 0 and 1, e.g. 0.8")
@@ -84,8 +86,8 @@ def check_power_arguments(args) -> None:
     """Every problem with the numbers and addresses given to `effectmod power`, one line each
     (UsageError), before anything is simulated: no NaN, infinite or negative sizes, whole sample
     sizes in range, a run of bounded size, a seed numpy takes and a Dask scheduler address."""
-    from .errors import UsageError
-    from .counts import checked_seed
+    from ..errors import UsageError
+    from ..counts import checked_seed
 
     problems: list[str] = []
 
@@ -149,8 +151,8 @@ def _memory_problem(n: float, args) -> str | None:
     workers = args.workers or os.cpu_count() or 1
     if args.replicates * n * BYTES_PER_SIMULATED_PARTICIPANT * workers < 2**30:
         return None              # fits any machine: no need to load the data reader and the simulator to ask
-    from .data.load import available_memory
-    from .power import CHUNK
+    from ..data.load import available_memory
+    from ..power import CHUNK
     available = available_memory()
     need = min(CHUNK, args.replicates) * n * BYTES_PER_SIMULATED_PARTICIPANT * workers
     if available is None or need <= available:
@@ -210,7 +212,6 @@ def add_power_arguments(p) -> None:
 
 
 def _grid(args):
-    from .errors import UsageError
     problems = []
     ns = tuple(int(v) for v in _floats(args.n, "--n"))
     if any(n < 20 for n in ns):
@@ -233,19 +234,18 @@ def _grid(args):
         problems.append("--pilot DATA and --plan PLAN go together")
     if problems:
         raise UsageError(problems)
-    from .power import PowerGrid, Size      # after the checks: an argument error loads no scipy
+    from ..power import PowerGrid, Size      # after the checks: an argument error loads no scipy
     return PowerGrid(ns, tuple(Size(*size) for size in sizes), args.replicates, args.seed, args.alpha)
 
 
 def _source(args):
-    from .errors import UsageError
-    from .power import ScenarioSource, pilot_source
+    from ..power import ScenarioSource, pilot_source
     if args.pilot:
         source = pilot_source(args.pilot, args.plan, errors=args.errors)
         names = {m.moderator for m in source.models} - {""}
         outcomes = {m.outcome for m in source.models}
     else:
-        from .simulate import DROPOUT_MODES, SCENARIOS
+        from ..simulation import DROPOUT_MODES, SCENARIOS
         if args.scenario not in SCENARIOS:
             raise UsageError(f"--scenario {args.scenario!r}: choose one of {sorted(SCENARIOS)}")
         if args.dropout not in (None, *DROPOUT_MODES):
@@ -261,7 +261,7 @@ def _source(args):
 
 
 def run_power(args) -> int:
-    from .writing import check_output_folder, write_csv, write_folder
+    from ..writing import check_output_folder, write_csv, write_folder
     started = time.time()
     out = Path(args.out)
     inputs = (args.pilot, args.plan)
@@ -270,11 +270,9 @@ def run_power(args) -> int:
     grid = _grid(args)
     from rich.console import Console
 
-    from .commands import _progress
-    from .console import _esc
-    from .errors import UsageError
-    from .power import simulate_power, target_table
-    from .writing import output_problem
+    from ..power import simulate_power, target_table
+    from ..writing import output_problem
+    from .console import escaped
     target = _target(args)
     source = _source(args)
     console = Console(quiet=args.quiet, highlight=False)
@@ -295,7 +293,7 @@ def run_power(args) -> int:
             cluster = LocalCluster(processes=True, host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
     try:
-        with _progress(console) as progress:
+        with LazyProgress(console) as progress:
             table = simulate_power(source, grid, workers=args.workers, client=client, progress=progress.update)
     finally:
         if client is not None:
@@ -327,7 +325,7 @@ def run_power(args) -> int:
         console.print("Not simulated (categorical moderators need a joint test of their levels): "
                       + ", ".join(source.skipped))
     files = "power.csv, " + ("target.csv, " if targets is not None else "") + "power.svg, power.png, manifest.json"
-    console.print(f"\nWrote [bold]{_esc(str(out))}[/bold]/ ({files}): {grid.replicates} simulated trials "
+    console.print(f"\nWrote [bold]{escaped(str(out))}[/bold]/ ({files}): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")
     return 0
 
@@ -335,7 +333,6 @@ def run_power(args) -> int:
 def power_manifest(args, started: float) -> dict:
     """manifest.json of a power folder: what produced it (it also marks the folder as effectmod's,
     which `--force` may replace)."""
-    from . import __version__
     stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
     arguments = {k: v for k, v in sorted(vars(args).items()) if k != "command" and not callable(v)}
     return {"effectmod_version": __version__, "command": "power", "arguments": arguments, "seed": args.seed,
@@ -345,13 +342,13 @@ def power_manifest(args, started: float) -> dict:
 def print_power(console, table) -> None:
     from rich.table import Table
 
-    from .console import _esc
+    from .console import escaped
     t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "n", "scale", "generating interaction", "analysis estimand",
                 "power", "ATE power"):
         t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
     for r in table.itertuples(index=False):
-        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+        t.add_row(escaped(r.outcome), escaped(str(r.timepoint)), escaped(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
                   f"{r.generating_interaction:.4g}", f"{r.analysis_estimand:.4g}",
                   f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
     console.print(t)
@@ -373,7 +370,7 @@ def print_target(console, targets, table) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .console import _esc
+    from .console import escaped
     target = targets["target"].iloc[0] if len(targets) else math.nan
     t = Table(title=f"Smallest n reaching power {target:g}", title_justify="left")
     for col in ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
@@ -391,7 +388,7 @@ def print_target(console, targets, table) -> None:
                  else f"best {best.get((r.outcome, r.timepoint, r.moderator, r.scale, r.generating_interaction), math.nan):.3f}")
         interval = (f"{n_text(r.n_interpolated)} [{n_text(r.n_interval_low) or '?'}, {n_text(r.n_interval_high) or '?'}]"
                     if not math.isnan(r.n_interpolated) else "")
-        t.add_row(_esc(r.outcome), _esc(str(r.timepoint)), _esc(r.moderator), "" if pd.isna(r.scale) else f"{r.scale:g}",
+        t.add_row(escaped(r.outcome), escaped(str(r.timepoint)), escaped(r.moderator), "" if pd.isna(r.scale) else f"{r.scale:g}",
                   f"{r.generating_interaction:.4g}",
                   str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval))
     console.print(t)
@@ -406,7 +403,7 @@ def power_figure(table) -> tuple[bytes, bytes]:
     Returns the SVG and PNG bytes, drawn in the report's style (deterministic SVG)."""
     from matplotlib.figure import Figure
 
-    from .report.figures import literal, svg_and_png
+    from ..report.figures import literal, svg_and_png
     panels = list(dict.fromkeys(zip(table["outcome"], table["timepoint"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-import time
 
-from .report.sentences import threshold_text
+from ..report.sentences import threshold_text
 
 TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none": "", "not-estimable": "red"}
 # marks beside P carry the tier for readers who cannot see the colours (and in plain logs)
@@ -31,9 +30,9 @@ def summary_tables(results, width: int = 80) -> list:
     """
     from rich.table import Table
 
-    from .report.sentences import level_text
-    from .report.tables import (MODEL_NAMES, estimate_ci, moderator_labels, odds_ratio_ci, outcome_labels,
-                                p_short, timepoint_text)
+    from ..report.labels import moderator_labels, outcome_labels
+    from ..report.sentences import level_text
+    from ..report.tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
     a = results.plan.analysis
     t = results.table
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
@@ -58,7 +57,7 @@ def summary_tables(results, width: int = 80) -> list:
                 table.add_column("Moderator", no_wrap=True, max_width=LABEL_WIDTH, overflow="ellipsis")
                 for tp in block:
                     head = f"{tp}: " if len(block) > 1 else ""
-                    table.add_column(_esc(head + est_head), no_wrap=True)
+                    table.add_column(escaped(head + est_head), no_wrap=True)
                     table.add_column("P", justify="right", no_wrap=True)
                     if adjusted:
                         table.add_column("P adj", justify="right", no_wrap=True)
@@ -69,9 +68,9 @@ def summary_tables(results, width: int = 80) -> list:
                     if term:
                         label = short_label(f"  {term}" if term != "joint" else "  joint test")
                         if (mod, term) == next(k for k in keys if k[0] == mod):
-                            table.add_row(_esc(short_label(mlab.get(mod, mod))), *[""] * (len(table.columns) - 1))
+                            table.add_row(escaped(short_label(mlab.get(mod, mod))), *[""] * (len(table.columns) - 1))
                     # cells are rich markup: user text is escaped ('[/]' in a label would be a tag)
-                    cells = [_esc(label)]
+                    cells = [escaped(label)]
                     for tp in block:
                         rows = sub[(sub["moderator"] == mod) & (sub["term"] == term) & (sub["timepoint"] == tp)]
                         if rows.empty:
@@ -94,13 +93,13 @@ def summary_tables(results, width: int = 80) -> list:
                                 notes.append(f"{NOTE_MARK} {where}, {timepoint_text(tp, results.plan.data.time_unit)}: "
                                              + "; ".join(note.split("; ")[:2]))
                         p = (p + TIER_MARK.get(r["tier"], "")).ljust(len(p) + 2) if p else p
-                        cells += [f"[{style}]{_esc(est)}[/]" if style and est else _esc(est),
-                                  f"[{style}]{_esc(p)}[/]" if style and p else _esc(p)]
+                        cells += [f"[{style}]{escaped(est)}[/]" if style and est else escaped(est),
+                                  f"[{style}]{escaped(p)}[/]" if style and p else escaped(p)]
                         if adjusted:
                             cells.append(p_short(r["p_adjusted"], a.evidence_threshold))
                     table.add_row(*cells)
                 if notes:
-                    table.caption = _esc("\n".join(notes))
+                    table.caption = escaped("\n".join(notes))
                     table.caption_justify = "left"
                 out.append((title, table))
     return out
@@ -120,7 +119,7 @@ def printable(text) -> str:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def _esc(text: str) -> str:
+def escaped(text: str) -> str:
     from rich.markup import escape
     return escape(printable(text))
 
@@ -129,10 +128,10 @@ def print_summary(console, results) -> None:
     """The compact coloured summary: one table per model type and outcome, then the tier key."""
     a = results.plan.analysis
     if results.plan.title:
-        console.print(f"[bold]{_esc(results.plan.title)}[/bold]")
+        console.print(f"[bold]{escaped(results.plan.title)}[/bold]")
     for title, table in summary_tables(results, width=console.width):
         console.print()
-        console.print(f"[bold]{_esc(title)}[/bold]")
+        console.print(f"[bold]{escaped(title)}[/bold]")
         console.print(table)
     flow = results.trial.flow
     excluded = sum(n for _, n in flow.excluded)
@@ -140,40 +139,6 @@ def print_summary(console, results) -> None:
     console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), * hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in the two analysed arms"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
-    from .inference.heteroscedasticity import console_line
+    from ..inference.heteroscedasticity import console_line
     if line := console_line(results.models):
-        console.print(_esc(line))
-
-
-class LazyProgress:
-    """A progress bar that shows itself only once work has run for more than a second."""
-
-    def __init__(self, console, delay: float = 1.0):
-        self.console = console
-        self.delay = delay
-        self._bar = None
-        self._tasks = {}
-        self._start = None
-
-    def __enter__(self):
-        self._start = time.monotonic()
-        return self
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.stop()
-        return False
-
-    def update(self, done: int, total: int, what: str) -> None:
-        if self.console.quiet:
-            return
-        if self._bar is None:
-            if time.monotonic() - self._start < self.delay:
-                return
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                 TimeRemainingColumn(), console=self.console, transient=True)
-            self._bar.start()
-        if what not in self._tasks:
-            self._tasks[what] = self._bar.add_task(what, total=total)
-        self._bar.update(self._tasks[what], completed=done, total=total)
+        console.print(escaped(line))

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .engines.linalg import lstsq_batched
-from .engines.logistic import fit_logistic_stacked
-from .engines.ols import fit_ols_stacked
+from ..engines.linalg import lstsq_batched
+from ..engines.logistic import fit_logistic_stacked
+from ..engines.ols import fit_ols_stacked
 
 CHUNK = 250                 # trials per unit of work; fixed so results do not depend on workers
 POWER_COLUMNS = ("outcome", "timepoint", "moderator", "n", "scale", "true_interaction", "power", "mcse",
@@ -136,8 +136,8 @@ def stacked_t(columns: np.ndarray, y: np.ndarray, mask: np.ndarray, models) -> t
 
 
 def _scenario_chunk(source: ScenarioSource, n: int, size: Size, reps: int, rng, alpha: float) -> dict:
-    from .simulate import scenario_with
-    from .simulate.generate import draw
+    from ..simulation import scenario_with
+    from ..simulation.generate import draw
     scenario = _scenario(source, size, scenario_with)
     d = draw(scenario, n, rng, scenario.dropout, reps=reps)
     counts = {}
@@ -165,7 +165,7 @@ def _scenario_chunk(source: ScenarioSource, n: int, size: Size, reps: int, rng, 
 
 
 def _scenario(source: ScenarioSource, size: Size, scenario_with):
-    from .simulate import SCENARIOS
+    from ..simulation import SCENARIOS
     if size.value is None:
         return scenario_with(source.name, interaction_scale=size.scale, dropout=source.dropout)
     base = SCENARIOS[source.name]
@@ -309,8 +309,8 @@ def _table(source, grid, cells, tasks, results) -> pd.DataFrame:
 def _truth(source, size: Size) -> dict:
     """(outcome, timepoint, moderator or "") -> the true value the test is about."""
     if isinstance(source, ScenarioSource):
-        from .simulate import scenario_with
-        from .simulate.generate import estimands
+        from ..simulation import scenario_with
+        from ..simulation.generate import estimands
         est = dict(estimands(_scenario(source, size, scenario_with)))
         return {(o, t, "" if m == "average_effect" else m): v for (m, o, t), v in est.items()}
     out = {}
@@ -331,7 +331,7 @@ def _generating(source, size: Size) -> dict:
     """
     if not isinstance(source, ScenarioSource):
         return _truth(source, size)
-    from .simulate import scenario_with
+    from ..simulation import scenario_with
     scenario = _scenario(source, size, scenario_with)
     values = {(it.outcome, it.timepoint, it.moderator): it.value for it in scenario.interactions}
     return {(o.name, f.timepoint, m.name): float(values.get((o.name, f.timepoint, m.name), 0.0))
@@ -405,9 +405,9 @@ def target_table(table: pd.DataFrame, target: float) -> pd.DataFrame:
 
 def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
     """Fit the plan's per-follow-up models (linear or logistic) to pilot data; see module doc."""
-    from .data.inputs import load_inputs
-    from .models.fit import fit_model
-    from .models.spec import model_specs
+    from ..data.inputs import load_inputs
+    from ..models.fit import fit_model
+    from ..models.spec import model_specs
     plan_obj, _, trial = load_inputs(data, plan)
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     models = []

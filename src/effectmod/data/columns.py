@@ -1,0 +1,76 @@
+"""The plan's columns in the data frame: missing-value codes applied, absent or misspelt columns found,
+and the plan reduced to the columns present so that one run lists every problem."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..plan.schema import Plan, covariate_column
+from .load import closest_columns
+from .problems import Problems
+from .values import keys_of, value_key
+
+
+def apply_missing_codes(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    codes = {value_key(c) for c in plan.data.missing_codes} - {None}
+    if not codes:
+        return frame
+    out = frame.copy()
+    # only the plan's columns: the others are never analysed, and keying every cell costs time
+    for col in [c for c in plan.data_columns() if c in out.columns]:
+        keys = keys_of(out[col])
+        hit = np.isin(keys, list(codes))
+        if hit.any():
+            out[col] = out[col].astype(object).where(~hit, None)
+    return out
+
+
+def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
+    """Problems with the plan's columns (absent, or named twice); returns the usable column names."""
+    cols = set(frame.columns)
+    repeated = set(frame.columns[frame.columns.duplicated()])
+    wanted = [("data.id", plan.data.id), ("data.treatment", plan.data.treatment)]
+    if plan.data.time is not None:
+        wanted.append(("data.time", plan.data.time))
+    for i, o in enumerate(plan.outcomes):
+        if o.derive is not None:
+            continue
+        if plan.data.time is None:
+            if o.baseline is not None:
+                wanted.append((f"outcomes[{i}].baseline", str(o.baseline)))
+            for label, col in (o.followups or {}).items():
+                wanted.append((f"outcomes[{i}].followups['{label}']", col))
+        else:
+            wanted.append((f"outcomes[{i}].column", o.column))
+    for i, m in enumerate(plan.moderators):
+        wanted.append((f"moderators[{i}].column", m.column))
+    for i, c in enumerate(plan.covariates):
+        wanted.append((f"covariates[{i}]" + ("" if isinstance(c, str) else ".column"), covariate_column(c)))
+    for where, col in wanted:
+        if col not in cols:
+            problems.add(f"column '{col}' (plan: {where}) is not in the data.{closest_columns(col, frame.columns)}")
+        elif col in repeated:
+            count = int(np.sum(frame.columns == col))
+            problems.add(f"column '{col}' (plan: {where}): {count} columns of the data have this name; "
+                         "rename or drop the copies so that the plan names one column")
+    return cols - repeated
+
+
+def without_missing_columns(plan: Plan, cols: set) -> Plan | None:
+    """The plan without the outcomes, moderators and covariates whose columns are absent
+    (None when the id, treatment or time column is absent: nothing more can be checked)."""
+    if any(c is not None and c not in cols for c in (plan.data.id, plan.data.treatment, plan.data.time)):
+        return None
+    long = plan.data.time is not None
+
+    def present(o) -> bool:
+        if o.derive is not None:
+            return True
+        if long:
+            return o.column in cols
+        return (o.baseline is None or str(o.baseline) in cols) and all(c in cols for c in (o.followups or {}).values())
+    return plan.model_copy(update={
+        "outcomes": [o for o in plan.outcomes if present(o)],
+        "moderators": [m for m in plan.moderators if m.column in cols],
+        "covariates": [c for c in plan.covariates if covariate_column(c) in cols],
+    })

@@ -1,0 +1,331 @@
+"""`effectmod init`: inspect a data file and draft a commented analysis plan.
+
+Every guess (id, arms, wide or long layout, outcomes and their follow-ups, moderator types,
+ranges) is written into the draft and marked ``# CONFIRM:`` so the user reviews it; what cannot be
+guessed is a ``TODO``. The text is built line by line, not dumped, so that the comments survive;
+data labels are always quoted so YAML never turns "No" into false or "1" into a number.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...data.load import read_data
+from .columns import (ARM_NAME, BASE_WORDS, Column, HISTORY_WORDS, ID_NAME, MAX_CATEGORIES, ORDINAL_PREFIXES,
+                      OUTCOME_NAME, STRATUM_NAME, TIME_NAME, TTE_EVENT, TTE_EVENT_ALONE, TTE_TIME, TTE_TIME_ALONE,
+                      count_like, describe, identifier, is_control, missing_tokens, name_words, timed_name,
+                      varies_within)
+from .kinds import guess_better, outcome_label, outcome_type
+from .records import Draft, Moderator
+from .render import render_draft
+
+
+def draft_plan(data_path: str | Path) -> str:
+    """Read a data file and return a commented YAML draft plan for it (see ``draft_with_notes``)."""
+    return draft_with_notes(data_path)[0]
+
+
+def variable_labels(path: Path) -> dict[str, str]:
+    """The variable labels of an SPSS or Stata file (column -> label); empty for other files."""
+    suffix = path.suffix.lower()
+    if suffix not in (".sav", ".zsav", ".dta"):
+        return {}
+    import pyreadstat
+    reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+    try:
+        _, meta = reader(str(path), metadataonly=True)
+    except Exception:     # labels are a convenience: a file read_data could read is drafted without them
+        return {}
+    return {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+
+
+def draft_with_notes(data_path: str | Path) -> tuple[str, list[str]]:
+    """Read a data file and return a commented YAML draft plan for it, and the notices the user
+    must see (outcomes of a type this version does not analyse).
+
+    Guesses the participant id, the arm column and which arm is the control, wide or long
+    layout, outcomes with their baseline and follow-up columns (from names such as ``pain_0``,
+    ``pain_18``, ``bdi.pre``, ``bdi.2m``, ``pain_w18``), outcome types and observed ranges, and
+    moderator candidates with their types and reference levels. Every guess carries a
+    ``# CONFIRM:`` comment and every placeholder a ``TODO``. When the guesses are complete the
+    draft validates against the same data (``effectmod validate DATA --plan DRAFT``).
+    """
+    path = Path(data_path)
+    frame = read_data(path)
+    draft = guess_plan(frame, source=path.name, labels=variable_labels(path))
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        draft.sheet = pd.ExcelFile(path).sheet_names[0]
+    return render_draft(draft), list(draft.unsupported)
+
+
+def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str] | None = None) -> Draft:
+    """The guesses behind a draft plan, from a data frame (never modified); ``labels`` are the
+    file's variable labels (column -> label), used as outcome and moderator labels."""
+    draft = Draft(source=source, rows=len(frame))
+    draft.missing_codes = missing_tokens(frame)
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+    draft.skipped += [(c, "holds dates") for c in dates]
+    cols = {c: describe(frame[c], draft.missing_codes) for c in frame.columns if c not in dates}
+    _guess_layout(cols, draft)
+    _guess_arm(cols, draft)
+    used = {c for c in (draft.id, draft.time, draft.arm) if c}
+    if labels:
+        draft.labels = {str(k): str(v) for k, v in labels.items() if v and str(v).strip()}
+    if not draft.time:
+        _time_to_event(cols, draft, used)
+        _single_counts(cols, draft, used)
+    if draft.time:
+        _long_outcomes(cols, draft, used)
+    else:
+        _wide_outcomes(cols, draft, used)
+    _moderators(cols, draft, used)
+    for o in draft.outcomes:
+        o.label = outcome_label(o, draft.labels)
+        guess_better(o)
+    return draft
+
+
+def _guess_layout(cols: dict[str, Column], draft: Draft) -> None:
+    n = draft.rows
+    for c in cols.values():
+        few = 2 <= len(c.levels) <= 20 and len(c.levels) < n / 2
+        if not (TIME_NAME.match(c.name) and few and c.n_missing == 0):
+            continue
+        ids = [o for o in cols.values() if o is not c and o.n_missing == 0 and len(o.levels) < n
+               and len(set(zip(o.keys, c.keys))) == n]
+        if ids:
+            best = max(ids, key=lambda o: (bool(ID_NAME.search(o.name)), -list(cols).index(o.name)))
+            draft.time, draft.time_levels, draft.id = c.name, c.levels, best.name
+            draft.id_note = f"one row per participant and {c.name}; {len(best.levels)} participants"
+            return
+    unique = [c for c in cols.values() if c.n_missing == 0 and len(c.levels) == n]
+    if unique:
+        def score(c):
+            integer = c.numeric and bool(np.all(np.mod(c.values, 1) == 0))
+            return (bool(ID_NAME.search(c.name)), not c.numeric or integer, -list(cols).index(c.name))
+        best = max(unique, key=score)
+        draft.id = best.name
+        draft.id_note = f"unique on every one of the {n} rows"
+
+
+def _guess_arm(cols: dict[str, Column], draft: Draft) -> None:
+    skip = {draft.id, draft.time}
+    cands = [c for c in cols.values() if c.name not in skip and 2 <= len(c.levels) <= 4]
+    named = [c for c in cands if ARM_NAME.search(c.name)]
+    by_value = [c for c in cands if any(is_control(lv) for lv in c.levels)]
+    pool = named or by_value
+    if not pool:
+        return
+    best = min(pool, key=lambda c: (len(c.levels) != 2, not any(is_control(lv) for lv in c.levels),
+                                    list(cols).index(c.name)))
+    draft.arm = best.name
+    levels = best.levels
+    controls = [lv for lv in levels if is_control(lv)]
+    if set(levels) == {"0", "1"}:
+        draft.control, draft.treated = "0", "1"
+        note = "coded 0/1; 1 taken as the intervention"
+    elif controls:
+        draft.control = controls[0]
+        draft.treated = next(lv for lv in levels if lv != draft.control)
+        note = f"'{draft.control}' looks like the control arm"
+    else:
+        draft.control, draft.treated = levels[0], levels[1]
+        note = "could not tell which arm is the intervention; swap treated and control if needed"
+    others = [lv for lv in levels if lv not in (draft.treated, draft.control)]
+    if others:
+        note += f"; arms {', '.join(repr(o) for o in others)} will be excluded (counted in the data flow)"
+    draft.arm_note = note
+
+
+_NOT_SUPPORTED = "are not supported by this version of effectmod (it analyses continuous and binary outcomes)"
+
+
+def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    """Pairs of a follow-up time and an event indicator (time + status, os_time + os_status,
+    days + died): named in the draft as not supported, neither drafted nor offered as moderators."""
+    def time_key(c: Column) -> str | None:
+        n = c.name.lower()
+        if not (c.numeric and len(c.levels) > 2 and np.nanmin(c.values) >= 0):
+            return None
+        if n in TTE_TIME_ALONE:
+            return ""
+        m = TTE_TIME.match(n)
+        return None if m is None else ("" if m["gen"] else m["pre"])
+
+    def event_key(c: Column) -> str | None:
+        n = c.name.lower()
+        if len(c.levels) != 2:
+            return None
+        if n in TTE_EVENT_ALONE:
+            return ""
+        m = TTE_EVENT.match(n)
+        return m["pre"] if m else None
+
+    free = [c for name, c in cols.items() if name not in used]
+    events = [(event_key(c), c.name) for c in free]
+    for c in free:
+        key = time_key(c)
+        if key is None or c.name in used:
+            continue
+        event = next((e for k, e in events if k == key and e not in used and e != c.name), None)
+        if event is None:
+            continue
+        used.update((c.name, event))
+        draft.unsupported.append(f"time-to-event outcome (time: {c.name}, event: {event}): time-to-event outcomes "
+                                 f"{_NOT_SUPPORTED}; it is not drafted as an outcome and its columns are not offered "
+                                 "as moderators")
+        draft.skipped += [(c.name, "follow-up time of a time-to-event outcome (not supported by this version)"),
+                          (event, "event indicator of a time-to-event outcome (not supported by this version)")]
+
+
+def _count_note(columns: list[str], why: str) -> str:
+    return (f"count outcome ({', '.join(columns)}; {why}): count outcomes {_NOT_SUPPORTED}; it is not drafted "
+            "as a continuous or binary outcome")
+
+
+def _single_counts(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    """Count-like columns with no time in their name (seizures, n_falls): probably the outcome,
+    unless the name says it is history before randomisation (prior_falls: a moderator)."""
+    for name, c in cols.items():
+        if name in used or timed_name(name) is not None or set(name_words(name)) & HISTORY_WORDS:
+            continue
+        why = count_like(name, [c])
+        if why:
+            used.add(name)
+            draft.unsupported.append(_count_note([name], why))
+            draft.skipped.append((name, "looks like a count outcome (not supported by this version)"))
+
+
+def _wide_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    groups: dict[str, list[tuple[float, str, str, str]]] = {}
+    stems: dict[str, str] = {}
+    for name in cols:
+        if name in used:
+            continue
+        parsed = timed_name(name)
+        if parsed is not None:
+            stem, order, label, prefix, alone_later = parsed
+            key = stem.lower()
+            stems.setdefault(key, stem)
+            groups.setdefault(key, []).append((order, label, name, prefix))
+            if alone_later:
+                draft.later.add(name)
+    for key, items in groups.items():
+        stem = stems[key]
+        if len(items) >= 2:
+            draft.later.update(it[2] for it in items if it[1])
+        if len(items) < 2:
+            continue
+        items.sort(key=lambda it: it[0])
+        base = [it for it in items if it[1] == ""]
+        follow = [it for it in items if it[1] != ""]
+        notes = []
+        if not base and items[0][3] in ORDINAL_PREFIXES and len(follow) >= 2:
+            base, follow = [items[0]], items[1:]
+            notes.append(f"'{items[0][2]}' (the first assessment) taken as the baseline")
+        if not follow:
+            continue
+        labels: dict[str, str] = {}
+        for _, label, col, _ in follow:
+            labels[label if label not in labels else col] = col
+        if len(base) > 1:
+            notes.append(f"several baseline columns ({', '.join(b[2] for b in base)}); the first is used")
+        columns = ([base[0][2]] if base else []) + list(labels.values())
+        why = count_like(stem, [cols[c] for c in columns])
+        if why:
+            draft.unsupported.append(_count_note(columns, why))
+            draft.skipped += [(c, "follow-up of a count outcome (not supported by this version)") for c in labels.values()]
+            used.update(labels.values())
+            continue
+        outcome = outcome_type(stem, [cols[c] for c in columns], notes)
+        if outcome is None:
+            draft.skipped += [(c, "looks like a repeated measure but holds text, not numbers or two levels") for c in columns]
+            used.update(labels.values())
+            continue
+        outcome.baseline = base[0][2] if base else None
+        outcome.followups = labels
+        outcome.columns = columns
+        draft.outcomes.append(outcome)
+        used.update(labels.values())
+    if not draft.outcomes:
+        _single_outcomes(cols, draft, used)
+
+
+def _single_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    """Outcome-like names (status, outcome, response, ...) as outcomes with one follow-up."""
+    for name, c in cols.items():
+        if name in used or not OUTCOME_NAME.search(name):
+            continue
+        outcome = outcome_type(name, [c], [f"'{name}' guessed as an outcome from its name; no baseline recognised"])
+        if outcome is None:
+            continue
+        outcome.followups = {"end": name}
+        outcome.columns = [name]
+        draft.outcomes.append(outcome)
+        used.add(name)
+
+
+def _long_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    ids, times = cols[draft.id].keys, cols[draft.time]
+    base_time = next((lv for lv in times.levels if lv.lower() in BASE_WORDS or lv.lower() in ("0", "week 0", "t0")),
+                     times.levels[0])
+    for name, c in cols.items():
+        if name in used or not varies_within(c.keys, ids):
+            continue
+        notes = []
+        used.add(name)
+        why = count_like(name, [c])
+        if why:
+            draft.unsupported.append(_count_note([name], why))
+            draft.skipped.append((name, "a count outcome (not supported by this version)"))
+            continue
+        outcome = outcome_type(name, [c], notes)
+        if outcome is None:
+            draft.skipped.append((name, "varies over time but holds text, not numbers or two levels"))
+            continue
+        outcome.column = name
+        outcome.columns = [name]
+        outcome.baseline = base_time
+        draft.outcomes.append(outcome)
+
+
+def _moderators(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    long_ids = cols[draft.id].keys if draft.time else None
+    names: set[str] = {o.name for o in draft.outcomes}
+    baselines = {o.baseline for o in draft.outcomes if not draft.time}
+    for name, c in cols.items():
+        if name in used:
+            continue
+        if name in draft.later and name not in baselines:
+            draft.skipped.append((name, "its name says it was measured after baseline, so it cannot be a moderator"))
+            continue
+        k = len(c.levels)
+        if k < 2:
+            draft.skipped.append((name, "has one value only" if k else "is empty"))
+            continue
+        if long_ids is not None and varies_within(c.keys, long_ids):
+            draft.skipped.append((name, "varies within a participant"))
+            continue
+        note = ""
+        if STRATUM_NAME.match(name.strip()) and c.numeric and 2 < k <= 12 and c.levels_are_integers():
+            draft.covariates.append((name, c.levels))
+            continue
+        if k == 2:
+            kind = "binary"
+        elif c.numeric and k > 5:
+            kind = "continuous"
+        elif c.numeric:
+            kind, note = "categorical", f"{k} numeric codes: categorical guessed; use continuous if they are an ordered score"
+        elif k <= MAX_CATEGORIES:
+            kind = "categorical"
+        else:
+            reason = "a different text on almost every row" if k > 0.5 * draft.rows else f"{k} text levels (too many for a categorical moderator)"
+            draft.skipped.append((name, reason))
+            continue
+        mod_name = identifier(name, "moderator")
+        while mod_name in names:
+            mod_name += "_mod"
+        names.add(mod_name)
+        draft.moderators.append(Moderator(mod_name, name, kind, c.levels, c.n_missing, note))

@@ -1,0 +1,167 @@
+"""The draft plan written as commented YAML, line by line so that the comments survive; every guess
+marked ``# CONFIRM:`` and every placeholder ``TODO``; data labels always quoted."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from ...data.values import value_key
+from .records import Draft, Moderator, Outcome
+
+
+def _q(value) -> str:
+    """A data label as a double-quoted YAML string: never read back as a boolean or number."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _name(text: str) -> str:
+    """A column or plan name: plain when YAML reads it back as the same string, else quoted."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", text) and yaml.safe_load(text) == text:
+        return text
+    return _q(text)
+
+
+def _levels_text(levels: list[str], limit: int = 6) -> str:
+    shown = ", ".join(_q(lv) for lv in levels[:limit])
+    return shown + (f" and {len(levels) - limit} more" if len(levels) > limit else "")
+
+
+def render_draft(d: Draft) -> str:
+    """The commented YAML text of a draft plan."""
+    out = [
+        f"# effectmod analysis plan: a DRAFT written by `effectmod init` from {d.source} ({d.rows} rows).",
+        "# Every guess is marked CONFIRM and every placeholder TODO: check each one against the trial's",
+        "# protocol and statistical analysis plan, delete what does not belong, then run",
+        f"#   effectmod validate {d.source} --plan THIS_FILE",
+        "# Unknown keys are errors; the full list of keys is in docs/plan-reference.md.",
+        "",
+        f"title: {_q('Treatment effect modifiers: ' + Path(d.source).stem)}   # TODO: free text shown in the report",
+        "",
+        "data:",
+    ]
+    if d.id:
+        out.append(f"  id: {_name(d.id)}   # CONFIRM: participant id column ({d.id_note})")
+    else:
+        out.append("  id: TODO_id_column   # TODO: the participant id column (no column is unique on every row)")
+    if d.arm:
+        out.append(f"  treatment: {_name(d.arm)}   # CONFIRM: column holding the randomised arm")
+        out.append(f"  treated: {_q(d.treated)}   # CONFIRM: the intervention arm's value ({d.arm_note})")
+        out.append(f"  control: {_q(d.control)}   # CONFIRM: the control arm's value")
+    else:
+        out += ["  treatment: TODO_arm_column   # TODO: the column holding the randomised arm (none found by name or value)",
+                "  treated: TODO   # TODO: the value that marks the intervention arm",
+                "  control: TODO   # TODO: the value that marks the control arm"]
+    if d.time:
+        out.append(f"  time: {_name(d.time)}   # CONFIRM: long format (one row per visit); times found: {_levels_text(d.time_levels)}")
+    else:
+        out.append("  # time: only for long data (one row per participant and visit): the column holding the time")
+    if d.sheet is not None:
+        out.append(f"  sheet: {_q(d.sheet)}   # Excel: the sheet to read (name or 0-based index)")
+    if d.missing_codes:
+        out.append(f"  missing_codes: [{', '.join(_q(m) for m in d.missing_codes)}]   "
+                   "# CONFIRM: cells with these values are read as missing in every column")
+    else:
+        out.append("  missing_codes: []   # values that mean 'missing' in every column, e.g. [-99, \".\"]")
+    out += ["", "# One entry per outcome. Continuous outcomes are analysed on their scale; binary ones by logistic",
+            "# regression (event = the value that counts). range: values outside are reported as data errors.",
+            "outcomes:"]
+    for note in d.unsupported:
+        out.append(f"# NOT SUPPORTED: {note}.")
+    if not d.outcomes:
+        out += ["  - name: TODO_outcome   # TODO: no repeated-measure columns recognised (names like pain_0, pain_18)",
+                "    type: continuous",
+                "    better: lower   # TODO: lower | higher: which direction of the outcome is better for participants",
+                "    baseline: TODO_baseline_column   # TODO: or delete the line when there is no baseline",
+                "    followups:   # follow-up label -> column, in time order",
+                "      \"TODO\": TODO_followup_column"]
+    for o in d.outcomes:
+        out += _render_outcome(o, d)
+    out += ["", "# Candidate moderators: every remaining column measured once per participant. Keep only the",
+            "# pre-specified ones (baseline characteristics measured before randomisation); for each, state",
+            "# the hypothesised direction and the rationale (the pre-specification record shown in the report).",
+            "moderators:"]
+    if d.time:
+        out.append("# (Long data: to use an outcome's baseline as a moderator, add a column holding it on every row.)")
+    if not d.moderators:
+        out += ["  - name: TODO_moderator   # TODO: no candidate column found",
+                "    column: TODO_column",
+                "    type: continuous   # continuous | binary | categorical"]
+    for m in d.moderators:
+        out += _render_moderator(m, d.labels)
+    if d.skipped:
+        out += ["", "# Columns not used (add them back by hand if they belong in the plan):"]
+        out += [f"#   {c}: {why}" for c, why in d.skipped]
+    if d.covariates:
+        out += ["", "covariates:   # CONFIRM: columns adjusted for in every model (add others, e.g. age)"]
+        out += [f"  - {{column: {_name(c)}, type: categorical}}   # CONFIRM: {len(lv)} numeric codes ({_levels_text(lv)}): "
+                f"one indicator per level but the first, not one linear term"
+                for c, lv in d.covariates]
+    else:
+        out += ["", "covariates: []   # TODO: columns adjusted for in every model (e.g. stratification factors: [site, age])"]
+    out += [
+        "",
+        "analysis:",
+        "  model: linear   # linear: one regression per outcome and follow-up | mixed: one model over all follow-ups",
+        "  sensitivity: []   # further model types run beside the main one, e.g. [mixed]",
+        "  adjust_for_baseline: true   # include the outcome's baseline value as a covariate when it exists",
+        "  ci_level: 0.95",
+        "  evidence_threshold: 0.05   # p below this: 'evidence'",
+        "  exploratory_threshold: 0.2   # p below this (and not evidence): 'hypothesis-generating'",
+        "  se: classical   # classical | HC3 (sandwich variance for linear models)",
+        "  multiplicity: none   # none | holm | fdr_bh (adjusted p reported beside the raw p)",
+        "  bootstrap: 0   # bootstrap resamples for percentile CIs (0 = none)",
+        "  permutations: 0   # Freedman-Lane permutations for a permutation p (0 = none)",
+        "  imputations: 0   # multiple imputations (0 = complete cases per model)",
+        "  binary_method: firth_if_separated   # ml | firth | firth_if_separated (logistic fits; see docs/methods.md)",
+        "  seed: 2024   # seed of every random step",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _render_outcome(o: Outcome, d: Draft) -> list[str]:
+    label = (f"    label: {_q(o.label)}   # CONFIRM: from the file's variable labels; add the instrument's range" if o.label
+             else f"    label: {_q(o.name)}   # TODO: display label with the instrument and its range, e.g. \"Pain (NRS 0-10)\"")
+    lines = [f"  - name: {_name(o.name)}",
+             label,
+             f"    type: {o.type}   # CONFIRM: continuous | binary"]
+    if o.type == "binary":
+        lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
+    lines.append(f"    better: {o.better}   # CONFIRM: lower | higher: which direction is better for participants "
+                 f"({o.better_note}); it decides 'benefit' and 'favours' in the report")
+    if o.range is not None:
+        lines.append(f"    range: [{value_key(o.range[0])}, {value_key(o.range[1])}]   # CONFIRM: observed min/max rounded outward; "
+                     "replace with the instrument's range")
+    if d.time:
+        lines.append(f"    column: {_name(o.column)}")
+        lines.append(f"    baseline: {_q(o.baseline)}   # CONFIRM: the baseline time value; "
+                     f"every other {d.time} value is a follow-up")
+    else:
+        if o.baseline:
+            lines.append(f"    baseline: {_name(o.baseline)}   # CONFIRM: baseline column")
+        else:
+            lines.append("    # baseline: no baseline column recognised; add one if it exists")
+        lines.append("    followups:   # CONFIRM: follow-up label -> column, in time order")
+        lines += [f"      {_q(label)}: {_name(col)}" for label, col in o.followups.items()]
+    lines += [f"    # note: {n}" for n in o.notes]
+    return lines
+
+
+def _render_moderator(m: Moderator, labels: dict[str, str]) -> list[str]:
+    kind_note = {"continuous": "numbers with many values", "binary": f"two levels: {_levels_text(m.levels)}",
+                 "categorical": f"{len(m.levels)} levels: {_levels_text(m.levels)}"}[m.type]
+    if m.note:
+        kind_note += f"; {m.note}"
+    missing = f"; {m.n_missing} missing" if m.n_missing else ""
+    lines = [f"  - name: {_name(m.name)}",
+             f"    column: {_name(m.column)}",
+             f"    type: {m.type}   # CONFIRM: {kind_note}{missing}",
+             (f"    label: {_q(labels[m.column])}   # CONFIRM: from the file's variable labels" if m.column in labels
+              else f"    label: {_q(m.column)}   # TODO: display label, e.g. \"Back perception (FreBAQ 0-36)\"")]
+    if m.type != "continuous":
+        lines.append(f"    reference: {_q(m.levels[0])}   # CONFIRM: the reference level (the first level)")
+    lines += ["    hypothesised_direction: unspecified   # TODO: greater_benefit_when_higher | less_benefit_when_higher | unspecified",
+              "    rationale: \"\"   # TODO: why this moderator was pre-specified"]
+    return lines

@@ -1,0 +1,76 @@
+"""Drawing primitives shared by every figure: the colour-blind-safe palette, user text drawn
+literally, and confidence intervals cut at an axis window (with an arrowhead) where a diverging
+fit would otherwise stretch the axis."""
+from __future__ import annotations
+
+import numpy as np
+
+from .text import printable
+
+# Okabe-Ito: distinguishable under the common colour-vision deficiencies
+OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+             "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
+             "grey": "#999999"}
+
+
+# ---------------------------------------------------------------------------- user text
+def literal(text) -> str:
+    """User text (labels, level and arm names, titles) drawn by matplotlib exactly as written.
+
+    matplotlib reads a pair of '$' as mathtext (and crashes on unbalanced TeX inside), and a
+    legend hides labels starting with '_'. Escaping every '$' turns mathtext off for the
+    string, so backslashes, braces, '%' and '^' print as they are; a zero-width space in
+    front of a leading '_' keeps a legend entry visible.
+    """
+    s = printable(text).replace("$", r"\$")
+    return "\u200b" + s if s.startswith("_") else s
+
+
+# a treatment effect on a log-ratio scale beyond this (a ratio of e^30, about 1e13) only comes from
+# a diverging fit; used where rows carry no note (the subgroup effects)
+LOG_RATIO_LIMIT = 30.0
+
+
+def axis_window(lows, highs, estimates, diverging=None) -> tuple[float, float] | None:
+    """x-limits that show every ordinary interval and leave out the diverging ones (``diverging``,
+    or any missing or infinite number); None when no row is diverging."""
+    lows, highs, ests = (np.asarray(v, dtype=float) for v in (lows, highs, estimates))
+    if lows.size == 0:
+        return None
+    ordinary = np.isfinite(lows) & np.isfinite(highs) & np.isfinite(ests)
+    if diverging is not None:
+        ordinary &= ~np.asarray(diverging, dtype=bool)
+    if ordinary.all():
+        return None
+    if ordinary.any():
+        lo = min(float(lows[ordinary].min()), 0.0)
+        hi = max(float(highs[ordinary].max()), 0.0)
+    else:
+        lo, hi = -1.0, 1.0
+    pad = 0.08 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+def draw_interval(ax, low: float, high: float, y: float, window, **line) -> None:
+    """The CI line of one row, cut at ``window`` (from ``axis_window``) with an arrowhead at the
+    axis edge where it goes on beyond it (a missing bound counts as beyond)."""
+    if window is None:
+        ax.plot([low, high], [y, y], **line)
+        return
+    a, b = window
+    beyond_low, beyond_high = bool(np.isnan(low) or low < a), bool(np.isnan(high) or high > b)
+    lo = a if beyond_low else min(low, b)
+    hi = b if beyond_high else max(high, a)
+    ax.plot([lo, hi], [y, y], **line)
+    colour = line.get("color", "black")
+    if beyond_low:
+        ax.plot([a], [y], marker="<", color=colour, ms=5, ls="none", clip_on=False)
+    if beyond_high:
+        ax.plot([b], [y], marker=">", color=colour, ms=5, ls="none", clip_on=False)
+
+
+def clip_point(x: float, window) -> float:
+    """An estimate inside the axis window (a diverging estimate sits at the edge it points to)."""
+    if window is None or np.isnan(x):
+        return x
+    return min(max(x, window[0]), window[1])
