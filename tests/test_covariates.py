@@ -9,10 +9,9 @@ import pytest
 import yaml
 
 import effectmod as em
+from compare import mismatches
 from effectmod.cli import main
 from effectmod.errors import DataError, PlanError
-
-from compare import mismatches
 
 CASE = Path(__file__).parent / "reference" / "covariate_codes"
 KEY = ["outcome", "timepoint", "moderator"]

@@ -11,8 +11,7 @@ from effectmod.data.load import DEFAULT_MAX_BYTES, max_bytes, read_data
 from effectmod.data.prepare import prepare_trial
 from effectmod.errors import DataError
 from effectmod.plan.load import load_plan
-
-from test_bad_inputs import BASE_PLAN, N, long_frame, LONG_PLAN, plan_dict, trial_frame, with_cells
+from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, long_frame, plan_dict, trial_frame, with_cells
 
 PLAN = load_plan(plan_dict())
 

@@ -15,10 +15,9 @@ import effectmod as em
 from effectmod.cli import main
 from effectmod.data.load import read_data
 from effectmod.data.prepare import prepare_trial
-from effectmod.errors import DataError, PlanError
+from effectmod.errors import DataError
 from effectmod.plan.load import load_plan
-
-from test_bad_inputs import BASE_PLAN, LONG_PLAN, N, Case, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
+from test_bad_inputs import BASE_PLAN, LONG_PLAN, Case, N, long_frame, plan_dict, trial_frame, with_cells, write  # noqa: F401
 
 
 def prepare(frame, raw=None):

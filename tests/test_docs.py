@@ -1,8 +1,8 @@
 """The documentation generated from the code is committed up to date."""
 from pathlib import Path
 
-from effectmod.plan.reference import plan_reference
 from effectmod.plan import schema
+from effectmod.plan.reference import plan_reference
 
 DOCS = Path(__file__).parent.parent / "docs"
 

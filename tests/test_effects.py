@@ -17,8 +17,7 @@ from effectmod.engines.base import Contrast
 from effectmod.engines.logistic import fit_logistic
 from effectmod.engines.ols import fit_ols
 from effectmod.inference.additive import additive_interaction
-from effectmod.inference.effects import (conditional_effects, forest_values, jn_boundaries, johnson_neyman,
-                                         risk_difference)
+from effectmod.inference.effects import conditional_effects, forest_values, jn_boundaries, johnson_neyman, risk_difference
 from effectmod.inference.pooling import pool
 from effectmod.models.design import Design
 from effectmod.models.fit import FittedModel

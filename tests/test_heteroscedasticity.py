@@ -14,8 +14,7 @@ from statsmodels.stats.diagnostic import het_breuschpagan
 
 import effectmod as em
 from effectmod.engines.ols import RankDeficientError, fit_ols
-from effectmod.inference.heteroscedasticity import (BP_ALPHA, SE_RATIO_LIMIT, breusch_pagan, check_linear,
-                                                    se_ratios)
+from effectmod.inference.heteroscedasticity import BP_ALPHA, SE_RATIO_LIMIT, breusch_pagan, check_linear, se_ratios
 
 REF = Path(__file__).parent / "reference"
 # The LM statistic is n R^2 of one small least-squares fit on both sides: agreement is to

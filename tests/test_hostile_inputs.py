@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from test_bad_inputs import Case, plan_dict, trial_frame, write
 
 from effectmod.cli import main
+from test_bad_inputs import Case, plan_dict, trial_frame, write
 
 LONG_NAME = "x" * 300          # over the 255 bytes a file name may have on every common file system
 

@@ -18,8 +18,7 @@ import effectmod as em
 from effectmod.data.load import read_data
 from effectmod.data.prepare import prepare_trial
 from effectmod.errors import PlanError
-from effectmod.inference.imputation import (PooledMixedFit, _pooled_model, completed_datasets, completed_trials,
-                                            imputation_frame)
+from effectmod.inference.imputation import PooledMixedFit, _pooled_model, completed_datasets, completed_trials, imputation_frame
 from effectmod.inference.pooling import PooledFit
 from effectmod.models.fit import fit_model
 from effectmod.models.spec import ModelSpec, model_specs

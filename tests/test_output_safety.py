@@ -16,7 +16,6 @@ from effectmod.cli import main
 from effectmod.cli.console import printable
 from effectmod.errors import UsageError
 from effectmod.writing import spreadsheet_text, write_csv, write_file, write_folder
-
 from test_bad_inputs import plan_dict, trial_frame, write
 
 

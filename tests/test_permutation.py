@@ -4,8 +4,7 @@ import pytest
 
 import effectmod as em
 from effectmod.engines.ols import fit_ols
-from effectmod.inference.permutation import (LINEAR_ONLY, freedman_lane_t, permutation_column,
-                                             permutation_p, within_arm_permutations)
+from effectmod.inference.permutation import LINEAR_ONLY, freedman_lane_t, permutation_column, permutation_p, within_arm_permutations
 from effectmod.simulation import simulate
 
 # Batched and single fits solve the same least-squares problems in double precision.

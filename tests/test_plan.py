@@ -8,7 +8,6 @@ from pydantic import ValidationError
 import effectmod as em
 from effectmod.errors import PlanError
 from effectmod.plan.load import load_plan, salvage_plan
-
 from test_bad_inputs import BASE_PLAN, plan_dict
 
 

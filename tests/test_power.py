@@ -5,10 +5,20 @@ import pytest
 from scipy import stats
 
 from effectmod.cli import main
-from effectmod.engines.ols import fit_ols
 from effectmod.engines.logistic import fit_logistic_stacked
-from effectmod.power import (POWER_COLUMNS, TARGET_COLUMNS, PowerGrid, ScenarioSource, Size,
-                             pilot_source, simulate_power, stacked_t, target_table, wilson)
+from effectmod.engines.ols import fit_ols
+from effectmod.power import (
+    POWER_COLUMNS,
+    TARGET_COLUMNS,
+    PowerGrid,
+    ScenarioSource,
+    Size,
+    pilot_source,
+    simulate_power,
+    stacked_t,
+    target_table,
+    wilson,
+)
 
 # Monte Carlo error: a power estimate from R trials has SE sqrt(p(1-p)/R); 4 SEs keep the
 # known-answer check from failing by chance (two-sided, about 1 in 16,000).

@@ -14,7 +14,6 @@ import effectmod as em
 from effectmod.data.inputs import load_inputs
 from effectmod.errors import EffectmodError
 from effectmod.plan.load import load_plan, salvage_plan
-
 from test_bad_inputs import BASE_PLAN, plan_dict
 
 # modest example counts keep the file to a few seconds; deadline off because a loaded CI

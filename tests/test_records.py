@@ -12,9 +12,21 @@ import pytest
 
 import effectmod as em
 from effectmod.plan.load import validate_plan
-from effectmod.records import (BOOTSTRAP_COMPLETE_CASE, HETEROSCEDASTICITY, LOGISTIC_ENGINE, NOT_ESTIMABLE,
-                               PERMUTATION_LINEAR_ONLY, ROW_KEY, SEPARATION_KEPT, SPARSE_CELL, JNRegion, Note,
-                               keys_of, merge_on_key, render_notes)
+from effectmod.records import (
+    BOOTSTRAP_COMPLETE_CASE,
+    HETEROSCEDASTICITY,
+    LOGISTIC_ENGINE,
+    NOT_ESTIMABLE,
+    PERMUTATION_LINEAR_ONLY,
+    ROW_KEY,
+    SEPARATION_KEPT,
+    SPARSE_CELL,
+    JNRegion,
+    Note,
+    keys_of,
+    merge_on_key,
+    render_notes,
+)
 
 SEPARATION_TEXT = "separation: estimate unreliable; consider binary_method: firth"
 

@@ -20,7 +20,6 @@ import pytest
 
 import effectmod as em
 from effectmod.cli import main
-
 from test_bad_inputs import BASE_PLAN, N, plan_dict, trial_frame, write
 
 SCRIPT = "<script>alert(1)</script>"

@@ -4,9 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from effectmod.cli import main
-
 from compare import mismatches
+from effectmod.cli import main
 
 REFERENCE = Path(__file__).parent / "reference"
 CASES = ["btheb_linear", "btheb_hc3", "btheb_mixed"]

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .counts import checked_seed
 from .data.inputs import load_inputs
 from .inference.multiplicity import adjust
 from .inference.resample import stratified_bootstrap_counts
 from .inference.tiers import tier
 from .models.fit import FittedModel, fit_model
 from .models.spec import model_specs
-from .counts import checked_seed
 from .plan.schema import Plan
 from .records import BOOTSTRAP_COMPLETE_CASE, Note, as_notes, keys_of, merge_on_key, render_notes
 from .results import CONTRACT_COLUMNS, Results

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-
 # above this magnitude a float has no decimals left to print (and Decimal's 28-digit context
 # cannot quantize it): such numbers print in scientific notation instead
 HUGE = 1e15

@@ -114,7 +114,6 @@ class Results:
     def _write_files(self, folder: Path, pdf: bool = False) -> None:
         from .report.html import render_report
         from .report.outputs import write_extra_outputs
-
         from .report.text import utf8
         write_csv(self.table, folder / "results.csv")
         (folder / "results.json").write_text(utf8(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)) + "\n",

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from .parser import build_parser     # inside main: Ctrl-C while importing argparse is handled
+    from .parser import build_parser  # inside main: Ctrl-C while importing argparse is handled
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -32,8 +32,8 @@ def _main(argv: list[str] | None) -> int:
         return 2
     restore = _terminate_like_interrupt()
     try:
-        from . import commands
         from ..errors import EffectmodError
+        from . import commands
         try:
             return getattr(commands, f"run_{args.command}")(args)
         except EffectmodError as exc:

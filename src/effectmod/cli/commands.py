@@ -84,8 +84,8 @@ def run_demo(args) -> int:
 
 
 def run_simulate(args) -> int:
-    from .console import printable
     from ..counts import checked_seed
+    from .console import printable
     checked_seed(args.seed, "--seed")
     if args.n < 20:
         raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
@@ -108,10 +108,10 @@ def run_simulate(args) -> int:
 
 
 def run_validate(args) -> int:
-    from .console import printable
     from ..data.inputs import load_inputs
     from ..models.fit import build_design, estimability_problem
     from ..models.spec import model_specs
+    from .console import printable
 
     def say(text: str) -> None:     # values from the data and plan, made safe for the terminal
         print(printable(text))
@@ -138,8 +138,8 @@ def run_validate(args) -> int:
 
 
 def run_init(args) -> int:
-    from .console import printable
     from ..plan.draft import draft_with_notes
+    from .console import printable
     text, notes = draft_with_notes(args.data)
     _print_warnings(notes)
     if args.out is None:

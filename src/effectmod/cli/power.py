@@ -86,8 +86,8 @@ def check_power_arguments(args) -> None:
     """Every problem with the numbers and addresses given to `effectmod power`, one line each
     (UsageError), before anything is simulated: no NaN, infinite or negative sizes, whole sample
     sizes in range, a run of bounded size, a seed numpy takes and a Dask scheduler address."""
-    from ..errors import UsageError
     from ..counts import checked_seed
+    from ..errors import UsageError
 
     problems: list[str] = []
 
@@ -234,7 +234,7 @@ def _grid(args):
         problems.append("--pilot DATA and --plan PLAN go together")
     if problems:
         raise UsageError(problems)
-    from ..power import PowerGrid, Size      # after the checks: an argument error loads no scipy
+    from ..power import PowerGrid, Size  # after the checks: an argument error loads no scipy
     return PowerGrid(ns, tuple(Size(*size) for size in sizes), args.replicates, args.seed, args.alpha)
 
 

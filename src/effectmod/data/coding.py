@@ -8,8 +8,7 @@ import pandas as pd
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .problems import Problems, bool_hint, token_counts, token_fix
 from .trial import CovariateData, ModeratorData, OutcomeData
-from .values import (describe_rows, is_infinite, is_missing_token, keys_of, missing_tokens_kept, numeric_column,
-                     sort_levels, value_key)
+from .values import describe_rows, is_infinite, is_missing_token, keys_of, missing_tokens_kept, numeric_column, sort_levels, value_key
 
 
 def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, OutcomeData]:

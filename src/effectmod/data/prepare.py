@@ -11,10 +11,8 @@ import pandas as pd
 
 from ..errors import DataError
 from ..plan.schema import Plan
-from .arms import (check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids,
-                   participant_values, show_spellings)
-from .coding import (code_covariates, code_moderators, code_outcomes, derive_followups, few_integer_codes,
-                     undeclared_code_covariates)
+from .arms import check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids, participant_values, show_spellings
+from .coding import code_covariates, code_moderators, code_outcomes, derive_followups, few_integer_codes, undeclared_code_covariates
 from .columns import apply_missing_codes, check_columns, without_missing_columns
 from .problems import Problems
 from .reshape import long_to_wide

@@ -34,17 +34,25 @@ import pandas as pd
 
 from ..data.impute import ImputationVariable, impute, missing_patterns, missingness_summary
 from ..data.prepare import derive_followups
-from ..plan.schema import parse_rule
 from ..data.trial import TrialData
 from ..data.values import keys_of, sort_levels
 from ..engines.base import WaldTest
 from ..engines.errors import PerfectFit, RankDeficient
 from ..engines.ols import fit_ols_full_batch
 from ..errors import PlanError
-from ..models.fit import (FittedModel, NotEstimable, base_summary, empty_rows, interaction_rows, run_engine,
-                          build_design, estimability_problem, not_estimable)
+from ..models.fit import (
+    FittedModel,
+    NotEstimable,
+    base_summary,
+    build_design,
+    empty_rows,
+    estimability_problem,
+    interaction_rows,
+    not_estimable,
+    run_engine,
+)
 from ..models.spec import ModelSpec
-from ..plan.schema import Plan
+from ..plan.schema import Plan, parse_rule
 from ..records import IMPUTATION_SENSITIVITY, ROW_KEY, Note, as_notes
 from .pooling import PooledFit, pool
 

@@ -26,8 +26,7 @@ import pandas as pd
 
 from ..engines.ols import fit_ols_batch
 from ..models.fit import FittedModel
-from ..records import (PERMUTATION_JOINT, PERMUTATION_LINEAR_ONLY, PERMUTATION_NOT_WITH_IMPUTATION, ROW_KEY, Note,
-                       merge_on_key)
+from ..records import PERMUTATION_JOINT, PERMUTATION_LINEAR_ONLY, PERMUTATION_NOT_WITH_IMPUTATION, ROW_KEY, Note, merge_on_key
 
 LINEAR_ONLY = "permutation test: linear models only"
 NOT_WITH_IMPUTATION = "permutation test: not available with multiple imputation"

@@ -15,8 +15,18 @@ import numpy as np
 from ..data.trial import TrialData
 from ..errors import ConvergenceWarning
 from ..plan.schema import Plan
-from ..records import (HETEROSCEDASTICITY, LOGISTIC_ENGINE, NOT_ESTIMABLE, REML_MESSAGE, REML_NOT_CONVERGED,
-                       SEPARATION_FIRTH, SEPARATION_KEPT, SPARSE_CELL, Note, render_notes)
+from ..records import (
+    HETEROSCEDASTICITY,
+    LOGISTIC_ENGINE,
+    NOT_ESTIMABLE,
+    REML_MESSAGE,
+    REML_NOT_CONVERGED,
+    SEPARATION_FIRTH,
+    SEPARATION_KEPT,
+    SPARSE_CELL,
+    Note,
+    render_notes,
+)
 from .design import Design, mixed_design, single_design
 from .spec import ModelSpec
 
@@ -89,7 +99,7 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
 
 
 def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | None = None) -> FittedModel:
-    from ..engines.errors import RankDeficient   # here, not above: `effectmod validate` loads no scipy
+    from ..engines.errors import RankDeficient  # here, not above: `effectmod validate` loads no scipy
     design = design if design is not None else build_design(spec, trial, plan)
     problem = estimability_problem(spec, design, trial)
     if problem is None:

@@ -16,6 +16,7 @@ import math
 import re
 
 import numpy as np
+
 # bare Figures rendered by savefig: no pyplot, so a notebook user's backend is never switched
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory

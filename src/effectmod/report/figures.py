@@ -11,6 +11,7 @@ import textwrap
 
 import matplotlib
 import numpy as np
+
 # Figures are built as bare Figure objects rendered by the Agg/SVG canvases at save time: no
 # pyplot, so no display is needed and a notebook user's backend is never switched
 from matplotlib.figure import Figure

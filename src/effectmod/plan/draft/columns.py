@@ -11,7 +11,6 @@ import pandas as pd
 
 from ...data.values import keys_of, missing_tokens_kept, numeric_column, sort_levels
 
-
 # Column names that usually hold the participant id, the arm, or the assessment time.
 ID_NAME = re.compile(r"(^|[_.\s-])(id|pid|subject|subj|participant|patient|record|case|study_?id|person)([_.\s-]|$)|^id|id$", re.I)
 ARM_NAME = re.compile(r"group|arm|treat|trt|alloc|randomi[sz]|intervention|condition|assign|^rx$|^tx$", re.I)

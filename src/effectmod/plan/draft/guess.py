@@ -13,10 +13,30 @@ import numpy as np
 import pandas as pd
 
 from ...data.load import read_data
-from .columns import (ARM_NAME, BASE_WORDS, Column, HISTORY_WORDS, ID_NAME, MAX_CATEGORIES, ORDINAL_PREFIXES,
-                      OUTCOME_NAME, STRATUM_NAME, TIME_NAME, TTE_EVENT, TTE_EVENT_ALONE, TTE_TIME, TTE_TIME_ALONE,
-                      count_like, describe, identifier, is_control, missing_tokens, name_words, timed_name,
-                      varies_within)
+from .columns import (
+    ARM_NAME,
+    BASE_WORDS,
+    HISTORY_WORDS,
+    ID_NAME,
+    MAX_CATEGORIES,
+    ORDINAL_PREFIXES,
+    OUTCOME_NAME,
+    STRATUM_NAME,
+    TIME_NAME,
+    TTE_EVENT,
+    TTE_EVENT_ALONE,
+    TTE_TIME,
+    TTE_TIME_ALONE,
+    Column,
+    count_like,
+    describe,
+    identifier,
+    is_control,
+    missing_tokens,
+    name_words,
+    timed_name,
+    varies_within,
+)
 from .kinds import guess_better, outcome_label, outcome_type
 from .records import Draft, Moderator
 from .render import render_draft

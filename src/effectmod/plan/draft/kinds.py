@@ -12,7 +12,6 @@ from ...data.values import sort_levels
 from .columns import Column, identifier, name_words
 from .records import Outcome
 
-
 _EVENT_WORDS = {"yes", "y", "true", "1", "event", "good", "improved", "success", "responder", "response", "present",
                 "positive", "pos", "case", "dead", "died", "death", "relapse", "remission", "recovered"}
 # Direction of benefit: an event (or an outcome name) with one of these word stems is a good result;
