@@ -96,14 +96,30 @@ def test_an_arm_missing_on_some_rows_of_a_participant_is_taken_from_the_others()
 # ----------------------------------------------------------------------------- 15b. 'NA' as a level
 @pytest.mark.parametrize("word", ["NA", "None", "null", "NaN", "N/A"])
 def test_words_for_missing_are_levels_in_a_text_column(word):
+    """With data.missing_codes given (here []), only those codes and empty cells are missing in a
+    text column; without it R's NA is missing too (next test)."""
     regions = ["Europe", word, "Asia"] * 13 + ["Europe"]
     frame = trial_frame().assign(region=regions)
     raw = plan_dict(moderators=[{"name": "region", "column": "region", "type": "categorical", "reference": "Europe"}])
+    raw["data"] = {**raw["data"], "missing_codes": []}
     trial = prepare(frame, raw)
     region = trial.moderators["region"]
     assert set(region.levels) == {"Europe", word, "Asia"}
     assert not np.isnan(region.values).any()
     assert any(f"'{word}' (13 rows) read as a level, not as missing" in w for w in trial.flow.warnings), trial.flow.warnings
+
+
+def test_r_na_is_missing_by_default_with_a_warning_in_a_text_column():
+    """Files written by R mark every missing value NA: unless the plan lists its missing codes, NA
+    is missing, as R reads it back, and a text column says so (it may be North America)."""
+    regions = ["Europe", "NA", "Asia"] * 13 + ["Europe"]
+    frame = trial_frame().assign(region=regions)
+    raw = plan_dict(moderators=[{"name": "region", "column": "region", "type": "categorical", "reference": "Europe"}])
+    trial = prepare(frame, raw)
+    assert set(trial.moderators["region"].levels) == {"Europe", "Asia"}
+    assert np.isnan(trial.moderators["region"].values[1::3]).all()
+    assert any("column 'region': 'NA' (13 rows) read as missing, as R writes a missing value" in w
+               and "missing_codes: [] keeps it as a level" in w for w in trial.flow.warnings), trial.flow.warnings
 
 
 def test_words_for_missing_are_missing_in_a_number_column():
@@ -121,14 +137,18 @@ def test_an_arm_named_none():
 
 def test_na_as_an_arm_is_said_and_excluded_as_an_arm():
     frame = with_cells("arm", {0: "NA", 1: "NA"})
-    trial = prepare(frame)
+    raw = plan_dict()
+    raw["data"] = {**raw["data"], "missing_codes": []}
+    trial = prepare(frame, raw)
     assert ("in arm 'NA', not one of the two analysed arms", 2) in trial.flow.excluded
     assert any("column 'arm' (plan: data.treatment): 'NA' (2 rows) read as an arm" in w for w in trial.flow.warnings)
 
 
 def test_na_beside_two_levels_of_a_binary_variable_is_missing_with_a_warning():
     frame = with_cells("smoker", {0: "NA", 5: "NA"})
-    trial = prepare(frame)
+    raw = plan_dict()
+    raw["data"] = {**raw["data"], "missing_codes": []}
+    trial = prepare(frame, raw)
     assert np.isnan(trial.moderators["smoker"].values[[0, 5]]).all()
     assert trial.moderators["smoker"].levels == ("no", "yes")
     assert any("'NA' (2 rows) read as missing, since a binary variable has two values ('no', 'yes')" in w
@@ -148,6 +168,7 @@ def test_north_america_survives_a_csv_file(tmp_path):
     frame = trial_frame().assign(region=["NA", "Europe"] * (N // 2))
     frame.to_csv(tmp_path / "t.csv", index=False)
     raw = plan_dict(moderators=[{"name": "region", "column": "region", "type": "binary", "reference": "Europe"}])
+    raw["data"] = {**raw["data"], "missing_codes": []}
     trial = prepare_trial(read_data(tmp_path / "t.csv"), load_plan(raw))
     assert trial.moderators["region"].levels == ("Europe", "NA")
     np.testing.assert_array_equal(trial.moderators["region"].values, [1.0, 0.0] * (N // 2))
@@ -391,9 +412,10 @@ CASES = {
         ("warning: column 'week' (plan: data.time): time values written differently are read as one follow-up: '12' / '12.0'",)),
     "'NA' (North America) in a text moderator": Case(lambda t: write(t, trial_frame().assign(
         region=(["Europe", "Europe", "NA", "NA", "Asia", "Asia"] * N)[:N]), _NA_REGION), 0,
-        ("warning: column 'region' (plan: moderators[0].column): 'NA' (14 rows) read as a level, not as missing",)),
+        ("warning: column 'region': 'NA' (14 rows) read as missing, as R writes a missing value; if 'NA' is a level here "
+         "(e.g. North America), give data.missing_codes in the plan (missing_codes: [] keeps it as a level)",)),
     "'NA' beside yes and no in a binary moderator": Case(lambda t: write(t, with_cells("smoker", {0: "NA", 5: "NA"})), 0,
-        ("warning: column 'smoker' (plan: moderators[1].column): 'NA' (2 rows) read as missing, since a binary variable has two values",)),
+        ("warning: column 'smoker': 'NA' (2 rows) read as missing, as R writes a missing value",)),
     "stray text in a number covariate": Case(lambda t: write(t, with_cells("age", {6: "unknown"})), 2,
         ("column 'age' (plan: covariates[0]): numbers except for 'unknown' (row 7)",)),
     "ids differing by a zero-width space": Case(lambda t: write(t, with_cells("pid", {3: "P0\u200b01"})), 2,

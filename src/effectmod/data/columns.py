@@ -8,21 +8,52 @@ import pandas as pd
 from ..plan.schema import Plan, covariate_column
 from .load import closest_columns
 from .problems import Problems
-from .values import keys_of, value_key
+from .values import is_missing_token, keys_of, value_key
 
 
-def apply_missing_codes(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+# R writes a missing value as NA in every column (write.csv); files from R are common, so NA is
+# missing unless the plan lists its missing codes itself
+R_MISSING = "NA"
+
+
+def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | None = None) -> pd.DataFrame:
+    """The plan's columns with their missing codes set to missing: the cells of
+    ``data.missing_codes`` and, when the plan does not give that key, R's ``NA``; an ``NA`` in a
+    text column is said in a warning (it may be a level, e.g. North America), with the remedy.
+    With ``missing_codes`` given (even ``[]``), ``NA`` is a level in a text column and missing in a
+    number column, as other words for missing are (``data.values.keys_of``)."""
+    explicit = "missing_codes" in plan.data.model_fields_set
     codes = {value_key(c) for c in plan.data.missing_codes} - {None}
+    if not explicit:
+        codes.add(R_MISSING)
     if not codes:
         return frame
     out = frame.copy()
     # only the plan's columns: the others are never analysed, and keying every cell costs time
     for col in [c for c in plan.data_columns() if c in out.columns]:
-        keys = keys_of(out[col])
+        keys = keys_of(out[col], tokens="text")
         hit = np.isin(keys, list(codes))
-        if hit.any():
-            out[col] = out[col].astype(object).where(~hit, None)
+        if not hit.any():
+            continue
+        na = keys == R_MISSING
+        if not explicit and na.any() and problems is not None and _text_beside(keys, na | (keys == None)):  # noqa: E711
+            problems.warn(f"column '{col}': 'NA' ({int(na.sum())} rows) read as missing, as R writes a missing value; "
+                          "if 'NA' is a level here (e.g. North America), give data.missing_codes in the plan "
+                          "(missing_codes: [] keeps it as a level)")
+        out[col] = out[col].astype(object).where(~hit, None)
     return out
+
+
+def _text_beside(keys: np.ndarray, skip: np.ndarray) -> bool:
+    """Whether the column's other values hold text (not only numbers or true/false)."""
+    for k in pd.unique(keys[~skip]):
+        if k in ("true", "false") or is_missing_token(k):
+            continue
+        try:
+            float(k)
+        except (TypeError, ValueError):
+            return True
+    return False
 
 
 def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:

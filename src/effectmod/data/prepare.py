@@ -31,7 +31,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         plan = without_missing_columns(plan, usable)
         if plan is None:
             raise DataError(problems)
-    frame = apply_missing_codes(frame, plan)
+    frame = apply_missing_codes(frame, plan, problems)
 
     rows_in_file = len(frame)
     # ids are text: words like 'NA' mean missing, numbers are compared exactly (no float rounding)
