@@ -10,7 +10,6 @@ from .load import closest_columns
 from .problems import Problems
 from .values import is_missing_token, keys_of, value_key
 
-
 # R writes a missing value as NA in every column (write.csv); files from R are common, so NA is
 # missing unless the plan lists its missing codes itself
 R_MISSING = "NA"
