@@ -12,7 +12,7 @@ from .values import keys_of, value_key
 
 
 def apply_missing_codes(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    codes = {value_key(c) for c in plan.data.missing_codes} - {None}
+    codes = {k for c in plan.data.missing_codes if (k := value_key(c)) is not None}
     if not codes:
         return frame
     out = frame.copy()
@@ -40,7 +40,7 @@ def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
                 wanted.append((f"outcomes[{i}].baseline", str(o.baseline)))
             for label, col in (o.followups or {}).items():
                 wanted.append((f"outcomes[{i}].followups['{label}']", col))
-        else:
+        elif o.column is not None:      # long data: the plan's own check requires it
             wanted.append((f"outcomes[{i}].column", o.column))
     for i, m in enumerate(plan.moderators):
         wanted.append((f"moderators[{i}].column", m.column))
