@@ -202,7 +202,8 @@ CASES: dict[str, Case] = {
     "reference level absent": Case(lambda t: write(t, trial_frame(), _mod(plan_dict(), 1, reference="never")), 2,
                                    ("moderators[1].reference: 'never' is not a level of column 'smoker'; levels: 'no', 'yes'",)),
     "covariate type not allowed": Case(lambda t: write(t, trial_frame(), plan_dict(covariates=[{"column": "age", "type": "factor"}])), 2,
-                                       ("plan.yaml: covariates[0].type: 'factor' is not allowed; expected 'categorical', 'continuous' or 'numeric'",)),
+                                       ("plan.yaml: covariates[0].type: 'factor' is not allowed; "
+                                        "expected 'categorical', 'continuous' or 'numeric'",)),
     "covariate reference level absent": Case(lambda t: write(t, trial_frame(), plan_dict(
         covariates=["age", {"column": "sex", "type": "categorical", "reference": "x"}])), 2,
         ("covariates[1].reference: 'x' is not a level of column 'sex'; levels: 'f', 'm'.",)),
@@ -254,11 +255,13 @@ CASES: dict[str, Case] = {
     "declared missing codes": Case(lambda t: write(t, with_cells("pain_12", {0: -99, 1: 999, 2: "NA", 3: "", 4: "."}),
                                                    plan_dict(data={**BASE_PLAN["data"], "missing_codes": [-99, 999, "."]})), 0, ()),
     "undeclared 999 in an unbounded moderator": Case(lambda t: write(t, with_cells("frebaq", {1: 999})), 0,
-                                                     ("warning: column 'frebaq' (plan: moderators[0].column): 999 (1 rows) look like missing-value codes",)),
+                                                     ("warning: column 'frebaq' (plan: moderators[0].column): "
+                                                      "999 (1 rows) look like missing-value codes",)),
     "undeclared '.' cells": Case(lambda t: write(t, with_cells("pain_12", {1: ".", 7: "."})), 0,
                                  ("warning: column 'pain_12' (plan: outcomes[0].followups['12']): 2 cell(s) hold '.', read as missing",)),
     "ids differing only in case": Case(lambda t: write(t, with_cells("pid", {3: "p001"})), 0,
-                                       ("warning: participant ids that differ only in case or spaces are treated as different people: 'P001' / 'p001'",)),
+                                       ("warning: participant ids that differ only in case or spaces are treated as different people: "
+                                        "'P001' / 'p001'",)),
     "column names with spaces, dots, quotes, unicode": Case(lambda t: _odd_names(t), 0, ()),
     "excel with data.sheet": Case(lambda t: (excel(t, {"Notes": pd.DataFrame(), "Data": trial_frame()}),
                                              write(t, None, plan_dict(data={**BASE_PLAN["data"], "sheet": "Data"}),

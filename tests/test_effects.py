@@ -92,7 +92,8 @@ def test_linear_effects_and_jn_from_coef_and_vcov(btheb):
 
     def eff(m):
         # the design holds the moderator centred (Design.mod_centre); m is in raw units
-        L = np.zeros(len(b)); L[it], L[ii] = 1.0, fm.design.centred([m])[0]
+        L = np.zeros(len(b))
+        L[it], L[ii] = 1.0, fm.design.centred([m])[0]
         return L @ b, math.sqrt(L @ V @ L)
 
     ce = btheb.sections["conditional_effects"]

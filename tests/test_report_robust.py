@@ -359,7 +359,8 @@ def test_console_prints_rich_markup_in_user_text_literally():
 def test_power_table_prints_names_literally():
     from effectmod.cli.power import print_power
     table = pd.DataFrame([{"outcome": "pain [/]", "timepoint": "12", "moderator": "[bold]age", "n": 100, "scale": NAN,
-                           "true_interaction": 0.3, "generating_interaction": 0.3, "analysis_estimand": 0.3, "power": 0.5, "mcse": 0.01, "ate_power": 0.9, "ate_mcse": 0.01}])
+                           "true_interaction": 0.3, "generating_interaction": 0.3, "analysis_estimand": 0.3,
+                           "power": 0.5, "mcse": 0.01, "ate_power": 0.9, "ate_mcse": 0.01}])
     out = io.StringIO()
     print_power(Console(file=out, width=200, color_system=None), table)
     assert "pain [/]" in out.getvalue() and "[bold]age" in out.getvalue()

@@ -11,7 +11,7 @@ import numbers
 from .errors import UsageError
 
 
-def whole_number(value, limit: int | None = None):
+def whole_number(value, limit: int | None = None) -> int:
     """``value`` as an int when it is a whole number (1 or 1.0, not true, 1.5, '1' or inf), at most
     ``limit``; otherwise ValueError saying what was given. Negative values pass (``ge`` says so)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -21,7 +21,9 @@ def whole_number(value, limit: int | None = None):
     if not isinstance(value, numbers.Integral):
         if not math.isfinite(value) or not float(value).is_integer():
             raise ValueError(f"expected a whole number, got {value}")
-    value = int(value)
+        value = int(math.trunc(value))  # exact for a whole-valued Fraction or numpy float too
+    else:
+        value = int(value)
     if limit is not None and value > limit:
         raise ValueError(f"at most {limit:,}, got {value:,}")
     return value

@@ -87,12 +87,13 @@ def ratio_interval(log_low: float, log_high: float, places: int = 2) -> str:
     return _join_bounds(ratio(log_low, places), ratio(log_high, places))
 
 
-def p_text(p: float, evidence_threshold: float = 0.05) -> str:
+def p_text(p: float | None, evidence_threshold: float = 0.05) -> str:
     """'P = .007', 'P < .001', 'P > .99', with extra decimals where rounding would carry a P
-    below the evidence threshold up to it or past it (P = .046, not .05)."""
-    p = _real(p)
-    if p is None:
+    below the evidence threshold up to it or past it (P = .046, not .05); 'P = NA' when missing."""
+    value = _real(p)
+    if value is None:
         return "P = NA"
+    p = value
     if p < 0.001:
         return "P < .001"
     if p > 0.99:

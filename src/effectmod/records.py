@@ -96,6 +96,7 @@ def merge_on_key(table: pd.DataFrame, frame: pd.DataFrame, columns: Iterable[str
     for c in columns:
         values = frame[c].to_numpy()
         if missing:
+            assert fill is not None     # checked above
             column = np.empty(len(take), dtype=object if values.dtype == object else np.result_type(values.dtype, type(fill[c])))
             for i, j in enumerate(take):
                 column[i] = values[j] if j >= 0 else fill[c]

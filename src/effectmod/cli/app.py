@@ -49,15 +49,14 @@ def _main(argv: list[str] | None) -> int:
     except MemoryError:
         print(f"effectmod: {_out_of_memory(args)}", file=sys.stderr)
         return 2
-    except Exception:
+    except Exception as error:
         import os
         if os.environ.get("EFFECTMOD_DEBUG"):
             import traceback
             traceback.print_exc()
         else:
             from .console import printable
-            exc = sys.exc_info()[1]
-            print(f"effectmod: internal error ({type(exc).__name__}: {printable(exc)}). This is a bug in effectmod; "
+            print(f"effectmod: internal error ({type(error).__name__}: {printable(error)}). This is a bug in effectmod; "
                   "rerun with EFFECTMOD_DEBUG=1 for the traceback and report it.", file=sys.stderr)
         return 1
     finally:

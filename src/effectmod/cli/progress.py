@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class LazyProgress:
@@ -10,9 +14,9 @@ class LazyProgress:
     def __init__(self, console, delay: float = 1.0):
         self.console = console
         self.delay = delay
-        self._bar = None
-        self._tasks = {}
-        self._start = None
+        self._bar: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._start = time.monotonic()
 
     def __enter__(self):
         self._start = time.monotonic()

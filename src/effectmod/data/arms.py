@@ -10,7 +10,8 @@ from .problems import Problems, bool_hint, token_counts, token_fix
 from .values import missing_tokens_kept, sort_levels, value_key
 
 
-def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str, str]:
+def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | None, str | None]:
+    """The (treated, control) arm keys; None for an arm that cannot be found (``problems`` says why)."""
     present = sort_levels({k for k in keys if k is not None})
     treated = value_key(plan.data.treated)
     control = value_key(plan.data.control) if plan.data.control is not None else None

@@ -22,7 +22,7 @@ def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | No
     With ``missing_codes`` given (even ``[]``), ``NA`` is a level in a text column and missing in a
     number column, as other words for missing are (``data.values.keys_of``)."""
     explicit = "missing_codes" in plan.data.model_fields_set
-    codes = {value_key(c) for c in plan.data.missing_codes} - {None}
+    codes = {k for c in plan.data.missing_codes if (k := value_key(c)) is not None}
     if not explicit:
         codes.add(R_MISSING)
     if not codes:
@@ -70,7 +70,7 @@ def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
                 wanted.append((f"outcomes[{i}].baseline", str(o.baseline)))
             for label, col in (o.followups or {}).items():
                 wanted.append((f"outcomes[{i}].followups['{label}']", col))
-        else:
+        elif o.column is not None:      # long data: the plan's own check requires it
             wanted.append((f"outcomes[{i}].column", o.column))
     for i, m in enumerate(plan.moderators):
         wanted.append((f"moderators[{i}].column", m.column))

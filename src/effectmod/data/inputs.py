@@ -28,7 +28,7 @@ def load_inputs(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan)
     checking: Plan | None = plan_obj
     dropped: list[tuple[str, str]] = []
     raw = None
-    if plan_obj is None:
+    if not isinstance(plan, Plan):       # the plan_obj is None case
         try:
             raw, origin = read_plan_mapping(plan)
             plan_obj = checking = validate_plan(raw, origin=origin)
@@ -61,6 +61,7 @@ def load_inputs(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan)
         raise PlanError(problems)
     if data_problems:
         raise DataError(problems)
+    assert plan_obj is not None and frame is not None and trial is not None     # no problems: every step ran
     return plan_obj, frame, trial
 
 

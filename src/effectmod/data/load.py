@@ -357,7 +357,9 @@ def _has_formulas(path: Path) -> bool:
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
 
-def _cp1252_fallback(exc: UnicodeDecodeError):
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):     # the handler serves decoding only
+        raise exc
     bad = exc.object[exc.start:exc.end]
     return "".join(chr(b) if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in bad), exc.end
 
@@ -399,7 +401,7 @@ def _sniff_delimiter(path: Path) -> str:
     with open(path, "rb") as fh:
         head = fh.readline().decode("utf-8-sig", errors="replace")
     counts = {sep: head.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 and counts[","] == 0 else ","
 
 

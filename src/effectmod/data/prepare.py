@@ -28,9 +28,10 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     usable = check_columns(frame, plan, problems)
     if problems:
         # keep checking what the present columns allow, so that one run lists every problem
-        plan = without_missing_columns(plan, usable)
-        if plan is None:
+        checkable = without_missing_columns(plan, usable)
+        if checkable is None:
             raise DataError(problems)
+        plan = checkable
     frame = apply_missing_codes(frame, plan, problems)
 
     rows_in_file = len(frame)

@@ -6,7 +6,7 @@ from __future__ import annotations
 class Problems(list):
     """Problems that stop the analysis, and (``warnings``) doubts that the data flow records."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.warnings: list[str] = []
 

@@ -38,7 +38,7 @@ def long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: Prob
     base_cols = list(dict.fromkeys([plan.data.treatment] + [m.column for m in plan.moderators] + plan.covariate_columns()))
     for col in base_cols:
         keys = keys_of(sub[col])
-        first = {}
+        first: dict[int, tuple[str, object]] = {}
         conflict = []
         for r, k, raw in zip(rows, keys, sub[col].tolist()):
             if k is None:
@@ -47,17 +47,18 @@ def long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: Prob
                 conflict.append(order[r])
             first.setdefault(r, (k, raw))
         if conflict:
-            shown = ", ".join(repr(c) for c in sorted(set(conflict))[:6])
-            problems.add(f"column '{col}': a baseline characteristic must be the same on every row of a participant; it varies for ids {shown}")
+            varying = ", ".join(repr(c) for c in sorted(set(conflict))[:6])
+            problems.add(f"column '{col}': a baseline characteristic must be the same on every row of a participant; it varies for ids {varying}")
         wide[col] = [first.get(i, (None, None))[1] for i in range(len(order))]
     all_times = sorted({t for t in time_keys if t is not None}, key=_time_sort_key)
-    sources = {}
+    sources: dict[tuple[str, str], str | list[str] | None] = {}
     for i, o in enumerate(plan.outcomes):
         if o.derive is not None:
             continue
         base_key = value_key(o.baseline) if o.baseline is not None else None
         if base_key is not None and base_key not in all_times:
-            problems.add(f"outcomes[{i}].baseline: time value {o.baseline!r} does not occur in column '{time_col}'; times found: {', '.join(all_times)}")
+            problems.add(f"outcomes[{i}].baseline: time value {o.baseline!r} does not occur in column '{time_col}'; "
+                         f"times found: {', '.join(all_times)}")
         for t in all_times:
             vals = pd.Series([None] * len(order), dtype=object)
             mask = time_keys == t

@@ -107,7 +107,7 @@ def _raw_keys(series: pd.Series) -> np.ndarray:
     dtype = series.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
         return series.to_numpy().astype(str).astype(object)
-    if dtype != object:
+    if dtype != np.dtype(object):
         # one value_key per distinct value (pandas hashes the column): a million-row column of a
         # few levels costs a few calls, not a million. Object columns keep the per-cell path,
         # where 1, 1.0 and True hash alike but have different keys.
@@ -148,12 +148,12 @@ def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]
         if len(infinite) == 0:
             return values, [], ""
         # a parquet or DataFrame column may hold inf: a data error like the text 'inf', never a number
-        bad = [(int(i), repr(float(values[i]))) for i in infinite]
+        bad: list[tuple[int, str]] = [(int(i), repr(float(values[i]))) for i in infinite]
         values = values.copy()
         values[infinite] = np.nan
         return values, bad, ""
     values = np.full(len(series), np.nan)
-    bad: list[tuple[int, str]] = []
+    bad = []
     hint = ""
     for i, cell in enumerate(series.tolist()):
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):

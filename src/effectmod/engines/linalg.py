@@ -77,7 +77,7 @@ def qr_limited(Z: np.ndarray, intercept: np.ndarray | None = None):
     constant = np.zeros((B, p), dtype=bool)
     if intercept is not None:
         mask = np.broadcast_to(np.asarray(intercept, dtype=bool), (B, p))
-        has = mask.any(axis=1)
+        has = np.asarray(mask.any(axis=1))
         if has.any():
             col = mask.argmax(axis=1)
             u = Z[np.arange(B), :, col]                               # (B, n)
@@ -186,7 +186,7 @@ def lstsq_batched(Z: np.ndarray, Y: np.ndarray, intercept: np.ndarray | None = N
         inv[s] = Rinv @ Rinv.transpose(0, 2, 1)
         Qs[s] = Q
         bad[s] = b
-        if factors:
+        if Rinvs is not None:         # factors asked for
             Rinvs[s] = Rinv
     return (coef, inv, Qs, bad, Rinvs) if factors else (coef, inv, Qs, bad)
 

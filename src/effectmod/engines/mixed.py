@@ -97,19 +97,19 @@ class MixedFit:
 
     def satterthwaite_df(self, L: np.ndarray) -> float:
         """Satterthwaite df of the contrast L'b (lmerTest's ``contest1D``)."""
-        l = np.asarray(L, dtype=float).ravel()
-        var = float(l @ self.vcov @ l)
-        grad = np.einsum("i,kij,j->k", l, self.jac_vcov, l)
+        c = np.asarray(L, dtype=float).ravel()
+        var = float(c @ self.vcov @ c)
+        grad = np.einsum("i,kij,j->k", c, self.jac_vcov, c)
         denom = float(grad @ self.vcov_varpar @ grad)
         return 2.0 * var * var / denom if denom > 0 else math.inf
 
     def contrast(self, L: np.ndarray) -> Contrast:
         """Estimate of L'b with its standard error and Satterthwaite df."""
-        l = np.asarray(L, dtype=float).ravel()
-        if l.shape != self.coef.shape:
-            raise ValueError(f"contrast has {l.size} entries; the model has {self.coef.size} coefficients")
-        var = float(l @ self.vcov @ l)
-        return Contrast(float(l @ self.coef), math.sqrt(var), self.satterthwaite_df(l))
+        c = np.asarray(L, dtype=float).ravel()
+        if c.shape != self.coef.shape:
+            raise ValueError(f"contrast has {c.size} entries; the model has {self.coef.size} coefficients")
+        var = float(c @ self.vcov @ c)
+        return Contrast(float(c @ self.coef), math.sqrt(var), self.satterthwaite_df(c))
 
     def wald(self, L: np.ndarray) -> WaldTest:
         """F test of L b = 0 with Satterthwaite denominator df (lmerTest's ``contestMD``)."""

@@ -81,11 +81,13 @@ def newton(beta0: np.ndarray,
         if objective is None:
             new = np.where(moving[:, None], beta + step, beta)
         else:
+            assert obj is not None      # evaluated before the loop whenever there is an objective
             failed = np.zeros(B, dtype=bool)
+            trial = obj
             for k in range(MAX_HALVINGS):
                 new = np.where(moving[:, None], beta + t[:, None] * step, beta)
-                obj_new = objective(new)
-                bad = moving & ~(np.isfinite(obj_new) & (obj_new >= obj - ACCEPT_SLACK * np.abs(obj)))
+                obj_new = trial = objective(new)
+                bad = moving & ~(np.isfinite(trial) & (trial >= obj - ACCEPT_SLACK * np.abs(obj)))
                 if not bad.any():
                     break
                 if k == MAX_HALVINGS - 1:
@@ -94,7 +96,7 @@ def newton(beta0: np.ndarray,
                     t[bad] /= 2.0
             if failed.any():            # no step length helps: stop where it was, not converged
                 new[failed] = beta[failed]
-                obj_new[failed] = obj[failed]
+                trial[failed] = obj[failed]     # trial is obj_new
                 iterations[failed & active] = it
                 active &= ~failed
                 moving &= ~failed

@@ -160,7 +160,7 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         # one design: one QR serves every response
         Ymat = np.atleast_2d(Y)
         B = Ymat.shape[0]
-        wts = 1.0
+        wts: float | np.ndarray = 1.0
         wsum = np.full(B, float(n))
         Q, R, dependent = qr_limited(Xs[None], is_int)
         bad = bool(dependent.any())

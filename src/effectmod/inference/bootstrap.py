@@ -27,6 +27,7 @@ def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[
     d = model.design
     spec = model.spec
     if spec.kind == "linear":
+        assert spec.timepoint is not None       # a linear model is fitted per follow-up
         W = counts[:, d.rows]
         batch = fit_ols_batch(d.X, d.y, W)
         return {(spec.timepoint, term): batch.coef[:, d.index(f"treat:{name}")]
@@ -65,16 +66,17 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
     rows_of = {p: np.flatnonzero(d.rows == p) for p in participants}
     for b in range(counts.shape[0]):
         picks = counts_to_indices(counts[b])
-        idx, groups = [], []
+        pieces: list[np.ndarray] = []
+        groups: list[np.ndarray] = []
         for k, p in enumerate(picks):
             r = rows_of.get(p)
             if r is None:
                 continue
-            idx.append(r)
+            pieces.append(r)
             groups.append(np.full(r.size, k))   # a participant drawn twice is two participants
-        if not idx:
+        if not pieces:
             continue
-        idx = np.concatenate(idx)
+        idx = np.concatenate(pieces)
         sub = dataclasses.replace(d, X=d.X[idx], y=d.y[idx], rows=d.rows[idx],
                                   groups=np.concatenate(groups) if d.groups is not None else None,
                                   times=d.times[idx] if d.times is not None else None)

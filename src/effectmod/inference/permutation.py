@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engines.ols import fit_ols_batch
+from ..engines.ols import OLSFit, fit_ols_batch
 from ..models.fit import FittedModel
 from ..records import PERMUTATION_JOINT, PERMUTATION_LINEAR_ONLY, PERMUTATION_NOT_WITH_IMPUTATION, ROW_KEY, Note, merge_on_key
 
@@ -58,6 +58,7 @@ def freedman_lane_t(X: np.ndarray, y: np.ndarray, column: int, index: np.ndarray
     resid_r = y - fitted_r
     Y = np.vstack([y, fitted_r + resid_r[index]])
     batch = fit_ols_batch(X, Y, with_se=True, se=se)
+    assert batch.std_error is not None      # with_se
     t = batch.coef[:, column] / batch.std_error[:, column]
     return float(t[0]), t[1:]
 
@@ -105,7 +106,7 @@ def permutation_frame(fitted: list[FittedModel], permutations: int, rng: np.rand
             reason = Note(PERMUTATION_NOT_WITH_IMPUTATION, NOT_WITH_IMPUTATION)
         elif spec.kind != "linear":
             reason = Note(PERMUTATION_LINEAR_ONLY, LINEAR_ONLY)
-        elif model.fit is not None:
+        elif isinstance(model.fit, OLSFit):         # a linear model's fit when it is estimable
             values = model_permutation_p(model, permutations, child, model.fit.se_type)
         for r in model.rows:
             term = r["term"]

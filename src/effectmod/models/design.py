@@ -89,7 +89,7 @@ def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline
                     and not moderator_affine_in_baseline(o.baseline, m.values, m.type))
     cols = [np.ones(trial.n), trial.treat] + [mod[:, j] for j in range(mod.shape[1])]
     names = ["(Intercept)", "treat", *mod_names]
-    if use_baseline:
+    if use_baseline and o.baseline is not None:     # use_baseline implies a baseline
         cols.append(o.baseline)
         names.append("baseline")
     for j, c in enumerate(trial.covariates.names):

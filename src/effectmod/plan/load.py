@@ -161,8 +161,9 @@ def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
     if not isinstance(raw, dict):
         return None, []
     dropped: list[tuple[str, str]] = []
-    parts = {}
-    spec = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    parts: dict[str, list[Any]] = {}
+    spec_raw = raw.get("data")
+    spec: dict = spec_raw if isinstance(spec_raw, dict) else {}
     long = spec.get("time") is not None
     for section, model in (("outcomes", Outcome), ("moderators", Moderator)):
         kept = []
@@ -179,16 +180,18 @@ def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
         parts[section] = kept
     covariates = raw.get("covariates")
     parts["covariates"] = _salvage_covariates(covariates) if isinstance(covariates, list) else []
-    parts["analysis"] = _lenient(Analysis, raw.get("analysis", {})) or Analysis()
+    analysis = _lenient(Analysis, raw.get("analysis", {})) or Analysis()
     data = _lenient(DataSpec, raw.get("data"))
     if data is None:
         dropped += [(f"data.{key}", spec[key]) for key in ("id", "treatment", "time") if isinstance(spec.get(key), str)]
         for section in ("outcomes", "moderators"):
-            for i, item in enumerate(raw.get(section) if isinstance(raw.get(section), list) else []):
+            items = raw.get(section)
+            for i, item in enumerate(items if isinstance(items, list) else []):
                 dropped += [(f"{section}[{i}].{key}", col) for key, col in _column_refs(item, long)]
         dropped += [(f"covariates[{i}]", covariate_column(c)) for i, c in enumerate(parts["covariates"])]
         return None, list(dict.fromkeys(dropped))
-    return Plan.model_construct(title="", data=data, **parts), dropped
+    return Plan.model_construct(title="", data=data, outcomes=parts["outcomes"], moderators=parts["moderators"],
+                                covariates=parts["covariates"], analysis=analysis), dropped
 
 
 def _salvage_covariates(items: list) -> list:

@@ -15,7 +15,7 @@ from pydantic_core import PydanticUndefined
 from . import schema
 
 # (heading, plan path, model) in the order a plan file is written
-_SECTIONS = [
+_SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("Top level", "", schema.Plan),
     ("data", "data", schema.DataSpec),
     ("outcomes[]", "outcomes[i]", schema.Outcome),

@@ -89,7 +89,8 @@ class Outcome(_Strict):
     name: str = Field(description="Identifier used in results.")
     label: Optional[str] = Field(None, description="Display label, e.g. 'Pain intensity (NRS 0-10)'.")
     type: Literal["continuous", "binary"] = Field("continuous", description="continuous | binary.")
-    event: Optional[Scalar] = Field(None, description="Binary only: the value that counts as the event (needed unless the values are 0/1 or true/false).")
+    event: Optional[Scalar] = Field(None, description="Binary only: the value that counts as the event "
+                                                          "(needed unless the values are 0/1 or true/false).")
     range: Optional[tuple[float, float]] = Field(None, description="Values outside [low, high] are a data error.")
     baseline: Optional[Scalar] = Field(None, description="Wide: the baseline column. Long: the baseline time value.")
     followups: Optional[dict[str, str]] = Field(None, description="Wide: follow-up label -> column, in time order.")
@@ -104,7 +105,7 @@ class Outcome(_Strict):
 
     @field_validator("followups", mode="before")
     @classmethod
-    def _labels_as_text(cls, value):
+    def _labels_as_text(cls, value: object) -> object:
         if isinstance(value, dict):
             # '18', 18, 18.0 and ' 18' are one label: two of them would keep only the last column
             seen: dict[str, object] = {}
@@ -143,11 +144,13 @@ class Moderator(_Strict):
     column: str = Field(description="Data column holding the moderator (measured at baseline).")
     type: Literal["continuous", "binary", "categorical"] = Field(description="continuous | binary | categorical.")
     label: Optional[str] = Field(None, description="Display label, e.g. 'Back perception (FreBAQ 0-36)'.")
-    reference: Optional[Scalar] = Field(None, description="Binary/categorical: the reference level (default: the first level in numeric order when all levels are numbers, else in code-point order).")
+    reference: Optional[Scalar] = Field(None, description="Binary/categorical: the reference level (default: the first level in numeric order when "
+                                                          "all levels are numbers, else in code-point order).")
     hypothesised_direction: Direction = Field("unspecified", description="The pre-specified direction of modification.")
     rationale: str = Field("", description="Why this moderator was chosen (the pre-specification record).")
     at: list[float] = Field(default_factory=list, description="Continuous: extra moderator values at which to report the treatment effect.")
-    prior_evidence: Optional[Literal["none", "weak", "moderate", "strong"]] = Field(None, description="Credibility: strength of prior evidence for this modifier from other studies.")
+    prior_evidence: Optional[Literal["none", "weak", "moderate", "strong"]] = Field(None, description="Credibility: strength of prior evidence for "
+                                                                                                      "this modifier from other studies.")
     units: Optional[str] = Field(None, description="Unit of the moderator, shown in figure axes.")
 
     _name = field_validator("name")(_check_name)
@@ -168,7 +171,8 @@ class Covariate(_Strict):
     type: Literal["categorical", "continuous", "numeric"] = Field(description=(
         "categorical: one indicator per level except the reference (numeric codes such as sites 1-5 too); "
         "continuous (or numeric): the values entered as one term, and text values are an error."))
-    reference: Optional[Scalar] = Field(None, description="Categorical: the reference level (default: the first level in numeric order when all levels are numbers, else in code-point order).")
+    reference: Optional[Scalar] = Field(None, description="Categorical: the reference level (default: the first level in numeric order when all "
+                                                          "levels are numbers, else in code-point order).")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -209,7 +213,8 @@ class Analysis(_Strict):
     """How the models are fitted and reported."""
 
     model: ModelType = Field("linear", description="linear: one regression per outcome and follow-up; mixed: one model over all follow-ups.")
-    sensitivity: list[ModelType] = Field(default_factory=list, description="Further model types run beside the main one (e.g. [mixed]); their rows carry their own `model`.")
+    sensitivity: list[ModelType] = Field(default_factory=list, description="Further model types run beside the main one (e.g. [mixed]); their rows "
+                                                                           "carry their own `model`.")
     adjust_for_baseline: bool = Field(True, description="Include the outcome's baseline value as a covariate when it exists.")
     ci_level: float = Field(0.95, description=(
         f"Confidence level of every interval, from {CI_LEVEL_RANGE[0]} to {CI_LEVEL_RANGE[1]} (a 50% to 99.99% interval)."))
@@ -227,7 +232,8 @@ class Analysis(_Strict):
         "Continuous variables in multiple imputation: norm (Bayesian linear regression draws, truncated to the "
         "declared range, rounded on whole-number scales) or pmm (predictive mean matching, which never imputes "
         "beyond the observed values and under-covers when dropout is strongly selective)."))
-    binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised likelihood, or Firth only where separation is found.")
+    binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised "
+                                                                                          "likelihood, or Firth only where separation is found.")
     forest_scale: Literal["raw", "per_sd"] = Field("raw", description="Forest plot: interaction per unit (raw) or per SD of the moderator.")
     seed: int = Field(2024, ge=0, description=(
         "Seed of every random step (bootstrap, imputation, permutation): a whole number, 0 or more (numpy's random "
@@ -394,7 +400,8 @@ class Plan(_Strict):
 
 
 def _duplicates(section: str, values: list[str], key: str) -> list[str]:
-    first, out = {}, []
+    first: dict[str, int] = {}
+    out: list[str] = []
     for i, v in enumerate(values):
         if v in first:
             out.append(f"{section}[{i}].{key}: '{v}' is already used by {section}[{first[v]}]")

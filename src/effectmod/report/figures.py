@@ -152,8 +152,10 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
                               markeredgecolor="black" if tier == "evidence" else c, label=lab)
                    for tier, (mk, c, lab) in TIER_MARKERS.items() if (t["tier"] == tier).any()]
         if len(timepoints) > 1:
+            def place(k: int) -> str:
+                return "upper" if k == 0 else "lower" if k == len(timepoints) - 1 else "middle"
             handles += [Line2D([], [], color="black", lw=1.2, ls=FOLLOWUP_LINES[k % len(FOLLOWUP_LINES)],
-                                   label=literal(f"{timepoint_text(tp, results.plan.data.time_unit)} ({'upper' if k == 0 else 'lower' if k == len(timepoints) - 1 else 'middle'})"))
+                                   label=literal(f"{timepoint_text(tp, results.plan.data.time_unit)} ({place(k)})"))
                         for k, tp in enumerate(timepoints)]
         if clipped:
             handles.append(Line2D([], [], marker=">", color="black", ls="none", ms=5,

@@ -95,16 +95,16 @@ def methods_text(results) -> list[str]:
     if a.bootstrap:
         extra.append(f"Percentile bootstrap {lvl} CIs were computed from {a.bootstrap} resamples of participants within arms.")
     if a.imputations:
-        method = {"pmm": "Continuous variables were imputed by predictive mean matching: an observed value drawn from "
-                         "the 5 nearest donors, so that ranges and whole-number scales hold.",
-                  "norm": "Continuous variables were imputed by Bayesian linear regression draws; a draw outside the "
-                          "outcome's declared range was redrawn (for baselines without a declared range, moderators and "
-                          "covariates: outside their observed range; follow-ups without a declared range were not "
-                          "truncated; the few draws still outside after 50 redraws were set to the bound), and draws "
-                          "on whole-number scales were rounded."}.get(a.imputation_method, "")
+        imputed_by = {"pmm": "Continuous variables were imputed by predictive mean matching: an observed value drawn from "
+                             "the 5 nearest donors, so that ranges and whole-number scales hold.",
+                      "norm": "Continuous variables were imputed by Bayesian linear regression draws; a draw outside the "
+                              "outcome's declared range was redrawn (for baselines without a declared range, moderators and "
+                              "covariates: outside their observed range; follow-ups without a declared range were not "
+                              "truncated; the few draws still outside after 50 redraws were set to the bound), and draws "
+                              "on whole-number scales were rounded."}.get(a.imputation_method, "")
         extra.append(f"Missing data were multiply imputed ({a.imputations} imputations by chained equations within "
                      "each arm) and estimates pooled by Rubin's rules.")
-        extra.append(method)
+        extra.append(imputed_by)
         extra.append(_imputation_range_sentence(results))
     else:
         extra.append("Each model used the participants with the outcome, moderator, baseline and covariates observed (complete cases).")

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ import yaml
 from ..errors import UsageError
 from ..writing import check_new_files, write_file
 from .generate import ESTIMAND_N, ESTIMAND_SEED, Draw, draw, estimands
-from .scenarios import SCENARIOS, Interaction, Scenario
+from .scenarios import SCENARIOS, DropoutMode, Interaction, Scenario
 
 __all__ = ["SCENARIOS", "Draw", "Scenario", "SimulatedTrial", "simulate", "simulate_arrays",
            "write_simulation", "scenario_with"]
@@ -72,8 +72,8 @@ def scenario_with(name: str, interaction_scale: float = 1.0,
                        for it in chosen)
     if dropout is not None and dropout not in DROPOUT_MODES:
         raise UsageError(f"dropout={dropout!r} is not one of {list(DROPOUT_MODES)}.")
-    return dataclasses.replace(scenario, interactions=chosen,
-                               dropout=dropout or scenario.dropout)
+    mode = cast(DropoutMode, dropout) if dropout else scenario.dropout     # one of DROPOUT_MODES
+    return dataclasses.replace(scenario, interactions=chosen, dropout=mode)
 
 
 def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024,
