@@ -1,5 +1,5 @@
 """The shape of the package (docs/architecture.md): no import cycle among effectmod's modules,
-no module over 450 lines, and the numerical layers (engines/, inference/) never reach up into
+no module over 400 lines (but the named ones), and the numerical layers (engines/, inference/) never reach up into
 the report or the command line.
 
 Imports are read from the source with ``ast``, not by importing: an import at module level (or
@@ -16,13 +16,17 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "effectmod"
-MAX_LINES = 450
-# Modules allowed over MAX_LINES, each with its reason. Both are being reworked by the numerical-core
-# part of the same redesign (shared solvers and MICE moving into engines/); they are not split here
-# so that the two changes do not collide. Take an entry off when its module is split.
+MAX_LINES = 400
+# Modules allowed over MAX_LINES, each with its reason; take an entry off when its module is split.
 LONG_MODULES = {
-    "effectmod.inference.imputation": "pooling, imputed refits and notes; MICE moves to engines/ with the shared core",
-    "effectmod.power.engine": "the power simulation; its stacked solvers move to the shared core",
+    "effectmod.plan.schema": "every plan section's typed model with its field descriptions (the source of the "
+                             "plan reference and of init's drafts); to split by plan section",
+    "effectmod.engines.logistic": "the logistic engine (ML and Firth, one fit and stacked, separation checks); "
+                                  "being reworked by another change of the same redesign",
+    "effectmod.data.load": "one reader per data format with encoding and variable-label handling; to split by format",
+    "effectmod.data.impute": "chained equations with the norm, pmm, logreg and polyreg steps; the steps to move beside "
+                             "the engines' Newton driver",
+    "effectmod.cli.power": "the power command's arguments, checks, printed tables and figure; to split like cli/",
 }
 
 
@@ -134,7 +138,7 @@ def test_the_checker_sees_module_level_imports_and_finds_a_planted_cycle():
     graph = import_graph()
     # it reads relative imports at every depth, and a package's __init__ counts as imported
     assert "effectmod.errors" in graph["effectmod.cli.commands"]
-    assert "effectmod.engines.ols" in graph["effectmod.power.engine"]
+    assert "effectmod.engines.ols" in graph["effectmod.power.trials"]
     assert "effectmod.plan" in graph["effectmod.plan.reference"] or "effectmod.plan.schema" in graph["effectmod.plan.reference"]
     assert "effectmod.engines" in graph["effectmod.engines.ols"] or "effectmod.engines.base" in graph["effectmod.engines.ols"]
     # imports inside functions are not counted: the command line imports the library lazily

@@ -81,14 +81,14 @@ def test_fitted_models_carry_coded_notes_and_the_note_column_is_their_text():
 
 def test_a_note_whose_text_holds_a_semicolon_is_counted_whole_over_imputations(monkeypatch):
     """Over multiple imputations each note is counted as one record, never split at '; '."""
-    from effectmod.inference import imputation
+    from effectmod.inference import imputed_fits
     from effectmod.models.spec import ModelSpec
 
     def engine(spec, design, plan):
         return object(), {}, (Note(SEPARATION_KEPT, SEPARATION_TEXT), Note(LOGISTIC_ENGINE, f"note of dataset {design}"))
 
-    monkeypatch.setattr(imputation, "run_engine", engine)
-    _, df, notes = imputation._fit_all(ModelSpec("logistic", "cured", "sex", "12"), [1, 2, 2], None)
+    monkeypatch.setattr(imputed_fits, "run_engine", engine)
+    _, df, notes = imputed_fits._fit_all(ModelSpec("logistic", "cured", "sex", "12"), [1, 2, 2], None)
     assert math.isinf(df)
     assert notes == {Note(SEPARATION_KEPT, SEPARATION_TEXT): 3, Note(LOGISTIC_ENGINE, "note of dataset 1"): 1,
                      Note(LOGISTIC_ENGINE, "note of dataset 2"): 2}

@@ -170,7 +170,7 @@ def _explicitly_later(suffix: str, pattern: re.Pattern) -> bool:
     if s in ("post", "posttest"):
         return pattern is _SUFFIX
     m = _TIMED.match(s)
-    return bool(m) and bool(m["pre"] or m["post"]) and float(m["num"]) > 0
+    return m is not None and bool(m["pre"] or m["post"]) and float(m["num"]) > 0
 
 
 def varies_within(keys: np.ndarray, ids: np.ndarray) -> bool:

@@ -288,13 +288,14 @@ def _single_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> N
 
 
 def _long_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
+    assert draft.id is not None and draft.time is not None
     ids, times = cols[draft.id].keys, cols[draft.time]
     base_time = next((lv for lv in times.levels if lv.lower() in BASE_WORDS or lv.lower() in ("0", "week 0", "t0")),
                      times.levels[0])
     for name, c in cols.items():
         if name in used or not varies_within(c.keys, ids):
             continue
-        notes = []
+        notes: list[str] = []
         used.add(name)
         why = count_like(name, [c])
         if why:
@@ -312,7 +313,7 @@ def _long_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
 
 
 def _moderators(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
-    long_ids = cols[draft.id].keys if draft.time else None
+    long_ids = cols[draft.id].keys if draft.time and draft.id is not None else None
     names: set[str] = {o.name for o in draft.outcomes}
     baselines = {o.baseline for o in draft.outcomes if not draft.time}
     for name, c in cols.items():

@@ -52,11 +52,12 @@ def guess_better(o: Outcome) -> None:
     """Which direction of the outcome is better for participants, with the reason, for `better:`."""
     names = [o.name] + ([o.label] if o.label else [])
     if o.type == "binary":
-        hit = _good(o.event, _GOOD_EVENT)
+        event = o.event or ""
+        hit = _good(event, _GOOD_EVENT)
         if hit:
             o.better, o.better_note = "higher", f"the event {o.event!r} looks like a good result"
             return
-        if any(_BAD_EVENT.match(w) for w in name_words(o.event)):
+        if any(_BAD_EVENT.match(w) for w in name_words(event)):
             o.better, o.better_note = "lower", f"the event {o.event!r} looks like a bad result"
             return
         hit = next((h for h in (_good(t, _GOOD_EVENT) for t in names) if h), None)

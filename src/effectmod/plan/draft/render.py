@@ -9,6 +9,9 @@ from pathlib import Path
 import yaml
 
 from ...data.values import value_key
+from ..schema import Moderator as PlanModerator
+from ..schema import Outcome as PlanOutcome
+from .defaults import analysis_lines, choices_text, default
 from .records import Draft, Moderator, Outcome
 
 
@@ -73,7 +76,7 @@ def render_draft(d: Draft) -> str:
     if not d.outcomes:
         out += ["  - name: TODO_outcome   # TODO: no repeated-measure columns recognised (names like pain_0, pain_18)",
                 "    type: continuous",
-                "    better: lower   # TODO: lower | higher: which direction of the outcome is better for participants",
+                f"    better: lower   # TODO: {choices_text(PlanOutcome, 'better')}: which direction of the outcome is better for participants",
                 "    baseline: TODO_baseline_column   # TODO: or delete the line when there is no baseline",
                 "    followups:   # follow-up label -> column, in time order",
                 "      \"TODO\": TODO_followup_column"]
@@ -88,7 +91,7 @@ def render_draft(d: Draft) -> str:
     if not d.moderators:
         out += ["  - name: TODO_moderator   # TODO: no candidate column found",
                 "    column: TODO_column",
-                "    type: continuous   # continuous | binary | categorical"]
+                f"    type: continuous   # {choices_text(PlanModerator, 'type')}"]
     for m in d.moderators:
         out += _render_moderator(m, d.labels)
     if d.skipped:
@@ -101,23 +104,7 @@ def render_draft(d: Draft) -> str:
                 for c, lv in d.covariates]
     else:
         out += ["", "covariates: []   # TODO: columns adjusted for in every model (e.g. stratification factors: [site, age])"]
-    out += [
-        "",
-        "analysis:",
-        "  model: linear   # linear: one regression per outcome and follow-up | mixed: one model over all follow-ups",
-        "  sensitivity: []   # further model types run beside the main one, e.g. [mixed]",
-        "  adjust_for_baseline: true   # include the outcome's baseline value as a covariate when it exists",
-        "  ci_level: 0.95",
-        "  evidence_threshold: 0.05   # p below this: 'evidence'",
-        "  exploratory_threshold: 0.2   # p below this (and not evidence): 'hypothesis-generating'",
-        "  se: classical   # classical | HC3 (sandwich variance for linear models)",
-        "  multiplicity: none   # none | holm | fdr_bh (adjusted p reported beside the raw p)",
-        "  bootstrap: 0   # bootstrap resamples for percentile CIs (0 = none)",
-        "  permutations: 0   # Freedman-Lane permutations for a permutation p (0 = none)",
-        "  imputations: 0   # multiple imputations (0 = complete cases per model)",
-        "  binary_method: firth_if_separated   # ml | firth | firth_if_separated (logistic fits; see docs/methods.md)",
-        "  seed: 2024   # seed of every random step",
-    ]
+    out += ["", *analysis_lines()]
     return "\n".join(out) + "\n"
 
 
@@ -126,16 +113,16 @@ def _render_outcome(o: Outcome, d: Draft) -> list[str]:
              else f"    label: {_q(o.name)}   # TODO: display label with the instrument and its range, e.g. \"Pain (NRS 0-10)\"")
     lines = [f"  - name: {_name(o.name)}",
              label,
-             f"    type: {o.type}   # CONFIRM: continuous | binary"]
+             f"    type: {o.type}   # CONFIRM: {choices_text(PlanOutcome, 'type')}"]
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
-    lines.append(f"    better: {o.better}   # CONFIRM: lower | higher: which direction is better for participants "
+    lines.append(f"    better: {o.better}   # CONFIRM: {choices_text(PlanOutcome, 'better')}: which direction is better for participants "
                  f"({o.better_note}); it decides 'benefit' and 'favours' in the report")
     if o.range is not None:
         lines.append(f"    range: [{value_key(o.range[0])}, {value_key(o.range[1])}]   # CONFIRM: observed min/max rounded outward; "
                      "replace with the instrument's range")
     if d.time:
-        lines.append(f"    column: {_name(o.column)}")
+        lines.append(f"    column: {_name(o.column or o.name)}")
         lines.append(f"    baseline: {_q(o.baseline)}   # CONFIRM: the baseline time value; "
                      f"every other {d.time} value is a follow-up")
     else:
@@ -162,6 +149,7 @@ def _render_moderator(m: Moderator, labels: dict[str, str]) -> list[str]:
               else f"    label: {_q(m.column)}   # TODO: display label, e.g. \"Back perception (FreBAQ 0-36)\"")]
     if m.type != "continuous":
         lines.append(f"    reference: {_q(m.levels[0])}   # CONFIRM: the reference level (the first level)")
-    lines += ["    hypothesised_direction: unspecified   # TODO: greater_benefit_when_higher | less_benefit_when_higher | unspecified",
+    lines += [f"    hypothesised_direction: {default(PlanModerator, 'hypothesised_direction')}   "
+              f"# TODO: {choices_text(PlanModerator, 'hypothesised_direction')}",
               "    rationale: \"\"   # TODO: why this moderator was pre-specified"]
     return lines

@@ -1,0 +1,75 @@
+"""A pilot source: the plan's per-follow-up models (linear or logistic) fitted to pilot data, each
+kept with its complete-case design, coefficients and residuals for ``power.trials`` to simulate from."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..engines.errors import RankDeficient
+from ..engines.linalg import lstsq_batched, standardise, unscale
+from ..engines.logistic import fit_logistic_stacked
+from .sources import PilotModel, PilotSource
+
+
+def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
+    """Fit the plan's per-follow-up models (linear or logistic) to pilot data; see module doc."""
+    from ..data.inputs import load_inputs
+    from ..models.fit import fit_model
+    from ..models.spec import model_specs
+    plan_obj, _, trial = load_inputs(data, plan)
+    single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
+    models = []
+    seen_ate = set()
+    skipped = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
+    for spec in model_specs(single, trial):
+        if spec.moderator in skipped and (spec.outcome, spec.timepoint) in seen_ate:
+            continue
+        fm = fit_model(spec, trial, single)
+        fit: Any = fm.fit                 # an engine's fit record (linear or logistic): both carry coef
+        if fit is None:
+            continue
+        d = fm.design
+        binary = spec.kind == "logistic"
+        if spec.moderator not in skipped:
+            models.append(_pilot_model(spec.outcome, spec.timepoint, spec.moderator, binary, d.X, d.y, fit.coef,
+                                       d.names))
+        if (spec.outcome, spec.timepoint) not in seen_ate:
+            seen_ate.add((spec.outcome, spec.timepoint))
+            keep = [k for k, nm in enumerate(d.names) if not nm.startswith(("mod", "treat:"))]
+            models.append(_ate_model(spec.outcome, spec.timepoint, binary, d.X[:, keep], d.y,
+                                     tuple(d.names[k] for k in keep)))
+    return PilotSource(tuple(models), errors, tuple(skipped))
+
+
+def _pilot_model(outcome, timepoint, moderator, binary, X, y, coef, names) -> PilotModel:
+    coef = np.asarray(coef, dtype=float)
+    resid = y - X @ coef
+    sigma = float(math.sqrt(resid @ resid / max(len(y) - X.shape[1], 1)))
+    mod_cols = tuple(k for k, nm in enumerate(names) if nm.startswith("mod"))
+    inter_cols = tuple(names.index(f"treat:{names[k]}") for k in mod_cols)
+    return PilotModel(outcome, timepoint, moderator, binary, np.array(X, dtype=float), coef,
+                      resid - resid.mean(), sigma, names.index("treat"), mod_cols, inter_cols)
+
+
+def _ate_model(outcome, timepoint, binary, X, y, names) -> PilotModel:
+    if binary:
+        coef = fit_logistic_stacked(X[None], y[None])[0][0]
+    else:
+        coef = least_squares(X, y, names)
+    return replace(_pilot_model(outcome, timepoint, "", binary, X, y, coef, list(names)), mod_cols=(), inter_cols=())
+
+
+def least_squares(X: np.ndarray, y: np.ndarray, names) -> np.ndarray:
+    """OLS coefficients of y on X (n, p) by the engines' one rank rule and QR solve on the
+    standardised design (engines.linalg), as every least-squares fit in effectmod; a design that
+    fails the rank rule raises ``RankDeficient`` naming its dependent columns."""
+    X = np.asarray(X, dtype=float)
+    centre, scale, intercept = standardise(X)
+    is_int = np.isin(np.arange(X.shape[1]), intercept)
+    coef_s, _, _, bad = lstsq_batched(((X - centre) / scale)[None], np.asarray(y, dtype=float)[None], is_int)
+    if bad[0]:
+        raise RankDeficient([str(nm) for nm in names])
+    return unscale(coef_s[0], centre, scale, intercept)

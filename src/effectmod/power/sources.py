@@ -1,0 +1,59 @@
+"""The two sources of simulated trials (see ``power.engine``) and the grid's interaction sizes:
+``Size``, ``ScenarioSource`` (a built-in scenario), ``PilotSource`` (models fitted to pilot data,
+built by ``power.pilot.pilot_source``), and the coefficients a pilot model is simulated with."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Size:
+    """One interaction size of the grid: a multiplier of every interaction (``scale``), or an
+    absolute value for one moderator (on every outcome, or only ``outcome``)."""
+
+    scale: float | None = 1.0
+    value: float | None = None
+    moderator: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    name: str = "resolve"
+    dropout: str | None = None
+
+
+@dataclass(frozen=True)
+class PilotModel:
+    outcome: str
+    timepoint: str
+    moderator: str            # "" for the average-effect (ANCOVA) model
+    binary: bool
+    rows: np.ndarray          # (m, p) pilot complete-case design
+    coef: np.ndarray          # (p,)
+    resid: np.ndarray         # (m,) residuals (linear)
+    sigma: float
+    treat_col: int
+    mod_cols: tuple[int, ...]
+    inter_cols: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PilotSource:
+    models: tuple[PilotModel, ...]
+    errors: str = "residuals"
+    # categorical moderators need a joint test of their k-1 interactions, which the batched
+    # power path does not run: they are left out and named, never tested on one level alone
+    skipped: tuple[str, ...] = ()
+
+
+def pilot_coef(model: PilotModel, size: Size) -> np.ndarray:
+    coef = model.coef.copy()
+    if model.moderator and model.inter_cols:
+        if size.value is None:
+            coef[list(model.inter_cols)] *= size.scale
+        elif size.moderator == model.moderator and size.outcome in (None, model.outcome):
+            coef[list(model.inter_cols)] = size.value
+    return coef

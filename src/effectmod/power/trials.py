@@ -1,0 +1,132 @@
+"""One chunk of simulated trials: drawn as stacked (reps, n) arrays and every model of every trial
+fitted at once (the engines' batched least squares for linear outcomes, batched Newton steps for
+binary ones), returning rejection counts. Chunk (cell i, chunk j) draws from
+``SeedSequence(seed, spawn_key=(i, j))`` (``run_chunk``)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+from ..engines.linalg import lstsq_batched
+from ..engines.logistic import fit_logistic_stacked
+from ..engines.ols import fit_ols_stacked
+from .sources import PilotSource, ScenarioSource, Size, pilot_coef
+
+
+def _reject(coef, se, df, alpha):
+    """Two-sided Wald/t rejections at alpha; NaN (a singular fit) never rejects."""
+    z = np.abs(coef / se)
+    p = 2 * (stats.t.sf(z, df) if df is not None else stats.norm.sf(z))
+    return np.nan_to_num(p, nan=1.0) < alpha
+
+
+# ---------------------------------------------------------------- one chunk
+
+def stacked_t(columns: np.ndarray, y: np.ndarray, mask: np.ndarray, models) -> tuple[list[np.ndarray], np.ndarray]:
+    """t statistics of many OLS models that share a response, per simulated trial.
+
+    columns (B, n, k) hold every regressor any model needs (no intercept); ``models`` is a list
+    of (column indices, tested position). Each trial's columns are centred (the intercept) and
+    scaled on its complete cases; each model is solved by the engines' batched QR with their one
+    rank rule. Returns the (B,) t statistics per model and the (B,) complete-case counts.
+    """
+    w = mask.astype(float)
+    count = w.sum(axis=1)
+    Xw = np.where(mask[..., None], columns, 0.0)
+    yw = np.where(mask, y, 0.0)
+    Xc = (Xw - (Xw.sum(axis=1) / count[:, None])[:, None, :]) * w[..., None]
+    yc = (yw - yw.sum(axis=1, keepdims=True) / count[:, None]) * w
+    sd = np.sqrt((Xc * Xc).sum(axis=1) / count[:, None])
+    Xc /= np.where(sd > 0, sd, 1.0)[:, None, :]
+    out = []
+    for idx, test in models:
+        # centred columns: the intercept is implicit, and the rank rule and QR solve are the
+        # engines' (engines.linalg), as for every least-squares fit
+        coef, inv, _, bad = lstsq_batched(Xc[:, :, list(idx)], yc)
+        resid = yc - np.einsum("bnp,bp->bn", Xc[:, :, list(idx)], np.nan_to_num(coef))
+        rss = (resid * resid).sum(axis=1)
+        df = count - len(idx) - 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = coef[:, test] / np.sqrt(inv[:, test, test] * rss / df)
+        t[bad] = np.nan
+        out.append(t)
+    return out, count
+
+
+def _scenario_chunk(source: ScenarioSource, n: int, size: Size, reps: int, rng, alpha: float) -> dict:
+    from ..simulation import scenario_with
+    from ..simulation.generate import draw
+    scenario = scenario_for(source, size, scenario_with)
+    d = draw(scenario, n, rng, scenario.dropout, reps=reps)
+    counts = {}
+    for o in scenario.outcomes:
+        # one column block per outcome: treat, baseline, each moderator, each treat x moderator
+        mods = [m for m in scenario.moderators]
+        names = ["treat", o.baseline] + [m.column for m in mods if m.column != o.baseline]
+        where = {nm: k for k, nm in enumerate(names)}
+        cols = [d.treat, d.baseline[o.baseline]] + [d.baseline[nm] for nm in names[2:]]
+        for m in mods:
+            where[f"treat:{m.column}"] = len(cols)
+            cols.append(d.treat * d.baseline[m.column])
+        columns = np.stack(cols, axis=-1)
+        models = [([0, 1], 0)]
+        for m in mods:
+            idx = [0, where[m.column]] + ([] if m.column == o.baseline else [1]) + [where[f"treat:{m.column}"]]
+            models.append((idx, len(idx) - 1))
+        for f in o.followups:
+            y = d.outcomes[f.column]
+            ts, count = stacked_t(columns, y, ~np.isnan(y), models)
+            keys = [""] + [m.name for m in mods]
+            for key, t, (idx, _) in zip(keys, ts, models):
+                counts[(o.name, f.timepoint, key)] = _reject(t, 1.0, count - len(idx) - 1, alpha)
+    return {k: int(v.sum()) for k, v in counts.items()}
+
+
+def scenario_for(source: ScenarioSource, size: Size, scenario_with):
+    from ..simulation import SCENARIOS
+    if size.value is None:
+        return scenario_with(source.name, interaction_scale=size.scale, dropout=source.dropout)
+    base = SCENARIOS[source.name]
+    chosen: dict[tuple[str | None, str, str], float] = {(it.moderator, it.outcome, it.timepoint): it.value for it in base.interactions}
+    for o in base.outcomes:
+        if size.outcome in (None, o.name):
+            for f in o.followups:
+                chosen[(size.moderator, o.name, f.timepoint)] = size.value
+    return scenario_with(source.name, interactions=chosen, dropout=source.dropout)
+
+
+def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha: float) -> dict:
+    counts = {}
+    for model, child in zip(source.models, rng.spawn(len(source.models))):
+        m = model.rows.shape[0]
+        pick = child.integers(0, m, size=(reps, n))
+        X = model.rows[pick]                                   # (reps, n, p)
+        arms = np.r_[np.ones(n // 2), np.zeros(n - n // 2)]
+        treat = child.permuted(np.broadcast_to(arms, (reps, n)).copy(), axis=-1)
+        X[..., model.treat_col] = treat
+        for mc, ic in zip(model.mod_cols, model.inter_cols):
+            X[..., ic] = treat * X[..., mc]
+        eta = X @ pilot_coef(model, size)
+        test = model.inter_cols[0] if model.moderator else model.treat_col
+        if model.binary:
+            y = (child.random((reps, n)) < special.expit(eta)).astype(float)
+            coef, se, conv = fit_logistic_stacked(X, y)
+            hits = _reject(coef[:, test], se[:, test], None, alpha) & conv
+        else:
+            if source.errors == "normal":
+                e = child.normal(0.0, model.sigma, (reps, n))
+            else:
+                e = model.resid[child.integers(0, m, size=(reps, n))]
+            fit = fit_ols_stacked(X, eta + e)
+            assert fit.std_error is not None       # fit_ols_stacked always computes them
+            hits = _reject(fit.coef[:, test], fit.std_error[:, test], fit.df_resid, alpha)
+        counts[(model.outcome, model.timepoint, model.moderator)] = int(hits.sum())
+    return counts
+
+
+def run_chunk(source, n: int, size: Size, reps: int, seed: int, key: tuple[int, int], alpha: float) -> dict:
+    """Rejection counts of one chunk: {(outcome, timepoint, moderator or ""): rejections}."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+    if isinstance(source, ScenarioSource):
+        return _scenario_chunk(source, n, size, reps, rng, alpha)
+    return _pilot_chunk(source, n, size, reps, rng, alpha)
