@@ -115,7 +115,7 @@ def impute(
     names = [v.name for v in variables]
     values = frame[names].to_numpy(dtype=float)
     completed = np.repeat(values[None], m, axis=0)
-    tally = {}
+    tally: dict[int, list[np.ndarray]] = {}
     for a in (0, 1):
         rows = np.flatnonzero(arm == a)
         completed[:, rows, :] = _impute_arm(values[rows], variables, m, rng, iterations, continuous, tally)
@@ -167,8 +167,8 @@ def missing_patterns(frame: pd.DataFrame, variables: Sequence[ImputationVariable
     R = R[:, order]
     cols = [names[i] for i in order]
     keys = ["".join("1" if x else "0" for x in row) for row in R]
-    uniq, counts = np.unique(np.array(keys, dtype=object), return_counts=True) if keys else ([], [])
-    records = []
+    uniq, counts = np.unique(np.array(keys, dtype=object), return_counts=True) if keys else (np.array([]), np.array([]))
+    records: list[list] = []
     for key, count in zip(uniq, counts):
         miss = [c == "1" for c in key]
         records.append([int(count), *[0 if x else 1 for x in miss], int(sum(miss))])
@@ -280,7 +280,7 @@ def _impute_arm(Y, variables, m, rng, iterations, method, tally=None) -> np.ndar
     return D
 
 
-def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -> np.ndarray:
+def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -> tuple[np.ndarray, np.ndarray]:
     """Type-1 predictive mean matching with a Bayesian draw of (beta, sigma), batched over chains;
     with ``method="norm"``, a draw from the posterior predictive normal instead. Returns the
     imputed values and, for the diagnostics, the norm draws before truncation or PMM's
@@ -318,7 +318,7 @@ def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -
     return yo[donor], fit_m
 
 
-def _norm_draw(mean, sigma, lower, upper, integer, rng) -> np.ndarray:
+def _norm_draw(mean, sigma, lower, upper, integer, rng) -> tuple[np.ndarray, np.ndarray]:
     """Posterior predictive normal draws, redrawn while outside the declared range (a truncated
     normal by rejection; after _NORM_TRIES rounds the few left are clipped), then rounded to the
     integer scale if declared."""
