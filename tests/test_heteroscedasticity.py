@@ -214,3 +214,23 @@ def test_homoscedastic_model_and_hc3_plans_are_not_flagged():
     hc3 = em.analyze(_frame("bin_het", 300, 5), _plan("HC3"))
     assert "se_ratio_hc3" not in hc3.models[0] and hc3.table["note"].iloc[0] == ""
     assert "Breusch-Pagan" not in " ".join(methods_text(hc3))
+
+
+def test_console_notes_come_from_the_coded_row_notes():
+    """The summary's notes under a table are the row's first two notes (Results.row_notes),
+    each whole, even when a note's text itself holds '; '."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from effectmod.cli.console import print_summary
+    from effectmod.records import Note, keys_of
+
+    res = em.analyze(_frame("bin_het", 300, 5), _plan())
+    key = keys_of(res.table)[0]
+    notes = (Note("first", "alpha; still alpha"), Note("second", "beta"), Note("third", "gamma"))
+    res = replace(res, row_notes={**res.row_notes, key: notes})
+    buf = io.StringIO()
+    print_summary(Console(file=buf, width=200), res)
+    text = " ".join(buf.getvalue().split())   # the caption wraps at the table's width
+    assert "alpha; still alpha; beta" in text and "gamma" not in text
