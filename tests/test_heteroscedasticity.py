@@ -121,6 +121,35 @@ def test_se_ratio_undefined_when_a_participant_is_fitted_exactly():
     assert np.isnan(se_ratios(X, resid, [np.eye(3)[1]])).all()
 
 
+def _se_ratios_by_rows(X, resid, Ls):
+    """The ratio written out row by row: sum_i a_i^2 e_i^2 / (1 - h_i)^2 over a'a RSS / (n - p),
+    a = X (X'X)^-1 L (the formula se_ratios had before it used engines.variance)."""
+    n, p = X.shape
+    h = np.einsum("ij,jk,ik->i", X, np.linalg.inv(X.T @ X), X)
+    out = []
+    for L in Ls:
+        a = X @ np.linalg.solve(X.T @ X, L)
+        u = resid / (1.0 - h)
+        out.append(np.sqrt((a * a * u * u).sum() / ((a * a).sum() * (resid @ resid) / (n - p))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("scenario", ["norm", "skew", "bin_het", "cont_het"])
+def test_se_ratio_is_the_engine_hc3_over_classical(scenario, monkeypatch):
+    """One HC3 in the code base: se_ratios takes engines.variance's HC3 and classical variance,
+    and agrees with the row-by-row formula to 1e-12 (columns in other units too)."""
+    from effectmod.engines import variance
+
+    X, y = _draw(scenario, 120, np.random.default_rng(7))
+    X = X * np.array([1.0, 1.0, 1e3, 1e-3, 1.0])
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    Ls = [np.eye(5)[4], np.eye(5)[1] + 2.0 * np.eye(5)[4]]
+    np.testing.assert_allclose(se_ratios(X, resid, Ls), _se_ratios_by_rows(X, resid, Ls), rtol=1e-12)
+    calls = []
+    monkeypatch.setattr(variance, "hc3_qr", lambda *a: calls.append(a) or np.zeros((5, 5)))
+    assert np.all(se_ratios(X, resid, Ls) == 0.0) and len(calls) == 1
+
+
 # ---------------------------------------------------------------- the flag by simulation
 def test_flag_fires_under_heteroscedasticity_and_rarely_otherwise():
     # Measured (n = 200, these seeds, ~10 s): bin_het flag 1.00 (classical size .17), cont_het
