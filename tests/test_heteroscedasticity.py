@@ -145,9 +145,14 @@ def test_se_ratio_is_the_engine_hc3_over_classical(scenario, monkeypatch):
     resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
     Ls = [np.eye(5)[4], np.eye(5)[1] + 2.0 * np.eye(5)[4]]
     np.testing.assert_allclose(se_ratios(X, resid, Ls), _se_ratios_by_rows(X, resid, Ls), rtol=1e-12)
+    # the contrast form is L' HC3 L of the full sandwich
+    inv = np.linalg.inv(X.T @ X)
+    h = np.einsum("ij,jk,ik->i", X, inv, X)
+    for L in Ls:
+        assert variance.hc3_contrast(X @ inv @ L, resid, h) == pytest.approx(L @ variance.hc3(inv, X, resid, h) @ L, rel=1e-12)
     calls = []
-    monkeypatch.setattr(variance, "hc3_qr", lambda *a: calls.append(a) or np.zeros((5, 5)))
-    assert np.all(se_ratios(X, resid, Ls) == 0.0) and len(calls) == 1
+    monkeypatch.setattr(variance, "hc3_contrast", lambda *a: calls.append(a) or 0.0)
+    assert np.all(se_ratios(X, resid, Ls) == 0.0) and len(calls) == len(Ls)
 
 
 # ---------------------------------------------------------------- the flag by simulation
