@@ -51,3 +51,18 @@ def test_public_names():
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", em.__version__)
     # the example of CONTRACT §5
     assert em.jama(0.18, 0.05, 0.32, 0.007) == "β-coefficient = 0.18 [95% CI, 0.05-0.32]; P = .007"
+
+
+def test_results_is_a_frozen_record():
+    """Results' fields cannot be reassigned; a variant is a new record (dataclasses.replace)."""
+    import dataclasses
+
+    import pytest
+
+    trial = em.simulate("resolve", n=80, seed=3)
+    res = em.analyze(trial.data, trial.plan)
+    for name in ("table", "plan", "fitted", "sections", "attachments", "row_notes", "inputs"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(res, name, getattr(res, name))
+    other = dataclasses.replace(res, attachments={"extra.txt": b"x"})
+    assert other.attachments == {"extra.txt": b"x"} and res.attachments == {} and other.table is res.table

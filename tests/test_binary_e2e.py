@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -266,6 +267,37 @@ def test_firth_everywhere_and_firth_if_separated_only_where_needed(respiratory_g
         # Firth shrinks every estimate a little, separated or not
         assert firth.loc[key].estimate != ml.loc[key].estimate
         assert abs(firth.loc[key].estimate - ml.loc[key].estimate) < 0.5 * ml.loc[key].std_error
+
+
+@pytest.mark.parametrize("method", ["ml", "firth", "firth_if_separated"])
+def test_a_fit_that_cannot_converge_blanks_its_rows_and_a_separated_one_is_kept(method, monkeypatch):
+    """The engine's NotConverged becomes a not-estimable row whose note carries the engine's
+    findings; a separated ML fit (or Firth's refit of it) is kept, with a ConvergenceWarning."""
+    import effectmod.engines.logistic as logistic
+    from effectmod.errors import ConvergenceWarning
+    from effectmod.records import NOT_ESTIMABLE, SEPARATION_FIRTH, SEPARATION_KEPT
+
+    real = logistic.fit_logistic
+    monkeypatch.setattr(logistic, "fit_logistic", lambda *a, **k: real(*a, **{**k, "max_iter": 2}))
+    case = REF / "respiratory_logistic"
+    plan = yaml.safe_load((case / "plan.yaml").read_text())
+    plan["moderators"] = [{"name": "gender", "column": "gender", "type": "binary", "reference": "female"}]
+    plan["analysis"]["binary_method"] = method
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = em.analyze(pd.read_csv(case / "data.csv"), em.Plan.model_validate(plan))
+    # kept unconverged (separated ML, or Firth's refit of it) is said; a blanked fit is not kept
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught) == (method != "firth")
+    for row, blank, kept, firth in zip(res.table.itertuples(), res.has_note(res.table, NOT_ESTIMABLE),
+                                       res.has_note(res.table, SEPARATION_KEPT), res.has_note(res.table, SEPARATION_FIRTH)):
+        separated = row.timepoint == "3" and method != "firth"
+        assert blank == (not separated) and kept == (separated and method == "ml") and firth == (separated and method != "ml")
+        if blank:
+            assert row.tier == "not-estimable" and math.isnan(row.estimate)
+            assert row.note.startswith("logistic fit did not converge (")
+            assert f"{'Firth' if method == 'firth' else 'maximum-likelihood'} fit did not converge in 2 iterations" in row.note
+        else:
+            assert math.isfinite(row.estimate) and row.tier != "not-estimable"
 
 
 # ----------------------------------------------------------------------------- responders

@@ -249,6 +249,43 @@ def test_complete_separation_and_overlap():
         "only events among control participants with moderator = 1 (1 of 1)"]
 
 
+# ---------------------------------------------------------------- the error contract
+
+def test_a_fit_that_stops_short_raises_not_converged_unless_allowed():
+    """Without separation an unconverged fit means nothing: the engine raises NotConverged (with
+    its notes); allow_unconverged=True returns it flagged instead. Both methods."""
+    from effectmod.engines.errors import EngineError, NotConverged
+
+    X, y = simulate(200, 3)
+    for method in ("ml", "firth"):
+        with pytest.raises(NotConverged) as caught:
+            fit_logistic(X, y, method=method, max_iter=1)
+        assert isinstance(caught.value, EngineError) and caught.value.reason == "logistic fit did not converge"
+        assert any("did not converge in 1 iterations" in n for n in caught.value.notes)
+        kept = fit_logistic(X, y, method=method, max_iter=1, allow_unconverged=True)
+        assert not kept.converged and not kept.separation and kept.notes == caught.value.notes
+        assert fit_logistic(X, y, method=method).converged
+
+
+def test_separation_is_a_flag_unless_a_finite_estimate_is_required():
+    """An ML fit under separation comes back flagged (converged or not), as glm reports it; a
+    caller that needs a finite MLE (finite=True) gets Separated. Firth never raises it."""
+    from effectmod.engines.errors import Separated
+
+    X, y, _, _ = _separated()
+    ml = fit_logistic(X, y)
+    assert ml.diverged and ml.separation
+    with pytest.raises(Separated) as caught:
+        fit_logistic(X, y, finite=True)
+    assert caught.value.notes == ml.notes and "infinite" in str(caught.value)
+    x = np.array([-3.0, -2, -1, 1, 2, 3])
+    complete = fit_logistic(np.column_stack([np.ones(6), x]), (x > 0).astype(float), max_iter=3)
+    assert not complete.converged and complete.diverged        # diverging, not an error
+    assert fit_logistic(X, y, method="firth", finite=True).separation  # finite by construction
+    overlap_X, overlap_y = simulate(200, 3)
+    assert not fit_logistic(overlap_X, overlap_y, finite=True).separation
+
+
 def test_real_trial_separation_respiratory():
     """Month 1: no treated patient with a good baseline status had a poor status."""
     d = pd.read_csv(REF / "respiratory_logistic" / "data.csv")

@@ -121,6 +121,40 @@ def test_se_ratio_undefined_when_a_participant_is_fitted_exactly():
     assert np.isnan(se_ratios(X, resid, [np.eye(3)[1]])).all()
 
 
+def _se_ratios_by_rows(X, resid, Ls):
+    """The ratio written out row by row: sum_i a_i^2 e_i^2 / (1 - h_i)^2 over a'a RSS / (n - p),
+    a = X (X'X)^-1 L (the formula se_ratios had before it used engines.variance)."""
+    n, p = X.shape
+    h = np.einsum("ij,jk,ik->i", X, np.linalg.inv(X.T @ X), X)
+    out = []
+    for L in Ls:
+        a = X @ np.linalg.solve(X.T @ X, L)
+        u = resid / (1.0 - h)
+        out.append(np.sqrt((a * a * u * u).sum() / ((a * a).sum() * (resid @ resid) / (n - p))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("scenario", ["norm", "skew", "bin_het", "cont_het"])
+def test_se_ratio_is_the_engine_hc3_over_classical(scenario, monkeypatch):
+    """One HC3 in the code base: se_ratios takes engines.variance's HC3 and classical variance,
+    and agrees with the row-by-row formula to 1e-12 (columns in other units too)."""
+    from effectmod.engines import variance
+
+    X, y = _draw(scenario, 120, np.random.default_rng(7))
+    X = X * np.array([1.0, 1.0, 1e3, 1e-3, 1.0])
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    Ls = [np.eye(5)[4], np.eye(5)[1] + 2.0 * np.eye(5)[4]]
+    np.testing.assert_allclose(se_ratios(X, resid, Ls), _se_ratios_by_rows(X, resid, Ls), rtol=1e-12)
+    # the contrast form is L' HC3 L of the full sandwich
+    inv = np.linalg.inv(X.T @ X)
+    h = np.einsum("ij,jk,ik->i", X, inv, X)
+    for L in Ls:
+        assert variance.hc3_contrast(X @ inv @ L, resid, h) == pytest.approx(L @ variance.hc3(inv, X, resid, h) @ L, rel=1e-12)
+    calls = []
+    monkeypatch.setattr(variance, "hc3_contrast", lambda *a: calls.append(a) or 0.0)
+    assert np.all(se_ratios(X, resid, Ls) == 0.0) and len(calls) == len(Ls)
+
+
 # ---------------------------------------------------------------- the flag by simulation
 def test_flag_fires_under_heteroscedasticity_and_rarely_otherwise():
     # Measured (n = 200, these seeds, ~10 s): bin_het flag 1.00 (classical size .17), cont_het
@@ -214,3 +248,23 @@ def test_homoscedastic_model_and_hc3_plans_are_not_flagged():
     hc3 = em.analyze(_frame("bin_het", 300, 5), _plan("HC3"))
     assert "se_ratio_hc3" not in hc3.models[0] and hc3.table["note"].iloc[0] == ""
     assert "Breusch-Pagan" not in " ".join(methods_text(hc3))
+
+
+def test_console_notes_come_from_the_coded_row_notes():
+    """The summary's notes under a table are the row's first two notes (Results.row_notes),
+    each whole, even when a note's text itself holds '; '."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from effectmod.cli.console import print_summary
+    from effectmod.records import Note, keys_of
+
+    res = em.analyze(_frame("bin_het", 300, 5), _plan())
+    key = keys_of(res.table)[0]
+    notes = (Note("first", "alpha; still alpha"), Note("second", "beta"), Note("third", "gamma"))
+    res = replace(res, row_notes={**res.row_notes, key: notes})
+    buf = io.StringIO()
+    print_summary(Console(file=buf, width=200), res)
+    text = " ".join(buf.getvalue().split())   # the caption wraps at the table's width
+    assert "alpha; still alpha; beta" in text and "gamma" not in text

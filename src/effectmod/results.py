@@ -8,12 +8,18 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .records import ROW_KEY
+from .records import ROW_KEY, JNRegion, Note
 from .writing import check_output_folder, write_csv, write_folder  # noqa: F401 (the writer's old home)
+
+if TYPE_CHECKING:
+    from .data.trial import TrialData
+    from .models.fit import FittedModel
+    from .plan.schema import Plan
 
 CONTRACT_COLUMNS = ("outcome", "timepoint", "moderator", "term", "model", "estimate", "std_error",
                     "ci_low", "ci_high", "p_value", "p_adjusted", "n", "tier")
@@ -21,30 +27,34 @@ DEPENDENCIES = ("numpy", "scipy", "pandas", "statsmodels", "pydantic", "pyyaml",
                 "pyarrow", "pyreadstat", "openpyxl", "rich", "python-docx")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Results:
     """The outcome of ``effectmod.analyze``.
 
     ``table`` holds the results.csv rows (CONTRACT §4 columns first, then ``note``, ``df`` and
     any others). The other frames are the conditional effects, Johnson-Neyman boundaries and
     per-model summaries; ``write(dir)`` writes the whole output folder.
+
+    A record: its fields cannot be reassigned. A variant is a new record,
+    ``dataclasses.replace(results, attachments=...)``.
     """
 
     table: pd.DataFrame
-    plan: object
-    trial: object
-    fitted: list
-    inputs: dict = field(default_factory=dict)
+    plan: Plan
+    trial: TrialData
+    fitted: list[FittedModel]
+    inputs: dict[str, Any] = field(default_factory=dict)
     started: float = 0.0
     finished: float = 0.0
-    sections: dict = field(default_factory=dict)   # further tidy frames by name (conditional_effects, ...)
-    attachments: dict = field(default_factory=dict)  # relative path -> bytes, written into the folder too
+    # further tidy frames by name (conditional_effects, ...), and a few plain values for results.json
+    sections: dict[str, Any] = field(default_factory=dict)
+    attachments: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes, written into the folder too
     # each table row's structured notes (records.Note: code and text) by its ROW_KEY; the table's
     # ``note`` column is their rendered text. Programs ask ``has_note`` instead of reading the text.
-    row_notes: dict = field(default_factory=dict)
+    row_notes: dict[tuple, tuple[Note, ...]] = field(default_factory=dict)
     # the Johnson-Neyman significant parts as numbers (tuples of records.JNRegion) by the
     # johnson_neyman row's ROW_KEY (its term is ""); the section's text columns say the same
-    jn_regions: dict = field(default_factory=dict)
+    jn_regions: dict[tuple, tuple[JNRegion, ...]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ views
     @property
@@ -86,7 +96,7 @@ class Results:
         from ._version import __version__
         finished = self.finished if finished is None else finished
 
-        versions = {}
+        versions: dict[str, str | None] = {}
         for dist in DEPENDENCIES:
             try:
                 versions[dist] = metadata.version(dist)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import UsageError
@@ -74,12 +75,12 @@ def run_demo(args) -> int:
     plan = validate_plan(trial.plan, origin="built-in demo plan")
     with LazyProgress(console) as progress:
         results = analyze(trial.data, plan, progress=progress.update)
-    results.inputs["data"]["source"] = "simulated: effectmod simulate --scenario resolve --n 276 --seed 2024"
-    results.attachments = {
+    source = "simulated: effectmod simulate --scenario resolve --n 276 --seed 2024"
+    results = replace(results, inputs={**results.inputs, "data": {**results.inputs["data"], "source": source}}, attachments={
         "demo-data/resolve.csv": trial.data.to_csv(index=False).encode(),
         "demo-data/resolve.plan.yaml": yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True).encode(),
         "demo-data/resolve.truth.json": (json.dumps(trial.truth, indent=2) + "\n").encode(),
-    }
+    })
     return _finish(results, out, args, console, started)
 
 

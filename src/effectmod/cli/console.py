@@ -26,10 +26,13 @@ def short_label(label: str, width: int = LABEL_WIDTH) -> str:
 def summary_tables(results, width: int = 80) -> list:
     """(title, rich Table) per model type and outcome: moderators down, follow-ups across.
 
+    A row with notes gets a mark, and its first two notes (``Results.row_notes``) go under the table.
+
     When the follow-ups do not fit ``width`` side by side, one table per follow-up instead.
     """
     from rich.table import Table
 
+    from ..records import row_key
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
     from ..report.tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
@@ -85,13 +88,13 @@ def summary_tables(results, width: int = 80) -> list:
                         else:
                             fmt = odds_ratio_ci if model == "logistic" else estimate_ci
                             est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
-                            note = r.get("note", "")
-                            if isinstance(note, str) and note:
+                            shown = [n.text for n in results.row_notes.get(row_key(r), ()) if n.text][:2]
+                            if shown:
                                 # e.g. separation: the reader must see why a ratio prints as '>999'
                                 est += NOTE_MARK
                                 where = mlab.get(mod, mod) + (f" [{term}]" if term else "")
                                 notes.append(f"{NOTE_MARK} {where}, {timepoint_text(tp, results.plan.data.time_unit)}: "
-                                             + "; ".join(note.split("; ")[:2]))
+                                             + "; ".join(shown))
                         p = (p + TIER_MARK.get(r["tier"], "")).ljust(len(p) + 2) if p else p
                         cells += [f"[{style}]{escaped(est)}[/]" if style and est else escaped(est),
                                   f"[{style}]{escaped(p)}[/]" if style and p else escaped(p)]
@@ -136,7 +139,8 @@ def print_summary(console, results) -> None:
     flow = results.trial.flow
     excluded = sum(n for _, n in flow.excluded)
     console.print()
-    console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), * hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
+    console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), "
+                  f"* hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in the two analysed arms"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
     from ..inference.heteroscedasticity import console_line

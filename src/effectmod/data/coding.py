@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..plan.labels import label_of
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .problems import Problems, bool_hint, token_counts, token_fix
 from .trial import CovariateData, ModeratorData, OutcomeData
@@ -26,12 +27,12 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
                 continue
         else:
             base_col = str(o.baseline) if o.baseline is not None else None
-            follow = dict(o.followups)
+            follow = dict(o.followups or {})
             where = None
-        label = o.label or o.name
+        label = label_of(o)
         event = None
         if o.type == "continuous":
-            coded = {t: _numeric(wide, col, where or f"outcomes[{i}].followups['{t}']", problems, o.range) for t, col in follow.items()}
+            coded = {t: _numbers(wide, col, where or f"outcomes[{i}].followups['{t}']", problems, o.range) for t, col in follow.items()}
             base = _numeric(wide, base_col, where or f"outcomes[{i}].baseline", problems, o.range) if base_col else None
         else:
             coded, event = _binary_outcome(wide, follow, o, i, problems)
@@ -47,6 +48,11 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
 def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     if col is None:
         return None
+    return _numbers(wide, col, where, problems, bounds)
+
+
+def _numbers(wide, col, where, problems, bounds):
+    """A named column's numbers as an array (``_numeric`` for a column that is always there)."""
     values, bad, hint = numeric_column(wide[col])
     names = wide.attrs.get("row_names")
     shown = f"column '{_shown(col)}' (plan: {where})"
@@ -193,6 +199,7 @@ def derive_followups(src: OutcomeData, quantity: str, op: str, threshold: float)
             q = {"value": y, "change_from_baseline": None if b is None else y - b,
                  "reduction_from_baseline": None if b is None else b - y,
                  "reduction_from_baseline_pct": None if b is None else np.where(b != 0, 100.0 * (b - y) / b, np.nan)}[quantity]
+            assert q is not None, "a rule on the change from baseline needs a baseline (checked by the caller)"
             v = _OPS[op](q, threshold).astype(float)
         v[np.isnan(q)] = np.nan
         coded[t] = v
@@ -218,9 +225,9 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
     out = {}
     for i, m in enumerate(plan.moderators):
         where = f"moderators[{i}].column"
-        label = m.label or m.name
+        label = label_of(m)
         if m.type == "continuous":
-            values = _numeric(wide, m.column, where, problems, None)
+            values = _numbers(wide, m.column, where, problems, None)
             out[m.name] = ModeratorData(m.name, label, "continuous", values, m.column)
             continue
         shown = f"column '{m.column}' (plan: {where})"
@@ -273,7 +280,7 @@ def code_covariates(wide, plan: Plan, problems: Problems) -> CovariateData:
             if all(t == "." for _, t in bad):
                 # numbers, perhaps with '.' for missing: read as _numeric reads moderators (with its warning)
                 names.append(c)
-                cols.append(_numeric(wide, c, where, problems, None) if bad else values)
+                cols.append(_numbers(wide, c, where, problems, None) if bad else values)
                 sources.append(c)
                 continue
             observed = int(np.sum(~np.isnan(values))) + len(bad)
@@ -291,7 +298,7 @@ def code_covariates(wide, plan: Plan, problems: Problems) -> CovariateData:
                          "fix the values or recode it as a category with few levels")
             continue
         ref = levels[0] if levels else None
-        if declared == "categorical":
+        if declared == "categorical" and not isinstance(entry, str):
             if entry.reference is not None:
                 ref = value_key(entry.reference)
                 if ref not in levels:
@@ -329,7 +336,7 @@ def few_integer_codes(values: np.ndarray, most: int = 12) -> list[str] | None:
     levels = np.unique(seen)
     if not 2 < len(levels) <= most:
         return None
-    return [value_key(v) for v in levels]
+    return [k for k in (value_key(v) for v in levels) if k is not None]
 
 
 def undeclared_code_covariates(plan: Plan, trial) -> list[str]:

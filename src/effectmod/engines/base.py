@@ -57,11 +57,16 @@ class WaldTest:
 
 
 class Fit(Protocol):
-    """What the inference layer needs from any fitted model."""
+    """What the inference layer needs from any fitted model (read-only: the records are frozen)."""
 
-    coef: np.ndarray
-    vcov: np.ndarray
-    names: tuple[str, ...]
+    @property
+    def coef(self) -> np.ndarray: ...
+
+    @property
+    def vcov(self) -> np.ndarray: ...
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
 
     def contrast(self, L: np.ndarray) -> Contrast: ...
 

@@ -4,9 +4,10 @@ Callers catch these classes, never messages: ``RankDeficient`` (the design's col
 linearly dependent under the one rank rule of ``engines.linalg``), ``PerfectFit`` (the outcome is
 reproduced exactly, nothing to test), ``NotConverged`` (an iterative fit stopped without meeting
 the convergence rule) and ``Separated`` (a binary outcome is predicted perfectly, so maximum
-likelihood has no finite optimum). All derive from ``EngineError``; ``RankDeficient`` and
-``PerfectFit`` also stay ``ValueError`` subclasses, as their older names ``RankDeficientError`` and
-``PerfectFitError`` were.
+likelihood has no finite optimum; raised only for callers that ask for a finite estimate).
+``models.fit`` turns the first three into a not-estimable row whose note says why. All derive from
+``EngineError``; ``RankDeficient`` and ``PerfectFit`` also stay ``ValueError`` subclasses, as their
+older names ``RankDeficientError`` and ``PerfectFitError`` were.
 """
 from __future__ import annotations
 
@@ -39,15 +40,28 @@ class NotIdentified(EngineError, ValueError):
 
 
 class NotConverged(EngineError):
-    """An iterative fit stopped before its convergence rule was met; ``reason`` says why."""
+    """An iterative fit stopped before its convergence rule was met, so its numbers mean nothing;
+    ``reason`` says which fit, ``notes`` (plain words) what the engine saw in it."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, notes: tuple[str, ...] = ()):
         self.reason = reason
-        super().__init__(reason)
+        self.notes = tuple(notes)
+        super().__init__(reason + (" (" + "; ".join(self.notes) + ")" if self.notes else ""))
 
 
 class Separated(EngineError):
-    """A binary outcome is predicted perfectly by the design: the ML estimate is infinite."""
+    """A binary outcome is predicted perfectly by the design: the ML estimate is infinite.
+
+    Separation is a finding, not a failure: an ML logistic fit under separation is still
+    returned, flagged (``LogisticFit.separation`` / ``diverged``), and reported with a note, as
+    R's ``glm`` reports it. Only a caller that needs a finite maximum-likelihood estimate asks
+    for this error (``fit_logistic(..., finite=True)``): ``binary_method: firth_if_separated``
+    catches it and refits with Firth's penalised likelihood. ``notes`` say what was found."""
+
+    def __init__(self, reason: str, notes: tuple[str, ...] = ()):
+        self.reason = reason
+        self.notes = tuple(notes)
+        super().__init__(reason + (" (" + "; ".join(self.notes) + ")" if self.notes else ""))
 
 
 # the names callers and tests have used so far

@@ -17,7 +17,7 @@ from scipy import optimize, sparse, special
 
 from effectmod.engines import newton
 from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
-from effectmod.engines.errors import RankDeficient
+from effectmod.engines.errors import NotConverged, RankDeficient, Separated
 from effectmod.engines.linalg import collinear_columns, collinear_fits
 
 TOL = 1e-10
@@ -275,7 +275,8 @@ def _post_fit_notes(X, y, b, vcov, names, converged, method, max_iter):
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
-                 names: Sequence[str] | None = None, max_iter: int = 100) -> LogisticFit:
+                 names: Sequence[str] | None = None, max_iter: int = 100, *,
+                 finite: bool = False, allow_unconverged: bool = False) -> LogisticFit:
     """Fit a logistic regression of 0/1 ``y`` on the design matrix ``X`` (intercept included).
 
     ``method="ml"`` is maximum likelihood (R's ``glm(family = binomial)``); ``method="firth"``
@@ -291,9 +292,19 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
     delta method. Under separation the Firth Wald interval is therefore only approximate.
 
     Separation is checked after the fit by linear programming, and by fitted probabilities
-    at 0 or 1 and exploding standard errors; findings are in ``notes`` in plain words and the
-    fit is still returned. A design that fails the rank rule of ``engines.linalg`` raises
-    ``RankDeficient`` naming the dependent columns; malformed inputs raise ``ValueError``.
+    at 0 or 1 and exploding standard errors; findings are in ``notes`` in plain words.
+
+    What comes back (the typed errors of ``engines.errors``):
+
+    * a design that fails the rank rule of ``engines.linalg`` raises ``RankDeficient`` naming
+      the dependent columns; malformed inputs raise ``ValueError``;
+    * an ML fit under separation (``LogisticFit.diverged``) is returned flagged, converged or
+      not: its coefficients run off to infinity, so it is reported with a note (as R's ``glm``
+      does), unless the caller needs a finite estimate (``finite=True``), which raises
+      ``Separated`` (e.g. to refit with Firth);
+    * any other fit that stops without meeting the convergence rule raises ``NotConverged``
+      (its ``notes`` carry this fit's notes): its numbers mean nothing. ``allow_unconverged=True``
+      returns it instead (``converged`` False), for a caller that keeps it with a warning.
     """
     if method not in ("ml", "firth"):
         raise ValueError(f"method must be 'ml' or 'firth', not {method!r}")
@@ -319,6 +330,11 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, method: str = "ml",
         except np.linalg.LinAlgError:
             vcov = np.full_like(info, np.inf)
         separation, notes = _post_fit_notes(X, y, b, vcov, names, converged, method, max_iter)
+    if method == "ml" and separation:
+        if finite:
+            raise Separated("the maximum-likelihood estimate is infinite (separation)", notes)
+    elif not converged and not allow_unconverged:
+        raise NotConverged("logistic fit did not converge", notes)
     return LogisticFit(coef=b, vcov=vcov, names=names, n=int(len(y)), n_events=int(y.sum()),
                        converged=converged, iterations=iterations, method=method,
                        separation=separation, notes=notes)

@@ -38,6 +38,13 @@ def hc3(inv, X, resid, h):
     return inv @ meat @ inv
 
 
+def hc3_contrast(a, resid, h):
+    """HC3 variance of one contrast L'b from its rows a_i = L'(X'X)^-1 x_i: sum_i a_i^2 e_i^2 /
+    (1 - h_i)^2, i.e. L' ``hc3`` L without the p x p matrix (a (n,) or (B, n))."""
+    u = resid / (1.0 - h)
+    return (a * a * u * u).sum(axis=-1)
+
+
 def hc3_qr(Q, Rinv, resid):
     """HC3 from a QR of the design, X = Q R: R^-1 (Q' diag(e_i^2 / (1 - h_i)^2) Q) R^-T. The same
     matrix as ``hc3``, without forming (X'X)^-1 first, so a near-singular design loses only

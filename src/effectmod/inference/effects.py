@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..engines.logistic import LogisticFit
+from ..plan.labels import label_of
 from ..records import JNRegion
 
 PERCENTILES = (10, 25, 50, 75, 90)
@@ -178,7 +179,7 @@ def johnson_neyman_regions(fitted, trial, plan) -> tuple[pd.DataFrame, dict[tupl
     model).
     """
     level = plan.analysis.ci_level
-    labels = {m.name: (m.label or m.name) for m in plan.moderators}
+    labels = {m.name: label_of(m) for m in plan.moderators}
     rows = []
     regions: dict[tuple, tuple[JNRegion, ...]] = {}
     for fm in _estimable(fitted):

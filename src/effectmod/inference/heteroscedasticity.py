@@ -72,24 +72,28 @@ def breusch_pagan(resid: np.ndarray, Z: np.ndarray) -> tuple[float, int, float]:
 
 
 def se_ratios(X: np.ndarray, resid: np.ndarray, Ls: list[np.ndarray]) -> np.ndarray:
-    """HC3 over classical SE of each contrast L'b of an OLS fit with design X and residuals."""
+    """HC3 over classical SE of each contrast L'b of an OLS fit with design X and residuals.
+
+    HC3 is ``engines.variance``'s (the one HC3 of the code base), from a QR of the design with
+    unit-SD columns (leverages do not change with column scale)."""
+    from ..engines import variance
+
     X = np.asarray(X, dtype=float)
     n, p = X.shape
     sd = X.std(axis=0)
-    Xs = X / np.where(sd > 0, sd, np.abs(X).max(axis=0))     # leverages do not change with column scale
+    scale = np.where(sd > 0, sd, np.abs(X).max(axis=0))
+    Xs = X / scale
     Q, R = np.linalg.qr(Xs)
-    h = (Q * Q).sum(axis=1)
+    h = variance.leverages(Q)
     if np.any(h > 1.0 - 1e-10):
         # a participant fitted exactly (e.g. alone in an arm x level cell): HC3 is undefined
         return np.full(len(Ls), math.nan)
     Rinv = np.linalg.solve(R, np.eye(p))
     B = Xs @ Rinv @ Rinv.T                                    # rows: x_i' (X'X)^-1 (scaled columns)
-    scale = np.where(sd > 0, sd, np.abs(X).max(axis=0))
     out = []
     for L in Ls:
         a = B @ (np.asarray(L, dtype=float) / scale)          # L'(X'X)^-1 x_i in the original units
-        u = resid / (1.0 - h)
-        hc3 = float((a * a * u * u).sum())
+        hc3 = float(variance.hc3_contrast(a, resid, h))
         classical = float((a * a).sum()) * float(resid @ resid) / (n - p)
         out.append(math.sqrt(hc3 / classical) if classical > 0 else math.nan)
     return np.array(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from ..records import (
 from .design import Design, mixed_design, single_design
 from .spec import ModelSpec
 
+if TYPE_CHECKING:
+    from ..engines.base import Fit
+
 
 class NotEstimable(Exception):
     """This one model cannot be fitted; the message is the row's `note`."""
@@ -39,9 +43,9 @@ class NotEstimable(Exception):
 class FittedModel:
     spec: ModelSpec
     design: Design
-    fit: object | None                     # an engine's Fit record, None when not estimable
-    rows: list[dict] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    fit: Fit | None                        # an engine's Fit record, None when not estimable
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
     notes: tuple[Note, ...] = ()           # the model's notes (every row of it carries them)
 
     @property
@@ -58,6 +62,7 @@ def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
     adjust = plan.analysis.adjust_for_baseline
     if spec.kind == "mixed":
         return mixed_design(trial, spec.outcome, spec.moderator, adjust)
+    assert spec.timepoint is not None, "a single-timepoint model names its follow-up"
     return single_design(trial, spec.outcome, spec.moderator, spec.timepoint, adjust)
 
 
@@ -168,65 +173,94 @@ def _plain(name: str) -> str:
             "(Intercept)": "intercept"}.get(name, name)
 
 
-def run_engine(spec: ModelSpec, design: Design, plan: Plan):
-    """(fit, summary numbers, notes: tuple[Note, ...]) of one design. Raises the engine's typed
-    errors (``engines.errors``): RankDeficient as it is, the others as NotEstimable with the reason."""
-    from ..engines.errors import PerfectFit
+# (the engine's record - OLSFit, LogisticFit or MixedFit, each a ``Fit`` -, summary numbers, notes)
+EngineResult = tuple[Any, dict[str, Any], tuple[Note, ...]]
+
+
+def run_engine(spec: ModelSpec, design: Design, plan: Plan) -> EngineResult:
+    """(fit, summary numbers, notes) of one design.
+
+    The engines' typed errors (``engines.errors``) are mapped here, never their messages:
+    ``RankDeficient`` is raised as it is (``fit_model`` names the collinear columns);
+    ``PerfectFit`` and ``NotConverged`` become ``NotEstimable`` with the row's reason in words;
+    ``Separated`` is asked for only by ``binary_method: firth_if_separated`` and answered with a
+    Firth refit. A mixed model the engine cannot fit for any other reason is ``NotEstimable`` too.
+    """
+    from ..engines.errors import NotConverged, PerfectFit
     try:
-        return _run_engine(spec, design, plan)
+        if spec.kind == "linear":
+            return _run_linear(design, plan)
+        if spec.kind == "logistic":
+            return _run_logistic(spec, design, plan)
+        if spec.kind == "mixed":
+            return _run_mixed(spec, design)
     except PerfectFit as exc:
         terms = ", ".join(_plain(t) for t in exc.terms) or "the model's terms"
         raise NotEstimable(f"the outcome is fitted exactly by {terms} (residual sum of squares ~0); "
                            "nothing to test") from None
-
-
-def _run_engine(spec: ModelSpec, design: Design, plan: Plan):
-    from ..engines.errors import EngineError, PerfectFit, RankDeficient
-    from ..engines.ols import fit_ols
-    if spec.kind == "linear":
-        fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
-        return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
-                     "se": plan.analysis.se}, ()
-    if spec.kind == "logistic":
-        from ..engines.logistic import fit_logistic
-        method = plan.analysis.binary_method
-        fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
-        note_parts = [Note(LOGISTIC_ENGINE, n) for n in fit.notes]
-        if method == "firth_if_separated" and fit.separation:
-            fit = fit_logistic(design.X, design.y, method="firth", names=design.names)
-            note_parts = [Note(SEPARATION_FIRTH,
-                               "separation: refitted with Firth's penalised likelihood (binary_method: firth_if_separated)"),
-                          *(Note(LOGISTIC_ENGINE, n) for n in fit.notes)]
-        elif fit.separation and fit.method == "ml":
-            # kept, as R's glm reports it: the Wald p of a diverging estimate is near 1, so the
-            # row cannot claim evidence; the note says why its numbers must not be read
-            note_parts.insert(0, Note(SEPARATION_KEPT, "separation: estimate unreliable; consider binary_method: firth"))
-        elif not fit.converged:
-            raise NotEstimable("logistic fit did not converge"
-                               + (" (" + render_notes(note_parts) + ")" if note_parts else ""))
-        if not fit.converged:
-            warnings.warn(f"{spec.outcome} at {spec.timepoint} x {spec.moderator}: the {fit.method} logistic fit did not converge",
-                          ConvergenceWarning, stacklevel=2)
-        return fit, {"method": fit.method, "events": fit.n_events, "converged": fit.converged,
-                     "separation": fit.separation}, tuple(note_parts)
-    if spec.kind == "mixed":
-        from ..engines.mixed import fit_random_intercept
-        try:
-            fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
-        except (RankDeficient, PerfectFit):
-            raise
-        except (np.linalg.LinAlgError, EngineError) as exc:
-            raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
-        notes: tuple[Note, ...] = ()
-        if not fit.converged:
-            notes = (Note(REML_NOT_CONVERGED, f"REML did not converge: {fit.message}"),)
-            warnings.warn(f"{spec.outcome} x {spec.moderator}: {notes[0].text}", ConvergenceWarning, stacklevel=2)
-        elif fit.message:
-            notes = (Note(REML_MESSAGE, fit.message),)
-        return fit, {"n_obs": fit.n_obs, "n_participants": fit.n_groups, "sigma2_participant": fit.sigma2_subject,
-                     "sigma2_residual": fit.sigma2_residual, "icc": fit.icc, "converged": fit.converged,
-                     "reml_deviance": fit.reml_deviance}, notes
+    except NotConverged as exc:
+        # the engine's own findings on the failed fit, in brackets after the reason
+        raise NotEstimable(exc.reason + (" (" + render_notes(Note(LOGISTIC_ENGINE, n) for n in exc.notes) + ")"
+                                         if exc.notes else "")) from None
     raise ValueError(f"unknown model kind {spec.kind!r}")
+
+
+def _run_linear(design: Design, plan: Plan) -> EngineResult:
+    from ..engines.ols import fit_ols
+    fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
+    return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
+                 "se": plan.analysis.se}, ()
+
+
+def _run_logistic(spec: ModelSpec, design: Design, plan: Plan) -> EngineResult:
+    """ML, Firth, or ML refitted with Firth under separation (``binary_method``). An ML fit under
+    separation is kept with a note; a fit that did not converge otherwise raises NotConverged
+    (from the engine), except Firth's refit after separation, kept with a warning."""
+    from ..engines.errors import Separated
+    from ..engines.logistic import fit_logistic
+    method = plan.analysis.binary_method
+    if method == "firth_if_separated":
+        try:
+            fit = fit_logistic(design.X, design.y, method="ml", names=design.names, finite=True)
+            notes = [Note(LOGISTIC_ENGINE, n) for n in fit.notes]
+        except Separated:
+            fit = fit_logistic(design.X, design.y, method="firth", names=design.names, allow_unconverged=True)
+            notes = [Note(SEPARATION_FIRTH,
+                          "separation: refitted with Firth's penalised likelihood (binary_method: firth_if_separated)"),
+                     *(Note(LOGISTIC_ENGINE, n) for n in fit.notes)]
+    else:
+        fit = fit_logistic(design.X, design.y, method="firth" if method == "firth" else "ml", names=design.names)
+        notes = [Note(LOGISTIC_ENGINE, n) for n in fit.notes]
+    if fit.diverged:
+        # kept, as R's glm reports it: the Wald p of a diverging estimate is near 1, so the
+        # row cannot claim evidence; the note says why its numbers must not be read
+        notes.insert(0, Note(SEPARATION_KEPT, "separation: estimate unreliable; consider binary_method: firth"))
+    if not fit.converged:
+        warnings.warn(f"{spec.outcome} at {spec.timepoint} x {spec.moderator}: the {fit.method} logistic fit did not converge",
+                      ConvergenceWarning, stacklevel=2)
+    return fit, {"method": fit.method, "events": fit.n_events, "converged": fit.converged,
+                 "separation": fit.separation}, tuple(notes)
+
+
+def _run_mixed(spec: ModelSpec, design: Design) -> EngineResult:
+    from ..engines.errors import EngineError, PerfectFit, RankDeficient
+    from ..engines.mixed import fit_random_intercept
+    assert design.groups is not None, "a mixed design has participant groups"
+    try:
+        fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
+    except (RankDeficient, PerfectFit):
+        raise
+    except (np.linalg.LinAlgError, EngineError) as exc:
+        raise NotEstimable(f"mixed model could not be fitted: {exc}") from None
+    notes: tuple[Note, ...] = ()
+    if not fit.converged:
+        notes = (Note(REML_NOT_CONVERGED, f"REML did not converge: {fit.message}"),)
+        warnings.warn(f"{spec.outcome} x {spec.moderator}: {notes[0].text}", ConvergenceWarning, stacklevel=2)
+    elif fit.message:
+        notes = (Note(REML_MESSAGE, fit.message),)
+    return fit, {"n_obs": fit.n_obs, "n_participants": fit.n_groups, "sigma2_participant": fit.sigma2_subject,
+                 "sigma2_residual": fit.sigma2_residual, "icc": fit.icc, "converged": fit.converged,
+                 "reml_deviance": fit.reml_deviance}, notes
 
 
 def base_summary(spec: ModelSpec, design: Design) -> dict:

@@ -23,6 +23,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..inference.effects import johnson_neyman_regions, moderator_values
 from .drawing import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
+from .labels import label_of
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
 
@@ -113,7 +114,7 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     level = plan.analysis.ci_level
     mod = next(m for m in plan.moderators if m.name == fm.spec.moderator)
     out = next(o for o in plan.outcomes if o.name == fm.spec.outcome)
-    mlabel, olabel = mod.label or mod.name, out.label or out.name
+    mlabel, olabel = label_of(mod), label_of(out)
     treated, control = _arms(results)
 
     obs = moderator_values(fm, trial)
@@ -136,8 +137,8 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
         favoured = treated if (sign == "effect < 0") == lower_better else control
         ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
         why = f"; if {plan.better_direction(out.name)} is better" if assumed else ""
-        ax.text((a + b) / 2, 0.97, literal(f"favours {favoured}\n(CI excludes 0{why})"), transform=blended_transform_factory(ax.transData, ax.transAxes),
-                ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
+        ax.text((a + b) / 2, 0.97, literal(f"favours {favoured}\n(CI excludes 0{why})"),
+                transform=blended_transform_factory(ax.transData, ax.transAxes), ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
     ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
     ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
     ax.axhline(0, color="black", lw=0.8, ls="-", zorder=1)
@@ -154,8 +155,8 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
                 alpha=min(1.0, 0.25 + 0.75 * k / counts.max()), solid_capstyle="butt")
     ax.set_xlim(obs.min(), obs.max())
     ax.set_xlabel(literal(mlabel + (f" ({mod.units})" if mod.units else "")))
-    ax.set_ylabel(literal(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} ({treated} − {control}{', ' + scale if logit else ''})"),
-                  fontsize=8)
+    ax.set_ylabel(literal(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} "
+                          f"({treated} − {control}{', ' + scale if logit else ''})"), fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
     ax.set_title(literal(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
@@ -221,7 +222,7 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     plan = results.plan
     level = plan.analysis.ci_level
     mod = next(m for m in plan.moderators if m.name == moderator)
-    olab = {o.name: o.label or o.name for o in plan.outcomes}
+    olab = {o.name: label_of(o) for o in plan.outcomes}
     treated, control = _arms(results)
     groups = list(dict.fromkeys(zip(sel["outcome"], sel["timepoint"], sel["model"])))
     levels = list(dict.fromkeys(sel["moderator_value"]))
@@ -234,7 +235,10 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     with np.errstate(invalid="ignore"):
         wide = np.maximum(np.abs(sel["ci_low"].to_numpy(float)), np.abs(sel["ci_high"].to_numpy(float))) > LOG_RATIO_LIMIT
     window = axis_window(sel["ci_low"], sel["ci_high"], sel["effect"], log_ratio & wide)
-    y, ticks, labels, headings = n_rows, [], [], []
+    y = n_rows
+    ticks: list[int] = []
+    labels: list[str] = []
+    headings: list[int] = []
     for outcome, t, model in groups:
         y -= 1
         sub = sel[(sel["outcome"] == outcome) & (sel["timepoint"] == t) & (sel["model"] == model)]
@@ -245,8 +249,8 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         ticks.append(y)
         headings.append(len(labels))
         labels.append(literal(f"{olab.get(outcome, outcome)}, {timepoint_text(t, results.plan.data.time_unit)}"))
-        ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}", transform=blended_transform_factory(ax.transAxes, ax.transData),
-                va="center", fontsize=7.5)
+        ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}",
+                transform=blended_transform_factory(ax.transAxes, ax.transData), va="center", fontsize=7.5)
         for k, lv in enumerate(levels):
             y -= 1
             r = sub[sub["moderator_value"] == lv]
@@ -267,10 +271,10 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     ax.set_ylim(y - 0.7, n_rows - 0.3)
     logit = (sel["scale"] == "log odds ratio").any()
     ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI"))
-    ax.set_title(literal(f"Treatment effect by {mod.label or mod.name}"), loc="left", fontsize=9.5)
+    ax.set_title(literal(f"Treatment effect by {label_of(mod)}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     fig.subplots_adjust(left=0.3, right=0.8)
-    caption = (f"Treatment effect ({treated} minus {control}) within each level of {mod.label or mod.name}, per outcome "
+    caption = (f"Treatment effect ({treated} minus {control}) within each level of {label_of(mod)}, per outcome "
                f"and follow-up, with {level_text(level)} CIs; right: P of the test of interaction (joint test for "
                "categorical moderators). Subgroup effects are descriptive; the interaction test is the evidence "
                "that the effect differs.")
