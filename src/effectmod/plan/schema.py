@@ -41,7 +41,10 @@ class DataSpec(_Strict):
     time: Optional[str] = Field(None, description="Long format only: the column holding the assessment time.")
     time_unit: Optional[str] = Field(None, description="Unit of the follow-up labels, shown in the report (e.g. weeks: '52 weeks').")
     sheet: Optional[Union[str, int]] = Field(None, description="Excel files: the sheet to read (name or 0-based index); default the first.")
-    missing_codes: list[Scalar] = Field(default_factory=list, description="Values that mean 'missing' in every column (e.g. -99, 999, '.'). When the key is not given, R's NA is missing too (files from R write it for every missing value); when it is given (even []), only these codes and empty cells are, and NA in a text column is a level.")
+    missing_codes: list[Scalar] = Field(default_factory=list, description=(
+        "Values that mean 'missing' in every column (e.g. -99, 999, '.'). When the key is not given, R's NA is missing too "
+        "(files from R write it for every missing value); when it is given (even []), only these codes and empty cells are, "
+        "and NA in a text column is a level."))
 
 
 class Derivation(_Strict):
