@@ -241,15 +241,15 @@ def test_interrupt_leaves_no_folder(tmp_path, step, sig):
 
 @pytest.mark.slow
 def test_ctrl_c_during_a_real_long_bootstrap(tmp_path):
-    """The real thing: 200000 bootstrap replicates of 16 models, interrupted part way."""
+    """The real thing: 100000 bootstrap replicates (the plan's limit) of 120 models, interrupted part way."""
     rng = np.random.default_rng(5)
-    frame = trial_frame().assign(**{f"m{j}": rng.normal(size=N) for j in range(6)})
-    moderators = BASE_PLAN["moderators"] + [{"name": f"m{j}", "column": f"m{j}", "type": "continuous"} for j in range(6)]
-    args = write(tmp_path, frame, plan_dict(moderators=moderators, analysis={"bootstrap": 200000}))
+    frame = trial_frame().assign(**{f"m{j}": rng.normal(size=N) for j in range(58)})
+    moderators = BASE_PLAN["moderators"] + [{"name": f"m{j}", "column": f"m{j}", "type": "continuous"} for j in range(58)]
+    args = write(tmp_path, frame, plan_dict(moderators=moderators, analysis={"bootstrap": 100000}))
     started = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "effectmod", *args, "--quiet"], stderr=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
-    time.sleep(12)
+    time.sleep(8)
     assert proc.poll() is None, "the bootstrap finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=120)[1]
