@@ -2,6 +2,8 @@
 every data problem at once."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,3 +213,12 @@ def test_prepare_does_not_modify_the_frame():
     before = frame.copy(deep=True)
     prepare(frame, plan_dict(data={**BASE_PLAN["data"], "missing_codes": [-99]}))
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_an_old_binary_xls_workbook_is_read():
+    """.xls is listed among the readers: it must read without an optional package the user lacks
+    (tests/data/trial.xls was written by xlwt, as Excel 97-2003 writes it)."""
+    from effectmod.data.load import read_data
+    frame = read_data(Path(__file__).parent / "data" / "trial.xls")
+    assert list(frame.columns) == ["pid", "arm", "age", "pain_0", "pain_12"]
+    assert len(frame) == 40 and frame["pid"].iloc[0] == "P001" and set(frame["arm"]) == {"active", "sham"}

@@ -261,7 +261,9 @@ def apply_value_labels(frame: pd.DataFrame, labels: dict) -> pd.DataFrame:
 
 
 def _read_excel(path: Path, sheet) -> pd.DataFrame:
-    with pd.ExcelFile(path) as book:
+    # the old binary .xls format: python-calamine (a dependency) reads it; pandas' xlrd engine is deprecated
+    engine = "calamine" if path.suffix.lower() == ".xls" else "openpyxl"
+    with pd.ExcelFile(path, engine=engine) as book:
         return _read_sheet(book, path, sheet)
 
 
