@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from ..engines.linalg import lstsq_batched
+from ..engines.linalg import gram_inverse, lstsq_batched
 from ..engines.logistic import fit_logistic_stacked
 from ..engines.ols import fit_ols_stacked
 from .sources import PilotSource, ScenarioSource, Size, pilot_coef
@@ -38,13 +38,25 @@ def stacked_t(columns: np.ndarray, y: np.ndarray, mask: np.ndarray, models) -> t
     yc = (yw - yw.sum(axis=1, keepdims=True) / count[:, None]) * w
     sd = np.sqrt((Xc * Xc).sum(axis=1) / count[:, None])
     Xc /= np.where(sd > 0, sd, 1.0)[:, None, :]
+    # one Gram matrix per trial serves every model of this response: a model's normal equations
+    # are a block of it. Trials whose block is well conditioned pass the rank rule without a QR
+    # (engines.linalg.gram_inverse); the others go through the engines' QR and rank rule.
+    gram = np.einsum("bnk,bnl->bkl", Xc, Xc)
+    gy = np.einsum("bnk,bn->bk", Xc, yc)
+    yy = (yc * yc).sum(axis=1)
     out = []
     for idx, test in models:
-        # centred columns: the intercept is implicit, and the rank rule and QR solve are the
-        # engines' (engines.linalg), as for every least-squares fit
-        coef, inv, _, bad = lstsq_batched(Xc[:, :, list(idx)], yc)
-        resid = yc - np.einsum("bnp,bp->bn", Xc[:, :, list(idx)], np.nan_to_num(coef))
-        rss = (resid * resid).sum(axis=1)
+        cols = list(idx)
+        inv, well = gram_inverse(gram[:, cols][:, :, cols])
+        coef = np.einsum("bpq,bq->bp", inv, gy[:, cols])
+        rss = yy - np.einsum("bp,bp->b", coef, gy[:, cols])
+        bad = np.zeros(len(yy), dtype=bool)
+        rest = np.flatnonzero(~well)
+        if rest.size:
+            c, i, _, b = lstsq_batched(Xc[rest][:, :, cols], yc[rest])
+            resid = yc[rest] - np.einsum("bnp,bp->bn", Xc[rest][:, :, cols], np.nan_to_num(c))
+            coef[rest], inv[rest], bad[rest] = c, i, b
+            rss[rest] = (resid * resid).sum(axis=1)
         df = count - len(idx) - 1
         with np.errstate(divide="ignore", invalid="ignore"):
             t = coef[:, test] / np.sqrt(inv[:, test, test] * rss / df)
