@@ -29,8 +29,9 @@ with missing values, in the order given, each time imputing one variable from al
   each outcome level, of total weight p + 1. Unlike mice, both levels 0 and 1 are always
   augmented, so an arm whose observed values are all 0 can still impute a 1 rarely.
 * categorical (codes 0..k-1): multinomial logistic regression, fitted by Newton's method with
-  the same augmentation and a posterior draw of all coefficients, as ``mice.impute.polyreg``
-  (which fits ``nnet::multinom``). Only levels observed in the arm are imputed. A categorical
+  the same augmentation as ``mice.impute.polyreg`` (which fits ``nnet::multinom``) and, unlike
+  it (mice draws the levels from the fitted probabilities), a posterior draw of all
+  coefficients, as for the binary case. Only levels observed in the arm are imputed. A categorical
   predictor enters the other models as k-1 indicator columns.
 
 Predictor columns that are constant among an arm's observed values carry no information in
