@@ -24,6 +24,7 @@ covariate_codes:ref.R
 mixed_extra:ref.R
 mi_e2e:ref.R
 mi_pool:ref.R,md_pattern.R
+mice_steps:ref.R
 "
 
 scripts_of() {

@@ -29,8 +29,9 @@ with missing values, in the order given, each time imputing one variable from al
   each outcome level, of total weight p + 1. Unlike mice, both levels 0 and 1 are always
   augmented, so an arm whose observed values are all 0 can still impute a 1 rarely.
 * categorical (codes 0..k-1): multinomial logistic regression, fitted by Newton's method with
-  the same augmentation and a posterior draw of all coefficients, as ``mice.impute.polyreg``
-  (which fits ``nnet::multinom``). Only levels observed in the arm are imputed. A categorical
+  the same augmentation as ``mice.impute.polyreg`` (which fits ``nnet::multinom``) and, unlike
+  it (mice draws the levels from the fitted probabilities), a posterior draw of all
+  coefficients, as for the binary case. Only levels observed in the arm are imputed. A categorical
   predictor enters the other models as k-1 indicator columns.
 
 Predictor columns that are constant among an arm's observed values carry no information in
@@ -286,21 +287,7 @@ def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -
     imputed values and, for the diagnostics, the norm draws before truncation or PMM's
     predicted means."""
     m, no, q = Xo.shape
-    XoT = Xo.transpose(0, 2, 1)
-    xtx = XoT @ Xo
-    idx = np.arange(q)
-    diag = xtx[:, idx, idx]
-    # A column that is zero in every observed row (an indicator seen only among the missing) is
-    # aliased; like mice (lm.fit's NA coefficients set to 0) it gets coefficient and draw 0.
-    dead = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
-    live = (~dead).astype(float)
-    xtx *= live[:, :, None] * live[:, None, :]
-    xtx[:, idx, idx] = np.where(dead, 1.0, diag * (1.0 + _RIDGE))
-    chol = np.linalg.cholesky(xtx)
-    coef = np.linalg.solve(xtx, (live * (XoT @ yo))[..., None])[..., 0]
-    fit_o = (Xo @ coef[..., None])[..., 0]
-    ss = ((yo[None] - fit_o) ** 2).sum(axis=1)
-    df = max(no - q, 1)
+    coef, fit_o, ss, df, chol, live = _norm_fit(Xo, yo)
     sigma = np.sqrt(ss / rng.chisquare(df, size=m))
     z = rng.standard_normal((m, q))
     # With xtx = C C', C'^{-1} z has covariance xtx^{-1}: the posterior shape of beta.
@@ -316,6 +303,30 @@ def _pmm(Xo, yo, Xm, rng, method="pmm", lower=None, upper=None, integer=False) -
     pick = rng.integers(0, k, size=fit_m.shape)
     donor = np.take_along_axis(nearest, pick[..., None], axis=2)[..., 0]
     return yo[donor], fit_m
+
+
+def _norm_fit(Xo, yo) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """The least-squares part of ``.norm.draw``, batched over chains: mice's ``estimice`` with its
+    ridge always on (``ls.meth = "ridge"``). Returns the coefficients, the observed rows' fitted
+    values, the residual sum of squares, the residual df max(n - q, 1), the Cholesky factor C of
+    the penalised X'X (C C' = X'X + ridge) and the 0/1 mask of non-aliased columns."""
+    m, no, q = Xo.shape
+    XoT = Xo.transpose(0, 2, 1)
+    xtx = XoT @ Xo
+    idx = np.arange(q)
+    diag = xtx[:, idx, idx]
+    # A column that is zero in every observed row (an indicator seen only among the missing) is
+    # aliased; like mice (lm.fit's NA coefficients set to 0) it gets coefficient and draw 0.
+    dead = diag <= 1e-12 * diag.max(axis=1, keepdims=True)
+    live = (~dead).astype(float)
+    xtx *= live[:, :, None] * live[:, None, :]
+    xtx[:, idx, idx] = np.where(dead, 1.0, diag * (1.0 + _RIDGE))
+    chol = np.linalg.cholesky(xtx)
+    coef = np.linalg.solve(xtx, (live * (XoT @ yo))[..., None])[..., 0]
+    fit_o = (Xo @ coef[..., None])[..., 0]
+    ss = ((yo[None] - fit_o) ** 2).sum(axis=1)
+    df = max(no - q, 1)
+    return coef, fit_o, ss, df, chol, live
 
 
 def _norm_draw(mean, sigma, lower, upper, integer, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -366,6 +377,19 @@ def _converged(s) -> np.ndarray:
 
 def _logreg(X, obs, yo, Xm, rng) -> np.ndarray:
     """Logistic imputation with a posterior draw of the coefficients, batched over chains."""
+    beta, H = _logreg_fit(X, obs, yo)
+    m, q = beta.shape
+    chol = np.linalg.cholesky(H)
+    z = rng.standard_normal((m, q))
+    draw = beta + np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
+    p = expit((Xm @ draw[..., None])[..., 0])
+    return (rng.random(p.shape) <= p).astype(float)
+
+
+def _logreg_fit(X, obs, yo) -> tuple[np.ndarray, np.ndarray]:
+    """The fit of ``mice.impute.logreg`` before its draw, batched over chains: the weighted
+    logistic maximum-likelihood estimate on the observed rows plus ``_augment``'s pseudo-rows, and
+    the information matrix X'WX at it (its inverse is glm's ``cov.unscaled``)."""
     Xa, ya, wa = _augment(X, np.array([0.0, 1.0]))
     Xf = np.concatenate([X[:, obs], Xa], axis=1)
     y = np.concatenate([yo, ya])
@@ -382,11 +406,7 @@ def _logreg(X, obs, yo, Xm, rng) -> np.ndarray:
     beta = newton(np.zeros((m, q)), direction, converged=_converged, max_iter=_NEWTON_MAX, freeze=False).beta
     mu = expit((Xf @ beta[..., None])[..., 0])
     H = XT @ (Xf * (w * mu * (1.0 - mu))[..., None])
-    chol = np.linalg.cholesky(H)
-    z = rng.standard_normal((m, q))
-    draw = beta + np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
-    p = expit((Xm @ draw[..., None])[..., 0])
-    return (rng.random(p.shape) <= p).astype(float)
+    return beta, H
 
 
 def _softmax_ref0(eta: np.ndarray) -> np.ndarray:
@@ -401,6 +421,27 @@ def _polyreg(X, obs, yo, Xm, rng) -> np.ndarray:
     codes = np.unique(yo)
     if codes.size == 1:
         return np.full(Xm.shape[:2], codes[0])
+    beta, H = _polyreg_fit(X, obs, yo, codes)
+    m, q, K1 = beta.shape
+    chol = np.linalg.cholesky(H)
+    z = rng.standard_normal((m, K1 * q))
+    step = np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
+    draw = beta + step.reshape(m, K1, q).transpose(0, 2, 1)
+    P = _softmax_ref0(Xm @ draw)
+    cum = np.cumsum(P, axis=-1)
+    u = rng.random(Xm.shape[:2])
+    # How many cumulative probabilities of levels 1..K-1 lie below u: 0 means level 1, ...,
+    # all of them means u fell in the reference level's share.
+    level = (u[..., None] > cum).sum(axis=-1)
+    chosen = np.where(level == K1, 0, level + 1)
+    return codes[chosen]
+
+
+def _polyreg_fit(X, obs, yo, codes) -> tuple[np.ndarray, np.ndarray]:
+    """The multinomial fit of ``mice.impute.polyreg`` (``nnet::multinom`` there), batched over
+    chains: the weighted maximum-likelihood coefficients (m, q, K-1) of levels codes[1:] against
+    codes[0] on the observed rows plus ``_augment``'s pseudo-rows, and the information matrix at
+    them (blocks by level, then predictor)."""
     Xa, ya, wa = _augment(X, codes)
     Xf = np.concatenate([X[:, obs], Xa], axis=1)
     y = np.concatenate([yo, ya])
@@ -428,15 +469,4 @@ def _polyreg(X, obs, yo, Xm, rng) -> np.ndarray:
 
     flat = newton(np.zeros((m, K1 * q)), direction, converged=_converged, max_iter=_NEWTON_MAX, freeze=False).beta
     beta = flat.reshape(m, K1, q).transpose(0, 2, 1)
-    chol = np.linalg.cholesky(hessian(_softmax_ref0(Xf @ beta)))
-    z = rng.standard_normal((m, K1 * q))
-    step = np.linalg.solve(chol.transpose(0, 2, 1), z[..., None])[..., 0]
-    draw = beta + step.reshape(m, K1, q).transpose(0, 2, 1)
-    P = _softmax_ref0(Xm @ draw)
-    cum = np.cumsum(P, axis=-1)
-    u = rng.random(Xm.shape[:2])
-    # How many cumulative probabilities of levels 1..K-1 lie below u: 0 means level 1, ...,
-    # all of them means u fell in the reference level's share.
-    level = (u[..., None] > cum).sum(axis=-1)
-    chosen = np.where(level == K1, 0, level + 1)
-    return codes[chosen]
+    return beta, hessian(_softmax_ref0(Xf @ beta))
