@@ -268,3 +268,20 @@ def test_console_notes_come_from_the_coded_row_notes():
     print_summary(Console(file=buf, width=200), res)
     text = " ".join(buf.getvalue().split())   # the caption wraps at the table's width
     assert "alpha; still alpha; beta" in text and "gamma" not in text
+
+
+def test_se_ratio_of_very_many_rows_from_the_gram_matrix_equals_the_qr(monkeypatch):
+    """From LARGE_N rows on the leverages come from the Gram matrix (one pass), as the OLS
+    engine's normal equations do; the ratio equals the QR's to 1e-12."""
+    from effectmod.inference import heteroscedasticity as H
+    rng = np.random.default_rng(3)
+    n = 3000
+    X = np.column_stack([np.ones(n), rng.random(n) < 0.5, rng.normal(20, 6, n), rng.normal(5, 2, n)])
+    X = np.column_stack([X, X[:, 1] * X[:, 2]])
+    resid = rng.normal(size=n) * (1 + 0.1 * X[:, 2])
+    Ls = [np.eye(5)[4], np.eye(5)[1]]
+    monkeypatch.setattr(H, "LARGE_N", 10**9)
+    by_qr = H.se_ratios(X, resid, Ls)
+    monkeypatch.setattr(H, "LARGE_N", 100)
+    by_gram = H.se_ratios(X, resid, Ls)
+    np.testing.assert_allclose(by_gram, by_qr, rtol=1e-12)

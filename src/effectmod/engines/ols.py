@@ -21,6 +21,7 @@ from .linalg import (
     RANK_TOL,
     collinear_columns,
     constant_columns,
+    gram_inverse,
     jacobian,
     lstsq_batched,
     lstsq_weighted,
@@ -101,7 +102,12 @@ def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> 
         raise RankDeficient([f"only {n} observations for {p} coefficients"])
     centre, scale, intercept = _scaling(X)
     Xs = (X - centre) / scale
-    dependent = collinear_columns(Xs, intercept=np.isin(np.arange(p), intercept))
+    if n >= GRAM_MIN_ROWS and gram_inverse((Xs.T @ Xs)[None])[1][0]:
+        # a well-conditioned Gram matrix passes the rank rule (engines.linalg): no QR of a
+        # million rows needed to say so
+        dependent = np.zeros(p, dtype=bool)
+    else:
+        dependent = collinear_columns(Xs, intercept=np.isin(np.arange(p), intercept))
     if dependent.any():
         raise RankDeficient([names[j] for j in np.flatnonzero(dependent)])
     solve = _solve_gram if n >= GRAM_MIN_ROWS else _solve_qr
