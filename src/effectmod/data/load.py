@@ -260,10 +260,14 @@ def apply_value_labels(frame: pd.DataFrame, labels: dict) -> pd.DataFrame:
     return frame
 
 
+def excel_engine(path: Path) -> str:
+    """The reader of a workbook: openpyxl for .xlsx (it sees formulas without saved values);
+    python-calamine (a dependency) for the old binary .xls, since pandas deprecates xlrd."""
+    return "calamine" if path.suffix.lower() == ".xls" else "openpyxl"
+
+
 def _read_excel(path: Path, sheet) -> pd.DataFrame:
-    # the old binary .xls format: python-calamine (a dependency) reads it; pandas' xlrd engine is deprecated
-    engine = "calamine" if path.suffix.lower() == ".xls" else "openpyxl"
-    with pd.ExcelFile(path, engine=engine) as book:
+    with pd.ExcelFile(path, engine=excel_engine(path)) as book:
         return _read_sheet(book, path, sheet)
 
 
