@@ -71,7 +71,8 @@ def test_opposite_direction_lowers_the_rating_and_says_why():
     assert r["observed_direction"] == "greater_benefit_when_higher"
     assert r["direction_consistent"] == "no"
     assert r["rating"] == "moderate"
-    assert "opposite to the hypothesised" in r["reasons"]
+    assert ("observed direction (greater benefit when higher) is opposite to the hypothesised one "
+            "(less benefit when higher)") in r["reasons"]
 
 
 def test_higher_is_better_outcome_flips_the_observed_direction():

@@ -164,7 +164,13 @@ def test_flow_shows_exclusions_and_analysed_numbers(rich_folder):
 
 
 def test_moderator_table_and_direction_rule(demo_folder):
-    res = demo_results()
+    import dataclasses
+    demo = demo_results()
+    # the demo plan states the published RESOLVE hypotheses: none
+    assert paragraph.direction_agreement(demo)["back_perception"] == "no direction hypothesised"
+    mods = [m.model_copy(update={"hypothesised_direction": "greater_benefit_when_higher"})
+            if m.name == "back_perception" else m for m in demo.plan.moderators]
+    res = dataclasses.replace(demo, plan=demo.plan.model_copy(update={"moderators": mods}))
     agreement = paragraph.direction_agreement(res)
     t = tables.main_model_rows(res)
     frebaq = t[(t["moderator"] == "back_perception")]

@@ -139,7 +139,8 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evide
         reasons.append("no direction was hypothesised in advance")
     elif consistent == "no":
         level -= 1
-        reasons.append(f"observed direction ({obs.replace('_', ' ')}) is opposite to the hypothesised one")
+        reasons.append(f"observed direction ({obs.replace('_', ' ')}) is opposite to the hypothesised one "
+                       f"({hyp.replace('_', ' ')})")
     elif consistent == "yes":
         reasons.append("observed direction matches the hypothesis")
     if consistent in ("yes", "no") and basis == "assumed":

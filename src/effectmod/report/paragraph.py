@@ -45,6 +45,41 @@ def direction_agreement(results) -> dict[str, str]:
     return out
 
 
+def direction_contradictions(results) -> list[str]:
+    """One sentence per moderator whose claimed main-model findings point opposite to the plan's
+    hypothesised direction (credibility's ``direction_consistent`` is "no"), in plain words."""
+    cred = results.sections.get("credibility")
+    if cred is None or cred.empty:
+        return []
+    main = set(main_model_rows(results)["model"])
+    sub = cred[cred["model"].isin(main) & (cred["direction_consistent"] == "no")]
+    plan, out = results.plan, []
+    mods = {m.name: m for m in plan.moderators}
+    olab = outcome_labels(plan)
+    for name in dict.fromkeys(sub["moderator"]):
+        rows = sub[sub["moderator"] == name]
+        m = mods[name]
+        where = _join([f"{_lower(olab.get(r.outcome, r.outcome))} at "
+                       f"{timepoint_text(r.timepoint, plan.data.time_unit)}" for r in rows.itertuples()])
+        observed = _benefit_text(results, m, rows["observed_direction"].iloc[0])
+        hypothesised = _benefit_text(results, m, m.hypothesised_direction)
+        out.append(f"For {_lower(label_of(m))} on {where}, the observed direction ({observed}) is opposite to the "
+                   f"pre-specified hypothesis ({hypothesised}), which lowers credibility.")
+    return out
+
+
+def _benefit_text(results, m, direction: str) -> str:
+    """'more benefit at higher kinesiophobia', or for a binary moderator 'less benefit when
+    psychoactive medication use is yes than no'."""
+    more = "more" if direction == "greater_benefit_when_higher" else "less"
+    label = label_of(m)
+    short = _lower(label.split(" (")[0] if label.endswith(")") and " (" in label else label)
+    levels = getattr(results.trial.moderators.get(m.name), "levels", None)
+    if m.type == "binary" and levels and len(levels) == 2:
+        return f"{more} benefit when {short} is {levels[1]} than {levels[0]}"
+    return f"{more} benefit at higher {short}"
+
+
 # ---------------------------------------------------------------------------- methods
 def methods_text(results) -> list[str]:
     """Paragraphs describing the analysis actually run, from the plan and the fitted models."""
@@ -184,6 +219,8 @@ def results_paragraph(results) -> list[str]:
                      f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
     if hypo:
         paras.append(" ".join(hypo))
+    if contradicted := direction_contradictions(results):
+        paras.append(" ".join(contradicted))
     # rows of separated maximum-likelihood fits: kept, but their P (near 1) is no evidence of no effect
     diverging = pd.Series(results.has_note(rows, SEPARATION_KEPT), index=rows.index)
     # moderators tested everywhere without a claim; those never estimable are counted below instead
