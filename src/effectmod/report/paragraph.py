@@ -154,6 +154,7 @@ def results_paragraph(results) -> list[str]:
     """JAMA-style sentences naming the moderators with evidence and those hypothesis-generating."""
     a = results.plan.analysis
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    mlab.update({m.name: f"{mlab[m.name]} (post hoc)" for m in results.plan.moderators if not m.prespecified})
     rows = main_model_rows(results)
     rows = rows[(rows["term"] == "") | (rows["term"] == "joint")]
     lvl = a.ci_level
