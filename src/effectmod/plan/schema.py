@@ -141,7 +141,7 @@ class Outcome(_Strict):
 
 
 class Moderator(_Strict):
-    """A candidate treatment-effect modifier (pre-specified unless ``prespecified: false``)."""
+    """A candidate treatment-effect modifier (pre-specified unless `prespecified: false`)."""
 
     name: str = Field(description="Identifier used in results.")
     column: str = Field(description="Data column holding the moderator (measured at baseline).")
