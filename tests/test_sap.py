@@ -124,3 +124,15 @@ def test_post_hoc_moderator_is_labelled_in_the_report(no_figures):
     assert not cred[cred["moderator"] != last.name]["reasons"].str.contains("post hoc").any()
     assert (post["prespecified"] == "no (post hoc)").all()
     assert post["reasons"].str.contains("post hoc").all()
+
+
+def test_binary_derived_and_categorical_plans():
+    from pathlib import Path
+    plan = em.load_plan(Path(__file__).parent / "reference" / "mi_e2e" / "plan.yaml")
+    text = _markdown(plan)
+    assert "12 linear-model tests and 12 logistic-model tests in the main analysis" in text
+    assert "follow-ups as for Beck Depression Inventory II" in text and "the event is a good result" in text
+    assert "responder outcome derived from bdi by the rule 'reduction_from_baseline_pct >= 50'" in text
+    assert "Type: categorical; reference level 'mild'" in text
+    assert "the joint test of the interaction decides" in text
+    assert "Binary outcomes: logistic regression" in text

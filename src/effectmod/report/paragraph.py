@@ -181,7 +181,8 @@ def results_paragraph(results) -> list[str]:
     if evidence:
         paras.append(" ".join(evidence))
     else:
-        paras.append(f"None of the {n_tests} pre-specified interaction tests showed evidence of effect modification "
+        kind = "" if any(not m.prespecified for m in results.plan.moderators) else "pre-specified "
+        paras.append(f"None of the {n_tests} {kind}interaction tests showed evidence of effect modification "
                      f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
     if hypo:
         paras.append(" ".join(hypo))

@@ -45,7 +45,7 @@ def _n_followups(plan, outcome) -> int | None:
 def _followups_text(plan, outcome) -> str:
     if outcome.derive is not None:
         source = next(o for o in plan.outcomes if o.name == outcome.derive.from_)
-        return f"the follow-ups of {label_of(source)}"
+        return f"as for {label_of(source)}"
     if outcome.followups is None:
         return f"every assessment time in column '{plan.data.time}' other than the baseline ({outcome.baseline})"
     unit = f" {plan.data.time_unit}" if plan.data.time_unit else ""
@@ -91,11 +91,18 @@ def _moderator(plan, i: int, m) -> Section:
     return Section(title, level=3, bullets=tuple(bullets))
 
 
-def _tests(plan) -> int | None:
-    counts = [_n_followups(plan, o) for o in plan.outcomes]
-    if any(c is None for c in counts):
-        return None
-    return sum(c for c in counts if c is not None) * len(plan.moderators)
+def _tests(plan) -> str | None:
+    """The size of each family of the main analysis (one per model type), in words."""
+    sizes: dict[str, int] = {}
+    for o in plan.outcomes:
+        k = _n_followups(plan, o)
+        if k is None:
+            return None
+        kind = "logistic" if o.type == "binary" else plan.analysis.model
+        sizes[kind] = sizes.get(kind, 0) + k * len(plan.moderators)
+    if len(sizes) == 1:
+        return f"{next(iter(sizes.values()))} tests in the main analysis"
+    return " and ".join(f"{n} {kind}-model tests" for kind, n in sizes.items()) + " in the main analysis, each a family"
 
 
 def _model_section(plan) -> Section:
@@ -171,7 +178,10 @@ def sap_sections(plan) -> list[Section]:
                f"Intervention: {plan.data.treated} (column '{plan.data.treatment}'). Comparator: {control}.",))]
     outcomes = []
     for o in plan.outcomes:
-        better = f"{plan.better_direction(o.name)} values are better for participants"
+        if o.type == "binary":
+            better = "the event is a " + ("good" if plan.better_direction(o.name) == "higher" else "bad") + " result for participants"
+        else:
+            better = f"{plan.better_direction(o.name)} values are better for participants"
         if plan.better_basis(o.name) == "assumed":
             better += " (assumed: outcomes[].better is not set in the plan)"
         text = f"{label_of(o)} ({o.type}): follow-ups {_followups_text(plan, o)}; {better}"
@@ -191,7 +201,7 @@ def sap_sections(plan) -> list[Section]:
     out += [_moderator(plan, i, m) for i, m in enumerate(plan.moderators, start=1)]
     out.append(_model_section(plan))
     tests = _tests(plan)
-    n = f" ({tests} tests in the main analysis)" if tests is not None else ""
+    n = f" ({tests})" if tests is not None else ""
     out.append(Section("Thresholds", paragraphs=(
         f"Confidence intervals are {level_text(a.ci_level)} intervals. An interaction with P < "
         f"{threshold_text(a.evidence_threshold)} will be reported as evidence of effect modification, and one with "
@@ -201,7 +211,7 @@ def sap_sections(plan) -> list[Section]:
             "No adjustment for multiple testing is planned; the number of tests will be reported and taken into account "
             "when the results are interpreted.")
     out.append(Section("Multiplicity", paragraphs=(
-        f"The family of tests is one interaction test per model type × outcome × follow-up × moderator{n}: the "
+        f"A family of tests is one model type's interaction tests, one per outcome × follow-up × moderator{n}: the "
         f"interaction of a continuous or binary moderator, the joint test of a categorical one. {mult}",)))
     if a.imputations:
         method = {"norm": "Bayesian linear regression draws (truncated to declared ranges, rounded on whole-number scales)",
