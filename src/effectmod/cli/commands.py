@@ -161,6 +161,28 @@ def run_init(args) -> int:
     return 0
 
 
+def run_sap(args) -> int:
+    from ..plan import load_plan
+    from ..report.sap import SAP_FORMATS, write_sap
+    from .console import printable
+    out = Path(args.out)
+    if out.suffix.lower() not in SAP_FORMATS:
+        raise UsageError(f"--out {out}: unknown format '{out.suffix}'; give a file ending in .md (Markdown) or .docx (Word)")
+    plan = load_plan(args.plan)
+    try:
+        if out.exists() and not args.force:
+            raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
+        if not out.parent.is_dir():
+            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+        write_sap(plan, out, force=args.force)
+    except OSError as exc:
+        raise output_problem(out, exc, "the analysis plan section") from None
+    post_hoc = sum(not m.prespecified for m in plan.moderators)
+    print(printable(f"wrote {out}: the effect-modifier section of the statistical analysis plan "
+                    f"({len(plan.moderators)} moderators" + (f", {post_hoc} post hoc" if post_hoc else "") + ")"))
+    return 0
+
+
 def run_report(args) -> int:
     from ..report.pdf import html_to_pdf
     folder = Path(args.folder)

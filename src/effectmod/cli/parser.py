@@ -46,6 +46,11 @@ def build_parser():
     ini.add_argument("--out", default=None, help="plan file to write (default: print to stdout)")
     ini.add_argument("--force", action="store_true", help="replace an existing plan file")
 
+    sap = sub.add_parser("sap", help="write the effect-modifier section of a statistical analysis plan (no data needed)")
+    sap.add_argument("plan", help="analysis plan (YAML)")
+    sap.add_argument("--out", required=True, help="file to write: .md (Markdown) or .docx (Word)")
+    sap.add_argument("--force", action="store_true", help="replace an existing file")
+
     rep = sub.add_parser("report", help="re-render an output folder's report (e.g. to PDF)")
     rep.add_argument("folder")
     rep.add_argument("--pdf", action="store_true", help="print report.html to report.pdf with headless Chromium")

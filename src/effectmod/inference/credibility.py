@@ -6,8 +6,9 @@ interaction row of a continuous or binary moderator, the `joint` row of a catego
 tier is "evidence" or "hypothesis-generating". Each question is answered from the plan and the
 results table alone:
 
-* pre-specified: always yes - every moderator of a plan is pre-specified by construction; the
-  plan (with each moderator's rationale) is the pre-specification record;
+* pre-specified: yes unless the plan marks the moderator ``prespecified: false`` (post hoc, which
+  lowers the rating one step); the plan (with each moderator's rationale) is the
+  pre-specification record;
 * hypothesised direction stated, and the observed direction consistent with it. The treatment
   effect is intervention minus control, and an outcome is better in the direction of the plan's
   ``outcomes[].better``; when it is not set, LOWER is assumed (and the row says so), except
@@ -134,6 +135,9 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evide
     few = family_size <= SMALL_FAMILY
 
     level, reasons = len(RATINGS) - 1, []
+    if not m.prespecified:
+        level -= 1
+        reasons.append("post hoc: the moderator was not pre-specified")
     if hyp == "unspecified" and not categorical:
         level -= 1
         reasons.append("no direction was hypothesised in advance")
@@ -171,7 +175,7 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evide
     return {
         "model": r["model"], "outcome": r["outcome"], "timepoint": r["timepoint"], "moderator": r["moderator"],
         "term": r["term"], "estimate": r["estimate"], "p_value": r["p_value"], "tier": r["tier"],
-        "prespecified": "yes (the plan is the pre-specification record)",
+        "prespecified": "yes (the plan is the pre-specification record)" if m.prespecified else "no (post hoc)",
         "direction_hypothesised": "no" if hyp == "unspecified" else hyp,
         "observed_direction": obs, "direction_consistent": consistent,
         "family_size": family_size, "few_tests": "yes" if few else "no",

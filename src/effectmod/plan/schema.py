@@ -141,7 +141,7 @@ class Outcome(_Strict):
 
 
 class Moderator(_Strict):
-    """A pre-specified candidate treatment-effect modifier."""
+    """A candidate treatment-effect modifier (pre-specified unless `prespecified: false`)."""
 
     name: str = Field(description="Identifier used in results.")
     column: str = Field(description="Data column holding the moderator (measured at baseline).")
@@ -155,6 +155,8 @@ class Moderator(_Strict):
     prior_evidence: Optional[Literal["none", "weak", "moderate", "strong"]] = Field(None, description="Credibility: strength of prior evidence for "
                                                                                                       "this modifier from other studies.")
     units: Optional[str] = Field(None, description="Unit of the moderator, shown in figure axes.")
+    prespecified: bool = Field(True, description="false for a moderator chosen after the data were seen: the report and "
+                                                 "`effectmod sap` label its analysis post hoc (CONSORT 2025).")
 
     _name = field_validator("name")(_check_name)
 

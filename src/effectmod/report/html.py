@@ -63,7 +63,8 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     agreement = paragraph.direction_agreement(results)
     moderators = [{"label": label_of(m), "name": m.name, "column": m.column, "type": m.type,
                    "direction": paragraph.DIRECTION_TEXT[m.hypothesised_direction], "rationale": m.rationale,
-                   "agreed": agreement.get(m.name, "")} for m in plan.moderators]
+                   "agreed": agreement.get(m.name, ""), "prespecified": "yes" if m.prespecified else "post hoc"}
+                  for m in plan.moderators]
     forest = [f for f in figures if f.name.startswith("forest_interactions")]
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
     t1 = tables.table1(results)
@@ -100,6 +101,11 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     }
 
 
+def _moderator_count(plan) -> str:
+    post_hoc = sum(not m.prespecified for m in plan.moderators)
+    return f"{len(plan.moderators) - post_hoc} pre-specified" + (f", {post_hoc} post hoc" if post_hoc else "")
+
+
 def _plan_summary(results) -> list[tuple[str, str]]:
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
@@ -109,7 +115,7 @@ def _plan_summary(results) -> list[tuple[str, str]]:
     items = [
         ("Arms", f"{flow.arm_values['treated']} (treated) vs {flow.arm_values['control']} (control)"),
         ("Outcomes", outcomes),
-        ("Moderators", f"{len(plan.moderators)} pre-specified"),
+        ("Moderators", _moderator_count(plan)),
         ("Models", ", ".join(tables.MODEL_NAMES.get(m, m) for m in tables.model_order(results))),
         ("Covariates", ", ".join(tables.covariate_texts(results)) or "none"),
         ("Baseline adjustment", "yes" if a.adjust_for_baseline else "no"),

@@ -189,6 +189,7 @@ def results_paragraph(results) -> list[str]:
     """JAMA-style sentences naming the moderators with evidence and those hypothesis-generating."""
     a = results.plan.analysis
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    mlab.update({m.name: f"{mlab[m.name]} (post hoc)" for m in results.plan.moderators if not m.prespecified})
     rows = main_model_rows(results)
     rows = rows[(rows["term"] == "") | (rows["term"] == "joint")]
     lvl = a.ci_level
@@ -215,7 +216,8 @@ def results_paragraph(results) -> list[str]:
     if evidence:
         paras.append(" ".join(evidence))
     else:
-        paras.append(f"None of the {n_tests} pre-specified interaction tests showed evidence of effect modification "
+        kind = "" if any(not m.prespecified for m in results.plan.moderators) else "pre-specified "
+        paras.append(f"None of the {n_tests} {kind}interaction tests showed evidence of effect modification "
                      f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
     if hypo:
         paras.append(" ".join(hypo))
