@@ -19,7 +19,15 @@ from effectmod.simulation import simulate
 def demo_plan(tmp_path):
     assert main(["simulate", "--out", str(tmp_path / "x.csv"), "--n", "40"]) == 0
     (tmp_path / "x.csv").unlink()          # the SAP is written before any data are seen
-    return tmp_path / "x.plan.yaml"
+    # the demo states no hypothesised directions (the published analysis records none): give
+    # them here, alternating, so that the SAP's wording of each direction is checked
+    import yaml
+    path = tmp_path / "x.plan.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for j, m in enumerate(raw["moderators"]):
+        m["hypothesised_direction"] = ("less_benefit_when_higher", "greater_benefit_when_higher")[j % 2]
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def _post_hoc_plan(raw: dict) -> dict:
