@@ -72,3 +72,39 @@ def test_console_wraps_a_label_wider_than_the_room_left():
     assert max(len(line) for line in lines) <= 80
     words = " ".join(line[:40] for line in lines)
     assert words.count("moderator") >= 4 and "…" not in buf.getvalue()
+
+
+def _power_frame():
+    import math
+
+    import pandas as pd
+
+    from effectmod.power import POWER_COLUMNS
+    rows = [dict(outcome=o, timepoint=tp, moderator="kinesiophobia", n=n, scale=1.0, generating_interaction=0.15,
+                 analysis_estimand=0.1432, true_interaction=0.1432, power=p, mcse=0.0123, ate_power=0.999,
+                 ate_mcse=0.001, replicates=400)
+            for o in ("pain", "disability_index_of_the_back") for tp in ("18", "52") for n, p in ((100, 0.6123), (200, 0.8123))]
+    frame = pd.DataFrame(rows)
+    for c in POWER_COLUMNS:
+        if c not in frame:
+            frame[c] = math.nan
+    return frame[list(POWER_COLUMNS)]
+
+
+@pytest.mark.parametrize("width", [80, 120, 160])
+def test_power_tables_are_readable_at_their_width(width):
+    from effectmod.cli.power import print_power, print_target
+    from effectmod.power import target_table
+    table = _power_frame()
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None)
+    print_power(console, table)
+    print_target(console, target_table(table, 0.8), table)
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    # every number whole on its line: no cell cut ('…') or wrapped inside a number
+    assert "…" not in text
+    for number in ("0.612 ± 0.012", "0.812 ± 0.012", "0.999 ± 0.001", "0.1432", "0.15"):
+        assert number in text
+    assert re.search(r"0\.812 \[0\.77\d, 0\.8\d\d\]", text) and "kinesiophobia" in text
+    assert "200" in text and "100" in text
