@@ -108,3 +108,113 @@ def test_power_tables_are_readable_at_their_width(width):
         assert number in text
     assert re.search(r"0\.812 \[0\.77\d, 0\.8\d\d\]", text) and "kinesiophobia" in text
     assert "200" in text and "100" in text
+
+
+# ---------------------------------------------------------------------------- Results' notebook views
+@functools.lru_cache(maxsize=None)
+def _rich():
+    """The rich case (Holm-adjusted P, a binary outcome, a categorical moderator, a not-estimable
+    moderator with a note) with units on the kinesiophobia moderator."""
+    res = rich_results()
+    mods = [m.model_copy(update={"units": "TSK points"}) if m.name == "kinesiophobia" else m for m in res.plan.moderators]
+    return dataclasses.replace(res, plan=res.plan.model_copy(update={"moderators": mods}))
+
+
+def test_summary_lists_models_n_rows_adjusted_p_tiers_and_notes():
+    res = _rich()
+    text = res.summary()
+    assert isinstance(text, str)
+    lines = text.splitlines()
+    assert lines[0] == res.plan.title
+    assert "Linear regression" in text and "Logistic regression" in text
+    assert f"Participants: {res.trial.flow.randomised}" in text and "multiplicity: holm" in text
+    header = next(line for line in lines if line.startswith("outcome"))
+    assert all(h in header for h in ("follow-up", "moderator", "term", "estimate (95% CI)", "P adj", "tier"))
+    # one line per results row, with estimate [CI], P, adjusted P and tier
+    kin = [line for line in lines if "Kinesiophobia (TSK 17-68) (TSK points)" in line]
+    assert len(kin) == int((res.table["moderator"] == "kinesiophobia").sum()) == 3
+    assert any("β 0.19 (0.06-0.32)" in line and ".005" in line and ".04" in line and line.endswith("evidence")
+               for line in kin)
+    assert any(line.startswith("Severe pain") and "OR 1.27 (1.08-1.50)" in line for line in kin)
+    assert "joint test" in text and "not-estimable" in text
+    notes = lines[lines.index("Notes:") + 1:]
+    assert notes and notes[0].startswith("[1] moderator 'site' takes a single value")
+
+
+def test_to_markdown_is_a_table_without_optional_packages(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_tabulate(name, *args, **kwargs):
+        if name == "tabulate":
+            raise ImportError("no tabulate")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_tabulate)
+    res = _rich()
+    md = res.to_markdown()
+    rows_ = [line for line in md.splitlines() if line.startswith("|")]
+    assert rows_[0].startswith("| outcome | follow-up | moderator |") and "| P adj |" in rows_[0]
+    assert set(rows_[1].replace("|", "").replace(":", "").replace("-", "")) == set()
+    assert len(rows_) == 2 + len(res.table)
+    assert all(r.count("|") - r.count("\\|") == rows_[0].count("|") for r in rows_)
+    # labels are text, not markup
+    assert "&lt;script&gt;" in md and "<script>" not in md
+    assert "adjusted for multiplicity (holm)" in md
+
+
+def test_notebook_html_has_tier_colours_adjusted_p_and_units():
+    res = _rich()
+    page = res._repr_html_()
+    # the report's CSS colours for the tiers (templates/report.html.j2)
+    from importlib import resources
+    css = (resources.files("effectmod.report") / "templates" / "report.html.j2").read_text(encoding="utf-8")
+    for var in ("evidence", "hypothesis", "none", "ne"):
+        colour = re.search(rf"--{var}: (#[0-9A-Fa-f]+)", css).group(1)
+        assert colour in page
+    assert "padding:4px 8px" in page                        # the report's cell padding
+    assert ">P adj</th>" in page and ">.009</td>" in page      # Holm-adjusted P of back perception at 52
+    assert "(TSK points)" in page                            # the moderator's units
+    assert "&lt;script&gt;" in page and "<script>" not in page
+
+
+def _title_texts(fig) -> str:
+    return " ".join(t.get_text() for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title))
+
+
+def test_plot_forest_returns_a_figure():
+    from matplotlib.figure import Figure
+    fig = _rich().plot_forest()
+    assert isinstance(fig, Figure) and fig.axes
+    assert "Pain intensity" in _title_texts(fig)
+
+
+def test_plot_subgroups_returns_a_figure():
+    from matplotlib.figure import Figure
+    fig = _rich().plot_subgroups("age_group")
+    assert isinstance(fig, Figure) and fig.axes
+    assert "Treatment effect by Age group" in _title_texts(fig)
+    with pytest.raises(ValueError, match="binary or categorical moderator"):
+        _rich().plot_subgroups("kinesiophobia")
+
+
+def test_plot_effect_returns_a_figure():
+    from matplotlib.figure import Figure
+    res = _rich()
+    fig = res.plot_effect("kinesiophobia", "pain", "18")
+    assert isinstance(fig, Figure) and fig.axes
+    assert "Kinesiophobia" in _title_texts(fig) or "Kinesiophobia" in fig.axes[0].get_xlabel()
+    assert "(TSK points)" in fig.axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="timepoint must be one of '18', '52'"):
+        res.plot_effect("kinesiophobia", "pain", "99")
+    with pytest.raises(ValueError, match="moderator must be one of"):
+        res.plot_effect("age_group", "pain", "18")
+
+
+def test_views_do_not_import_matplotlib():
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, 'tests'); from report_cases import demo_results; r = demo_results(); "
+            "r.summary(); r.to_markdown(); r._repr_html_(); "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
