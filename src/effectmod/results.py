@@ -17,6 +17,8 @@ from .records import ROW_KEY, JNRegion, Note
 from .writing import check_output_folder, write_csv, write_folder  # noqa: F401 (the writer's old home)
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .data.trial import TrialData
     from .models.fit import FittedModel
     from .plan.schema import Plan
@@ -143,10 +145,36 @@ class Results:
         manifest = self.manifest(finished=time.time())
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
-    # ------------------------------------------------------------------ display
+    # ------------------------------------------------------------------ display (report/notebook.py)
     def _repr_html_(self) -> str:
-        from .report.tables import notebook_table
-        return notebook_table(self)
+        """Jupyter's table: the report's tier colours, adjusted P when set, moderator units."""
+        from .report.notebook import notebook_html
+        return notebook_html(self)
+
+    def summary(self) -> str:
+        """A plain-text summary (like statsmodels'): models, n, one line per interaction row, notes."""
+        from .report.notebook import summary_text
+        return summary_text(self)
+
+    def to_markdown(self) -> str:
+        """The main results as a Markdown table (needs no optional package)."""
+        from .report.notebook import markdown_table
+        return markdown_table(self)
+
+    def plot_forest(self, model: str | None = None) -> Figure:
+        """The report's forest plot as a matplotlib Figure."""
+        from .report.notebook import plot_forest
+        return plot_forest(self, model)
+
+    def plot_subgroups(self, moderator: str | None = None) -> Figure:
+        """The report's subgroup plot of a binary or categorical moderator as a matplotlib Figure."""
+        from .report.notebook import plot_subgroups
+        return plot_subgroups(self, moderator)
+
+    def plot_effect(self, moderator: str, outcome: str, timepoint) -> Figure:
+        """The conditional treatment effect across a continuous moderator as a matplotlib Figure."""
+        from .report.notebook import plot_effect
+        return plot_effect(self, moderator, outcome, timepoint)
 
     def __repr__(self) -> str:
         counts = self.table["tier"].value_counts().to_dict()

@@ -10,17 +10,11 @@ TIER_STYLE = {"evidence": "bold green", "hypothesis-generating": "yellow", "none
 TIER_MARK = {"evidence": "**", "hypothesis-generating": "*"}
 # marks an estimate whose row carries a note (e.g. separation), spelled out under the table
 NOTE_MARK = "†"
+MARK_SLOT = 2   # the width of the tier marks' column after every P column
+# the moderator column's narrowest width when deciding whether follow-ups fit side by side; a
+# longer label takes whatever room the table leaves and wraps onto further lines (never cut)
 LABEL_WIDTH = 24
-COLUMN_WIDTH = 32   # widest 'β (95% CI)' cell plus its P cell with tier mark, with padding
-
-
-def short_label(label: str, width: int = LABEL_WIDTH) -> str:
-    """A moderator label that fits ``width``: drop a trailing '(scale ...)' first, then cut with '…'."""
-    if len(label) <= width:
-        return label
-    if label.endswith(")") and " (" in label:
-        label = label[: label.rindex(" (")]
-    return label if len(label) <= width else label[: width - 1].rstrip() + "…"
+COLUMN_WIDTH = 34   # widest 'β (95% CI)' cell, its P cell and tier-mark column, with padding
 
 
 def summary_tables(results, width: int = 80) -> list:
@@ -57,27 +51,31 @@ def summary_tables(results, width: int = 80) -> list:
                     title += f" · {timepoint_text(block[0], results.plan.data.time_unit)}"
                 table = Table(box=None, pad_edge=False,
                               header_style="bold", padding=(0, 1))
-                table.add_column("Moderator", no_wrap=True, max_width=LABEL_WIDTH, overflow="ellipsis")
+                # the only wrapping column: rich narrows it when the table would overflow the width
+                table.add_column("Moderator", overflow="fold")
                 for tp in block:
                     head = f"{tp}: " if len(block) > 1 else ""
                     table.add_column(escaped(head + est_head), no_wrap=True)
+                    # P right-aligned, its tier mark in a narrow column of its own: a mark never
+                    # shifts the digits of its row
                     table.add_column("P", justify="right", no_wrap=True)
+                    table.add_column("", justify="left", no_wrap=True, width=MARK_SLOT)
                     if adjusted:
                         table.add_column("P adj", justify="right", no_wrap=True)
                 keys = list(dict.fromkeys(zip(sub["moderator"], sub["term"])))
                 notes = []
                 for mod, term in keys:
-                    label = short_label(mlab.get(mod, mod))
+                    label = mlab.get(mod, mod)
                     if term:
-                        label = short_label(f"  {term}" if term != "joint" else "  joint test")
+                        label = f"  {term}" if term != "joint" else "  joint test"
                         if (mod, term) == next(k for k in keys if k[0] == mod):
-                            table.add_row(escaped(short_label(mlab.get(mod, mod))), *[""] * (len(table.columns) - 1))
+                            table.add_row(escaped(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
                     # cells are rich markup: user text is escaped ('[/]' in a label would be a tag)
                     cells = [escaped(label)]
                     for tp in block:
                         rows = sub[(sub["moderator"] == mod) & (sub["term"] == term) & (sub["timepoint"] == tp)]
                         if rows.empty:
-                            cells += [""] * (3 if adjusted else 2)
+                            cells += [""] * (4 if adjusted else 3)
                             continue
                         r = rows.iloc[0]
                         style = TIER_STYLE.get(r["tier"], "")
@@ -95,9 +93,10 @@ def summary_tables(results, width: int = 80) -> list:
                                 where = mlab.get(mod, mod) + (f" [{term}]" if term else "")
                                 notes.append(f"{NOTE_MARK} {where}, {timepoint_text(tp, results.plan.data.time_unit)}: "
                                              + "; ".join(shown))
-                        p = (p + TIER_MARK.get(r["tier"], "")).ljust(len(p) + 2) if p else p
+                        mark = TIER_MARK.get(r["tier"], "") if p else ""
                         cells += [f"[{style}]{escaped(est)}[/]" if style and est else escaped(est),
-                                  f"[{style}]{escaped(p)}[/]" if style and p else escaped(p)]
+                                  f"[{style}]{escaped(p)}[/]" if style and p else escaped(p),
+                                  f"[{style}]{mark}[/]" if style and mark else mark]
                         if adjusted:
                             cells.append(p_short(r["p_adjusted"], a.evidence_threshold))
                     table.add_row(*cells)

@@ -339,19 +339,50 @@ def power_manifest(args, started: float) -> dict:
             "started": stamp(started), "finished": stamp(time.time())}
 
 
-def print_power(console, table) -> None:
-    from rich.table import Table
+# below this many columns the power tables take their compact form: no box, the outcome,
+# follow-up and moderator in one wrapping column, short headers spelled out under the table
+WIDE = 150
 
+
+def _table(console, title: str, wide_heads: tuple[str, ...], narrow_heads: tuple[str, ...], texts: int):
+    """A rich Table for the power printouts: ``texts`` leading text columns (outcome, follow-up,
+    moderator), then numbers that never wrap (``narrow_heads``: their short headers). At narrow
+    widths the text columns are one, which wraps."""
+    from rich import box
+    from rich.table import Table
+    wide = console.width >= WIDE
+    t = Table(title=title, title_justify="left", box=box.HEAVY_HEAD if wide else None, padding=(0, 1),
+              pad_edge=wide, collapse_padding=not wide)
+    if wide:
+        for col in wide_heads[:texts]:
+            t.add_column(col, overflow="fold")
+    else:
+        t.add_column(", ".join(wide_heads[:texts]), overflow="fold")
+    for col in (wide_heads[texts:] if wide else narrow_heads):
+        t.add_column(col, justify="right", no_wrap=True)
+    return t, wide
+
+
+def _row(wide: bool, texts: list[str], numbers: list[str]) -> list[str]:
     from .console import escaped
-    t = Table(title="Power of the interaction tests (± Monte Carlo SE)", title_justify="left")
-    for col in ("outcome", "follow-up", "moderator", "n", "scale", "generating interaction", "analysis estimand",
-                "power", "ATE power"):
-        t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
+    texts = [escaped(x) for x in texts]
+    return texts + numbers if wide else [", ".join(texts)] + numbers
+
+
+def print_power(console, table) -> None:
+    t, wide = _table(console, "Power of the interaction tests (± Monte Carlo SE)",
+                     ("outcome", "follow-up", "moderator", "n", "scale", "generating interaction", "analysis estimand",
+                      "power", "ATE power"),
+                     ("n", "scale", "generating", "estimand", "power", "ATE power"), 3)
     for r in table.itertuples(index=False):
-        t.add_row(escaped(r.outcome), escaped(str(r.timepoint)), escaped(r.moderator), str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
-                  f"{r.generating_interaction:.4g}", f"{r.analysis_estimand:.4g}",
-                  f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}")
+        t.add_row(*_row(wide, [r.outcome, str(r.timepoint), r.moderator],
+                        [str(r.n), "" if math.isnan(r.scale) else f"{r.scale:g}",
+                         f"{r.generating_interaction:.4g}", f"{r.analysis_estimand:.4g}",
+                         f"{r.power:.3f} ± {r.mcse:.3f}", f"{r.ate_power:.3f} ± {r.ate_mcse:.3f}"]))
     console.print(t)
+    if not wide:
+        console.print("generating: generating interaction; estimand: analysis estimand; power and ATE power "
+                      "(the average treatment effect's test) ± their Monte Carlo SE.")
     console.print(ESTIMAND_NOTE)
 
 
@@ -368,14 +399,12 @@ def print_target(console, targets, table) -> None:
     """The target table as printed: n not reached within the grid shows as '> largest n'."""
     import pandas as pd
     from rich.markup import escape
-    from rich.table import Table
 
-    from .console import escaped
     target = targets["target"].iloc[0] if len(targets) else math.nan
-    t = Table(title=f"Smallest n reaching power {target:g}", title_justify="left")
-    for col in ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
-                "n (interpolated) \\[interval]"):
-        t.add_column(col, justify="left" if col in ("outcome", "follow-up", "moderator") else "right")
+    t, wide = _table(console, f"Smallest n reaching power {target:g}",
+                     ("outcome", "follow-up", "moderator", "scale", "generating interaction", "n (grid)", "power [95% CI]",
+                      "n (interpolated) \\[interval]"),
+                     ("scale", "generating", "n\n(grid)", "power\n\\[95% CI]", "n (interp.)\n\\[interval]"), 3)
 
     def n_text(x) -> str:
         return "" if pd.isna(x) else f"{x:.0f}"
@@ -388,9 +417,9 @@ def print_target(console, targets, table) -> None:
                  else f"best {best.get((r.outcome, r.timepoint, r.moderator, r.scale, r.generating_interaction), math.nan):.3f}")
         interval = (f"{n_text(r.n_interpolated)} [{n_text(r.n_interval_low) or '?'}, {n_text(r.n_interval_high) or '?'}]"
                     if not math.isnan(r.n_interpolated) else "")
-        t.add_row(escaped(r.outcome), escaped(str(r.timepoint)), escaped(r.moderator), "" if pd.isna(r.scale) else f"{r.scale:g}",
-                  f"{r.generating_interaction:.4g}",
-                  str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval))
+        t.add_row(*_row(wide, [r.outcome, str(r.timepoint), r.moderator],
+                        ["" if pd.isna(r.scale) else f"{r.scale:g}", f"{r.generating_interaction:.4g}",
+                         str(r.n_reached) if reached else f"> {largest}", escape(power), escape(interval)]))
     console.print(t)
     console.print("n (grid): the smallest n of the grid whose simulated power reaches the target, with the 95% "
                   "Wilson interval of that power. n (interpolated): where the power curve crosses the target, "
