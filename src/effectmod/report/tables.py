@@ -5,7 +5,6 @@ print it the same way (CONTRACT §5).
 """
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -323,26 +322,3 @@ def _levels(s: pd.Series) -> list[str]:
         return [str(v) for v in sorted(values.unique(), key=float)]
     except (TypeError, ValueError):
         return sorted(values.astype(str).unique())
-
-
-# ---------------------------------------------------------------------------- notebook
-def notebook_table(results) -> str:
-    """A compact styled HTML table for Jupyter: the results rows with formatted numbers and tiers."""
-    a = results.plan.analysis
-    colours = {"evidence": "#009E73", "hypothesis-generating": "#E69F00", "none": "#777", "not-estimable": "#D55E00"}
-    olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
-    head = ["Outcome", "Follow-up", "Moderator", "Model", f"β ({_level(a.ci_level)} CI)", "P", "n", "Tier"]
-    body = []
-    for r in results.table.itertuples(index=False):
-        mod = mlab.get(r.moderator, r.moderator) + (f" [{r.term}]" if r.term else "")
-        est = "" if r.term == "joint" else estimate_ci(r.estimate, r.ci_low, r.ci_high)
-        cells = [olab.get(r.outcome, r.outcome), r.timepoint, mod, r.model, est,
-                 p_short(r.p_value, a.evidence_threshold), str(r.n)]
-        tier_cell = (f'<td style="color:{colours.get(r.tier, "#000")};font-weight:'
-                     f'{"bold" if r.tier == "evidence" else "normal"}">{html.escape(r.tier)}</td>')
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + tier_cell + "</tr>")
-    title = html.escape(results.plan.title or "effectmod results")
-    return ('<div><p style="font-weight:bold;margin:0 0 4px">' + title + "</p>"
-            '<table style="border-collapse:collapse;font-size:12px">'
-            "<thead><tr>" + "".join(f'<th style="text-align:left;padding:2px 6px">{h}</th>' for h in head)
-            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
