@@ -155,6 +155,10 @@ class Moderator(_Strict):
     prior_evidence: Optional[Literal["none", "weak", "moderate", "strong"]] = Field(None, description="Credibility: strength of prior evidence for "
                                                                                                       "this modifier from other studies.")
     units: Optional[str] = Field(None, description="Unit of the moderator, shown in figure axes.")
+    per: Optional[float] = Field(None, gt=0, allow_inf_nan=False,
+                                 description="Continuous only: report the interaction per this many units of the moderator (estimate, "
+                                             "SE and CI multiplied by it; P unchanged; written in results.csv's per column). "
+                                             "Default 1.")
 
     _name = field_validator("name")(_check_name)
 
@@ -164,6 +168,8 @@ class Moderator(_Strict):
             raise ValueError("reference: only binary and categorical moderators have a reference level")
         if self.type != "continuous" and self.at:
             raise ValueError("at: only continuous moderators take values to report effects at (levels are reported anyway)")
+        if self.type != "continuous" and self.per is not None:
+            raise ValueError("per: only continuous moderators are reported per k units (a binary or categorical interaction compares levels)")
         return self
 
 
