@@ -84,6 +84,11 @@ def test_per_10_gives_exactly_10_times_the_interaction_and_the_same_p(tmp_path):
         assert b[col].equals(a[col]), col
     # k on the rows of continuous moderators (1 where unset), empty on binary ones (they compare levels)
     assert dict(zip(b["moderator"], b["per"])) == {"age": "10.0", "tsk": "1.0", "med": ""}
+    # the credibility section repeats the interaction: per 10 years too
+    cu, cp = unit.sections["credibility"], per10.sections["credibility"]
+    if len(cu):
+        factor = np.where(cp["moderator"] == "age", 10.0, 1.0)
+        assert np.array_equal(cp["estimate"].to_numpy(dtype=float), cu["estimate"].to_numpy(dtype=float) * factor)
     # conditional effects and Johnson-Neyman regions stay in the moderator's own units
     for name in ("conditional_effects", "johnson_neyman"):
         pd.testing.assert_frame_equal(per10.sections[name], unit.sections[name])
@@ -168,3 +173,19 @@ def test_a_moderator_without_claims_has_no_evidence_of_modifying():
     assert "did not modify" not in text
     assert "There was no evidence that age, kinesiophobia, and psychoactive medication modified the treatment effect" in text
 
+
+
+def test_per_scales_the_sections_that_repeat_the_interaction():
+    """Credibility claims and the other imputation method's pooled estimates are per k units too."""
+    from effectmod.analysis import _per_units
+    plan = validate_plan(_plan(per=10, imputations=2), origin="plan")
+    table = pd.DataFrame({"moderator": ["age", "med"], "estimate": [0.5, 0.5], "std_error": [0.1, 0.1],
+                          "ci_low": [0.3, 0.3], "ci_high": [0.7, 0.7], "p_value": [0.01, 0.01]})
+    sections = {"credibility": pd.DataFrame({"moderator": ["age", "tsk"], "estimate": [0.5, 0.5]}),
+                "imputation_sensitivity": pd.DataFrame({"moderator": ["age"], "estimate": [0.2], "ci_low": [0.1],
+                                                        "ci_high": [0.3], "estimate_norm": [0.25], "p_value": [0.2]})}
+    out = _per_units(table, plan, sections)
+    assert list(out["estimate"]) == [5.0, 0.5] and list(out["p_value"]) == [0.01, 0.01]
+    assert list(sections["credibility"]["estimate"]) == [5.0, 0.5]
+    sens = sections["imputation_sensitivity"].iloc[0]
+    assert (sens["estimate"], sens["ci_low"], sens["ci_high"], sens["estimate_norm"], sens["p_value"]) == (2.0, 1.0, 3.0, 2.5, 0.2)

@@ -132,11 +132,20 @@ def _per_units(table: pd.DataFrame, plan: Plan, sections: dict) -> pd.DataFrame:
             out[col] = out[col].astype(float).to_numpy() * k
     continuous = {m.name for m in plan.moderators if m.type == "continuous"}
     out["per"] = np.where(out["moderator"].isin(continuous), k, np.nan)
-    cred = sections.get("credibility")
-    if cred is not None and "estimate" in cred:
-        cred = cred.copy()
-        cred["estimate"] = cred["estimate"].astype(float) * cred["moderator"].map(lambda name: per.get(name, 1.0)).astype(float)
-        sections["credibility"] = cred
+    # the sections that repeat the interaction: the claims rated for credibility, and the estimates
+    # pooled from the other imputation method
+    scaled = {"credibility": ("estimate",),
+              "imputation_sensitivity": ("estimate", "ci_low", "ci_high", f"estimate_{plan.analysis.imputation_method}")}
+    for name, cols in scaled.items():
+        frame = sections.get(name)
+        if frame is None or frame.empty or "moderator" not in frame:
+            continue
+        frame = frame.copy()
+        factor = frame["moderator"].map(lambda m: per.get(m, 1.0)).to_numpy(dtype=float)
+        for col in cols:
+            if col in frame:
+                frame[col] = frame[col].astype(float).to_numpy() * factor
+        sections[name] = frame
     return out
 
 
