@@ -201,6 +201,8 @@ CASES: dict[str, Case] = {
                                                 "declare it categorical")),
     "reference level absent": Case(lambda t: write(t, trial_frame(), _mod(plan_dict(), 1, reference="never")), 2,
                                    ("moderators[1].reference: 'never' is not a level of column 'smoker'; levels: 'no', 'yes'",)),
+    "per on a binary moderator": Case(lambda t: write(t, trial_frame(), _mod(plan_dict(), 1, per=10)), 2,
+                                      ("plan.yaml: moderators[1]: per: only continuous moderators are reported per k units",)),
     "covariate type not allowed": Case(lambda t: write(t, trial_frame(), plan_dict(covariates=[{"column": "age", "type": "factor"}])), 2,
                                        ("plan.yaml: covariates[0].type: 'factor' is not allowed; "
                                         "expected 'categorical', 'continuous' or 'numeric'",)),

@@ -24,6 +24,7 @@ from effectmod.models.fit import fit_model
 from effectmod.models.spec import ModelSpec, model_specs
 from effectmod.plan.load import load_plan
 from effectmod.plan.schema import Plan
+from effectmod.report.sentences import interval, number
 from effectmod.results import csv_table
 
 REF = Path(__file__).parent / "reference" / "mi_e2e"
@@ -454,3 +455,17 @@ def test_no_sensitivity_when_imputations_stay_inside_the_observed_range():
     assert list(diag["variable"]) == ["y1"] and diag["pct_outside"].iloc[0] <= 5
     assert "imputation_sensitivity" not in res.sections
     assert not res.table["note"].str.contains("imputation gives").any()
+
+
+def test_the_other_methods_estimate_in_a_note_is_per_k_units_too():
+    """moderators[].per: the note quoting the other imputation method's estimate uses the row's scale."""
+    plan = _plan()
+    mods = [m.model_copy(update={"per": 10.0, "units": "points"}) if m.name == "bdi_pre" else m for m in plan.moderators]
+    plan = plan.model_copy(update={"outcomes": plan.outcomes[:1], "moderators": mods})
+    res = em.analyze(REF / "data.csv", plan)
+    sens = res.sections["imputation_sensitivity"].set_index(KEY)
+    six = res.table[(res.table.timepoint == "6") & (res.table.moderator == "bdi_pre")].iloc[0]
+    s = sens.loc[tuple(six[k] for k in KEY)]
+    assert six["per"] == 10.0
+    assert six["note"].startswith(f"pmm imputation gives β per 10 points = {number(s['estimate'])} "
+                                  f"[95% CI, {interval(s['ci_low'], s['ci_high'])}]")

@@ -21,7 +21,7 @@ from effectmod.errors import UsageError
 from effectmod.report import paragraph, pdf, tables
 from effectmod.report.docx import read_docx_tables
 from effectmod.report.html import render_report
-from effectmod.report.sentences import interval, number, p_text
+from effectmod.report.sentences import interval, number, p_text, ratio_interval
 from report_cases import SCRIPT_LABEL, demo_results, rich_results, written
 
 # PNG files store resolution in pixels per metre, so 300 dpi reads back as 299.9994
@@ -93,7 +93,10 @@ def test_every_interaction_is_printed_as_results_csv_says(rich_folder):
         if r.model == "logistic":
             odds = f"{number(math.exp(r.estimate))} ({interval(math.exp(r.ci_low), math.exp(r.ci_high))})"
             assert odds in text, r
-        assert interval(r.boot_ci_low, r.boot_ci_high) in text
+        if r.model == "logistic":   # bootstrap bounds on the scale of the ratio of odds ratios
+            assert ratio_interval(r.boot_ci_low, r.boot_ci_high) in text   # '<0.001 to >999' when diverging
+        else:
+            assert interval(r.boot_ci_low, r.boot_ci_high) in text
         checked += 1
     assert checked == len(t[(t.tier != "not-estimable") & (t.term != "joint")]) and checked >= 12
     assert "Bootstrap 95% CI" in text and "Adjusted P" in text
@@ -242,7 +245,8 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
     t = _csv(rich_folder)
     labels = {m["name"]: m["label"] for m in tables_plan_moderators()}
     header_outcomes, header_tps = t2[0], t2[1]
-    assert t2[2][1:3] == ["β (95% CI)", "P"] and t2[2][5] == "OR (95% CI)"   # one model per column: no model row
+    # one model per column (no model row); a logistic column is headed by what it holds
+    assert t2[2][1:3] == ["β (95% CI)", "P"] and t2[2][5] == "Ratio of ORs (95% CI)"
     cells = 0
     for row in t2[3:]:
         for j in range(1, len(row), 2):
@@ -259,8 +263,8 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
             else:
                 est = f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})"
                 if r.model == "logistic":
-                    assert row[j] == (f"OR {number(math.exp(r.estimate))} "
-                                      f"({interval(math.exp(r.ci_low), math.exp(r.ci_high))})\nlog-odds {est}")
+                    assert row[j] == (f"{number(math.exp(r.estimate))} "
+                                      f"({interval(math.exp(r.ci_low), math.exp(r.ci_high))})\nlog scale {est}")
                 else:
                     assert row[j] == est
                 assert row[j + 1] == tables.p_short(r.p_value)

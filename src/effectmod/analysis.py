@@ -84,6 +84,7 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     from .inference.effects import interpret
     table, interpretation, jn_regions = interpret(table, fitted, trial, plan_obj)
     sections.update(interpretation)
+    table = _per_units(table, plan_obj, sections)
 
     # the notes, structured until here, rendered once into results.csv's note column
     row_notes = dict(zip(keys_of(table), table["note"]))
@@ -106,6 +107,46 @@ def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
     table["n"] = table["n"].astype(int)
     extra = [c for c in table.columns if c not in CONTRACT_COLUMNS]
     return table[list(CONTRACT_COLUMNS) + extra]
+
+
+# the interaction's numbers that moderators[].per rescales (CONTRACT §6.1); P, the per-SD columns,
+# conditional effects and Johnson-Neyman regions (in the moderator's own units) stay as they are
+PER_SCALED = ("estimate", "std_error", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high")
+
+
+def _per_units(table: pd.DataFrame, plan: Plan, sections: dict) -> pd.DataFrame:
+    """The interaction per k units of each continuous moderator with ``per: k``, applied once after
+    all inference (pooled imputed rows and bootstrap bounds included), and k in a ``per`` column.
+
+    The column exists only when some moderator sets ``per`` (a plan without it writes the same
+    files as before); it holds k on continuous moderators' rows (1 where unset) and is empty on
+    binary and categorical ones, whose interaction compares levels.
+    """
+    per = {m.name: m.per for m in plan.moderators if m.type == "continuous" and m.per is not None}
+    if not per:
+        return table
+    k = table["moderator"].map(lambda name: per.get(name, 1.0)).to_numpy(dtype=float)
+    out = table.copy()
+    for col in PER_SCALED:
+        if col in out:
+            out[col] = out[col].astype(float).to_numpy() * k
+    continuous = {m.name for m in plan.moderators if m.type == "continuous"}
+    out["per"] = np.where(out["moderator"].isin(continuous), k, np.nan)
+    # the sections that repeat the interaction: the claims rated for credibility, and the estimates
+    # pooled from the other imputation method
+    scaled = {"credibility": ("estimate",),
+              "imputation_sensitivity": ("estimate", "ci_low", "ci_high", f"estimate_{plan.analysis.imputation_method}")}
+    for name, cols in scaled.items():
+        frame = sections.get(name)
+        if frame is None or frame.empty or "moderator" not in frame:
+            continue
+        frame = frame.copy()
+        factor = frame["moderator"].map(lambda m: per.get(m, 1.0)).to_numpy(dtype=float)
+        for col in cols:
+            if col in frame:
+                frame[col] = frame[col].astype(float).to_numpy() * factor
+        sections[name] = frame
+    return out
 
 
 def _notes_column(notes: list[tuple]) -> np.ndarray:

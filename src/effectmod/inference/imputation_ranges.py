@@ -68,6 +68,14 @@ def _uses(spec: ModelSpec, role: tuple, plan: Plan) -> bool:
     return True        # a covariate enters every model
 
 
+def _per(plan: Plan, moderator: str) -> tuple[float, str]:
+    """(k, ' per k units') of a continuous moderator with moderators[].per; (1, '') otherwise."""
+    m = next((m for m in plan.moderators if m.name == moderator), None)
+    if m is None or m.type != "continuous" or m.per is None or m.per == 1:
+        return 1.0, ""
+    return m.per, f" per {m.per:g} {m.units or 'units'}"
+
+
 def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.DataFrame,
                  pooled: list[FittedModel]) -> pd.DataFrame | None:
     """The other imputation method's pooled rows for every model that uses a flagged variable.
@@ -100,8 +108,11 @@ def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.Da
                 said = p_text(s["p_value"], a.evidence_threshold) if not math.isnan(s["p_value"]) else "no estimate"
             else:
                 label = "log odds ratio" if main.spec.kind == "logistic" else "β"
-                said = jama(s["estimate"], s["ci_low"], s["ci_high"], s["p_value"], label=label, ci_level=a.ci_level,
-                            evidence_threshold=a.evidence_threshold)
+                # per k units of the moderator as the row itself (moderators[].per; the pipeline
+                # scales the row and this section after all inference, but this text is final here)
+                k, per = _per(plan, main.spec.moderator)
+                said = jama(k * s["estimate"], k * s["ci_low"], k * s["ci_high"], s["p_value"], label=label + per,
+                            ci_level=a.ci_level, evidence_threshold=a.evidence_threshold)
             text = (f"{other} imputation gives {said} ({a.imputation_method} imputations outside the observed range: "
                     + ", ".join(because) + ")")
             r["note"] = (*as_notes(r.get("note")), Note(IMPUTATION_SENSITIVITY, text))

@@ -157,6 +157,10 @@ class Moderator(_Strict):
     units: Optional[str] = Field(None, description="Unit of the moderator, shown in figure axes.")
     prespecified: bool = Field(True, description="false for a moderator chosen after the data were seen: the report and "
                                                  "`effectmod sap` label its analysis post hoc (CONSORT 2025).")
+    per: Optional[float] = Field(None, gt=0, allow_inf_nan=False,
+                                 description="Continuous only: report the interaction per this many units of the moderator (estimate, "
+                                             "SE and CI multiplied by it; P unchanged; written in results.csv's per column). "
+                                             "Default 1.")
 
     _name = field_validator("name")(_check_name)
 
@@ -166,6 +170,8 @@ class Moderator(_Strict):
             raise ValueError("reference: only binary and categorical moderators have a reference level")
         if self.type != "continuous" and self.at:
             raise ValueError("at: only continuous moderators take values to report effects at (levels are reported anyway)")
+        if self.type != "continuous" and self.per is not None:
+            raise ValueError("per: only continuous moderators are reported per k units (a binary or categorical interaction compares levels)")
         return self
 
 

@@ -62,7 +62,7 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
         for j, cell in enumerate(line):
             if cell is None:
                 continue
-            text = (cell.text + (f"\nlog-odds {cell.log_odds}" if cell.log_odds else "")
+            text = (cell.text + (f"\nlog scale {cell.log_odds}" if cell.log_odds else "")
                     # an estimable row's note (e.g. separation) says why its numbers must not be read
                     + (f"\n{cell.note}" if cell.note and cell.tier != "not-estimable" else ""))
             table.cell(r, 1 + 2 * j).text = printable(text)
@@ -71,7 +71,8 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
                 for c in (1 + 2 * j, 2 + 2 * j):
                     for run in table.cell(r, c).paragraphs[0].runs:
                         run.bold = True
-    doc.add_paragraph("β: difference in the treatment effect per unit of the moderator; OR: ratio of odds ratios. "
+    doc.add_paragraph("β: difference in the treatment effect per unit of the moderator (per k units where the row says so); "
+                      "ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on the log scale beneath. "
                       "Bold: evidence tier. NE: not estimable.")
     doc.save(str(path))
 

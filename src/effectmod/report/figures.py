@@ -22,7 +22,7 @@ from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
-from .tables import DIVERGING_NOTE, main_model_rows, model_order, timepoint_text
+from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_label, per_text, timepoint_text
 
 # tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
 TIER_MARKERS = {
@@ -146,7 +146,9 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
             ax.grid(axis="x", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
-        axes[0].set_yticklabels([literal(_wrap(mlab.get(m, m) + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
+        # raw scale: a moderator reported per k units (moderators[].per) says so in its label
+        names = {m: mlab.get(m, m) if per_sd else moderator_label(plan, m, mlab) for m, _ in keys}
+        axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
         handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
                               markeredgecolor="black" if tier == "evidence" else c, label=lab)
@@ -237,7 +239,8 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
              "allocation, and outcome assessments available per arm at each follow-up.", flow_diagram(results))]
     per_sd = results.plan.analysis.forest_scale == "per_sd"
     scale = ("per standard deviation of each continuous moderator (binary and categorical moderators: per level)"
-             if per_sd else "per unit of each moderator (raw units)")
+             if per_sd else "per unit of each moderator (raw units)"
+             + ("; per k units where the moderator's label says so" if any(per_text(m) for m in results.plan.moderators) else ""))
     models = model_order(results)
     main = results.plan.analysis.model
     fp = forest_plot(results)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .labels import moderator_labels, outcome_labels
 from .sentences import level_text, threshold_text
-from .tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
+from .tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -45,7 +45,7 @@ def rows(results) -> list[dict[str, str]]:
         out.append({
             "outcome": olab.get(r["outcome"], r["outcome"]),
             "follow-up": timepoint_text(r["timepoint"], plan.data.time_unit),
-            "moderator": mlab.get(mod, mod) + (f" ({units[mod]})" if mod in units else ""),
+            "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
             "term": "joint test" if r["term"] == "joint" else str(r["term"]),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
             "scale": "OR" if r["model"] == "logistic" else "β",
@@ -75,7 +75,7 @@ def _key(results) -> str:
     a = results.plan.analysis
     text = (f"evidence: P < {threshold_text(a.evidence_threshold)}; hypothesis-generating: P < "
             f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
-            "OR: ratio of odds ratios per unit.")
+            "OR: ratio of odds ratios per unit (or per the k units named beside the moderator).")
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text

@@ -7,8 +7,8 @@ import pandas as pd
 from ..inference.credibility import observed_direction
 from ..records import SEPARATION_KEPT
 from .labels import label_of, moderator_labels, outcome_labels
-from .sentences import jama, level_text, p_text, threshold_text
-from .tables import covariate_texts, main_model_rows, missing, timepoint_text
+from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
+from .tables import covariate_texts, main_model_rows, missing, per_text, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
                   "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
@@ -102,12 +102,13 @@ def methods_text(results) -> list[str]:
         method = {"ml": "maximum likelihood", "firth": "Firth's penalised likelihood",
                   "firth_if_separated": "maximum likelihood (Firth's penalised likelihood where separation was found)"}
         fits.append(f"binary outcomes were analysed by logistic regression fitted by {method.get(a.binary_method, a.binary_method)}, "
-                    "with Wald z CIs and P values; interactions are reported on the log-odds scale and as ratios of odds ratios")
+                    "with Wald z CIs and P values; interactions are reported as ratios of odds ratios (the exponentiated "
+                    "interaction on the log-odds scale, which the tables also give)")
     paras.append(f"Treatment was coded 1 for {treated} and 0 for {control}. Each pre-specified moderator was tested in its own model "
                  "containing treatment, the moderator and their product; the reported estimate is the treatment × moderator "
                  "interaction (continuous moderators in raw units, binary moderators coded 1 for the non-reference level, "
                  "categorical moderators as one interaction per non-reference level plus a joint Wald test). "
-                 + _sentence("; ".join(fits)))
+                 + _per_sentence(plan) + _sentence("; ".join(fits)))
     adj = []
     if a.adjust_for_baseline and any(o.baseline is not None for o in plan.outcomes):
         adj.append("the outcome's baseline value (entered once when the moderator is that baseline)")
@@ -180,6 +181,15 @@ def _imputation_range_sentence(results) -> str:
     return text
 
 
+def _per_sentence(plan) -> str:
+    """Which continuous moderators' interactions are reported per k units (moderators[].per)."""
+    parts = [f"{_lower(label_of(m))} {per}" for m in plan.moderators if (per := per_text(m))]
+    if not parts:
+        return ""
+    return (f"Interactions of continuous moderators are reported per unit, except {_join(parts)} "
+            "(estimate and CI multiplied accordingly; P unchanged). ")
+
+
 def _sentence(text: str) -> str:
     return (text[0].upper() + text[1:] + ".") if text else ""
 
@@ -193,13 +203,13 @@ def results_paragraph(results) -> list[str]:
     rows = main_model_rows(results)
     rows = rows[(rows["term"] == "") | (rows["term"] == "joint")]
     lvl = a.ci_level
+    per = {m.name: per_text(m) for m in results.plan.moderators}
 
     def phrase(r) -> str:
         where = f"{_lower(olab.get(r.outcome, r.outcome))} at {timepoint_text(r.timepoint, results.plan.data.time_unit)}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
-        label = "log odds ratio" if r.model == "logistic" else "β-coefficient"
-        return f"{where} ({jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=lvl, evidence_threshold=a.evidence_threshold)})"
+        return f"{where} ({result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"
 
     def sentences(tier: str, verb: str) -> list[str]:
         out = []
@@ -227,10 +237,10 @@ def results_paragraph(results) -> list[str]:
     diverging = pd.Series(results.has_note(rows, SEPARATION_KEPT), index=rows.index)
     # moderators tested everywhere without a claim; those never estimable are counted below instead
     tiers_of = rows[~diverging].groupby("moderator", sort=False)["tier"].agg(set)
-    quiet = [mlab.get(m, m) for m, t in tiers_of.items()
+    quiet = [_lower(mlab.get(m, m)) for m, t in tiers_of.items()
              if "none" in t and not t & {"evidence", "hypothesis-generating"}]
     if quiet:
-        paras.append(f"{_join(quiet)} did not modify the treatment effect on any outcome "
+        paras.append(f"There was no evidence that {_join(quiet)} modified the treatment effect on any outcome "
                      f"(all P ≥ {threshold_text(a.exploratory_threshold)}).")
     ne = rows[rows["tier"] == "not-estimable"]
     if len(ne):
@@ -254,6 +264,19 @@ def results_paragraph(results) -> list[str]:
             paras.append(f"In the {model}-model sensitivity analysis, {kept} of these {matched} findings with evidence kept "
                          f"P < {threshold_text(a.evidence_threshold)}.")
     return paras
+
+
+def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
+    """One interaction as JAMA prints it: the β-coefficient, or for a logistic row the ratio of
+    odds ratios (exp of the interaction and of its CI bounds), never the log odds ratio under an
+    odds-ratio label; ``per`` ('per 10 years') names the moderator step the estimate is for."""
+    label = "ratio of odds ratios" if r.model == "logistic" else "β-coefficient"
+    if per:
+        label += f" {per}"
+    if r.model != "logistic":
+        return jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=ci_level, evidence_threshold=threshold)
+    return (f"{label} = {ratio(r.estimate)} [{level_text(ci_level)} CI, {ratio_interval(r.ci_low, r.ci_high)}]; "
+            f"{p_text(r.p_value, threshold)}")
 
 
 def _lower(label: str) -> str:

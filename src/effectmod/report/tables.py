@@ -75,6 +75,23 @@ def main_model_rows(results) -> pd.DataFrame:
     return t[t["model"].isin({results.plan.analysis.model, "logistic"})]
 
 
+def per_text(moderator) -> str:
+    """'per 10 years' for a continuous moderator reported per k units (moderators[].per), with its
+    units when the plan gives them; '' when its interaction is per one unit or compares levels."""
+    k = getattr(moderator, "per", None)
+    if moderator.type != "continuous" or k is None or k == 1:
+        return ""
+    places = next((d for d in range(7) if abs(round(k, d) - k) <= 1e-12 * max(1.0, abs(k))), 6)
+    return f"per {number(k, places)} " + (moderator.units or "units")
+
+
+def moderator_label(plan, name: str, labels: dict[str, str]) -> str:
+    """The moderator's label, with ', per 10 years' when its interaction is reported per k units."""
+    m = next((m for m in plan.moderators if m.name == name), None)
+    per = per_text(m) if m is not None else ""
+    return labels.get(name, name) + (f", {per}" if per else "")
+
+
 def term_label(row, ref: dict[str, str]) -> str:
     if not row["term"]:
         return ""
@@ -90,10 +107,10 @@ def reference_levels(results) -> dict[str, str]:
 # ---------------------------------------------------------------------------- JAMA layout
 @dataclass(frozen=True)
 class Cell:
-    text: str          # β (CI), or OR (CI) for logistic rows
+    text: str          # β (CI), or the ratio of odds ratios (CI) for logistic rows
     p: str
     tier: str
-    log_odds: str = ""  # logistic rows: the interaction on the log-odds scale
+    log_odds: str = ""  # logistic rows: the interaction on the log scale (log of the ratio of odds ratios)
     note: str = ""
 
 
@@ -113,7 +130,7 @@ class JamaTable:
         return len(pairs) != len(set(pairs))
 
     def estimate_head(self, j: int) -> str:
-        return ("OR" if self.columns[j][2] == "logistic" else "β") + f" ({self.ci_label})"
+        return ("Ratio of ORs" if self.columns[j][2] == "logistic" else "β") + f" ({self.ci_label})"
 
     def to_frame(self) -> pd.DataFrame:
         """Flat CSV form: one column pair (estimate, P) per outcome x follow-up x model."""
@@ -123,7 +140,7 @@ class JamaTable:
             cells = [row[j] for row in self.cells]
             data[f"{head} | {self.estimate_head(j)}"] = [c.text if c else "" for c in cells]
             if any(c is not None and c.log_odds for c in cells):
-                data[f"{head} | log-odds (CI)"] = [c.log_odds if c else "" for c in cells]
+                data[f"{head} | log scale (CI)"] = [c.log_odds if c else "" for c in cells]
             data[f"{head} | P"] = [c.p if c else "" for c in cells]
         return pd.DataFrame(data)
 
@@ -153,7 +170,7 @@ def jama_table(results) -> JamaTable:
             r = index.get((out, tp, model, mod, term))
             line.append(None if r is None else _cell(r, a.evidence_threshold))
         cells.append(line)
-    rows = [(mlab.get(m, m), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
+    rows = [(moderator_label(results.plan, m, mlab), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
     cols = [(olab.get(o, o), tp, model) for o, tp, model in columns]
     return JamaTable(cols, rows, cells, f"{_level(a.ci_level)} CI")
 
@@ -168,7 +185,7 @@ def _cell(r, threshold: float) -> Cell:
     if r.term == "joint":
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
     if r.model == "logistic":
-        return Cell("OR " + odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
+        return Cell(odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
                     log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
     return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
 
@@ -194,13 +211,16 @@ def grouped_results(results) -> list[dict]:
         for tp in dict.fromkeys(sub["timepoint"]):
             rows = []
             for _, r in sub[sub["timepoint"] == tp].iterrows():
-                logistic = r["model"] == "logistic"
+                logistic = r["model"] == "logistic" and r["term"] != "joint"
+                log_scale = "" if r["term"] == "joint" else estimate_ci(r["estimate"], r["ci_low"], r["ci_high"])
                 row = {
-                    "moderator": mlab.get(r["moderator"], r["moderator"]),
+                    "moderator": moderator_label(results.plan, r["moderator"], mlab),
                     "term": term_label(r, refs),
                     "model": r["model"],
-                    "estimate": "" if r["term"] == "joint" else estimate_ci(r["estimate"], r["ci_low"], r["ci_high"]),
-                    "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic and r["term"] != "joint" else "",
+                    # a logistic row leads with its ratio of odds ratios; its log-scale value goes beneath
+                    "estimate": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else log_scale,
+                    "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else "",
+                    "log_scale": log_scale if logistic else "",
                     "p": p_short(r["p_value"], a.evidence_threshold),
                     "p_adjusted": p_short(r["p_adjusted"], a.evidence_threshold),
                     "n": str(int(r["n"])),
@@ -208,7 +228,8 @@ def grouped_results(results) -> list[dict]:
                     "note": str(r.get("note", "") or ""),
                 }
                 if has_boot:
-                    row["boot"] = "" if missing(r["boot_ci_low"]) else interval(r["boot_ci_low"], r["boot_ci_high"])
+                    bounds = ratio_interval if logistic else interval
+                    row["boot"] = "" if missing(r["boot_ci_low"]) else bounds(r["boot_ci_low"], r["boot_ci_high"])
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                 rows.append(row)
