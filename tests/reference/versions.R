@@ -20,8 +20,8 @@ lines <- c(
   paste("scripts:", paste(scripts, collapse = " ")),
   paste("R:", R.version.string),
   paste("platform:", R.version$platform),
-  paste("BLAS:", si$BLAS),
-  paste("LAPACK:", si$LAPACK),
+  paste("BLAS:", basename(si$BLAS)),      # the library, not where this machine keeps it
+  paste("LAPACK:", basename(si$LAPACK)),
   "packages (loaded by the scripts, with their dependencies):",
   vapply(loaded, function(p) paste0("  ", p, " ", utils::packageDescription(p)$Version), "")
 )
