@@ -11,6 +11,8 @@ from .text import printable
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
              "grey": "#999999"}
+# one colour per arm in every figure that says which arm an effect favours
+ARM_COLOURS = {"treated": OKABE_ITO["blue"], "control": OKABE_ITO["vermillion"]}
 
 
 # ---------------------------------------------------------------------------- user text
