@@ -91,3 +91,39 @@ def test_categorical_moderator_and_binary_outcome_on_the_odds_ratio_scale():
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert "1" in ticks and np.isclose(ax.get_xticks()[ticks.index("1")], 0.0)   # a log axis labelled as OR
     assert "odds ratio, log axis" in caption
+
+
+def test_binary_outcome_subgroup_figure_is_on_a_log_odds_ratio_axis():
+    from pathlib import Path
+
+    import effectmod as em
+    from effectmod.report.effect_figures import subgroup_figure
+
+    case = Path(__file__).parent / "reference" / "colon_logistic"
+    res = em.analyze(case / "data.csv", case / "plan.yaml")
+    with style():
+        stem, caption, fig = subgroup_figure(res, "sex", {"logistic"})
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("Odds ratio (Lev+5FU vs Obs, log axis)")
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert "1" in ticks and np.isclose(ax.get_xticks()[ticks.index("1")], 0.0)
+    assert "odds ratio, Lev+5FU vs Obs, log axis" in caption
+
+
+def test_favours_colour_follows_the_arm_not_the_sign(monkeypatch):
+    from effectmod.records import JNRegion
+    from effectmod.report.drawing import ARM_COLOURS
+    from effectmod.report.effect_figures import conditional_effect_figure
+
+    res = demo_results()
+    fm = _fitted(res, "pain", "kinesiophobia", "18")
+    obs = res.trial.moderators["kinesiophobia"].values
+    lo, hi = float(np.nanmin(obs)), float(np.nanmax(obs))
+    colours = {}
+    for better in ("lower", "higher"):
+        monkeypatch.setattr(type(res.plan), "better_direction", lambda self, o, b=better: b)
+        with style():
+            _, _, fig = conditional_effect_figure(res, fm, "18", None, (JNRegion(lo, (lo + hi) / 2, "effect > 0"),))
+        colours[better] = [t.get_color() for t in fig.findobj(Text) if t.get_text().startswith("favours")]
+    # a positive effect favours the control arm when lower is better, the treated arm when higher is
+    assert colours == {"lower": [ARM_COLOURS["control"]], "higher": [ARM_COLOURS["treated"]]}

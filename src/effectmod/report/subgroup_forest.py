@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
-from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, literal
+from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, literal, ratio_ticks
 from .labels import label_of
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
@@ -144,7 +144,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     effect_word = "Odds ratio" if binary else "Mean difference"
     ax.text(EFFECT_X, y_head, f"{effect_word} ({level_text(level)} CI)", transform=text, va="center",
             fontsize=8, fontweight="bold")
-    f = np.exp if binary else (lambda v: v)
+    def f(v: float) -> float:
+        with np.errstate(over="ignore"):
+            return float(np.exp(v)) if binary else v
     for k, (kind, label, s, r, p) in enumerate(lines):
         y = n_rows - 2 - k
         if kind == "header":
@@ -176,11 +178,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         ax.spines[side].set_visible(False)
     if binary:
         # the axis is the log odds ratio; ticks are labelled as odds ratios (a log axis)
-        lo_x, hi_x = ax.get_xlim()
-        cands = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])
-        ticks = cands[(np.log(cands) >= lo_x) & (np.log(cands) <= hi_x)]
-        ax.set_xticks(np.log(ticks))
-        ax.set_xticklabels([f"{v:g}" for v in ticks])
+        ratio_ticks(ax)
     ax.tick_params(axis="x", labelsize=7.5)
     better = plan.better_direction(outcome)
     favours_left = treated if better == "lower" else control
