@@ -295,7 +295,7 @@ def test_interaction_table_csv_has_two_model_columns_with_sensitivity(demo_folde
 
 # ---------------------------------------------------------------------------- figures, determinism
 def test_figures_are_svg_and_300_dpi_png(rich_folder):
-    for name in FIGURES:
+    for name in (*FIGURES, "subgroup_forest_severe_52"):
         svg = rich_folder / "figures" / f"{name}.svg"
         png = rich_folder / "figures" / f"{name}.png"
         root = ET.fromstring(svg.read_bytes())
@@ -306,6 +306,8 @@ def test_figures_are_svg_and_300_dpi_png(rich_folder):
             assert len(im.convert("L").resize((64, 64)).getcolors(4096)) > 3   # not a blank canvas
     html = (rich_folder / "report.html").read_text(encoding="utf-8")
     assert html.count('src="data:image/svg+xml;base64,') >= len(FIGURES)
+    # the subgroup forest plots follow the interaction forest plot
+    assert html.index('id="figure-forest_interactions"') < html.index('id="figure-subgroup_forest_pain_18"')
 
 
 def test_two_writes_are_byte_identical(tmp_path):

@@ -11,6 +11,8 @@ from .text import printable
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
              "grey": "#999999"}
+# one colour per arm in every figure that says which arm an effect favours
+ARM_COLOURS = {"treated": OKABE_ITO["blue"], "control": OKABE_ITO["vermillion"]}
 
 
 # ---------------------------------------------------------------------------- user text
@@ -74,3 +76,16 @@ def clip_point(x: float, window) -> float:
     if window is None or np.isnan(x):
         return x
     return min(max(x, window[0]), window[1])
+
+
+def ratio_ticks(ax) -> None:
+    """Label an x-axis drawn in log odds ratios with odds ratios (1-2-5 steps; finer on a narrow axis)."""
+    lo_x, hi_x = ax.get_xlim()
+    for cands in (np.array([1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
+                  np.array([0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4]),
+                  np.array([0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5])):
+        ticks = cands[(np.log(cands) >= lo_x) & (np.log(cands) <= hi_x)]
+        if len(ticks) >= 3:
+            break
+    ax.set_xticks(np.log(ticks))
+    ax.set_xticklabels([f"{v:g}" for v in ticks])

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from ..inference.effects import johnson_neyman_regions, moderator_values
-from .drawing import LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal
+from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal, ratio_ticks
 from .labels import label_of
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
@@ -30,7 +30,6 @@ from .tables import main_model_rows, timepoint_text
 GRID_POINTS = 121
 MAX_CURVES = 12
 CLAIM_TIERS = ("evidence", "hypothesis-generating")
-SIGN_COLOUR = {"effect < 0": OKABE_ITO["blue"], "effect > 0": OKABE_ITO["vermillion"]}
 LINE = OKABE_ITO["black"]
 BAND = OKABE_ITO["grey"]
 
@@ -134,11 +133,12 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     # with outcomes[].better unset the direction is an assumption: every "favours"/"benefit" says so
     assumed = plan.better_basis(out.name) == "assumed"
     for a, b, sign in ((r.lower, r.upper, r.sign) for r in parts):
-        favoured = treated if (sign == "effect < 0") == lower_better else control
-        ax.axvspan(a, b, color=SIGN_COLOUR[sign], alpha=0.12, lw=0, zorder=0)
+        arm = "treated" if (sign == "effect < 0") == lower_better else "control"
+        favoured, colour = (treated if arm == "treated" else control), ARM_COLOURS[arm]   # one colour per arm in every figure
+        ax.axvspan(a, b, color=colour, alpha=0.12, lw=0, zorder=0)
         why = f"; if {plan.better_direction(out.name)} is better" if assumed else ""
         ax.text((a + b) / 2, 0.97, literal(f"favours {favoured}\n(CI excludes 0{why})"),
-                transform=blended_transform_factory(ax.transData, ax.transAxes), ha="center", va="top", fontsize=7.5, color=SIGN_COLOUR[sign])
+                transform=blended_transform_factory(ax.transData, ax.transAxes), ha="center", va="top", fontsize=7.5, color=colour)
     ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
     ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
     ax.axhline(0, color="black", lw=0.8, ls="-", zorder=1)
@@ -270,11 +270,18 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         tick.set_fontweight("bold" if k in headings else "normal")
     ax.set_ylim(y - 0.7, n_rows - 0.3)
     logit = (sel["scale"] == "log odds ratio").any()
-    ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI"))
+    if logit and (sel["scale"] == "log odds ratio").all():
+        # every row an odds ratio: a log axis labelled in odds ratios
+        ratio_ticks(ax)
+        ax.set_xlabel(literal(f"Odds ratio ({treated} vs {control}, log axis) with {level_text(level)} CI"))
+    else:
+        ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI"))
     ax.set_title(literal(f"Treatment effect by {label_of(mod)}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     fig.subplots_adjust(left=0.3, right=0.8)
-    caption = (f"Treatment effect ({treated} minus {control}) within each level of {label_of(mod)}, per outcome "
+    effect = (f"odds ratio, {treated} vs {control}, log axis" if (sel["scale"] == "log odds ratio").all()
+              else f"{treated} minus {control}")
+    caption = (f"Treatment effect ({effect}) within each level of {label_of(mod)}, per outcome "
                f"and follow-up, with {level_text(level)} CIs; right: P of the test of interaction (joint test for "
                "categorical moderators). Subgroup effects are descriptive; the interaction test is the evidence "
                "that the effect differs.")

@@ -22,6 +22,7 @@ from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
+from .subgroup_forest import subgroup_forest_figures
 from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_label, per_text, timepoint_text
 
 # tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
@@ -256,6 +257,8 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
             if f is not None:
                 figs.append((f"forest_interactions_{model}", f"As the previous figure, for the {model} model "
                              "sensitivity analysis.", f))
+    with style():
+        figs += subgroup_forest_figures(results)
     figs += effect_figures(results)
     return figs
 
