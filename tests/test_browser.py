@@ -246,3 +246,23 @@ def test_report_prints_to_pdf(folders, tmp_path):
     blob = (folder / "report.pdf").read_bytes()
     assert blob.startswith(b"%PDF-") and len(blob) > 20_000
     assert blob.count(b"/Type /Page") - blob.count(b"/Type /Pages") >= 3
+
+
+ALL_TESTS_RIGHT_EDGES = """(() => {
+  const t = document.querySelector('#results table');
+  // a note as long as the longest effectmod writes (a reason plus the follow-up and the model's words)
+  t.querySelectorAll('td .lo').forEach(n => { if (n.textContent.length > 60) n.textContent = n.textContent.repeat(3); });
+  const rows = Array.from(t.querySelectorAll('tbody tr')).filter(r => !r.classList.contains('band'));
+  return {view: document.documentElement.clientWidth, box: t.closest('.wrap').getBoundingClientRect().right,
+          notes: rows.filter(r => r.querySelector('.lo') && r.querySelector('.lo').textContent.length > 60).length,
+          right: Math.max(...rows.map(r => r.lastElementChild.getBoundingClientRect().right))};
+})()"""
+
+
+def test_long_notes_in_all_interaction_tests_wrap_and_keep_p_n_tier_in_view(browser, folders):
+    """The rich case's not-estimable rows carry long notes (made longer still here); they wrap, and
+    P, n and tier stay on screen at 1280 px."""
+    browser.load((folders["rich"] / "report.html").as_uri(), (1280, 800))
+    edges = browser.evaluate(ALL_TESTS_RIGHT_EDGES)
+    assert edges["notes"] > 0, "the rich case must have a long note in the all-tests table"
+    assert edges["right"] <= min(edges["view"], edges["box"]) + 1, edges

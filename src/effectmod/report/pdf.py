@@ -25,6 +25,14 @@ def find_chromium() -> str | None:
     return None
 
 
+def open_details(html: str) -> str:
+    """The page with every collapsed <details> section open, so that printing shows its content.
+
+    Text from the data or the plan is escaped in report.html, so a literal ``<details>`` tag can
+    only be the template's own."""
+    return html.replace("<details>", "<details open>")
+
+
 def chromium_command(binary: str, profile: str, *flags: str) -> list[str]:
     return [binary, *BASE_FLAGS, f"--user-data-dir={profile}", *flags]
 
@@ -38,8 +46,11 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     with tempfile.TemporaryDirectory(prefix="effectmod-chromium-") as profile:
         tmp_pdf = Path(profile) / "report.pdf"
+        # the page is self-contained (data: URIs), so a copy with every section open prints the same page
+        printable = Path(profile) / "print.html"
+        printable.write_text(open_details(html_path.read_text(encoding="utf-8")), encoding="utf-8")
         cmd = chromium_command(binary, profile, "--no-pdf-header-footer", f"--print-to-pdf={tmp_pdf}",
-                               html_path.as_uri())
+                               printable.as_uri())
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
