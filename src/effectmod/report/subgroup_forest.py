@@ -129,7 +129,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         diverging = np.maximum(np.abs(lo), np.abs(hi)) > LOG_RATIO_LIMIT if binary else np.zeros(len(sel), bool)
     window = axis_window(lo, hi, est, diverging)
     n_rows = len(lines) + 1
-    height = 1.25 + 0.22 * n_rows
+    # at least 3 inches tall: a one-moderator figure stays legible when a phone scales its
+    # 9.6-inch width down to the screen
+    height = max(3.0, 1.25 + 0.22 * n_rows)
     fig = Figure(figsize=(9.6, height))
     bottom = 0.75 / height
     ax = fig.add_axes((AXES_LEFT, bottom, AXES_WIDTH, 1 - bottom - 0.2 / height))
