@@ -16,6 +16,7 @@ from .._version import __version__
 from . import paragraph, tables
 from .etables import etables
 from .labels import label_of
+from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
 
@@ -162,8 +163,9 @@ def _flow_models(results) -> list[dict]:
 def _section(name: str, value, results) -> dict:
     title = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
     if isinstance(value, pd.DataFrame):
-        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None}
-    return {"name": name, "title": title, "frame": None,
+        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None,
+                "table": section_table(name, value, results)}
+    return {"name": name, "title": title, "frame": None, "table": None,
             "json": json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)}
 
 
