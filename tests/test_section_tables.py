@@ -80,6 +80,7 @@ def test_credibility_is_one_row_per_claim_with_its_items_beneath(demo):
 def test_conditional_effects_drop_the_empty_term_column_and_print_df_whole(demo):
     t = section_table("conditional_effects", demo.sections["conditional_effects"], demo)
     assert not any(c.lower() == "term" for c in t["columns"])
+    assert {r["cells"][t["columns"].index("Percentile")] for r in t["rows"]} >= {"10th", "50th", "90th"}
     j = t["columns"].index("df")
     assert all(re.fullmatch(r"\d+(\.\d)?", r["cells"][j]) for r in t["rows"])
 

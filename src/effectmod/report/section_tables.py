@@ -53,6 +53,16 @@ def _span(v) -> str:
     return re.sub(r"\[\s*([^,\]]+),\s*([^\]]+)\]", r"\1 to \2", text)
 
 
+def _percentile(v, value) -> str:
+    """'p50' as '50th'; blank for a level (a binary or categorical moderator's value)."""
+    text = words(v)
+    m = re.fullmatch(r"p(\d+)", text)
+    if m:
+        k = int(m.group(1))
+        return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
+    return "" if text == words(value) else text
+
+
 def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
     """{'columns': [...], 'rows': [{'cells': [...], 'detail': str}]} for one of ``NAMES``."""
     if name not in NAMES or df is None or not len(df):
@@ -86,8 +96,8 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
         for _, r in df.iterrows():
             value = r["moderator_value"]
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r),
-                          "Moderator value": number(value) if isinstance(value, float) else words(value),
-                          "Percentile": words(r.get("percentile", "")),
+                          "Moderator value": f"{value:g}" if isinstance(value, float) else words(value),
+                          "Percentile": _percentile(r.get("percentile", ""), value),
                           "Treatment effect (CI)": "" if missing(r["effect"]) else
                           f"{number(r['effect'])} ({interval(r['ci_low'], r['ci_high'])})",
                           "P": p_short(r["p_value"], threshold), "df": df_text(r.get("df")),
