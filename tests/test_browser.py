@@ -246,3 +246,12 @@ def test_report_prints_to_pdf(folders, tmp_path):
     blob = (folder / "report.pdf").read_bytes()
     assert blob.startswith(b"%PDF-") and len(blob) > 20_000
     assert blob.count(b"/Type /Page") - blob.count(b"/Type /Pages") >= 3
+
+
+def test_demo_table2_etables_and_section_tables_fit_a_1920_px_screen(browser, folders):
+    """Table 2 holds the main analysis only (sensitivity models are eTables) and the credibility
+    table is one compact row per claim, so neither scrolls sideways on a desktop screen."""
+    browser.load((folders["demo"] / "report.html").as_uri(), (1920, 1080))
+    widths = browser.evaluate("Array.from(document.querySelectorAll('table.jama, section[id^=section-] table'))"
+                              ".map(t => [t.scrollWidth, t.closest('.wrap').clientWidth])")
+    assert len(widths) >= 5 and all(w <= box for w, box in widths), widths
