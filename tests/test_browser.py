@@ -266,3 +266,12 @@ def test_long_notes_in_all_interaction_tests_wrap_and_keep_p_n_tier_in_view(brow
     edges = browser.evaluate(ALL_TESTS_RIGHT_EDGES)
     assert edges["notes"] > 0, "the rich case must have a long note in the all-tests table"
     assert edges["right"] <= min(edges["view"], edges["box"]) + 1, edges
+
+
+def test_demo_table2_etables_and_section_tables_fit_a_1920_px_screen(browser, folders):
+    """Table 2 holds the main analysis only (sensitivity models are eTables) and the credibility
+    table is one compact row per claim, so neither scrolls sideways on a desktop screen."""
+    browser.load((folders["demo"] / "report.html").as_uri(), (1920, 1080))
+    widths = browser.evaluate("Array.from(document.querySelectorAll('table.jama, section[id^=section-] table'))"
+                              ".map(t => [t.scrollWidth, t.closest('.wrap').clientWidth])")
+    assert len(widths) >= 5 and all(w <= box for w, box in widths), widths

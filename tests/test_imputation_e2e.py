@@ -155,6 +155,20 @@ def test_missing_data_sections(imputed_run):
     assert pat["count"].iloc[:-1].sum() == 100 and pat["n_missing"].iloc[-1] == 3 + 27 + 42 + 48
 
 
+def test_complete_case_analysis_is_an_etable_beside_the_imputed_table2(imputed_run):
+    from effectmod.report.etables import etables
+    from effectmod.report.sentences import interval, number
+    from effectmod.report.tables import jama_table
+    cc = imputed_run.sections["complete_case"]
+    found = {e.title: e for e in etables(imputed_run)}
+    e = found["Treatment × moderator interactions: complete-case analysis"]
+    r = cc[(cc.model == "linear") & cc.estimate.notna()].iloc[0]
+    text = f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})"
+    assert any(c is not None and c.text == text for line in e.table.cells for c in line)
+    assert {m for _, _, m in e.table.columns} <= {imputed_run.plan.analysis.model, "logistic"}
+    assert not any(c is not None and c.text == text for line in jama_table(imputed_run).cells for c in line)
+
+
 def test_conditional_effects_use_the_pooled_fit(imputed_run):
     ce = imputed_run.sections["conditional_effects"]
     assert (ce.n == 100).all() and ce.effect.notna().all()

@@ -77,7 +77,7 @@ def test_report_has_every_section(demo_folder):
     text = " ".join(page.text)
     assert "restricted maximum likelihood" in text and "Satterthwaite" in text
     assert "ordinary least squares" in text and "logistic" not in text.split("Pre-specified moderators")[0]
-    assert "Linear mixed model" in text        # the sensitivity model's columns in Table 2
+    assert "Linear mixed model" in text        # the sensitivity model's columns in eTable 1
 
 
 def test_every_interaction_is_printed_as_results_csv_says(rich_folder):
@@ -239,7 +239,7 @@ def test_table1_rule_median_for_skewed_and_missing_counts():
 
 
 def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
-    t1, t2 = read_docx_tables(rich_folder / "tables.docx")
+    t1, t2, *_etables = read_docx_tables(rich_folder / "tables.docx")
     csv_t1 = pd.read_csv(rich_folder / "table1.csv", keep_default_na=False)
     assert [row[1:] for row in t1[1:]] == csv_t1.iloc[:, 1:].astype(str).values.tolist()
     t = _csv(rich_folder)
@@ -282,15 +282,42 @@ def rich_plan_outcomes():
     return RICH_PLAN["outcomes"]
 
 
-def test_interaction_table_csv_has_two_model_columns_with_sensitivity(demo_folder):
+def test_table2_holds_the_main_analysis_and_the_sensitivity_model_goes_to_an_etable(demo_folder):
+    """Table 2 (CSV, HTML, docx) has the main model's columns only; the mixed model is eTable 1,
+    and follow-up headers carry the plan's time unit."""
     it = pd.read_csv(demo_folder / "interaction_table.csv", keep_default_na=False)
     assert len(it) == 8
-    assert any("Linear mixed model" in c for c in it.columns) and any("Linear regression" in c for c in it.columns)
+    assert not any("mixed" in c.lower() for c in it.columns)
+    assert "Pain intensity (NRS 0-10) | 18 weeks | β (95% CI)" in it.columns
+    et = pd.read_csv(demo_folder / "etable1.csv", keep_default_na=False)
     t = _csv(demo_folder)
     r = t[(t.model == "mixed") & (t.moderator == "back_perception") & (t.timepoint == "52") & (t.outcome == "pain")].iloc[0]
-    col = "Pain intensity (NRS 0-10) | 52 | Linear mixed model | β (95% CI)"
-    assert it.loc[it["Moderator"] == "Back perception (FreBAQ 0-36)", col].iloc[0] == \
+    col = "Pain intensity (NRS 0-10) | 52 weeks | β (95% CI)"
+    assert et.loc[et["Moderator"] == "Back perception (FreBAQ 0-36)", col].iloc[0] == \
         f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})"
+    html = (demo_folder / "report.html").read_text(encoding="utf-8")
+    table2 = html[html.index('id="interactions"'):html.index('id="etable-1"')]
+    text2 = " ".join(_parse(table2).text)
+    mixed = f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})"
+    assert "Linear mixed model" not in table2 and mixed not in text2
+    assert mixed in " ".join(_parse(html[html.index('id="etable-1"'):]).text)
+    assert ">18 weeks<" in table2 and ">52 weeks<" in table2
+    assert "eTable 1. Treatment × moderator interactions: Linear mixed model" in html
+    docx = read_docx_tables(demo_folder / "tables.docx")
+    assert len(docx) == 3                                    # Table 1, Table 2, eTable 1
+    assert docx[1][1][1] == "18 weeks" and len(docx[1][0]) == 1 + 2 * 4
+    assert docx[2][1][1] == "18 weeks"
+
+
+def test_bootstrap_cis_go_to_an_etable(rich_folder):
+    t = _csv(rich_folder)
+    it = pd.read_csv(rich_folder / "interaction_table.csv", keep_default_na=False)
+    et = pd.read_csv(rich_folder / "etable1.csv", keep_default_na=False)
+    assert any("bootstrap" in c for c in et.columns) and not any("bootstrap" in c for c in it.columns)
+    r = t[(t.model == "linear") & (t.tier != "not-estimable") & (t.term == "")].iloc[0]
+    assert f"{number(r.estimate)} ({interval(r.boot_ci_low, r.boot_ci_high)})" in et.values
+    assert "eTable 1. Treatment × moderator interactions with bootstrap CIs" in \
+        (rich_folder / "report.html").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- figures, determinism

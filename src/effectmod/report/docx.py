@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from .etables import ETable
 from .tables import MODEL_NAMES, JamaTable
 from .text import printable
 
 _FIXED = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
 
 
-def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
+def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list[ETable] | None = None) -> None:
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.shared import Pt
@@ -43,6 +44,18 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
     doc.add_paragraph("Mean (SD), or median (IQR) for skewed distributions; n (%) for categories.")
 
     doc.add_heading("Table 2. Treatment × moderator interactions", level=2)
+    _jama_table(doc, jt)
+    doc.add_paragraph("β: difference in the treatment effect per unit of the moderator (per k units where the row says so); "
+                      "ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on the log scale beneath. "
+                      "Bold: evidence tier. NE: not estimable.")
+    for e in extra or []:
+        doc.add_heading(printable(e.heading), level=2)
+        _jama_table(doc, e.table)
+        doc.add_paragraph(printable(e.footnote))
+    doc.save(str(path))
+
+
+def _jama_table(doc, jt: JamaTable) -> None:
     multi = jt.multi_model
     n_head = 3 if multi else 2
     table = doc.add_table(rows=n_head + 1 + len(jt.rows), cols=1 + 2 * len(jt.columns))
@@ -71,10 +84,6 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable) -> None:
                 for c in (1 + 2 * j, 2 + 2 * j):
                     for run in table.cell(r, c).paragraphs[0].runs:
                         run.bold = True
-    doc.add_paragraph("β: difference in the treatment effect per unit of the moderator (per k units where the row says so); "
-                      "ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on the log scale beneath. "
-                      "Bold: evidence tier. NE: not estimable.")
-    doc.save(str(path))
 
 
 def _frame_table(doc, df: pd.DataFrame) -> None:

@@ -14,7 +14,9 @@ import pandas as pd
 
 from .._version import __version__
 from . import paragraph, tables
+from .etables import etables
 from .labels import label_of
+from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
 
@@ -85,7 +87,9 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
                         f"skewness over both arms exceeds {tables.SKEW_LIMIT:g}; categories as n (%) of those with the value "
                         "recorded; missing values are counted on their own line."),
         "jama": tables.jama_table(results),
-        "multi_model": tables.jama_table(results).multi_model,
+        "etables": etables(results),
+        # the results-by-group table lists every model's rows: a Model column when a follow-up has several
+        "multi_model": tables.jama_table(results, models=set(results.table["model"])).multi_model,
         "has_logistic": "logistic" in set(results.table["model"]),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
@@ -159,8 +163,9 @@ def _flow_models(results) -> list[dict]:
 def _section(name: str, value, results) -> dict:
     title = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
     if isinstance(value, pd.DataFrame):
-        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None}
-    return {"name": name, "title": title, "frame": None,
+        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None,
+                "table": section_table(name, value, results)}
+    return {"name": name, "title": title, "frame": None, "table": None,
             "json": json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)}
 
 

@@ -1,5 +1,5 @@
 """Files of the output folder beyond results and report: figures/, table1.csv,
-interaction_table.csv and tables.docx."""
+interaction_table.csv (Table 2), etable<k>.csv (eTables) and tables.docx."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,7 @@ from pathlib import Path
 from ..writing import write_csv
 from . import figures as figs
 from .docx import write_docx
+from .etables import etables
 from .html import RenderedFigure
 from .tables import jama_table, table1
 
@@ -33,5 +34,8 @@ def write_extra_outputs(results, folder) -> list:
     jt = jama_table(results)
     write_csv(t1, folder / "table1.csv", full_precision=False)
     write_csv(jt.to_frame(), folder / "interaction_table.csv", full_precision=False)
-    write_docx(results, folder / "tables.docx", t1, jt)
+    extra = etables(results)
+    for e in extra:
+        write_csv(e.table.to_frame(), folder / f"etable{e.number}.csv", full_precision=False)
+    write_docx(results, folder / "tables.docx", t1, jt, extra)
     return rendered

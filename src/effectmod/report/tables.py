@@ -145,18 +145,29 @@ class JamaTable:
         return pd.DataFrame(data)
 
 
-def jama_table(results) -> JamaTable:
-    """The interaction table as journals print it (JAMA layout)."""
+def main_models(results) -> set[str]:
+    """Model types of the main analysis: the plan's main model, and logistic for binary outcomes."""
+    return {results.plan.analysis.model, "logistic"}
+
+
+def jama_table(results, models: set[str] | None = None, boot: bool = False,
+               table: pd.DataFrame | None = None) -> JamaTable:
+    """The interaction table as journals print it (JAMA layout): Table 2 holds the main analysis
+    (``models`` None); an eTable passes its sensitivity model, or ``boot`` for bootstrap CIs.
+    Follow-up headers carry the plan's data.time_unit ('18 weeks') when it is set; ``table`` is
+    another frame of result rows (the complete-case rows beside an imputed analysis)."""
     a = results.plan.analysis
-    t = results.table
+    t = results.table if table is None else table
+    t = t[t["model"].isin(main_models(results) if models is None else models)]
+    unit = results.plan.data.time_unit
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
     refs = reference_levels(results)
-    models = model_order(results)
+    models_seen = list(dict.fromkeys(t["model"]))
     columns = []
     for o in results.plan.outcomes:
         sub = t[t["outcome"] == o.name]
         for tp in dict.fromkeys(sub["timepoint"]):
-            for model in models:
+            for model in models_seen:
                 if ((sub["timepoint"] == tp) & (sub["model"] == model)).any():
                     columns.append((o.name, tp, model))
     keys = list(dict.fromkeys(zip(t["moderator"], t["term"])))
@@ -168,18 +179,27 @@ def jama_table(results) -> JamaTable:
         line = []
         for (out, tp, model) in columns:
             r = index.get((out, tp, model, mod, term))
-            line.append(None if r is None else _cell(r, a.evidence_threshold))
+            line.append(None if r is None else _cell(r, a.evidence_threshold, boot))
         cells.append(line)
     rows = [(moderator_label(results.plan, m, mlab), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
-    cols = [(olab.get(o, o), tp, model) for o, tp, model in columns]
-    return JamaTable(cols, rows, cells, f"{_level(a.ci_level)} CI")
+    cols = [(olab.get(o, o), timepoint_text(tp, unit) if unit else tp, model) for o, tp, model in columns]
+    return JamaTable(cols, rows, cells, ("bootstrap " if boot else "") + f"{_level(a.ci_level)} CI")
 
 
 def _level(ci_level: float) -> str:
     return level_text(ci_level)
 
 
-def _cell(r, threshold: float) -> Cell:
+def _cell(r, threshold: float, boot: bool = False) -> Cell:
+    if boot and r.tier != "not-estimable" and r.term != "joint":
+        # the bootstrap percentile interval around the same estimate; P stays the model's
+        low, high = getattr(r, "boot_ci_low", math.nan), getattr(r, "boot_ci_high", math.nan)
+        if missing(low) or missing(high):
+            return Cell("", p_short(r.p_value, threshold), r.tier)
+        if r.model == "logistic":
+            return Cell(f"{ratio(r.estimate)} ({ratio_interval(low, high)})", p_short(r.p_value, threshold), r.tier,
+                        log_odds=estimate_ci(r.estimate, low, high), note=_note(r))
+        return Cell(estimate_ci(r.estimate, low, high), p_short(r.p_value, threshold), r.tier, note=_note(r))
     if r.tier == "not-estimable":
         return Cell("NE", "", r.tier, note=str(getattr(r, "note", "") or ""))
     if r.term == "joint":
