@@ -246,3 +246,15 @@ def test_report_prints_to_pdf(folders, tmp_path):
     blob = (folder / "report.pdf").read_bytes()
     assert blob.startswith(b"%PDF-") and len(blob) > 20_000
     assert blob.count(b"/Type /Page") - blob.count(b"/Type /Pages") >= 3
+
+
+def test_the_key_findings_block_is_the_first_section(browser, folders):
+    """What a reader sees first: the average effects and the claimed modifiers, before the plan."""
+    browser.load((folders["demo"] / "report.html").as_uri(), LAPTOP)
+    first = browser.evaluate("(() => { const s = document.querySelector('main section');"
+                             " return [s.id, s.querySelector('h2').innerText, s.querySelectorAll('li').length,"
+                             " s.getBoundingClientRect().top]; })()")
+    assert first[:2] == ["key-findings", "Key findings"] and first[2] >= 5
+    # above the fold on a laptop screen
+    assert first[3] < LAPTOP[1]
+    assert browser.evaluate("document.querySelector('#key-findings').innerText.includes('Average treatment effect on pain intensity')")
