@@ -187,3 +187,27 @@ def test_average_effects_file_and_json_section(tmp_path, no_figures):
     assert len(ate) == 4
     import json
     assert len(json.loads((out / "results.json").read_text())["average_effects"]) == 4
+
+
+def test_engine_findings_of_the_average_effect_are_notes_not_warnings(monkeypatch):
+    """REML stopping short in the model without a moderator: the row says so, and the run warns
+    once per interaction model only (as before the average effects existed)."""
+    import warnings
+
+    import effectmod.engines.mixed as mixed
+    from effectmod.errors import ConvergenceWarning
+
+    real = mixed.fit_random_intercept
+    monkeypatch.setattr(mixed, "fit_random_intercept", lambda *a, **k: dataclasses.replace(
+        real(*a, **k), converged=False, message="stopped at the iteration limit"))
+    trial = _demo()
+    plan = copy.deepcopy(trial.plan)
+    plan["analysis"].update(model="mixed", sensitivity=[])
+    plan["moderators"] = plan["moderators"][:1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = em.analyze(trial.data, plan)
+    assert len([w for w in caught if issubclass(w.category, ConvergenceWarning)]) == 2   # one per interaction model
+    ate = res.sections["average_effects"]
+    assert all("REML did not converge: stopped at the iteration limit" in n for n in ate["note"])
+    assert ate["estimate"].notna().all()

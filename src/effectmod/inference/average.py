@@ -9,13 +9,16 @@ fitted by the same engines as every interaction model.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from ..data.trial import TrialData
+from ..errors import ConvergenceWarning
 from ..models.design import Design, mixed_design, single_design
 from ..plan.schema import Plan
+from ..records import render_notes
 
 COLUMNS = ("outcome", "timepoint", "model", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n",
            "scale", "df", "note")
@@ -48,7 +51,12 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
             try:
                 if design.X.shape[0] <= design.X.shape[1]:
                     raise NotEstimable(f"{design.n} participants for {design.X.shape[1]} coefficients")
-                fit = run_engine(spec, design, plan)[0]
+                # an engine's finding (e.g. REML stopped short) goes into the row's note; the
+                # interaction models already warn about the same data
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    fit, _, notes = run_engine(spec, design, plan)
+                note = "; ".join(x for x in (note, render_notes(notes)) if x)
             except (NotEstimable, EngineError, ValueError, ArithmeticError) as exc:
                 note = str(exc) or type(exc).__name__
             for t in design.timepoints:
