@@ -81,9 +81,15 @@ def test_logistic_average_effect_equals_statsmodels_logit():
     _close(row["ci_high"], hi, LOGIT_TOL)
     _close(row["p_value"], fit.pvalues["treat"], LOGIT_TOL)
     assert row["n"] == len(sub)
-    # the key finding prints the odds ratio, never the log odds ratio
+    # the standardised risk difference: mean predicted risk with everybody treated minus in control
+    X1, X0 = sm.add_constant(sub[["treat", "pain_0"]]), sm.add_constant(sub[["treat", "pain_0"]])
+    X1["treat"], X0["treat"] = 1.0, 0.0
+    _close(row["risk_difference"], float(fit.predict(X1).mean() - fit.predict(X0).mean()), LOGIT_TOL)
+    assert row["rd_ci_low"] < row["risk_difference"] < row["rd_ci_high"]
+    # the key finding prints the odds ratio, never the log odds ratio, and the risk difference
     line = key_findings(res)[0]
     assert f"odds ratio {number(np.exp(row['estimate']))} [95% CI, " in line, line
+    assert f"; standardised risk difference {number(row['risk_difference'])} [95% CI, " in line, line
 
 
 def test_mixed_average_effect_is_the_treatment_contrast_per_follow_up():

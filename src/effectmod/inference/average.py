@@ -2,9 +2,11 @@
 
 Linear: OLS of y_t on treatment + baseline + covariates with the plan's SE type (t CI on the
 residual df). Logistic (binary outcomes): the log odds ratio of treatment (Wald z); odds ratios
-are exp() of it. Mixed: the treatment contrast at each follow-up of y ~ time*treat + baseline +
-covariates + (1 | id), Satterthwaite df. Complete cases, also when the plan imputes. The designs are ``models.design``'s with no moderator,
-fitted by the same engines as every interaction model.
+are exp() of it; beside it the standardised risk difference (risk_difference, rd_ci_low,
+rd_ci_high: every analysed participant treated vs every one in control, delta-method CI).
+Mixed: the treatment contrast at each follow-up of y ~ time*treat + baseline + covariates +
+(1 | id), Satterthwaite df. Complete cases, also when the plan imputes. The designs are
+``models.design``'s with no moderator, fitted by the same engines as every interaction model.
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from ..errors import ConvergenceWarning
 from ..models.design import Design, mixed_design, single_design
 from ..plan.schema import Plan
 from ..records import render_notes
+from .additive import standardised_risk_difference
 
 COLUMNS = ("outcome", "timepoint", "model", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n",
-           "scale", "df", "note")
+           "scale", "df", "note", "risk_difference", "rd_ci_low", "rd_ci_high")
 SCALES = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio"}
 
 
@@ -62,11 +65,17 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
             for t in design.timepoints:
                 row = {"outcome": o.name, "timepoint": t, "model": kind, "estimate": math.nan, "std_error": math.nan,
                        "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan, "n": design.n,
-                       "scale": SCALES[kind], "df": math.nan, "note": note}
+                       "scale": SCALES[kind], "df": math.nan, "note": note,
+                       "risk_difference": math.nan, "rd_ci_low": math.nan, "rd_ci_high": math.nan}
                 if fit is not None:
                     c = fit.contrast(design.effect_L(np.zeros(0), t if kind == "mixed" else None))
                     lo, hi = c.ci(plan.analysis.ci_level)
                     row.update(estimate=c.estimate, std_error=c.std_error, ci_low=lo, ci_high=hi,
                                p_value=c.p_value, df=c.df)
+                    if kind == "logistic":
+                        # marginal standardisation over the analysed participants (delta-method CI)
+                        rd = standardised_risk_difference(fit, design.X, design.index("treat"), [], [], [])
+                        row.update(zip(("risk_difference", "rd_ci_low", "rd_ci_high"),
+                                       (rd.estimate, *rd.ci(plan.analysis.ci_level))))
                 rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))

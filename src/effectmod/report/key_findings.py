@@ -44,9 +44,11 @@ def average_lines(results) -> list[str]:
             out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: not estimable"
                        + (f" ({r.note})" if r.note else "") + ".")
             continue
+        rd = ("" if missing(r.risk_difference) else
+              f"; standardised risk difference {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
         out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "
                    f"{_effect(r.estimate, r.ci_low, r.ci_high, r.model, a.ci_level)}; "
-                   f"{p_text(r.p_value, a.evidence_threshold)} (n = {r.n}).")
+                   f"{p_text(r.p_value, a.evidence_threshold)}{rd} (n = {r.n}).")
     return out
 
 
