@@ -217,3 +217,14 @@ def test_engine_findings_of_the_average_effect_are_notes_not_warnings(monkeypatc
     ate = res.sections["average_effects"]
     assert all("REML did not converge: stopped at the iteration limit" in n for n in ate["note"])
     assert ate["estimate"].notna().all()
+
+
+def test_categorical_levels_and_joint_test_with_holm():
+    from report_cases import rich_results
+    lines = key_findings(rich_results())
+    level = _line(lines, "age group 40-59", "severe pain")
+    assert "benefited more than those with under 40" in level and " with under 40 vs " in level
+    assert level.endswith("evidence; interaction P = .03.")          # a level row has no adjusted P
+    joint = _line(lines, "levels of age group")
+    assert joint.startswith("The treatment effect on severe pain (NRS 7 or more) at follow-up 52 differed")
+    assert "(hypothesis-generating; joint test P = .09, adjusted P = " in joint

@@ -76,15 +76,15 @@ def modifier_lines(results) -> list[str]:
         m = mods.get(r.moderator)
         if m is None:
             continue
-        p = f"interaction {p_text(r.p_value, a.evidence_threshold)}"
+        p = p_text(r.p_value, a.evidence_threshold)
         if a.multiplicity != "none" and not missing(r.p_adjusted):
             p += f", adjusted {p_text(r.p_adjusted, a.evidence_threshold)}"
-        tail = f"{r.tier}; {p}."
         where = _where(results, r.outcome, r.timepoint)
         if r.term == "joint":
             out.append(f"The treatment effect on {where} differed across the levels of {_short(m)} "
-                       f"(joint test; {r.tier}; {p_text(r.p_value, a.evidence_threshold)}).")
+                       f"({r.tier}; joint test {p}).")
             continue
+        tail = f"{r.tier}; interaction {p}."
         more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
         points = _points(results, ce, r, m)
         effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
