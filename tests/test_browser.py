@@ -275,3 +275,15 @@ def test_demo_table2_etables_and_section_tables_fit_a_1920_px_screen(browser, fo
     widths = browser.evaluate("Array.from(document.querySelectorAll('table.jama, section[id^=section-] table'))"
                               ".map(t => [t.scrollWidth, t.closest('.wrap').clientWidth])")
     assert len(widths) >= 5 and all(w <= box for w, box in widths), widths
+
+
+def test_the_key_findings_block_is_the_first_section(browser, folders):
+    """What a reader sees first: the average effects and the claimed modifiers, before the plan."""
+    browser.load((folders["demo"] / "report.html").as_uri(), LAPTOP)
+    first = browser.evaluate("(() => { const s = document.querySelector('main section');"
+                             " return [s.id, s.querySelector('h2').innerText, s.querySelectorAll('li').length,"
+                             " s.getBoundingClientRect().top]; })()")
+    assert first[:2] == ["key-findings", "Key findings"] and first[2] >= 5
+    # above the fold on a laptop screen
+    assert first[3] < LAPTOP[1]
+    assert browser.evaluate("document.querySelector('#key-findings').innerText.includes('Average treatment effect on pain intensity')")

@@ -55,7 +55,9 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress, sections=imputation_sections)
 
     table = _table(fitted, plan_obj)
-    sections = {}
+    from .inference.average import average_effects
+    # the treatment effect without a moderator, per outcome and follow-up (complete cases)
+    sections = {"average_effects": average_effects(trial, plan_obj)}
     if complete_case is not fitted:
         from .inference.imputation import missing_data_sections
         sections.update(missing_data_sections(trial, plan_obj, complete_case))

@@ -182,7 +182,7 @@ class Results:
                 + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ">")
 
 
-CSV_SECTIONS = ("conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
+CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
                 "missing_patterns", "complete_case")
 
 

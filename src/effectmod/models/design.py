@@ -77,9 +77,13 @@ class Design:
         return self.vector(w)
 
 
-def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline: bool):
-    """Participant-level columns (before complete-case selection) and their names."""
-    o, m = trial.outcomes[outcome], trial.moderators[moderator]
+def _columns(trial: TrialData, outcome: str, moderator: str | None, adjust_for_baseline: bool):
+    """Participant-level columns (before complete-case selection) and their names; with no
+    moderator (None) the average treatment effect's design: treat + baseline + covariates."""
+    o = trial.outcomes[outcome]
+    if moderator is None:
+        return _plain_columns(trial, o, adjust_for_baseline)
+    m = trial.moderators[moderator]
     mod = m.design()
     centre = (moderator_centre(m.values),) if m.type == "continuous" else ()
     if centre:
@@ -100,6 +104,19 @@ def _columns(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline
         names.append(f"treat:{name}")
     terms = tuple(m.column_names) if m.type == "categorical" else ("",)
     return np.column_stack(cols), names, mod_names, terms, use_baseline, centre
+
+
+def _plain_columns(trial: TrialData, o, adjust_for_baseline: bool):
+    use_baseline = adjust_for_baseline and o.baseline is not None
+    cols = [np.ones(trial.n), trial.treat]
+    names = ["(Intercept)", "treat"]
+    if use_baseline and o.baseline is not None:
+        cols.append(o.baseline)
+        names.append("baseline")
+    for j, c in enumerate(trial.covariates.names):
+        cols.append(trial.covariates.matrix[:, j])
+        names.append(f"cov[{c}]")
+    return np.column_stack(cols), names, (), ("",), use_baseline, ()
 
 
 # Largest deviation, in SDs, of the standardised moderator from the standardised baseline (or
@@ -132,8 +149,11 @@ def moderator_centre(values: np.ndarray) -> float:
 
 def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason):
     """Participants lost to each reason, counted once each in this order of reasons."""
-    o, m = trial.outcomes[outcome], trial.moderators[moderator]
-    reasons = [(y_reason, y_missing), (f"moderator '{m.source}' missing", np.isnan(m.values))]
+    o = trial.outcomes[outcome]
+    reasons = [(y_reason, y_missing)]
+    if moderator is not None:
+        m = trial.moderators[moderator]
+        reasons.append((f"moderator '{m.source}' missing", np.isnan(m.values)))
     if use_baseline:
         reasons.append((f"baseline '{o.baseline_source}' missing", np.isnan(o.baseline)))
     for j, c in enumerate(trial.covariates.names):
@@ -148,9 +168,10 @@ def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason):
     return lost, counts
 
 
-def single_design(trial: TrialData, outcome: str, moderator: str, timepoint: str,
+def single_design(trial: TrialData, outcome: str, moderator: str | None, timepoint: str,
                   adjust_for_baseline: bool) -> Design:
-    """Complete-case design of y_t ~ treat*mod + baseline + covariates for one follow-up."""
+    """Complete-case design of y_t ~ treat*mod + baseline + covariates for one follow-up
+    (y_t ~ treat + baseline + covariates when ``moderator`` is None)."""
     X, names, mod_names, terms, use_baseline, centre = _columns(trial, outcome, moderator, adjust_for_baseline)
     y = trial.outcomes[outcome].followups[timepoint]
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, np.isnan(y),
@@ -160,7 +181,7 @@ def single_design(trial: TrialData, outcome: str, moderator: str, timepoint: str
                   timepoints=(timepoint,), mod_centre=centre)
 
 
-def mixed_design(trial: TrialData, outcome: str, moderator: str, adjust_for_baseline: bool) -> Design:
+def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_for_baseline: bool) -> Design:
     """Long design of y ~ time*treat*mod + baseline + covariates over all follow-ups."""
     X0, names0, mod_names, terms, use_baseline, centre = _columns(trial, outcome, moderator, adjust_for_baseline)
     o = trial.outcomes[outcome]

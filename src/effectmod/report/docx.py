@@ -39,6 +39,11 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     style.font.name = "Arial"
     style.font.size = Pt(8)
 
+    from .key_findings import key_findings
+    doc.add_heading("Key findings", level=2)
+    for finding in key_findings(results):
+        doc.add_paragraph(printable(finding), style="List Bullet")
+
     doc.add_heading("Table 1. Baseline characteristics by arm", level=2)
     _frame_table(doc, t1)
     doc.add_paragraph("Mean (SD), or median (IQR) for skewed distributions; n (%) for categories.")

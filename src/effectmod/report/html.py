@@ -15,12 +15,14 @@ import pandas as pd
 from .._version import __version__
 from . import paragraph, tables
 from .etables import etables
+from .key_findings import key_findings
 from .labels import label_of
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
 
 SECTION_TITLES = {
+    "average_effects": "Average treatment effects",
     "conditional_effects": "Treatment effect at chosen moderator values",
     "johnson_neyman": "Johnson–Neyman regions of significance",
     "credibility": "Credibility of the effect modification claims",
@@ -76,6 +78,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "title": plan.title or "Treatment effect modifier analysis",
         "version": __version__,
         "inputs": [(k, v.get("source", ""), v.get("sha256", "")) for k, v in sorted(results.inputs.items())],
+        "key_findings": key_findings(results),
         "plan_summary": _plan_summary(results),
         "methods": paragraph.methods_text(results),
         "moderators": moderators,

@@ -1,0 +1,119 @@
+"""The report's key findings: the average treatment effect of each outcome and follow-up, then one
+sentence per main-model interaction with evidence or hypothesis-generating, in clinical words.
+
+A pure function of the Results (``key_findings``); the HTML report and tables.docx print its lines.
+"""
+from __future__ import annotations
+
+from ..inference.credibility import GREATER, observed_direction
+from .labels import label_of, outcome_labels
+from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
+from .tables import main_model_rows, missing, timepoint_text
+
+CLAIMED = ("evidence", "hypothesis-generating")
+NO_CLAIM = "No moderator met the evidence or hypothesis-generating threshold."
+
+
+def key_findings(results) -> list[str]:
+    """The average effects (one line per outcome x follow-up), then the modifiers (or NO_CLAIM)."""
+    return average_lines(results) + modifier_lines(results)
+
+
+def _effect(estimate, low, high, model: str, ci_level: float) -> str:
+    """'-1.09 [95% CI, -1.63 to -0.55]', or for a logistic model the odds ratio."""
+    if model == "logistic":
+        return f"{ratio(estimate)} [{level_text(ci_level)} CI, {ratio_interval(low, high)}]"
+    return f"{number(estimate)} [{level_text(ci_level)} CI, {interval(low, high)}]"
+
+
+def _where(results, outcome: str, timepoint) -> str:
+    label = outcome_labels(results.plan).get(outcome, outcome)
+    label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    return f"{label} at {timepoint_text(timepoint, results.plan.data.time_unit)}"
+
+
+def average_lines(results) -> list[str]:
+    ate = results.sections.get("average_effects")
+    if ate is None or ate.empty:
+        return []
+    a = results.plan.analysis
+    out = []
+    for r in ate.itertuples():
+        what = "odds ratio" if r.model == "logistic" else "mean difference"
+        if missing(r.estimate):
+            out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: not estimable"
+                       + (f" ({r.note})" if r.note else "") + ".")
+            continue
+        rd = ("" if missing(r.risk_difference) else
+              f"; standardised risk difference {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
+        out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "
+                   f"{_effect(r.estimate, r.ci_low, r.ci_high, r.model, a.ci_level)}; "
+                   f"{p_text(r.p_value, a.evidence_threshold)}{rd} (n = {r.n}).")
+    return out
+
+
+def _short(m) -> str:
+    label = label_of(m)
+    short = label.split(" (")[0] if label.endswith(")") and " (" in label else label
+    return short[:1].lower() + short[1:] if not short[:2].isupper() else short
+
+
+def _value(v) -> str:
+    try:
+        return f"{float(v):g}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def modifier_lines(results) -> list[str]:
+    a = results.plan.analysis
+    rows = main_model_rows(results)
+    rows = rows[rows["tier"].isin(CLAIMED)]
+    ce = results.sections.get("conditional_effects")
+    mods = {m.name: m for m in results.plan.moderators}
+    out = []
+    for r in rows.itertuples():
+        m = mods.get(r.moderator)
+        if m is None:
+            continue
+        p = p_text(r.p_value, a.evidence_threshold)
+        if a.multiplicity != "none" and not missing(r.p_adjusted):
+            p += f", adjusted {p_text(r.p_adjusted, a.evidence_threshold)}"
+        where = _where(results, r.outcome, r.timepoint)
+        if r.term == "joint":
+            out.append(f"The treatment effect on {where} differed across the levels of {_short(m)} "
+                       f"({r.tier}; joint test {p}).")
+            continue
+        tail = f"{r.tier}; interaction {p}."
+        more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
+        points = _points(results, ce, r, m)
+        effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
+        what = "odds ratio" if r.model == "logistic" else "mean difference"
+        if m.type == "continuous":
+            head = f"Participants with higher {_short(m)} benefited {more} on {where}"
+        else:
+            levels = list(getattr(results.trial.moderators.get(m.name), "levels", ()))
+            level = r.term if m.type == "categorical" else (levels[1] if len(levels) == 2 else "")
+            ref = levels[0] if levels else ""
+            head = f"Participants with {_short(m)} {level} benefited {more} than those with {ref} on {where}"
+        body = f": treatment effect ({what}) {effects}; " if points else ": "
+        out.append(head + body + tail)
+    return out or [NO_CLAIM]
+
+
+def _points(results, ce, r, m) -> list:
+    """(conditional-effect row, 'at 29 (10th percentile)') at the moderator's 10th and 90th
+    percentiles, or at the reference and the compared level."""
+    if ce is None or ce.empty:
+        return []
+    sub = ce[(ce["model"] == r.model) & (ce["outcome"] == r.outcome) & (ce["timepoint"] == r.timepoint)
+             & (ce["moderator"] == r.moderator) & (ce["scale"] != "risk difference")]
+    by = {str(e.percentile): e for e in sub.itertuples()}
+    if m.type == "continuous":
+        wanted = [("p10", "10th"), ("p90", "90th")]
+        return [(by[k], f"at {_value(by[k].moderator_value)} ({w} percentile)") for k, w in wanted if k in by]
+    levels = list(getattr(results.trial.moderators.get(m.name), "levels", ()))
+    if len(levels) < 2:
+        return []
+    level = r.term if m.type == "categorical" else levels[1]
+    return [(by[str(lv)], f"with {lv}") for lv in (levels[0], level) if str(lv) in by]
