@@ -16,7 +16,7 @@ def whole_number(value, limit: int | None = None) -> int:
     ``limit``; otherwise ValueError saying what was given. Negative values pass (``ge`` says so)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         got = (f"{str(value).lower()} (YAML reads unquoted true/false/yes/no as a boolean)" if isinstance(value, bool)
-               else f"the text {value!r}" if isinstance(value, str) else _kind(value))
+               else f"the text {value!r}" if isinstance(value, str) else value_kind(value))
         raise ValueError(f"expected a whole number, got {got}")
     if not isinstance(value, numbers.Integral):
         if not math.isfinite(value) or not float(value).is_integer():
@@ -41,9 +41,12 @@ def checked_seed(value, name: str = "seed") -> int:
     return seed
 
 
-def _kind(value) -> str:
+def value_kind(value) -> str:
+    """What a plan value is, for a message: 'a list', 'a mapping', 'nothing', or the value itself."""
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return "nothing" if value is None else f"a {type(value).__name__}"
+    if value is None:
+        return "nothing"
+    return f"the {type(value).__name__} {value!r}"

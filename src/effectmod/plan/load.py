@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..counts import value_kind
 from ..errors import PlanError
 from .schema import Analysis, Covariate, DataSpec, Moderator, Outcome, Plan, covariate_column
 
@@ -62,7 +63,7 @@ def read_plan_mapping(source: str | Path | dict) -> tuple[dict, str]:
     if raw is None:
         raise PlanError(f"plan file {path}: is empty; expected a mapping with data, outcomes and moderators (see `effectmod init`)")
     if not isinstance(raw, dict):
-        raise PlanError(f"plan file {path}: the top level is {_yaml_kind(raw)}, expected a mapping with data, outcomes and moderators")
+        raise PlanError(f"plan file {path}: the top level is {value_kind(raw)}, expected a mapping with data, outcomes and moderators")
     return raw, str(path)
 
 
@@ -261,9 +262,9 @@ def describe_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
             for part in msg.splitlines():
                 lines.append(f"{path}: {part}" if path else part)
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
-            lines.append(f"{path}: expected a mapping of keys, got {_yaml_kind(err['input'])}")
+            lines.append(f"{path}: expected a mapping of keys, got {value_kind(err['input'])}")
         elif kind == "list_type":
-            lines.append(f"{path}: expected a list, got {_yaml_kind(err['input'])}")
+            lines.append(f"{path}: expected a list, got {value_kind(err['input'])}")
         elif kind == "too_short":
             lines.append(f"{path}: needs at least one entry")
         else:
@@ -318,11 +319,3 @@ def _inner_model(ann):
     return None
 
 
-def _yaml_kind(value) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if value is None:
-        return "nothing"
-    return f"the {type(value).__name__} {value!r}"
