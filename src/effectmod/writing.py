@@ -215,6 +215,21 @@ def write_file(path: str | Path, write, force: bool = False) -> Path:
     return path
 
 
+def write_output_file(out: str | Path, write, force: bool, what: str) -> Path:
+    """A file a command writes at ``--out`` (a draft plan, a SAP): refused when it exists without
+    ``force`` or its folder is missing, written by ``write_file``, and any error of the file system
+    reported as the user's to fix (exit 2), naming ``what`` was being written."""
+    out = Path(out)
+    try:
+        if out.exists() and not force:
+            raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
+        if not out.parent.is_dir():
+            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+        return write_file(out, write, force=force)
+    except OSError as exc:
+        raise output_problem(out, exc, what) from None
+
+
 # ------------------------------------------------------------------ CSV
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")

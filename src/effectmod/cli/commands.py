@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import UsageError
-from ..writing import check_new_files, check_output_folder, output_problem, write_file
+from ..writing import check_new_files, check_output_folder, output_problem, write_output_file
 from .progress import LazyProgress
 
 
@@ -147,15 +147,8 @@ def run_init(args) -> int:
         sys.stdout.write(text)
         return 0
     out = Path(args.out)
-    try:
-        if out.exists() and not args.force:
-            raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
-        if not out.parent.is_dir():
-            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-        # atomic: never a half-written plan beside the real one; without --force never over a file
-        write_file(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=args.force)
-    except OSError as exc:
-        raise output_problem(out, exc, "the plan") from None
+    # atomic: never a half-written plan beside the real one; without --force never over a file
+    write_output_file(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), args.force, "the plan")
     print(printable(f"wrote {out}: a draft plan; check every line marked CONFIRM, then run "
                     f"effectmod analyze {args.data} --plan {out}"))
     return 0
@@ -169,14 +162,7 @@ def run_sap(args) -> int:
     if out.suffix.lower() not in SAP_FORMATS:
         raise UsageError(f"--out {out}: unknown format '{out.suffix}'; give a file ending in .md (Markdown) or .docx (Word)")
     plan = load_plan(args.plan)
-    try:
-        if out.exists() and not args.force:
-            raise UsageError(f"--out {out}: exists; choose another name or pass --force to replace it")
-        if not out.parent.is_dir():
-            raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
-        write_sap(plan, out, force=args.force)
-    except OSError as exc:
-        raise output_problem(out, exc, "the analysis plan section") from None
+    write_sap(plan, out, force=args.force)
     post_hoc = sum(not m.prespecified for m in plan.moderators)
     print(printable(f"wrote {out}: the effect-modifier section of the statistical analysis plan "
                     f"({len(plan.moderators)} moderators" + (f", {post_hoc} post hoc" if post_hoc else "") + ")"))

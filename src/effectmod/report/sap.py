@@ -268,8 +268,9 @@ def write_sap_docx(plan, path: Path) -> None:
 
 def write_sap(plan, path: Path, force: bool = False) -> Path:
     """Write the SAP section to ``path`` (.md or .docx) atomically."""
-    from ..writing import write_file
+    from ..writing import write_output_file
+    what = "the analysis plan section"
     if path.suffix.lower() == ".docx":
-        return write_file(path, lambda tmp: write_sap_docx(plan, tmp), force=force)
+        return write_output_file(path, lambda tmp: write_sap_docx(plan, tmp), force, what)
     text = sap_markdown(plan)
-    return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+    return write_output_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force, what)
