@@ -15,7 +15,7 @@ import pandas as pd
 from .labels import moderator_labels, outcome_labels
 from .paragraph import DIRECTION_TEXT
 from .sentences import interval, number
-from .tables import MODEL_NAMES, missing, p_short, timepoint_text
+from .tables import MODEL_NAMES, estimate_ci, missing, odds_ratio_ci, p_short, timepoint_text
 
 NAMES = ("credibility", "conditional_effects", "johnson_neyman")
 _NEGATIVE = re.compile(r"(?<![\d.])-(?=\d)")
@@ -25,6 +25,10 @@ ITEMS = (("prespecified", "pre-specified"), ("direction_hypothesised", "directio
          ("few_tests", "one of few tests"), ("interaction_test", "interaction test"),
          ("continuous_as_continuous", "continuous moderator kept continuous"), ("consistency", "consistent across outcomes"),
          ("chance_unlikely", "chance unlikely"), ("prior_evidence", "prior evidence"))
+
+
+# columns that hold words (labels from the plan, reasons), never given a true minus sign
+TEXT_COLUMNS = frozenset({"Moderator", "Outcome, follow-up", "Tier", "Credibility (ICEMAN)", "Scale", "Description"})
 
 
 def minus(text: str) -> str:
@@ -85,7 +89,9 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
         index = {(x.outcome, x.timepoint, x.model, x.moderator, x.term): x for x in results.table.itertuples(index=False)}
         for _, r in df.iterrows():
             x = index.get((r["outcome"], r["timepoint"], r["model"], r["moderator"], r["term"]))
-            est = number(r["estimate"]) if x is None else f"{number(x.estimate)} ({interval(x.ci_low, x.ci_high)})"
+            # formatted as Table 2 formats the row: a ratio of odds ratios for logistic models
+            fmt = odds_ratio_ci if r["model"] == "logistic" else estimate_ci
+            est = number(r["estimate"]) if x is None else fmt(x.estimate, x.ci_low, x.ci_high)
             items = "; ".join(f"{label}: {words(r[c])}" for c, label in ITEMS if c in df.columns and words(r[c]))
             reasons = words(r.get("reasons", ""))
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r), "Estimate (CI)": est,
@@ -115,4 +121,6 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
         return None
     columns = [c for c in rows[0][0] if any(cells[c] for cells, _ in rows)]
     return {"columns": columns,
-            "rows": [{"cells": [minus(cells[c]) for c in columns], "detail": minus(detail)} for cells, detail in rows]}
+            # the true minus goes into numbers only: labels and reasons keep their hyphens (EQ-5D)
+            "rows": [{"cells": [cells[c] if c in TEXT_COLUMNS else minus(cells[c]) for c in columns], "detail": detail}
+                     for cells, detail in rows]}
