@@ -365,3 +365,17 @@ def test_power_table_prints_names_literally():
     print_power(Console(file=out, width=200, color_system=None), table)
     assert "pain [/]" in out.getvalue() and "[bold]age" in out.getvalue()
 
+
+
+def test_bootstrap_drops_resamples_whose_fit_diverges():
+    """A resample separated under maximum likelihood has an infinite interaction, not a draw from
+    its sampling distribution: it is dropped (counted out of boot_replicates), as the risk
+    differences of a diverging fit are left out; the age model keeps its replicates."""
+    data, plan = separated_trial()
+    plan = plan.model_copy(update={"analysis": plan.analysis.model_copy(update={"bootstrap": 30})})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = em.analyze(data, plan).table
+    sex, age = (table[table["moderator"] == m].iloc[0] for m in ("sex", "age"))
+    assert sex["boot_replicates"] < 30 and (sex["boot_replicates"] == 0 or abs(sex["boot_ci_high"]) < 100)
+    assert age["boot_replicates"] > 20 and np.isfinite(age["boot_ci_low"])

@@ -86,6 +86,10 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
             # a replicate the engine cannot estimate (collinear, exact fit, not converged) is
             # dropped; boot_replicates counts the ones kept. Anything else is a bug: let it out.
             continue
+        if getattr(fit, "diverged", False):
+            # separation in this resample under maximum likelihood: its interaction is infinite,
+            # not a draw from the sampling distribution; dropped like a replicate that cannot be fitted
+            continue
         for t in timepoints:
             for j, term in enumerate(d.terms):
                 out[(t, term)][b] = fit.contrast(d.interaction_L(j, t)).estimate

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from ..engines.ols import GRAM_MIN_ROWS
+
 BP_ALPHA = 0.05
 SE_RATIO_LIMIT = 1.2
 
@@ -72,8 +74,8 @@ def breusch_pagan(resid: np.ndarray, Z: np.ndarray) -> tuple[float, int, float]:
 
 
 # from this many rows on, the leverages come from the Gram matrix, as the OLS engine's normal
-# equations do (engines.ols.GRAM_MIN_ROWS)
-LARGE_N = 50_000
+# equations do
+LARGE_N = GRAM_MIN_ROWS
 
 
 def se_ratios(X: np.ndarray, resid: np.ndarray, Ls: list[np.ndarray]) -> np.ndarray:
