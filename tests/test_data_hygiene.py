@@ -450,3 +450,12 @@ def test_catalogue_case(name, tmp_path, capsys, results_only):
 def test_catalogue_is_documented():
     doc = (Path(__file__).parents[1] / "docs" / "bad-inputs.md").read_text(encoding="utf-8")
     assert [name for name in CASES if f"**{name}**" not in doc] == []
+
+
+def test_a_number_with_an_invisible_character_reads_as_that_number():
+    """Numbers are cleaned as text values are (data.values.clean_text): '12' followed by a
+    zero-width space is 12 in a number column, as it is the level '12' in a text column."""
+    from effectmod.data.values import numeric_column, value_key
+    values, bad, _ = numeric_column(pd.Series(["12\u200b", "7", "\u00a03.5"], dtype=object))
+    assert list(values) == [12.0, 7.0, 3.5] and not bad
+    assert value_key("12\u200b") == "12"

@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import DataError
 from ..plan.schema import Plan
 from .arms import check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids, participant_values, show_spellings
-from .coding import code_covariates, code_moderators, code_outcomes, derive_followups, few_integer_codes, undeclared_code_covariates
+from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
 from .problems import Problems
 from .reshape import long_to_wide
@@ -100,7 +100,3 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     return TrialData(ids=ids, treat=treat, outcomes=outcomes, moderators=moderators,
                      covariates=covariates, flow=flow, baseline_frame=baseline_frame)
 
-
-# derive_followups, few_integer_codes and undeclared_code_covariates live in data/coding.py; named here
-# too for callers of the former single module
-__all__ = ["prepare_trial", "derive_followups", "few_integer_codes", "undeclared_code_covariates"]

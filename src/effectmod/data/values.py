@@ -161,7 +161,7 @@ def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]
         if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool) and math.isfinite(cell):
             values[i] = float(cell)
             continue
-        text = str(cell).strip()
+        text = clean_text(str(cell))    # as value_key reads it: '12' with a zero-width space is 12
         if text.lower() in DEFAULT_MISSING:
             continue
         try:

@@ -62,7 +62,6 @@ HESS_EIG_TOL = 1e-8
 EIG_REL_TOL = math.sqrt(np.finfo(float).eps)
 EQUAL_DF_TOL = 1e-8
 # Rank tolerance on unit-norm columns: R's qr() default, as used by lm() and lme4's rank check.
-RANK_TOL = 1e-7   # kept for importers; the rank rule is engines.linalg's (same tolerance)
 # Coarse grid of theta = sigma_u / sigma_e for locating the global REML optimum before refining.
 THETA_GRID = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 

@@ -18,7 +18,6 @@ from . import variance
 from .base import PERFECT_FIT_RSS, Contrast, WaldTest, exact_fit_terms, wald_from_vcov
 from .errors import PerfectFitError, RankDeficient, RankDeficientError  # noqa: F401 (older names)
 from .linalg import (
-    RANK_TOL,
     collinear_columns,
     constant_columns,
     gram_inverse,
@@ -31,7 +30,6 @@ from .linalg import (
 )
 
 # the one rank rule (R's lm.fit rule, relative tolerance linalg.RANK_TOL) lives in engines.linalg
-RANK_TOLERANCE = RANK_TOL
 
 
 @dataclass(frozen=True)

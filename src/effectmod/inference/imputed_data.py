@@ -12,8 +12,8 @@ from typing import Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from ..data.coding import derive_followups
 from ..data.impute import ImputationVariable, impute
-from ..data.prepare import derive_followups
 from ..data.trial import TrialData
 from ..data.values import keys_of, sort_levels
 from ..errors import PlanError

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...data.load import excel_engine, read_data
+from ...data.load import read_data
 from .columns import (
     ARM_NAME,
     BASE_WORDS,
@@ -76,8 +76,7 @@ def draft_with_notes(data_path: str | Path) -> tuple[str, list[str]]:
     frame = read_data(path)
     draft = guess_plan(frame, source=path.name, labels=variable_labels(path))
     if path.suffix.lower() in (".xlsx", ".xls"):
-        with pd.ExcelFile(path, engine=excel_engine(path)) as book:
-            draft.sheet = book.sheet_names[0]
+        draft.sheet = frame.attrs.get("sheet_name")     # the sheet read_data took (the first)
     return render_draft(draft), list(draft.unsupported)
 
 
