@@ -135,7 +135,7 @@ def test_summary_lists_models_n_rows_adjusted_p_tiers_and_notes():
     assert len(kin) == int((res.table["moderator"] == "kinesiophobia").sum()) == 3
     assert any("β 0.19 (0.06-0.32)" in line and ".005" in line and ".04" in line and line.endswith("evidence")
                for line in kin)
-    assert any(line.startswith("Severe pain") and "OR 1.27 (1.08-1.50)" in line for line in kin)
+    assert any(line.startswith("Severe pain") and "ratio of ORs 1.27 (1.08-1.50)" in line for line in kin)
     assert "joint test" in text and "not-estimable" in text
     notes = lines[lines.index("Notes:") + 1:]
     assert notes and notes[0].startswith("[1] moderator 'site' takes a single value")

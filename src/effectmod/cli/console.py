@@ -42,7 +42,7 @@ def summary_tables(results, width: int = 80) -> list:
             tps = list(dict.fromkeys(sub["timepoint"]))
             fits = LABEL_WIDTH + 1 + per_col * len(tps) <= width
             blocks = [tps] if fits else [[tp] for tp in tps]
-            est_head = ("OR" if model == "logistic" else "β") + f" ({level_text(a.ci_level)} CI)"
+            est_head = ("Ratio of ORs" if model == "logistic" else "β") + f" ({level_text(a.ci_level)} CI)"
             for block in blocks:
                 n = sub[sub["timepoint"].isin(block)]["n"]
                 n_text = f"n {n.min()}" if n.min() == n.max() else f"n {n.min()}-{n.max()}"

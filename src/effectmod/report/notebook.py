@@ -48,7 +48,7 @@ def rows(results) -> list[dict[str, str]]:
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
             "term": "joint test" if r["term"] == "joint" else str(r["term"]),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
-            "scale": "OR" if r["model"] == "logistic" else "β",
+            "scale": "ratio of ORs" if r["model"] == "logistic" else "β",
             "estimate": est,
             "P": p_short(r["p_value"], a.evidence_threshold),
             "P adj": p_short(r["p_adjusted"], a.evidence_threshold) if _adjusted(results) else "",
@@ -75,7 +75,8 @@ def _key(results) -> str:
     a = results.plan.analysis
     text = (f"evidence: P < {threshold_text(a.evidence_threshold)}; hypothesis-generating: P < "
             f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
-            "OR: ratio of odds ratios per unit (or per the k units named beside the moderator).")
+            "ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
+            "(or per the k units named beside it).")
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text
