@@ -25,7 +25,6 @@ from effectmod.models.spec import ModelSpec, model_specs
 from effectmod.plan.load import load_plan
 from effectmod.plan.schema import Plan
 from effectmod.report.sentences import interval, number
-from effectmod.results import csv_table
 
 REF = Path(__file__).parent / "reference" / "mi_e2e"
 KEY = ["outcome", "timepoint", "moderator", "term", "model"]
@@ -179,9 +178,11 @@ def test_conditional_effects_use_the_pooled_fit(imputed_run):
     assert c.estimate == pytest.approx(row.effect, rel=1e-12) and c.df == pytest.approx(row.df, rel=1e-12)
 
 
-def test_same_seed_same_files_other_seed_other_numbers(imputed_run):
+def test_same_seed_same_files_other_seed_other_numbers(imputed_run, tmp_path):
     def files(res):
-        return (csv_table(res.table).to_csv(index=False),
+        from effectmod.writing import write_csv
+        write_csv(res.table, tmp_path / "results.csv")       # as Results.write writes it
+        return ((tmp_path / "results.csv").read_text(encoding="utf-8"),
                 json.dumps(res.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
 
     again = em.analyze(REF / "data.csv", REF / "plan.yaml")

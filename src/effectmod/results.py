@@ -186,16 +186,6 @@ CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "cre
                 "missing_patterns", "complete_case")
 
 
-def csv_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Numbers at full precision (repr of float), missing as empty cells, text that encodes as UTF-8."""
-    from .report.text import utf8_frame
-    out = utf8_frame(df).copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col].dtype):
-            out[col] = [("" if (v is None or math.isnan(v)) else repr(float(v))) for v in out[col]]
-    return out
-
-
 def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: _scalar(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
