@@ -62,11 +62,10 @@ def run_analyze(args) -> int:
 
 
 def run_demo(args) -> int:
-    import yaml
 
     from ..analysis import analyze
     from ..plan import validate_plan
-    from ..simulation import simulate
+    from ..simulation import simulate, simulation_files
     started = time.time()
     out = Path(args.out)
     check_output_folder(out, args.force)
@@ -76,11 +75,9 @@ def run_demo(args) -> int:
     with LazyProgress(console) as progress:
         results = analyze(trial.data, plan, progress=progress.update)
     source = "simulated: effectmod simulate --scenario resolve --n 276 --seed 2024"
-    results = replace(results, inputs={**results.inputs, "data": {**results.inputs["data"], "source": source}}, attachments={
-        "demo-data/resolve.csv": trial.data.to_csv(index=False).encode(),
-        "demo-data/resolve.plan.yaml": yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True).encode(),
-        "demo-data/resolve.truth.json": (json.dumps(trial.truth, indent=2) + "\n").encode(),
-    })
+    files = {f"demo-data/{name}": body for name, body in simulation_files(trial, "resolve.csv").items()}
+    results = replace(results, inputs={**results.inputs, "data": {**results.inputs["data"], "source": source}},
+                      attachments=files)
     return _finish(results, out, args, console, started)
 
 

@@ -233,6 +233,31 @@ def simulation_paths(out: str | Path) -> list[Path]:
     return [out, out.with_name(f"{out.stem}.plan.yaml"), out.with_name(f"{out.stem}.truth.json")]
 
 
+def _whole_numbers(frame):
+    """Whole-number scores as integers ("3", not "3.0"), blanks for missing."""
+    data = frame.copy()
+    for col in data.columns:
+        values = data[col]
+        if values.dtype.kind == "f" and np.all(np.isnan(values) | (values == np.round(values))):
+            data[col] = values.astype("Int64")
+    return data
+
+
+def simulation_files(trial: SimulatedTrial, name: str) -> dict[str, bytes]:
+    """The data as csv (``name``), ``<stem>.plan.yaml`` and ``<stem>.truth.json``, as bytes: what
+    `effectmod simulate` writes, and what the demo keeps in its demo-data folder."""
+    stem = Path(name).stem
+    t = trial.truth
+    header = (f"# effectmod analysis plan for the simulated trial {name}\n"
+              f"# scenario: {t['scenario']}, n = {t['n']}, seed = {t['seed']}, "
+              f"dropout: {t['dropout']}\n"
+              f"# the true interactions are in {stem}.truth.json\n")
+    plan = header + yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True, width=100)
+    return {name: _whole_numbers(trial.data).to_csv(index=False).encode("utf-8"),
+            f"{stem}.plan.yaml": plan.encode("utf-8"),
+            f"{stem}.truth.json": (json.dumps(trial.truth, indent=2, ensure_ascii=False) + "\n").encode("utf-8")}
+
+
 def write_simulation(trial: SimulatedTrial, out: str | Path, force: bool = False) -> list[Path]:
     """Write the data (csv or parquet, by the extension of ``out``) and, beside it,
     ``<stem>.plan.yaml`` and ``<stem>.truth.json``. Returns the three paths. An existing file
@@ -244,24 +269,13 @@ def write_simulation(trial: SimulatedTrial, out: str | Path, force: bool = False
                          f".parquet file name.")
     check_new_files(simulation_paths(out), force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    data = trial.data.copy()
-    for col in data.columns:
-        values = data[col]
-        if values.dtype.kind == "f" and np.all(np.isnan(values) | (values == np.round(values))):
-            # Whole-number scores are written as integers ("3", not "3.0"), blanks for missing.
-            data[col] = values.astype("Int64")
-    if suffix == ".csv":
-        write_file(out, lambda p: data.to_csv(p, index=False), force)
-    else:
-        write_file(out, lambda p: data.to_parquet(p, index=False), force)
+    files = simulation_files(trial, out.name)
     _, plan_path, truth_path = simulation_paths(out)
-    t = trial.truth
-    header = (f"# effectmod analysis plan for the simulated trial {out.name}\n"
-              f"# scenario: {t['scenario']}, n = {t['n']}, seed = {t['seed']}, "
-              f"dropout: {t['dropout']}\n"
-              f"# the true interactions are in {truth_path.name}\n")
-    text = header + yaml.safe_dump(trial.plan, sort_keys=False, allow_unicode=True, width=100)
-    write_file(plan_path, lambda p: p.write_text(text, encoding="utf-8"), force)
-    body = json.dumps(trial.truth, indent=2, ensure_ascii=False) + "\n"
-    write_file(truth_path, lambda p: p.write_text(body, encoding="utf-8"), force)
+    if suffix == ".csv":
+        write_file(out, lambda p: p.write_bytes(files[out.name]), force)
+    else:
+        data = _whole_numbers(trial.data)
+        write_file(out, lambda p: data.to_parquet(p, index=False), force)
+    for path in (plan_path, truth_path):
+        write_file(path, lambda p, name=path.name: p.write_bytes(files[name]), force)
     return [out, plan_path, truth_path]
