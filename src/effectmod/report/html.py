@@ -20,6 +20,7 @@ from .labels import label_of
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
+from .typography import minus
 
 SECTION_TITLES = {
     "average_effects": "Average treatment effects",
@@ -56,9 +57,12 @@ def render_report(results, figures: list[RenderedFigure]) -> str:
 
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-    return Environment(loader=PackageLoader("effectmod.report", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("effectmod.report", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # Table 2 and the eTables print negative numbers with a true minus sign (report.typography)
+    env.filters["minus"] = minus
+    return env
 
 
 def report_context(results, figures: list[RenderedFigure]) -> dict:
