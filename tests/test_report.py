@@ -394,7 +394,8 @@ def test_forest_per_sd_scales_continuous_moderators_only():
     res = rich_results()
     a = res.plan.analysis.model_copy(update={"forest_scale": "per_sd"})
     scaled, per_sd = forest_rows(dataclasses.replace(res, plan=res.plan.model_copy(update={"analysis": a})))
-    raw, _ = forest_rows(res)
+    a_raw = res.plan.analysis.model_copy(update={"forest_scale": "raw"})
+    raw, _ = forest_rows(dataclasses.replace(res, plan=res.plan.model_copy(update={"analysis": a_raw})))
     assert per_sd
     k = scaled["moderator"] == "kinesiophobia"
     # the SD of each model's analysed participants, as in results.csv's moderator_sd
