@@ -167,3 +167,19 @@ def test_libreoffice_renders_the_tables(demo_docx, tmp_path):
                    check=True, capture_output=True, timeout=180)
     pdf = (tmp_path / "tables.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 3
+
+
+def test_a_table_with_two_models_per_follow_up_gets_a_merged_model_row(tmp_path):
+    from effectmod.report.etables import ETable
+    res = demo_results()
+    both = jama_table(res, models={"linear", "mixed"})
+    assert both.multi_model
+    path = tmp_path / "tables.docx"
+    write_docx(res, path, table1(res), jama_table(res), [ETable(1, "Both models", "Footnote.", both)])
+    tbl = Document(str(path)).tables[2]._tbl
+    rows = tbl.findall(qn("w:tr"))
+    spans = [[(tc.grid_span, "".join(t.text for t in tc.iter(qn("w:t")))) for tc in tr.findall(qn("w:tc"))][1:] for tr in rows[:4]]
+    assert spans[0] == [(8, "Pain intensity (NRS 0-10)"), (8, "Disability (RMDQ 0-24)")]
+    assert spans[1] == [(4, "18 weeks"), (4, "52 weeks")] * 2
+    assert spans[2] == [(2, "Linear regression"), (2, "Linear mixed model")] * 4
+    assert [t for _, t in spans[3][:2]] == ["β (95% CI)", "P"]
