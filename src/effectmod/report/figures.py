@@ -147,9 +147,9 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
         # raw scale: a moderator reported per k units (moderators[].per) says so in its label;
-        # per SD: each continuous moderator's label says it is drawn per SD
+        # per SD: each continuous moderator's label says it is drawn per SD ("per SD" kept on one line)
         continuous = {m.name for m in plan.moderators if m.type == "continuous"}
-        names = {m: (mlab.get(m, m) + (", per SD" if m in continuous else "")) if per_sd
+        names = {m: (mlab.get(m, m) + (", per\u00a0SD" if m in continuous else "")) if per_sd
                  else moderator_label(plan, m, mlab) for m, _ in keys}
         axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
