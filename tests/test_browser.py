@@ -287,3 +287,39 @@ def test_the_key_findings_block_is_the_first_section(browser, folders):
     # above the fold on a laptop screen
     assert first[3] < LAPTOP[1]
     assert browser.evaluate("document.querySelector('#key-findings').innerText.includes('Average treatment effect on pain intensity')")
+
+
+TABLE_FIT = """Array.from(document.querySelectorAll('main table')).map(t => {
+  const box = t.closest('.wrap');
+  return [t.closest('section').id, t.scrollWidth, box ? box.clientWidth : -1, t.getBoundingClientRect().right];
+})"""
+
+
+@pytest.mark.parametrize("case", ["demo", "rich"])
+def test_no_main_report_table_is_wider_than_a_1280_px_screen(browser, folders, case):
+    """Every table of the report - Table 1, Table 2 and the eTables (whose not-estimable cells
+    carry long notes in the rich case), the section tables - fits a 1280-px laptop screen without
+    scrolling sideways."""
+    browser.load((folders[case] / "report.html").as_uri(), (1280, 800))
+    found = browser.evaluate(TABLE_FIT)
+    view = browser.evaluate("document.documentElement.clientWidth")
+    assert len(found) >= 10 and {"table1", "interactions"} <= {s for s, *_ in found}
+    wide = [f for f in found if f[2] < 0 or f[1] > f[2] or f[3] > view + 1]
+    assert wide == [], wide
+
+
+def test_a_selected_figure_opens_at_full_size_on_a_phone(browser, folders):
+    """On a 390-px phone a figure is scaled to the screen; selecting it shows it at its full size,
+    scrolling sideways inside the figure while the page itself keeps its width."""
+    url = (folders["demo"] / "report.html").as_uri()
+    width = "document.querySelector('#figure-forest_interactions img').getBoundingClientRect().width"
+    browser.load(url, PHONE)
+    fitted = browser.evaluate(width)
+    assert fitted <= PHONE[0]
+    # what a tap on the figure's link does
+    browser.evaluate("document.querySelector('#figure-forest_interactions a.zoom').click()")
+    assert browser.evaluate("location.hash") == "#figure-forest_interactions"
+    assert browser.evaluate(width) > 1.5 * fitted
+    scroll, client, body = browser.evaluate(OVERFLOW)
+    assert scroll <= client and body <= client
+    assert browser.problems() == []

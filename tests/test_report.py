@@ -22,6 +22,7 @@ from effectmod.report import paragraph, pdf, tables
 from effectmod.report.docx import read_docx_tables
 from effectmod.report.html import render_report
 from effectmod.report.sentences import interval, number, p_text, ratio_interval
+from effectmod.report.typography import minus
 from report_cases import SCRIPT_LABEL, demo_results, rich_results, written
 
 # PNG files store resolution in pixels per metre, so 300 dpi reads back as 299.9994
@@ -261,7 +262,8 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
             elif term == "joint":
                 assert row[j] == "joint test" and row[j + 1] == tables.p_short(r.p_value)
             else:
-                est = f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})"
+                # the printed table's negative numbers carry a true minus sign (U+2212)
+                est = minus(f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})")
                 if r.model == "logistic":
                     assert row[j] == (f"{number(math.exp(r.estimate))} "
                                       f"({interval(math.exp(r.ci_low), math.exp(r.ci_high))})\nlog scale {est}")
@@ -392,7 +394,8 @@ def test_forest_per_sd_scales_continuous_moderators_only():
     res = rich_results()
     a = res.plan.analysis.model_copy(update={"forest_scale": "per_sd"})
     scaled, per_sd = forest_rows(dataclasses.replace(res, plan=res.plan.model_copy(update={"analysis": a})))
-    raw, _ = forest_rows(res)
+    a_raw = res.plan.analysis.model_copy(update={"forest_scale": "raw"})
+    raw, _ = forest_rows(dataclasses.replace(res, plan=res.plan.model_copy(update={"analysis": a_raw})))
     assert per_sd
     k = scaled["moderator"] == "kinesiophobia"
     # the SD of each model's analysed participants, as in results.csv's moderator_sd

@@ -29,7 +29,7 @@ def summary_tables(results, width: int = 80) -> list:
     from ..records import row_key
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
-    from ..report.tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
+    from ..report.tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
     a = results.plan.analysis
     t = results.table
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
@@ -65,7 +65,8 @@ def summary_tables(results, width: int = 80) -> list:
                 keys = list(dict.fromkeys(zip(sub["moderator"], sub["term"])))
                 notes = []
                 for mod, term in keys:
-                    label = mlab.get(mod, mod)
+                    # 'Age, per 10 years' when the plan reports the interaction per k units (moderators[].per)
+                    label = moderator_label(results.plan, mod, mlab)
                     if term:
                         label = f"  {term}" if term != "joint" else "  joint test"
                         if (mod, term) == next(k for k in keys if k[0] == mod):

@@ -245,7 +245,9 @@ class Analysis(_Strict):
         "beyond the observed values and under-covers when dropout is strongly selective)."))
     binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised "
                                                                                           "likelihood, or Firth only where separation is found.")
-    forest_scale: Literal["raw", "per_sd"] = Field("raw", description="Forest plot: interaction per unit (raw) or per SD of the moderator.")
+    forest_scale: Literal["raw", "per_sd"] = Field("per_sd", description=(
+        "Forest plot: interaction per SD of a continuous moderator (its estimate x the SD among the analysed "
+        "participants; the default, so that moderators on different scales are all visible) or per unit (raw)."))
     seed: int = Field(2024, ge=0, description=(
         "Seed of every random step (bootstrap, imputation, permutation): a whole number, 0 or more (numpy's random "
         "generators take no negative seeds; a negative one is refused rather than mapped to another)."))

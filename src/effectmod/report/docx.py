@@ -1,7 +1,11 @@
-"""tables.docx: Table 1 and the interaction table as Word tables (python-docx).
+"""tables.docx: Table 1, Table 2 and the eTables as journal tables (python-docx).
 
-Only plain paragraphs and the built-in 'Table Grid' style are used, so the file opens the same
-in Word and LibreOffice; dates in the core properties are fixed so reruns differ only in zip times.
+Journal layout (report.docx_layout): horizontal rules only, each outcome's header merged over its
+follow-up columns, column widths fitted to the longest word of each column, landscape pages for
+wide tables; evidence cells bold and hypothesis-generating cells italic, as the footnotes say;
+negative numbers with a true minus sign. Only plain paragraphs and direct formatting are used, so
+the file opens the same in Word and LibreOffice; dates in the core properties are fixed so reruns
+differ only in zip times.
 """
 from __future__ import annotations
 
@@ -10,16 +14,30 @@ from pathlib import Path
 
 import pandas as pd
 
+from .docx_layout import (
+    FONT_PT,
+    LANDSCAPE_COLUMNS,
+    compact,
+    fit_widths,
+    page_for,
+    rule_below,
+    rule_under_row,
+    rules_only,
+    set_orientation,
+    set_widths,
+    text_area,
+)
 from .etables import ETable
+from .sentences import threshold_text
 from .tables import MODEL_NAMES, JamaTable
 from .text import printable
+from .typography import minus
 
 _FIXED = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list[ETable] | None = None) -> None:
     from docx import Document
-    from docx.enum.section import WD_ORIENT
     from docx.shared import Pt
 
     doc = Document()
@@ -30,75 +48,142 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     props.created = props.modified = _FIXED
     props.last_modified_by = "effectmod"
     props.revision = 1
-    section = doc.sections[0]
-    if len(jt.columns) > 3:
-        # wide interaction tables need landscape pages
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = section.page_height, section.page_width
+    set_orientation(doc.sections[0], landscape=False)
     style = doc.styles["Normal"]
     style.font.name = "Arial"
-    style.font.size = Pt(8)
+    style.font.size = Pt(FONT_PT)
 
     from .key_findings import key_findings
     doc.add_heading("Key findings", level=2)
     for finding in key_findings(results):
         doc.add_paragraph(printable(finding), style="List Bullet")
 
+    a = results.plan.analysis
+    marks = (f"Bold: evidence (P < {threshold_text(a.evidence_threshold)}); italic: hypothesis-generating "
+             f"(P < {threshold_text(a.exploratory_threshold)}).")
+    page_for(doc, landscape=len(t1.columns) - 1 > LANDSCAPE_COLUMNS)
     doc.add_heading("Table 1. Baseline characteristics by arm", level=2)
     _frame_table(doc, t1)
     doc.add_paragraph("Mean (SD), or median (IQR) for skewed distributions; n (%) for categories.")
 
+    page_for(doc, landscape=_wide(jt))
     doc.add_heading("Table 2. Treatment × moderator interactions", level=2)
     _jama_table(doc, jt)
-    doc.add_paragraph("β: difference in the treatment effect per unit of the moderator (per k units where the row says so); "
-                      "ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on the log scale beneath. "
-                      "Bold: evidence tier. NE: not estimable.")
+    doc.add_paragraph("Main analysis. β: difference in the treatment effect per unit of the moderator (per k units where "
+                      "the row says so); ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on "
+                      f"the log scale beneath. {marks} NE: not estimable.")
     for e in extra or []:
+        page_for(doc, landscape=_wide(e.table))
         doc.add_heading(printable(e.heading), level=2)
         _jama_table(doc, e.table)
-        doc.add_paragraph(printable(e.footnote))
+        doc.add_paragraph(printable(f"{e.footnote} {marks}"))
     doc.save(str(path))
 
 
+def _wide(jt: JamaTable) -> bool:
+    """Whether a table needs a landscape page: many data columns, or columns that cannot fit portrait."""
+    return 2 * len(jt.columns) > LANDSCAPE_COLUMNS
+
+
+# the font style of a cell by its tier, as the footnotes say
+_EMPHASIS = {"evidence": {"bold": True}, "hypothesis-generating": {"italic": True}}
+
+
 def _jama_table(doc, jt: JamaTable) -> None:
+    """Two header rows (three with a model row): each outcome spans its follow-ups, each follow-up
+    its estimate and P columns; the last header row names the columns."""
     multi = jt.multi_model
     n_head = 3 if multi else 2
-    table = doc.add_table(rows=n_head + 1 + len(jt.rows), cols=1 + 2 * len(jt.columns))
-    table.style = "Table Grid"
-    table.cell(0, 0).text = "Moderator"
-    for j, (out, tp, model) in enumerate(jt.columns):
+    n_cols = 1 + 2 * len(jt.columns)
+    table = doc.add_table(rows=n_head + 1 + len(jt.rows), cols=n_cols)
+    texts: list[list[tuple[str, bool]]] = [[] for _ in range(n_cols)]
+
+    def put(r: int, c: int, text: str, **font) -> None:
+        cell = table.cell(r, c)
+        cell.text = printable(text)
+        for run in cell.paragraphs[0].runs:
+            run.bold, run.italic = font.get("bold"), font.get("italic")
+        texts[c].append((cell.text, bool(font.get("bold"))))
+
+    put(0, 0, "Moderator")
+    put(n_head, 0, "")
+    for j, _ in enumerate(jt.columns):
         c = 1 + 2 * j
-        table.cell(0, c).text = printable(out)
-        table.cell(1, c).text = printable(tp)
-        if multi:
-            table.cell(2, c).text = printable(MODEL_NAMES.get(model, model))
-        table.cell(n_head, c).text = printable(jt.estimate_head(j))
-        table.cell(n_head, c + 1).text = "P"
+        put(n_head, c, jt.estimate_head(j))
+        put(n_head, c + 1, "P")
     for i, ((label, term), line) in enumerate(zip(jt.rows, jt.cells)):
         r = n_head + 1 + i
-        table.cell(r, 0).text = printable(f"{label}: {term}" if term else label)
+        put(r, 0, f"{label}: {term}" if term else label)
         for j, cell in enumerate(line):
             if cell is None:
                 continue
-            text = (cell.text + (f"\nlog scale {cell.log_odds}" if cell.log_odds else "")
+            text = (minus(cell.text) + (f"\nlog scale {minus(cell.log_odds)}" if cell.log_odds else "")
                     # an estimable row's note (e.g. separation) says why its numbers must not be read
                     + (f"\n{cell.note}" if cell.note and cell.tier != "not-estimable" else ""))
-            table.cell(r, 1 + 2 * j).text = printable(text)
-            table.cell(r, 2 + 2 * j).text = printable(cell.p)
-            if cell.tier == "evidence":
-                for c in (1 + 2 * j, 2 + 2 * j):
-                    for run in table.cell(r, c).paragraphs[0].runs:
-                        run.bold = True
+            font = _EMPHASIS.get(cell.tier, {})
+            put(r, 1 + 2 * j, text, **font)
+            put(r, 2 + 2 * j, cell.p, **font)
+    # spanning headers: outcome over its follow-ups (row 0), follow-up over its models (row 1),
+    # model over estimate and P (row 2); a thin rule under each
+    levels = [lambda col: col[0], lambda col: col[:2]] + ([lambda col: col] if multi else [])
+    names = [lambda col: col[0], lambda col: col[1], lambda col: MODEL_NAMES.get(col[2], col[2])]
+    for row, key in enumerate(levels):
+        j = 0
+        while j < len(jt.columns):
+            k = j
+            while k + 1 < len(jt.columns) and key(jt.columns[k + 1]) == key(jt.columns[j]):
+                k += 1
+            first, last = 1 + 2 * j, 2 + 2 * k
+            merged = table.cell(row, first).merge(table.cell(row, last))
+            merged.text = printable(names[row](jt.columns[j]))
+            merged.paragraphs[0].alignment = _centre()
+            rule_below(merged)
+            j = k + 1
+    stub = table.cell(0, 0).merge(table.cell(n_head, 0))
+    stub.text = "Moderator"
+    stub.vertical_alignment = _bottom()
+    rule_under_row(table.rows[n_head])
+    _finish(table, texts, landscape=_wide(jt), head_rows=n_head + 1)
+
+
+def _bottom():
+    from docx.enum.table import WD_ALIGN_VERTICAL
+    return WD_ALIGN_VERTICAL.BOTTOM
+
+
+def _centre():
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    return WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _finish(table, texts: list[list[tuple[str, bool]]], landscape: bool, head_rows: int) -> None:
+    """Rules only, widths fitted to the text, compact paragraphs, header rows repeated on each page."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    rules_only(table)
+    set_widths(table, fit_widths(texts, text_area(landscape)))
+    for row in table.rows:
+        for cell in row.cells:
+            compact(cell)
+    for row in table.rows[:head_rows]:
+        header = OxmlElement("w:tblHeader")
+        row._tr.get_or_add_trPr().append(header)
+        header.set(qn("w:val"), "true")
 
 
 def _frame_table(doc, df: pd.DataFrame) -> None:
     table = doc.add_table(rows=len(df) + 1, cols=len(df.columns))
-    table.style = "Table Grid"
+    texts: list[list[tuple[str, bool]]] = [[] for _ in df.columns]
     for j, c in enumerate(df.columns):
-        table.cell(0, j).text = printable("" if c == "Level" else str(c))
+        cell = table.cell(0, j)
+        cell.text = printable("" if c == "Level" else str(c))
+        texts[j].append((cell.text, False))
     for i, row in enumerate(df.itertuples(index=False), start=1):
         for j, v in enumerate(row):
             table.cell(i, j).text = printable(str(v))
+            texts[j].append((table.cell(i, j).text, False))
+    rule_under_row(table.rows[0])
+    _finish(table, texts, landscape=len(df.columns) - 1 > LANDSCAPE_COLUMNS, head_rows=1)
 
 
 def read_docx_tables(path: Path) -> list[list[list[str]]]:

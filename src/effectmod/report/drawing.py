@@ -3,6 +3,9 @@ literally, and confidence intervals cut at an axis window (with an arrowhead) wh
 fit would otherwise stretch the axis."""
 from __future__ import annotations
 
+import re
+import textwrap
+
 import numpy as np
 
 from .text import printable
@@ -26,6 +29,19 @@ def literal(text) -> str:
     """
     s = printable(text).replace("$", r"\$")
     return "\u200b" + s if s.startswith("_") else s
+
+
+_PARENS = re.compile(r"\([^()]*\)")
+_NBSP = "\u00a0"
+
+
+def wrap_label(text, width: int) -> str:
+    """``text`` wrapped to lines of about ``width`` characters, never inside parentheses ('(NRS 0-10)'
+    stays on one line) and never inside a word or at a hyphen; a longer unit runs over the width."""
+    s = str(text)
+    held = _PARENS.sub(lambda m: m.group(0).replace(" ", _NBSP), s)
+    lines = textwrap.wrap(held, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(line.replace(_NBSP, " ") for line in lines) or s
 
 
 # a treatment effect on a log-ratio scale beyond this (a ratio of e^30, about 1e13) only comes from

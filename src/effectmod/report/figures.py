@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import textwrap
 
 import matplotlib
 import numpy as np
@@ -18,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..records import SEPARATION_KEPT, has_code
-from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal
+from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal, wrap_label
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
@@ -78,7 +77,7 @@ def svg_and_png(fig: Figure, dpi: int = 300) -> tuple[bytes, bytes]:
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+    return wrap_label(text, width)
 
 
 # ---------------------------------------------------------------------------- diverging intervals
@@ -147,8 +146,11 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
             ax.grid(axis="x", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
-        # raw scale: a moderator reported per k units (moderators[].per) says so in its label
-        names = {m: mlab.get(m, m) if per_sd else moderator_label(plan, m, mlab) for m, _ in keys}
+        # raw scale: a moderator reported per k units (moderators[].per) says so in its label;
+        # per SD: each continuous moderator's label says it is drawn per SD ("per SD" kept on one line)
+        continuous = {m.name for m in plan.moderators if m.type == "continuous"}
+        names = {m: (mlab.get(m, m) + (", per\u00a0SD" if m in continuous else "")) if per_sd
+                 else moderator_label(plan, m, mlab) for m, _ in keys}
         axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
         handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
@@ -239,7 +241,10 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
     figs = [("consort_flow", "Flow of participants (CONSORT-style): participants in the file, exclusions, "
              "allocation, and outcome assessments available per arm at each follow-up.", flow_diagram(results))]
     per_sd = results.plan.analysis.forest_scale == "per_sd"
-    scale = ("per standard deviation of each continuous moderator (binary and categorical moderators: per level)"
+    scale = ("per standard deviation (SD) of each continuous moderator (its interaction per unit times the SD "
+             "among the participants the model analysed, so that moderators measured on different scales, and "
+             "beside a binary moderator's wide interval, are all visible; Table 2 and results.csv give them per "
+             "unit); binary and categorical moderators: level vs reference"
              if per_sd else "per unit of each moderator (raw units)"
              + ("; per k units where the moderator's label says so" if any(per_text(m) for m in results.plan.moderators) else ""))
     models = model_order(results)

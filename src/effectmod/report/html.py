@@ -20,6 +20,7 @@ from .labels import label_of
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
+from .typography import minus
 
 SECTION_TITLES = {
     "average_effects": "Average treatment effects",
@@ -32,6 +33,15 @@ SECTION_TITLES = {
     "complete_case": "Complete-case analysis beside the imputed analysis",
     "imputation_diagnostics": "Imputed values outside the observed range",
     "imputation_sensitivity": "Imputation sensitivity: the other imputation method",
+}
+# the report text beside the forest plot: which scale the continuous moderators are drawn on
+FOREST_NOTES = {
+    "per_sd": ("Continuous moderators are drawn per standard deviation (SD): the interaction per unit times the "
+               "moderator's SD among the participants the model analysed, so that moderators measured on different "
+               "scales can be seen beside a binary moderator's wider interval (analysis.forest_scale: per_sd, the "
+               "default). Table 2 and results.csv give the interactions per unit."),
+    "raw": ("Interactions are drawn per unit of each moderator (analysis.forest_scale: raw); a moderator with a "
+            "small unit may sit close to zero beside a binary moderator's wide interval."),
 }
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
 
@@ -56,9 +66,12 @@ def render_report(results, figures: list[RenderedFigure]) -> str:
 
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-    return Environment(loader=PackageLoader("effectmod.report", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("effectmod.report", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # Table 2 and the eTables print negative numbers with a true minus sign (report.typography)
+    env.filters["minus"] = minus
+    return env
 
 
 def report_context(results, figures: list[RenderedFigure]) -> dict:
@@ -103,6 +116,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "ci": level_text(a.ci_level),
         "thresholds": (threshold_text(a.evidence_threshold), threshold_text(a.exploratory_threshold)),
         "forest": forest,
+        "forest_note": FOREST_NOTES[a.forest_scale],
         "other_figures": other,
         "sections": [_section(n, results.sections[n], results) for n in extra],
     }

@@ -15,6 +15,7 @@ import pandas as pd
 from .labels import moderator_labels, outcome_labels
 from .sentences import level_text, threshold_text
 from .tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
+from .text import visible
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,7 +94,8 @@ def summary_text(results) -> str:
     plan = results.plan
     body = rows(results)
     head = _columns(results)
-    lines_ = [_cells(results, r) for r in body]
+    # user text (labels, levels, notes) with its control characters shown as escapes, as the console shows them
+    lines_ = [[visible(c) for c in _cells(results, r)] for r in body]
     widths = [max([len(h)] + [len(c[i]) for c in lines_]) for i, h in enumerate(head)]
     right = {"P", "P adj", "n"}
 
@@ -101,7 +103,7 @@ def summary_text(results) -> str:
         return "  ".join(c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(cells, widths, head)).rstrip()
 
     rule_width = max(len(line(head)), 40)
-    title = plan.title or "effectmod results"
+    title = visible(plan.title or "effectmod results")
     models = ", ".join(dict.fromkeys(MODEL_NAMES.get(m, m) for m in results.table["model"]))
     flow = results.trial.flow
     n = results.table["n"]
@@ -117,7 +119,7 @@ def summary_text(results) -> str:
     out += ["=" * rule_width, _key(results)]
     notes = _notes(body)
     if notes:
-        out += ["Notes:"] + [f"[{i}] {note}" for i, note in enumerate(notes, 1)]
+        out += ["Notes:"] + [f"[{i}] {visible(note)}" for i, note in enumerate(notes, 1)]
     return "\n".join(out)
 
 

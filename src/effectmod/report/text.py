@@ -44,3 +44,16 @@ def utf8_frame(df):
     if any(isinstance(c, str) and _SURROGATE.search(c) for c in out.columns):
         out = out.rename(columns=lambda c: utf8(c) if isinstance(c, str) else c)
     return out
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def visible(text) -> str:
+    """``text`` for a plain-text summary a terminal prints: control characters (C0, DEL and C1) and
+    lone surrogates shown as visible escapes ('\\x7f', '\\x9b', '\\udc80'), as the console does, so that a
+    label from the data can neither drive the terminal nor break a line of the summary."""
+    s = str(text)
+    if not _CONTROL.search(s):
+        return s
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", s)
