@@ -1,0 +1,165 @@
+"""Cluster-randomised trials (data.cluster): CR2 + Satterthwaite linear rows and HTZ joint tests
+against clubSandwich, CR0 logistic rows against sandwich::vcovCL, the plan rules, the data checks,
+and the size of the interaction test in simulated cluster trials (CR2 near 5%, classical far above)."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import effectmod as em
+from effectmod.engines.cr2 import fit_ols_cr2
+from effectmod.engines.ols import fit_ols
+from effectmod.errors import DataError, PlanError
+from effectmod.simulation.cluster import cluster_plan, simulate_cluster_trial
+
+CASE = Path(__file__).parent / "reference" / "cluster_achievement"
+REL = 1e-8
+
+
+def _plan() -> dict:
+    return yaml.safe_load((CASE / "plan.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def results():
+    return em.analyze(CASE / "data.csv", CASE / "plan.yaml")
+
+
+def _close(have, want, scale=None):
+    if want is None:
+        return have is None or math.isnan(have)
+    return abs(have - want) <= REL * max(abs(want), abs(scale or 0.0), 1e-300)
+
+
+def test_rows_agree_with_clubsandwich_and_sandwich(results):
+    table = results.table.astype(object).where(results.table.notna(), "")
+    got = {(r["outcome"], r["moderator"], r["term"] or ""): r for r in table.to_dict("records")}
+    ref = list(csv.DictReader(open(CASE / "reference.csv", newline="")))
+    assert len(ref) == 16
+    for r in ref:
+        g = got[(r["outcome"], r["moderator"], r["term"])]
+        assert g["model"] == r["model"] and int(g["n"]) == int(r["n"]) == 3821
+        def num(v):
+            return None if v in ("", None) else float(v)
+        for f in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
+            assert _close(num(g[f]), num(r[f]), num(r["std_error"])), (r["outcome"], r["moderator"], r["term"], f, g[f], r[f])
+        if r["model"] == "linear":       # Satterthwaite df per coefficient, HTZ denominator df for joint rows
+            assert _close(num(g["df"]), num(r["df"])), (r["moderator"], r["term"], g["df"], r["df"])
+        if r["term"] != "joint":
+            assert g["tier"] == r["tier"]
+
+
+def test_results_json_counts_clusters(results):
+    text = json.dumps(results.to_dict())
+    assert '"clusters": 39' in text
+    flow = results.trial.flow.as_dict()
+    assert flow["clusters"]["total"] == 39
+    assert flow["clusters"]["treated"] + flow["clusters"]["control"] == 39
+
+
+def test_se_defaults_to_cr2_with_clusters_and_classical_needs_consent():
+    raw = _plan()
+    del raw["analysis"]["se"]
+    assert em.load_plan(raw).analysis.se == "CR2"
+    raw["analysis"]["se"] = "classical"
+    with pytest.raises(PlanError, match="allow_classical_with_clusters"):
+        em.load_plan(raw)
+    raw["analysis"]["allow_classical_with_clusters"] = True
+    assert em.load_plan(raw).analysis.se == "classical"
+    no_cluster = _plan()
+    del no_cluster["data"]["cluster"]
+    with pytest.raises(PlanError, match="CR2 .*needs data.cluster"):
+        em.load_plan(no_cluster)
+    for key in ("bootstrap", "permutations", "imputations"):
+        bad = _plan()
+        bad["analysis"][key] = 20
+        with pytest.raises(PlanError, match=f"analysis.{key}: not available with data.cluster"):
+            em.load_plan(bad)
+
+
+def test_an_individually_randomised_plan_is_unchanged():
+    raw = _plan()
+    del raw["data"]["cluster"]
+    raw["analysis"]["se"] = "classical"
+    plan = em.load_plan(raw)
+    assert plan.analysis.se == "classical" and plan.data.cluster is None
+
+
+def test_cluster_problems_in_the_data():
+    frame = pd.read_csv(CASE / "data.csv")
+    frame.loc[[3, 7], "school_id"] = np.nan
+    with pytest.raises(DataError, match=r"plan: data.cluster\): the cluster is missing for 2 participant"):
+        em.analyze(frame, CASE / "plan.yaml")
+    raw = _plan()
+    raw["data"]["cluster"] = "no_such_column"
+    with pytest.raises(DataError, match="no_such_column"):
+        em.analyze(pd.read_csv(CASE / "data.csv"), raw)
+
+
+def test_cr2_reduces_to_hc2_like_forms_and_is_invariant_to_units():
+    """Singleton clusters: CR2 is HC2 (e_i^2 / (1 - h_i)); rescaling a column rescales its coefficient's
+    SE and leaves the Satterthwaite df unchanged."""
+    rng = np.random.default_rng(3)
+    n = 60
+    X = np.column_stack([np.ones(n), rng.integers(0, 2, n), rng.normal(size=n)])
+    X = np.column_stack([X, X[:, 1] * X[:, 2]])
+    y = X @ [1, 0.5, 0.2, 0.3] + rng.normal(size=n)
+    f = fit_ols_cr2(X, y, np.arange(n))
+    base = fit_ols(X, y)
+    e = y - X @ base.coef
+    inv = np.linalg.inv(X.T @ X)
+    h = np.einsum("ij,jk,ik->i", X, inv, X)
+    hc2 = inv @ (X.T * (e * e / (1 - h))) @ X @ inv
+    assert np.allclose(f.vcov, hc2, rtol=1e-10, atol=0)
+    groups = rng.integers(0, 12, n)
+    a = fit_ols_cr2(X, y, groups)
+    Xs = X * [1, 1, 1000.0, 1000.0]
+    b = fit_ols_cr2(Xs, y, groups)
+    L = np.array([0, 0, 0, 1.0])
+    ca, cb = a.contrast(L), b.contrast(L)
+    assert abs(cb.std_error * 1000 / ca.std_error - 1) < 1e-9 and abs(cb.df / ca.df - 1) < 1e-9
+
+
+def _rejection(reps: int, n_clusters: int, size, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    rej_cr2 = rej_classical = 0
+    L = np.array([0, 0, 0, 1.0])
+    for _ in range(reps):
+        d = simulate_cluster_trial(n_clusters, size, icc=0.2, moderator_icc=0.5, interaction=0.0, seed=rng)
+        t = (d["arm"] == "treated").to_numpy(float)
+        x = d["x"].to_numpy()
+        X = np.column_stack([np.ones_like(x), t, x, t * x])
+        y = d["y"].to_numpy()
+        rej_cr2 += fit_ols_cr2(X, y, d["cluster"].to_numpy()).contrast(L).p_value < 0.05
+        rej_classical += fit_ols(X, y).contrast(L).p_value < 0.05
+    return rej_cr2 / reps, rej_classical / reps
+
+
+def test_interaction_test_size_fast():
+    cr2, classical = _rejection(80, 20, (10, 30), seed=11)
+    assert cr2 <= 0.10               # 5% nominal; 80 replicates (Monte Carlo SE 0.025)
+    assert classical >= 0.15         # classical SEs ignore the clustering (about 4 times the nominal size)
+
+
+@pytest.mark.slow
+def test_interaction_test_size_slow():
+    for n_clusters in (20, 40):
+        cr2, classical = _rejection(2000, n_clusters, (20, 40), seed=n_clusters)
+        assert abs(cr2 - 0.05) <= 0.015, (n_clusters, cr2)
+        assert classical >= 0.25, (n_clusters, classical)
+
+
+def test_simulated_cluster_trial_through_the_pipeline():
+    d = simulate_cluster_trial(20, 15, seed=5)
+    res = em.analyze(d, cluster_plan())
+    row = res.table.iloc[0]
+    assert row["model"] == "linear" and row["n"] == 300 and 1 < row["df"] < 25
+    res2 = em.analyze(d, cluster_plan("classical"))
+    assert res2.table.iloc[0]["df"] == 296
