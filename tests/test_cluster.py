@@ -163,3 +163,66 @@ def test_simulated_cluster_trial_through_the_pipeline():
     assert row["model"] == "linear" and row["n"] == 300 and 1 < row["df"] < 25
     res2 = em.analyze(d, cluster_plan("classical"))
     assert res2.table.iloc[0]["df"] == 296
+
+
+# ------------------------------------------------------------------ bad inputs (docs/bad-inputs.md, "Cluster trials")
+def _cluster_frame():
+    from test_bad_inputs import trial_frame
+    f = trial_frame()
+    f["practice"] = [f"GP{i % 8}" for i in range(len(f))]
+    return f
+
+
+def _cluster_plan(**analysis):
+    from test_bad_inputs import plan_dict
+    p = plan_dict()
+    p["data"] = {**p["data"], "cluster": "practice"}
+    if analysis:
+        p["analysis"] = analysis
+    return p
+
+
+def _no_cluster_plan(**analysis):
+    from test_bad_inputs import plan_dict
+    return plan_dict(analysis=analysis)
+
+
+CLUSTER_CASES = {
+    "cluster with classical SEs": (lambda: (_cluster_frame(), _cluster_plan(se="classical")),
+                                   "analysis.se: 'classical' ignores the clusters of data.cluster ('practice')"),
+    "CR2 without clusters": (lambda: (_cluster_frame(), _no_cluster_plan(se="CR2")),
+                             "analysis.se: CR2 is a cluster-robust variance and needs data.cluster"),
+    "cluster with bootstrap": (lambda: (_cluster_frame(), _cluster_plan(bootstrap=200)),
+                               "analysis.bootstrap: not available with data.cluster (the bootstrap resamples participants, not clusters)"),
+    "cluster column absent": (lambda: (_cluster_frame().drop(columns="practice"), _cluster_plan()),
+                              "'practice'"),
+    "cluster missing for a participant": (lambda: (_cluster_frame().assign(practice=lambda f: f["practice"].where(f.index != 4)),
+                                                   _cluster_plan()),
+                                          "column 'practice' (plan: data.cluster): the cluster is missing for 1 participant(s) (ids P005)"),
+}
+
+
+@pytest.mark.parametrize("name", list(CLUSTER_CASES))
+def test_cluster_bad_inputs(name, tmp_path, capsys):
+    from test_bad_inputs import write
+
+    from effectmod.cli import main
+    build, phrase = CLUSTER_CASES[name]
+    frame, plan = build()
+    code = main(write(tmp_path, frame, plan, command="validate"))
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert "Traceback" not in err and phrase in err, err
+    assert all(line.startswith("effectmod: ") for line in err.strip().splitlines())
+    doc = (Path(__file__).parents[1] / "docs" / "bad-inputs.md").read_text(encoding="utf-8")
+    assert f"**{name}**" in doc
+
+
+def test_validate_accepts_a_cluster_plan_and_warns_about_few_clusters(tmp_path, capsys):
+    from test_bad_inputs import write
+
+    from effectmod.cli import main
+    assert main(write(tmp_path, _cluster_frame(), _cluster_plan(), command="validate")) == 0
+    out = capsys.readouterr().out
+    assert "only 8 clusters (fewer than about 40)" in out
+    assert "clusters: 8 (active arm 4, sham arm 4)" in out

@@ -56,3 +56,22 @@ def cluster_sizes(codes: np.ndarray, treat: np.ndarray) -> dict[str, dict[str, f
                     "median": float(np.median(sizes)) if sizes.size else float("nan"),
                     "min": int(sizes.min()) if sizes.size else 0, "max": int(sizes.max()) if sizes.size else 0}
     return out
+
+
+# below about this many clusters a cluster sandwich without the CR2 correction and Satterthwaite df
+# (and a variance that ignores the clusters altogether) gives tests that reject too often
+FEW_CLUSTERS = 40
+
+
+def cluster_warnings(codes: np.ndarray, plan) -> list[str]:
+    """The data flow's warning when the clusters are few, worded for the plan's variance."""
+    n = int(np.unique(codes).size)
+    column = plan.data.cluster
+    if plan.analysis.se != "CR2":
+        return [f"column '{column}' (plan: data.cluster): {n} clusters, but analysis.se is {plan.analysis.se}, which ignores "
+                "them; its P values are too small when outcomes are correlated within clusters (se: CR2 is the honest choice)"]
+    if n < FEW_CLUSTERS:
+        return [f"column '{column}' (plan: data.cluster): only {n} clusters (fewer than about {FEW_CLUSTERS}): linear models use "
+                "CR2 with Satterthwaite df, the honest choice with few clusters; the logistic models' CR0 sandwich has no "
+                "small-sample correction and may understate uncertainty"]
+    return []

@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import DataError
 from ..plan.schema import Plan
 from .arms import check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids, participant_values, show_spellings
-from .clusters import clusters_per_arm, code_clusters
+from .clusters import cluster_warnings, clusters_per_arm, code_clusters
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
 from .problems import Problems
@@ -86,6 +86,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     if problems:
         raise DataError(problems)
 
+    if cluster is not None:
+        warnings += cluster_warnings(cluster, plan)
     flow = DataFlow(
         rows_in_file=rows_in_file,
         participants_in_file=participants_in_file,
