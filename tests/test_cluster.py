@@ -204,9 +204,8 @@ CLUSTER_CASES = {
 
 @pytest.mark.parametrize("name", list(CLUSTER_CASES))
 def test_cluster_bad_inputs(name, tmp_path, capsys):
-    from test_bad_inputs import write
-
     from effectmod.cli import main
+    from test_bad_inputs import write
     build, phrase = CLUSTER_CASES[name]
     frame, plan = build()
     code = main(write(tmp_path, frame, plan, command="validate"))
@@ -219,9 +218,8 @@ def test_cluster_bad_inputs(name, tmp_path, capsys):
 
 
 def test_validate_accepts_a_cluster_plan_and_warns_about_few_clusters(tmp_path, capsys):
-    from test_bad_inputs import write
-
     from effectmod.cli import main
+    from test_bad_inputs import write
     assert main(write(tmp_path, _cluster_frame(), _cluster_plan(), command="validate")) == 0
     out = capsys.readouterr().out
     assert "only 8 clusters (fewer than about 40)" in out
