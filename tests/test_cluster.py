@@ -224,3 +224,28 @@ def test_validate_accepts_a_cluster_plan_and_warns_about_few_clusters(tmp_path, 
     out = capsys.readouterr().out
     assert "only 8 clusters (fewer than about 40)" in out
     assert "clusters: 8 (active arm 4, sham arm 4)" in out
+
+
+def test_mixed_models_with_clusters_say_they_are_not_available_yet():
+    d = simulate_cluster_trial(12, 10, seed=2)
+    d["y2"] = d["y"] + np.random.default_rng(1).normal(size=len(d))
+    plan = cluster_plan()
+    plan["outcomes"][0]["followups"] = {"6": "y", "12": "y2"}
+    plan["analysis"]["sensitivity"] = ["mixed"]
+    res = em.analyze(d, plan)
+    mixed = res.table[res.table["model"] == "mixed"]
+    linear = res.table[res.table["model"] == "linear"]
+    assert len(mixed) == 2 and mixed["estimate"].isna().all()
+    assert mixed["note"].str.contains("random intercept per cluster").all()
+    assert linear["estimate"].notna().all() and (linear["df"] < 12).all()
+
+
+def test_power_from_a_cluster_pilot_is_refused(tmp_path, capsys):
+    from effectmod.cli import main
+    d = simulate_cluster_trial(12, 10, seed=2)
+    d.to_csv(tmp_path / "pilot.csv", index=False)
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(cluster_plan()))
+    code = main(["power", "--pilot", str(tmp_path / "pilot.csv"), "--plan", str(tmp_path / "plan.yaml"), "--n", "200",
+                 "--replicates", "10", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "data.cluster is set" in err and "Traceback" not in err
