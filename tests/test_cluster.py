@@ -29,7 +29,8 @@ def _plan() -> dict:
 
 @pytest.fixture(scope="module")
 def results():
-    return em.analyze(CASE / "data.csv", CASE / "plan.yaml")
+    """plan_decomposition.yaml is plan.yaml with analysis.cluster_decomposition: true (the main rows are the same)."""
+    return em.analyze(CASE / "data.csv", CASE / "plan_decomposition.yaml")
 
 
 def _close(have, want, scale=None):
@@ -249,3 +250,21 @@ def test_power_from_a_cluster_pilot_is_refused(tmp_path, capsys):
                  "--replicates", "10", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and "data.cluster is set" in err and "Traceback" not in err
+
+
+def test_within_and_between_cluster_decomposition_agrees_with_r(results):
+    res = results
+    got = res.frame("cluster_decomposition")
+    ref = pd.read_csv(CASE / "reference_decomposition.csv")
+    assert len(ref) == 8
+    for _, r in ref.iterrows():
+        g = got[(got["outcome"] == r["outcome"]) & (got["moderator"] == r["moderator"]) & (got["term"] == r["term"])].iloc[0]
+        assert g["model"] == r["model"] and g["n"] == r["n"] == 3821 and g["clusters"] == 39
+        for f in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "df"):
+            if math.isinf(r[f]):
+                assert math.isinf(g[f])
+            else:
+                assert _close(float(g[f]), float(r[f]), r["std_error"]), (r["outcome"], r["moderator"], r["term"], f, g[f], r[f])
+    # categorical moderators are not decomposed; the main rows are those of the plan without the key
+    assert set(got["moderator"]) == {"girls", "lagscore"}
+    assert len(res.to_dict()["cluster_decomposition"]) == 8

@@ -40,6 +40,8 @@ def cluster_problems(plan) -> list[str]:
     cluster = plan.data.cluster
     out: list[str] = []
     if cluster is None:
+        if a.cluster_decomposition:
+            out.append("analysis.cluster_decomposition: needs data.cluster (the column of each participant's cluster)")
         if a.se == "CR2":
             out.append("analysis.se: CR2 is a cluster-robust variance and needs data.cluster (the column of each "
                        "participant's cluster); use se: classical or HC3 for an individually randomised trial")

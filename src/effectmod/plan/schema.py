@@ -241,6 +241,10 @@ class Analysis(_Strict):
     allow_classical_with_clusters: bool = Field(False, description=(
         "With data.cluster: allow se: classical or HC3, which ignore the clustering (their p values are too small when "
         "outcomes are correlated within clusters); without this key such a plan is refused."))
+    cluster_decomposition: bool = Field(False, description=(
+        "With data.cluster: also split each continuous or binary moderator into its within-cluster part (centred at the "
+        "cluster mean) and its cluster mean, each with a treatment interaction (cluster_decomposition.csv, terms within "
+        "and between); the within row is free of cluster-level confounding."))
     multiplicity: Literal["none", "holm", "fdr_bh"] = Field("none", description="Adjusted p reported beside the raw p.")
     bootstrap: int = Field(0, ge=0, description=f"Bootstrap resamples for percentile CIs (0 = none; at most {COUNT_LIMITS['bootstrap']:,}).")
     permutations: int = Field(0, ge=0, description=(

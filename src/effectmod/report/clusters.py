@@ -49,6 +49,9 @@ def cluster_paragraph(results) -> str:
     else:
         text += (f" Standard errors were {a.se} as the plan asked (allow_classical_with_clusters), which ignores the "
                  "clustering: P values are too small when outcomes are correlated within clusters.")
+    if a.cluster_decomposition:
+        from ..inference.cluster_decomposition import methods_sentence
+        text += methods_sentence(results.sections.get("cluster_decomposition"))
     if n < FEW_CLUSTERS:
         text += (f" With fewer than {FEW_CLUSTERS} clusters, CR2 with Satterthwaite degrees of freedom is the honest "
                  "choice; classical standard errors, and cluster sandwiches without the small-sample correction "

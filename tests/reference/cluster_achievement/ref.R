@@ -92,3 +92,56 @@ lines <- do.call(paste, c(lapply(cols, function(c) {
 }), sep = ","))
 writeLines(c(paste(cols, collapse = ","), lines), "reference.csv")
 print(res[, c("outcome", "moderator", "term", "estimate", "std_error", "p_value", "df")], digits = 6, row.names = FALSE)
+
+## analysis.cluster_decomposition (plan_decomposition.yaml: the same plan with the key set):
+## each continuous or binary moderator as its cluster-mean-centred value (within) and its cluster
+## mean (between), each with its treatment interaction; same variances as above.
+## Writes reference_decomposition.csv.
+stopifnot(isTRUE(yaml::read_yaml("plan_decomposition.yaml")$analysis$cluster_decomposition))
+dec <- list()
+for (o in p$outcomes) {
+  family <- if (o$type == "binary") "binomial" else "gaussian"
+  for (t in names(o$followups)) {
+    y <- code_outcome(d[[o$followups[[t]]]], list(type = o$type, event = as.character(o$event)))
+    for (mod in p$moderators) {
+      if (mod$type == "categorical") next
+      cm <- code_moderator(d[[mod$column]], list(type = mod$type, name = mod$name,
+                                                 reference = as.character(mod$reference)))
+      f <- data.frame(Y = y, TR = d$.treat, school = school, M = cm$x)
+      f <- f[complete.cases(f), , drop = FALSE]
+      f$MB <- ave(f$M, f$school)
+      f$MW <- f$M - f$MB
+      if (family == "gaussian") {
+        fit <- lm(Y ~ TR + MW + MB + TR:MW + TR:MB, data = f)
+        V <- clubSandwich::vcovCR(fit, cluster = f$school, type = "CR2")
+        ct <- clubSandwich::coef_test(fit, vcov = V, test = "Satterthwaite")
+        for (term in c("within", "between")) {
+          r <- ct[if (term == "within") "TR:MW" else "TR:MB", ]
+          q <- qt(1 - (1 - CI_LEVEL) / 2, r$df_Satt)
+          dec[[length(dec) + 1]] <- data.frame(outcome = o$name, timepoint = t, moderator = mod$name, term = term,
+            model = "linear", estimate = r$beta, std_error = r$SE, ci_low = r$beta - q * r$SE,
+            ci_high = r$beta + q * r$SE, p_value = r$p_Satt, df = r$df_Satt, n = nrow(f))
+        }
+      } else {
+        fit <- glm(Y ~ TR + MW + MB + TR:MW + TR:MB, data = f, family = binomial(),
+                   control = glm.control(epsilon = 1e-14, maxit = 100))
+        stopifnot(fit$converged)
+        V <- sandwich::vcovCL(fit, cluster = ~school, type = "HC0", cadjust = FALSE)
+        for (term in c("within", "between")) {
+          nm <- if (term == "within") "TR:MW" else "TR:MB"
+          est <- unname(coef(fit)[nm]); s <- sqrt(V[nm, nm]); q <- qnorm(1 - (1 - CI_LEVEL) / 2)
+          dec[[length(dec) + 1]] <- data.frame(outcome = o$name, timepoint = t, moderator = mod$name, term = term,
+            model = "logistic", estimate = est, std_error = s, ci_low = est - q * s, ci_high = est + q * s,
+            p_value = 2 * pnorm(-abs(est / s)), df = Inf, n = nrow(f))
+        }
+      }
+    }
+  }
+}
+dec <- do.call(rbind, dec)
+dcols <- names(dec)
+lines <- do.call(paste, c(lapply(dcols, function(c) {
+  if (c == "n") as.character(dec$n) else if (c == "df") ifelse(is.infinite(dec$df), "Inf", csv_field(dec$df)) else csv_field(dec[[c]])
+}), sep = ","))
+writeLines(c(paste(dcols, collapse = ","), lines), "reference_decomposition.csv")
+print(dec, digits = 6, row.names = FALSE)
