@@ -2,7 +2,7 @@
 
 In a cluster trial a moderator measured on participants mixes two comparisons: participants of
 one cluster with each other (within) and clusters with each other (between, through the cluster
-means). Cluster characteristics can confound the second. The decomposition (Hua et al. 2017)
+means). Cluster characteristics can confound the second. The decomposition (Begg and Parides 2003)
 enters the moderator as its cluster-mean-centred value and its cluster mean, each with its own
 treatment interaction, in the model of the interaction row (same outcome, follow-up, terms and
 variance: CR2 for linear, CR0 for logistic models). The `within` row is the interaction free of
@@ -101,7 +101,7 @@ def methods_sentence(frame: pd.DataFrame | None) -> str:
         return ""
     shown = frame[np.isfinite(frame["p_value"].astype(float))]
     return (" Each participant-level moderator was also split into its cluster-mean-centred value and its cluster mean, "
-            "each with its own treatment interaction (Hua et al. 2017; cluster_decomposition.csv): the `within` row "
+            "each with its own treatment interaction (Begg and Parides 2003; cluster_decomposition.csv): the `within` row "
             "compares participants of the same cluster and is free of cluster-level confounding; the `between` row "
             "compares clusters through their mean moderator and can be confounded by other cluster characteristics"
             + (f" ({len(shown)} of {len(frame)} rows estimated)." if len(shown) != len(frame) else "."))
