@@ -227,7 +227,7 @@ def test_validate_accepts_a_cluster_plan_and_warns_about_few_clusters(tmp_path, 
     assert "clusters: 8 (active arm 4, sham arm 4)" in out
 
 
-def test_mixed_models_with_clusters_say_they_are_not_available_yet():
+def test_mixed_sensitivity_models_with_clusters_fit_beside_the_linear_ones():
     d = simulate_cluster_trial(12, 10, seed=2)
     d["y2"] = d["y"] + np.random.default_rng(1).normal(size=len(d))
     plan = cluster_plan()
@@ -236,8 +236,7 @@ def test_mixed_models_with_clusters_say_they_are_not_available_yet():
     res = em.analyze(d, plan)
     mixed = res.table[res.table["model"] == "mixed"]
     linear = res.table[res.table["model"] == "linear"]
-    assert len(mixed) == 2 and mixed["estimate"].isna().all()
-    assert mixed["note"].str.contains("random intercept per cluster").all()
+    assert len(mixed) == 2 and mixed["estimate"].notna().all() and (mixed["df"] > 0).all()
     assert linear["estimate"].notna().all() and (linear["df"] < 12).all()
 
 
@@ -268,3 +267,23 @@ def test_within_and_between_cluster_decomposition_agrees_with_r(results):
     # categorical moderators are not decomposed; the main rows are those of the plan without the key
     assert set(got["moderator"]) == {"girls", "lagscore"}
     assert len(res.to_dict()["cluster_decomposition"]) == 8
+
+
+def test_mixed_model_with_cluster_and_participant_intercepts_agrees_with_lmertest():
+    """(1 | practice) + (1 | id), REML, Satterthwaite df by lmerTest's numerical derivatives (mimicked)."""
+    case = CASE.parent / "cluster_mixed"
+    res = em.analyze(case / "data.csv", case / "plan.yaml")
+    ref = pd.read_csv(case / "reference.csv", keep_default_na=False)
+    tab = res.table
+    assert len(ref) == 6 and len(tab) == 6
+    for _, r in ref.iterrows():
+        g = tab[(tab["moderator"] == r["moderator"]) & (tab["timepoint"].astype(str) == str(r["timepoint"]))].iloc[0]
+        assert g["model"] == "mixed" and g["n"] == r["n"] and g["note"] == ""
+        for f, rel in (("estimate", 1e-6), ("std_error", 1e-7), ("ci_low", 1e-6), ("ci_high", 1e-6), ("p_value", 1e-6), ("df", 1e-6)):
+            assert abs(float(g[f]) - float(r[f])) <= rel * max(abs(float(r[f])), float(r["std_error"])), (r["moderator"], f, g[f], r[f])
+    vc = pd.read_csv(case / "varcomp.csv").set_index("moderator")
+    for m in res.models:
+        want = vc.loc[m["moderator"]]
+        assert m["clusters"] == 24
+        for k in ("sigma2_participant", "sigma2_cluster", "sigma2_residual", "reml_deviance"):
+            assert m[k] == pytest.approx(want[k], rel=1e-6), (m["moderator"], k)

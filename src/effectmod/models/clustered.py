@@ -2,8 +2,8 @@
 
 Linear models: the CR2 variance with Satterthwaite df per contrast and the HTZ joint test
 (``engines.cr2``). Logistic models: the CR0 cluster sandwich of the maximum-likelihood (or Firth)
-fit, z tests (``engines.cluster.cr0_vcov``). Mixed models with a random intercept per cluster are
-not offered yet: their rows say so.
+fit, z tests (``engines.cluster.cr0_vcov``). Mixed models: random intercepts per cluster and per
+participant (``engines.mixed_cluster``).
 """
 from __future__ import annotations
 
@@ -15,8 +15,26 @@ import numpy as np
 
 from .design import Design
 
-MIXED_NOT_YET = ("mixed models with data.cluster (a random intercept per cluster beside the one per participant) "
-                 "are not available yet; use analysis.model: linear, which gives CR2 cluster-robust inference per follow-up")
+
+def run_mixed_clusters(spec, design: Design) -> tuple[Any, dict[str, Any], tuple]:
+    """``(1 | cluster) + (1 | id)``: REML with Satterthwaite df (``engines.mixed_cluster``)."""
+    import warnings
+
+    from ..engines.mixed_cluster import fit_cluster_intercepts
+    from ..errors import ConvergenceWarning
+    from ..records import REML_MESSAGE, REML_NOT_CONVERGED, Note
+    assert design.groups is not None and design.clusters is not None
+    fit = fit_cluster_intercepts(design.y, design.X, design.groups, design.clusters, names=design.names)
+    notes: tuple = ()
+    if not fit.converged:
+        notes = (Note(REML_NOT_CONVERGED, "REML did not converge"),)
+        warnings.warn(f"{spec.outcome} x {spec.moderator}: REML did not converge", ConvergenceWarning, stacklevel=2)
+    elif fit.message:
+        notes = (Note(REML_MESSAGE, fit.message),)
+    return fit, {"n_obs": fit.n_obs, "n_participants": fit.n_groups, "clusters": fit.n_clusters,
+                 "sigma2_participant": fit.sigma2_subject, "sigma2_cluster": fit.sigma2_cluster,
+                 "sigma2_residual": fit.sigma2_residual, "icc": fit.icc, "converged": fit.converged,
+                 "reml_deviance": fit.reml_deviance}, notes
 
 
 def run_linear_cr2(design: Design) -> tuple[Any, dict[str, Any], tuple]:

@@ -254,8 +254,13 @@ def _run_mixed(spec: ModelSpec, design: Design) -> EngineResult:
     from ..engines.mixed import fit_random_intercept
     assert design.groups is not None, "a mixed design has participant groups"
     if design.clusters is not None:
-        from .clustered import MIXED_NOT_YET
-        raise NotEstimable(MIXED_NOT_YET)
+        from .clustered import run_mixed_clusters
+        try:
+            return run_mixed_clusters(spec, design)
+        except (RankDeficient, PerfectFit):
+            raise
+        except (np.linalg.LinAlgError, EngineError, ValueError) as exc:
+            raise NotEstimable(f"mixed model with random intercepts per cluster and participant could not be fitted: {exc}") from None
     try:
         fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
     except (RankDeficient, PerfectFit):

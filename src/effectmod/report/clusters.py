@@ -45,7 +45,8 @@ def cluster_paragraph(results) -> str:
         if "logistic" in models:
             text += (" Logistic models used the CR0 cluster sandwich variance (no small-sample factor) with Wald z tests.")
         if "mixed" in models:
-            text += " Mixed models with a random intercept per cluster are not yet available; their rows say so."
+            text += (" Mixed models had random intercepts per cluster and per participant ((1 | cluster) + (1 | id)), "
+                     "with Satterthwaite degrees of freedom.")
     else:
         text += (f" Standard errors were {a.se} as the plan asked (allow_classical_with_clusters), which ignores the "
                  "clustering: P values are too small when outcomes are correlated within clusters.")
