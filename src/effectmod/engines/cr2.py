@@ -78,8 +78,17 @@ class CR2Fit:
         return P
 
     def satterthwaite_df(self, L) -> float:
-        P = self._P(self._scaled(L))[0, 0]
-        return float(np.trace(P) ** 2 / np.sum(P * P))
+        """(tr P)^2 / sum P^2 without the J x J matrix: with m = M c, G_j = m'S_j m, v_j = T_j m and
+        H_jk = v_j' M v_k, sum_jk H_jk^2 = tr(M W M W) for W = sum_j v_j v_j'."""
+        m = self.M @ self._scaled(L)[0]
+        G = np.einsum("p,jpr,r->j", m, self.S, m)
+        V = self.T @ m                                          # (J, p)
+        VM = V @ self.M
+        Hd = np.einsum("jp,jp->j", VM, V)
+        W = V.T @ V
+        MW = self.M @ W
+        total = float(G @ G - 2.0 * (G @ Hd) + np.sum(MW * MW.T))
+        return float((G.sum() - Hd.sum()) ** 2 / total)
 
     def contrast(self, L) -> Contrast:
         L = np.asarray(L, dtype=float)
