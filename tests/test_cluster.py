@@ -287,3 +287,18 @@ def test_mixed_model_with_cluster_and_participant_intercepts_agrees_with_lmertes
         assert m["clusters"] == 24
         for k in ("sigma2_participant", "sigma2_cluster", "sigma2_residual", "reml_deviance"):
             assert m[k] == pytest.approx(want[k], rel=1e-6), (m["moderator"], k)
+
+
+def test_cluster_power_grid_and_command(tmp_path, capsys):
+    from effectmod.cli import main
+    from effectmod.power.clusters import cluster_power
+    table = cluster_power([12], [10], [0.0, 0.8], icc=0.1, moderator_icc=0.3, replicates=40, seed=1)
+    assert list(table["design_effect_ate"]) == [1.9, 1.9] and table["design_effect_interaction"].iloc[0] == pytest.approx(1.27)
+    assert table["power"].iloc[0] <= 0.15 and table["power"].iloc[1] >= 0.5
+    code = main(["power", "--clusters", "8,12", "--cluster-size", "6", "--interaction", "0.5", "--replicates", "10",
+                 "--out", str(tmp_path / "pw"), "--quiet"])
+    assert code == 0 and len(pd.read_csv(tmp_path / "pw" / "power.csv")) == 2
+    code = main(["power", "--clusters", "2", "--icc", "1.5", "--pilot", "x.csv", "--out", str(tmp_path / "pw2")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--clusters 2: give comma-separated whole numbers of at least 4" in err
+    assert "--icc 1.5: an intra-cluster correlation lies in [0, 1)" in err and "--pilot: not used with --clusters" in err

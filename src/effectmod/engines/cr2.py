@@ -146,21 +146,30 @@ def cr2_parts(X: np.ndarray, resid: np.ndarray, codes: np.ndarray):
     return M, S, T, meat
 
 
-def fit_ols_cr2(X: np.ndarray, y: np.ndarray, cluster, names=None) -> CR2Fit:
+def fit_ols_cr2(X: np.ndarray, y: np.ndarray, cluster, names=None, checked: bool = True) -> CR2Fit:
     """OLS with the CR2 cluster-robust variance (clusters: any labels, one per row). The
-    estimates, the rank rule and the exact-fit check are ``fit_ols``'s."""
-    from .ols import fit_ols
+    estimates, the rank rule and the exact-fit check are ``fit_ols``'s; ``checked=False`` (simulated
+    designs known to be of full rank, as in power) solves by least squares without those checks."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    base = fit_ols(X, y, names, se="classical")
     codes = cluster_codes(cluster)
-    p = X.shape[1]
+    n, p = X.shape
     centre, scale, intercept = standardise(X)
     Xs = (X - centre) / scale
     A = jacobian(p, centre, scale, intercept)
-    coef_s = np.linalg.solve(A, base.coef)
+    if checked:
+        from .ols import fit_ols
+        base = fit_ols(X, y, names, se="classical")
+        coef, names_, df, sigma2, r2 = base.coef, base.names, base.df_resid, base.sigma2, base.r_squared
+        coef_s = np.linalg.solve(A, coef)
+    else:
+        coef_s = np.linalg.lstsq(Xs, y, rcond=None)[0]
+        coef = A @ coef_s
+        names_ = tuple(names) if names is not None else tuple(f"x{j}" for j in range(p))
+        df = float(n - p)
+        rss = float(np.sum((y - Xs @ coef_s) ** 2))
+        sigma2, r2 = rss / df, 1.0 - rss / float(np.sum((y - y.mean()) ** 2))
     resid = y - Xs @ coef_s
     M, S, T, meat = cr2_parts(Xs, resid, codes)
     vcov = A @ (M @ meat @ M) @ A.T
-    return CR2Fit(base.coef, vcov, base.names, base.n, base.df_resid, base.sigma2, base.r_squared,
-                  int(codes.max()) + 1, M, S, T, A)
+    return CR2Fit(coef, vcov, names_, n, df, sigma2, r2, int(codes.max()) + 1, M, S, T, A)
