@@ -302,3 +302,17 @@ def test_cluster_power_grid_and_command(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--clusters 2: give comma-separated whole numbers of at least 4" in err
     assert "--icc 1.5: an intra-cluster correlation lies in [0, 1)" in err and "--pilot: not used with --clusters" in err
+
+
+def test_long_data_clusters_per_participant():
+    from test_bad_inputs import LONG_PLAN, long_frame
+    frame = long_frame()
+    frame["practice"] = frame["pid"].map(lambda p: f"GP{int(p[1:]) % 6}")
+    plan = yaml.safe_load(yaml.safe_dump(LONG_PLAN))
+    plan["data"]["cluster"] = "practice"
+    res = em.analyze(frame, plan)
+    assert res.trial.flow.clusters["total"] == 6 and res.trial.cluster.shape == (40,)
+    assert (res.table["df"] < 20).all()                       # Satterthwaite df with 6 clusters, not n - p
+    frame.loc[(frame["pid"] == "P001") & (frame["week"] == 52), "practice"] = "GP5"
+    with pytest.raises(DataError, match=r"1 participant\(s\) are in more than one cluster \(P001\)"):
+        em.analyze(frame, plan)
