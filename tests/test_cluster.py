@@ -316,3 +316,11 @@ def test_long_data_clusters_per_participant():
     frame.loc[(frame["pid"] == "P001") & (frame["week"] == 52), "practice"] = "GP5"
     with pytest.raises(DataError, match=r"1 participant\(s\) are in more than one cluster \(P001\)"):
         em.analyze(frame, plan)
+
+
+def test_the_analysis_plan_document_names_the_cluster_variances():
+    from effectmod.report.sap import sap_markdown
+    text = sap_markdown(em.load_plan(CASE / "plan.yaml"))
+    assert "CR2 cluster-robust variance over the clusters of 'school_id'" in text and "CR0 cluster sandwich" in text
+    text = sap_markdown(em.load_plan(CASE.parent / "cluster_mixed" / "plan.yaml"))
+    assert "random intercepts per cluster and per participant" in text
