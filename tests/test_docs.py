@@ -25,5 +25,5 @@ def test_plan_reference_lists_every_key_with_its_description():
             assert row is not None, f"{prefix}{name} missing"
             if info.description:
                 assert info.description.replace("|", "\\|") in row
-    assert "| `analysis.se` | `classical` \\| `HC3` | `classical` |" in text
+    assert "| `analysis.se` | `classical` \\| `HC3` \\| `CR2` | `classical` |" in text
     assert "| `data.id` | text | required |" in text

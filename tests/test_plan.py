@@ -44,7 +44,7 @@ def test_unknown_keys_name_their_path_and_suggest(where, raw, expected):
     ({"ci_level": 0}, "analysis.ci_level: must lie strictly between 0 and 1, got 0"),
     ({"evidence_threshold": 0.3}, "evidence_threshold (0.3) must not exceed exploratory_threshold (0.2)"),
     ({"bootstrap": -1}, "analysis.bootstrap: Input should be greater than or equal to 0; got -1"),
-    ({"se": "HC1"}, "analysis.se: 'HC1' is not allowed; expected 'classical' or 'HC3'"),
+    ({"se": "HC1"}, "analysis.se: 'HC1' is not allowed; expected 'classical', 'HC3' or 'CR2'"),
     ({"multiplicity": "bonferroni"}, "analysis.multiplicity: 'bonferroni' is not allowed; expected 'none', 'holm' or 'fdr_bh'"),
     ({"ci_level": "high"}, "analysis.ci_level: Input should be a valid number, unable to parse string as a number; got 'high'"),
     ({"model": "mixed", "sensitivity": ["mixed"]}, "sensitivity: 'mixed' is already the main model"),

@@ -83,6 +83,9 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
                                  imputed=plan_obj.analysis.imputations > 0, progress=progress)
         table = merge_on_key(table, perm, ["p_permutation", "notes"])
         table["note"] = _notes_column([(*n, *extra) for n, extra in zip(table["note"], table.pop("notes"))])
+    if plan_obj.analysis.cluster_decomposition:
+        from .inference.cluster_decomposition import decomposition_frame
+        sections["cluster_decomposition"] = decomposition_frame(complete_case, plan_obj)
     from .inference.effects import interpret
     table, interpretation, jn_regions = interpret(table, fitted, trial, plan_obj)
     sections.update(interpretation)

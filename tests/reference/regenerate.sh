@@ -25,6 +25,8 @@ mixed_extra:ref.R
 mi_e2e:ref.R
 mi_pool:ref.R,md_pattern.R
 mice_steps:ref.R
+cluster_mixed:ref.R
+cluster_achievement:ref.R
 "
 
 scripts_of() {

@@ -119,6 +119,9 @@ def run_validate(args) -> int:
         f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
     for reason, count in flow.excluded:
         say(f"  excluded: {count} ({reason})")
+    if flow.clusters is not None:
+        say(f"  clusters: {flow.clusters['total']} ({flow.arm_values['treated']} arm {flow.clusters['treated']}, "
+            f"{flow.arm_values['control']} arm {flow.clusters['control']})")
     from ..data.coding import undeclared_code_covariates
     for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
         say(f"  warning: {w}")

@@ -33,6 +33,14 @@ Interaction sizes (one of):
                          set moderator M's interaction to each absolute value (per unit of the
                          moderator; on every outcome, or only --outcome O), others unchanged.
 
+Cluster-randomised trials (instead of a scenario or pilot):
+  --clusters 20,30,40 --cluster-size 15,30 --icc 0.05 --moderator-icc 0.2 --interaction 0.25
+                         how many clusters of what size: trials with clusters randomised 1:1, a
+                         random intercept per cluster and a continuous moderator partly between
+                         clusters, analysed with CR2 and Satterthwaite df; power.csv also gives the
+                         design effects of the average effect, 1 + (m - 1) ICC, and of the
+                         interaction, 1 + (m - 1) ICC x moderator ICC.
+
 Target power:
   --target 0.8           also write target.csv: for each test, the smallest n of the grid whose
                          power reaches the target (with the 95% Wilson interval of that power),
@@ -205,6 +213,8 @@ def add_power_arguments(p) -> None:
     run.add_argument("--workers", type=int, default=None, help="local processes (default: all cores; 1 = serial)")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--dask", action="store_true", help="run on a local Dask cluster (one worker per core)")
+    from .power_clusters import add_cluster_arguments
+    add_cluster_arguments(p)
     out = p.add_argument_group("output")
     out.add_argument("--out", default="effectmod-power", help="output folder (default effectmod-power)")
     out.add_argument("--force", action="store_true", help="replace an earlier --out folder (one with manifest.json)")
@@ -261,6 +271,9 @@ def _source(args):
 
 
 def run_power(args) -> int:
+    if getattr(args, "clusters", None):
+        from .power_clusters import run_cluster_power
+        return run_cluster_power(args)
     from ..writing import check_output_folder, write_csv, write_folder
     started = time.time()
     out = Path(args.out)

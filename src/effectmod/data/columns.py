@@ -62,6 +62,8 @@ def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
     wanted = [("data.id", plan.data.id), ("data.treatment", plan.data.treatment)]
     if plan.data.time is not None:
         wanted.append(("data.time", plan.data.time))
+    if plan.data.cluster is not None:
+        wanted.append(("data.cluster", plan.data.cluster))
     for i, o in enumerate(plan.outcomes):
         if o.derive is not None:
             continue

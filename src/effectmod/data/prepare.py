@@ -12,6 +12,7 @@ import pandas as pd
 from ..errors import DataError
 from ..plan.schema import Plan
 from .arms import check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids, participant_values, show_spellings
+from .clusters import cluster_warnings, clusters_per_arm, code_clusters
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
 from .problems import Problems
@@ -78,12 +79,15 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         warnings.append(f"column '{plan.data.id}' (plan: data.id): ids written differently are read as one participant "
                         f"(spaces, invisible characters or Unicode forms differ): {show_spellings(merged)}")
 
+    cluster, cluster_labels = code_clusters(frame, id_keys, in_arms, ids, plan.data.cluster, problems)
     outcomes = code_outcomes(wide, plan, sources, problems)
     moderators = code_moderators(wide, plan, problems)
     covariates = code_covariates(wide, plan, problems)
     if problems:
         raise DataError(problems)
 
+    if cluster is not None:
+        warnings += cluster_warnings(cluster, plan)
     flow = DataFlow(
         rows_in_file=rows_in_file,
         participants_in_file=participants_in_file,
@@ -91,6 +95,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         arm_values={"treated": str(treated_key), "control": str(control_key)},
         excluded=excluded,
         warnings=warnings + problems.warnings,
+        clusters=clusters_per_arm(cluster, treat) if cluster is not None else None,
     )
     base_cols = list(dict.fromkeys(
         [m.column for m in plan.moderators] + plan.covariate_columns()
@@ -98,5 +103,6 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     baseline_frame = wide[base_cols].copy()
     baseline_frame.insert(0, "treat", treat)
     return TrialData(ids=ids, treat=treat, outcomes=outcomes, moderators=moderators,
-                     covariates=covariates, flow=flow, baseline_frame=baseline_frame)
+                     covariates=covariates, flow=flow, baseline_frame=baseline_frame,
+                     cluster=cluster, cluster_labels=cluster_labels)
 

@@ -66,6 +66,7 @@ class DataFlow:
     arm_values: dict[str, str]             # "treated"/"control" -> the data value
     excluded: list[tuple[str, int]]        # (reason, participants)
     warnings: list[str] = field(default_factory=list)
+    clusters: dict[str, int] | None = None   # data.cluster: clusters per arm ("treated", "control", "total")
 
     @property
     def randomised(self) -> int:
@@ -80,6 +81,7 @@ class DataFlow:
             "arm_values": dict(self.arm_values),
             "excluded": [{"reason": r, "participants": n} for r, n in self.excluded],
             "warnings": list(self.warnings),
+            **({"clusters": dict(self.clusters)} if self.clusters is not None else {}),
         }
 
 
@@ -92,6 +94,8 @@ class TrialData:
     covariates: CovariateData
     flow: DataFlow
     baseline_frame: pd.DataFrame           # raw baseline columns of analysed participants (Table 1)
+    cluster: np.ndarray | None = None      # data.cluster: cluster code 0..G-1 per participant, else None
+    cluster_labels: tuple[str, ...] = ()   # the cluster values by code
 
     @property
     def n(self) -> int:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data.trial import TrialData
 from ..errors import ConvergenceWarning
-from ..models.design import Design, mixed_design, single_design
+from ..models.design import Design, attach_clusters, mixed_design, single_design
 from ..plan.schema import Plan
 from ..records import render_notes
 from .additive import standardised_risk_difference
@@ -47,6 +47,7 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
             designs = [(None, mixed_design(trial, o.name, None, adjust))]
         else:
             designs = [(t, single_design(trial, o.name, None, t, adjust)) for t in data.followups]
+        designs = [(t, attach_clusters(d, trial)) for t, d in designs]     # data.cluster: cluster-robust too
         for timepoint, design in designs:
             spec = ModelSpec(kind, o.name, "", timepoint)
             # beside multiple imputation the average effect stays a complete-case estimate

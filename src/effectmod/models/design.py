@@ -34,6 +34,7 @@ class Design:
     times: np.ndarray | None = None       # mixed: follow-up label of each row
     timepoints: tuple[str, ...] = ()      # follow-up labels in order (mixed: all, first = reference; else the one)
     mod_centre: tuple[float, ...] = ()    # subtracted from each moderator column (raw units); () = none
+    clusters: np.ndarray | None = None    # data.cluster: cluster code of each row of X, else None
 
     @property
     def n(self) -> int:
@@ -215,3 +216,11 @@ def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_f
     return Design(X[order], np.concatenate([Y[r, k] for k, r in enumerate(rows)])[order], tuple(names),
                   row_idx[order], mod_names, terms, excluded, groups=row_idx[order],
                   times=np.array(tlab, dtype=object)[order], timepoints=times, mod_centre=centre)
+
+
+def attach_clusters(design: Design, trial: TrialData) -> Design:
+    """The design with the cluster of each of its rows (``data.cluster``); unchanged without clusters."""
+    if trial.cluster is None:
+        return design
+    from dataclasses import replace
+    return replace(design, clusters=trial.cluster[design.rows])

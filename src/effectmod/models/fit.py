@@ -28,7 +28,7 @@ from ..records import (
     Note,
     render_notes,
 )
-from .design import Design, mixed_design, single_design
+from .design import Design, attach_clusters, mixed_design, single_design
 from .spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -61,9 +61,9 @@ def not_estimable(reason: str) -> tuple[Note, ...]:
 def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
     adjust = plan.analysis.adjust_for_baseline
     if spec.kind == "mixed":
-        return mixed_design(trial, spec.outcome, spec.moderator, adjust)
+        return attach_clusters(mixed_design(trial, spec.outcome, spec.moderator, adjust), trial)
     assert spec.timepoint is not None, "a single-timepoint model names its follow-up"
-    return single_design(trial, spec.outcome, spec.moderator, spec.timepoint, adjust)
+    return attach_clusters(single_design(trial, spec.outcome, spec.moderator, spec.timepoint, adjust), trial)
 
 
 def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> str | None:
@@ -206,6 +206,9 @@ def run_engine(spec: ModelSpec, design: Design, plan: Plan) -> EngineResult:
 
 
 def _run_linear(design: Design, plan: Plan) -> EngineResult:
+    if plan.analysis.se == "CR2" and design.clusters is not None:
+        from .clustered import run_linear_cr2
+        return run_linear_cr2(design)
     from ..engines.ols import fit_ols
     fit = fit_ols(design.X, design.y, design.names, se=plan.analysis.se)
     return fit, {"df_resid": fit.df_resid, "sigma": math.sqrt(fit.sigma2), "r_squared": fit.r_squared,
@@ -238,14 +241,26 @@ def _run_logistic(spec: ModelSpec, design: Design, plan: Plan) -> EngineResult:
     if not fit.converged:
         warnings.warn(f"{spec.outcome} at {spec.timepoint} x {spec.moderator}: the {fit.method} logistic fit did not converge",
                       ConvergenceWarning, stacklevel=2)
-    return fit, {"method": fit.method, "events": fit.n_events, "converged": fit.converged,
-                 "separation": fit.separation}, tuple(notes)
+    summary = {"method": fit.method, "events": fit.n_events, "converged": fit.converged, "separation": fit.separation}
+    if plan.analysis.se == "CR2" and design.clusters is not None:
+        from .clustered import logistic_cr0
+        fit, extra = logistic_cr0(fit, design)
+        summary.update(extra)
+    return fit, summary, tuple(notes)
 
 
 def _run_mixed(spec: ModelSpec, design: Design) -> EngineResult:
     from ..engines.errors import EngineError, PerfectFit, RankDeficient
     from ..engines.mixed import fit_random_intercept
     assert design.groups is not None, "a mixed design has participant groups"
+    if design.clusters is not None:
+        from .clustered import run_mixed_clusters
+        try:
+            return run_mixed_clusters(spec, design)
+        except (RankDeficient, PerfectFit):
+            raise
+        except (np.linalg.LinAlgError, EngineError, ValueError) as exc:
+            raise NotEstimable(f"mixed model with random intercepts per cluster and participant could not be fitted: {exc}") from None
     try:
         fit = fit_random_intercept(design.y, design.X, design.groups, names=design.names)
     except (RankDeficient, PerfectFit):
@@ -264,9 +279,12 @@ def _run_mixed(spec: ModelSpec, design: Design) -> EngineResult:
 
 
 def base_summary(spec: ModelSpec, design: Design) -> dict:
-    return {"model": spec.kind, "outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
-            "n": design.n, "n_obs": int(design.X.shape[0]), "terms": list(design.names),
-            "excluded": [{"reason": r, "participants": c} for r, c in design.excluded.items()]}
+    out = {"model": spec.kind, "outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
+           "n": design.n, "n_obs": int(design.X.shape[0]), "terms": list(design.names),
+           "excluded": [{"reason": r, "participants": c} for r, c in design.excluded.items()]}
+    if design.clusters is not None:
+        out["clusters"] = int(np.unique(design.clusters).size)
+    return out
 
 
 def _row(spec, timepoint, term, n, **numbers) -> dict:

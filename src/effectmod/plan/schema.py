@@ -45,6 +45,10 @@ class DataSpec(_Strict):
         "Values that mean 'missing' in every column (e.g. -99, 999, '.'). When the key is not given, R's NA is missing too "
         "(files from R write it for every missing value); when it is given (even []), only these codes and empty cells are, "
         "and NA in a text column is a level."))
+    cluster: Optional[str] = Field(None, description=(
+        "Cluster-randomised or multicentre trials: the column holding each participant's cluster (school, practice, "
+        "site). Linear models then use the CR2 cluster-robust variance with Satterthwaite df (se: CR2, the default), "
+        "logistic models the CR0 cluster sandwich; `n` stays the number of participants."))
 
 
 class Derivation(_Strict):
@@ -231,7 +235,16 @@ class Analysis(_Strict):
         f"Confidence level of every interval, from {CI_LEVEL_RANGE[0]} to {CI_LEVEL_RANGE[1]} (a 50% to 99.99% interval)."))
     evidence_threshold: float = Field(0.05, description="p below this: 'evidence'.")
     exploratory_threshold: float = Field(0.20, description="p below this (and not evidence): 'hypothesis-generating'.")
-    se: Literal["classical", "HC3"] = Field("classical", description="Variance of linear models: classical or the HC3 sandwich.")
+    se: Literal["classical", "HC3", "CR2"] = Field("classical", description=(
+        "Variance of linear models: classical, the HC3 sandwich, or CR2 (cluster-robust with Satterthwaite df; needs "
+        "data.cluster, and is the default when data.cluster is set)."))
+    allow_classical_with_clusters: bool = Field(False, description=(
+        "With data.cluster: allow se: classical or HC3, which ignore the clustering (their p values are too small when "
+        "outcomes are correlated within clusters); without this key such a plan is refused."))
+    cluster_decomposition: bool = Field(False, description=(
+        "With data.cluster: also split each continuous or binary moderator into its within-cluster part (centred at the "
+        "cluster mean) and its cluster mean, each with a treatment interaction (cluster_decomposition.csv, terms within "
+        "and between); the within row is free of cluster-level confounding."))
     multiplicity: Literal["none", "holm", "fdr_bh"] = Field("none", description="Adjusted p reported beside the raw p.")
     bootstrap: int = Field(0, ge=0, description=f"Bootstrap resamples for percentile CIs (0 = none; at most {COUNT_LIMITS['bootstrap']:,}).")
     permutations: int = Field(0, ge=0, description=(
@@ -308,10 +321,17 @@ class Plan(_Strict):
         "(categorical forces numeric codes such as site 1-5 to indicators)."))
     analysis: Analysis = Field(default_factory=Analysis)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_default_se(cls, data):
+        from .clusters import default_se
+        return default_se(data)
+
     def data_columns(self) -> list[str]:
         """Every data column the plan refers to, in plan order, each once."""
         d = self.data
         cols = [d.id, d.treatment] + ([d.time] if d.time is not None else [])
+        cols += [d.cluster] if d.cluster is not None else []
         for o in self.outcomes:
             if d.time is not None:
                 cols += [o.column] if o.column else []
@@ -407,6 +427,8 @@ class Plan(_Strict):
                        "remove mixed from analysis.sensitivity, or analyse the binary outcome with a separate plan")
                 problems.append(f"outcomes[{i}]: '{o.name}' is binary, and mixed models for binary outcomes are "
                                 f"not offered (binary outcomes get one logistic regression per follow-up); {fix}")
+        from .clusters import cluster_problems
+        problems += cluster_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self

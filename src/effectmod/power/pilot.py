@@ -20,6 +20,12 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
     from ..models.fit import fit_model
     from ..models.spec import model_specs
     plan_obj, _, trial = load_inputs(data, plan)
+    if plan_obj.data.cluster is not None:
+        from ..errors import UsageError
+        raise UsageError("--plan: data.cluster is set, and power by simulation from a pilot resamples participants, not "
+                         "clusters; power for cluster trials (number and size of clusters, design effect) is not available "
+                         "yet: remove data.cluster from a copy of the plan and inflate the sample size by the design effect "
+                         "1 + (m - 1) x ICC (conservative for a moderator that varies within clusters)")
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     models = []
     seen_ate = set()

@@ -89,7 +89,10 @@ def methods_text(results) -> list[str]:
     paras = []
     treated, control = results.trial.flow.arm_values["treated"], results.trial.flow.arm_values["control"]
     fits = []
-    if "linear" in models:
+    if "linear" in models and a.se == "CR2":
+        from .clusters import linear_methods
+        fits.append(linear_methods(results))
+    elif "linear" in models:
         se = ("HC3 heteroscedasticity-consistent standard errors" if a.se == "HC3" else "model-based (classical) standard errors")
         fits.append("continuous outcomes were analysed at each follow-up by ordinary least squares linear regression "
                     f"with {se}, {lvl} CIs and two-sided P values from the t distribution on the residual degrees of freedom")
@@ -115,6 +118,9 @@ def methods_text(results) -> list[str]:
     if plan.covariates:
         adj.append("the covariates " + ", ".join(covariate_texts(results)))
     paras.append(("Models were adjusted for " + " and ".join(adj) + ". ") if adj else "Models had no adjustment beyond treatment and moderator. ")
+    if plan.data.cluster is not None:
+        from .clusters import cluster_paragraph
+        paras[-1] += cluster_paragraph(results) + " "
     tiers = (f"Interactions with P < {threshold_text(a.evidence_threshold)} are reported as evidence of effect modification "
              f"and those with P < {threshold_text(a.exploratory_threshold)} as hypothesis-generating; tiers use the unadjusted P.")
     mult = {"holm": "Holm's method", "fdr_bh": "the Benjamini-Hochberg false discovery rate"}

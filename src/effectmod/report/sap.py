@@ -118,11 +118,19 @@ def _model_section(plan) -> Section:
     kinds = {o.type for o in plan.outcomes}
     for model in a.model_types:
         role = "Main analysis" if model == a.model else "Sensitivity analysis"
-        if model == "linear" and "continuous" in kinds:
+        if model == "linear" and "continuous" in kinds and a.se == "CR2":
+            fits.append(f"{role}: for each continuous outcome and each follow-up, ordinary least squares regression with "
+                        f"the CR2 cluster-robust variance over the clusters of '{plan.data.cluster}' and t-based CIs and P "
+                        "values on Satterthwaite degrees of freedom (joint tests: the HTZ Wald test).")
+        elif model == "linear" and "continuous" in kinds:
             se = "HC3 heteroscedasticity-consistent" if a.se == "HC3" else "model-based (classical)"
             fits.append(f"{role}: for each continuous outcome and each follow-up, ordinary least squares regression "
                         f"with {se} standard errors and t-based CIs and P values on the residual degrees of freedom.")
-        if model == "mixed":
+        if model == "mixed" and plan.data.cluster is not None:
+            fits.append(f"{role}: for each continuous outcome, one linear mixed model over all follow-ups, fitted by "
+                        "REML with random intercepts per cluster and per participant and follow-up as a categorical factor "
+                        "interacting with treatment and moderator; Satterthwaite degrees of freedom.")
+        elif model == "mixed":
             fits.append(f"{role}: for each continuous outcome, one linear mixed model over all follow-ups, fitted by "
                         "REML with a random intercept per participant and follow-up as a categorical factor interacting "
                         "with treatment and moderator; the interaction is estimated at each follow-up, with "
@@ -132,6 +140,8 @@ def _model_section(plan) -> Section:
                   "firth_if_separated": "maximum likelihood, or Firth's penalised likelihood where separation is found"}
         fits.append(f"Binary outcomes: logistic regression at each follow-up fitted by {method[a.binary_method]}; the "
                     "interaction is reported on the log-odds scale and as a ratio of odds ratios, with Wald CIs and P values.")
+        if plan.data.cluster is not None and a.se == "CR2":
+            fits[-1] += " With clusters, their variance is the CR0 cluster sandwich (no small-sample factor)."
     paras += fits
     adjust = []
     if a.adjust_for_baseline and any(o.baseline is not None or o.derive is not None for o in plan.outcomes):

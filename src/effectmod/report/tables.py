@@ -354,6 +354,9 @@ def table1(results) -> pd.DataFrame:
         if miss.any():
             out.append({"Characteristic": INDENT + "missing, n",
                         **{name: str(int((mask & miss).sum())) for name, mask in arms}})
+    if results.trial.cluster is not None:
+        from .clusters import table1_rows
+        out = table1_rows(results, arms) + out
     return pd.DataFrame(out, columns=["Characteristic"] + [name for name, _ in arms])
 
 
