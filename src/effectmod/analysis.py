@@ -107,8 +107,11 @@ def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
         table["note"] = _notes_column([()] * len(table))
     table["note"] = _notes_column([as_notes(n) for n in table["note"]])
     table["n"] = table["n"].astype(int)
-    extra = [c for c in table.columns if c not in CONTRACT_COLUMNS]
-    return table[list(CONTRACT_COLUMNS) + extra]
+    # CONTRACT §6.2: `comparison` right after the contract's columns ("" in a two-arm trial)
+    if "comparison" not in table:
+        table["comparison"] = ""
+    extra = [c for c in table.columns if c not in CONTRACT_COLUMNS and c != "comparison"]
+    return table[list(CONTRACT_COLUMNS) + ["comparison"] + extra]
 
 
 # the interaction's numbers that moderators[].per rescales (CONTRACT §6.1); P, the per-SD columns,

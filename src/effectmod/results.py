@@ -74,7 +74,7 @@ class Results:
         """Which rows of ``frame`` (rows of ``table``, or any frame with the ROW_KEY columns)
         carry a note with this code (``records``' constants, e.g. SEPARATION_KEPT)."""
         from .records import has_code, keys_of
-        if not all(k in frame.columns for k in ROW_KEY):
+        if not all(k in frame.columns for k in ROW_KEY if k != "comparison"):
             return np.zeros(len(frame), dtype=bool)
         return np.array([has_code(self.row_notes.get(k, ()), code) for k in keys_of(frame)], dtype=bool)
 

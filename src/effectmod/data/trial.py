@@ -66,6 +66,7 @@ class DataFlow:
     arm_values: dict[str, str]             # "treated"/"control" -> the data value
     excluded: list[tuple[str, int]]        # (reason, participants)
     warnings: list[str] = field(default_factory=list)
+    treated_arms: dict[str, int] = field(default_factory=dict)   # multi-arm: each intervention arm -> participants
 
     @property
     def randomised(self) -> int:
@@ -80,6 +81,7 @@ class DataFlow:
             "arm_values": dict(self.arm_values),
             "excluded": [{"reason": r, "participants": n} for r, n in self.excluded],
             "warnings": list(self.warnings),
+            **({"treated_arms": dict(self.treated_arms)} if self.treated_arms else {}),
         }
 
 
@@ -92,6 +94,14 @@ class TrialData:
     covariates: CovariateData
     flow: DataFlow
     baseline_frame: pd.DataFrame           # raw baseline columns of analysed participants (Table 1)
+    # multi-arm trials: each participant's arm (0 = control, 1..k = arm_labels[k-1]); None for two arms,
+    # where ``treat`` says it all. ``treat`` is 1 for every treated arm in a multi-arm trial.
+    arm: np.ndarray | None = None
+    arm_labels: tuple[str, ...] = ()
+
+    @property
+    def multi_arm(self) -> bool:
+        return self.arm is not None and len(self.arm_labels) > 1
 
     @property
     def n(self) -> int:

@@ -109,7 +109,7 @@ def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, p
             if key in draws:
                 lo, hi = percentile_interval(draws[key], plan.analysis.ci_level)
                 valid = int(np.isfinite(draws[key]).sum())
-            out.append({**{k: row[k] for k in ROW_KEY}, "boot_ci_low": lo, "boot_ci_high": hi, "boot_replicates": valid})
+            out.append({**{k: row.get(k, "") for k in ROW_KEY}, "boot_ci_low": lo, "boot_ci_high": hi, "boot_replicates": valid})
         if progress:
             progress(i + 1, len(fitted), "bootstrap")
     frame = pd.DataFrame(out, columns=[*ROW_KEY, "boot_ci_low", "boot_ci_high", "boot_replicates"])

@@ -114,7 +114,7 @@ def permutation_frame(fitted: list[FittedModel], permutations: int, rng: np.rand
             note = reason if term != "joint" else None
             if reason is None and term == "joint" and model.fit is not None:
                 note = Note(PERMUTATION_JOINT, JOINT)
-            out.append({**{k: r[k] for k in ROW_KEY}, "p_permutation": values.get(term, np.nan),
+            out.append({**{k: r.get(k, "") for k in ROW_KEY}, "p_permutation": values.get(term, np.nan),
                         "notes": (note,) if note is not None else ()})
         if progress:
             progress(i + 1, len(fitted), "permutations")

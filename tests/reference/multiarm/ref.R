@@ -1,0 +1,126 @@
+## Reference results for the effectmod validation case 'multiarm' (three-arm trials, CONTRACT 6.3).
+## Run inside this folder:  Rscript ref.R  (or ../regenerate.sh multiarm).
+## Writes anorexia.csv (MASS::anorexia with an id and two derived moderators) and colon.csv
+## (survival::colon, death records), then reference.csv: per case, moderator and comparison the
+## arm x moderator coefficient(s), each comparison's categorical joint test and the `all arms`
+## joint Wald test of every arm x moderator coefficient.
+##
+## One model per outcome x moderator with all three arms (arm a factor, control first):
+##   anorexia: lm(Postwt ~ arm * mod + Prewt), Prewt entered once when it is the moderator;
+##             classical and HC3 (sandwich::vcovHC type HC3); t / F on the residual df.
+##   colon:    glm(status ~ arm * mod, binomial, epsilon 1e-14); Wald z, chi-square joint tests.
+## Joint tests: Wald statistic b' V^-1 b (/ q for F) with the model's vcov; for classical lm this
+## equals the nested-model F test (checked below with anova).
+options(warn = 1, stringsAsFactors = FALSE)
+
+## ------------------------------- data export ------------------------------------------
+an <- MASS::anorexia
+an$id <- seq_len(nrow(an))
+q <- quantile(an$Prewt, c(1 / 3, 2 / 3), type = 7, names = FALSE)
+an$prewt_band <- ifelse(an$Prewt <= q[1], "low", ifelse(an$Prewt <= q[2], "mid", "high"))
+an$low_weight <- as.integer(an$Prewt < 80)
+an$Treat <- as.character(an$Treat)
+write.csv(an[, c("id", "Treat", "Prewt", "Postwt", "prewt_band", "low_weight")], "anorexia.csv",
+          row.names = FALSE, quote = TRUE, na = "")
+
+colon <- survival::colon
+deaths <- colon[colon$etype == 2, ]
+deaths <- deaths[order(deaths$id), c("id", "rx", "sex", "age", "differ", "status")]
+write.csv(deaths, "colon.csv", row.names = FALSE, quote = TRUE, na = "")
+
+## ------------------------------- fits --------------------------------------------------
+wald <- function(b, V) as.numeric(t(b) %*% solve(V, b))
+
+one_model <- function(case, d, outcome, tp, mod, modtype, ref_level, arms, control, family, se, baseline) {
+  d$arm <- factor(d$arm, levels = c(control, arms))
+  if (modtype == "categorical") {
+    levs <- c(ref_level, setdiff(sort(unique(d$mod[!is.na(d$mod)])), ref_level))
+    d$mod <- factor(d$mod, levels = levs)
+    labels <- levs[-1]
+  } else {
+    labels <- ""
+  }
+  rhs <- if (is.null(baseline)) "arm * mod" else paste("arm * mod +", baseline)
+  f <- as.formula(paste("y ~", rhs))
+  keep <- complete.cases(d[, c("y", "mod", baseline)])
+  d <- d[keep, ]
+  fit <- if (family == "linear") lm(f, data = d) else glm(f, data = d, family = binomial, control = glm.control(epsilon = 1e-14, maxit = 100))
+  V <- if (se == "HC3") sandwich::vcovHC(fit, type = "HC3") else vcov(fit)
+  b <- coef(fit)
+  dfr <- if (family == "linear") fit$df.residual else Inf
+  n <- nrow(d)
+  model <- if (family == "linear") "linear" else "logistic"
+  rows <- list()
+  add <- function(term, comparison, est, se_, p, stat, dfn, dfd) {
+    crit <- if (is.finite(dfd)) qt(0.975, dfd) else qnorm(0.975)
+    lo <- if (is.na(est)) NA else est - crit * se_
+    hi <- if (is.na(est)) NA else est + crit * se_
+    rows[[length(rows) + 1]] <<- data.frame(case = case, outcome = outcome, timepoint = tp, moderator = mod$name, term = term,
+                                           model = model, comparison = comparison, estimate = est, std_error = se_,
+                                           ci_low = lo, ci_high = hi, p_value = p, n = n, statistic = stat,
+                                           df_num = dfn, df = dfd)
+  }
+  all_names <- c()
+  for (a in arms) {
+    nm <- if (modtype == "categorical") paste0("arm", a, ":mod", labels) else paste0("arm", a, ":mod")
+    all_names <- c(all_names, nm)
+    cmp <- paste(a, "vs", control)
+    for (j in seq_along(nm)) {
+      est <- b[[nm[j]]]
+      s <- sqrt(V[nm[j], nm[j]])
+      p <- if (is.finite(dfr)) 2 * pt(-abs(est / s), dfr) else 2 * pnorm(-abs(est / s))
+      add(labels[j], cmp, est, s, p, NA, NA, dfr)
+    }
+    if (modtype == "categorical") {
+      w <- wald(b[nm], V[nm, nm])
+      qn <- length(nm)
+      if (is.finite(dfr)) add("joint", cmp, NA, NA, pf(w / qn, qn, dfr, lower.tail = FALSE), w / qn, qn, dfr)
+      else add("joint", cmp, NA, NA, pchisq(w, qn, lower.tail = FALSE), w, qn, Inf)
+    }
+  }
+  w <- wald(b[all_names], V[all_names, all_names])
+  qn <- length(all_names)
+  if (is.finite(dfr)) {
+    if (se == "classical") {   # the nested-model F test gives the same statistic
+      small <- update(fit, as.formula(paste("y ~", sub("arm \\* mod", "arm + mod", rhs))))
+      stopifnot(abs(anova(small, fit)$F[2] - w / qn) < 1e-8 * (w / qn))
+    }
+    add("joint", "all arms", NA, NA, pf(w / qn, qn, dfr, lower.tail = FALSE), w / qn, qn, dfr)
+  } else {
+    add("joint", "all arms", NA, NA, pchisq(w, qn, lower.tail = FALSE), w, qn, Inf)
+  }
+  do.call(rbind, rows)
+}
+
+out <- list()
+an <- read.csv("anorexia.csv", stringsAsFactors = FALSE)
+an$arm <- an$Treat
+an$y <- an$Postwt
+an_mods <- list(list(m = list(name = "prewt", col = "Prewt"), type = "continuous", ref = NULL, base = NULL),
+                list(m = list(name = "band", col = "prewt_band"), type = "categorical", ref = "low", base = "Prewt"),
+                list(m = list(name = "low_weight", col = "low_weight"), type = "binary", ref = NULL, base = "Prewt"))
+for (se in c("classical", "HC3")) {
+  for (mm in an_mods) {
+    d <- an
+    d$mod <- d[[mm$m$col]]
+    out[[length(out) + 1]] <- one_model(paste0("anorexia_", se), d, "weight", "post", mm$m, mm$type, mm$ref,
+                                        c("CBT", "FT"), "Cont", "linear", se, mm$base)
+  }
+}
+co <- read.csv("colon.csv", stringsAsFactors = FALSE)
+co$arm <- co$rx
+co$y <- co$status
+co_mods <- list(list(m = list(name = "sex", col = "sex"), type = "binary", ref = NULL),
+                list(m = list(name = "age", col = "age"), type = "continuous", ref = NULL),
+                list(m = list(name = "differ", col = "differ"), type = "categorical", ref = "1"))
+for (mm in co_mods) {
+  d <- co
+  d$mod <- d[[mm$m$col]]
+  out[[length(out) + 1]] <- one_model("colon", d, "death", "end", mm$m, mm$type, mm$ref,
+                                      c("Lev", "Lev+5FU"), "Obs", "logistic", "classical", NULL)
+}
+res <- do.call(rbind, out)
+num <- vapply(res, is.numeric, logical(1))
+res[num] <- lapply(res[num], function(x) ifelse(is.na(x), NA, formatC(x, digits = 17, format = "g")))
+write.csv(res, "reference.csv", row.names = FALSE, quote = FALSE, na = "")
+print(res[, c("case", "moderator", "term", "comparison", "estimate", "p_value", "n")], row.names = FALSE)
