@@ -67,7 +67,9 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
         from .inference.bootstrap import bootstrap_frame
-        counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
+        # stratified by arm (multi-arm: by every arm)
+        strata = trial.arm.astype(float) if trial.multi_arm and trial.arm is not None else trial.treat
+        counts = stratified_bootstrap_counts(strata, plan_obj.analysis.bootstrap, rng)
         # CONTRACT §3: the bootstrap refits complete cases, also beside multiple imputation
         boot = bootstrap_frame(complete_case, plan_obj, counts, progress=progress)
         # by the row key: a row the complete-case run has no bootstrap for keeps empty bounds

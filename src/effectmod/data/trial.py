@@ -104,6 +104,17 @@ class TrialData:
         return self.arm is not None and len(self.arm_labels) > 1
 
     @property
+    def arm_code(self) -> np.ndarray:
+        """Each participant's arm as an integer: 0 control, 1 treated (multi-arm: 1..k)."""
+        return self.arm if self.multi_arm and self.arm is not None else self.treat.astype(int)
+
+    def arm_value(self) -> np.ndarray:
+        """Each participant's arm as the data's value (text)."""
+        labels = np.array([self.flow.arm_values.get("control", "control"),
+                           *(self.arm_labels if self.multi_arm else (self.flow.arm_values.get("treated", "treated"),))], dtype=object)
+        return labels[self.arm_code]
+
+    @property
     def n(self) -> int:
         return len(self.ids)
 

@@ -100,7 +100,7 @@ def missing_data_sections(trial: TrialData, plan: Plan, complete_case: list[Fitt
     ``missing_patterns`` (md.pattern's table, columns named by data column)."""
     imp = imputation_frame(trial, plan)
     allvars = [ImputationVariable(k, "continuous") for k in imp.frame.columns]
-    miss = missingness_summary(imp.frame, allvars, trial.treat.astype(int))
+    miss = missingness_summary(imp.frame, allvars, trial.arm_code)
     arms = trial.flow.arm_values
     miss.insert(0, "role", [imp.roles[v][0] for v in miss["variable"]])
     miss.insert(1, "name", [imp.roles[v][1] for v in miss["variable"]])
