@@ -11,7 +11,16 @@ import pandas as pd
 
 from ..errors import DataError
 from ..plan.schema import Plan
-from .arms import check_unique_ids, count_excluded_arms, find_arms, treated_keys, merged_spellings, near_duplicate_ids, participant_values, show_spellings
+from .arms import (
+    check_unique_ids,
+    count_excluded_arms,
+    find_arms,
+    merged_spellings,
+    near_duplicate_ids,
+    participant_values,
+    show_spellings,
+    treated_keys,
+)
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
 from .problems import Problems

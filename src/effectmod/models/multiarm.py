@@ -113,8 +113,8 @@ def comparison_views(design: Design) -> list[tuple[str, Design]]:
     codes = arm_codes(design)
     for k, arm in enumerate(design.arms, start=1):
         prefix = design.treat_name(arm)
-        names = tuple("treat" + nm[len(prefix):] if nm == prefix or nm.startswith(prefix + ":") else nm
-                      for nm in design.names)
+        # the arm's indicator wherever it stands in a name (treat[A]:mod, time[t]:treat[A]:mod)
+        names = tuple(":".join("treat" if part == prefix else part for part in nm.split(":")) for nm in design.names)
         keep = (codes == 0) | (codes == k)
         out.append((design.comparison(arm), replace(
             design, X=design.X[keep], y=design.y[keep], rows=design.rows[keep], names=names, arms=(), control="",

@@ -9,6 +9,7 @@
 ##   anorexia: lm(Postwt ~ arm * mod + Prewt), Prewt entered once when it is the moderator;
 ##             classical and HC3 (sandwich::vcovHC type HC3); t / F on the residual df.
 ##   colon:    glm(status ~ arm * mod, binomial, epsilon 1e-14); Wald z, chi-square joint tests.
+##   mixed:    see below (Satterthwaite t and F).
 ## Joint tests: Wald statistic b' V^-1 b (/ q for F) with the model's vcov; for classical lm this
 ## equals the nested-model F test (checked below with anova).
 options(warn = 1, stringsAsFactors = FALSE)
@@ -119,8 +120,64 @@ for (mm in co_mods) {
   out[[length(out) + 1]] <- one_model("colon", d, "death", "end", mm$m, mm$type, mm$ref,
                                       c("Lev", "Lev+5FU"), "Obs", "logistic", "classical", NULL)
 }
+## mixed: mixed.csv (a simulated three-arm trial written by effectmod's test author, two
+## follow-ups); lmerTest::lmer(y ~ time * arm * mod + base + (1 | id), REML), each comparison's
+## arm x moderator contrast at each follow-up by contest1D and the joint tests by contestMD
+## (Satterthwaite), as ../common.R does for two arms.
+mx <- read.csv("mixed.csv", stringsAsFactors = FALSE)
+fu <- c("w4", "w8")
+mx_mods <- list(list(name = "age", col = "age", type = "continuous"),
+                list(name = "grp", col = "grp", type = "categorical", ref = "x"))
+for (mm in mx_mods) {
+  long <- do.call(rbind, lapply(fu, function(t) data.frame(id = mx$pid, arm = mx$arm, base = mx$base,
+                                                            mod = mx[[mm$col]], time = t, y = mx[[paste0("y_", t)]])))
+  long <- long[complete.cases(long), ]
+  long$time <- factor(long$time, levels = fu)
+  long$arm <- factor(long$arm, levels = c("ctl", "A", "B"))
+  long$id <- factor(long$id)
+  if (mm$type == "categorical") long$mod <- factor(long$mod, levels = c(mm$ref, setdiff(sort(unique(long$mod)), mm$ref)))
+  labels <- if (mm$type == "categorical") levels(long$mod)[-1] else ""
+  ctrl <- lme4::lmerControl(optimizer = "bobyqa", optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5))
+  fit <- lmerTest::lmer(y ~ time * arm * mod + base + (1 | id), data = long, REML = TRUE, control = ctrl)
+  beta <- lme4::fixef(fit)
+  n <- length(unique(long$id))
+  L_of <- function(a, lab, t) {
+    L <- setNames(numeric(length(beta)), names(beta))
+    L[[paste0("arm", a, ":mod", lab)]] <- 1
+    if (t != fu[1]) L[[paste0("time", t, ":arm", a, ":mod", lab)]] <- 1
+    L
+  }
+  rows <- list()
+  add <- function(t, term, cmp, est, s, p, stat, dfn, dfd) {
+    q <- qt(0.975, dfd)
+    rows[[length(rows) + 1]] <<- data.frame(case = "mixed", outcome = "y", timepoint = t, moderator = mm$name, term = term,
+                                           model = "mixed", comparison = cmp, estimate = est, std_error = s,
+                                           ci_low = est - q * s, ci_high = est + q * s, p_value = p, n = n,
+                                           statistic = stat, df_num = dfn, df = dfd)
+  }
+  for (t in fu) {
+    all_L <- list()
+    for (a in c("A", "B")) {
+      cmp <- paste(a, "vs ctl")
+      Ls <- lapply(labels, function(lab) L_of(a, lab, t))
+      all_L <- c(all_L, Ls)
+      for (j in seq_along(labels)) {
+        ct <- lmerTest::contest1D(fit, Ls[[j]], ddf = "Satterthwaite")
+        add(t, labels[j], cmp, ct[["Estimate"]], ct[["Std. Error"]], ct[["Pr(>|t|)"]], NA, NA, ct[["df"]])
+      }
+      if (mm$type == "categorical") {
+        ct <- lmerTest::contestMD(fit, do.call(rbind, Ls), ddf = "Satterthwaite")
+        add(t, "joint", cmp, NA, NA, ct[["Pr(>F)"]], ct[["F value"]], ct[["NumDF"]], ct[["DenDF"]])
+      }
+    }
+    ct <- lmerTest::contestMD(fit, do.call(rbind, all_L), ddf = "Satterthwaite")
+    add(t, "joint", "all arms", NA, NA, ct[["Pr(>F)"]], ct[["F value"]], ct[["NumDF"]], ct[["DenDF"]])
+  }
+  out[[length(out) + 1]] <- do.call(rbind, rows)
+}
+
 res <- do.call(rbind, out)
 num <- vapply(res, is.numeric, logical(1))
-res[num] <- lapply(res[num], function(x) ifelse(is.na(x), NA, formatC(x, digits = 17, format = "g")))
+res[num] <- lapply(res[num], function(x) ifelse(is.na(x), NA, trimws(formatC(x, digits = 17, format = "g"))))
 write.csv(res, "reference.csv", row.names = FALSE, quote = FALSE, na = "")
 print(res[, c("case", "moderator", "term", "comparison", "estimate", "p_value", "n")], row.names = FALSE)
