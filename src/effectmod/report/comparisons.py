@@ -41,3 +41,51 @@ def comparison_results(results) -> list[tuple[str, str, object]]:
                        sections=sections, jn_regions={})
         out.append((comparison, slug(arm), view))
     return out
+
+
+def flattened(results):
+    """A multi-arm trial's results as the report's tables and text read them: each moderator
+    once per comparison and once for its `all arms` test, each as a moderator of its own
+    (name ``<name> [<comparison>]``, label ``<label> (<comparison>)``), with that comparison's
+    rows, views of the models and section rows. Two-arm results are returned as they are."""
+    trial = results.trial
+    if not trial.multi_arm:
+        return results
+    from ..models.multiarm import ALL_ARMS
+    from ..plan.labels import label_of
+    from ..records import keys_of
+    control = trial.flow.arm_values["control"]
+    comparisons = [f"{a} vs {control}" for a in trial.arm_labels] + [ALL_ARMS]
+    names: dict[tuple[str, str], str] = {}
+    moderators, coded = [], {}
+    for m in results.plan.moderators:
+        for c in comparisons:
+            name = names[(m.name, c)] = f"{m.name} [{c}]"
+            label = f"{label_of(m)} ({c}, joint test)" if c == ALL_ARMS else f"{label_of(m)} ({c})"
+            moderators.append(m.model_copy(update={"name": name, "label": label}))
+            if m.name in trial.moderators:
+                coded[name] = replace(trial.moderators[m.name], name=name, label=label)
+    plan = results.plan.model_copy(update={"moderators": moderators})
+
+    def renamed(frame: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(frame, pd.DataFrame) or "comparison" not in frame or "moderator" not in frame:
+            return frame
+        out = frame.copy()
+        out["moderator"] = [names.get((m, c), m) for m, c in zip(out["moderator"], out["comparison"].fillna(""))]
+        return out
+
+    table = renamed(results.table)
+    fitted = []
+    for fm in results.fitted:
+        if not fm.design.arms:
+            fitted.append(fm)
+            continue
+        for c, view in [(c, v) for c, v in comparison_models([fm])]:
+            fitted.append(replace(view, spec=replace(fm.spec, moderator=names[(fm.spec.moderator, c)])))
+        every = [r for r in fm.rows if r.get("comparison") == ALL_ARMS]
+        fitted.append(replace(fm, spec=replace(fm.spec, moderator=names[(fm.spec.moderator, ALL_ARMS)]), rows=every, fit=None,
+                              design=comparison_models([fm])[0][1].design))
+    notes = dict(zip(keys_of(table), (results.row_notes.get(k, ()) for k in keys_of(results.table))))
+    return replace(results, table=table, plan=plan, fitted=fitted, row_notes=notes, jn_regions={},
+                   trial=replace(trial, moderators=coded),
+                   sections={n: renamed(f) for n, f in results.sections.items()})
