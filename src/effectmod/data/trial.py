@@ -72,6 +72,16 @@ class DataFlow:
     def randomised(self) -> int:
         return sum(self.arms.values())
 
+    @property
+    def analysed_arms(self) -> str:
+        """'the two analysed arms', or for a multi-arm trial 'the k analysed arms'."""
+        return f"the {len(self.treated_arms) + 1} analysed arms" if self.treated_arms else "the two analysed arms"
+
+    def arm_counts(self) -> str:
+        """'CBT: 23, FT: 23, Cont: 26': participants per analysed arm, the control last."""
+        treated = self.treated_arms or {self.arm_values["treated"]: self.arms["treated"]}
+        return ", ".join(f"{a}: {n}" for a, n in [*treated.items(), (self.arm_values["control"], self.arms["control"])])
+
     def as_dict(self) -> dict:
         return {
             "rows_in_file": self.rows_in_file,

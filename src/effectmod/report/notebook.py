@@ -108,7 +108,7 @@ def summary_text(results) -> str:
     n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
     out = [title, "=" * rule_width,
            f"Models: {models}",
-           f"Participants: {flow.randomised} in the two analysed arms; n per analysis {n_text}",
+           f"Participants: {flow.randomised} in {flow.analysed_arms}; n per analysis {n_text}",
            f"Outcomes: {len(plan.outcomes)}; moderators: {len(plan.moderators)}; CI level: "
            f"{level_text(plan.analysis.ci_level)}"
            + (f"; multiplicity: {plan.analysis.multiplicity}" if _adjusted(results) else ""),
