@@ -27,9 +27,9 @@ def summary_tables(results, width: int = 80) -> list:
     from rich.table import Table
 
     from ..records import row_key
+    from ..report.comparisons import flattened
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
-    from ..report.comparisons import flattened
     from ..report.tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
     results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
     a = results.plan.analysis
