@@ -21,6 +21,13 @@ ROW_KEY = ("outcome", "timepoint", "moderator", "term", "model", "comparison")
 # a frame (or row) without the ``comparison`` column is of a two-arm analysis: its comparison is ""
 _KEY_DEFAULTS = {"comparison": ""}
 
+
+def key_columns(rows) -> tuple[str, ...]:
+    """The key columns a section frame of these result rows carries: ROW_KEY, without
+    ``comparison`` in a two-arm analysis (whose section files keep their columns)."""
+    multi = any(r.get("comparison", "") for r in rows)
+    return ROW_KEY if multi else tuple(k for k in ROW_KEY if k != "comparison")
+
 # ---------------------------------------------------------------------------- note codes
 NOT_ESTIMABLE = "not_estimable"                  # the model could not be estimated; the text says why
 SEPARATION_KEPT = "separation_kept"              # separated ML logistic fit kept: its estimate diverges

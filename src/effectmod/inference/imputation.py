@@ -36,7 +36,7 @@ from ..data.impute import ImputationVariable, missing_patterns, missingness_summ
 from ..data.trial import TrialData
 from ..models.fit import FittedModel
 from ..plan.schema import Plan
-from ..records import ROW_KEY
+from ..records import ROW_KEY, key_columns
 from .imputation_ranges import OTHER_METHOD, OUTSIDE_SHARE, _sensitivity, _uses, imputation_diagnostics
 from .imputed_data import (
     ITERATIONS,
@@ -90,8 +90,9 @@ def analyze_imputed(trial: TrialData, plan: Plan, fitted: list[FittedModel], rng
 # ----------------------------------------------------------------------------- report sections
 def complete_case_frame(fitted: list[FittedModel]) -> pd.DataFrame:
     """The complete-case rows (sensitivity analysis beside the imputed ones)."""
-    cols = [*KEY_COLUMNS, "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"]
-    rows = [{k: r.get(k, math.nan) for k in cols} for f in fitted for r in f.rows]
+    every = [r for f in fitted for r in f.rows]
+    cols = [*key_columns(every), "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"]
+    rows = [{k: r.get(k, math.nan) for k in cols} for r in every]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -20,6 +20,12 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
     from ..models.fit import fit_model
     from ..models.spec import model_specs
     plan_obj, _, trial = load_inputs(data, plan)
+    if trial.multi_arm:
+        from ..errors import PlanError
+        first = plan_obj.data.treated_arms[0]
+        raise PlanError([f"data.treated: power from a pilot is computed for one comparison at a time; this plan lists "
+                         f"{len(plan_obj.data.treated_arms)} treated arms. Give one (e.g. data.treated: {first}) to "
+                         "simulate that arm against the control"])
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     models = []
     seen_ate = set()
