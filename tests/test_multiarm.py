@@ -90,3 +90,62 @@ def test_one_element_list_is_the_two_arm_analysis():
     one = em.analyze(base / "data.csv", plan)
     pd.testing.assert_frame_equal(two.table, one.table)
     assert (one.table["comparison"] == "").all()
+
+
+def test_conditional_effects_per_comparison_agree_with_r(results):
+    ref = pd.read_csv(HERE / "effects.csv", dtype={"percentile": str})
+    for case, sub in ref.groupby("case"):
+        ce = results[case].sections["conditional_effects"]
+        ce = ce.loc[ce["scale"] != "risk difference"]
+        for _, r in sub.iterrows():
+            hit = ce.loc[(ce["moderator"] == r["moderator"]) & (ce["comparison"] == r["comparison"])
+                         & (ce["percentile"].astype(str) == r["percentile"])]
+            assert len(hit) == 1, (case, r["moderator"], r["comparison"], r["percentile"])
+            row = hit.iloc[0]
+            tol = TOLERANCE[row["model"]]
+            for col in ("effect", "std_error", "p_value"):
+                assert _close(float(row[col]), float(r[col]), tol), (case, r["moderator"], r["comparison"], col)
+            if r["moderator"] == "prewt":
+                assert _close(float(row["moderator_value"]), float(r["moderator_value"]), 1e-12)
+
+
+def test_bootstrap_and_permutation_fill_each_comparison(tmp_path):
+    import yaml
+    plan = yaml.safe_load((HERE / "plan_anorexia.yaml").read_text())
+    plan["analysis"].update(bootstrap=30, permutations=30)
+    res = em.analyze(HERE / "anorexia.csv", plan)
+    t = res.table
+    own = (t["comparison"] != "all arms") & (t["term"].fillna("") != "joint")
+    assert t.loc[own, "boot_replicates"].eq(30).all() and t.loc[own, "p_permutation"].notna().all()
+    assert t.loc[~own, "boot_ci_low"].isna().all() and t.loc[~own, "p_permutation"].isna().all()
+    # each comparison's bootstrap interval brackets its estimate (30 replicates: loosely)
+    assert ((t.loc[own, "boot_ci_low"] < t.loc[own, "estimate"]) & (t.loc[own, "estimate"] < t.loc[own, "boot_ci_high"])).all()
+
+
+def test_command_line_writes_every_arm(tmp_path, monkeypatch, capsys, no_figures):
+    from effectmod.cli import main
+    monkeypatch.chdir(HERE)
+    out = tmp_path / "out"
+    assert main(["analyze", "colon.csv", "--plan", "plan_colon.yaml", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Lev vs Obs" in printed and "Lev+5FU vs Obs" in printed and "3 analysed arms" in printed
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert header[13] == "comparison"
+    table1 = pd.read_csv(out / "table1.csv")
+    assert list(table1.columns) == ["Characteristic", "Lev (n = 310)", "Lev+5FU (n = 304)", "Obs (n = 315)"]
+    html = (out / "report.html").read_text()
+    assert "randomised to the 3 analysed arms: Lev 310, Lev+5FU 304, Obs 315" in html
+    assert "Lev+5FU vs Obs: participants with sex 1 benefited more" in html
+    assert "All arms: the treatment × sex interaction" in html
+    flow = pd.read_json(out / "results.json", typ="series")["data_flow"]
+    assert flow["treated_arms"] == {"Lev": 310, "Lev+5FU": 304}
+
+
+def test_init_drafts_a_list_of_arms(tmp_path):
+    from effectmod.cli import main
+    out = tmp_path / "plan.yaml"
+    assert main(["init", str(HERE / "anorexia.csv"), "--out", str(out)]) == 0
+    import yaml
+    data = yaml.safe_load(out.read_text())["data"]
+    assert data["treated"] == ["CBT", "FT"] and data["control"] == "Cont"
+    assert "the control guessed" in out.read_text()

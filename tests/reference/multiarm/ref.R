@@ -176,6 +176,53 @@ for (mm in mx_mods) {
   out[[length(out) + 1]] <- do.call(rbind, rows)
 }
 
+## conditional effects per comparison (effects.csv): each treated arm's effect against the control
+## at the moderator's levels (band, sex) or at its 10/25/50/75/90th percentiles (type 7) over the
+## participants of the two arms compared (prewt), from the one model with every arm.
+eff <- list()
+cond <- function(case, fit, V, arms, control, mod, modtype, values, labels, dfr) {
+  b <- coef(fit)
+  for (a in arms) {
+    for (i in seq_along(values)) {
+      L <- setNames(numeric(length(b)), names(b))
+      L[[paste0("arm", a)]] <- 1
+      if (modtype == "categorical") {
+        if (values[i] != "") L[[paste0("arm", a, ":mod", values[[i]])]] <- 1
+      } else {
+        L[[paste0("arm", a, ":mod")]] <- as.numeric(values[[i]][[a]])
+      }
+      est <- sum(L * b)
+      se <- sqrt(as.numeric(t(L) %*% V %*% L))
+      p <- if (is.finite(dfr)) 2 * pt(-abs(est / se), dfr) else 2 * pnorm(-abs(est / se))
+      mv <- if (modtype == "categorical") labels[i] else as.numeric(values[[i]][[a]])
+      eff[[length(eff) + 1]] <<- data.frame(case = case, moderator = mod, comparison = paste(a, "vs", control),
+                                           percentile = labels[i], moderator_value = mv, effect = est,
+                                           std_error = se, p_value = p)
+    }
+  }
+}
+an2 <- an
+an2$arm <- factor(an2$arm, levels = c("Cont", "CBT", "FT"))
+an2$mod <- factor(an2$prewt_band, levels = c("low", "mid", "high"))
+f <- lm(y ~ arm * mod + Prewt, data = an2)
+cond("anorexia_classical", f, vcov(f), c("CBT", "FT"), "Cont", "band", "categorical", c("", "mid", "high"),
+     c("low", "mid", "high"), f$df.residual)
+an2$mod <- an2$Prewt
+f <- lm(y ~ arm * mod, data = an2)
+pcts <- c(10, 25, 50, 75, 90)
+vals <- lapply(pcts, function(q) sapply(c("CBT", "FT"), function(a)
+  quantile(an2$Prewt[an2$arm %in% c("Cont", a)], q / 100, type = 7, names = FALSE), simplify = FALSE))
+cond("anorexia_classical", f, vcov(f), c("CBT", "FT"), "Cont", "prewt", "continuous", vals, paste0("p", pcts), f$df.residual)
+co2 <- co
+co2$arm <- factor(co2$arm, levels = c("Obs", "Lev", "Lev+5FU"))
+co2$mod <- factor(co2$sex, levels = c(0, 1))
+f <- glm(y ~ arm * mod, data = co2, family = binomial, control = glm.control(epsilon = 1e-14, maxit = 100))
+cond("colon", f, vcov(f), c("Lev", "Lev+5FU"), "Obs", "sex", "categorical", c("", "1"), c("0", "1"), Inf)
+effs <- do.call(rbind, eff)
+num <- vapply(effs, is.numeric, logical(1))
+effs[num] <- lapply(effs[num], function(x) ifelse(is.na(x), NA, trimws(formatC(x, digits = 17, format = "g"))))
+write.csv(effs, "effects.csv", row.names = FALSE, quote = FALSE, na = "")
+
 res <- do.call(rbind, out)
 num <- vapply(res, is.numeric, logical(1))
 res[num] <- lapply(res[num], function(x) ifelse(is.na(x), NA, trimws(formatC(x, digits = 17, format = "g"))))
