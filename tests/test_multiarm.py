@@ -149,3 +149,28 @@ def test_init_drafts_a_list_of_arms(tmp_path):
     data = yaml.safe_load(out.read_text())["data"]
     assert data["treated"] == ["CBT", "FT"] and data["control"] == "Cont"
     assert "the control guessed" in out.read_text()
+
+
+def test_notebook_views_name_the_comparison(results):
+    res = results["anorexia_classical"]
+    md = res.to_markdown()
+    assert "(CBT vs Cont)" in md and "(FT vs Cont)" in md and "(all arms, joint test)" in md
+    assert res.plot_effect("prewt", "weight", "post", comparison="FT") is not None
+    with pytest.raises(ValueError, match="comparison must be one of 'CBT vs Cont', 'FT vs Cont'"):
+        res.plot_forest(comparison="XX")
+
+
+def test_imputation_within_each_arm():
+    import yaml
+    data = pd.read_csv(HERE / "anorexia.csv")
+    data.loc[[3, 30, 60], "Postwt"] = np.nan          # one missing outcome in each arm
+    plan = yaml.safe_load((HERE / "plan_anorexia.yaml").read_text())
+    plan["analysis"].update(imputations=2)
+    plan["moderators"] = plan["moderators"][:1]
+    res = em.analyze(data, plan)
+    t = res.table
+    assert set(t["comparison"]) == {"CBT vs Cont", "FT vs Cont", "all arms"}
+    assert t["p_value"].notna().all() and (t["n"] == 72).all()
+    missing = res.sections["missingness"]
+    assert sorted(set(missing["arm"])) == ["CBT", "Cont", "FT"]
+    assert missing.loc[missing["variable"] == "Postwt", "n_missing"].tolist() == [1, 1, 1]

@@ -106,7 +106,11 @@ def missing_data_sections(trial: TrialData, plan: Plan, complete_case: list[Fitt
     miss.insert(0, "role", [imp.roles[v][0] for v in miss["variable"]])
     miss.insert(1, "name", [imp.roles[v][1] for v in miss["variable"]])
     miss.insert(2, "timepoint", [imp.roles[v][2] or "" for v in miss["variable"]])
-    miss["arm"] = [arms["treated"] if a == 1 else arms["control"] for a in miss["arm"]]
+    if trial.multi_arm:
+        labels = [arms["control"], *trial.arm_labels]          # multi-arm: each arm by its value
+        miss["arm"] = [labels[int(a)] for a in miss["arm"]]
+    else:
+        miss["arm"] = [arms["treated"] if a == 1 else arms["control"] for a in miss["arm"]]
     miss["variable"] = [imp.sources[v] for v in miss["variable"]]
     patterns = missing_patterns(imp.frame, allvars).rename(columns=imp.sources)
     return {"complete_case": complete_case_frame(complete_case), "missingness": miss, "missing_patterns": patterns}
