@@ -81,6 +81,12 @@ def test_columns_and_multiplicity(results):
         assert np.allclose(np.sort(fam["p_adjusted"].to_numpy(dtype=float)), holm, rtol=1e-12)
 
 
+def test_credibility_per_comparison(results):
+    cred = results["anorexia_classical"].sections["credibility"]
+    assert set(cred["comparison"]) == {"CBT vs Cont", "FT vs Cont"}
+    assert (cred["family_size"] == 3).all()           # prewt, low_weight and band's joint row, per comparison
+
+
 def test_one_element_list_is_the_two_arm_analysis():
     base = Path(__file__).parent / "reference" / "colon_logistic"
     import yaml
