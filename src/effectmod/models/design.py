@@ -226,7 +226,7 @@ def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_f
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, none_seen, "no follow-up observed")
     keep = np.flatnonzero(~lost)
     # the time-varying block: time[t] and its products with treat, the moderator and treat:moderator
-    treat_names = [nm for nm in names0 if nm == "treat" or nm.startswith("treat[") and ":" not in nm]
+    treat_names = _treat_columns(trial)[1]
     interacting = [*treat_names, *mod_names] + [f"{t}:{m}" for t in treat_names for m in mod_names]
     idx_of = {nm: i for i, nm in enumerate(names0)}
     blocks, rows, tlab = [], [], []

@@ -114,10 +114,16 @@ def comparison_views(design: Design) -> list[tuple[str, Design]]:
     for k, arm in enumerate(design.arms, start=1):
         prefix = design.treat_name(arm)
         # the arm's indicator wherever it stands in a name (treat[A]:mod, time[t]:treat[A]:mod)
-        names = tuple(":".join("treat" if part == prefix else part for part in nm.split(":")) for nm in design.names)
+        names = tuple(_renamed(nm, prefix) for nm in design.names)
         keep = (codes == 0) | (codes == k)
         out.append((design.comparison(arm), replace(
             design, X=design.X[keep], y=design.y[keep], rows=design.rows[keep], names=names, arms=(), control="",
             groups=None if design.groups is None else design.groups[keep],
             times=None if design.times is None else design.times[keep])))
     return out
+
+
+def _renamed(name: str, prefix: str) -> str:
+    """``name`` with the factor ``prefix`` (treat[<arm>], an arm label may hold ':') called ``treat``."""
+    parts = f":{name}:".replace(f":{prefix}:", ":treat:")
+    return parts[1:-1]
