@@ -180,3 +180,14 @@ def test_imputation_within_each_arm():
     missing = res.sections["missingness"]
     assert sorted(set(missing["arm"])) == ["CBT", "Cont", "FT"]
     assert missing.loc[missing["variable"] == "Postwt", "n_missing"].tolist() == [1, 1, 1]
+
+
+def test_a_level_missing_from_one_arm_is_named():
+    import yaml
+    data = pd.read_csv(HERE / "anorexia.csv")
+    data.loc[(data["Treat"] == "FT") & (data["prewt_band"] == "high"), "prewt_band"] = "mid"
+    plan = yaml.safe_load((HERE / "plan_anorexia.yaml").read_text())
+    plan["moderators"] = [m for m in plan["moderators"] if m["name"] == "band"]
+    t = em.analyze(data, plan).table
+    assert (t["tier"] == "not-estimable").all() and len(t) == 7      # 2 x (2 levels + joint) + all arms
+    assert t["note"].str.contains("level 'high' does not occur in arm(s) 'FT'", regex=False).all()

@@ -100,8 +100,8 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
             in_level = codes == k
             if not in_level.any():
                 return f"moderator '{m.source}' level {level!r} is not observed among the analysed participants {where}"
-            if design.arms and level_problem(design, t, in_level, m.source, level, where):
-                return level_problem(design, t, in_level, m.source, level, where)
+            if design.arms and (problem := level_problem(design, t, in_level, m.source, level, where)):
+                return problem
             if np.ptp(t[in_level]) == 0:
                 return f"moderator '{m.source}' level {level!r} occurs in one arm only {where}; its interaction is not estimable"
     if np.ptp(design.y) == 0:
@@ -127,7 +127,8 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones
             blame = ("; the moderator is fully determined by other terms"
-                     if any(c.startswith(("mod", "treat:mod")) or "'mod" in c or "'treat:mod" in c for c in exc.columns)
+                     if any(c.startswith(("mod", "treat:mod")) or "'mod" in c or "'treat:mod" in c
+                            or (c.startswith("treat[") and "]:mod" in c) for c in exc.columns)
                      else "")
             problem = f"design columns are collinear ({involved}){blame}"
         except NotEstimable as exc:
