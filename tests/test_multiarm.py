@@ -191,3 +191,13 @@ def test_a_level_missing_from_one_arm_is_named():
     t = em.analyze(data, plan).table
     assert (t["tier"] == "not-estimable").all() and len(t) == 7      # 2 x (2 levels + joint) + all arms
     assert t["note"].str.contains("level 'high' does not occur in arm(s) 'FT'", regex=False).all()
+
+
+def test_additive_scale_per_comparison_agrees_with_r(results):
+    ref = pd.read_csv(HERE / "additive.csv")
+    t = results["colon"].table
+    for _, r in ref.iterrows():
+        row = t.loc[(t["moderator"] == r["moderator"]) & (t["comparison"] == r["comparison"])].iloc[0]
+        assert _close(float(row["rd_estimate"]), float(r["rd_estimate"]), 1e-7)
+        assert _close(float(row["rd_std_error"]), float(r["rd_std_error"]), 1e-7)
+    assert t.loc[t["comparison"] == "all arms", "rd_estimate"].isna().all()
