@@ -1,5 +1,6 @@
-"""The prepared trial: one row per randomised participant of the two analysed arms, every
-variable coded as the models use it, and the record of who was excluded and why."""
+"""The prepared trial: one row per randomised participant of the analysed arms (two, or every
+listed arm of a multi-arm trial), every variable coded as the models use it, and the record of
+who was excluded and why."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,9 @@ Column names follow one scheme that the contrasts rely on:
 ``(Intercept)``, ``treat``, ``mod`` or ``mod[level]``, ``baseline``, ``cov[name]``,
 ``treat:mod`` or ``treat:mod[level]``; in mixed models also ``time[t]`` and its products
 ``time[t]:treat``, ``time[t]:mod``, ``time[t]:treat:mod`` for every follow-up after the first.
+A multi-arm trial (``data.treated`` a list) has ``treat[<arm>]`` per treated arm in place of
+``treat`` and ``treat[<arm>]:mod...`` products; ``Design.arms`` names the arms and
+``interaction_L``/``effect_L`` take the arm (see ``models.multiarm``). Two-arm names are unchanged.
 
 A continuous moderator enters centred at the midpoint of its observed range (``mod_centre``):
 the interaction and the moderator's main effect are those of the raw units, but the treatment
