@@ -112,7 +112,8 @@ def methods_text(results) -> list[str]:
                      "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic models) "
                      "tested that every arm × moderator coefficient is 0. Multiple-testing adjustment was applied within each "
                      "comparison; the all-arms tests were not adjusted.")
-    paras.append(f"Treatment was coded 1 for {treated} and 0 for {control}. Each pre-specified moderator was tested in its own model "
+    coding = "" if results.trial.multi_arm else f"Treatment was coded 1 for {treated} and 0 for {control}. "
+    paras.append(f"{coding}Each pre-specified moderator was tested in its own model "
                  "containing treatment, the moderator and their product; the reported estimate is the treatment × moderator "
                  "interaction (continuous moderators in raw units, binary moderators coded 1 for the non-reference level, "
                  "categorical moderators as one interaction per non-reference level plus a joint Wald test). "
