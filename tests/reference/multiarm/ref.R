@@ -93,47 +93,49 @@ one_model <- function(case, d, outcome, tp, mod, modtype, ref_level, arms, contr
   do.call(rbind, rows)
 }
 
-out <- list()
+## each case's arms, outcome, baseline, moderators and variance from its plan
+run_plan <- function(case, file, data_file, family) {
+  plan <- yaml::read_yaml(file)
+  d0 <- read.csv(data_file, stringsAsFactors = FALSE)
+  o <- plan$outcomes[[1]]
+  d0$arm <- as.character(d0[[plan$data$treatment]])
+  tp <- names(o$followups)[1]
+  d0$y <- d0[[o$followups[[tp]]]]
+  se <- if (is.null(plan$analysis$se)) "classical" else plan$analysis$se
+  lapply(plan$moderators, function(m) {
+    d <- d0
+    d$mod <- d[[m$column]]
+    base <- if (is.null(o$baseline) || m$column == o$baseline) NULL else o$baseline   # the baseline enters once
+    ref <- if (is.null(m$reference)) NULL else as.character(m$reference)
+    one_model(case, d, o$name, tp, list(name = m$name), m$type, ref, unlist(plan$data$treated),
+              as.character(plan$data$control), family, se, base)
+  })
+}
+out <- c(run_plan("anorexia_classical", "plan_anorexia.yaml", "anorexia.csv", "linear"),
+         run_plan("anorexia_HC3", "plan_anorexia_hc3.yaml", "anorexia.csv", "linear"),
+         run_plan("colon", "plan_colon.yaml", "colon.csv", "logistic"))
 an <- read.csv("anorexia.csv", stringsAsFactors = FALSE)
 an$arm <- an$Treat
 an$y <- an$Postwt
-an_mods <- list(list(m = list(name = "prewt", col = "Prewt"), type = "continuous", ref = NULL, base = NULL),
-                list(m = list(name = "band", col = "prewt_band"), type = "categorical", ref = "low", base = "Prewt"),
-                list(m = list(name = "low_weight", col = "low_weight"), type = "binary", ref = NULL, base = "Prewt"))
-for (se in c("classical", "HC3")) {
-  for (mm in an_mods) {
-    d <- an
-    d$mod <- d[[mm$m$col]]
-    out[[length(out) + 1]] <- one_model(paste0("anorexia_", se), d, "weight", "post", mm$m, mm$type, mm$ref,
-                                        c("CBT", "FT"), "Cont", "linear", se, mm$base)
-  }
-}
 co <- read.csv("colon.csv", stringsAsFactors = FALSE)
 co$arm <- co$rx
 co$y <- co$status
-co_mods <- list(list(m = list(name = "sex", col = "sex"), type = "binary", ref = NULL),
-                list(m = list(name = "age", col = "age"), type = "continuous", ref = NULL),
-                list(m = list(name = "differ", col = "differ"), type = "categorical", ref = "1"))
-for (mm in co_mods) {
-  d <- co
-  d$mod <- d[[mm$m$col]]
-  out[[length(out) + 1]] <- one_model("colon", d, "death", "end", mm$m, mm$type, mm$ref,
-                                      c("Lev", "Lev+5FU"), "Obs", "logistic", "classical", NULL)
-}
 ## mixed: mixed.csv (a simulated three-arm trial written by effectmod's test author, two
 ## follow-ups); lmerTest::lmer(y ~ time * arm * mod + base + (1 | id), REML), each comparison's
 ## arm x moderator contrast at each follow-up by contest1D and the joint tests by contestMD
 ## (Satterthwaite), as ../common.R does for two arms.
 mx <- read.csv("mixed.csv", stringsAsFactors = FALSE)
-fu <- c("w4", "w8")
-mx_mods <- list(list(name = "age", col = "age", type = "continuous"),
-                list(name = "grp", col = "grp", type = "categorical", ref = "x"))
+mplan <- yaml::read_yaml("plan_mixed.yaml")
+mo <- mplan$outcomes[[1]]
+fu <- names(mo$followups)
+mx_mods <- lapply(mplan$moderators, function(m) list(name = m$name, col = m$column, type = m$type, ref = m$reference))
 for (mm in mx_mods) {
-  long <- do.call(rbind, lapply(fu, function(t) data.frame(id = mx$pid, arm = mx$arm, base = mx$base,
-                                                            mod = mx[[mm$col]], time = t, y = mx[[paste0("y_", t)]])))
+  long <- do.call(rbind, lapply(fu, function(t) data.frame(id = mx[[mplan$data$id]], arm = mx[[mplan$data$treatment]],
+                                                            base = mx[[mo$baseline]], mod = mx[[mm$col]], time = t,
+                                                            y = mx[[mo$followups[[t]]]])))
   long <- long[complete.cases(long), ]
   long$time <- factor(long$time, levels = fu)
-  long$arm <- factor(long$arm, levels = c("ctl", "A", "B"))
+  long$arm <- factor(long$arm, levels = c(mplan$data$control, unlist(mplan$data$treated)))
   long$id <- factor(long$id)
   if (mm$type == "categorical") long$mod <- factor(long$mod, levels = c(mm$ref, setdiff(sort(unique(long$mod)), mm$ref)))
   labels <- if (mm$type == "categorical") levels(long$mod)[-1] else ""
@@ -157,8 +159,8 @@ for (mm in mx_mods) {
   }
   for (t in fu) {
     all_L <- list()
-    for (a in c("A", "B")) {
-      cmp <- paste(a, "vs ctl")
+    for (a in unlist(mplan$data$treated)) {
+      cmp <- paste(a, "vs", mplan$data$control)
       Ls <- lapply(labels, function(lab) L_of(a, lab, t))
       all_L <- c(all_L, Ls)
       for (j in seq_along(labels)) {
