@@ -201,3 +201,14 @@ def test_additive_scale_per_comparison_agrees_with_r(results):
         assert _close(float(row["rd_estimate"]), float(r["rd_estimate"]), 1e-7)
         assert _close(float(row["rd_std_error"]), float(r["rd_std_error"]), 1e-7)
     assert t.loc[t["comparison"] == "all arms", "rd_estimate"].isna().all()
+
+
+def test_power_from_a_multi_arm_pilot_runs_each_comparison():
+    from effectmod.power import pilot_source
+    source = pilot_source(str(HERE / "anorexia.csv"), str(HERE / "plan_anorexia.yaml"))
+    by = {(m.outcome, m.moderator): m for m in source.models}
+    assert {o for o, _ in by} == {"weight [CBT vs Cont]", "weight [FT vs Cont]"}
+    assert source.skipped == ("band",)
+    # prewt is the baseline (entered once): the pair's model is the multi-arm model's comparison
+    cbt = by[("weight [CBT vs Cont]", "prewt")]
+    assert cbt.coef[cbt.inter_cols[0]] == pytest.approx(0.98216612427081, rel=1e-10)
