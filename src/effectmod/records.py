@@ -2,7 +2,8 @@
 
 * ``ROW_KEY``: the columns that identify one row of results.csv - one interaction test. Every
   frame an inference step returns per row starts with them, in this order, and is joined to the
-  results table by them (``merge_on_key``), never by position.
+  results table by them (``merge_on_key``), never by position. The last, ``comparison``, tells
+  a multi-arm trial's comparisons apart; a frame without it is read as comparison "" (two arms).
 * ``Note``: a structured note (``code`` for programs, ``text`` for readers). Fitted models and
   the later steps carry tuples of notes; results.csv's ``note`` column is rendered from them
   once, at the end of the analysis (``render_notes``: the texts joined by "; "). Programs ask
