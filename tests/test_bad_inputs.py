@@ -37,6 +37,10 @@ def trial_frame(n: int = N, seed: int = 7) -> pd.DataFrame:
     })
 
 
+def _three_arms() -> pd.DataFrame:
+    return trial_frame().assign(arm=["active", "sham", "other"] * (N // 3) + ["sham"] * (N % 3))
+
+
 BASE_PLAN = {
     "title": "Bad-input catalogue",
     "data": {"id": "pid", "treatment": "arm", "treated": "active", "control": "sham"},
@@ -150,6 +154,16 @@ CASES: dict[str, Case] = {
                                                  "outcomes: [{name: pain, baseline: pain_0, followups: {'12': pain_12}}]\n"
                                                  "moderators: [{name: frebaq, column: frebaq, type: continuous}]\n"), 2,
                                  ("data.treated: the value True does not occur in column 'arm'", "quote the value in the plan")),
+    # ------------------------------------------------------------------ multi-arm plans
+    "multi-arm without control": Case(lambda t: write(t, _three_arms(), plan_dict(
+        data={"id": "pid", "treatment": "arm", "treated": ["active", "other"]})), 2,
+        ("data: data.control is required when data.treated is a list of arms",)),
+    "multi-arm control also treated": Case(lambda t: write(t, _three_arms(), plan_dict(
+        data={"id": "pid", "treatment": "arm", "treated": ["active", "sham"], "control": "sham"})), 2,
+        ("data.control ('sham') is also listed in data.treated",)),
+    "multi-arm arm not in data": Case(lambda t: write(t, _three_arms(), plan_dict(
+        data={"id": "pid", "treatment": "arm", "treated": ["active", "othre"], "control": "sham"})), 2,
+        ("data.treated[1]: the value 'othre' does not occur in column 'arm'; arms found: 'active', 'other', 'sham'",)),
     # ------------------------------------------------------------------ the data file
     "data file missing": Case(lambda t: write(t, None), 2, ("trial.csv: not found",)),
     "data empty file": Case(lambda t: (t.joinpath("trial.csv").write_bytes(b""), write(t, None))[1], 2,

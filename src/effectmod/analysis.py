@@ -67,7 +67,9 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
         from .inference.bootstrap import bootstrap_frame
-        counts = stratified_bootstrap_counts(trial.treat, plan_obj.analysis.bootstrap, rng)
+        # stratified by arm (multi-arm: by every arm)
+        strata = trial.arm.astype(float) if trial.multi_arm and trial.arm is not None else trial.treat
+        counts = stratified_bootstrap_counts(strata, plan_obj.analysis.bootstrap, rng)
         # CONTRACT §3: the bootstrap refits complete cases, also beside multiple imputation
         boot = bootstrap_frame(complete_case, plan_obj, counts, progress=progress)
         # by the row key: a row the complete-case run has no bootstrap for keeps empty bounds
@@ -110,8 +112,11 @@ def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
         table["note"] = _notes_column([()] * len(table))
     table["note"] = _notes_column([as_notes(n) for n in table["note"]])
     table["n"] = table["n"].astype(int)
-    extra = [c for c in table.columns if c not in CONTRACT_COLUMNS]
-    return table[list(CONTRACT_COLUMNS) + extra]
+    # CONTRACT §6.2: `comparison` right after the contract's columns ("" in a two-arm trial)
+    if "comparison" not in table:
+        table["comparison"] = ""
+    extra = [c for c in table.columns if c not in CONTRACT_COLUMNS and c != "comparison"]
+    return table[list(CONTRACT_COLUMNS) + ["comparison"] + extra]
 
 
 # the interaction's numbers that moderators[].per rescales (CONTRACT §6.1); P, the per-SD columns,

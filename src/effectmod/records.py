@@ -2,7 +2,8 @@
 
 * ``ROW_KEY``: the columns that identify one row of results.csv - one interaction test. Every
   frame an inference step returns per row starts with them, in this order, and is joined to the
-  results table by them (``merge_on_key``), never by position.
+  results table by them (``merge_on_key``), never by position. The last, ``comparison``, tells
+  a multi-arm trial's comparisons apart; a frame without it is read as comparison "" (two arms).
 * ``Note``: a structured note (``code`` for programs, ``text`` for readers). Fitted models and
   the later steps carry tuples of notes; results.csv's ``note`` column is rendered from them
   once, at the end of the analysis (``render_notes``: the texts joined by "; "). Programs ask
@@ -17,7 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-ROW_KEY = ("outcome", "timepoint", "moderator", "term", "model")
+ROW_KEY = ("outcome", "timepoint", "moderator", "term", "model", "comparison")
+# a frame (or row) without the ``comparison`` column is of a two-arm analysis: its comparison is ""
+_KEY_DEFAULTS = {"comparison": ""}
+
+
+def key_columns(rows) -> tuple[str, ...]:
+    """The key columns a section frame of these result rows carries: ROW_KEY, without
+    ``comparison`` in a two-arm analysis (whose section files keep their columns)."""
+    multi = any(r.get("comparison", "") for r in rows)
+    return ROW_KEY if multi else tuple(k for k in ROW_KEY if k != "comparison")
 
 # ---------------------------------------------------------------------------- note codes
 NOT_ESTIMABLE = "not_estimable"                  # the model could not be estimated; the text says why
@@ -69,12 +79,24 @@ def has_code(notes: Iterable[Note], code: str) -> bool:
 
 def row_key(row) -> tuple:
     """The ROW_KEY values of a row (a dict or a named tuple / Series)."""
-    get = row.get if hasattr(row, "get") else (lambda k: getattr(row, k))
-    return tuple(get(k) for k in ROW_KEY)
+    if hasattr(row, "get"):
+        return tuple(_key_value(row.get(k, _KEY_DEFAULTS.get(k)), k) for k in ROW_KEY)
+    return tuple(_key_value(getattr(row, k, _KEY_DEFAULTS.get(k)), k) for k in ROW_KEY)
+
+
+def _key_value(value, k: str):
+    if k in _KEY_DEFAULTS and (value is None or (isinstance(value, float) and value != value)):
+        return _KEY_DEFAULTS[k]
+    return value
 
 
 def keys_of(frame: pd.DataFrame) -> list[tuple]:
-    return list(zip(*(frame[k] for k in ROW_KEY))) if len(frame) else []
+    if not len(frame):
+        return []
+    cols = [frame[k] if k in frame else [_KEY_DEFAULTS[k]] * len(frame) for k in ROW_KEY]
+    if "comparison" in frame:
+        cols[ROW_KEY.index("comparison")] = [_key_value(v, "comparison") for v in frame["comparison"]]
+    return list(zip(*cols))
 
 
 def merge_on_key(table: pd.DataFrame, frame: pd.DataFrame, columns: Iterable[str],

@@ -74,7 +74,7 @@ class Results:
         """Which rows of ``frame`` (rows of ``table``, or any frame with the ROW_KEY columns)
         carry a note with this code (``records``' constants, e.g. SEPARATION_KEPT)."""
         from .records import has_code, keys_of
-        if not all(k in frame.columns for k in ROW_KEY):
+        if not all(k in frame.columns for k in ROW_KEY if k != "comparison"):
             return np.zeros(len(frame), dtype=bool)
         return np.array([has_code(self.row_notes.get(k, ()), code) for k in keys_of(frame)], dtype=bool)
 
@@ -161,20 +161,22 @@ class Results:
         from .report.notebook import markdown_table
         return markdown_table(self)
 
-    def plot_forest(self, model: str | None = None) -> Figure:
-        """The report's forest plot as a matplotlib Figure."""
+    def plot_forest(self, model: str | None = None, comparison: str | None = None) -> Figure:
+        """The report's forest plot as a matplotlib Figure (multi-arm: of one ``comparison``)."""
         from .report.notebook import plot_forest
-        return plot_forest(self, model)
+        return plot_forest(self, model, comparison)
 
-    def plot_subgroups(self, moderator: str | None = None) -> Figure:
-        """The report's subgroup plot of a binary or categorical moderator as a matplotlib Figure."""
+    def plot_subgroups(self, moderator: str | None = None, comparison: str | None = None) -> Figure:
+        """The report's subgroup plot of a binary or categorical moderator as a matplotlib Figure
+        (multi-arm: of one ``comparison``)."""
         from .report.notebook import plot_subgroups
-        return plot_subgroups(self, moderator)
+        return plot_subgroups(self, moderator, comparison)
 
-    def plot_effect(self, moderator: str, outcome: str, timepoint) -> Figure:
-        """The conditional treatment effect across a continuous moderator as a matplotlib Figure."""
+    def plot_effect(self, moderator: str, outcome: str, timepoint, comparison: str | None = None) -> Figure:
+        """The conditional treatment effect across a continuous moderator as a matplotlib Figure
+        (multi-arm: of one ``comparison``)."""
         from .report.notebook import plot_effect
-        return plot_effect(self, moderator, outcome, timepoint)
+        return plot_effect(self, moderator, outcome, timepoint, comparison)
 
     def __repr__(self) -> str:
         counts = self.table["tier"].value_counts().to_dict()

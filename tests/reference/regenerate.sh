@@ -27,6 +27,7 @@ mi_pool:ref.R,md_pattern.R
 mice_steps:ref.R
 cluster_mixed:ref.R
 cluster_achievement:ref.R
+multiarm:ref.R
 "
 
 scripts_of() {

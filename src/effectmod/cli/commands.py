@@ -115,8 +115,8 @@ def run_validate(args) -> int:
         print(printable(text))
     plan, _, trial = load_inputs(args.data, args.plan)
     flow = trial.flow
-    say(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in the two analysed arms "
-        f"({flow.arm_values['treated']}: {flow.arms['treated']}, {flow.arm_values['control']}: {flow.arms['control']})")
+    say(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in {flow.analysed_arms} "
+        f"({flow.arm_counts()})")
     for reason, count in flow.excluded:
         say(f"  excluded: {count} ({reason})")
     if flow.clusters is not None:

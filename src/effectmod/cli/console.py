@@ -27,9 +27,11 @@ def summary_tables(results, width: int = 80) -> list:
     from rich.table import Table
 
     from ..records import row_key
+    from ..report.comparisons import flattened
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
     from ..report.tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
+    results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
     a = results.plan.analysis
     t = results.table
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
@@ -141,7 +143,7 @@ def print_summary(console, results) -> None:
     console.print()
     console.print(f"** evidence (P < {threshold_text(a.evidence_threshold)}), "
                   f"* hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
-                  f"{flow.randomised} participants in the two analysed arms"
+                  f"{flow.randomised} participants in {flow.analysed_arms}"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
     from ..inference.heteroscedasticity import console_line
     if line := console_line(results.models):

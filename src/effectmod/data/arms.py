@@ -13,17 +13,20 @@ from .values import missing_tokens_kept, sort_levels, value_key
 def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | None, str | None]:
     """The (treated, control) arm keys; None for an arm that cannot be found (``problems`` says why)."""
     present = sort_levels({k for k in keys if k is not None})
-    treated = value_key(plan.data.treated)
+    treated = value_key(plan.data.treated_arms[0])
     control = value_key(plan.data.control) if plan.data.control is not None else None
     found = ", ".join(repr(a) for a in present) or "none"
     col = plan.data.treatment
-    if treated not in present:
-        hint = bool_hint(plan.data.treated)
-        problems.add(f"data.treated: the value {plan.data.treated!r} does not occur in column '{col}'; arms found: {found}.{hint}")
+    for i, arm in enumerate(plan.data.treated_arms):
+        if value_key(arm) not in present:
+            hint = bool_hint(arm)
+            where = f"data.treated[{i}]" if isinstance(plan.data.treated, list) else "data.treated"
+            problems.add(f"{where}: the value {arm!r} does not occur in column '{col}'; arms found: {found}.{hint}")
     if control is not None and control not in present:
         hint = bool_hint(plan.data.control)
         problems.add(f"data.control: the value {plan.data.control!r} does not occur in column '{col}'; arms found: {found}.{hint}")
-    kept = {a: n for a, n in missing_tokens_kept(keys).items() if a not in (treated, control)}
+    named = {value_key(a) for a in plan.data.treated_arms} | {control}
+    kept = {a: n for a, n in missing_tokens_kept(keys).items() if a not in named}
     if kept:
         problems.warn(f"column '{col}' (plan: data.treatment): {token_counts(kept)} read as an arm, not as missing "
                       f"(in a text column only empty cells are missing); {token_fix(kept)}")
@@ -40,6 +43,11 @@ def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | N
     return treated, control
 
 
+def treated_keys(plan: Plan) -> tuple:
+    """The keys of every intervention arm, in plan order."""
+    return tuple(value_key(a) for a in plan.data.treated_arms)
+
+
 def count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded) -> None:
     def participants(mask):
         return len({k for k in id_keys[mask]})
@@ -49,7 +57,8 @@ def count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded) -> 
     other = ~in_arms & ~missing & ~no_id
     for arm in sort_levels({k for k in treat_keys[other]}):
         mask = other & (treat_keys == arm)
-        excluded.append((f"in arm '{arm}', not one of the two analysed arms", participants(mask)))
+        what = "the analysed arms" if plan.data.multi_arm else "the two analysed arms"
+        excluded.append((f"in arm '{arm}', not one of {what}", participants(mask)))
 
 
 def participant_values(keys: np.ndarray, id_keys: np.ndarray) -> np.ndarray:

@@ -117,7 +117,7 @@ def impute(
     values = frame[names].to_numpy(dtype=float)
     completed = np.repeat(values[None], m, axis=0)
     tally: dict[int, list[np.ndarray]] = {}
-    for a in (0, 1):
+    for a in _arm_values(arm):
         rows = np.flatnonzero(arm == a)
         completed[:, rows, :] = _impute_arm(values[rows], variables, m, rng, iterations, continuous, tally)
     if diagnostics is not None:
@@ -145,7 +145,7 @@ def missingness_summary(
     rows = []
     for v in variables:
         miss = frame[v.name].isna().to_numpy()
-        for a in (0, 1):
+        for a in _arm_values(arm):
             sel = arm == a
             n = int(sel.sum())
             k = int(miss[sel].sum())
@@ -178,6 +178,11 @@ def missing_patterns(frame: pd.DataFrame, variables: Sequence[ImputationVariable
     return out.astype({"count": "Int64"})
 
 
+def _arm_values(arm: np.ndarray):
+    """The arms imputed one by one: 0 and 1, or every code of a multi-arm trial (0..k)."""
+    return (0, 1) if np.isin(arm, (0, 1)).all() else tuple(int(a) for a in np.unique(arm))
+
+
 def _validate(frame, variables, arm, m, iterations) -> None:
     problems = []
     if not isinstance(m, (int, np.integer)) or m < 1:
@@ -186,8 +191,8 @@ def _validate(frame, variables, arm, m, iterations) -> None:
         problems.append(f"iterations must be a positive integer; got {iterations!r}.")
     if arm.shape != (len(frame),):
         problems.append(f"arm has shape {arm.shape}; it needs one 0/1 value per row ({len(frame)}).")
-    elif not np.isin(arm, (0, 1)).all():
-        problems.append("arm must hold only 0 (control) and 1 (treated).")
+    elif not (np.isin(arm, (0, 1)).all() or (np.issubdtype(arm.dtype, np.integer) and (arm >= 0).all())):
+        problems.append("arm must hold only 0 (control) and 1 (treated) (or, multi-arm, integer codes 0..k).")
     names = [v.name for v in variables]
     if len(set(names)) != len(names):
         problems.append(f"Variables are listed more than once: {sorted({n for n in names if names.count(n) > 1})}.")
@@ -212,7 +217,7 @@ def _validate(frame, variables, arm, m, iterations) -> None:
         if v.upper is not None and (obs > v.upper).any():
             problems.append(f"Variable '{v.name}' has values above its declared upper bound {v.upper}.")
         if arm.shape == (len(frame),):
-            for a in (0, 1):
+            for a in _arm_values(arm):
                 sel = arm == a
                 if sel.any() and np.isnan(x[sel]).all():
                     problems.append(

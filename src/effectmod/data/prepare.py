@@ -11,7 +11,16 @@ import pandas as pd
 
 from ..errors import DataError
 from ..plan.schema import Plan
-from .arms import check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids, participant_values, show_spellings
+from .arms import (
+    check_unique_ids,
+    count_excluded_arms,
+    find_arms,
+    merged_spellings,
+    near_duplicate_ids,
+    participant_values,
+    show_spellings,
+    treated_keys,
+)
 from .clusters import cluster_warnings, clusters_per_arm, code_clusters
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
@@ -53,7 +62,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         excluded.append((f"participant id ({plan.data.id}) missing", int(no_id.sum())))
 
     # with a wrong arm value the named arms' rows are still checked (problems are raised below)
-    in_arms = np.isin(treat_keys, [k for k in (treated_key, control_key) if k is not None]) & ~no_id
+    arm_keys = treated_keys(plan)
+    in_arms = np.isin(treat_keys, [k for k in (*arm_keys, control_key) if k is not None]) & ~no_id
     if problems and not in_arms.any():
         raise DataError(problems)   # no row in a named arm: nothing else can be checked
     count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded)
@@ -73,7 +83,14 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         wide.attrs["row_names"] = RowNames("id ", wide["__id__"].to_numpy(dtype=object))
 
     ids = wide["__id__"].to_numpy(dtype=object)
-    treat = (keys_of(wide[plan.data.treatment]) == treated_key).astype(float)
+    wide_arms = keys_of(wide[plan.data.treatment])
+    treat = (wide_arms == treated_key).astype(float)
+    # multi-arm: the arm of each participant (control 0, treated arms 1..k in plan order)
+    arm = np.zeros(len(wide_arms), dtype=int)
+    for code, key in enumerate(arm_keys, start=1):
+        arm[wide_arms == key] = code
+    if plan.data.multi_arm:
+        treat = (arm > 0).astype(float)
     warnings += near_duplicate_ids(ids)
     if merged and plan.data.time is not None:
         warnings.append(f"column '{plan.data.id}' (plan: data.id): ids written differently are read as one participant "
@@ -92,7 +109,9 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         rows_in_file=rows_in_file,
         participants_in_file=participants_in_file,
         arms={"treated": int(treat.sum()), "control": int((1 - treat).sum())},
-        arm_values={"treated": str(treated_key), "control": str(control_key)},
+        arm_values={"treated": ", ".join(str(k) for k in arm_keys) if plan.data.multi_arm else str(treated_key),
+                    "control": str(control_key)},
+        treated_arms={str(k): int((arm == c).sum()) for c, k in enumerate(arm_keys, start=1)} if plan.data.multi_arm else {},
         excluded=excluded,
         warnings=warnings + problems.warnings,
         clusters=clusters_per_arm(cluster, treat) if cluster is not None else None,
@@ -104,5 +123,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     baseline_frame.insert(0, "treat", treat)
     return TrialData(ids=ids, treat=treat, outcomes=outcomes, moderators=moderators,
                      covariates=covariates, flow=flow, baseline_frame=baseline_frame,
-                     cluster=cluster, cluster_labels=cluster_labels)
+                     cluster=cluster, cluster_labels=cluster_labels,
+                     arm=arm if plan.data.multi_arm else None,
+                     arm_labels=tuple(str(k) for k in arm_keys) if plan.data.multi_arm else ())
 

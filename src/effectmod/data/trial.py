@@ -1,5 +1,6 @@
-"""The prepared trial: one row per randomised participant of the two analysed arms, every
-variable coded as the models use it, and the record of who was excluded and why."""
+"""The prepared trial: one row per randomised participant of the analysed arms (two, or every
+listed arm of a multi-arm trial), every variable coded as the models use it, and the record of
+who was excluded and why."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,10 +68,21 @@ class DataFlow:
     excluded: list[tuple[str, int]]        # (reason, participants)
     warnings: list[str] = field(default_factory=list)
     clusters: dict[str, int] | None = None   # data.cluster: clusters per arm ("treated", "control", "total")
+    treated_arms: dict[str, int] = field(default_factory=dict)   # multi-arm: each intervention arm -> participants
 
     @property
     def randomised(self) -> int:
         return sum(self.arms.values())
+
+    @property
+    def analysed_arms(self) -> str:
+        """'the two analysed arms', or for a multi-arm trial 'the k analysed arms'."""
+        return f"the {len(self.treated_arms) + 1} analysed arms" if self.treated_arms else "the two analysed arms"
+
+    def arm_counts(self) -> str:
+        """'CBT: 23, FT: 23, Cont: 26': participants per analysed arm, the control last."""
+        treated = self.treated_arms or {self.arm_values["treated"]: self.arms["treated"]}
+        return ", ".join(f"{a}: {n}" for a, n in [*treated.items(), (self.arm_values["control"], self.arms["control"])])
 
     def as_dict(self) -> dict:
         return {
@@ -82,6 +94,7 @@ class DataFlow:
             "excluded": [{"reason": r, "participants": n} for r, n in self.excluded],
             "warnings": list(self.warnings),
             **({"clusters": dict(self.clusters)} if self.clusters is not None else {}),
+            **({"treated_arms": dict(self.treated_arms)} if self.treated_arms else {}),
         }
 
 
@@ -96,6 +109,25 @@ class TrialData:
     baseline_frame: pd.DataFrame           # raw baseline columns of analysed participants (Table 1)
     cluster: np.ndarray | None = None      # data.cluster: cluster code 0..G-1 per participant, else None
     cluster_labels: tuple[str, ...] = ()   # the cluster values by code
+    # multi-arm trials: each participant's arm (0 = control, 1..k = arm_labels[k-1]); None for two arms,
+    # where ``treat`` says it all. ``treat`` is 1 for every treated arm in a multi-arm trial.
+    arm: np.ndarray | None = None
+    arm_labels: tuple[str, ...] = ()
+
+    @property
+    def multi_arm(self) -> bool:
+        return self.arm is not None and len(self.arm_labels) > 1
+
+    @property
+    def arm_code(self) -> np.ndarray:
+        """Each participant's arm as an integer: 0 control, 1 treated (multi-arm: 1..k)."""
+        return self.arm if self.multi_arm and self.arm is not None else self.treat.astype(int)
+
+    def arm_value(self) -> np.ndarray:
+        """Each participant's arm as the data's value (text)."""
+        labels = np.array([self.flow.arm_values.get("control", "control"),
+                           *(self.arm_labels if self.multi_arm else (self.flow.arm_values.get("treated", "treated"),))], dtype=object)
+        return labels[self.arm_code]
 
     @property
     def n(self) -> int:

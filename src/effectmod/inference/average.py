@@ -19,6 +19,7 @@ import pandas as pd
 from ..data.trial import TrialData
 from ..errors import ConvergenceWarning
 from ..models.design import Design, attach_clusters, mixed_design, single_design
+from ..models.multiarm import comparison_views
 from ..plan.schema import Plan
 from ..records import render_notes
 from .additive import standardised_risk_difference
@@ -63,20 +64,24 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
                 note = "; ".join(x for x in (note, render_notes(notes)) if x)
             except (NotEstimable, EngineError, ValueError, ArithmeticError) as exc:
                 note = str(exc) or type(exc).__name__
+            # multi-arm: one row per comparison, from the one model with every arm
+            targets = comparison_views(design) if design.arms else [("", design)]
             for t in design.timepoints:
-                row = {"outcome": o.name, "timepoint": t, "model": kind, "estimate": math.nan, "std_error": math.nan,
-                       "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan, "n": design.n,
-                       "scale": SCALES[kind], "df": math.nan, "note": note,
-                       "risk_difference": math.nan, "rd_ci_low": math.nan, "rd_ci_high": math.nan}
-                if fit is not None:
-                    c = fit.contrast(design.effect_L(np.zeros(0), t if kind == "mixed" else None))
-                    lo, hi = c.ci(plan.analysis.ci_level)
-                    row.update(estimate=c.estimate, std_error=c.std_error, ci_low=lo, ci_high=hi,
-                               p_value=c.p_value, df=c.df)
-                    if kind == "logistic":
-                        # marginal standardisation over the analysed participants (delta-method CI)
-                        rd = standardised_risk_difference(fit, design.X, design.index("treat"), [], [], [])
-                        row.update(zip(("risk_difference", "rd_ci_low", "rd_ci_high"),
-                                       (rd.estimate, *rd.ci(plan.analysis.ci_level))))
-                rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+                for comparison, view in targets:
+                    row = {"outcome": o.name, "timepoint": t, "model": kind, "estimate": math.nan, "std_error": math.nan,
+                           "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan, "n": design.n,
+                           "scale": SCALES[kind], "df": math.nan, "note": note,
+                           "risk_difference": math.nan, "rd_ci_low": math.nan, "rd_ci_high": math.nan,
+                           "comparison": comparison}
+                    if fit is not None:
+                        c = fit.contrast(view.effect_L(np.zeros(0), t if kind == "mixed" else None))
+                        lo, hi = c.ci(plan.analysis.ci_level)
+                        row.update(estimate=c.estimate, std_error=c.std_error, ci_low=lo, ci_high=hi,
+                                   p_value=c.p_value, df=c.df)
+                        if kind == "logistic":
+                            # marginal standardisation over the analysed participants (delta-method CI)
+                            rd = standardised_risk_difference(fit, view.X, view.index("treat"), [], [], [])
+                            row.update(zip(("risk_difference", "rd_ci_low", "rd_ci_high"),
+                                           (rd.estimate, *rd.ci(plan.analysis.ci_level))))
+                    rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS) + (["comparison"] if trial.multi_arm else []))

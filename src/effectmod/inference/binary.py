@@ -26,6 +26,7 @@ from scipy import special, stats
 
 from ..engines.base import Contrast
 from ..engines.logistic import LogisticFit
+from ..models.comparisons import comparison_models, is_multi_arm
 from .additive import _risk, _set, additive_interaction, standardised_risk_difference
 
 RD_COLUMNS = ("rd_estimate", "rd_std_error", "rd_ci_low", "rd_ci_high", "rd_p_value")
@@ -44,21 +45,25 @@ def additive_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.D
     """
     values: dict[tuple, tuple] = {}
     section: list[dict] = []
-    for model in fitted:
+    # multi-arm: each comparison's view of the model (standardised over its two arms' participants)
+    for comparison, model in comparison_models(fitted):
         if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit) or model.fit.diverged:
             continue
         moderator = trial.moderators[model.spec.moderator]
         for row in model_additive_rows(model, moderator.type, moderator.levels, plan.analysis.ci_level):
+            if comparison:
+                row["comparison"] = comparison
             section.append(row)
             if row["quantity"] == "rd_interaction":
-                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"])] = (
+                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"], comparison)] = (
                     row["estimate"], row["std_error"], row["ci_low"], row["ci_high"], row["p_value"])
     out = table.copy()
-    keys = zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""))
+    comparisons = out["comparison"].fillna("") if "comparison" in out else [""] * len(out)
+    keys = zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""), comparisons)
     filled = [values.get(k, (math.nan,) * 5) for k in keys]
     for j, col in enumerate(RD_COLUMNS):
         out[col] = np.array([f[j] for f in filled], dtype=float)
-    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS))
+    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))
 
 
 def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) -> list[dict]:

@@ -22,16 +22,16 @@ from ..records import ROW_KEY
 from .resample import counts_to_indices, percentile_interval
 
 
-def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[tuple[str, str], np.ndarray]:
-    """(timepoint, term) -> (B,) interaction estimates over the replicates (NaN where singular)."""
+def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[tuple, np.ndarray]:
+    """(timepoint, term) -> (B,) interaction estimates (multi-arm: (timepoint, term, comparison)) over the replicates (NaN where singular)."""
     d = model.design
     spec = model.spec
     if spec.kind == "linear":
         assert spec.timepoint is not None       # a linear model is fitted per follow-up
         W = counts[:, d.rows]
         batch = fit_ols_batch(d.X, d.y, W)
-        return {(spec.timepoint, term): batch.coef[:, d.index(f"treat:{name}")]
-                for term, name in zip(d.terms, d.mod_names)}
+        return {_key(spec.timepoint, term, cmp): batch.coef[:, d.index(f"{d.treat_name(arm)}:{name}")]
+                for arm, cmp in _targets(d) for term, name in zip(d.terms, d.mod_names)}
     if spec.kind == "logistic" and plan.analysis.binary_method != "firth":
         return _logistic_batch(model, counts, plan)
     return _refit_loop(model, counts, plan)
@@ -43,8 +43,8 @@ def _logistic_batch(model: FittedModel, counts: np.ndarray, plan: Plan):
     d = model.design
     spec = model.spec
     coef, _, converged = fit_logistic_stacked(d.X, d.y, counts[:, d.rows].astype(float))
-    out = {(spec.timepoint, term): np.where(converged, coef[:, d.index(f"treat:{name}")], np.nan)
-           for term, name in zip(d.terms, d.mod_names)}
+    out = {_key(spec.timepoint, term, cmp): np.where(converged, coef[:, d.index(f"{d.treat_name(arm)}:{name}")], np.nan)
+           for arm, cmp in _targets(d) for term, name in zip(d.terms, d.mod_names)}
     redo = np.flatnonzero(~converged)
     if redo.size:
         loop = _refit_loop(model, counts[redo], plan)
@@ -60,7 +60,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
     d = model.design
     spec = model.spec
     timepoints = d.timepoints
-    out = {(t, term): np.full(counts.shape[0], np.nan) for t in timepoints for term in d.terms}
+    out = {_key(t, term, cmp): np.full(counts.shape[0], np.nan) for t in timepoints for term in d.terms for _, cmp in _targets(d)}
     # row positions of each participant in the design (mixed models have several rows each)
     participants = np.unique(d.rows)
     rows_of = {p: np.flatnonzero(d.rows == p) for p in participants}
@@ -91,9 +91,20 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
             # not a draw from the sampling distribution; dropped like a replicate that cannot be fitted
             continue
         for t in timepoints:
-            for j, term in enumerate(d.terms):
-                out[(t, term)][b] = fit.contrast(d.interaction_L(j, t)).estimate
+            for arm, cmp in _targets(d):
+                for j, term in enumerate(d.terms):
+                    out[_key(t, term, cmp)][b] = fit.contrast(d.interaction_L(j, t, arm)).estimate
     return out
+
+
+def _key(timepoint, term: str, comparison: str) -> tuple:
+    """A draw's key: (timepoint, term), and the comparison in a multi-arm model."""
+    return (timepoint, term, comparison) if comparison else (timepoint, term)
+
+
+def _targets(d) -> list[tuple[str | None, str]]:
+    """(treated arm, comparison) of each comparison: (None, "") in a two-arm design."""
+    return [(a, d.comparison(a)) for a in d.arms] if d.arms else [(None, "")]
 
 
 def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, progress=None) -> pd.DataFrame:
@@ -104,12 +115,12 @@ def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, p
     for i, model in enumerate(fitted):
         draws = bootstrap_draws(model, counts, plan) if model.fit is not None else {}
         for row in model.rows:
-            key = (row["timepoint"], row["term"])
+            key = _key(row["timepoint"], row["term"], row.get("comparison", ""))
             lo, hi, valid = np.nan, np.nan, 0
             if key in draws:
                 lo, hi = percentile_interval(draws[key], plan.analysis.ci_level)
                 valid = int(np.isfinite(draws[key]).sum())
-            out.append({**{k: row[k] for k in ROW_KEY}, "boot_ci_low": lo, "boot_ci_high": hi, "boot_replicates": valid})
+            out.append({**{k: row.get(k, "") for k in ROW_KEY}, "boot_ci_low": lo, "boot_ci_high": hi, "boot_replicates": valid})
         if progress:
             progress(i + 1, len(fitted), "bootstrap")
     frame = pd.DataFrame(out, columns=[*ROW_KEY, "boot_ci_low", "boot_ci_high", "boot_replicates"])

@@ -81,17 +81,21 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
     thresh = plan.analysis.exploratory_threshold
     holm = adjust(table, "holm")      # chance judged over the family, whatever the plan adjusts
     mask = family_mask(table)
-    fam = table.loc[mask].assign(p_holm=holm[mask])
-    sizes = fam.groupby("model").size()
+    # multi-arm: each comparison is its own family (CONTRACT §6.2); "" in a two-arm analysis
+    comparison = table["comparison"].fillna("").astype(str) if "comparison" in table else pd.Series("", index=table.index)
+    fam = table.loc[mask].assign(p_holm=holm[mask], _comparison=comparison[mask])
+    sizes = fam.groupby(["model", "_comparison"]).size()
     rows = []
     for idx, r in fam.iterrows():
         if r["tier"] not in (EVIDENCE, HYPOTHESIS):
             continue
         m, o = mods[r["moderator"]], outs[r["outcome"]]
-        others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)]
-        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, plan.better_direction(o.name),
-                            plan.analysis.evidence_threshold, plan.better_basis(o.name)))
-    return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS))
+        others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)
+                         & (fam["_comparison"] == r["_comparison"])]
+        row = _assess(r, m, o, others, int(sizes[(r["model"], r["_comparison"])]), thresh, plan.better_direction(o.name),
+                      plan.analysis.evidence_threshold, plan.better_basis(o.name))
+        rows.append({**row, "comparison": r["_comparison"]} if comparison.any() else row)
+    return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS) + (["comparison"] if comparison.any() else []))
 
 
 def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]:

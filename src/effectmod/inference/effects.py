@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..engines.logistic import LogisticFit
+from ..models.comparisons import is_multi_arm, per_comparison
 from ..plan.labels import label_of
 from ..records import JNRegion
 
@@ -372,6 +373,11 @@ def interpret(table: pd.DataFrame, fitted, trial, plan) -> tuple[pd.DataFrame, d
     from .credibility import credibility
 
     table = add_standardised(table, fitted, trial)
+    if is_multi_arm(fitted):
+        # per comparison, on each comparison's view of the one model with every arm
+        return table, {"conditional_effects": per_comparison(conditional_effects, fitted, trial, plan),
+                       "johnson_neyman": per_comparison(johnson_neyman, fitted, trial, plan),
+                       "credibility": credibility(table, plan)}, {}
     jn, regions = johnson_neyman_regions(fitted, trial, plan)
     return table, {"conditional_effects": conditional_effects(fitted, trial, plan),
                    "johnson_neyman": jn,

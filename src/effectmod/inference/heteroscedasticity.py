@@ -116,7 +116,7 @@ def check_linear(X: np.ndarray, y: np.ndarray, coef: np.ndarray, names: tuple[st
                  Ls: list[np.ndarray]) -> HeteroscedasticityCheck:
     """The check for one linear model: Z = its treat, moderator and treat x moderator columns."""
     resid = np.asarray(y, dtype=float) - np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float)
-    cols = [j for j, nm in enumerate(names) if nm == "treat" or nm.startswith(("mod", "treat:mod"))]
+    cols = [j for j, nm in enumerate(names) if nm == "treat" or nm.startswith(("mod", "treat:mod", "treat["))]
     lm, df, p = breusch_pagan(resid, np.asarray(X, dtype=float)[:, cols])
     ratios = se_ratios(X, resid, Ls)
     ratio = float(np.nanmax(ratios)) if np.isfinite(ratios).any() else math.nan

@@ -36,7 +36,7 @@ from ..data.impute import ImputationVariable, missing_patterns, missingness_summ
 from ..data.trial import TrialData
 from ..models.fit import FittedModel
 from ..plan.schema import Plan
-from ..records import ROW_KEY
+from ..records import ROW_KEY, key_columns
 from .imputation_ranges import OTHER_METHOD, OUTSIDE_SHARE, _sensitivity, _uses, imputation_diagnostics
 from .imputed_data import (
     ITERATIONS,
@@ -90,8 +90,9 @@ def analyze_imputed(trial: TrialData, plan: Plan, fitted: list[FittedModel], rng
 # ----------------------------------------------------------------------------- report sections
 def complete_case_frame(fitted: list[FittedModel]) -> pd.DataFrame:
     """The complete-case rows (sensitivity analysis beside the imputed ones)."""
-    cols = [*KEY_COLUMNS, "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"]
-    rows = [{k: r.get(k, math.nan) for k in cols} for f in fitted for r in f.rows]
+    every = [r for f in fitted for r in f.rows]
+    cols = [*key_columns(every), "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"]
+    rows = [{k: r.get(k, math.nan) for k in cols} for r in every]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -100,12 +101,16 @@ def missing_data_sections(trial: TrialData, plan: Plan, complete_case: list[Fitt
     ``missing_patterns`` (md.pattern's table, columns named by data column)."""
     imp = imputation_frame(trial, plan)
     allvars = [ImputationVariable(k, "continuous") for k in imp.frame.columns]
-    miss = missingness_summary(imp.frame, allvars, trial.treat.astype(int))
+    miss = missingness_summary(imp.frame, allvars, trial.arm_code)
     arms = trial.flow.arm_values
     miss.insert(0, "role", [imp.roles[v][0] for v in miss["variable"]])
     miss.insert(1, "name", [imp.roles[v][1] for v in miss["variable"]])
     miss.insert(2, "timepoint", [imp.roles[v][2] or "" for v in miss["variable"]])
-    miss["arm"] = [arms["treated"] if a == 1 else arms["control"] for a in miss["arm"]]
+    if trial.multi_arm:
+        labels = [arms["control"], *trial.arm_labels]          # multi-arm: each arm by its value
+        miss["arm"] = [labels[int(a)] for a in miss["arm"]]
+    else:
+        miss["arm"] = [arms["treated"] if a == 1 else arms["control"] for a in miss["arm"]]
     miss["variable"] = [imp.sources[v] for v in miss["variable"]]
     patterns = missing_patterns(imp.frame, allvars).rename(columns=imp.sources)
     return {"complete_case": complete_case_frame(complete_case), "missingness": miss, "missing_patterns": patterns}

@@ -14,7 +14,7 @@ from ..models.fit import (
 )
 from ..models.spec import ModelSpec
 from ..plan.schema import Plan
-from ..records import IMPUTATION_SENSITIVITY, ROW_KEY, Note, as_notes
+from ..records import IMPUTATION_SENSITIVITY, ROW_KEY, Note, as_notes, key_columns
 from .imputed_data import ImputationFrame, completed_trials
 from .imputed_fits import _pooled_model
 
@@ -101,7 +101,7 @@ def _sensitivity(trial: TrialData, plan: Plan, imp: ImputationFrame, diag: pd.Da
         because = [f"{imp.sources[k]} {number(diag.loc[diag['_key'] == k, 'pct_outside'].iloc[0], 0)}%"
                    for k, role in roles.items() if _uses(main.spec, role, plan)]
         for r, s in zip(main.rows, alt.rows):
-            rows.append({**{k: r[k] for k in KEY_COLUMNS}, "method": other, "estimate": s["estimate"],
+            rows.append({**{k: r[k] for k in key_columns(main.rows)}, "method": other, "estimate": s["estimate"],
                          "ci_low": s["ci_low"], "ci_high": s["ci_high"], "p_value": s["p_value"],
                          f"estimate_{a.imputation_method}": r["estimate"], "outside_observed_range": "; ".join(because)})
             if r["term"] == "joint" or math.isnan(s.get("p_value", math.nan)):

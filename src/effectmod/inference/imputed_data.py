@@ -122,7 +122,8 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
         covariate_of[source] = (key, idx)
     frame = pd.DataFrame(cols)
     # a variable never observed in one arm cannot be imputed within it; it stays as observed
-    keep = [v for v in variables if all((~np.isnan(cols[v.name][trial.treat == a])).any() for a in (0, 1))]
+    arms = np.unique(trial.arm_code) if trial.multi_arm else (0, 1)
+    keep = [v for v in variables if all((~np.isnan(cols[v.name][trial.arm_code == a])).any() for a in arms)]
     return ImputationFrame(frame, tuple(keep), roles, sources, baseline_of, moderator_of, covariate_of)
 
 
@@ -155,7 +156,7 @@ def completed_trials(trial: TrialData, plan: Plan, rng: np.random.Generator,
     imp = imputation_frame(trial, plan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        frames = impute(imp.frame, imp.variables, trial.treat.astype(int), m, rng,
+        frames = impute(imp.frame, imp.variables, trial.arm_code, m, rng,
                         iterations=ITERATIONS, continuous=cast(Literal["norm", "pmm"], method or plan.analysis.imputation_method),
                         diagnostics=diagnostics)
     return [_completed(trial, plan, imp, f) for f in frames]
@@ -193,7 +194,8 @@ def completed_frames(trial: TrialData, plan: Plan, completed: list[TrialData]) -
     out = []
     arms = trial.flow.arm_values
     for c in completed:
-        cols: dict[str, Any] = {plan.data.id: trial.ids, plan.data.treatment: np.where(trial.treat == 1, arms["treated"], arms["control"])}
+        cols: dict[str, Any] = {plan.data.id: trial.ids, plan.data.treatment: (trial.arm_value() if trial.multi_arm else
+                                                                   np.where(trial.treat == 1, arms["treated"], arms["control"]))}
         for po in plan.outcomes:
             if po.derive is not None:
                 continue

@@ -26,6 +26,7 @@ from ..models.fit import (
     not_estimable,
     run_engine,
 )
+from ..models.multiarm import ALL_ARMS, interaction_Ls
 from ..models.spec import ModelSpec
 from ..plan.schema import Plan
 from ..records import Note
@@ -123,14 +124,20 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     counted = tuple(Note(n.code, f"{n.text} (in {k} of {m} completed datasets)") for n, k in notes.items())
     rows = interaction_rows(spec, design, fit, plan)
     timepoints = design.timepoints
-    at = {(r["timepoint"], r["term"]): r for r in rows}
+    at = {(r["timepoint"], r["term"], r.get("comparison", "")): r for r in rows}
     for t in timepoints:
-        if (t, "joint") in at:
-            Ls = [design.interaction_L(j, t) for j in range(len(design.terms))]
+        # multi-arm: each comparison's joint row, and the all-arms row over every arm's contrasts
+        joints = [(design.comparison(a), [design.interaction_L(j, t, a) for j in range(len(design.terms))])
+                  for a in (design.arms or (None,))]
+        if design.arms:
+            joints.append((ALL_ARMS, interaction_Ls(design, t)))
+        for comparison, Ls in joints:
+            if (t, "joint", comparison) not in at:
+                continue
             # the joint row's riv is D1's average relative increase in variance over its k contrasts
             L = np.vstack(Ls)
             u, b = L @ fit.within @ L.T, L @ fit.between @ L.T
-            at[(t, "joint")].update(fmi=math.nan, riv=float((1 + 1 / m) * np.trace(np.linalg.solve(u, b)) / len(Ls)))
+            at[(t, "joint", comparison)].update(fmi=math.nan, riv=float((1 + 1 / m) * np.trace(np.linalg.solve(u, b)) / len(Ls)))
     for r in rows:
         r["n"] = n_randomised
         r["note"] = counted

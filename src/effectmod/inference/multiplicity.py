@@ -8,9 +8,17 @@ import pandas as pd
 def family_mask(table: pd.DataFrame) -> np.ndarray:
     """Rows that are one test each: continuous/binary moderators' rows and categorical `joint` rows."""
     term = table["term"].fillna("")
+    # multi-arm: the `all arms` joint rows are no family's member (CONTRACT §6.2)
+    own = _comparison(table) != "all arms"
     categorical_level = table["moderator"].map(
-        table.loc[term == "joint"].groupby("moderator").size()).notna() & (term != "joint")
-    return (~categorical_level).to_numpy() & table["p_value"].notna().to_numpy()
+        table.loc[(term == "joint") & own].groupby("moderator").size()).notna() & (term != "joint")
+    return (~categorical_level & own).to_numpy() & table["p_value"].notna().to_numpy()
+
+
+def _comparison(table: pd.DataFrame) -> pd.Series:
+    if "comparison" not in table:
+        return pd.Series("", index=table.index, dtype=object)
+    return table["comparison"].fillna("").astype(str)
 
 
 def adjust(table: pd.DataFrame, method: str) -> pd.Series:
@@ -19,7 +27,9 @@ def adjust(table: pd.DataFrame, method: str) -> pd.Series:
     if method == "none":
         return out
     mask = pd.Series(family_mask(table), index=table.index)
-    for _, idx in table.loc[mask].groupby("model").groups.items():
+    # a family per model value and (multi-arm) per comparison
+    keyed = table.assign(_comparison=_comparison(table))
+    for _, idx in keyed.loc[mask].groupby(["model", "_comparison"]).groups.items():
         p = table.loc[idx, "p_value"].to_numpy(dtype=float)
         out.loc[idx] = multipletests(p, method=method)[1]
     return out

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..engines.ols import OLSFit, fit_ols_batch
 from ..models.fit import FittedModel
+from ..models.multiarm import arm_codes
 from ..records import PERMUTATION_JOINT, PERMUTATION_LINEAR_ONLY, PERMUTATION_NOT_WITH_IMPUTATION, ROW_KEY, Note, merge_on_key
 
 LINEAR_ONLY = "permutation test: linear models only"
@@ -76,13 +77,19 @@ def permutation_p(t_observed: float, t_permuted: np.ndarray) -> float:
 def model_permutation_p(model: FittedModel, permutations: int, rng: np.random.Generator,
                         se: str = "classical") -> dict[str, float]:
     """term -> permutation p for one fitted linear model (``se``: the plan's variance)."""
+    return {term: p for (term, _), p in _model_p(model, permutations, rng, se).items()}
+
+
+def _model_p(model: FittedModel, permutations: int, rng: np.random.Generator, se: str) -> dict[tuple[str, str], float]:
+    """(term, comparison) -> permutation p; a multi-arm model permutes within each of its arms,
+    one set of permutations for every comparison (comparison "" in a two-arm model)."""
     d = model.design
-    treat = d.X[:, d.index("treat")]
-    index = within_arm_permutations(treat, permutations, rng)
+    index = within_arm_permutations(arm_codes(d), permutations, rng)
     out = {}
-    for term, name in zip(d.terms, d.mod_names):
-        t_obs, t_perm = freedman_lane_t(d.X, d.y, d.index(f"treat:{name}"), index, se=se)
-        out[term] = permutation_p(t_obs, t_perm)
+    for arm in (d.arms or (None,)):
+        for term, name in zip(d.terms, d.mod_names):
+            t_obs, t_perm = freedman_lane_t(d.X, d.y, d.index(f"{d.treat_name(arm)}:{name}"), index, se=se)
+            out[(term, d.comparison(arm))] = permutation_p(t_obs, t_perm)
     return out
 
 
@@ -100,21 +107,21 @@ def permutation_frame(fitted: list[FittedModel], permutations: int, rng: np.rand
     out = []
     for i, (model, child) in enumerate(zip(fitted, children)):
         spec = model.spec
-        values: dict[str, float] = {}
+        values: dict[tuple[str, str], float] = {}
         reason: Note | None = None
         if imputed:
             reason = Note(PERMUTATION_NOT_WITH_IMPUTATION, NOT_WITH_IMPUTATION)
         elif spec.kind != "linear":
             reason = Note(PERMUTATION_LINEAR_ONLY, LINEAR_ONLY)
         elif isinstance(model.fit, OLSFit):         # a linear model's fit when it is estimable
-            values = model_permutation_p(model, permutations, child, model.fit.se_type)
+            values = _model_p(model, permutations, child, model.fit.se_type)
         for r in model.rows:
             term = r["term"]
             # the model type's reason goes on the per-level rows; an estimable linear joint row gets JOINT
             note = reason if term != "joint" else None
             if reason is None and term == "joint" and model.fit is not None:
                 note = Note(PERMUTATION_JOINT, JOINT)
-            out.append({**{k: r[k] for k in ROW_KEY}, "p_permutation": values.get(term, np.nan),
+            out.append({**{k: r.get(k, "") for k in ROW_KEY}, "p_permutation": values.get((term, r.get("comparison", "")), np.nan),
                         "notes": (note,) if note is not None else ()})
         if progress:
             progress(i + 1, len(fitted), "permutations")

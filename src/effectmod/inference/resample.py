@@ -9,7 +9,8 @@ def stratified_bootstrap_counts(treat: np.ndarray, replicates: int, rng: np.rand
     replacement within each arm so that every replicate keeps the trial's arm sizes."""
     n = len(treat)
     counts = np.zeros((replicates, n), dtype=np.int32)
-    for arm in (0.0, 1.0):
+    # two arms: 0 then 1, as always; a multi-arm trial passes its arm codes (0..k), each a stratum
+    for arm in (0.0, 1.0) if np.all((treat == 0) | (treat == 1)) else np.unique(treat):
         members = np.flatnonzero(treat == arm)
         if members.size == 0:
             continue

@@ -4,6 +4,9 @@ Column names follow one scheme that the contrasts rely on:
 ``(Intercept)``, ``treat``, ``mod`` or ``mod[level]``, ``baseline``, ``cov[name]``,
 ``treat:mod`` or ``treat:mod[level]``; in mixed models also ``time[t]`` and its products
 ``time[t]:treat``, ``time[t]:mod``, ``time[t]:treat:mod`` for every follow-up after the first.
+A multi-arm trial (``data.treated`` a list) has ``treat[<arm>]`` per treated arm in place of
+``treat`` and ``treat[<arm>]:mod...`` products; ``Design.arms`` names the arms and
+``interaction_L``/``effect_L`` take the arm (see ``models.multiarm``). Two-arm names are unchanged.
 
 A continuous moderator enters centred at the midpoint of its observed range (``mod_centre``):
 the interaction and the moderator's main effect are those of the raw units, but the treatment
@@ -35,6 +38,20 @@ class Design:
     timepoints: tuple[str, ...] = ()      # follow-up labels in order (mixed: all, first = reference; else the one)
     mod_centre: tuple[float, ...] = ()    # subtracted from each moderator column (raw units); () = none
     clusters: np.ndarray | None = None    # data.cluster: cluster code of each row of X, else None
+    arms: tuple[str, ...] = ()            # multi-arm: the treated arms' labels (columns treat[<arm>]); () = two arms
+    control: str = ""                     # multi-arm: the control arm's label
+
+    def treat_name(self, arm: str | None = None) -> str:
+        """The design column of the treatment (``treat``, or ``treat[<arm>]`` in a multi-arm design)."""
+        if not self.arms:
+            return "treat"
+        if arm is None:
+            raise ValueError("a multi-arm design needs the arm of the comparison")
+        return f"treat[{arm}]"
+
+    def comparison(self, arm: str | None) -> str:
+        """The results' ``comparison`` text of an arm ("" in a two-arm design)."""
+        return f"{arm} vs {self.control}" if self.arms and arm is not None else ""
 
     @property
     def n(self) -> int:
@@ -64,16 +81,19 @@ class Design:
         row = np.asarray(mod_row, dtype=float).ravel()
         return row - np.asarray(self.mod_centre, dtype=float) if self.mod_centre else row
 
-    def interaction_L(self, j: int, timepoint: str | None = None) -> np.ndarray:
-        """The treat x moderator coefficient (column j of the moderator) at a follow-up."""
-        return self.vector(self._at(f"treat:{self.mod_names[j]}", timepoint))
+    def interaction_L(self, j: int, timepoint: str | None = None, arm: str | None = None) -> np.ndarray:
+        """The treat x moderator coefficient (column j of the moderator) at a follow-up (multi-arm:
+        of the treated ``arm`` against the control)."""
+        return self.vector(self._at(f"{self.treat_name(arm)}:{self.mod_names[j]}", timepoint))
 
-    def effect_L(self, mod_row: np.ndarray, timepoint: str | None = None) -> np.ndarray:
-        """The treatment effect where the moderator's design columns equal ``mod_row`` (raw units)."""
+    def effect_L(self, mod_row: np.ndarray, timepoint: str | None = None, arm: str | None = None) -> np.ndarray:
+        """The treatment effect where the moderator's design columns equal ``mod_row`` (raw units)
+        (multi-arm: of the treated ``arm`` against the control)."""
         mod_row = self.centred(mod_row)
-        w = self._at("treat", timepoint)
+        treat = self.treat_name(arm)
+        w = self._at(treat, timepoint)
         for j, name in enumerate(self.mod_names):
-            for k, v in self._at(f"treat:{name}", timepoint).items():
+            for k, v in self._at(f"{treat}:{name}", timepoint).items():
                 w[k] = w.get(k, 0.0) + v * float(mod_row[j])
         return self.vector(w)
 
@@ -92,25 +112,43 @@ def _columns(trial: TrialData, outcome: str, moderator: str | None, adjust_for_b
     mod_names = tuple("mod" if m.type != "categorical" else f"mod[{lv}]" for lv in (m.column_names if m.type == "categorical" else ("",)))
     use_baseline = (adjust_for_baseline and o.baseline is not None and not trial.moderator_is_baseline(outcome, moderator)
                     and not moderator_affine_in_baseline(o.baseline, m.values, m.type))
-    cols = [np.ones(trial.n), trial.treat] + [mod[:, j] for j in range(mod.shape[1])]
-    names = ["(Intercept)", "treat", *mod_names]
+    treats, treat_names = _treat_columns(trial)
+    cols = [np.ones(trial.n), *treats] + [mod[:, j] for j in range(mod.shape[1])]
+    names = ["(Intercept)", *treat_names, *mod_names]
     if use_baseline and o.baseline is not None:     # use_baseline implies a baseline
         cols.append(o.baseline)
         names.append("baseline")
     for j, c in enumerate(trial.covariates.names):
         cols.append(trial.covariates.matrix[:, j])
         names.append(f"cov[{c}]")
-    for j, name in enumerate(mod_names):
-        cols.append(trial.treat * mod[:, j])
-        names.append(f"treat:{name}")
+    for t_col, t_name in zip(treats, treat_names):
+        for j, name in enumerate(mod_names):
+            cols.append(t_col * mod[:, j])
+            names.append(f"{t_name}:{name}")
     terms = tuple(m.column_names) if m.type == "categorical" else ("",)
     return np.column_stack(cols), names, mod_names, terms, use_baseline, centre
 
 
+def _treat_columns(trial: TrialData) -> tuple[list[np.ndarray], list[str]]:
+    """The treatment indicator(s): ``treat``, or one ``treat[<arm>]`` per treated arm (multi-arm)."""
+    if trial.multi_arm and trial.arm is not None:
+        return ([(trial.arm == k).astype(float) for k in range(1, len(trial.arm_labels) + 1)],
+                [f"treat[{a}]" for a in trial.arm_labels])
+    return [trial.treat], ["treat"]
+
+
+def _arms(trial: TrialData) -> dict:
+    """Design fields naming the arms of a multi-arm trial (none for two arms)."""
+    if not trial.multi_arm:
+        return {}
+    return {"arms": trial.arm_labels, "control": trial.flow.arm_values.get("control", "control")}
+
+
 def _plain_columns(trial: TrialData, o, adjust_for_baseline: bool):
     use_baseline = adjust_for_baseline and o.baseline is not None
-    cols = [np.ones(trial.n), trial.treat]
-    names = ["(Intercept)", "treat"]
+    treats, treat_names = _treat_columns(trial)
+    cols = [np.ones(trial.n), *treats]
+    names = ["(Intercept)", *treat_names]
     if use_baseline and o.baseline is not None:
         cols.append(o.baseline)
         names.append("baseline")
@@ -179,7 +217,7 @@ def single_design(trial: TrialData, outcome: str, moderator: str | None, timepoi
                                  f"outcome missing at follow-up {timepoint}")
     keep = ~lost
     return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
-                  timepoints=(timepoint,), mod_centre=centre)
+                  timepoints=(timepoint,), mod_centre=centre, **_arms(trial))
 
 
 def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_for_baseline: bool) -> Design:
@@ -192,7 +230,8 @@ def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_f
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, none_seen, "no follow-up observed")
     keep = np.flatnonzero(~lost)
     # the time-varying block: time[t] and its products with treat, the moderator and treat:moderator
-    interacting = ["treat", *mod_names] + [f"treat:{m}" for m in mod_names]
+    treat_names = _treat_columns(trial)[1]
+    interacting = [*treat_names, *mod_names] + [f"{t}:{m}" for t in treat_names for m in mod_names]
     idx_of = {nm: i for i, nm in enumerate(names0)}
     blocks, rows, tlab = [], [], []
     for k, t in enumerate(times):
@@ -215,7 +254,7 @@ def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_f
     order = np.lexsort((np.array([times.index(t) for t in tlab]), row_idx))
     return Design(X[order], np.concatenate([Y[r, k] for k, r in enumerate(rows)])[order], tuple(names),
                   row_idx[order], mod_names, terms, excluded, groups=row_idx[order],
-                  times=np.array(tlab, dtype=object)[order], timepoints=times, mod_centre=centre)
+                  times=np.array(tlab, dtype=object)[order], timepoints=times, mod_centre=centre, **_arms(trial))
 
 
 def attach_clusters(design: Design, trial: TrialData) -> Design:

@@ -29,6 +29,7 @@ from ..records import (
     render_notes,
 )
 from .design import Design, attach_clusters, mixed_design, single_design
+from .multiarm import arm_codes, arms_problem, interaction_Ls, level_problem, multiarm_empty_rows, multiarm_rows
 from .spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -75,7 +76,11 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
         return f"no participant has the outcome, moderator and covariates observed {where}"
     if design.X.shape[0] <= design.X.shape[1]:
         return f"{design.n} participants for {design.X.shape[1]} coefficients {where}"
-    t = design.X[:, design.index("treat")]
+    if design.arms:
+        problem = arms_problem(design, where)
+        if problem:
+            return problem
+    t = arm_codes(design)
     if np.all(t == t[0]):
         return f"only one arm has observations {where}"
     mod = design.X[:, [design.index(nm) for nm in design.mod_names]]
@@ -95,6 +100,8 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
             in_level = codes == k
             if not in_level.any():
                 return f"moderator '{m.source}' level {level!r} is not observed among the analysed participants {where}"
+            if design.arms and (problem := level_problem(design, t, in_level, m.source, level, where)):
+                return problem
             if np.ptp(t[in_level]) == 0:
                 return f"moderator '{m.source}' level {level!r} occurs in one arm only {where}; its interaction is not estimable"
     if np.ptp(design.y) == 0:
@@ -120,7 +127,8 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones
             blame = ("; the moderator is fully determined by other terms"
-                     if any(c.startswith(("mod", "treat:mod")) or "'mod" in c or "'treat:mod" in c for c in exc.columns)
+                     if any(c.startswith(("mod", "treat:mod")) or "'mod" in c or "'treat:mod" in c
+                            or (c.startswith("treat[") and "]:mod" in c) for c in exc.columns)
                      else "")
             problem = f"design columns are collinear ({involved}){blame}"
         except NotEstimable as exc:
@@ -140,7 +148,7 @@ def _heteroscedasticity(design: Design, fit, summary: dict, notes: tuple[Note, .
     """Breusch-Pagan and the HC3/classical SE ratio into the summary; the row note when flagged."""
     from ..inference.heteroscedasticity import check_linear
 
-    Ls = [design.interaction_L(j) for j in range(len(design.mod_names))]
+    Ls = interaction_Ls(design, None) if design.arms else [design.interaction_L(j) for j in range(len(design.mod_names))]
     check = check_linear(design.X, design.y, fit.coef, design.names, Ls)
     summary.update(heteroscedasticity_p=check.p_value, heteroscedasticity_statistic=check.statistic,
                    heteroscedasticity_df=check.df, se_ratio_hc3=check.se_ratio_hc3,
@@ -159,6 +167,15 @@ def _sparse_cell_notes(spec: ModelSpec, design: Design, trial: TrialData) -> lis
         return []
     arms = trial.flow.arm_values
     codes = m.values[design.rows]
+    if design.arms:
+        arm = arm_codes(design)
+        levels = np.array([m.levels[int(c)] for c in codes], dtype=object)
+        found = []
+        for k, label in enumerate(design.arms, start=1):
+            keep = (arm == 0) | (arm == k)
+            found += [c for c in sparse_cells(design.y[keep], (arm[keep] == k).astype(float), levels[keep], moderator=m.source,
+                                              treated=label, control=design.control) if c not in found]
+        return found
     return sparse_cells(design.y, design.X[:, design.index("treat")], np.array([m.levels[int(c)] for c in codes], dtype=object),
                         moderator=m.source, treated=arms.get("treated", "treated"), control=arms.get("control", "control"))
 
@@ -290,12 +307,15 @@ def base_summary(spec: ModelSpec, design: Design) -> dict:
 def _row(spec, timepoint, term, n, **numbers) -> dict:
     row = {"outcome": spec.outcome, "timepoint": timepoint, "moderator": spec.moderator, "term": term,
            "model": spec.kind, "estimate": math.nan, "std_error": math.nan, "ci_low": math.nan,
-           "ci_high": math.nan, "p_value": math.nan, "p_adjusted": math.nan, "n": n, "tier": "", "df": math.nan}
+           "ci_high": math.nan, "p_value": math.nan, "p_adjusted": math.nan, "n": n, "tier": "", "comparison": "",
+           "df": math.nan}
     row.update(numbers)
     return row
 
 
 def empty_rows(spec: ModelSpec, design: Design, note: tuple[Note, ...]) -> list[dict]:
+    if design.arms:
+        return multiarm_empty_rows(spec, design, note, _row)
     rows = []
     categorical = len(design.terms) > 1 or design.terms[0] != ""
     timepoints = design.timepoints
@@ -309,6 +329,8 @@ def empty_rows(spec: ModelSpec, design: Design, note: tuple[Note, ...]) -> list[
 
 def interaction_rows(spec: ModelSpec, design: Design, fit, plan: Plan) -> list[dict]:
     level = plan.analysis.ci_level
+    if design.arms:
+        return multiarm_rows(spec, design, fit, level, _row)
     rows = []
     categorical = design.terms != ("",)
     for t in design.timepoints:

@@ -36,8 +36,11 @@ class DataSpec(_Strict):
 
     id: str = Field(description="Participant identifier column: one row per participant (wide) or per visit (long).")
     treatment: str = Field(description="Column holding the randomised arm.")
-    treated: Scalar = Field(description="The value that marks the intervention arm.")
-    control: Optional[Scalar] = Field(None, description="The control arm's value; rows in any other arm are excluded and counted.")
+    treated: Union[Scalar, list[Scalar]] = Field(description=(
+        "The value that marks the intervention arm; or, in a multi-arm trial, a list of intervention arms, each "
+        "compared with `control` in one model with every arm (a one-element list is the two-arm analysis)."))
+    control: Optional[Scalar] = Field(None, description=(
+        "The control arm's value (required when `treated` is a list); rows in any other arm are excluded and counted."))
     time: Optional[str] = Field(None, description="Long format only: the column holding the assessment time.")
     time_unit: Optional[str] = Field(None, description="Unit of the follow-up labels, shown in the report (e.g. weeks: '52 weeks').")
     sheet: Optional[Union[str, int]] = Field(None, description="Excel files: the sheet to read (name or 0-based index); default the first.")
@@ -49,6 +52,38 @@ class DataSpec(_Strict):
         "Cluster-randomised or multicentre trials: the column holding each participant's cluster (school, practice, "
         "site). Linear models then use the CR2 cluster-robust variance with Satterthwaite df (se: CR2, the default), "
         "logistic models the CR0 cluster sandwich; `n` stays the number of participants."))
+
+    # ---- multi-arm trials (CONTRACT 6.1): `treated` as a list
+    @field_validator("treated")
+    @classmethod
+    def _treated_list(cls, value):
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("the list of treated arms is empty; give at least one arm")
+            keys = [str(v) for v in value]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                raise ValueError(f"arm(s) listed more than once: {', '.join(twice)}")
+        return value
+
+    @model_validator(mode="after")
+    def _control_with_list(self):
+        if isinstance(self.treated, list):
+            if self.control is None:
+                raise ValueError("data.control is required when data.treated is a list of arms")
+            if str(self.control) in [str(v) for v in self.treated]:
+                raise ValueError(f"data.control ({self.control!r}) is also listed in data.treated")
+        return self
+
+    @property
+    def treated_arms(self) -> tuple:
+        """The intervention arms' values, in plan order (one for a two-arm trial)."""
+        return tuple(self.treated) if isinstance(self.treated, list) else (self.treated,)
+
+    @property
+    def multi_arm(self) -> bool:
+        """More than one intervention arm, each compared with the control."""
+        return len(self.treated_arms) > 1
 
 
 class Derivation(_Strict):

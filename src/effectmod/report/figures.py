@@ -176,6 +176,12 @@ def flow_counts(results) -> dict:
     trial = results.trial
     treat = trial.treat == 1
     arms = {"treated": treat, "control": ~treat}
+    names = {a: (trial.flow.arm_values.get(a, a), trial.flow.arms.get(a, int(m.sum()))) for a, m in arms.items()}
+    if trial.multi_arm and trial.arm is not None:
+        # multi-arm: every treated arm, then the control
+        arms = {f"arm{k}": trial.arm == k for k in range(1, len(trial.arm_labels) + 1)} | {"control": trial.arm == 0}
+        names = {a: (trial.arm_labels[int(a[3:]) - 1] if a != "control" else trial.flow.arm_values["control"], int(m.sum()))
+                 for a, m in arms.items()}
     per_arm = {}
     for arm, mask in arms.items():
         lines = []
@@ -187,7 +193,7 @@ def flow_counts(results) -> dict:
                 seen = int((mask & ~np.isnan(y)).sum())
                 lines.append((label_of(od), tp, seen, int(mask.sum()) - seen))
         per_arm[arm] = lines
-    return {"flow": trial.flow, "per_arm": per_arm}
+    return {"flow": trial.flow, "per_arm": per_arm, "arms": names}
 
 
 def flow_diagram(results) -> Figure:
@@ -196,8 +202,11 @@ def flow_diagram(results) -> Figure:
     c = flow_counts(results)
     flow = c["flow"]
     excluded = sum(n for _, n in flow.excluded)
-    lines_t, lines_c = c["per_arm"]["treated"], c["per_arm"]["control"]
-    n_lines = max(len(lines_t), len(lines_c), 1)
+    n_lines = max(*(len(v) for v in c["per_arm"].values()), 1)
+    k_arms = len(c["arms"])
+    places = ((24, "treated"), (74, "control")) if k_arms == 2 else tuple(
+        (8 + 84 * i / (k_arms - 1), a) for i, a in enumerate(c["arms"]))
+    wrap = 24 if k_arms == 2 else max(10, 60 // k_arms)
     height = 3.3 + 0.16 * n_lines + 0.15 * len(flow.excluded)
     box = dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor="#333333", lw=0.9)
     arm_box = dict(box, facecolor="#EAF4FB")
@@ -218,16 +227,18 @@ def flow_diagram(results) -> Figure:
             ax.annotate("", xy=(61.5, y_ex), xytext=(49, y_ex),
                         arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
         ax.annotate("", xy=(49, y_rand + 1), xytext=(49, y_top - 9), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
-        ax.text(49, y_rand, f"Randomised, in the two analysed arms\n(n = {flow.randomised})", ha="center", va="top", bbox=box)
+        what = "the two analysed arms" if k_arms == 2 else f"the {k_arms} analysed arms"
+        ax.text(49, y_rand, f"Randomised, in {what}\n(n = {flow.randomised})", ha="center", va="top", bbox=box)
         y_arm = y_rand - 22
-        for x, arm in ((24, "treated"), (74, "control")):
+        for x, arm in places:
             ax.annotate("", xy=(x, y_arm + 1), xytext=(49, y_rand - 8.5),
                         arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9, connectionstyle="angle,angleA=0,angleB=90"))
-            ax.text(x, y_arm, literal(f"Allocated to {_wrap(flow.arm_values[arm], 24)}\n(n = {flow.arms[arm]})"),
+            label, n_arm = c["arms"][arm]
+            ax.text(x, y_arm, literal(f"Allocated to {_wrap(label, wrap)}\n(n = {n_arm})"),
                     ha="center", va="top", bbox=arm_box, fontweight="bold")
             lines = c["per_arm"][arm]
             text = "Outcome assessed (missing)\n" + "\n".join(
-                f"{_wrap(lab, 28)}, {timepoint_text(tp, results.plan.data.time_unit)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
+                f"{_wrap(lab, wrap + 4)}, {timepoint_text(tp, results.plan.data.time_unit)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
             ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
             ax.text(x, y_arm - 18, literal(text), ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
         # the lowest box hangs below y_arm - 18 by its text height; leave room for it and no more
@@ -240,6 +251,17 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
     """(name, caption, figure) of every figure, in report order; other engineers' effect figures last."""
     figs = [("consort_flow", "Flow of participants (CONSORT-style): participants in the file, exclusions, "
              "allocation, and outcome assessments available per arm at each follow-up.", flow_diagram(results))]
+    if results.trial.multi_arm:
+        # multi-arm: each comparison's figures, from its view of the models (names end in the arm)
+        from .comparisons import comparison_results
+        for comparison, slug, sub in comparison_results(results):
+            figs += [(f"{name}_{slug}", f"{comparison}. {caption}", fig) for name, caption, fig in _model_figures(sub)]
+        return figs
+    return figs + _model_figures(results)
+
+
+def _model_figures(results) -> list[tuple[str, str, Figure]]:
+    figs: list[tuple[str, str, Figure]] = []
     per_sd = results.plan.analysis.forest_scale == "per_sd"
     scale = ("per standard deviation (SD) of each continuous moderator (its interaction per unit times the SD "
              "among the participants the model analysed, so that moderators measured on different scales, and "

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._version import __version__
 from . import paragraph, tables
+from .comparisons import flattened
 from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
@@ -75,16 +76,21 @@ def _environment():
 
 
 def report_context(results, figures: list[RenderedFigure]) -> dict:
+    t1 = tables.table1(results)
+    original = results
+    # a multi-arm trial's tables and text: each moderator per comparison and for all arms (report.comparisons)
+    results = flattened(results)
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
-    agreement = paragraph.direction_agreement(results)
+    agreement = paragraph.direction_agreement(original)
+    if original is not results:
+        plan = original.plan
     moderators = [{"label": label_of(m), "name": m.name, "column": m.column, "type": m.type,
                    "direction": paragraph.DIRECTION_TEXT[m.hypothesised_direction], "rationale": m.rationale,
                    "agreed": agreement.get(m.name, ""), "prespecified": "yes" if m.prespecified else "post hoc"}
                   for m in plan.moderators]
     forest = [f for f in figures if f.name.startswith("forest_interactions")]
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
-    t1 = tables.table1(results)
     known = [n for n in SECTION_TITLES if n in results.sections]
     extra = known + [n for n in results.sections if n not in SECTION_TITLES]
     return {
@@ -92,11 +98,11 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "version": __version__,
         "inputs": [(k, v.get("source", ""), v.get("sha256", "")) for k, v in sorted(results.inputs.items())],
         "key_findings": key_findings(results),
-        "plan_summary": _plan_summary(results),
-        "methods": paragraph.methods_text(results),
+        "plan_summary": _plan_summary(original),
+        "methods": paragraph.methods_text(original),
         "moderators": moderators,
         "flow": flow,
-        "flow_models": _flow_models(results),
+        "flow_models": _flow_models(original),
         "consort": next((f for f in figures if f.name == "consort_flow"), None),
         "table1": t1,
         "table1_rule": (f"Continuous characteristics are shown as mean (SD), or as median (IQR) when the absolute sample "

@@ -46,7 +46,9 @@ def average_lines(results) -> list[str]:
             continue
         rd = ("" if missing(r.risk_difference) else
               f"; standardised risk difference {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
-        out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "
+        # multi-arm: which comparison the line is about
+        cmp = f"{r.comparison}: " if getattr(r, "comparison", "") else ""
+        out.append(f"{cmp}Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "
                    f"{_effect(r.estimate, r.ci_low, r.ci_high, r.model, a.ci_level)}; "
                    f"{p_text(r.p_value, a.evidence_threshold)}{rd} (n = {r.n}).")
     return out
@@ -80,25 +82,36 @@ def modifier_lines(results) -> list[str]:
         if a.multiplicity != "none" and not missing(r.p_adjusted):
             p += f", adjusted {p_text(r.p_adjusted, a.evidence_threshold)}"
         where = _where(results, r.outcome, r.timepoint)
-        if r.term == "joint":
-            out.append(f"The treatment effect on {where} differed across the levels of {_short(m)} "
-                       f"({r.tier}; joint test {p}).")
+        comparison = str(getattr(r, "comparison", "") or "")
+        if comparison == "all arms":
+            out.append(f"All arms: the treatment × {_short(m)} interaction on {where} was not 0 for every treated arm "
+                       f"({r.tier}; joint test across arms {p}).")
             continue
-        tail = f"{r.tier}; interaction {p}."
-        more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
-        points = _points(results, ce, r, m)
-        effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
-        what = "odds ratio" if r.model == "logistic" else "mean difference"
-        if m.type == "continuous":
-            head = f"Participants with higher {_short(m)} benefited {more} on {where}"
-        else:
-            levels = list(getattr(results.trial.moderators.get(m.name), "levels", ()))
-            level = r.term if m.type == "categorical" else (levels[1] if len(levels) == 2 else "")
-            ref = levels[0] if levels else ""
-            head = f"Participants with {_short(m)} {level} benefited {more} than those with {ref} on {where}"
-        body = f": treatment effect ({what}) {effects}; " if points else ": "
-        out.append(head + body + tail)
+        line = _modifier_line(results, ce, r, m, p, where)
+        # multi-arm: the comparison the finding belongs to
+        out.append(f"{comparison}: {line[:1].lower()}{line[1:]}" if comparison else line)
     return out or [NO_CLAIM]
+
+
+def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
+    a = results.plan.analysis
+    if r.term == "joint":
+        return (f"The treatment effect on {where} differed across the levels of {_short(m)} "
+                f"({r.tier}; joint test {p}).")
+    tail = f"{r.tier}; interaction {p}."
+    more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
+    points = _points(results, ce, r, m)
+    effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
+    what = "odds ratio" if r.model == "logistic" else "mean difference"
+    if m.type == "continuous":
+        head = f"Participants with higher {_short(m)} benefited {more} on {where}"
+    else:
+        levels = list(getattr(results.trial.moderators.get(m.name), "levels", ()))
+        level = r.term if m.type == "categorical" else (levels[1] if len(levels) == 2 else "")
+        ref = levels[0] if levels else ""
+        head = f"Participants with {_short(m)} {level} benefited {more} than those with {ref} on {where}"
+    body = f": treatment effect ({what}) {effects}; " if points else ": "
+    return head + body + tail
 
 
 def _points(results, ce, r, m) -> list:

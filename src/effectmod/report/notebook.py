@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .comparisons import comparison_results, flattened
 from .labels import moderator_labels, outcome_labels
 from .sentences import level_text, threshold_text
 from .tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
@@ -91,6 +92,7 @@ def _notes(rows_: list[dict[str, str]]) -> list[str]:
 def summary_text(results) -> str:
     """A plain-text summary like statsmodels' ``summary()``: title, models, n, one line per
     interaction row, the tier key and the notes."""
+    results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
     plan = results.plan
     body = rows(results)
     head = _columns(results)
@@ -110,7 +112,7 @@ def summary_text(results) -> str:
     n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
     out = [title, "=" * rule_width,
            f"Models: {models}",
-           f"Participants: {flow.randomised} in the two analysed arms; n per analysis {n_text}",
+           f"Participants: {flow.randomised} in {flow.analysed_arms}; n per analysis {n_text}",
            f"Outcomes: {len(plan.outcomes)}; moderators: {len(plan.moderators)}; CI level: "
            f"{level_text(plan.analysis.ci_level)}"
            + (f"; multiplicity: {plan.analysis.multiplicity}" if _adjusted(results) else ""),
@@ -126,6 +128,7 @@ def summary_text(results) -> str:
 def markdown_table(results) -> str:
     """The main results as a GitHub-flavoured Markdown table (no optional packages), then the key
     and the notes."""
+    results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
     head = _columns(results)
     right = {"P", "P adj", "n"}
 
@@ -148,6 +151,7 @@ def markdown_table(results) -> str:
 def notebook_html(results) -> str:
     """The HTML table Jupyter shows: the report's tier colours and cell padding, adjusted P when
     the plan corrects for multiplicity, moderator units and follow-up units."""
+    results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
     head = _columns(results)
     right = {"P", "P adj", "n"}
     body = []
@@ -173,9 +177,25 @@ def notebook_html(results) -> str:
 
 
 # ---------------------------------------------------------------------------- figures
-def plot_forest(results, model: str | None = None) -> Figure:
-    """The report's forest plot of the interaction estimates (main analysis, or ``model``)."""
+def comparison_view(results, comparison: str | None = None):
+    """A multi-arm trial's results for one comparison ("<arm> vs <control>", or the arm; default
+    the first); two-arm results as they are."""
+    if not results.trial.multi_arm:
+        return results
+    views = comparison_results(results)
+    if comparison is None:
+        return views[0][2]
+    for name, _, view in views:
+        if comparison in (name, name.split(" vs ")[0]):
+            return view
+    raise ValueError(f"comparison must be one of {_choices(v[0] for v in views)}, not {comparison!r}")
+
+
+def plot_forest(results, model: str | None = None, comparison: str | None = None) -> Figure:
+    """The report's forest plot of the interaction estimates (main analysis, or ``model``;
+    multi-arm: of one ``comparison``, default the first)."""
     from .figures import forest_plot
+    results = comparison_view(results, comparison)
     fig = forest_plot(results, model)
     if fig is None:
         raise ValueError("no estimable interaction to plot" + (f" for model {model!r}" if model else ""))
@@ -186,11 +206,12 @@ def _choices(values) -> str:
     return ", ".join(repr(str(v)) for v in dict.fromkeys(values))
 
 
-def plot_subgroups(results, moderator: str | None = None) -> Figure:
+def plot_subgroups(results, moderator: str | None = None, comparison: str | None = None) -> Figure:
     """The report's subgroup plot: the treatment effect in each level of a binary or categorical
-    moderator (default: the plan's first one)."""
+    moderator (default: the plan's first one; multi-arm: of one ``comparison``, default the first)."""
     from .effect_figures import _main_models, subgroup_figure
     from .figures import style
+    results = comparison_view(results, comparison)
     levelled = [m.name for m in results.plan.moderators if results.trial.moderators[m.name].type != "continuous"]
     if moderator is None and levelled:
         moderator = levelled[0]
@@ -204,11 +225,13 @@ def plot_subgroups(results, moderator: str | None = None) -> Figure:
     return drawn[2]
 
 
-def plot_effect(results, moderator: str, outcome: str, timepoint) -> Figure:
+def plot_effect(results, moderator: str, outcome: str, timepoint, comparison: str | None = None) -> Figure:
     """The report's conditional-effect plot: the treatment effect on ``outcome`` at ``timepoint``
-    across the observed values of a continuous ``moderator``, Johnson-Neyman region shaded."""
+    across the observed values of a continuous ``moderator``, Johnson-Neyman region shaded
+    (multi-arm: of one ``comparison``, default the first)."""
     from .effect_figures import _main_models, conditional_effect_figure
     from .figures import style
+    results = comparison_view(results, comparison)
     main = _main_models(results)
     fitted = [f for f in results.fitted if f.fit is not None and f.design is not None and f.spec.kind in main
               and results.trial.moderators[f.spec.moderator].type == "continuous"]

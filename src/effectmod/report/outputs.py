@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..writing import write_csv
 from . import figures as figs
+from .comparisons import flattened
 from .docx import write_docx
 from .etables import etables
 from .html import RenderedFigure
@@ -31,6 +32,7 @@ def write_extra_outputs(results, folder) -> list:
     finally:
         figs.close(collected)
     t1 = table1(results)
+    results = flattened(results)    # multi-arm: each comparison's rows as their own moderators
     jt = jama_table(results)
     write_csv(t1, folder / "table1.csv", full_precision=False)
     write_csv(jt.to_frame(), folder / "interaction_table.csv", full_precision=False)

@@ -107,7 +107,16 @@ def methods_text(results) -> list[str]:
         fits.append(f"binary outcomes were analysed by logistic regression fitted by {method.get(a.binary_method, a.binary_method)}, "
                     "with Wald z CIs and P values; interactions are reported as ratios of odds ratios (the exponentiated "
                     "interaction on the log-odds scale, which the tables also give)")
-    paras.append(f"Treatment was coded 1 for {treated} and 0 for {control}. Each pre-specified moderator was tested in its own model "
+    if results.trial.multi_arm:
+        # multi-arm (CONTRACT §6.3): one indicator per treated arm, every arm in each model
+        paras.append(f"The trial had {len(results.trial.arm_labels) + 1} arms; each treated arm ({treated}) was compared with "
+                     f"{control}. Each model contained every arm (one indicator per treated arm, {control} 0 on all), the "
+                     "moderator and every arm × moderator product, so each comparison's interaction is its own arm × moderator "
+                     "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic models) "
+                     "tested that every arm × moderator coefficient is 0. Multiple-testing adjustment was applied within each "
+                     "comparison; the all-arms tests were not adjusted.")
+    coding = "" if results.trial.multi_arm else f"Treatment was coded 1 for {treated} and 0 for {control}. "
+    paras.append(f"{coding}Each pre-specified moderator was tested in its own model "
                  "containing treatment, the moderator and their product; the reported estimate is the treatment × moderator "
                  "interaction (continuous moderators in raw units, binary moderators coded 1 for the non-reference level, "
                  "categorical moderators as one interaction per non-reference level plus a joint Wald test). "

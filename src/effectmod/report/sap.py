@@ -52,9 +52,15 @@ def _followups_text(plan, outcome) -> str:
     return ", ".join(f"{label}{unit}" for label in outcome.followups)
 
 
+def _treated_text(plan) -> str:
+    """The intervention arm, or a multi-arm trial's intervention arms ('CBT and FT')."""
+    arms = [str(a) for a in plan.data.treated_arms]
+    return arms[0] if len(arms) == 1 else ", ".join(arms[:-1]) + " and " + arms[-1]
+
+
 def direction_words(plan, m) -> str:
     """The hypothesised direction of a moderator in words, naming the arms."""
-    treated, control = plan.data.treated, plan.data.control if plan.data.control is not None else "control"
+    treated, control = _treated_text(plan), plan.data.control if plan.data.control is not None else "control"
     if m.type == "categorical":
         return ("not stated as a direction (the levels of a categorical moderator have no order); "
                 "the joint test of the interaction decides")
@@ -107,7 +113,7 @@ def _tests(plan) -> str | None:
 
 def _model_section(plan) -> Section:
     a = plan.analysis
-    treated = plan.data.treated
+    treated = _treated_text(plan)
     control = plan.data.control if plan.data.control is not None else "the other arm"
     paras = [f"Treatment is coded 1 for {treated} and 0 for {control}. Each moderator is analysed in its own model "
              "containing treatment, the moderator and their product; the estimate of interest is the treatment × "
@@ -185,7 +191,10 @@ def sap_sections(plan) -> list[Section]:
     trial = (f"Trial: {plan.title}.",) if plan.title.strip() else ()
     out = [Section("Statistical analysis plan: treatment effect modifiers", level=1, paragraphs=(*trial, intro)),
            Section("Trial arms", paragraphs=(
-               f"Intervention: {plan.data.treated} (column '{plan.data.treatment}'). Comparator: {control}.",))]
+               f"Intervention: {_treated_text(plan)} (column '{plan.data.treatment}'). Comparator: {control}."
+               + (f" Each intervention arm is compared with {control} in one model with every arm; an 'all arms' joint "
+                  "test of every arm × moderator interaction is reported beside each comparison's."
+                  if plan.data.multi_arm else ""),))]
     outcomes = []
     for o in plan.outcomes:
         if o.type == "binary":

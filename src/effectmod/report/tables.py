@@ -322,6 +322,11 @@ def table1(results) -> pd.DataFrame:
     treat = frame["treat"].to_numpy() == 1
     arms = [(f"{flow.arm_values['treated']} (n = {int(treat.sum())})", treat),
             (f"{flow.arm_values['control']} (n = {int((~treat).sum())})", ~treat)]
+    if results.trial.multi_arm:
+        # one column per arm: the treated arms in plan order, then the control
+        code = results.trial.arm_code
+        arms = [(f"{lab} (n = {int((code == k).sum())})", code == k) for k, lab in enumerate(results.trial.arm_labels, start=1)]
+        arms.append((f"{flow.arm_values['control']} (n = {int((code == 0).sum())})", code == 0))
     out = []
     for col, label, kind in table1_spec(results):
         s = frame[col]

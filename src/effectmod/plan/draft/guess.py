@@ -155,7 +155,10 @@ def _guess_arm(cols: dict[str, Column], draft: Draft) -> None:
         note = "could not tell which arm is the intervention; swap treated and control if needed"
     others = [lv for lv in levels if lv not in (draft.treated, draft.control)]
     if others:
-        note += f"; arms {', '.join(repr(o) for o in others)} will be excluded (counted in the data flow)"
+        # more than two arms: a multi-arm analysis, every other arm compared with the guessed control
+        draft.treated_arms = [str(draft.treated), *others]
+        note += (f"; {len(levels)} arms: each of {', '.join(repr(a) for a in draft.treated_arms)} is compared with "
+                 f"'{draft.control}' (the control guessed); list only the arms to analyse")
     draft.arm_note = note
 
 

@@ -44,6 +44,7 @@ class Draft:
     treated: str | None = None
     control: str | None = None
     arm_note: str = ""
+    treated_arms: list[str] = field(default_factory=list)   # more than two arms: every arm but the control
     sheet: str | None = None
     missing_codes: list[str] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)

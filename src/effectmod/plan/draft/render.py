@@ -51,8 +51,13 @@ def render_draft(d: Draft) -> str:
         out.append("  id: TODO_id_column   # TODO: the participant id column (no column is unique on every row)")
     if d.arm:
         out.append(f"  treatment: {_name(d.arm)}   # CONFIRM: column holding the randomised arm")
-        out.append(f"  treated: {_q(d.treated)}   # CONFIRM: the intervention arm's value ({d.arm_note})")
-        out.append(f"  control: {_q(d.control)}   # CONFIRM: the control arm's value")
+        if d.treated_arms:
+            out.append(f"  treated: [{', '.join(_q(a) for a in d.treated_arms)}]   # CONFIRM: the intervention arms, "
+                       f"each compared with the control in one model with every arm ({d.arm_note})")
+            out.append(f"  control: {_q(d.control)}   # CONFIRM: the control arm's value (guessed; required with a list of arms)")
+        else:
+            out.append(f"  treated: {_q(d.treated)}   # CONFIRM: the intervention arm's value ({d.arm_note})")
+            out.append(f"  control: {_q(d.control)}   # CONFIRM: the control arm's value")
     else:
         out += ["  treatment: TODO_arm_column   # TODO: the column holding the randomised arm (none found by name or value)",
                 "  treated: TODO   # TODO: the value that marks the intervention arm",
