@@ -25,6 +25,8 @@ mixed_extra:ref.R
 mi_e2e:ref.R
 mi_pool:ref.R,md_pattern.R
 mice_steps:ref.R
+epil_count:ref.R
+btheb_ordinal:ref.R
 "
 
 scripts_of() {
