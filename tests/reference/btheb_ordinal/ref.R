@@ -21,18 +21,19 @@ d <- data.frame(id = seq_len(nrow(b)), treatment = as.character(b$treatment), dr
                 bdi_cat_pre = cut4(b$bdi.pre), bdi_cat_2m = cut4(b$bdi.2m), bdi_cat_8m = cut4(b$bdi.8m))
 write.csv(d, "data.csv", row.names = FALSE, na = "")
 
-LEVELS <- c("minimal", "mild", "moderate", "severe")
+## levels, follow-ups, baseline and moderators as plan.yaml declares them (the file effectmod reads)
+plan <- yaml::read_yaml("plan.yaml")
+o <- plan$outcomes[[1]]
+LEVELS <- unlist(o$levels)
 d <- read_data("data.csv")
-d$treat <- as.integer(d$treatment == "BtheB")
-d$base <- match(d$bdi_cat_pre, LEVELS)
-mods <- list(list(name = "drug", col = "drug", type = "binary", ref = "No"),
-             list(name = "length", col = "length", type = "binary", ref = "<6m"),
-             list(name = "bdi_pre", col = "bdi_pre", type = "continuous"))
+d$treat <- as.integer(d[[plan$data$treatment]] == plan$data$treated)
+d$base <- match(d[[o$baseline]], LEVELS)      # an ordinal baseline enters as its level index
+mods <- lapply(plan$moderators, function(m) list(name = m$name, col = m$column, type = m$type, ref = m$reference))
 rows <- list(); extras <- list()
 z <- qnorm(1 - (1 - CI_LEVEL) / 2)
-for (tp in c("2", "8")) for (m in mods) {
+for (tp in names(o$followups)) for (m in mods) {
   dd <- d
-  dd$y <- dd[[paste0("bdi_cat_", tp, "m")]]
+  dd$y <- dd[[o$followups[[tp]]]]
   dd$mod <- if (m$type == "binary") as.integer(dd[[m$col]] != m$ref) else dd[[m$col]]
   dd <- dd[!is.na(dd$y) & !is.na(dd$mod) & !is.na(dd$base), ]
   dd$y <- droplevels(factor(dd$y, levels = LEVELS, ordered = TRUE))
@@ -40,7 +41,7 @@ for (tp in c("2", "8")) for (m in mods) {
                       control = ordinal::clm.control(gradTol = 1e-12, relTol = 1e-14, maxIter = 200))
   b <- coef(fit); V <- vcov(fit)
   est <- b[["treat:mod"]]; se <- sqrt(V["treat:mod", "treat:mod"])
-  rows[[length(rows) + 1]] <- data.frame(outcome = "bdi_cat", timepoint = tp, moderator = m$name, term = "",
+  rows[[length(rows) + 1]] <- data.frame(outcome = o$name, timepoint = tp, moderator = m$name, term = "",
     model = "ordinal", estimate = est, std_error = se, ci_low = est - z * se, ci_high = est + z * se,
     p_value = 2 * pnorm(-abs(est / se)), p_adjusted = NA, n = nrow(dd))
   ## ordinal::nominal_test's LR for treat and treat:mod, refitted at the tight tolerance

@@ -32,13 +32,14 @@ d <- data.frame(subject = w$subject, trt = as.character(w$trt), base = w$base, a
                 y_obs = w$y_obs, weeks = w$weeks)
 write.csv(d, "data.csv", row.names = FALSE, na = "")
 
+plan <- yaml::read_yaml("plan.yaml")
 d <- read_data("data.csv")
-d$treat <- as.integer(d$trt == "progabide")
-outcomes <- list(list(name = "seizures4", col = "y4", tp = "4", exposure = NULL),
-                 list(name = "seizures", col = "y_obs", tp = "total", exposure = "weeks"))
-mods <- list(list(name = "age", col = "age", type = "continuous"),
-             list(name = "base", col = "base", type = "continuous"),
-             list(name = "age_group", col = "age_group", type = "categorical"))
+d$treat <- as.integer(d[[plan$data$treatment]] == plan$data$treated)
+## outcomes and moderators as plan.yaml declares them (the file effectmod reads)
+plan <- yaml::read_yaml("plan.yaml")
+outcomes <- lapply(plan$outcomes, function(o) list(name = o$name, col = o$followups[[1]], tp = names(o$followups)[1],
+                                                   exposure = o$exposure, baseline = o$baseline))
+mods <- lapply(plan$moderators, function(m) list(name = m$name, col = m$column, type = m$type, ref = m$reference))
 
 nb_exact <- function(f, dd) {
   fit <- MASS::glm.nb(f, data = dd, control = glm.control(epsilon = 1e-14, maxit = 200))
@@ -61,8 +62,12 @@ rows <- list(); extras <- list()
 for (o in outcomes) for (m in mods) for (model in c("poisson", "negative_binomial")) {
   dd <- d
   dd$y <- dd[[o$col]]
-  dd$mod <- if (m$type == "categorical") factor(dd[[m$col]], levels = sort(unique(dd[[m$col]]))) else dd[[m$col]]
-  rhs <- if (m$col == "base") "treat * mod" else "treat * mod + base"
+  if (m$type == "categorical") {
+    ref <- if (is.null(m$ref)) sort(unique(dd[[m$col]]), method = "radix")[1] else m$ref
+    dd$mod <- factor(dd[[m$col]], levels = c(ref, sort(setdiff(unique(dd[[m$col]]), ref), method = "radix")))
+  } else dd$mod <- dd[[m$col]]
+  ## the baseline enters once when it is the moderator
+  rhs <- if (m$col == o$baseline) "treat * mod" else paste("treat * mod +", o$baseline)
   if (!is.null(o$exposure)) rhs <- paste0(rhs, " + offset(log(", o$exposure, "))")
   f <- as.formula(paste("y ~", rhs))
   pois <- glm(f, data = dd, family = poisson, control = glm.control(epsilon = 1e-15, maxit = 200))

@@ -1,0 +1,167 @@
+"""Count and ordinal outcomes end to end: the R references (glm poisson, MASS::glm.nb,
+ordinal::clm) through ``effectmod.analyze`` and the command line, the plan checks (exit 2 with one
+line per problem), `per`, exposure and the report labels."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import effectmod as em
+from effectmod.errors import DataError, PlanError
+
+REF = Path(__file__).parent / "reference"
+REL = 1e-6
+
+
+def _plan(case: str, **analysis) -> dict:
+    plan = yaml.safe_load((REF / case / "plan.yaml").read_text())
+    plan.setdefault("analysis", {}).update(analysis)
+    return plan
+
+
+def _compare(got: pd.DataFrame, ref: pd.DataFrame) -> int:
+    got = got.assign(timepoint=got["timepoint"].astype(str), term=got["term"].astype(object).fillna("").astype(str))
+    ref = ref.assign(timepoint=ref["timepoint"].astype(str), term=ref["term"].astype(object).fillna("").astype(str))
+    keys = ["outcome", "timepoint", "moderator", "term", "model"]
+    merged = ref.merge(got, on=keys, suffixes=("_r", "_e"), how="left", validate="one_to_one")
+    assert len(merged) == len(ref)
+    for _, r in merged.iterrows():
+        for col in ("estimate", "std_error", "ci_low", "ci_high"):
+            want, have = r[f"{col}_r"], r[f"{col}_e"]
+            if isinstance(want, float) and math.isnan(want):
+                assert math.isnan(have)
+                continue
+            assert have == pytest.approx(want, rel=REL, abs=1e-6 * (r["std_error_r"] if r["term"] != "joint" else 1)), (keys, col)
+        assert abs(r["p_value_e"] - r["p_value_r"]) < 1e-6
+        assert r["n_e"] == r["n_r"] and r["tier_e"] == r["tier_r"]
+    return len(merged)
+
+
+@pytest.mark.parametrize("model", ["poisson", "negative_binomial"])
+def test_count_models_agree_with_r(model):
+    ref = pd.read_csv(REF / "epil_count" / "reference.csv", keep_default_na=False, na_values=[""])
+    ref = ref[ref["model"] == model]
+    res = em.analyze(REF / "epil_count" / "data.csv", _plan("epil_count", count_model=model))
+    assert set(res.table["model"]) == {model}
+    assert _compare(res.table, ref) == 10
+    notes = res.table.loc[res.table["model"] == model, "note"]
+    if model == "poisson":
+        # the trial's counts are overdispersed: every Poisson row says so and recommends NB
+        assert all("overdispersion" in n and "negative_binomial" in n for n in notes)
+        s = next(f.summary for f in res.fitted if f.spec.moderator == "age" and f.spec.outcome == "seizures4")
+        assert s["dispersion_ratio"] > 2 and s["overdispersion_p"] < 1e-3
+    else:
+        assert not any("overdispersion" in n for n in notes)
+        s = next(f.summary for f in res.fitted if f.spec.moderator == "age" and f.spec.outcome == "seizures4")
+        extras = pd.read_csv(REF / "epil_count" / "extras.csv")
+        want = extras[(extras.outcome == "seizures4") & (extras.moderator == "age") & (extras.model == model)]["theta"].iloc[0]
+        assert s["theta"] == pytest.approx(want, rel=REL)
+
+
+def test_count_per_scales_the_interaction():
+    plan = _plan("epil_count", count_model="negative_binomial")
+    plan["moderators"] = [dict(plan["moderators"][0], per=10)]
+    res = em.analyze(REF / "epil_count" / "data.csv", plan)
+    ref = pd.read_csv(REF / "epil_count" / "reference.csv")
+    r = ref[(ref.model == "negative_binomial") & (ref.moderator == "age") & (ref.outcome == "seizures4")].iloc[0]
+    row = res.table[res.table["outcome"] == "seizures4"].iloc[0]
+    assert row["estimate"] == pytest.approx(10 * r.estimate, rel=REL)
+    assert row["std_error"] == pytest.approx(10 * r.std_error, rel=REL)
+    assert row["p_value"] == pytest.approx(r.p_value, abs=1e-6)
+    assert row["per"] == 10
+
+
+def test_ordinal_agrees_with_clm():
+    res = em.analyze(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
+    ref = pd.read_csv(REF / "btheb_ordinal" / "reference.csv", keep_default_na=False, na_values=[""])
+    assert _compare(res.table, ref) == 6
+    po = next(f.summary["proportional_odds"] for f in res.fitted if f.spec.moderator == "drug" and f.spec.timepoint == "2")
+    extras = pd.read_csv(REF / "btheb_ordinal" / "extras.csv", dtype={"timepoint": str})
+    e = extras[(extras.timepoint == "2") & (extras.moderator == "drug")].iloc[0]
+    assert po["treat"]["statistic"] == pytest.approx(e.nominal_lr_treat, rel=1e-5)
+    assert po["treat:mod"]["p_value"] == pytest.approx(e.nominal_p_interaction, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_ordinal_agrees_with_clm_through_the_command_line(tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "effectmod", "analyze", str(REF / "btheb_ordinal" / "data.csv"),
+                          "--plan", str(REF / "btheb_ordinal" / "plan.yaml"), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Ratio of ORs" in run.stdout and "Proportional-odds regression" in run.stdout
+    got = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
+    ref = pd.read_csv(REF / "btheb_ordinal" / "reference.csv", keep_default_na=False, na_values=[""])
+    assert _compare(got, ref) == 6
+    html = (out / "report.html").read_text()
+    assert "proportional" in html.lower()
+
+
+def _epil_frame():
+    return pd.read_csv(REF / "epil_count" / "data.csv")
+
+
+def test_count_and_ordinal_plan_problems_exit_2(tmp_path):
+    data = _epil_frame()
+    bad = data.astype({"y4": float, "weeks": float})
+    bad.loc[0, "y4"] = 2.5
+    bad.loc[1, "y4"] = -1
+    bad.loc[2, "weeks"] = 0
+    with pytest.raises(DataError) as err:
+        em.analyze(bad, _plan("epil_count"))
+    text = str(err.value)
+    assert "whole numbers" in text and "y4" in text and "outcomes[1].exposure" in text
+    plan = _plan("epil_count", model="mixed")
+    with pytest.raises(PlanError, match="mixed models are not defined for count"):
+        em.analyze(data, plan)
+    plan = _plan("epil_count")
+    plan["outcomes"][0]["levels"] = ["a", "b"]
+    with pytest.raises(PlanError, match="levels: only ordinal"):
+        em.analyze(data, plan)
+    ordinal = yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text())
+    ordinal["outcomes"][0]["levels"] = ["minimal", "mild", "moderate"]
+    with pytest.raises(DataError, match="not among outcomes\\[0\\].levels"):
+        em.analyze(REF / "btheb_ordinal" / "data.csv", ordinal)
+    del ordinal["outcomes"][0]["levels"]
+    with pytest.raises(DataError, match="levels: required"):
+        em.analyze(REF / "btheb_ordinal" / "data.csv", ordinal)
+    p = tmp_path / "plan.yaml"
+    p.write_text(yaml.safe_dump(_plan("epil_count", count_model="zip")))
+    run = subprocess.run([sys.executable, "-m", "effectmod", "validate", str(REF / "epil_count" / "data.csv"), "--plan", str(p)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "count_model" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_zero_counts_in_a_subgroup_give_a_note_not_a_crash():
+    data = _epil_frame()
+    data.loc[(data.trt == "progabide") & (data.age_group == "<25"), "y4"] = 0
+    res = em.analyze(data, _plan("epil_count"))
+    rows = res.table[(res.table.outcome == "seizures4") & (res.table.moderator == "age_group") & (res.table.term == "<25")]
+    assert "no events" in rows["note"].iloc[0]
+
+
+def test_numeric_ordinal_categories_and_unused_levels():
+    d = pd.read_csv(REF / "btheb_ordinal" / "data.csv")
+    levels = ["minimal", "mild", "moderate", "severe"]
+    for c in ("bdi_cat_pre", "bdi_cat_2m", "bdi_cat_8m"):
+        d[c] = d[c].map({lv: 10 * (i + 1) for i, lv in enumerate(levels)})
+    plan = yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text())
+    del plan["outcomes"][0]["levels"]
+    res = em.analyze(d, plan)
+    ref = pd.read_csv(REF / "btheb_ordinal" / "reference.csv")
+    np.testing.assert_allclose(res.table["estimate"].to_numpy(float),
+                               ref.set_index(["timepoint", "moderator"]).loc[
+                                   list(zip(res.table["timepoint"].astype(int), res.table["moderator"]))]["estimate"].to_numpy(float),
+                               rtol=REL)
+    # a declared level nobody has is dropped from the model (as clm with droplevels)
+    plan = yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text())
+    plan["outcomes"][0]["levels"] = ["none", "minimal", "mild", "moderate", "severe", "extreme"]
+    again = em.analyze(REF / "btheb_ordinal" / "data.csv", plan)
+    np.testing.assert_allclose(again.table["estimate"].to_numpy(float), res.table["estimate"].to_numpy(float), rtol=1e-9)
