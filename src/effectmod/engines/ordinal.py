@@ -43,6 +43,11 @@ class OrdinalFit:
     separation: bool = False
     notes: tuple[str, ...] = ()
 
+    @property
+    def diverged(self) -> bool:
+        """A flat likelihood (a category missing in a subgroup): effects built on it are artefacts."""
+        return self.separation
+
     def contrast(self, L: np.ndarray) -> Contrast:
         L = np.asarray(L, dtype=float).ravel()
         est = float(L @ self.coef)

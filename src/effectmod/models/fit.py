@@ -116,6 +116,9 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
                 notes = (*notes, *(Note(SPARSE_CELL, c) for c in cells))
             if spec.kind == "linear" and plan.analysis.se == "classical":
                 notes = _heteroscedasticity(design, fit, summary, notes, plan)
+            if spec.kind in ("poisson", "ordinal"):
+                from .fit_counts import model_checks
+                notes = model_checks(spec, design, fit, summary, notes)
         except RankDeficient as exc:
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones

@@ -31,16 +31,26 @@ PO_P = 0.05
 
 
 def run_count_or_ordinal(spec: ModelSpec, design: Design, plan: Plan) -> tuple[Any, dict[str, Any], tuple[Note, ...]]:
+    """The engine's fit alone (what the bootstrap refits): (fit, summary, notes)."""
     clusters = getattr(design, "clusters", None)
     if spec.kind == "ordinal":
         return _ordinal(design, clusters)
     return _count(spec, design, plan, clusters)
 
 
+def model_checks(spec: ModelSpec, design: Design, fit, summary: dict, notes: tuple[Note, ...]) -> tuple[Note, ...]:
+    """The checks of a fitted count or ordinal model, once per analysed model (not per bootstrap
+    replicate): overdispersion of a Poisson fit, proportional odds of an ordinal fit."""
+    if spec.kind == "poisson":
+        return (*notes, *_overdispersion(design, fit, summary))
+    if spec.kind == "ordinal":
+        return (*notes, *_proportional_odds(design, summary))
+    return notes
+
+
 def _count(spec, design, plan, clusters):
-    from ..engines.errors import EngineError
     from ..engines.negbin import fit_negbin
-    from ..engines.poisson import fit_poisson, overdispersion_lr
+    from ..engines.poisson import fit_poisson
     engine = fit_negbin if spec.kind == "negative_binomial" else fit_poisson
     fit = engine(design.X, design.y, design.names, offset=design.offset, cluster=clusters)
     notes = [Note(COUNT_ENGINE, n) for n in fit.notes]
@@ -50,7 +60,13 @@ def _count(spec, design, plan, clusters):
                                "offset": design.offset is not None, "diverged": fit.diverged}
     if spec.kind == "negative_binomial":
         summary.update(theta=fit.theta, theta_se=fit.theta_se)
-        return fit, summary, tuple(notes)
+    return fit, summary, tuple(notes)
+
+
+def _overdispersion(design, fit, summary) -> list[Note]:
+    from ..engines.errors import EngineError
+    from ..engines.negbin import fit_negbin
+    from ..engines.poisson import overdispersion_lr
     try:
         nb = fit_negbin(design.X, design.y, design.names, offset=design.offset)
         lr, p = overdispersion_lr(fit.loglik, nb.loglik)
@@ -58,27 +74,36 @@ def _count(spec, design, plan, clusters):
         lr, p = math.nan, math.nan
     flagged = bool(p < OVERDISPERSION_P and fit.dispersion_ratio > OVERDISPERSION_RATIO)
     summary.update(overdispersion_lr=lr, overdispersion_p=p, overdispersion_flagged=flagged)
-    if flagged:
-        notes.append(Note(OVERDISPERSION, (
-            f"overdispersion: Pearson chi-square/df = {number(fit.dispersion_ratio)}, negative binomial vs Poisson "
-            f"LR test {p_text(p)}; the Poisson SEs are too small: use analysis.count_model: negative_binomial")))
-    return fit, summary, tuple(notes)
+    if not flagged:
+        return []
+    return [Note(OVERDISPERSION, (
+        f"overdispersion: Pearson chi-square/df = {number(fit.dispersion_ratio)}, negative binomial vs Poisson "
+        f"LR test {p_text(p)}; the Poisson SEs are too small: use analysis.count_model: negative_binomial"))]
 
 
 def _ordinal(design: Design, clusters):
-    from ..engines.ordinal import fit_ordinal, proportional_odds_lr
+    from ..engines.ordinal import fit_ordinal
     fit = fit_ordinal(design.X, design.y, design.names, cluster=clusters)
-    notes = [Note(ORDINAL_ENGINE, n) for n in fit.notes]
+    notes = tuple(Note(ORDINAL_ENGINE, n) for n in fit.notes)
     summary: dict[str, Any] = {"categories_used": len(fit.categories), "thresholds": [float(t) for t in fit.thresholds],
                                "loglik": fit.loglik, "converged": fit.converged, "separation": fit.separation}
+    return fit, summary, notes
+
+
+def _proportional_odds(design: Design, summary: dict) -> list[Note]:
+    from ..engines.errors import EngineError
+    from ..engines.ordinal import proportional_odds_lr
     checked = ["treat", *(f"treat:{m}" for m in design.mod_names)]
     po = {}
     for col in checked:
-        lr, df, p = proportional_odds_lr(design.X, design.y, design.names, [col])
+        try:
+            lr, df, p = proportional_odds_lr(design.X, design.y, design.names, [col])
+        except EngineError:
+            lr, df, p = math.nan, 0, math.nan
         po[col] = {"statistic": lr, "df": df, "p_value": p}
     summary["proportional_odds"] = po
     bad = [col for col in checked if po[col]["p_value"] < PO_P]
-    if bad:
-        shown = ", ".join(f"{col} ({p_text(po[col]['p_value'])})" for col in bad)
-        notes.append(Note(PROPORTIONAL_ODDS, f"proportional odds questionable (nominal-effects LR test) for {shown}"))
-    return fit, summary, tuple(notes)
+    if not bad:
+        return []
+    shown = ", ".join(f"{col} ({p_text(po[col]['p_value'])})" for col in bad)
+    return [Note(PROPORTIONAL_ODDS, f"proportional odds questionable (nominal-effects LR test) for {shown}")]
