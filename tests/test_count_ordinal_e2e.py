@@ -165,3 +165,19 @@ def test_numeric_ordinal_categories_and_unused_levels():
     plan["outcomes"][0]["levels"] = ["none", "minimal", "mild", "moderate", "severe", "extreme"]
     again = em.analyze(REF / "btheb_ordinal" / "data.csv", plan)
     np.testing.assert_allclose(again.table["estimate"].to_numpy(float), res.table["estimate"].to_numpy(float), rtol=1e-9)
+
+
+def test_report_words_name_the_ratio_scales():
+    from effectmod.report.key_findings import average_lines
+    from effectmod.report.paragraph import methods_text, result_text
+    res = em.analyze(REF / "epil_count" / "data.csv", _plan("epil_count", count_model="negative_binomial"))
+    methods = " ".join(methods_text(res))
+    assert "negative binomial (NB2)" in methods and "ratios of rate ratios" in methods and "rate difference" in methods
+    assert all(line.split(": ")[1].startswith("rate ratio") for line in average_lines(res))
+    r = next(res.table.itertuples())
+    text = result_text(r, 0.95, 0.05)
+    assert text.startswith(f"ratio of rate ratios = {math.exp(r.estimate):.2f}")
+    assert set(res.sections["rate_scale"]["quantity"]) == {"rd_interaction", "rate_difference", "rate"}
+    ordinal = em.analyze(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
+    assert "proportional-odds" in " ".join(methods_text(ordinal))
+    assert "rd_estimate" not in ordinal.table

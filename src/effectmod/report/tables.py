@@ -25,6 +25,18 @@ COUNT_MODELS = frozenset({"poisson", "negative_binomial"})
 TYPE_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal"})
 
 
+def effect_name(model: str) -> str:
+    """What a treatment effect of this model is: 'rate ratio', 'odds ratio' or 'mean difference'."""
+    if model in COUNT_MODELS:
+        return "rate ratio"
+    return "odds ratio" if model in RATIO_MODELS else "mean difference"
+
+
+def interaction_name(model: str) -> str:
+    """What an interaction of this model is, in words: a ratio of rate (odds) ratios or a β-coefficient."""
+    return f"ratio of {effect_name(model)}s" if model in RATIO_MODELS else "β-coefficient"
+
+
 def ratio_head(model: str) -> str:
     """The estimate column's name: 'Ratio of RRs' (count), 'Ratio of ORs' (logistic, ordinal), 'β'."""
     if model in COUNT_MODELS:
