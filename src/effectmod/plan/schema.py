@@ -421,7 +421,8 @@ class Plan(_Strict):
                 problems.append(f"outcomes[{i}]: wide data (no data.time) needs followups: label -> column")
         for i, o in enumerate(self.outcomes):
             if o.type in ("count", "ordinal") and "mixed" in self.analysis.model_types:
-                problems.append(f"outcomes[{i}]: '{o.name}' is {o.type}, and mixed models are not defined for {o.type} outcomes "
+                problems.append(f"outcomes[{i}]: '{o.name}' is {'a count' if o.type == 'count' else 'an ordinal'} outcome, and "
+                                f"mixed models are not defined for {o.type} outcomes "
                                 f"(they get one {'count' if o.type == 'count' else 'proportional-odds'} model per follow-up); "
                                 "use analysis.model: linear and no mixed sensitivity model")
             if o.type == "binary" and "mixed" in self.analysis.model_types:
