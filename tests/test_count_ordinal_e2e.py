@@ -181,3 +181,26 @@ def test_report_words_name_the_ratio_scales():
     ordinal = em.analyze(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
     assert "proportional-odds" in " ".join(methods_text(ordinal))
     assert "rd_estimate" not in ordinal.table
+
+
+def test_long_data_exposure_is_per_visit_row():
+    wide = _epil_frame()
+    rng = np.random.default_rng(11)
+    long = pd.concat([wide[["subject", "trt", "base", "age"]].assign(period=p, y=wide[f"y{p}"], weeks=rng.integers(1, 4, len(wide)))
+                      for p in (1, 2, 3, 4)], ignore_index=True)
+    plan = {"data": {"id": "subject", "treatment": "trt", "treated": "progabide", "control": "placebo", "time": "period"},
+            "outcomes": [{"name": "y", "type": "count", "column": "y", "baseline": 1, "exposure": "weeks"}],
+            "moderators": [{"name": "age", "column": "age", "type": "continuous"}],
+            "analysis": {"count_model": "negative_binomial"}}
+    res = em.analyze(long, plan)
+    for t in ("2", "4"):
+        at = long[long.period == int(t)].set_index("subject")
+        first = long[long.period == 1].set_index("subject")
+        w = wide.set_index("subject").assign(y_t=at["y"], y_1=first["y"], weeks_t=at["weeks"]).reset_index()
+        wplan = {"data": {"id": "subject", "treatment": "trt", "treated": "progabide", "control": "placebo"},
+                 "outcomes": [{"name": "y", "type": "count", "baseline": "y_1", "followups": {t: "y_t"}, "exposure": "weeks_t"}],
+                 "moderators": plan["moderators"], "analysis": plan["analysis"]}
+        want = em.analyze(w, wplan).table.iloc[0]
+        got = res.table[res.table["timepoint"].astype(str) == t].iloc[0]
+        assert got["estimate"] == pytest.approx(want["estimate"], rel=1e-9)
+        assert got["std_error"] == pytest.approx(want["std_error"], rel=1e-9)
