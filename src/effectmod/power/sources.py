@@ -38,6 +38,9 @@ class PilotModel:
     treat_col: int
     mod_cols: tuple[int, ...]
     inter_cols: tuple[int, ...]
+    family: str = ""          # count outcomes: poisson | negative_binomial ("" = linear or binary)
+    theta: float = float("nan")               # negative binomial dispersion of the pilot fit
+    offset: np.ndarray | None = None          # (m,) log(exposure) of the pilot rows, resampled with them
 
 
 @dataclass(frozen=True)
