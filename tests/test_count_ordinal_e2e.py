@@ -204,3 +204,20 @@ def test_long_data_exposure_is_per_visit_row():
         got = res.table[res.table["timepoint"].astype(str) == t].iloc[0]
         assert got["estimate"] == pytest.approx(want["estimate"], rel=1e-9)
         assert got["std_error"] == pytest.approx(want["std_error"], rel=1e-9)
+
+
+def test_standardised_category_probabilities():
+    res = em.analyze(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
+    cp = res.sections["category_probabilities"]
+    sums = cp.groupby(["timepoint", "moderator", "level", "arm"])["probability"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-12)
+    fm = next(f for f in res.fitted if f.spec.moderator == "drug" and f.spec.timepoint == "2")
+    d = fm.design
+    Z = d.X.copy()
+    Z[:, d.index("treat")] = 1.0
+    Z[:, d.index("mod")] = 1.0
+    Z[:, d.index("treat:mod")] = 1.0
+    want = fm.fit.probabilities(Z @ fm.fit.coef).mean(axis=0)
+    got = cp[(cp.timepoint == "2") & (cp.moderator == "drug") & (cp.level == "Yes") & (cp.arm == "treated")]
+    np.testing.assert_allclose(got["probability"].to_numpy(), want, rtol=1e-12)
+    assert (got["std_error"] > 0).all() and list(got["category"]) == ["minimal", "mild", "moderate", "severe"]

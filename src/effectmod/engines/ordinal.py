@@ -42,6 +42,7 @@ class OrdinalFit:
     iterations: int
     separation: bool = False
     notes: tuple[str, ...] = ()
+    full_vcov: np.ndarray | None = None   # thresholds then the non-intercept coefficients
 
     @property
     def diverged(self) -> bool:
@@ -186,7 +187,7 @@ def fit_ordinal(X: np.ndarray, y: np.ndarray, names=None, nominal: np.ndarray | 
     notes = (("the likelihood is flat in some direction (a category missing in a subgroup): estimate unreliable",)
              if separation else ())
     return OrdinalFit(coef, vcov, names, params[:n_cut], tuple(int(c) for c in used), len(y), ll, converged,
-                      int(res.iterations[0]), separation, notes)
+                      int(res.iterations[0]), separation, notes, cov[:n_cut + q, :n_cut + q])
 
 
 def proportional_odds_lr(X: np.ndarray, y: np.ndarray, names, columns: list[str]) -> tuple[float, int, float]:
