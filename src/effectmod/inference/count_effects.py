@@ -125,6 +125,8 @@ def count_absolute_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tupl
     for model in fitted:
         if model.spec.kind not in COUNT_KINDS or model.fit is None or getattr(model.fit, "diverged", False):
             continue
+        if "treat" not in model.design.names:       # multi-arm designs: not standardised here (columns stay empty)
+            continue
         m = trial.moderators[model.spec.moderator]
         for row in model_rate_rows(model, m.type, m.levels, plan.analysis.ci_level):
             section.append(row)

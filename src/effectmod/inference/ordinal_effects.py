@@ -60,6 +60,8 @@ def category_probabilities(fitted: list, trial, plan) -> pd.DataFrame:
     for model in fitted:
         if model.spec.kind != "ordinal" or model.fit is None or getattr(model.fit, "diverged", False):
             continue
+        if "treat" not in model.design.names:       # multi-arm designs: not standardised here
+            continue
         d, fit, spec = model.design, model.fit, model.spec
         m = trial.moderators[spec.moderator]
         o = trial.outcomes[spec.outcome]

@@ -93,7 +93,8 @@ def _ordinal(design: Design, clusters):
 def _proportional_odds(design: Design, summary: dict) -> list[Note]:
     from ..engines.errors import EngineError
     from ..engines.ordinal import proportional_odds_lr
-    checked = ["treat", *(f"treat:{m}" for m in design.mod_names)]
+    # the treatment and treatment x moderator columns (every arm's, in a multi-arm design)
+    checked = [nm for nm in design.names if nm.startswith("treat")]
     po = {}
     for col in checked:
         try:
