@@ -193,3 +193,29 @@ def test_ordinal_agrees_with_statsmodels_and_drops_unused_categories():
     assert again.categories == (0, 2, 5, 7)
     p = again.probabilities(X[:, 1:] @ again.coef[1:])
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_ordinal_cluster_sandwich_uses_the_score_contributions():
+    from scipy import special
+    X, y, names = _btheb("2", "drug")
+    cluster = np.arange(len(y)) % 9
+    plain = fit_ordinal(X, y, names)
+    fit = fit_ordinal(X, y, names, cluster=cluster)
+    k = np.searchsorted(np.array(plain.categories), y.astype(int))
+    Z = X[:, 1:]
+    params = np.concatenate([plain.thresholds, plain.coef[1:]])
+    n_cut = plain.thresholds.size
+
+    def row_loglik(p):
+        cum = special.expit(p[:n_cut][None, :] - (Z @ p[n_cut:])[:, None])
+        cum = np.column_stack([np.zeros(len(y)), cum, np.ones(len(y))])
+        return np.log(cum[np.arange(len(y)), k + 1] - cum[np.arange(len(y)), k])
+    S = np.empty((len(y), params.size))
+    for j in range(params.size):
+        e = np.zeros_like(params)
+        e[j] = 1e-6
+        S[:, j] = (row_loglik(params + e) - row_loglik(params - e)) / 2e-6
+    assert plain.full_vcov is not None
+    want = cr0_vcov(S, plain.full_vcov, cluster)[n_cut:, n_cut:]
+    np.testing.assert_allclose(fit.vcov[1:, 1:], want, rtol=1e-6)
+    np.testing.assert_allclose(fit.coef, plain.coef)

@@ -81,7 +81,8 @@ def fit_negbin(X: np.ndarray, y: np.ndarray, names=None, offset: np.ndarray | No
     scale = column_scale(X)
     Xs = X / scale
     mu0 = pois.mu
-    moment = len(y) / float(np.sum((y / mu0 - 1.0) ** 2))
+    spread = float(np.sum((y / mu0 - 1.0) ** 2))
+    moment = len(y) / spread if spread > 0 and math.isfinite(spread) else 1.0
     z0 = np.concatenate([pois.coef * scale, [math.log(min(max(moment, 1e-3), 1e6))]])
 
     def direction(zz):

@@ -168,7 +168,8 @@ def fit_ordinal(X: np.ndarray, y: np.ndarray, names=None, nominal: np.ndarray | 
         (a, A), (b, B) = _parts(Zs, k, W, n_cut, est)
         Fa, Fb = special.expit(a), special.expit(b)
         scores = (A * (Fa * (1 - Fa))[:, None] - B * (Fb * (1 - Fb))[:, None]) / (Fa - Fb)[:, None]
-        cov = cr0_vcov(scores * unscale[None, :], cov, cluster)
+        # scores in the original units: d/d(b) = d/d(b_scaled) * scale = d/d(b_scaled) / unscale
+        cov = cr0_vcov(scores / unscale[None, :], cov, cluster)
     params = est * unscale
     q = Zs.shape[1]
     coef = np.zeros(len(names))
