@@ -90,7 +90,7 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024,
     if scenario in COUNT_SCENARIOS:
         if overrides:
             raise UsageError(f"simulate: the {scenario} scenario takes no overrides ({', '.join(overrides)})")
-        return simulate_count_or_ordinal(scenario, int(n), seed)
+        return SimulatedTrial(*simulate_count_or_ordinal(scenario, int(n), seed))
     spec = scenario_with(scenario, **overrides)
     d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout)
     return SimulatedTrial(_frame(spec, d), build_plan(spec, seed), _truth(spec, int(n), seed))

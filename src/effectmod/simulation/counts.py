@@ -23,8 +23,8 @@ STATUS: dict[str, Any] = {"thresholds": (-1.1, 0.0, 1.1), "treat": 0.5, "baselin
 COUNT_SCENARIOS = ("epilepsy", "status")
 
 
-def simulate_count_or_ordinal(scenario: str, n: int, seed: int):
-    from . import SimulatedTrial
+def simulate_count_or_ordinal(scenario: str, n: int, seed: int) -> tuple[pd.DataFrame, dict, dict]:
+    """(data, plan, truth) of one simulated trial of the scenario."""
     rng = np.random.default_rng(seed)
     treat = np.r_[np.ones(n // 2), np.zeros(n - n // 2)]
     rng.shuffle(treat)
@@ -50,7 +50,7 @@ def simulate_count_or_ordinal(scenario: str, n: int, seed: int):
         truth = {"scenario": scenario, "n": n, "seed": seed, "dropout": "none", "parameters": p,
                  "interactions": [{"outcome": "seizures", "timepoint": "end", "moderator": "age", "value": p["treat_x_age"],
                                    "scale": "log rate ratio per year of age"}]}
-        return SimulatedTrial(data, plan, truth)
+        return data, plan, truth
     p = STATUS
     levels = ["poor", "fair", "good", "excellent"]
     severe = (rng.random(n) < 0.4).astype(float)
@@ -71,4 +71,4 @@ def simulate_count_or_ordinal(scenario: str, n: int, seed: int):
     truth = {"scenario": scenario, "n": n, "seed": seed, "dropout": "none", "parameters": params,
              "interactions": [{"outcome": "status", "timepoint": "12", "moderator": "severity", "value": p["treat_x_severe"],
                                "scale": "log odds ratio (proportional odds), severe vs mild"}]}
-    return SimulatedTrial(data, plan, truth)
+    return data, plan, truth
