@@ -1,6 +1,6 @@
 """Simulation-based power for count outcomes from a pilot (MASS::epil): the batched Poisson fits
-agree with the single-fit engine, a pilot with an ordinal outcome is refused with a message, and
-(slow) the Poisson Wald test keeps its size when the interaction is 0."""
+agree with the single-fit engine, count and ordinal pilots run reproducibly, and (slow) the
+Poisson and proportional-odds Wald tests keep their size when the interaction is 0."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from effectmod.engines.poisson import fit_poisson, fit_poisson_stacked
-from effectmod.errors import UsageError
 from effectmod.power import Size, pilot_source, run_chunk
 
 REF = Path(__file__).parent / "reference"
@@ -47,9 +46,20 @@ def test_count_pilot_runs_and_is_reproducible(model):
     assert a == b and set(a) >= {("seizures4", "4", "age"), ("seizures", "total", "")}
 
 
-def test_ordinal_pilot_is_refused():
-    with pytest.raises(UsageError, match="ordinal"):
-        pilot_source(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
+def test_ordinal_pilot_runs():
+    source = pilot_source(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
+    assert {m.family for m in source.models} == {"ordinal"}
+    a = run_chunk(source, 80, Size(scale=1.0), 6, 5, (0, 0), 0.05)
+    assert a == run_chunk(source, 80, Size(scale=1.0), 6, 5, (0, 0), 0.05) and ("bdi_cat", "2", "drug") in a
+
+
+@pytest.mark.slow
+def test_ordinal_pilot_power_keeps_its_size_under_no_interaction():
+    source = pilot_source(REF / "btheb_ordinal" / "data.csv", yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()))
+    hits = run_chunk(source, 200, Size(scale=0.0), 600, 9, (0, 0), 0.05)
+    for key, k in hits.items():
+        if key[2]:
+            assert abs(k / 600 - 0.05) < 4 * np.sqrt(0.05 * 0.95 / 600), key
 
 
 @pytest.mark.slow

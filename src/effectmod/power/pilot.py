@@ -20,11 +20,6 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
     from ..models.fit import fit_model
     from ..models.spec import model_specs
     plan_obj, _, trial = load_inputs(data, plan)
-    from ..errors import UsageError
-    ordinal = [o.name for o in plan_obj.outcomes if o.type == "ordinal"]
-    if ordinal:
-        raise UsageError(f"power --pilot: outcome '{ordinal[0]}' is ordinal; simulation-based power is available for "
-                         "continuous, binary and count outcomes (remove it from the pilot plan)")
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     models = []
     seen_ate = set()
@@ -43,10 +38,16 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
             pm = _pilot_model(spec.outcome, spec.timepoint, spec.moderator, binary, d.X, d.y, fit.coef, d.names)
             if count:
                 pm = replace(pm, family=spec.kind, theta=float(getattr(fit, "theta", math.nan)), offset=d.offset)
+            elif spec.kind == "ordinal":
+                pm = replace(pm, family="ordinal", thresholds=np.asarray(fit.thresholds))
             models.append(pm)
         if (spec.outcome, spec.timepoint) not in seen_ate:
             seen_ate.add((spec.outcome, spec.timepoint))
             keep = [k for k, nm in enumerate(d.names) if not nm.startswith(("mod", "treat:"))]
+            if spec.kind == "ordinal":
+                models.append(ordinal_ate_model(spec.outcome, spec.timepoint, d.X[:, keep], d.y,
+                                                tuple(d.names[k] for k in keep)))
+                continue
             if count:
                 models.append(count_ate_model(spec.outcome, spec.timepoint, spec.kind, d.X[:, keep], d.y, d.offset,
                                               tuple(d.names[k] for k in keep)))
@@ -81,6 +82,14 @@ def count_ate_model(outcome, timepoint, kind, X, y, offset, names) -> PilotModel
     fit = (fit_negbin if kind == "negative_binomial" else fit_poisson)(X, y, names, offset=offset)
     return replace(_pilot_model(outcome, timepoint, "", False, X, y, fit.coef, list(names)), mod_cols=(), inter_cols=(),
                    family=kind, theta=fit.theta, offset=offset)
+
+
+def ordinal_ate_model(outcome, timepoint, X, y, names) -> PilotModel:
+    """The average-effect model of an ordinal outcome: its proportional-odds fit."""
+    from ..engines.ordinal import fit_ordinal
+    fit = fit_ordinal(X, y, names)
+    return replace(_pilot_model(outcome, timepoint, "", False, X, y, fit.coef, list(names)), mod_cols=(), inter_cols=(),
+                   family="ordinal", thresholds=np.asarray(fit.thresholds))
 
 
 def least_squares(X: np.ndarray, y: np.ndarray, names) -> np.ndarray:

@@ -120,6 +120,9 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
             X[..., ic] = treat * X[..., mc]
         eta = X @ pilot_coef(model, size)
         test = model.inter_cols[0] if model.moderator else model.treat_col
+        if model.family == "ordinal":
+            counts[(model.outcome, model.timepoint, model.moderator)] = ordinal_rejections(model, X, eta, test, child, alpha)
+            continue
         if model.family:
             counts[(model.outcome, model.timepoint, model.moderator)] = count_rejections(
                 model, X, eta, pick, test, child, alpha)
@@ -160,6 +163,25 @@ def count_rejections(model, X, eta, pick, test, rng, alpha: float) -> int:
         try:
             fit = fit_negbin(X[b], y[b], offset=off[b])
         except (EngineError, ValueError, np.linalg.LinAlgError):
+            continue
+        if not fit.diverged:
+            hits += int(_reject(fit.coef[test], np.sqrt(fit.vcov[test, test]), None, alpha))
+    return hits
+
+
+def ordinal_rejections(model, X, eta, test, rng, alpha: float) -> int:
+    """Rejections of simulated ordinal trials: categories drawn from the pilot's proportional-odds
+    fit (its thresholds; the coefficients' intercept slot is 0), refitted trial by trial."""
+    from ..engines.errors import EngineError
+    from ..engines.ordinal import fit_ordinal
+    cum = special.expit(np.asarray(model.thresholds)[None, None, :] - eta[..., None])
+    y = (rng.random(eta.shape)[..., None] > cum).sum(axis=-1).astype(float)
+    names = ["(Intercept)" if np.all(model.rows[:, j] == 1.0) else f"x{j}" for j in range(X.shape[-1])]
+    hits = 0
+    for b in range(y.shape[0]):
+        try:
+            fit = fit_ordinal(X[b], y[b], names)
+        except (EngineError, np.linalg.LinAlgError):
             continue
         if not fit.diverged:
             hits += int(_reject(fit.coef[test], np.sqrt(fit.vcov[test, test]), None, alpha))
