@@ -77,6 +77,8 @@ def _key(results) -> str:
             f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
             "ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
             "(or per the k units named beside it).")
+    if {"poisson", "negative_binomial"} & set(results.table["model"]):
+        text += " ratio of RRs: the factor by which the treatment rate ratio changes, likewise."
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text
