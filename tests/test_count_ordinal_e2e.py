@@ -221,3 +221,18 @@ def test_standardised_category_probabilities():
     got = cp[(cp.timepoint == "2") & (cp.moderator == "drug") & (cp.level == "Yes") & (cp.arm == "treated")]
     np.testing.assert_allclose(got["probability"].to_numpy(), want, rtol=1e-12)
     assert (got["std_error"] > 0).all() and list(got["category"]) == ["minimal", "mild", "moderate", "severe"]
+
+
+def test_bootstrap_refits_count_models_with_their_exposures():
+    from effectmod.engines.negbin import fit_negbin
+    from effectmod.inference.bootstrap import bootstrap_draws
+    res = em.analyze(REF / "epil_count" / "data.csv", _plan("epil_count", count_model="negative_binomial"))
+    fm = next(f for f in res.fitted if f.spec.outcome == "seizures" and f.spec.moderator == "age")
+    d = fm.design
+    rng = np.random.default_rng(4)
+    counts = rng.multinomial(d.n, np.full(d.n, 1.0 / d.n), size=2)
+    draws = bootstrap_draws(fm, counts, res.plan)
+    for b in range(2):
+        idx = np.repeat(np.arange(d.n), counts[b])
+        want = fit_negbin(d.X[idx], d.y[idx], d.names, offset=d.offset[idx]).coef[d.index("treat:mod")]
+        assert draws[("total", "")][b] == pytest.approx(want, rel=1e-9)
