@@ -236,3 +236,21 @@ def test_bootstrap_refits_count_models_with_their_exposures():
         idx = np.repeat(np.arange(d.n), counts[b])
         want = fit_negbin(d.X[idx], d.y[idx], d.names, offset=d.offset[idx]).coef[d.index("treat:mod")]
         assert draws[("total", "")][b] == pytest.approx(want, rel=1e-9)
+
+
+def test_multiple_imputation_of_count_and_ordinal_outcomes():
+    from effectmod.inference.imputed_data import imputation_frame
+    data = _epil_frame().astype({"y4": float})
+    data.loc[::6, "y4"] = np.nan
+    plan = _plan("epil_count", count_model="negative_binomial", imputations=3)
+    res = em.analyze(data, plan)
+    rows = res.table[res.table["term"] != "joint"]
+    assert np.isfinite(rows["estimate"]).all() and set(res.table["n"]) == {59}
+    frame = imputation_frame(res.trial, res.plan)
+    counts = [v for v in frame.variables if v.name.startswith("outcome:seizures4")]
+    assert counts and all(v.method == "pmm" and v.integer for v in counts)
+    ordinal = em.analyze(REF / "btheb_ordinal" / "data.csv",
+                         dict(yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text()), analysis={"imputations": 3}))
+    assert np.isfinite(ordinal.table["estimate"]).all() and set(ordinal.table["n"]) == {100}
+    kinds = {v.name: v.kind for v in imputation_frame(ordinal.trial, ordinal.plan).variables}
+    assert kinds["outcome:bdi_cat:8"] == "categorical" and kinds["baseline:bdi_cat"] == "categorical"

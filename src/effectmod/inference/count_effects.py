@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..engines.base import Contrast
+from ..engines.poisson import CountFit
 from .additive import _set
 from .binary import RD_COLUMNS, SECTION_COLUMNS, _numbers
 
@@ -123,7 +124,8 @@ def count_absolute_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tupl
     values: dict[tuple, tuple] = {}
     section: list[dict] = []
     for model in fitted:
-        if model.spec.kind not in COUNT_KINDS or model.fit is None or getattr(model.fit, "diverged", False):
+        # the engine's own fits (as the logistic additive scale): pooled imputed fits are left out
+        if model.spec.kind not in COUNT_KINDS or not isinstance(model.fit, CountFit) or model.fit.diverged:
             continue
         if "treat" not in model.design.names:       # multi-arm designs: not standardised here (columns stay empty)
             continue

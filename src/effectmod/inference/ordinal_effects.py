@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ..engines.ordinal import OrdinalFit
 from .additive import _set
 
 COLUMNS = ("outcome", "timepoint", "moderator", "model", "level", "moderator_value", "arm", "category",
@@ -58,7 +59,8 @@ def category_probabilities(fitted: list, trial, plan) -> pd.DataFrame:
     rows = []
     z = stats.norm.ppf(1.0 - (1.0 - plan.analysis.ci_level) / 2.0)
     for model in fitted:
-        if model.spec.kind != "ordinal" or model.fit is None or getattr(model.fit, "diverged", False):
+        # a fit of the engine itself: pooled (imputed) fits have no thresholds, their rows stay without
+        if model.spec.kind != "ordinal" or not isinstance(model.fit, OrdinalFit) or model.fit.diverged:
             continue
         if "treat" not in model.design.names:       # multi-arm designs: not standardised here
             continue
