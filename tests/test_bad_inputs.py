@@ -52,6 +52,9 @@ BASE_PLAN = {
 }
 
 
+COUNT_OUTCOME = {"name": "pain", "type": "count", "baseline": "pain_0", "followups": {"12": "pain_12", "52": "pain_52"}}
+
+
 def plan_dict(**sections) -> dict:
     plan = copy.deepcopy(BASE_PLAN)
     for key, value in sections.items():
@@ -284,6 +287,23 @@ CASES: dict[str, Case] = {
                                                    data_name="trial.xlsx"))[1], 0, ()),
     "large file read for the plan's columns only": Case(lambda t: write(t, trial_frame().assign(**{f"extra{i}": "x" * 40 for i in range(30)})), 0, (),
                                                         env={"EFFECTMOD_MAX_DATA_BYTES": "20000"}),
+    # ------------------------------------------------------------------ count and ordinal outcomes
+    "count outcome not whole numbers": Case(lambda t: write(t, with_cells("pain_12", {0: 2.5, 1: -1}), plan_dict(outcomes=[
+        dict(COUNT_OUTCOME)]), command="validate"), 2, ("takes whole numbers from 0", "pain_12", "row 1", "row 2")),
+    "count exposure not above 0": Case(lambda t: write(t, trial_frame().assign(weeks=[0] + [2] * (N - 1)), plan_dict(outcomes=[
+        dict(COUNT_OUTCOME, exposure="weeks")]), command="validate"), 2, ("outcomes[0].exposure", "finite number above 0")),
+    "exposure on a continuous outcome": Case(lambda t: write(t, trial_frame().assign(weeks=2), plan_dict(outcomes=[
+        dict(BASE_PLAN["outcomes"][0], exposure="weeks")]), command="validate"), 2, ("exposure: only count outcomes",)),
+    "count outcome in a mixed model": Case(lambda t: write(t, trial_frame(), plan_dict(outcomes=[dict(COUNT_OUTCOME)],
+                                                                                       analysis={"model": "mixed"}), command="validate"),
+                                           2, ("mixed models are not defined for count outcomes",)),
+    "ordinal value not among the levels": Case(lambda t: write(t, trial_frame(), plan_dict(outcomes=[
+        dict(COUNT_OUTCOME, type="ordinal", levels=list(range(10)))]), command="validate"), 2,
+        ("values not among outcomes[0].levels", "pain_12")),
+    "ordinal text categories without levels": Case(lambda t: write(t, trial_frame().assign(
+        status=lambda f: np.where(f["pain_12"] > 5, "poor", "good")), plan_dict(outcomes=[
+            {"name": "status", "type": "ordinal", "followups": {"12": "status"}}]), command="validate"), 2,
+        ("outcomes[0].levels: required",)),
     # ------------------------------------------------------------------ the command line
     "output folder not empty": Case(lambda t: (t.joinpath("out").mkdir(), t.joinpath("out", "keep.txt").write_text("x"),
                                                write(t, trial_frame()))[2], 2,

@@ -370,16 +370,17 @@ def test_time_to_event_pairs_are_named_not_drafted(time, event, tmp_path, capsys
 
 @pytest.mark.parametrize("columns", [["seizures_0", "seizures_12"], ["falls"], ["exacerbations"],
                                      ["n_episodes_bl", "n_episodes_w12"], ["count"]])
-def test_count_outcomes_are_named_not_drafted(columns, tmp_path, capsys):
+def test_count_outcomes_are_drafted(columns, tmp_path, capsys):
     def poisson(r, n):
         return r.poisson(0.8, n)
     frame = _trial({"pain_0": None, "pain_6": None} | {c: poisson for c in columns})
     raw, text, err, data, plan = _init_csv(frame, tmp_path, capsys)
-    assert [o["name"] for o in raw["outcomes"]] == ["pain"]
+    counts = [o for o in raw["outcomes"] if o["type"] == "count"]
+    assert "pain" in [o["name"] for o in raw["outcomes"]] and len(counts) == 1
     follow_ups = [c for c in columns if not c.endswith(("_0", "_bl"))]
+    assert set(counts[0]["followups"].values()) == set(follow_ups)
     assert not set(follow_ups) & {m["column"] for m in raw["moderators"]}
-    assert "# NOT SUPPORTED: count outcome" in text
-    assert "count outcomes are not supported by this version" in err
+    assert "count outcome: whole numbers from 0" in text and "# exposure:" in text
     _validates(data, plan, capsys)
 
 
@@ -388,12 +389,22 @@ def test_count_history_stays_a_moderator():
     assert "prior_falls" in {m.column for m in draft.moderators} and not draft.unsupported
 
 
-def test_long_count_outcome_is_named_not_drafted():
+def test_long_count_outcome_is_drafted():
     frame = _long(_demo())
     frame["falls"] = np.random.default_rng(1).poisson(0.5, len(frame))
     draft = guess_plan(frame)
-    assert [o.name for o in draft.outcomes] == ["pain", "rmdq"]
-    assert any("count outcome (falls" in u for u in draft.unsupported)
+    assert [o.name for o in draft.outcomes] == ["pain", "rmdq", "falls"]
+    assert draft.outcomes[-1].type == "count"
+
+
+def test_rating_scale_text_is_drafted_as_ordinal(tmp_path, capsys):
+    scale = np.array(["poor", "fair", "good", "excellent"])
+    frame = _trial({"pain_0": None, "pain_6": None, "status_0": lambda r, n: scale[r.integers(0, 4, n)],
+                    "status_6": lambda r, n: scale[r.integers(0, 4, n)]})
+    raw, text, err, data, plan = _init_csv(frame, tmp_path, capsys)
+    (o,) = [o for o in raw["outcomes"] if o["type"] == "ordinal"]
+    assert o["levels"] == ["poor", "fair", "good", "excellent"] and o["better"] == "higher"
+    _validates(data, plan, capsys)
 
 
 @pytest.mark.parametrize("labels, expected", [

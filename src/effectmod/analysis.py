@@ -65,6 +65,12 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     if any(f.spec.kind == "logistic" for f in fitted):
         from .inference.binary import additive_scale
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
+    if any(f.spec.kind == "ordinal" for f in fitted):
+        from .inference.ordinal_effects import category_probabilities
+        sections["category_probabilities"] = category_probabilities(fitted, trial, plan_obj)
+    if any(f.spec.kind in ("poisson", "negative_binomial") for f in fitted):
+        from .inference.count_effects import count_absolute_scale
+        table, sections["rate_scale"] = count_absolute_scale(table, fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
         from .inference.bootstrap import bootstrap_frame
         # stratified by arm (multi-arm: by every arm)

@@ -43,6 +43,10 @@ PERMUTATION_LINEAR_ONLY = "permutation_linear_only"
 PERMUTATION_NOT_WITH_IMPUTATION = "permutation_not_with_imputation"
 PERMUTATION_JOINT = "permutation_joint"
 IMPUTATION_SENSITIVITY = "imputation_sensitivity"  # the other imputation method's result
+COUNT_ENGINE = "count_engine"                    # the count engine's notes (zero-event subgroup, theta at infinity)
+OVERDISPERSION = "overdispersion"                # Poisson fit with overdispersion: negative binomial recommended
+ORDINAL_ENGINE = "ordinal_engine"                # the proportional-odds engine's notes
+PROPORTIONAL_ODDS = "proportional_odds"          # the proportional-odds check flags treat or treat:mod
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ mice_steps:ref.R
 cluster_mixed:ref.R
 cluster_achievement:ref.R
 multiarm:ref.R
+epil_count:ref.R
+btheb_ordinal:ref.R
 "
 
 scripts_of() {

@@ -95,7 +95,8 @@ def run_simulate(args) -> int:
         trial = simulate(args.scenario, n=args.n, seed=args.seed, **overrides)
     except KeyError:
         from ..simulation import SCENARIOS
-        raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join(SCENARIOS)}") from None
+        from ..simulation.counts import COUNT_SCENARIOS
+        raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join([*SCENARIOS, *COUNT_SCENARIOS])}") from None
     try:
         paths = write_simulation(trial, args.out, force=args.force)
     except OSError as exc:

@@ -30,7 +30,7 @@ def summary_tables(results, width: int = 80) -> list:
     from ..report.comparisons import flattened
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
-    from ..report.tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
+    from ..report.tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, moderator_label, odds_ratio_ci, p_short, ratio_head, timepoint_text
     results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
     a = results.plan.analysis
     t = results.table
@@ -44,7 +44,7 @@ def summary_tables(results, width: int = 80) -> list:
             tps = list(dict.fromkeys(sub["timepoint"]))
             fits = LABEL_WIDTH + 1 + per_col * len(tps) <= width
             blocks = [tps] if fits else [[tp] for tp in tps]
-            est_head = ("Ratio of ORs" if model == "logistic" else "β") + f" ({level_text(a.ci_level)} CI)"
+            est_head = ratio_head(model) + f" ({level_text(a.ci_level)} CI)"
             for block in blocks:
                 n = sub[sub["timepoint"].isin(block)]["n"]
                 n_text = f"n {n.min()}" if n.min() == n.max() else f"n {n.min()}-{n.max()}"
@@ -87,7 +87,7 @@ def summary_tables(results, width: int = 80) -> list:
                         elif term == "joint":
                             est, p = "", p_short(r["p_value"], a.evidence_threshold)
                         else:
-                            fmt = odds_ratio_ci if model == "logistic" else estimate_ci
+                            fmt = odds_ratio_ci if model in RATIO_MODELS else estimate_ci
                             est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
                             shown = [n.text for n in results.row_notes.get(row_key(r), ()) if n.text][:2]
                             if shown:
@@ -104,7 +104,7 @@ def summary_tables(results, width: int = 80) -> list:
                             cells.append(p_short(r["p_adjusted"], a.evidence_threshold))
                     table.add_row(*cells)
                 if notes:
-                    table.caption = escaped("\n".join(notes))
+                    table.caption = "\n".join(escaped(n) for n in notes)
                     table.caption_justify = "left"
                 out.append((title, table))
     return out

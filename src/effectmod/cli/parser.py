@@ -32,7 +32,7 @@ def build_parser():
     si.add_argument("--out", required=True, help="data file to write (.csv or .parquet)")
     si.add_argument("--n", type=int, default=276, help="participants (default 276)")
     si.add_argument("--seed", type=int, default=2024)
-    si.add_argument("--scenario", default="resolve", help="resolve (default) or null")
+    si.add_argument("--scenario", default="resolve", help="resolve (default), null, epilepsy (a count outcome) or status (an ordinal outcome)")
     si.add_argument("--dropout", default=None, help="mcar (default) or mar")
     si.add_argument("--force", action="store_true",
                     help="replace existing files (the data file and the .plan.yaml and .truth.json beside it)")

@@ -24,8 +24,10 @@ Where the simulated trials come from (one of):
                          resampled from the pilot's complete cases, exact 1:1 allocation, errors
                          resampled from the pilot residuals (--errors residuals, default) or normal
                          with the pilot's residual SD (--errors normal); binary outcomes Bernoulli
-                         from the pilot's logistic fit (tested by the logistic Wald test). No
-                         dropout: n is the number analysed.
+                         from the pilot's logistic fit (tested by the logistic Wald test); count
+                         outcomes Poisson or negative binomial from the pilot's fit, with the pilot
+                         rows' exposures, and ordinal outcomes from its proportional-odds fit, each
+                         tested by the same model. No dropout: n is the number analysed.
 
 Interaction sizes (one of):
   --scale 0.5,1,1.5      multiply every interaction of the scenario / pilot fit.

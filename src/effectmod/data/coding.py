@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..plan.labels import label_of
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
+from .coding_counts import code_count_ordinal
 from .problems import Problems, bool_hint, token_counts, token_fix
 from .trial import CovariateData, ModeratorData, OutcomeData
 from .values import describe_rows, is_infinite, is_missing_token, keys_of, missing_tokens_kept, numeric_column, sort_levels, value_key
@@ -31,6 +32,9 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
             where = None
         label = label_of(o)
         event = None
+        if o.type in ("count", "ordinal"):
+            out[o.name] = code_count_ordinal(wide, o, i, follow, base_col, where, long, problems, _numbers)
+            continue
         if o.type == "continuous":
             coded = {t: _numbers(wide, col, where or f"outcomes[{i}].followups['{t}']", problems, o.range) for t, col in follow.items()}
             base = _numeric(wide, base_col, where or f"outcomes[{i}].baseline", problems, o.range) if base_col else None

@@ -74,6 +74,8 @@ def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
                 wanted.append((f"outcomes[{i}].followups['{label}']", col))
         elif o.column is not None:      # long data: the plan's own check requires it
             wanted.append((f"outcomes[{i}].column", o.column))
+        if o.exposure is not None:
+            wanted.append((f"outcomes[{i}].exposure", o.exposure))
     for i, m in enumerate(plan.moderators):
         wanted.append((f"moderators[{i}].column", m.column))
     for i, c in enumerate(plan.covariates):
@@ -98,6 +100,8 @@ def without_missing_columns(plan: Plan, cols: set) -> Plan | None:
     def present(o) -> bool:
         if o.derive is not None:
             return True
+        if o.exposure is not None and o.exposure not in cols:
+            return False
         if long:
             return o.column in cols
         return (o.baseline is None or str(o.baseline) in cols) and all(c in cols for c in (o.followups or {}).values())

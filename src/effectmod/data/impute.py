@@ -73,6 +73,7 @@ class ImputationVariable:
     lower: float | None = None
     upper: float | None = None
     integer: bool = False
+    method: str | None = None     # continuous: this variable's method (pmm for counts), else the run's
 
 
 def impute(
@@ -274,7 +275,7 @@ def _impute_arm(Y, variables, m, rng, iterations, method, tally=None) -> np.ndar
             kind = variables[j].kind
             if kind == "continuous":
                 v = variables[j]
-                new, raw = _pmm(X[:, obs], yo, X[:, mis], rng, method, v.lower, v.upper, v.integer)
+                new, raw = _pmm(X[:, obs], yo, X[:, mis], rng, v.method or method, v.lower, v.upper, v.integer)
                 if tally is not None and sweep == iterations - 1:
                     tally.setdefault(j, []).append(raw.ravel())
             elif kind == "binary":

@@ -66,6 +66,10 @@ def long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: Prob
             name = f"{o.name}@{t}"
             wide[name] = vals
             sources[(o.name, t)] = name
+            if o.exposure is not None:      # a count outcome's exposure, per visit row
+                exp = pd.Series([None] * len(order), dtype=object)
+                exp.iloc[rows[mask]] = sub[o.exposure].to_numpy(dtype=object)[mask]
+                wide[f"{o.name}@{t}#exposure"] = exp
         sources[(o.name, "__baseline__")] = f"{o.name}@{base_key}" if base_key in all_times else None
         sources[(o.name, "__followups__")] = [t for t in all_times if t != base_key]
     return wide, sources

@@ -13,12 +13,14 @@ import pandas as pd
 class OutcomeData:
     name: str
     label: str
-    type: str                              # continuous | binary
+    type: str                              # continuous | binary | count | ordinal
     baseline: np.ndarray | None            # per participant, NaN = missing
     baseline_source: str | None            # the column (wide) or "<column>@<time>" (long)
     followups: dict[str, np.ndarray]       # label -> values, in time order
     range: tuple[float, float] | None = None
     event: str | None = None               # binary: the event's level text
+    exposure: dict[str, np.ndarray] | None = None   # count: exposure (> 0) per follow-up; log() is the offset
+    levels: tuple[str, ...] = ()           # ordinal: the categories, lowest first (follow-ups hold 0..K-1)
 
 
 @dataclass(frozen=True)

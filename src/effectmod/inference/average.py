@@ -26,7 +26,8 @@ from .additive import standardised_risk_difference
 
 COLUMNS = ("outcome", "timepoint", "model", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n",
            "scale", "df", "note", "risk_difference", "rd_ci_low", "rd_ci_high")
-SCALES = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio"}
+SCALES = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio",
+          "poisson": "log rate ratio", "negative_binomial": "log rate ratio", "ordinal": "log odds ratio"}
 
 
 def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
@@ -43,6 +44,8 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
         if data is None:
             continue
         kind = "mixed" if main == "mixed" and data.type != "binary" else ("logistic" if data.type == "binary" else "linear")
+        if data.type in ("count", "ordinal"):     # one model per follow-up of the outcome's own family
+            kind = plan.analysis.count_model if data.type == "count" else "ordinal"
         designs: list[tuple[str | None, Design]]
         if kind == "mixed":
             designs = [(None, mixed_design(trial, o.name, None, adjust))]

@@ -78,6 +78,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
             continue
         idx = np.concatenate(pieces)
         sub = dataclasses.replace(d, X=d.X[idx], y=d.y[idx], rows=d.rows[idx],
+                                  offset=d.offset[idx] if d.offset is not None else None,
                                   groups=np.concatenate(groups) if d.groups is not None else None,
                                   times=d.times[idx] if d.times is not None else None)
         try:

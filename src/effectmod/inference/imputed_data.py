@@ -96,11 +96,17 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
                 key = f"baseline:{name}"
                 var = (_numeric_variable(key, o.baseline) if o.type == "binary"
                        else _continuous(key, o.baseline, o.range or _observed_range(o.baseline)))
+                if o.type in ("count", "ordinal"):
+                    var = _count_ordinal_baseline(key, o)
                 add(key, o.baseline, var, ("baseline", name, None), _baseline_label(plan, name, o.baseline_source))
                 baseline_of[name] = key
         for t, y in o.followups.items():
             key = f"outcome:{name}:{t}"
             var = ImputationVariable(key, "binary") if o.type == "binary" else _continuous(key, y, o.range)
+            if o.type == "count":           # predictive mean matching: observed counts only
+                var = dataclasses.replace(_continuous(key, y, o.range or _observed_range(y)), integer=True, method="pmm")
+            elif o.type == "ordinal":       # the categories by polytomous regression within arm
+                var = ImputationVariable(key, "categorical")
             add(key, y, var, ("outcome", name, t), _followup_column(plan, name, t))
     cov = trial.covariates
     for source in dict.fromkeys(cov.sources):
@@ -125,6 +131,16 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
     arms = np.unique(trial.arm_code) if trial.multi_arm else (0, 1)
     keep = [v for v in variables if all((~np.isnan(cols[v.name][trial.arm_code == a])).any() for a in arms)]
     return ImputationFrame(frame, tuple(keep), roles, sources, baseline_of, moderator_of, covariate_of)
+
+
+def _count_ordinal_baseline(key: str, o) -> ImputationVariable:
+    """A count's baseline by predictive mean matching; an ordinal baseline given as level indices
+    (whole numbers 1..K) as categories, any other baseline as a continuous variable."""
+    x = o.baseline
+    obs = x[~np.isnan(x)]
+    if o.type == "ordinal" and obs.size and np.all(np.isin(obs, np.arange(1, len(o.levels) + 1))):
+        return ImputationVariable(key, "categorical")
+    return dataclasses.replace(_continuous(key, x, _observed_range(x)), method="pmm")
 
 
 def _baseline_label(plan: Plan, outcome: str, source: str | None) -> str | None:

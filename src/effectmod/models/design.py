@@ -52,6 +52,7 @@ class Design:
     def comparison(self, arm: str | None) -> str:
         """The results' ``comparison`` text of an arm ("" in a two-arm design)."""
         return f"{arm} vs {self.control}" if self.arms and arm is not None else ""
+    offset: np.ndarray | None = None      # count outcomes with an exposure: log(exposure) of each row
 
     @property
     def n(self) -> int:
@@ -186,10 +187,10 @@ def moderator_centre(values: np.ndarray) -> float:
     return float(0.5 * (seen.min() + seen.max())) if seen.size else 0.0
 
 
-def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason):
+def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason, extra=()):
     """Participants lost to each reason, counted once each in this order of reasons."""
     o = trial.outcomes[outcome]
-    reasons = [(y_reason, y_missing)]
+    reasons = [(y_reason, y_missing), *extra]
     if moderator is not None:
         m = trial.moderators[moderator]
         reasons.append((f"moderator '{m.source}' missing", np.isnan(m.values)))
@@ -213,11 +214,14 @@ def single_design(trial: TrialData, outcome: str, moderator: str | None, timepoi
     (y_t ~ treat + baseline + covariates when ``moderator`` is None)."""
     X, names, mod_names, terms, use_baseline, centre = _columns(trial, outcome, moderator, adjust_for_baseline)
     y = trial.outcomes[outcome].followups[timepoint]
+    exposure = trial.outcomes[outcome].exposure
+    expo = exposure[timepoint] if exposure is not None else None
+    extra = () if expo is None else ((f"exposure missing at follow-up {timepoint}", np.isnan(expo)),)
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, np.isnan(y),
-                                 f"outcome missing at follow-up {timepoint}")
+                                 f"outcome missing at follow-up {timepoint}", extra)
     keep = ~lost
     return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
-                  timepoints=(timepoint,), mod_centre=centre, **_arms(trial))
+                  timepoints=(timepoint,), mod_centre=centre, offset=None if expo is None else np.log(expo[keep]), **_arms(trial))
 
 
 def mixed_design(trial: TrialData, outcome: str, moderator: str | None, adjust_for_baseline: bool) -> Design:

@@ -105,7 +105,7 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
             if np.ptp(t[in_level]) == 0:
                 return f"moderator '{m.source}' level {level!r} occurs in one arm only {where}; its interaction is not estimable"
     if np.ptp(design.y) == 0:
-        what = "every analysed participant has the same outcome value" if o.type == "continuous" else "the outcome has no events or only events"
+        what = "every analysed participant has the same outcome value" if o.type != "binary" else "the outcome has no events or only events"
         return f"{what} ({design.y[0]:g}) {where}"
     return None
 
@@ -123,6 +123,9 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
                 notes = (*notes, *(Note(SPARSE_CELL, c) for c in cells))
             if spec.kind == "linear" and plan.analysis.se == "classical":
                 notes = _heteroscedasticity(design, fit, summary, notes, plan)
+            if spec.kind in ("poisson", "ordinal"):
+                from .fit_counts import model_checks
+                notes = model_checks(spec, design, fit, summary, notes)
         except RankDeficient as exc:
             involved = ", ".join(_plain(c) for c in exc.columns)
             # blame the moderator only when one of its columns is among the dependent ones
@@ -211,6 +214,9 @@ def run_engine(spec: ModelSpec, design: Design, plan: Plan) -> EngineResult:
             return _run_logistic(spec, design, plan)
         if spec.kind == "mixed":
             return _run_mixed(spec, design)
+        if spec.kind in ("poisson", "negative_binomial", "ordinal"):
+            from .fit_counts import run_count_or_ordinal
+            return run_count_or_ordinal(spec, design, plan)
     except PerfectFit as exc:
         terms = ", ".join(_plain(t) for t in exc.terms) or "the model's terms"
         raise NotEstimable(f"the outcome is fitted exactly by {terms} (residual sum of squares ~0); "

@@ -9,7 +9,7 @@ from ..plan.schema import Plan
 
 @dataclass(frozen=True)
 class ModelSpec:
-    kind: str                 # linear | logistic | mixed  (the results' `model` column)
+    kind: str                 # linear | logistic | mixed | poisson | negative_binomial | ordinal (the `model` column)
     outcome: str
     moderator: str
     timepoint: str | None     # None: a mixed model over all follow-ups
@@ -30,5 +30,9 @@ def model_specs(plan: Plan, trial: TrialData) -> list[ModelSpec]:
                     specs.append(ModelSpec("mixed", o.name, m.name, None))
                 else:
                     kind = "logistic" if data.type == "binary" else "linear"
+                    if data.type == "count":
+                        kind = plan.analysis.count_model
+                    elif data.type == "ordinal":
+                        kind = "ordinal"
                     specs.extend(ModelSpec(kind, o.name, m.name, t) for t in data.followups)
     return specs

@@ -130,7 +130,9 @@ class Outcome(_Strict):
 
     name: str = Field(description="Identifier used in results.")
     label: Optional[str] = Field(None, description="Display label, e.g. 'Pain intensity (NRS 0-10)'.")
-    type: Literal["continuous", "binary"] = Field("continuous", description="continuous | binary.")
+    type: Literal["continuous", "binary", "count", "ordinal"] = Field("continuous", description=(
+        "continuous | binary | count (whole numbers from 0: Poisson or negative binomial, analysis.count_model) | "
+        "ordinal (ordered categories: proportional odds)."))
     event: Optional[Scalar] = Field(None, description="Binary only: the value that counts as the event "
                                                           "(needed unless the values are 0/1 or true/false).")
     range: Optional[tuple[float, float]] = Field(None, description="Values outside [low, high] are a data error.")
@@ -138,6 +140,13 @@ class Outcome(_Strict):
     followups: Optional[dict[str, str]] = Field(None, description="Wide: follow-up label -> column, in time order.")
     column: Optional[str] = Field(None, description="Long: the column holding the outcome at every visit.")
     derive: Optional[Derivation] = Field(None, description="Binary only: derive the outcome from a continuous outcome of the plan.")
+    exposure: Optional[str] = Field(None, description=(
+        "Count only, optional: the column of each participant's exposure (time at risk, > 0); log(exposure) enters "
+        "as an offset, so the model is of rates. Missing = incomplete case. Wide data: one column for every follow-up; "
+        "long data: per row."))
+    levels: Optional[list[Scalar]] = Field(None, description=(
+        "Ordinal only: the categories from lowest to highest, as they are written in the data (needed unless the "
+        "categories are numbers, then ordered by value)."))
     better: Optional[Literal["lower", "higher"]] = Field(None, description=(
         "Which direction of the outcome is better for participants, used to read an interaction as more or "
         "less benefit. Default: lower (pain, disability, adverse events), except a responder outcome derived "
@@ -165,6 +174,14 @@ class Outcome(_Strict):
             raise ValueError(f"range: the lower bound must be below the upper bound, got {list(self.range)}")
         if self.event is not None and self.type != "binary":
             raise ValueError("event: only binary outcomes have an event value")
+        if self.exposure is not None and self.type != "count":
+            raise ValueError("exposure: only count outcomes have an exposure (set type: count)")
+        if self.levels is not None and self.type != "ordinal":
+            raise ValueError("levels: only ordinal outcomes have declared levels (set type: ordinal)")
+        if self.levels is not None:
+            keys = [_label_key(v) for v in self.levels]
+            if len(keys) < 2 or len(set(keys)) != len(keys):
+                raise ValueError(f"levels: at least two distinct categories, lowest first; got {list(self.levels)}")
         if self.derive is not None:
             if self.type != "binary":
                 raise ValueError("derive: only binary outcomes can be derived (set type: binary)")
@@ -293,6 +310,9 @@ class Analysis(_Strict):
         "beyond the observed values and under-covers when dropout is strongly selective)."))
     binary_method: Literal["ml", "firth", "firth_if_separated"] = Field("ml", description="Logistic fits: maximum likelihood, Firth's penalised "
                                                                                           "likelihood, or Firth only where separation is found.")
+    count_model: Literal["poisson", "negative_binomial"] = Field("poisson", description=(
+        "Count outcomes: poisson, or negative_binomial (NB2, its dispersion theta estimated by maximum likelihood "
+        "jointly with the coefficients, as MASS::glm.nb). Poisson fits report an overdispersion check."))
     forest_scale: Literal["raw", "per_sd"] = Field("per_sd", description=(
         "Forest plot: interaction per SD of a continuous moderator (its estimate x the SD among the analysed "
         "participants; the default, so that moderators on different scales are all visible) or per unit (raw)."))
@@ -372,6 +392,7 @@ class Plan(_Strict):
                 cols += [o.column] if o.column else []
             else:
                 cols += ([str(o.baseline)] if o.baseline is not None else []) + list((o.followups or {}).values())
+            cols += [o.exposure] if o.exposure is not None else []
         cols += [m.column for m in self.moderators] + self.covariate_columns()
         return list(dict.fromkeys(cols))
 
@@ -456,6 +477,11 @@ class Plan(_Strict):
             if not long and o.followups is None:
                 problems.append(f"outcomes[{i}]: wide data (no data.time) needs followups: label -> column")
         for i, o in enumerate(self.outcomes):
+            if o.type in ("count", "ordinal") and "mixed" in self.analysis.model_types:
+                problems.append(f"outcomes[{i}]: '{o.name}' is {'a count' if o.type == 'count' else 'an ordinal'} outcome, and "
+                                f"mixed models are not defined for {o.type} outcomes "
+                                f"(they get one {'count' if o.type == 'count' else 'proportional-odds'} model per follow-up); "
+                                "use analysis.model: linear and no mixed sensitivity model")
             if o.type == "binary" and "mixed" in self.analysis.model_types:
                 fix = ("use analysis.model: linear, which fits a logistic model per follow-up for binary outcomes"
                        if self.analysis.model == "mixed" else

@@ -50,12 +50,25 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
             continue
         d = fm.design
         binary = spec.kind == "logistic"
+        count = spec.kind in ("poisson", "negative_binomial")
         if spec.moderator not in skipped:
-            models.append(_pilot_model(spec.outcome, spec.timepoint, spec.moderator, binary, d.X, d.y, fit.coef,
-                                       d.names))
+            pm = _pilot_model(spec.outcome, spec.timepoint, spec.moderator, binary, d.X, d.y, fit.coef, d.names)
+            if count:
+                pm = replace(pm, family=spec.kind, theta=float(getattr(fit, "theta", math.nan)), offset=d.offset)
+            elif spec.kind == "ordinal":
+                pm = replace(pm, family="ordinal", thresholds=np.asarray(fit.thresholds))
+            models.append(pm)
         if (spec.outcome, spec.timepoint) not in seen_ate:
             seen_ate.add((spec.outcome, spec.timepoint))
             keep = [k for k, nm in enumerate(d.names) if not nm.startswith(("mod", "treat:"))]
+            if spec.kind == "ordinal":
+                models.append(ordinal_ate_model(spec.outcome, spec.timepoint, d.X[:, keep], d.y,
+                                                tuple(d.names[k] for k in keep)))
+                continue
+            if count:
+                models.append(count_ate_model(spec.outcome, spec.timepoint, spec.kind, d.X[:, keep], d.y, d.offset,
+                                              tuple(d.names[k] for k in keep)))
+                continue
             models.append(_ate_model(spec.outcome, spec.timepoint, binary, d.X[:, keep], d.y,
                                      tuple(d.names[k] for k in keep)))
     return PilotSource(tuple(models), errors, tuple(skipped))
@@ -77,6 +90,23 @@ def _ate_model(outcome, timepoint, binary, X, y, names) -> PilotModel:
     else:
         coef = least_squares(X, y, names)
     return replace(_pilot_model(outcome, timepoint, "", binary, X, y, coef, list(names)), mod_cols=(), inter_cols=())
+
+
+def count_ate_model(outcome, timepoint, kind, X, y, offset, names) -> PilotModel:
+    """The average-effect model of a count outcome, fitted by its own family."""
+    from ..engines.negbin import fit_negbin
+    from ..engines.poisson import fit_poisson
+    fit = (fit_negbin if kind == "negative_binomial" else fit_poisson)(X, y, names, offset=offset)
+    return replace(_pilot_model(outcome, timepoint, "", False, X, y, fit.coef, list(names)), mod_cols=(), inter_cols=(),
+                   family=kind, theta=fit.theta, offset=offset)
+
+
+def ordinal_ate_model(outcome, timepoint, X, y, names) -> PilotModel:
+    """The average-effect model of an ordinal outcome: its proportional-odds fit."""
+    from ..engines.ordinal import fit_ordinal
+    fit = fit_ordinal(X, y, names)
+    return replace(_pilot_model(outcome, timepoint, "", False, X, y, fit.coef, list(names)), mod_cols=(), inter_cols=(),
+                   family="ordinal", thresholds=np.asarray(fit.thresholds))
 
 
 def least_squares(X: np.ndarray, y: np.ndarray, names) -> np.ndarray:

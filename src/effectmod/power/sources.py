@@ -38,6 +38,10 @@ class PilotModel:
     treat_col: int
     mod_cols: tuple[int, ...]
     inter_cols: tuple[int, ...]
+    family: str = ""          # poisson | negative_binomial | ordinal ("" = linear or binary)
+    thresholds: np.ndarray | None = None      # ordinal: the pilot fit's thresholds (coef's intercept slot is 0)
+    theta: float = float("nan")               # negative binomial dispersion of the pilot fit
+    offset: np.ndarray | None = None          # (m,) log(exposure) of the pilot rows, resampled with them
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,13 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
             X[..., ic] = treat * X[..., mc]
         eta = X @ pilot_coef(model, size)
         test = model.inter_cols[0] if model.moderator else model.treat_col
+        if model.family == "ordinal":
+            counts[(model.outcome, model.timepoint, model.moderator)] = ordinal_rejections(model, X, eta, test, child, alpha)
+            continue
+        if model.family:
+            counts[(model.outcome, model.timepoint, model.moderator)] = count_rejections(
+                model, X, eta, pick, test, child, alpha)
+            continue
         if model.binary:
             y = (child.random((reps, n)) < special.expit(eta)).astype(float)
             coef, se, conv = fit_logistic_stacked(X, y)
@@ -134,6 +141,51 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
             hits = _reject(fit.coef[:, test], fit.std_error[:, test], fit.df_resid, alpha)
         counts[(model.outcome, model.timepoint, model.moderator)] = int(hits.sum())
     return counts
+
+
+def count_rejections(model, X, eta, pick, test, rng, alpha: float) -> int:
+    """Rejections of simulated count trials: counts drawn from the pilot's Poisson or negative
+    binomial fit (gamma-Poisson with the pilot's theta), with the pilot rows' exposures, and
+    refitted by the same family; a replicate the engine cannot fit does not reject."""
+    from ..engines.errors import EngineError
+    from ..engines.negbin import fit_negbin
+    from ..engines.poisson import fit_poisson_stacked
+    off = model.offset[pick] if model.offset is not None else np.zeros(eta.shape)
+    mu = np.exp(np.clip(eta + off, -700.0, 50.0))
+    if model.family == "negative_binomial" and np.isfinite(model.theta):
+        mu = rng.gamma(model.theta, mu / model.theta)
+    y = rng.poisson(mu).astype(float)
+    if model.family == "poisson":
+        coef, se, conv = fit_poisson_stacked(X, y, off)
+        return int((_reject(coef[:, test], se[:, test], None, alpha) & conv).sum())
+    hits = 0
+    for b in range(y.shape[0]):
+        try:
+            fit = fit_negbin(X[b], y[b], offset=off[b])
+        except (EngineError, ValueError, np.linalg.LinAlgError):
+            continue
+        if not fit.diverged:
+            hits += int(_reject(fit.coef[test], np.sqrt(fit.vcov[test, test]), None, alpha))
+    return hits
+
+
+def ordinal_rejections(model, X, eta, test, rng, alpha: float) -> int:
+    """Rejections of simulated ordinal trials: categories drawn from the pilot's proportional-odds
+    fit (its thresholds; the coefficients' intercept slot is 0), refitted trial by trial."""
+    from ..engines.errors import EngineError
+    from ..engines.ordinal import fit_ordinal
+    cum = special.expit(np.asarray(model.thresholds)[None, None, :] - eta[..., None])
+    y = (rng.random(eta.shape)[..., None] > cum).sum(axis=-1).astype(float)
+    names = ["(Intercept)" if np.all(model.rows[:, j] == 1.0) else f"x{j}" for j in range(X.shape[-1])]
+    hits = 0
+    for b in range(y.shape[0]):
+        try:
+            fit = fit_ordinal(X[b], y[b], names)
+        except (EngineError, np.linalg.LinAlgError):
+            continue
+        if not fit.diverged:
+            hits += int(_reject(fit.coef[test], np.sqrt(fit.vcov[test, test]), None, alpha))
+    return hits
 
 
 def run_chunk(source, n: int, size: Size, reps: int, seed: int, key: tuple[int, int], alpha: float) -> dict:

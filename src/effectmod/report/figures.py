@@ -301,8 +301,11 @@ def _pct(level: float) -> str:
 
 
 def _model_words(main: str, models: list[str]) -> str:
-    words = {"linear": "linear regression", "mixed": "linear mixed model", "logistic": "logistic regression"}
-    used = [main] + (["logistic"] if "logistic" in models and main != "logistic" else [])
+    words = {"linear": "linear regression", "mixed": "linear mixed model", "logistic": "logistic regression",
+             "poisson": "Poisson regression", "negative_binomial": "negative binomial regression",
+             "ordinal": "proportional-odds regression"}
+    typed = ("logistic", "poisson", "negative_binomial", "ordinal")
+    used = [main] + [m for m in typed if m in models and m != main]
     return " and ".join(words.get(m, m) for m in used)
 
 

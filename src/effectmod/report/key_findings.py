@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..inference.credibility import GREATER, observed_direction
 from .labels import label_of, outcome_labels
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
-from .tables import main_model_rows, missing, timepoint_text
+from .tables import RATIO_MODELS, effect_name, main_model_rows, missing, timepoint_text
 
 CLAIMED = ("evidence", "hypothesis-generating")
 NO_CLAIM = "No moderator met the evidence or hypothesis-generating threshold."
@@ -21,7 +21,7 @@ def key_findings(results) -> list[str]:
 
 def _effect(estimate, low, high, model: str, ci_level: float) -> str:
     """'-1.09 [95% CI, -1.63 to -0.55]', or for a logistic model the odds ratio."""
-    if model == "logistic":
+    if model in RATIO_MODELS:
         return f"{ratio(estimate)} [{level_text(ci_level)} CI, {ratio_interval(low, high)}]"
     return f"{number(estimate)} [{level_text(ci_level)} CI, {interval(low, high)}]"
 
@@ -39,7 +39,7 @@ def average_lines(results) -> list[str]:
     a = results.plan.analysis
     out = []
     for r in ate.itertuples():
-        what = "odds ratio" if r.model == "logistic" else "mean difference"
+        what = effect_name(r.model)
         if missing(r.estimate):
             out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: not estimable"
                        + (f" ({r.note})" if r.note else "") + ".")
@@ -102,7 +102,7 @@ def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
     more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
     points = _points(results, ce, r, m)
     effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
-    what = "odds ratio" if r.model == "logistic" else "mean difference"
+    what = effect_name(r.model)
     if m.type == "continuous":
         head = f"Participants with higher {_short(m)} benefited {more} on {where}"
     else:

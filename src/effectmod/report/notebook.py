@@ -15,7 +15,7 @@ import pandas as pd
 from .comparisons import comparison_results, flattened
 from .labels import moderator_labels, outcome_labels
 from .sentences import level_text, threshold_text
-from .tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
+from .tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, moderator_label, odds_ratio_ci, p_short, ratio_head, timepoint_text
 from .text import visible
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def rows(results) -> list[dict[str, str]]:
     out = []
     for r in results.table.to_dict(orient="records"):
         mod = r["moderator"]
-        fmt = odds_ratio_ci if r["model"] == "logistic" else estimate_ci
+        fmt = odds_ratio_ci if r["model"] in RATIO_MODELS else estimate_ci
         est = "" if r["term"] == "joint" or r["tier"] == "not-estimable" else fmt(r["estimate"], r["ci_low"], r["ci_high"])
         note = r.get("note", "")
         out.append({
@@ -50,7 +50,7 @@ def rows(results) -> list[dict[str, str]]:
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
             "term": "joint test" if r["term"] == "joint" else str(r["term"]),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
-            "scale": "ratio of ORs" if r["model"] == "logistic" else "β",
+            "scale": ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS else "β",
             "estimate": est,
             "P": p_short(r["p_value"], a.evidence_threshold),
             "P adj": p_short(r["p_adjusted"], a.evidence_threshold) if _adjusted(results) else "",
@@ -79,6 +79,8 @@ def _key(results) -> str:
             f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
             "ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
             "(or per the k units named beside it).")
+    if {"poisson", "negative_binomial"} & set(results.table["model"]):
+        text += " ratio of RRs: the factor by which the treatment rate ratio changes, likewise."
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text

@@ -6,9 +6,10 @@ import pandas as pd
 
 from ..inference.credibility import observed_direction
 from ..records import SEPARATION_KEPT
+from .count_methods import count_ordinal_methods
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
-from .tables import covariate_texts, main_model_rows, missing, per_text, timepoint_text
+from .tables import RATIO_MODELS, covariate_texts, interaction_name, main_model_rows, missing, per_text, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
                   "less_benefit_when_higher": "less benefit when higher", "unspecified": "not specified"}
@@ -112,9 +113,10 @@ def methods_text(results) -> list[str]:
         paras.append(f"The trial had {len(results.trial.arm_labels) + 1} arms; each treated arm ({treated}) was compared with "
                      f"{control}. Each model contained every arm (one indicator per treated arm, {control} 0 on all), the "
                      "moderator and every arm × moderator product, so each comparison's interaction is its own arm × moderator "
-                     "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic models) "
+                     "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic, count and ordinal models) "
                      "tested that every arm × moderator coefficient is 0. Multiple-testing adjustment was applied within each "
                      "comparison; the all-arms tests were not adjusted.")
+    fits.extend(count_ordinal_methods(models, a.count_model))
     coding = "" if results.trial.multi_arm else f"Treatment was coded 1 for {treated} and 0 for {control}. "
     paras.append(f"{coding}Each pre-specified moderator was tested in its own model "
                  "containing treatment, the moderator and their product; the reported estimate is the treatment × moderator "
@@ -285,10 +287,10 @@ def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
     """One interaction as JAMA prints it: the β-coefficient, or for a logistic row the ratio of
     odds ratios (exp of the interaction and of its CI bounds), never the log odds ratio under an
     odds-ratio label; ``per`` ('per 10 years') names the moderator step the estimate is for."""
-    label = "ratio of odds ratios" if r.model == "logistic" else "β-coefficient"
+    label = interaction_name(r.model)
     if per:
         label += f" {per}"
-    if r.model != "logistic":
+    if r.model not in RATIO_MODELS:
         return jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=ci_level, evidence_threshold=threshold)
     return (f"{label} = {ratio(r.estimate)} [{level_text(ci_level)} CI, {ratio_interval(r.ci_low, r.ci_high)}]; "
             f"{p_text(r.p_value, threshold)}")

@@ -105,6 +105,8 @@ def _tests(plan) -> str | None:
         if k is None:
             return None
         kind = "logistic" if o.type == "binary" else plan.analysis.model
+        if o.type in ("count", "ordinal"):
+            kind = plan.analysis.count_model if o.type == "count" else "ordinal"
         sizes[kind] = sizes.get(kind, 0) + k * len(plan.moderators)
     if len(sizes) == 1:
         return f"{next(iter(sizes.values()))} tests in the main analysis"

@@ -108,6 +108,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     plan, trial = results.plan, results.trial
     threshold, level = plan.analysis.evidence_threshold, plan.analysis.ci_level
     binary = trial.outcomes[outcome].type == "binary"
+    # binary, count and ordinal effects are log ratios, drawn on a log axis labelled as ratios
+    scale_word = {"binary": "odds ratio", "ordinal": "odds ratio", "count": "rate ratio"}.get(trial.outcomes[outcome].type)
+    on_ratio = scale_word is not None
     treated, control = _arms(results)
     # rows top to bottom: (kind, text, summary or None, effect row or None, P)
     lines: list[tuple] = []
@@ -126,7 +129,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         return None
     est, lo, hi = (sel[c].to_numpy(float) for c in ("effect", "ci_low", "ci_high"))
     with np.errstate(invalid="ignore", over="ignore"):
-        diverging = np.maximum(np.abs(lo), np.abs(hi)) > LOG_RATIO_LIMIT if binary else np.zeros(len(sel), bool)
+        diverging = np.maximum(np.abs(lo), np.abs(hi)) > LOG_RATIO_LIMIT if on_ratio else np.zeros(len(sel), bool)
     window = axis_window(lo, hi, est, diverging)
     n_rows = len(lines) + 1
     # at least 3 inches tall: a one-moderator figure stays legible when a phone scales its
@@ -143,12 +146,12 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     for key, head, under in heads:
         ax.text(COLUMNS[key], y_head, literal(head), transform=text, va="center", fontsize=8, fontweight="bold")
         ax.text(COLUMNS[key], y_head - 0.45, under, transform=text, va="center", fontsize=7, color="#555555")
-    effect_word = "Odds ratio" if binary else "Mean difference"
+    effect_word = scale_word.capitalize() if scale_word else "Mean difference"
     ax.text(EFFECT_X, y_head, f"{effect_word} ({level_text(level)} CI)", transform=text, va="center",
             fontsize=8, fontweight="bold")
     def f(v: float) -> float:
         with np.errstate(over="ignore"):
-            return float(np.exp(v)) if binary else v
+            return float(np.exp(v)) if on_ratio else v
     for k, (kind, label, s, r, p) in enumerate(lines):
         y = n_rows - 2 - k
         if kind == "header":
@@ -178,7 +181,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    if binary:
+    if on_ratio:
         # the axis is the log odds ratio; ticks are labelled as odds ratios (a log axis)
         ratio_ticks(ax)
     ax.tick_params(axis="x", labelsize=7.5)
@@ -197,7 +200,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     caption = (f"Subgroup analyses for {olab} at {when} (main analysis): for each binary or categorical moderator, "
                f"participants analysed per arm ({treated} / {control}), the outcome per arm "
                f"({'events/n' if binary else 'mean (SD)'}), and the treatment effect within each level "
-               f"({'odds ratio, log axis' if binary else f'{treated} minus {control}, mean difference'}) with "
+               f"({f'{scale_word}, log axis' if scale_word else f'{treated} minus {control}, mean difference'}) with "
                f"{level_text(level)} CIs; the P on each moderator's row tests the interaction (joint test for "
                f"categorical moderators). Direction of benefit: {plan.better_text(outcome)}. Subgroup effects are "
                "descriptive; the interaction test is the evidence that the effect differs.")

@@ -15,7 +15,33 @@ from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
 from .text import printable
 
-MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
+MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model",
+               "poisson": "Poisson regression", "negative_binomial": "Negative binomial regression",
+               "ordinal": "Proportional-odds regression"}
+# models whose interaction is a log ratio, shown exponentiated: a ratio of odds ratios or of rate ratios
+RATIO_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal"})
+COUNT_MODELS = frozenset({"poisson", "negative_binomial"})
+# models fitted per outcome type whatever the plan's main model: they belong to the main analysis
+TYPE_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal"})
+
+
+def effect_name(model: str) -> str:
+    """What a treatment effect of this model is: 'rate ratio', 'odds ratio' or 'mean difference'."""
+    if model in COUNT_MODELS:
+        return "rate ratio"
+    return "odds ratio" if model in RATIO_MODELS else "mean difference"
+
+
+def interaction_name(model: str) -> str:
+    """What an interaction of this model is, in words: a ratio of rate (odds) ratios or a β-coefficient."""
+    return f"ratio of {effect_name(model)}s" if model in RATIO_MODELS else "β-coefficient"
+
+
+def ratio_head(model: str) -> str:
+    """The estimate column's name: 'Ratio of RRs' (count), 'Ratio of ORs' (logistic, ordinal), 'β'."""
+    if model in COUNT_MODELS:
+        return "Ratio of RRs"
+    return "Ratio of ORs" if model in RATIO_MODELS else "β"
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
 SKEW_LIMIT = 1.0
 # level and missing-count lines of Table 1 sit under their characteristic, as journals print them
@@ -72,7 +98,7 @@ def main_model_rows(results) -> pd.DataFrame:
     """Rows of the main analysis: the plan's main model, or logistic for binary outcomes."""
     t = results.table
     # binary outcomes are fitted by logistic regression whatever the main model (mixed is refused)
-    return t[t["model"].isin({results.plan.analysis.model, "logistic"})]
+    return t[t["model"].isin({results.plan.analysis.model, *TYPE_MODELS})]
 
 
 def per_text(moderator) -> str:
@@ -130,7 +156,7 @@ class JamaTable:
         return len(pairs) != len(set(pairs))
 
     def estimate_head(self, j: int) -> str:
-        return ("Ratio of ORs" if self.columns[j][2] == "logistic" else "β") + f" ({self.ci_label})"
+        return ratio_head(self.columns[j][2]) + f" ({self.ci_label})"
 
     def to_frame(self) -> pd.DataFrame:
         """Flat CSV form: one column pair (estimate, P) per outcome x follow-up x model."""
@@ -147,7 +173,7 @@ class JamaTable:
 
 def main_models(results) -> set[str]:
     """Model types of the main analysis: the plan's main model, and logistic for binary outcomes."""
-    return {results.plan.analysis.model, "logistic"}
+    return {results.plan.analysis.model, *TYPE_MODELS}
 
 
 def jama_table(results, models: set[str] | None = None, boot: bool = False,
@@ -196,7 +222,7 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         low, high = getattr(r, "boot_ci_low", math.nan), getattr(r, "boot_ci_high", math.nan)
         if missing(low) or missing(high):
             return Cell("", p_short(r.p_value, threshold), r.tier)
-        if r.model == "logistic":
+        if r.model in RATIO_MODELS:
             return Cell(f"{ratio(r.estimate)} ({ratio_interval(low, high)})", p_short(r.p_value, threshold), r.tier,
                         log_odds=estimate_ci(r.estimate, low, high), note=_note(r))
         return Cell(estimate_ci(r.estimate, low, high), p_short(r.p_value, threshold), r.tier, note=_note(r))
@@ -204,7 +230,7 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         return Cell("NE", "", r.tier, note=str(getattr(r, "note", "") or ""))
     if r.term == "joint":
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
-    if r.model == "logistic":
+    if r.model in RATIO_MODELS:
         return Cell(odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
                     log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
     return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
@@ -231,7 +257,7 @@ def grouped_results(results) -> list[dict]:
         for tp in dict.fromkeys(sub["timepoint"]):
             rows = []
             for _, r in sub[sub["timepoint"] == tp].iterrows():
-                logistic = r["model"] == "logistic" and r["term"] != "joint"
+                logistic = r["model"] in RATIO_MODELS and r["term"] != "joint"
                 log_scale = "" if r["term"] == "joint" else estimate_ci(r["estimate"], r["ci_low"], r["ci_high"])
                 row = {
                     "moderator": moderator_label(results.plan, r["moderator"], mlab),

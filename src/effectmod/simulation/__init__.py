@@ -60,7 +60,8 @@ def scenario_with(name: str, interaction_scale: float = 1.0,
     ``interaction_scale`` then multiplies every interaction (for power studies).
     """
     if name not in SCENARIOS:
-        raise UsageError(f"Unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}.")
+        from .counts import COUNT_SCENARIOS
+        raise UsageError(f"Unknown scenario {name!r}; choose one of {sorted([*SCENARIOS, *COUNT_SCENARIOS])}.")
     scenario = SCENARIOS[name]
     chosen = scenario.interactions
     if interactions is not None:
@@ -85,6 +86,11 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024,
     always give the same trial. Allocation is exactly n//2 treated, the rest control.
     """
     _check(n, overrides)
+    from .counts import COUNT_SCENARIOS, simulate_count_or_ordinal
+    if scenario in COUNT_SCENARIOS:
+        if overrides:
+            raise UsageError(f"simulate: the {scenario} scenario takes no overrides ({', '.join(overrides)})")
+        return SimulatedTrial(*simulate_count_or_ordinal(scenario, int(n), seed))
     spec = scenario_with(scenario, **overrides)
     d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout)
     return SimulatedTrial(_frame(spec, d), build_plan(spec, seed), _truth(spec, int(n), seed))

@@ -37,7 +37,7 @@ from .columns import (
     timed_name,
     varies_within,
 )
-from .kinds import guess_better, outcome_label, outcome_type
+from .kinds import count_outcome, guess_better, outcome_label, outcome_type
 from .records import Draft, Moderator
 from .render import render_draft
 
@@ -203,9 +203,6 @@ def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
                           (event, "event indicator of a time-to-event outcome (not supported by this version)")]
 
 
-def _count_note(columns: list[str], why: str) -> str:
-    return (f"count outcome ({', '.join(columns)}; {why}): count outcomes {_NOT_SUPPORTED}; it is not drafted "
-            "as a continuous or binary outcome")
 
 
 def _single_counts(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
@@ -217,8 +214,7 @@ def _single_counts(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
         why = count_like(name, [c])
         if why:
             used.add(name)
-            draft.unsupported.append(_count_note([name], why))
-            draft.skipped.append((name, "looks like a count outcome (not supported by this version)"))
+            draft.outcomes.append(count_outcome(name, [name], why, followups={"end": name}))
 
 
 def _wide_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
@@ -257,12 +253,8 @@ def _wide_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
             notes.append(f"several baseline columns ({', '.join(b[2] for b in base)}); the first is used")
         columns = ([base[0][2]] if base else []) + list(labels.values())
         why = count_like(stem, [cols[c] for c in columns])
-        if why:
-            draft.unsupported.append(_count_note(columns, why))
-            draft.skipped += [(c, "follow-up of a count outcome (not supported by this version)") for c in labels.values()]
-            used.update(labels.values())
-            continue
-        outcome = outcome_type(stem, [cols[c] for c in columns], notes)
+        outcome = (count_outcome(stem, columns, why, notes=notes) if why
+                   else outcome_type(stem, [cols[c] for c in columns], notes))
         if outcome is None:
             draft.skipped += [(c, "looks like a repeated measure but holds text, not numbers or two levels") for c in columns]
             used.update(labels.values())
@@ -300,19 +292,34 @@ def _long_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
             continue
         notes: list[str] = []
         used.add(name)
-        why = count_like(name, [c])
-        if why:
-            draft.unsupported.append(_count_note([name], why))
-            draft.skipped.append((name, "a count outcome (not supported by this version)"))
+        if _follows_time(c, times):
+            draft.skipped.append((name, f"a function of the time column '{draft.time}' (e.g. a period indicator), not an outcome"))
             continue
-        outcome = outcome_type(name, [c], notes)
+        why = count_like(name, [c])
+        outcome = count_outcome(name, [name], why, notes=notes) if why else outcome_type(name, [c], notes)
         if outcome is None:
             draft.skipped.append((name, "varies over time but holds text, not numbers or two levels"))
             continue
         outcome.column = name
         outcome.columns = [name]
         outcome.baseline = base_time
+        if outcome.type == "count" and base_time.lower() not in BASE_WORDS:
+            outcome.notes.append(f"no baseline visit recognised: {draft.time} {base_time} is taken as the baseline; if it is a "
+                                 "follow-up period, delete the baseline line (a baseline count measured once, over another "
+                                 "length of time, can be a covariate)")
         draft.outcomes.append(outcome)
+
+
+def _follows_time(c: Column, times: Column) -> bool:
+    """The column takes one value per time value (the same for every participant): a period
+    indicator or the time in other units, never an outcome."""
+    seen: dict[str, str] = {}
+    for k, t in zip(c.keys, times.keys):
+        if k is None or t is None:
+            continue
+        if seen.setdefault(t, k) != k:
+            return False
+    return len(seen) > 1 and len(set(seen.values())) > 1
 
 
 def _moderators(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:

@@ -27,9 +27,55 @@ _WORSE_WHEN_HIGHER = re.compile(r"^(disability|disabilities|impairment|pain|symp
 _NEGATION = {"no", "not", "non", "un", "without", "poor", "bad", "worse", "failure", "failed"}
 
 
+# ordered vocabularies of rating scales, lowest first: text outcomes whose levels all come from
+# one of them are drafted as ordinal, in this order
+_ORDERED_SCALES = (
+    ("none", "minimal", "mild", "moderate", "severe", "very severe", "extreme"),
+    ("very poor", "poor", "fair", "good", "very good", "excellent"),
+    ("never", "rarely", "sometimes", "often", "usually", "always"),
+    ("much worse", "worse", "slightly worse", "no change", "unchanged", "same", "slightly better", "better", "much better"),
+    ("strongly disagree", "disagree", "neutral", "neither", "agree", "strongly agree"),
+    ("low", "medium", "moderate", "high", "very high"),
+)
+# integers from 0 with at least this share of zeros, a maximum of at least COUNT_MAX and above
+# COUNT_SKEW times the median look like event counts (seizures, visits): right-skewed with no
+# upper bound in sight, unlike a bounded score (pain 0-10, RMDQ 0-24)
+COUNT_ZEROS = 0.05
+COUNT_MAX = 20
+COUNT_SKEW = 3.0
+
+
+def count_outcome(stem: str, columns: list[str], why: str, notes: list[str] | None = None,
+                  followups: dict[str, str] | None = None) -> Outcome:
+    """A count outcome (whole numbers from 0), drafted with its reason in a note."""
+    o = Outcome(identifier(stem, "outcome"), "count", list(columns), notes=[*(notes or []), f"count outcome: {why}"])
+    if followups is not None:
+        o.followups = followups
+    return o
+
+
+def ordered_levels(levels: list[str]) -> list[str] | None:
+    """The levels in the order of the rating scale they all come from (3 to 7 levels), else None."""
+    if not 3 <= len(levels) <= 7:
+        return None
+    low = {lv.lower().replace("_", " ").strip(): lv for lv in levels}
+    for scale in _ORDERED_SCALES:
+        if set(low) <= set(scale):
+            return [low[w] for w in scale if w in low]
+    return None
+
+
 def outcome_type(stem: str, columns: list[Column], notes: list[str]) -> Outcome | None:
     levels = sort_levels({lv for c in columns for lv in c.levels})
     name = identifier(stem, "outcome")
+    if not all(c.numeric for c in columns) and (ordered := ordered_levels(levels)) is not None:
+        return Outcome(name, "ordinal", [], levels=ordered, notes=[*notes, "ordinal outcome: its levels read as a rating scale"])
+    if all(c.numeric for c in columns) and len(levels) > 2:
+        values = np.concatenate([c.values for c in columns])
+        seen = values[~np.isnan(values)]
+        if (seen.size and np.all(seen == np.round(seen)) and seen.min() >= 0 and np.mean(seen == 0) >= COUNT_ZEROS
+                and seen.max() >= COUNT_MAX and seen.max() > COUNT_SKEW * np.median(seen)):
+            return Outcome(name, "count", [], notes=[*notes, f"count outcome: whole numbers from 0, {np.mean(seen == 0):.0%} zeros"])
     if len(levels) == 2:
         event = next((lv for lv in levels if lv.lower() in _EVENT_WORDS), levels[1])
         return Outcome(name, "binary", [], event=event, levels=levels, notes=notes)
@@ -51,6 +97,11 @@ def _good(text: str, pattern: re.Pattern) -> str | None:
 def guess_better(o: Outcome) -> None:
     """Which direction of the outcome is better for participants, with the reason, for `better:`."""
     names = [o.name] + ([o.label] if o.label else [])
+    if o.type == "ordinal" and o.levels:
+        hit = next((h for h in (_good(t, _GOOD_EVENT) for t in o.levels[-1:]) if h), None)
+        if hit or o.levels[-1].lower() in ("excellent", "always", "much better", "strongly agree", "better"):
+            o.better, o.better_note = "higher", f"the highest category {o.levels[-1]!r} looks like the best result"
+            return
     if o.type == "binary":
         event = o.event or ""
         hit = _good(event, _GOOD_EVENT)

@@ -121,6 +121,11 @@ def _render_outcome(o: Outcome, d: Draft) -> list[str]:
              f"    type: {o.type}   # CONFIRM: {choices_text(PlanOutcome, 'type')}"]
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
+    if o.type == "ordinal":
+        lines.append(f"    levels: [{', '.join(_q(lv) for lv in o.levels)}]   # CONFIRM: the categories from lowest to highest")
+    if o.type == "count":
+        lines.append("    # exposure: weeks_observed   # TODO if follow-up time differs between participants: its column "
+                     "(log(exposure) is the offset)")
     lines.append(f"    better: {o.better}   # CONFIRM: {choices_text(PlanOutcome, 'better')}: which direction is better for participants "
                  f"({o.better_note}); it decides 'benefit' and 'favours' in the report")
     if o.range is not None:
