@@ -183,7 +183,7 @@ class Results:
 
 
 CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
-                "missing_patterns", "complete_case")
+                "missing_patterns", "complete_case", "risk_groups", "benefit_metrics", "shrunken_subgroups")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

@@ -25,6 +25,7 @@ mixed_extra:ref.R
 mi_e2e:ref.R
 mi_pool:ref.R,md_pattern.R
 mice_steps:ref.R
+c_for_benefit:ref.R
 "
 
 scripts_of() {

@@ -94,7 +94,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     )
     base_cols = list(dict.fromkeys(
         [m.column for m in plan.moderators] + plan.covariate_columns()
-        + [o.baseline for o in plan.outcomes if o.baseline is not None and plan.data.time is None and o.baseline in wide.columns]))
+        + [o.baseline for o in plan.outcomes if o.baseline is not None and plan.data.time is None and o.baseline in wide.columns]
+        + [c for c in plan.predictive_columns() if c in wide.columns]))
     baseline_frame = wide[base_cols].copy()
     baseline_frame.insert(0, "treat", treat)
     return TrialData(ids=ids, treat=treat, outcomes=outcomes, moderators=moderators,

@@ -32,6 +32,10 @@ SECTION_TITLES = {
     "complete_case": "Complete-case analysis beside the imputed analysis",
     "imputation_diagnostics": "Imputed values outside the observed range",
     "imputation_sensitivity": "Imputation sensitivity: the other imputation method",
+    "predictive": "Predictive heterogeneity (PATH): settings",
+    "risk_groups": "Risk modelling: treatment effects by predicted-risk group",
+    "benefit_metrics": "Discrimination and calibration of the risk and effect models",
+    "shrunken_subgroups": "Subgroup effects: raw and shrunken (empirical Bayes)",
 }
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
 
