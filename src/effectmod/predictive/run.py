@@ -15,6 +15,7 @@ from .effect import fit_effect_model
 from .predictors import predictor_matrix
 from .risk import benefit_curve, fit_prognostic, group_effect, risk_groups, risk_interaction
 from .shrinkage_frame import shrunken_subgroups
+from .summary import statements
 from .validation import optimism_corrected
 
 RISK_COLUMNS = ("outcome", "timepoint", "risk_group", "n_treated", "n_control", "mean_predicted_risk", "absolute_effect",
@@ -28,7 +29,8 @@ NOT_DISCRIMINATING = "the model does not discriminate benefit: the interval of t
 
 
 def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
-    """The frames and the summary; ``sections`` gives the conditional effects shrinkage starts from."""
+    """The frames (risk_groups, benefit_metrics, shrunken_subgroups, benefit_curve) and the
+    statements (predictive); ``sections`` gives the conditional effects that shrinkage starts from."""
     pred = plan.predictive
     assert pred is not None
     level, seed = plan.analysis.ci_level, plan.analysis.seed
@@ -55,11 +57,9 @@ def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
         out["benefit_metrics"] = pd.DataFrame(metric_rows, columns=list(METRIC_COLUMNS))
     if pred.shrinkage:
         out["shrunken_subgroups"] = shrunken_subgroups(sections.get("conditional_effects"), trial, plan)
-    out["predictive"] = {
-        "status": "pre-specified" if pred.prespecified else "exploratory",
-        "risk_predictors": list(pred.risk_predictors), "effect_predictors": list(pred.effect_predictors),
-        "penalty": pred.penalty, "bootstrap": pred.bootstrap, "benefit_curves": curves,
-    }
+    if curves:
+        out["benefit_curve"] = pd.DataFrame(curves, columns=["outcome", "timepoint", "predicted_risk", "absolute_effect"])
+    out["predictive"] = statements(out, plan)
     return out
 
 
@@ -107,10 +107,11 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
                      "risk_low": low, "risk_high": high, "observed_treated": e.mean_treated, "observed_control": e.mean_control,
                      "interaction_estimate": inter.estimate, "p_interaction": inter.p_value,
                      "note": "; ".join(x for x in (e.note, inter.note) if x)})
+    # the absolute effect along predicted risk from the treatment x linear predictor model (the figure's curve)
     grid = np.quantile(lp, np.linspace(0.02, 0.98, 25))
-    curve = [{"outcome": outcome, "timepoint": t,
-              "predicted_risk": [float(v) for v in (grid if kind == "continuous" else 1 / (1 + np.exp(-grid)))],
-              "absolute_effect": [float(v) for v in benefit_curve(inter, grid, kind)]}]
+    at = grid if kind == "continuous" else 1 / (1 + np.exp(-grid))
+    curve = [{"outcome": outcome, "timepoint": t, "predicted_risk": float(r), "absolute_effect": float(e)}
+             for r, e in zip(at, benefit_curve(inter, grid, kind)) if math.isfinite(float(e))]
 
     def develop(r):
         return fit_prognostic(Xo[r], yo[r], kind)

@@ -32,11 +32,13 @@ SECTION_TITLES = {
     "complete_case": "Complete-case analysis beside the imputed analysis",
     "imputation_diagnostics": "Imputed values outside the observed range",
     "imputation_sensitivity": "Imputation sensitivity: the other imputation method",
-    "predictive": "Predictive heterogeneity (PATH): settings",
+    "predictive": "Predictive heterogeneity (PATH)",
     "risk_groups": "Risk modelling: treatment effects by predicted-risk group",
     "benefit_metrics": "Discrimination and calibration of the risk and effect models",
     "shrunken_subgroups": "Subgroup effects: raw and shrunken (empirical Bayes)",
 }
+# sections drawn as a figure only (their numbers are in results.json)
+FIGURE_ONLY_SECTIONS = {"benefit_curve"}
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
 
 
@@ -77,7 +79,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
     t1 = tables.table1(results)
     known = [n for n in SECTION_TITLES if n in results.sections]
-    extra = known + [n for n in results.sections if n not in SECTION_TITLES]
+    extra = known + [n for n in results.sections if n not in SECTION_TITLES and n not in FIGURE_ONLY_SECTIONS]
     return {
         "title": plan.title or "Treatment effect modifier analysis",
         "version": __version__,
