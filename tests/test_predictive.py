@@ -293,3 +293,19 @@ def test_bad_predictors_exit_2(tmp_path, capsys, results_only, predictive, words
     code = main(["analyze", str(data), "--plan", str(_colon_plan(tmp_path, predictive)), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and words in err and "Traceback" not in err
+
+
+def test_long_data_predictor_columns_and_statements():
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    import effectmod as em
+    from test_bad_inputs import LONG_PLAN, long_frame
+    frame = long_frame()
+    frame["bmi"] = frame["age"] * 0.5 + (frame["pid"].str[1:].astype(int) % 7)
+    plan = {**LONG_PLAN, "predictive": {"risk_predictors": ["bmi", "frebaq"], "bootstrap": 3, "prespecified": True}}
+    res = em.analyze(frame, plan)
+    risk = res.sections["risk_groups"]
+    assert list(risk["timepoint"].unique()) == ["12", "52"] and len(risk) == 8
+    said = res.sections["predictive"]
+    assert "pre-specified" in said.loc[said["topic"] == "status", "statement"].iloc[0]
+    assert set(res.sections["shrunken_subgroups"]["moderator"]) == {"smoker"}

@@ -34,6 +34,8 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
         "These predictive analyses were pre-specified in the plan (predictive.prespecified: true)." if pred.prespecified else
         "These predictive analyses are exploratory (predictive.prespecified is not set): they describe how the treatment effect "
         "may vary with predicted risk and with several characteristics at once, and are not confirmatory."))]
+    rows.append(("", "", "data", "Each model uses the participants with the outcome and every predictor observed (complete cases), "
+                 "also when the main analysis imputes missing values."))
     rows.append(("", "", "methods", (
         f"Metrics are corrected for optimism by {pred.bootstrap} bootstrap resamples (Harrell), with approximate {level_text(level)} "
         "intervals; the c-for-benefit matches treated and control participants 1:1 on predicted benefit (van Klaveren 2018)."
