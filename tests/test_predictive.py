@@ -2,6 +2,7 @@
 the c-for-benefit against Hmisc::rcorr.cens, shrinkage against the closed-form normal-normal
 posterior, the plan's checks, and the output files through the command line."""
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -278,6 +279,8 @@ def test_colon_predictive_files_through_the_cli(tmp_path, capsys, results_only):
     assert main(["analyze", str(data), "--plan", str(REF / "colon_logistic" / "plan.yaml"), "--out", str(out2)]) == 0
     assert (out / "results.csv").read_bytes() == (out2 / "results.csv").read_bytes()
     assert not (out2 / "risk_groups.csv").exists()
+    assert "predictive" not in json.loads((out2 / "results.json").read_text())["plan"]
+    assert json.loads((out / "results.json").read_text())["plan"]["predictive"]["risk_groups"] == 3
 
 
 @pytest.mark.parametrize("predictive, words", [
