@@ -67,8 +67,8 @@ def fit_effect_model(X: np.ndarray, treat: np.ndarray, y: np.ndarray, kind: str,
             if penalty == "ridge":
                 model: object = RidgeCV(alphas=RIDGE_ALPHAS).fit(D, y)
             else:
-                model = LassoCV(cv=KFold(folds, shuffle=True, random_state=seed), alphas=40,
-                                max_iter=20_000, random_state=seed).fit(D, y)
+                model = LassoCV(cv=KFold(folds, shuffle=True, random_state=seed), max_iter=20_000, random_state=seed,
+                                **_grid_size(LassoCV, 40)).fit(D, y)
             value = float(model.alpha_)     # type: ignore[attr-defined]  # sklearn sets it on fit
         elif penalty == "ridge":
             D_plain = np.column_stack([treat, (X - centre) / scale, D[:, -X.shape[1]:]])
@@ -76,8 +76,23 @@ def fit_effect_model(X: np.ndarray, treat: np.ndarray, y: np.ndarray, kind: str,
             return EffectModel(fitted, centre, scale, kind, fitted.lam, main_scale=1.0)
         else:
             cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-            model = LogisticRegressionCV(Cs=LOGISTIC_CS, cv=cv, l1_ratios=(1.0,), solver="liblinear", scoring="neg_log_loss", max_iter=5_000,
-                                         intercept_scaling=100.0, use_legacy_attributes=False,
-                                         random_state=seed).fit(D, y.astype(int))
+            model = LogisticRegressionCV(Cs=LOGISTIC_CS, cv=cv, solver="liblinear", scoring="neg_log_loss", max_iter=5_000,
+                                         intercept_scaling=100.0, random_state=seed,
+                                         **_l1(LogisticRegressionCV)).fit(D, y.astype(int))
             value = 1.0 / float(np.ravel(model.C_)[0])      # type: ignore[attr-defined]  # sklearn sets it on fit
     return EffectModel(model, centre, scale, kind, value)
+
+
+def _grid_size(estimator, n: int) -> dict:
+    """The number of penalties LassoCV tries: ``alphas=n`` (scikit-learn 1.7 on) or ``n_alphas=n``."""
+    import inspect
+    return {"n_alphas": n} if "n_alphas" in inspect.signature(estimator).parameters else {"alphas": n}
+
+
+def _l1(estimator) -> dict:
+    """The lasso penalty in LogisticRegressionCV: ``l1_ratios`` in recent scikit-learn, ``penalty`` before."""
+    import inspect
+    params = inspect.signature(estimator).parameters
+    if "use_legacy_attributes" in params:
+        return {"l1_ratios": (1.0,), "use_legacy_attributes": False}
+    return {"penalty": "l1"}

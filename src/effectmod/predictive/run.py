@@ -63,6 +63,14 @@ def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
     return out
 
 
+EFFECT_METRICS = ("c_for_benefit", "e_for_benefit", "calibration_for_benefit_slope")
+
+
+def _not_estimable(outcome, t, model, metric, n, note) -> dict:
+    return {"outcome": outcome, "timepoint": t, "model": model, "metric": metric, "estimate": math.nan, "ci_low": math.nan,
+            "ci_high": math.nan, "apparent": math.nan, "optimism": math.nan, "replicates": 0, "n": n, "note": note}
+
+
 def _complete(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ~np.isnan(y) & ~np.isnan(X).any(axis=1)
 
@@ -120,7 +128,12 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
         lp_r = model.linear_predictor(Xo[r])
         return {"c_statistic": harrell_c(lp_r, yo[r]), "calibration_slope": _calibration_slope(lp_r, yo[r], kind)}
 
-    checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng, tested=("calibration_slope",))
+    try:
+        checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng, tested=("calibration_slope",))
+    except (EngineError, ValueError, np.linalg.LinAlgError) as exc:
+        metrics = [_not_estimable(outcome, t, "risk", m, int(ok.sum()), f"risk model not estimable ({type(exc).__name__})")
+                   for m in ("c_statistic", "calibration_slope")]
+        return rows, metrics, curve
     metrics = [_metric_row(outcome, t, "risk", k, v, int(ok.sum())) for k, v in checked.items()]
     return rows, metrics, curve
 
@@ -139,7 +152,14 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
         e, slope = calibration_for_benefit(pairs)
         return {"c_for_benefit": c_for_benefit(pairs), "e_for_benefit": e, "calibration_for_benefit_slope": slope}
 
-    checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng)
+    if kind == "binary" and min(int(yo.sum()), int(len(yo) - yo.sum())) < 2 * pred.folds:
+        return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), f"fewer than {2 * pred.folds} events or non-events for "
+                               f"{pred.folds}-fold cross-validation") for m in EFFECT_METRICS]
+    try:
+        checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng)
+    except (EngineError, ValueError, np.linalg.LinAlgError) as exc:
+        return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), f"effect model not estimable ({type(exc).__name__})")
+                for m in EFFECT_METRICS]
     out = []
     for k, v in checked.items():
         note = ""
