@@ -312,3 +312,32 @@ def test_long_data_predictor_columns_and_statements():
     said = res.sections["predictive"]
     assert "pre-specified" in said.loc[said["topic"] == "status", "statement"].iloc[0]
     assert set(res.sections["shrunken_subgroups"]["moderator"]) == {"smoker"}
+
+
+def test_figures_and_statements_without_bootstrap():
+    import effectmod as em
+    from effectmod.report.predictive_figures import predictive_figures
+    from effectmod.report.subgroup_forest import subgroup_forest_figures
+    plan = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    plan["predictive"] = {"risk_predictors": ["age", "nodes"], "effect_predictors": ["age", "nodes"], "bootstrap": 0}
+    res = em.analyze(REF / "colon_logistic" / "data.csv", plan)
+    figs = predictive_figures(res)
+    assert [n for n, _, _ in figs] == ["risk_groups_death_end"] and len(figs[0][2].axes) == 2   # absolute and relative
+    assert "exploratory" in figs[0][1]
+    forest = subgroup_forest_figures(res)
+    assert forest and "shrunk towards the common effect" in forest[0][1]
+    metrics = res.sections["benefit_metrics"]
+    assert metrics["ci_low"].isna().all() and (metrics["replicates"] == 0).all()
+    assert metrics["estimate"].equals(metrics["apparent"])
+    said = " ".join(res.sections["predictive"]["statement"])
+    assert "not judged" in said and "apparent values" in said
+
+
+def test_sap_has_the_predictive_section():
+    from effectmod.plan.schema import Plan
+    from effectmod.report.sap import sap_markdown
+    base = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    text = sap_markdown(Plan.model_validate({**base, "predictive": {"risk_predictors": ["age"], "risk_groups": [0.3, 0.6],
+                                                                    "prespecified": True}}))
+    assert "## Predictive heterogeneity (PATH)" in text and "groups cut at 0.3, 0.6" in text and "are pre-specified" in text
+    assert "Predictive heterogeneity" not in sap_markdown(Plan.model_validate(base))

@@ -2,7 +2,7 @@
 
 The predictors are standardised (mean 0, SD 1 in the fitting data). The design is treatment,
 the predictors and their products with treatment. The penalty (ridge or lasso) is chosen by
-cross-validation (``folds`` folds; ridge for continuous outcomes by efficient leave-one-out):
+cross-validation (``folds`` folds, rows shuffled with the plan's seed):
 continuous outcomes by least squares (scikit-learn ``RidgeCV`` / ``LassoCV``), binary ones by
 penalised logistic likelihood (ridge: ``ridge_logistic``, cross-validated deviance, main effects
 unpenalised; lasso: scikit-learn ``LogisticRegressionCV``, log-loss). Except for the binary ridge,
@@ -65,7 +65,7 @@ def fit_effect_model(X: np.ndarray, treat: np.ndarray, y: np.ndarray, kind: str,
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "continuous":
             if penalty == "ridge":
-                model: object = RidgeCV(alphas=RIDGE_ALPHAS).fit(D, y)
+                model: object = RidgeCV(alphas=RIDGE_ALPHAS, cv=KFold(folds, shuffle=True, random_state=seed)).fit(D, y)
             else:
                 model = LassoCV(cv=KFold(folds, shuffle=True, random_state=seed), max_iter=20_000, random_state=seed,
                                 **_grid_size(LassoCV, 40)).fit(D, y)
