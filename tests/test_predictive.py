@@ -341,3 +341,33 @@ def test_sap_has_the_predictive_section():
                                                                     "prespecified": True}}))
     assert "## Predictive heterogeneity (PATH)" in text and "groups cut at 0.3, 0.6" in text and "are pre-specified" in text
     assert "Predictive heterogeneity" not in sap_markdown(Plan.model_validate(base))
+
+
+def test_colon_risk_groups_equal_hand_fitted_glms():
+    """The whole risk-modelling path on a real trial: prognostic logistic model without treatment
+    (statsmodels), quarters of predicted risk, and per quarter the LPM (HC0) risk difference and the
+    logistic odds ratio, all to 1e-8."""
+    import effectmod as em
+    plan = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    plan["predictive"] = {"risk_predictors": ["age", "nodes"], "shrinkage": False, "bootstrap": 0}
+    got = em.analyze(REF / "colon_logistic" / "data.csv", plan).sections["risk_groups"]
+    raw = pd.read_csv(REF / "colon_logistic" / "data.csv")
+    d = raw[raw["rx"].isin(["Lev+5FU", "Obs"])].dropna(subset=["age", "nodes", "status"])
+    X = sm.add_constant(d[["age", "nodes"]].to_numpy(float))
+    y = d["status"].to_numpy(float)
+    treat = (d["rx"] == "Lev+5FU").to_numpy(float)
+    risk = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-14).predict(X)
+    cuts = np.quantile(risk, [0.25, 0.5, 0.75])
+    group = np.searchsorted(cuts, risk, side="left")
+    for g in range(4):
+        m = group == g
+        row = got.iloc[g]
+        T = sm.add_constant(treat[m])
+        lpm = sm.OLS(y[m], T).fit(cov_type="HC0")
+        glm = sm.GLM(y[m], T, family=sm.families.Binomial()).fit(tol=1e-14)
+        np.testing.assert_allclose(row[["absolute_effect", "absolute_ci_low", "absolute_ci_high"]].to_numpy(float),
+                                   [lpm.params[1], *lpm.conf_int()[1]], rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(row[["relative_effect", "relative_ci_low", "relative_ci_high"]].to_numpy(float),
+                                   np.exp([glm.params[1], *glm.conf_int()[1]]), rtol=1e-8)
+        assert (row["n_treated"], row["n_control"]) == (int(treat[m].sum()), int((1 - treat[m]).sum()))
+        assert row["mean_predicted_risk"] == pytest.approx(risk[m].mean(), rel=1e-8)
