@@ -371,3 +371,22 @@ def test_colon_risk_groups_equal_hand_fitted_glms():
                                    np.exp([glm.params[1], *glm.conf_int()[1]]), rtol=1e-8)
         assert (row["n_treated"], row["n_control"]) == (int(treat[m].sum()), int((1 - treat[m]).sum()))
         assert row["mean_predicted_risk"] == pytest.approx(risk[m].mean(), rel=1e-8)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_ridge_penalises_only_the_interactions(binary):
+    from effectmod.predictive.ridge import _fit, _ridge_solve
+    rng = np.random.default_rng(4)
+    X, treat, y = _trial(rng, 300, 0.5, binary)
+    D = np.column_stack([np.ones(300), treat, X, treat[:, None] * X])
+    pen = np.r_[np.zeros(5), np.ones(3)]
+    family = sm.families.Binomial() if binary else sm.families.Gaussian()
+    full = sm.GLM(y, D, family=family).fit(tol=1e-14).params
+    main = sm.GLM(y, D[:, :5], family=family).fit(tol=1e-14).params
+
+    def fit(lam):
+        return _fit(D, y, pen, lam) if binary else _ridge_solve(D, y, np.diag(pen), lam)
+    np.testing.assert_allclose(fit(1e-9), full, atol=1e-6)          # no penalty: the ML fit
+    far = fit(1e12)                                                   # infinite penalty: no interactions
+    np.testing.assert_allclose(far[5:], 0, atol=1e-6)
+    np.testing.assert_allclose(far[:5], main, atol=1e-5)

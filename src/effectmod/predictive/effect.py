@@ -1,15 +1,17 @@
 """Effect modelling (PATH): every treatment x predictor interaction in one penalised model.
 
 The predictors are standardised (mean 0, SD 1 in the fitting data). The design is treatment,
-the predictors and their products with treatment. The penalty (ridge or lasso) is chosen by
-cross-validation (``folds`` folds, rows shuffled with the plan's seed):
-continuous outcomes by least squares (scikit-learn ``RidgeCV`` / ``LassoCV``), binary ones by
-penalised logistic likelihood (ridge: ``ridge_logistic``, cross-validated deviance, main effects
-unpenalised; lasso: scikit-learn ``LogisticRegressionCV``, log-loss). Except for the binary ridge,
-the treatment and main-effect columns are multiplied by ``MAIN_SCALE`` before fitting, which
-divides their ridge penalty by ``MAIN_SCALE**2`` (lasso: by ``MAIN_SCALE``): the interactions are
-penalised, the main effects barely. A participant's predicted benefit is the predicted outcome (mean or probability) with
-treatment minus without it.
+the predictors and their products with treatment. The penalty's size is chosen by ``folds``-fold
+cross-validation (rows shuffled with the plan's seed).
+
+* ridge (``ridge``): the interactions penalised, treatment and the main effects not; squared error
+  (continuous outcomes) or deviance (binary outcomes) cross-validated over a grid of penalties;
+* lasso: scikit-learn's ``LassoCV`` (continuous) or L1 ``LogisticRegressionCV`` (binary, log-loss),
+  with the treatment and main-effect columns multiplied by ``MAIN_SCALE`` before fitting, which
+  divides their L1 penalty by ``MAIN_SCALE``: the interactions are penalised, the main effects barely.
+
+A participant's predicted benefit is the predicted outcome (mean or probability) with treatment
+minus without it.
 """
 from __future__ import annotations
 
@@ -18,10 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ridge_logistic import ridge_logistic_cv
+from .ridge import ridge_linear_cv, ridge_logistic_cv
 
 MAIN_SCALE = 10.0
-RIDGE_ALPHAS = np.logspace(-3, 5, 33)
 LOGISTIC_CS = np.logspace(-3, 2, 11)
 
 
@@ -54,32 +55,29 @@ def fit_effect_model(X: np.ndarray, treat: np.ndarray, y: np.ndarray, kind: str,
                      folds: int, seed: int) -> EffectModel:
     """The penalised interaction model above, fitted on (X, treat, y)."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LassoCV, LogisticRegressionCV, RidgeCV
+    from sklearn.linear_model import LassoCV, LogisticRegressionCV
     from sklearn.model_selection import KFold, StratifiedKFold
     centre = X.mean(axis=0)
     scale = X.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
-    shell = EffectModel(None, centre, scale, kind, float("nan"))
-    D = shell._design(X, treat)
+    if penalty == "ridge":
+        solve = ridge_linear_cv if kind == "continuous" else ridge_logistic_cv
+        ridge = solve(_plain(X, treat, centre, scale), y, _interactions(X), folds, seed)
+        return EffectModel(ridge, centre, scale, kind, ridge.lam, main_scale=1.0)
+    D = EffectModel(None, centre, scale, kind, float("nan"))._design(X, treat)
+    model: object
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "continuous":
-            if penalty == "ridge":
-                model: object = RidgeCV(alphas=RIDGE_ALPHAS, cv=KFold(folds, shuffle=True, random_state=seed)).fit(D, y)
-            else:
-                model = LassoCV(cv=KFold(folds, shuffle=True, random_state=seed), max_iter=20_000, random_state=seed,
-                                **_grid_size(LassoCV, 40)).fit(D, y)
-            value = float(model.alpha_)     # type: ignore[attr-defined]  # sklearn sets it on fit
-        elif penalty == "ridge":
-            D_plain = np.column_stack([treat, (X - centre) / scale, D[:, -X.shape[1]:]])
-            fitted = ridge_logistic_cv(D_plain, y, np.r_[np.zeros(1 + X.shape[1]), np.ones(X.shape[1])], folds, seed)
-            return EffectModel(fitted, centre, scale, kind, fitted.lam, main_scale=1.0)
+            lasso = LassoCV(cv=KFold(folds, shuffle=True, random_state=seed), max_iter=20_000, random_state=seed,
+                            **_grid_size(LassoCV, 40)).fit(D, y)
+            model, value = lasso, float(lasso.alpha_)
         else:
             cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-            model = LogisticRegressionCV(Cs=LOGISTIC_CS, cv=cv, solver="liblinear", scoring="neg_log_loss", max_iter=5_000,
-                                         intercept_scaling=100.0, random_state=seed,
-                                         **_l1(LogisticRegressionCV)).fit(D, y.astype(int))
-            value = 1.0 / float(np.ravel(model.C_)[0])      # type: ignore[attr-defined]  # sklearn sets it on fit
+            logistic = LogisticRegressionCV(Cs=LOGISTIC_CS, cv=cv, solver="liblinear", scoring="neg_log_loss", max_iter=5_000,
+                                            intercept_scaling=100.0, random_state=seed,
+                                            **_l1(LogisticRegressionCV)).fit(D, y.astype(int))
+            model, value = logistic, 1.0 / float(np.ravel(logistic.C_)[0])
     return EffectModel(model, centre, scale, kind, value)
 
 
@@ -96,3 +94,15 @@ def _l1(estimator) -> dict:
     if "use_legacy_attributes" in params:
         return {"l1_ratios": (1.0,), "use_legacy_attributes": False}
     return {"penalty": "l1"}
+
+
+def _plain(X: np.ndarray, treat: np.ndarray, centre: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Treatment, the standardised predictors and their products with treatment (no column scaling)."""
+    Z = (X - centre) / scale
+    return np.column_stack([treat, Z, treat[:, None] * Z])
+
+
+def _interactions(X: np.ndarray) -> np.ndarray:
+    """Which columns of ``_plain`` are penalised: the interactions only."""
+    p = X.shape[1]
+    return np.r_[np.zeros(1 + p), np.ones(p)]
