@@ -390,3 +390,19 @@ def test_ridge_penalises_only_the_interactions(binary):
     far = fit(1e12)                                                   # infinite penalty: no interactions
     np.testing.assert_allclose(far[5:], 0, atol=1e-6)
     np.testing.assert_allclose(far[:5], main, atol=1e-5)
+
+
+def test_models_that_cannot_be_fitted_keep_their_rows_with_the_reason():
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    import effectmod as em
+    from test_bad_inputs import plan_dict, trial_frame
+    frame = trial_frame()
+    frame["bmi"] = np.nan                      # no participant with every predictor
+    frame["one"] = 1.0                         # a constant predictor: the risk model is rank deficient
+    res = em.analyze(frame, plan_dict(predictive={"risk_predictors": ["bmi"], "effect_predictors": ["bmi"], "bootstrap": 2}))
+    metrics = res.sections["benefit_metrics"]
+    assert len(metrics) == 10 and metrics["estimate"].isna().all() and metrics["note"].str.contains("fewer than 10").all()
+    assert "could not be judged" in " ".join(res.sections["predictive"]["statement"])
+    res = em.analyze(frame, plan_dict(predictive={"risk_predictors": ["one"], "bootstrap": 2}))
+    assert res.sections["risk_groups"]["note"].str.contains("RankDeficient").all()

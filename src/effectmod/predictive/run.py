@@ -25,6 +25,7 @@ METRIC_COLUMNS = ("outcome", "timepoint", "model", "metric", "estimate", "ci_low
                   "replicates", "n", "note")
 # fewer participants per arm than this: no risk or effect model (cross-validation and matching need some)
 MIN_PER_ARM = 10
+TOO_FEW = f"fewer than {MIN_PER_ARM} participants in an arm with the outcome and every predictor observed"
 NOT_DISCRIMINATING = "the model does not discriminate benefit: the interval of the c-for-benefit includes 0.5"
 
 
@@ -63,6 +64,7 @@ def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
     return out
 
 
+RISK_METRICS = ("c_statistic", "calibration_slope")
 EFFECT_METRICS = ("c_for_benefit", "e_for_benefit", "calibration_for_benefit_slope")
 
 
@@ -96,7 +98,7 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
     ok = _complete(X, y)
     Xo, yo, to = X[ok], y[ok], treat[ok]
     if _too_few(to):
-        return [], [], []
+        return [], [_not_estimable(outcome, t, "risk", m, int(ok.sum()), TOO_FEW) for m in RISK_METRICS], []
     try:
         prog = fit_prognostic(Xo, yo, kind)
     except EngineError as exc:
@@ -132,7 +134,7 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
         checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng, tested=("calibration_slope",))
     except (EngineError, ValueError, np.linalg.LinAlgError) as exc:
         metrics = [_not_estimable(outcome, t, "risk", m, int(ok.sum()), f"risk model not estimable ({type(exc).__name__})")
-                   for m in ("c_statistic", "calibration_slope")]
+                   for m in RISK_METRICS]
         return rows, metrics, curve
     metrics = [_metric_row(outcome, t, "risk", k, v, int(ok.sum())) for k, v in checked.items()]
     return rows, metrics, curve
@@ -142,7 +144,7 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
     ok = _complete(X, y)
     Xo, yo, to = X[ok], y[ok], treat[ok]
     if _too_few(to):
-        return []
+        return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), TOO_FEW) for m in EFFECT_METRICS]
 
     def develop(r):
         return fit_effect_model(Xo[r], to[r], yo[r], kind, pred.penalty, pred.folds, seed)

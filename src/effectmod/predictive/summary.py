@@ -51,6 +51,9 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
         if _metric(m, "risk", "c_statistic") is not None:
             text = (f"{where}: the risk model's c-statistic is {_value(_metric(m, 'risk', 'c_statistic'))} and its calibration "
                     f"slope {_value(_metric(m, 'risk', 'calibration_slope'))}.")
+            note = _metric(m, "risk", "c_statistic")["note"]
+            if isinstance(note, str) and note:
+                text += f" ({note})"
             if risk is not None:
                 g = risk[(risk["outcome"] == outcome) & (risk["timepoint"] == t)]
                 if len(g):
@@ -61,7 +64,9 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
         c = _metric(m, "effect", "c_for_benefit")
         if c is not None:
             judged = math.isfinite(float(c["ci_low"]))
-            if not judged:
+            if not math.isfinite(float(c["estimate"])):
+                verdict = f"The effect model could not be judged: {c['note']}."
+            elif not judged:
                 verdict = "Without intervals (bootstrap: 0) its discrimination of benefit is not judged."
             elif c["ci_low"] <= 0.5 <= c["ci_high"]:
                 verdict = ("The model does not discriminate benefit: the interval of the c-for-benefit includes 0.5, so its "
