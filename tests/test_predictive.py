@@ -406,3 +406,19 @@ def test_models_that_cannot_be_fitted_keep_their_rows_with_the_reason():
     assert "could not be judged" in " ".join(res.sections["predictive"]["statement"])
     res = em.analyze(frame, plan_dict(predictive={"risk_predictors": ["one"], "bootstrap": 2}))
     assert res.sections["risk_groups"]["note"].str.contains("RankDeficient").all()
+
+
+def test_optimism_bootstrap_subtracts_the_mean_optimism():
+    from effectmod.predictive.validation import optimism_corrected
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=80)
+    treat = np.r_[np.ones(40), np.zeros(40)]
+
+    def evaluate(model, rows):
+        # a metric that is 0.1 too good on the data the model was developed on (the same array object)
+        return {"m": float(y[rows].mean()) + (0.1 if rows is model else 0.0), "s": 1.0 if rows is model else 0.8}
+    got = optimism_corrected(lambda rows: rows, evaluate, treat, 50, 0.9, rng, tested=("s",))
+    m, s = got["m"], got["s"]
+    assert m.apparent == pytest.approx(y.mean() + 0.1) and m.optimism == pytest.approx(0.1) and m.estimate == pytest.approx(y.mean())
+    assert m.ci_low < m.estimate < m.ci_high and m.replicates == 50
+    assert s.estimate == pytest.approx(0.8) and s.ci_low == pytest.approx(0.8) and s.ci_high == pytest.approx(0.8)

@@ -158,7 +158,7 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
         return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), f"fewer than {2 * pred.folds} events or non-events for "
                                f"{pred.folds}-fold cross-validation") for m in EFFECT_METRICS]
     try:
-        checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng)
+        checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng, robust=("calibration_for_benefit_slope",))
     except (EngineError, ValueError, np.linalg.LinAlgError) as exc:
         return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), f"effect model not estimable ({type(exc).__name__})")
                 for m in EFFECT_METRICS]

@@ -4,11 +4,15 @@ The whole modelling step (fitting, and for effect models the cross-validated cho
 penalty) is repeated in each of B resamples (participants drawn with replacement within each
 arm). For each metric: optimism_b = (metric of the resample's model on the resample) -
 (metric of that model on the original data); the corrected estimate is the apparent metric
-minus the mean optimism. The interval is the percentile interval of the resamples' apparent
-metrics, shifted by the same mean optimism (an approximation: it carries the sampling
-variability of the metric, centred on the corrected value's offset). A metric whose apparent value is fixed by the
-fit itself (the calibration slope of a maximum-likelihood model on its own data is 1) has instead
-the percentile interval of the resamples' models tested on the original data (``tested``).
+minus the mean optimism (the median for the metrics in ``robust``: a slope of observed on
+nearly constant predicted benefit can be arbitrarily large in a few resamples).
+
+The interval is approximate: the percentile interval of the resamples' apparent metrics, moved
+so that the resamples' median falls on the corrected estimate (the spread of the metric under
+resampling, centred where the correction puts it; it always holds the estimate). A metric whose
+apparent value is fixed by the fit itself (the calibration slope of a maximum-likelihood model
+on its own data is 1) has instead the percentile interval of the resamples' models tested on the
+original data (``tested``).
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def stratified_rows(treat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def optimism_corrected(develop: Callable[[np.ndarray], object], evaluate: Callable[[object, np.ndarray], dict[str, float]],
                        treat: np.ndarray, B: int, level: float, rng: np.random.Generator,
-                       tested: tuple[str, ...] = ()) -> dict[str, Validated]:
+                       tested: tuple[str, ...] = (), robust: tuple[str, ...] = ()) -> dict[str, Validated]:
     """Each metric of ``evaluate(develop(rows), rows)`` corrected for optimism (see the module).
 
     ``develop(rows)`` fits the model on the participants ``rows`` (with repeats);
@@ -72,11 +76,12 @@ def optimism_corrected(develop: Callable[[np.ndarray], object], evaluate: Callab
         if not boot_opt[k] or not math.isfinite(a):
             out[k] = Validated(a, math.nan, a, math.nan, math.nan, len(boot_opt[k]))
             continue
-        opt = float(np.mean(boot_opt[k]))
+        opt = float(np.median(boot_opt[k]) if k in robust else np.mean(boot_opt[k]))
         if k in tested:
             lo, hi = np.quantile(boot_test[k], [alpha, 1 - alpha])
             out[k] = Validated(a, opt, a - opt, float(lo), float(hi), len(boot_opt[k]))
             continue
-        lo, hi = np.quantile(boot_app[k], [alpha, 1 - alpha])
-        out[k] = Validated(a, opt, a - opt, float(lo) - opt, float(hi) - opt, len(boot_opt[k]))
+        lo, mid, hi = np.quantile(boot_app[k], [alpha, 0.5, 1 - alpha])
+        shift = (a - opt) - float(mid)
+        out[k] = Validated(a, opt, a - opt, float(lo) + shift, float(hi) + shift, len(boot_opt[k]))
     return out
