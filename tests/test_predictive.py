@@ -415,10 +415,11 @@ def test_optimism_bootstrap_subtracts_the_mean_optimism():
     treat = np.r_[np.ones(40), np.zeros(40)]
 
     def evaluate(model, rows):
-        # a metric that is 0.1 too good on the data the model was developed on (the same array object)
-        return {"m": float(y[rows].mean()) + (0.1 if rows is model else 0.0), "s": 1.0 if rows is model else 0.8}
+        # c: 0.1 too good on the data the model was developed on (the same array object); m: no optimism
+        return {"c": 0.6 + (0.1 if rows is model else 0.0), "m": float(y[rows].mean()), "s": 1.0 if rows is model else 0.8}
     got = optimism_corrected(lambda rows: rows, evaluate, treat, 50, 0.9, rng, tested=("s",))
-    m, s = got["m"], got["s"]
-    assert m.apparent == pytest.approx(y.mean() + 0.1) and m.optimism == pytest.approx(0.1) and m.estimate == pytest.approx(y.mean())
-    assert m.ci_low < m.estimate < m.ci_high and m.replicates == 50
+    c, m, s = got["c"], got["m"], got["s"]
+    assert c.apparent == pytest.approx(0.7) and c.optimism == pytest.approx(0.1) and c.estimate == pytest.approx(0.6)
+    assert c.ci_low == pytest.approx(0.6) and c.ci_high == pytest.approx(0.6) and c.replicates == 50
+    assert m.apparent == pytest.approx(y.mean()) and abs(m.optimism) < 0.1 and m.ci_low < m.estimate < m.ci_high
     assert s.estimate == pytest.approx(0.8) and s.ci_low == pytest.approx(0.8) and s.ci_high == pytest.approx(0.8)
