@@ -3,6 +3,7 @@ frames (CONTRACT §6.4) and a summary, per outcome and follow-up."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -167,5 +168,7 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
         note = ""
         if k == "c_for_benefit" and (not math.isfinite(v.ci_low) or v.ci_low <= 0.5 <= v.ci_high):
             note = NOT_DISCRIMINATING if math.isfinite(v.ci_low) else "no interval (bootstrap: 0); discrimination of benefit not judged"
+        if k == "e_for_benefit" and v.ci_low < 0:
+            v = replace(v, ci_low=0.0)          # an absolute difference: the interval stops at 0
         out.append(_metric_row(outcome, t, "effect", k, v, int(ok.sum()), note))
     return out
