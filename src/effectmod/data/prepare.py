@@ -14,6 +14,7 @@ from ..plan.schema import Plan
 from .arms import check_unique_ids, count_excluded_arms, find_arms, merged_spellings, near_duplicate_ids, participant_values, show_spellings
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
+from .predictive_columns import check_predictive_columns
 from .problems import Problems
 from .reshape import long_to_wide
 from .trial import DataFlow, TrialData
@@ -81,6 +82,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     outcomes = code_outcomes(wide, plan, sources, problems)
     moderators = code_moderators(wide, plan, problems)
     covariates = code_covariates(wide, plan, problems)
+    check_predictive_columns(wide, plan, problems)
     if problems:
         raise DataError(problems)
 
