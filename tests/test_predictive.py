@@ -423,3 +423,21 @@ def test_optimism_bootstrap_subtracts_the_mean_optimism():
     assert c.ci_low == pytest.approx(0.6) and c.ci_high == pytest.approx(0.6) and c.replicates == 50
     assert m.apparent == pytest.approx(y.mean()) and abs(m.optimism) < 0.1 and m.ci_low < m.estimate < m.ci_high
     assert s.estimate == pytest.approx(0.8) and s.ci_low == pytest.approx(0.8) and s.ci_high == pytest.approx(0.8)
+
+
+def test_harrell_c_of_a_binary_outcome_is_the_auc():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(9)
+    x = np.round(rng.normal(size=300), 1)                 # ties in x count one half, as in the AUC
+    y = (rng.random(300) < 1 / (1 + np.exp(-x))).astype(float)
+    assert harrell_c(x, y) == pytest.approx(roc_auc_score(y, x), abs=1e-12)
+
+
+def test_continuous_risk_interaction_is_the_ols_coefficient():
+    rng = np.random.default_rng(6)
+    n = 200
+    lp, treat = rng.normal(size=n), (rng.random(n) < 0.5).astype(float)
+    y = lp + 0.3 * treat * lp + rng.normal(size=n)
+    got = risk_interaction(lp, y, treat, "continuous")
+    ols = sm.OLS(y, np.column_stack([np.ones(n), treat, lp, treat * lp])).fit()
+    np.testing.assert_allclose([got.estimate, got.std_error, got.p_value], [ols.params[3], ols.bse[3], ols.pvalues[3]], rtol=1e-8)
