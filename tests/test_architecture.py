@@ -175,6 +175,8 @@ def test_no_module_over_the_line_limit_except_the_named_ones():
 @pytest.mark.parametrize("layer, upward", [
     ("effectmod.engines", ("effectmod.report", "effectmod.cli", "effectmod.inference", "effectmod.analysis")),
     ("effectmod.inference", ("effectmod.cli",)),
+    # the predictive analyses are inference: they know nothing of the report, the command line or the pipeline
+    ("effectmod.predictive", ("effectmod.report", "effectmod.cli", "effectmod.analysis", "effectmod.results")),
     # data may use the numerical core (MICE fits with the engines' solvers), never what is built on it
     ("effectmod.data", ("effectmod.models", "effectmod.inference", "effectmod.report", "effectmod.cli",
                         "effectmod.analysis", "effectmod.results")),

@@ -308,6 +308,15 @@ CASES: dict[str, Case] = {
     "output folder not empty": Case(lambda t: (t.joinpath("out").mkdir(), t.joinpath("out", "keep.txt").write_text("x"),
                                                write(t, trial_frame()))[2], 2,
                                     ("folder exists and is not empty; choose another folder or pass --force",)),
+    # ------------------------------------------------------------------ the predictive section
+    "predictive predictor not in data": Case(lambda t: write(t, trial_frame(), plan_dict(predictive={"risk_predictors": ["age", "bmi"]})), 2,
+                                             ("column 'bmi' (plan: predictive.risk_predictors[1]) is not in the data",)),
+    "predictive predictor is text": Case(lambda t: write(t, trial_frame(), plan_dict(predictive={"effect_predictors": ["sex"]})), 2,
+                                         ("predictive.effect_predictors[0]: column 'sex' holds text",)),
+    "predictive one risk group": Case(lambda t: write(t, trial_frame(), plan_dict(predictive={"risk_predictors": ["age"], "risk_groups": 1})), 2,
+                                      ("predictive.risk_groups", "at least 2 groups are needed, got 1")),
+    "predictive nothing to do": Case(lambda t: write(t, trial_frame(), plan_dict(predictive={"shrinkage": False})), 2,
+                                     ("predictive: nothing to do",)),
 }
 
 

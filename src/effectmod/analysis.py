@@ -97,6 +97,10 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     from .inference.effects import interpret
     table, interpretation, jn_regions = interpret(table, fitted, trial, plan_obj)
     sections.update(interpretation)
+    if plan_obj.predictive is not None:
+        from .predictive.run import predictive_sections
+        # risk and effect modelling, shrunken subgroups (PATH; CONTRACT §6.4)
+        sections.update(predictive_sections(trial, plan_obj, sections))
     table = _per_units(table, plan_obj, sections)
 
     # the notes, structured until here, rendered once into results.csv's note column

@@ -84,7 +84,9 @@ class Results:
 
         return _clean({
             "effectmod_version": __version__,
-            "plan": self.plan.model_dump(mode="json", by_alias=True),
+            # a plan without the optional predictive section is written as before it existed
+            "plan": self.plan.model_dump(mode="json", by_alias=True,
+                                         exclude={"predictive"} if self.plan.predictive is None else None),
             "ci_level": self.plan.analysis.ci_level,
             "data_flow": self.trial.flow.as_dict(),
             "results": _records(self.table),
@@ -185,7 +187,8 @@ class Results:
 
 
 CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
-                "missing_patterns", "complete_case", "cluster_decomposition")
+                "missing_patterns", "complete_case", "cluster_decomposition",
+                "risk_groups", "benefit_metrics", "shrunken_subgroups")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

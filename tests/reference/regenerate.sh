@@ -30,6 +30,7 @@ cluster_achievement:ref.R
 multiarm:ref.R
 epil_count:ref.R
 btheb_ordinal:ref.R
+c_for_benefit:ref.R
 "
 
 scripts_of() {

@@ -80,6 +80,11 @@ def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
         wanted.append((f"moderators[{i}].column", m.column))
     for i, c in enumerate(plan.covariates):
         wanted.append((f"covariates[{i}]" + ("" if isinstance(c, str) else ".column"), covariate_column(c)))
+    if plan.predictive is not None:
+        for key in ("risk_predictors", "effect_predictors"):
+            for i, name in enumerate(getattr(plan.predictive, key)):
+                if name in plan.predictive_columns():
+                    wanted.append((f"predictive.{key}[{i}]", name))
     for where, col in wanted:
         if col not in cols:
             problems.add(f"column '{col}' (plan: {where}) is not in the data.{closest_columns(col, frame.columns)}")

@@ -24,6 +24,7 @@ from .arms import (
 from .clusters import cluster_warnings, clusters_per_arm, code_clusters
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
+from .predictive_columns import check_predictive_columns
 from .problems import Problems
 from .reshape import long_to_wide
 from .trial import DataFlow, TrialData
@@ -100,6 +101,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     outcomes = code_outcomes(wide, plan, sources, problems)
     moderators = code_moderators(wide, plan, problems)
     covariates = code_covariates(wide, plan, problems)
+    check_predictive_columns(wide, plan, problems)
     if problems:
         raise DataError(problems)
 
@@ -118,7 +120,8 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     )
     base_cols = list(dict.fromkeys(
         [m.column for m in plan.moderators] + plan.covariate_columns()
-        + [o.baseline for o in plan.outcomes if o.baseline is not None and plan.data.time is None and o.baseline in wide.columns]))
+        + [o.baseline for o in plan.outcomes if o.baseline is not None and plan.data.time is None and o.baseline in wide.columns]
+        + [c for c in plan.predictive_columns() if c in wide.columns]))
     baseline_frame = wide[base_cols].copy()
     baseline_frame.insert(0, "treat", treat)
     return TrialData(ids=ids, treat=treat, outcomes=outcomes, moderators=moderators,

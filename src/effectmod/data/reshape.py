@@ -35,7 +35,8 @@ def long_to_wide(frame, id_keys, treat_keys, in_arms, plan: Plan, problems: Prob
     index = {k: i for i, k in enumerate(order)}
     rows = np.array([index[k] for k in ids])
     # baseline characteristics: one value per participant (first observed), conflicts reported
-    base_cols = list(dict.fromkeys([plan.data.treatment] + [m.column for m in plan.moderators] + plan.covariate_columns()))
+    base_cols = list(dict.fromkeys([plan.data.treatment] + [m.column for m in plan.moderators] + plan.covariate_columns()
+                                   + [c for c in plan.predictive_columns() if c in sub.columns]))
     for col in base_cols:
         keys = keys_of(sub[col])
         first: dict[int, tuple[str, object]] = {}

@@ -23,12 +23,14 @@ _SECTIONS: list[tuple[str, str, type[BaseModel]]] = [
     ("moderators[]", "moderators[i]", schema.Moderator),
     ("covariates[] (mapping form)", "covariates[i]", schema.Covariate),
     ("analysis", "analysis", schema.Analysis),
+    ("predictive", "predictive", schema.Predictive),
 ]
 _TOP_LEVEL = {
     "data": "Which columns identify participants, arms and (long data) assessment times (see `data`).",
     "outcomes": "One entry per outcome, at least one (see `outcomes[]`).",
     "moderators": "One entry per pre-specified candidate moderator, at least one (see `moderators[]`).",
     "analysis": "How the models are fitted and reported (see `analysis`); every key has a default.",
+    "predictive": "Optional: predictive heterogeneity as the PATH Statement describes it (see `predictive`).",
 }
 
 

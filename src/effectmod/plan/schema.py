@@ -361,6 +361,69 @@ class Analysis(_Strict):
         return (self.model, *self.sensitivity)
 
 
+# outcome types the predictive (PATH) analyses handle; others are refused with the plan key
+PREDICTIVE_OUTCOME_TYPES = ("continuous", "binary")
+
+
+class Predictive(_Strict):
+    """Predictive heterogeneity as the PATH Statement describes it (CONTRACT §6.4): risk modelling,
+    effect modelling and shrunken subgroup effects."""
+
+    risk_predictors: list[str] = Field(default_factory=list, description=(
+        "Risk modelling: baseline predictors of the outcome (moderator names or data columns, numeric), fitted on both arms "
+        "without treatment (OLS for continuous, logistic for binary outcomes). Empty: no risk modelling."))
+    risk_groups: Union[int, list[float]] = Field(4, description=(
+        "Risk groups: the number of equal-sized groups of predicted risk (quantiles; 2 or more), or a list of increasing "
+        "cut-points on the predicted risk scale (probability for binary outcomes, outcome units for continuous ones)."))
+    effect_predictors: list[str] = Field(default_factory=list, description=(
+        "Effect modelling: predictors whose treatment interactions enter one penalised model together (moderator names or "
+        "numeric data columns). Empty: no effect modelling."))
+    penalty: Literal["ridge", "lasso"] = Field("ridge", description=(
+        "Effect modelling: ridge or lasso penalty on the interactions, its size chosen by cross-validation "
+        "(main effects are scaled so that they are barely penalised)."))
+    shrinkage: bool = Field(True, description=(
+        "Shrunken subgroup effects: each binary or categorical moderator's level effects shrunk towards their common mean "
+        "(normal-normal empirical Bayes, REML between-level variance)."))
+    bootstrap: int = Field(200, ge=0, description=(
+        "Bootstrap resamples for the optimism correction (Harrell) and intervals of the discrimination and calibration "
+        "metrics (0 = apparent values only, no intervals; at most 10,000)."))
+    folds: int = Field(5, ge=2, le=20, description="Effect modelling: folds of the cross-validation that chooses the penalty.")
+    prespecified: bool = Field(False, description=(
+        "true when these analyses were written in the plan before the data were seen; otherwise the report labels them "
+        "exploratory (PATH)."))
+
+    @field_validator("bootstrap", mode="before")
+    @classmethod
+    def _whole(cls, value):
+        return whole_number(value, 10_000)
+
+    @field_validator("risk_groups")
+    @classmethod
+    def _groups(cls, value):
+        if isinstance(value, bool):
+            raise ValueError("give a number of groups (e.g. 4) or a list of cut-points")
+        if isinstance(value, int) and value < 2:
+            raise ValueError(f"at least 2 groups are needed, got {value}")
+        if isinstance(value, list):
+            if not value or any(not b > a for a, b in zip(value, value[1:])):
+                raise ValueError(f"cut-points must be a non-empty list of increasing numbers, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.risk_predictors and not self.effect_predictors and not self.shrinkage:
+            raise ValueError("nothing to do: give risk_predictors, effect_predictors or shrinkage: true")
+        for key in ("risk_predictors", "effect_predictors"):
+            names = getattr(self, key)
+            if len(set(names)) != len(names):
+                raise ValueError(f"{key}: a predictor is listed twice")
+        return self
+
+    def names(self) -> list[str]:
+        """Every predictor name, in plan order, each once."""
+        return list(dict.fromkeys(self.risk_predictors + self.effect_predictors))
+
+
 class Plan(_Strict):
     """A validated analysis plan (CONTRACT §2): data columns, outcomes, moderators, covariates and
     analysis options. Build it with ``em.load_plan(path)`` or ``Plan.model_validate(mapping)``; it
@@ -375,6 +438,9 @@ class Plan(_Strict):
         "non-reference level when text) or {column: X, type: categorical | continuous, reference: ...} "
         "(categorical forces numeric codes such as site 1-5 to indicators)."))
     analysis: Analysis = Field(default_factory=Analysis)
+    predictive: Optional[Predictive] = Field(None, description=(
+        "Predictive heterogeneity (PATH): risk modelling, penalised effect modelling and shrunken subgroup effects; "
+        "writes risk_groups.csv, benefit_metrics.csv and shrunken_subgroups.csv."))
 
     @model_validator(mode="before")
     @classmethod
@@ -394,7 +460,15 @@ class Plan(_Strict):
                 cols += ([str(o.baseline)] if o.baseline is not None else []) + list((o.followups or {}).values())
             cols += [o.exposure] if o.exposure is not None else []
         cols += [m.column for m in self.moderators] + self.covariate_columns()
+        cols += self.predictive_columns()
         return list(dict.fromkeys(cols))
+
+    def predictive_columns(self) -> list[str]:
+        """Data columns named as predictive predictors (names that are not moderators)."""
+        if self.predictive is None:
+            return []
+        moderators = {m.name for m in self.moderators}
+        return [n for n in self.predictive.names() if n not in moderators]
 
     def covariate_columns(self) -> list[str]:
         """The data column of each covariate, in plan order."""
@@ -490,6 +564,18 @@ class Plan(_Strict):
                                 f"not offered (binary outcomes get one logistic regression per follow-up); {fix}")
         from .clusters import cluster_problems
         problems += cluster_problems(self)
+        if self.predictive is not None:
+            for i, o in enumerate(self.outcomes):
+                if o.type not in PREDICTIVE_OUTCOME_TYPES:
+                    problems.append(f"predictive: outcomes[{i}] '{o.name}' is {o.type}, and the predictive analyses support "
+                                    f"{' and '.join(PREDICTIVE_OUTCOME_TYPES)} outcomes only; remove the predictive section "
+                                    "or analyse that outcome with a separate plan")
+            if self.data.multi_arm:
+                problems.append("predictive: data.treated lists several arms, and the predictive analyses compare one "
+                                "intervention arm with the control; analyse each comparison with its own plan")
+            if self.data.cluster is not None:
+                problems.append("predictive: data.cluster is set, and the predictive analyses treat participants as "
+                                "independent; remove the predictive section for a cluster-randomised trial")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -287,6 +287,10 @@ def _model_figures(results) -> list[tuple[str, str, Figure]]:
     with style():
         figs += subgroup_forest_figures(results)
     figs += effect_figures(results)
+    if results.plan.predictive is not None:
+        from .predictive_figures import predictive_figures
+        with style():
+            figs += predictive_figures(results)
     return figs
 
 

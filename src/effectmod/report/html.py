@@ -34,6 +34,10 @@ SECTION_TITLES = {
     "complete_case": "Complete-case analysis beside the imputed analysis",
     "imputation_diagnostics": "Imputed values outside the observed range",
     "imputation_sensitivity": "Imputation sensitivity: the other imputation method",
+    "predictive": "Predictive heterogeneity (PATH)",
+    "risk_groups": "Risk modelling: treatment effects by predicted-risk group",
+    "benefit_metrics": "Discrimination and calibration of the risk and effect models",
+    "shrunken_subgroups": "Subgroup effects: raw and shrunken (empirical Bayes)",
 }
 # the report text beside the forest plot: which scale the continuous moderators are drawn on
 FOREST_NOTES = {
@@ -44,6 +48,9 @@ FOREST_NOTES = {
     "raw": ("Interactions are drawn per unit of each moderator (analysis.forest_scale: raw); a moderator with a "
             "small unit may sit close to zero beside a binary moderator's wide interval."),
 }
+
+# sections drawn as a figure only (their numbers are in results.json)
+FIGURE_ONLY_SECTIONS = {"benefit_curve"}
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
 
 
@@ -92,7 +99,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     forest = [f for f in figures if f.name.startswith("forest_interactions")]
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
     known = [n for n in SECTION_TITLES if n in results.sections]
-    extra = known + [n for n in results.sections if n not in SECTION_TITLES]
+    extra = known + [n for n in results.sections if n not in SECTION_TITLES and n not in FIGURE_ONLY_SECTIONS]
     return {
         "title": plan.title or "Treatment effect modifier analysis",
         "version": __version__,

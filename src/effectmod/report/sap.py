@@ -245,6 +245,10 @@ def sap_sections(plan) -> list[Section]:
                    "covariates observed (complete cases); the number analysed in each model will be reported.")
     out.append(Section("Missing data", paragraphs=(missing,)))
     out.append(_sensitivity(plan))
+    if getattr(plan, "predictive", None) is not None:
+        from .predictive_sap import predictive_sap
+        title, paragraphs, bullets = predictive_sap(plan)
+        out.append(Section(title, paragraphs=paragraphs, bullets=bullets))
     out.append(Section("Credibility assessment", paragraphs=(
         "The credibility of each moderator with evidence or hypothesis-generating results will be assessed with the "
         "core questions of ICEMAN (Schandelmaier et al., CMAJ 2020): pre-specification, a hypothesised direction and "

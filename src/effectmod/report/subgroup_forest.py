@@ -17,6 +17,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, literal, ratio_ticks
 from .labels import label_of
+from .predictive_figures import SHRUNKEN_CAPTION, draw_shrunken, shrunken_point
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
 
@@ -167,6 +168,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         e, a, b = (float(r[c]) for c in ("effect", "ci_low", "ci_high"))
         draw_interval(ax, a, b, y, window, color="black", lw=1.2, solid_capstyle="butt")
         ax.plot([clip_point(e, window)], [y], marker="s", color="black", ms=4.5, ls="none")
+        shrunk = shrunken_point(results, r)
+        if shrunk is not None:
+            draw_shrunken(ax, shrunk, y, window, clip_point)
         ci = (f"{number(f(e))} ({number(f(a))} to {number(f(b))})" if math.isfinite(a) and math.isfinite(b)
               else f"{number(f(e))} (NA)")
         ax.text(EFFECT_X, y, ci, transform=text, va="center", fontsize=8)
@@ -204,4 +208,6 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
                f"{level_text(level)} CIs; the P on each moderator's row tests the interaction (joint test for "
                f"categorical moderators). Direction of benefit: {plan.better_text(outcome)}. Subgroup effects are "
                "descriptive; the interaction test is the evidence that the effect differs.")
+    if "shrunken_subgroups" in results.sections:
+        caption += SHRUNKEN_CAPTION
     return _stem(outcome, t), caption, fig
