@@ -174,6 +174,19 @@ def test_plan_refuses_bad_predictive_keys():
         assert words in str(exc.value)
 
 
+
+def test_plan_refuses_predictive_for_multi_arm_and_cluster_trials():
+    # the predictive analyses compare one arm with the control among independent participants
+    from effectmod.plan.schema import Plan
+    base = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    section = {"risk_predictors": ["age"]}
+    multi = {**base, "data": {**base["data"], "treated": ["Lev", "Lev+5FU"], "control": "Obs"}, "predictive": section}
+    clustered = {**base, "data": {**base["data"], "cluster": "id"}, "predictive": section}
+    for plan, words in ((multi, "several arms"), (clustered, "data.cluster is set")):
+        with pytest.raises(Exception) as exc:
+            Plan.model_validate(plan)
+        assert words in str(exc.value)
+
 # ------------------------------------------------------------------ simulation: known benefit
 def _trial(rng, n, slope, binary=False):
     X = rng.normal(size=(n, 3))
