@@ -73,6 +73,29 @@ class Fit(Protocol):
     def wald(self, L: np.ndarray) -> WaldTest: ...
 
 
+
+class WaldZ:
+    """Contrasts and joint tests with a normal reference (Wald z, chi-square): the shared part of
+    every likelihood fit record (logistic, count, ordinal, Cox), which supplies ``coef`` and ``vcov``."""
+
+    coef: np.ndarray
+    vcov: np.ndarray
+
+    def contrast(self, L: np.ndarray) -> Contrast:
+        """Estimate and Wald standard error of L'b (``df`` infinite: a normal reference)."""
+        L = np.asarray(L, dtype=float).ravel()
+        est = float(L @ self.coef)
+        se = float(math.sqrt(max(float(L @ self.vcov @ L), 0.0)))
+        return Contrast(est, se, math.inf)
+
+    def wald(self, L: np.ndarray) -> WaldTest:
+        """Joint Wald chi-square test of L b = 0."""
+        return wald_from_vcov(self.coef, self.vcov, L, math.inf)
+
+    @property
+    def std_errors(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.vcov))
+
 def wald_from_vcov(coef: np.ndarray, vcov: np.ndarray, L: np.ndarray, df_den: float) -> WaldTest:
     """Wald test of L b = 0 with a fixed reference: F(q, df_den), or chi-square(q) when df_den is inf."""
     L = np.atleast_2d(np.asarray(L, dtype=float))

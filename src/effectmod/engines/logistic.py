@@ -16,7 +16,7 @@ import numpy as np
 from scipy import optimize, sparse, special
 
 from effectmod.engines import newton
-from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
+from effectmod.engines.base import WaldZ
 from effectmod.engines.errors import NotConverged, RankDeficient, Separated
 from effectmod.engines.linalg import collinear_columns, collinear_fits
 
@@ -44,7 +44,7 @@ FIRTH_FD_STEP = 1e-5
 
 
 @dataclass(frozen=True)
-class LogisticFit:
+class LogisticFit(WaldZ):
     """A fitted logistic regression; ``vcov`` is the inverse information at ``coef``."""
 
     coef: np.ndarray
@@ -57,21 +57,6 @@ class LogisticFit:
     method: str
     separation: bool
     notes: tuple[str, ...]
-
-    def contrast(self, L: np.ndarray) -> Contrast:
-        """Estimate and Wald standard error of L'b (normal reference: ``df`` is infinite)."""
-        L = np.asarray(L, dtype=float).ravel()
-        est = float(L @ self.coef)
-        se = float(math.sqrt(max(float(L @ self.vcov @ L), 0.0)))
-        return Contrast(est, se, math.inf)
-
-    def wald(self, L: np.ndarray) -> WaldTest:
-        """Joint Wald chi-square test of L b = 0."""
-        return wald_from_vcov(self.coef, self.vcov, L, math.inf)
-
-    @property
-    def std_errors(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
 
     @property
     def diverged(self) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import special
 
 from effectmod.engines import newton
-from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
+from effectmod.engines.base import WaldZ
 from effectmod.engines.errors import NotConverged, RankDeficient
 from effectmod.engines.linalg import collinear_columns
 
@@ -30,7 +30,7 @@ SE_EXPLODED = 100.0
 
 
 @dataclass(frozen=True)
-class OrdinalFit:
+class OrdinalFit(WaldZ):
     coef: np.ndarray                  # aligned with ``names`` (the intercept slot is 0)
     vcov: np.ndarray
     names: tuple[str, ...]
@@ -48,14 +48,6 @@ class OrdinalFit:
     def diverged(self) -> bool:
         """A flat likelihood (a category missing in a subgroup): effects built on it are artefacts."""
         return self.separation
-
-    def contrast(self, L: np.ndarray) -> Contrast:
-        L = np.asarray(L, dtype=float).ravel()
-        est = float(L @ self.coef)
-        return Contrast(est, float(math.sqrt(max(float(L @ self.vcov @ L), 0.0))), math.inf)
-
-    def wald(self, L: np.ndarray) -> WaldTest:
-        return wald_from_vcov(self.coef, self.vcov, L, math.inf)
 
     def probabilities(self, eta: np.ndarray) -> np.ndarray:
         """(n, K) probability of each used category at linear predictors ``eta``."""

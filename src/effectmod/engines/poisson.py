@@ -19,7 +19,7 @@ import numpy as np
 from scipy import special, stats
 
 from effectmod.engines import newton
-from effectmod.engines.base import Contrast, WaldTest, wald_from_vcov
+from effectmod.engines.base import WaldZ
 from effectmod.engines.errors import NotConverged, RankDeficient
 from effectmod.engines.linalg import collinear_columns
 
@@ -31,7 +31,7 @@ MU_EDGE = 1e-8
 
 
 @dataclass(frozen=True)
-class CountFit:
+class CountFit(WaldZ):
     """A fitted log-linear count model: ``family`` poisson or negative_binomial (then ``theta``,
     the NB2 dispersion, Var = mu + mu^2/theta, and its SE); ``vcov`` of the coefficients with
     theta treated as known (as ``vcov(glm.nb)``), or the CR0 cluster sandwich."""
@@ -52,19 +52,6 @@ class CountFit:
     theta_se: float = math.nan
     diverged: bool = False
     notes: tuple[str, ...] = ()
-
-    def contrast(self, L: np.ndarray) -> Contrast:
-        L = np.asarray(L, dtype=float).ravel()
-        est = float(L @ self.coef)
-        se = float(math.sqrt(max(float(L @ self.vcov @ L), 0.0)))
-        return Contrast(est, se, math.inf)
-
-    def wald(self, L: np.ndarray) -> WaldTest:
-        return wald_from_vcov(self.coef, self.vcov, L, math.inf)
-
-    @property
-    def std_errors(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
 
     @property
     def dispersion_ratio(self) -> float:
