@@ -33,6 +33,8 @@ PERMUTATION_LINEAR_ONLY = "permutation_linear_only"
 PERMUTATION_NOT_WITH_IMPUTATION = "permutation_not_with_imputation"
 PERMUTATION_JOINT = "permutation_joint"
 IMPUTATION_SENSITIVITY = "imputation_sensitivity"  # the other imputation method's result
+PROPORTIONAL_HAZARDS = "proportional_hazards"    # Cox: the cox.zph test of the treatment and interaction terms
+NON_PROPORTIONAL = "non_proportional"            # Cox: that test fails (p < .05); read the rmst rows
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ mixed_extra:ref.R
 mi_e2e:ref.R
 mi_pool:ref.R,md_pattern.R
 mice_steps:ref.R
+colon_cox:ref.R
+veteran_cox:ref.R
 "
 
 scripts_of() {

@@ -13,7 +13,7 @@
 options(warn = 1, stringsAsFactors = FALSE)
 library(survival)
 
-ctl <- coxph.control(eps = 1e-12, iter.max = 100)
+ctl <- coxph.control(eps = 1e-11, iter.max = 100)
 num <- function(x) formatC(x, digits = 17, format = "g")
 
 row_of <- function(model, timepoint, moderator, term, est, se, p, n, stat = NA, df = NA) {
@@ -33,10 +33,12 @@ cox_rows <- function(d, mod, mod_type, covs, cluster = NULL, model = "cox") {
   d <- d[complete.cases(d[, c(".time", ".event", ".treat", mod, covs)]), ]
   if (mod_type == "categorical") d[[mod]] <- factor(d[[mod]])
   if (mod_type == "continuous") d[[mod]] <- d[[mod]] - (min(d[[mod]]) + max(d[[mod]])) / 2
+  ## binary: 1 = the non-reference level (the reference is the first in numeric order)
+  if (mod_type == "binary") d[[mod]] <- as.integer(d[[mod]] != sort(unique(d[[mod]]))[1])
   rhs <- paste(c(".treat", mod, covs, paste0(".treat:", mod)), collapse = " + ")
   f <- as.formula(paste("Surv(.time, .event) ~", rhs))
-  fit <- if (is.null(cluster)) coxph(f, data = d, ties = "efron", control = ctl)
-         else coxph(f, data = d, ties = "efron", cluster = d[[cluster]], control = ctl)
+  fit <- if (is.null(cluster)) coxph(f, data = d, ties = "efron", control = ctl, x = TRUE)
+         else coxph(f, data = d, ties = "efron", cluster = d[[cluster]], control = ctl, x = TRUE)
   b <- coef(fit); V <- vcov(fit)
   idx <- grep("^\\.treat:", names(b))
   n <- nrow(d)
@@ -62,7 +64,9 @@ rmst_rows <- function(d, mod, mod_type, covs, tau) {
   if (mod_type == "continuous") {
     d <- d[complete.cases(d[, c(".time", ".event", ".treat", mod, covs)]), ]
     d[[mod]] <- d[[mod]] - (min(d[[mod]]) + max(d[[mod]])) / 2
-    d$.pseudo <- pseudo(survfit(Surv(.time, .event) ~ 1, data = d), times = tau, type = "rmst")
+    ## pseudo() re-evaluates the survfit call in the global environment: put the data there
+    assign(".pseudo_data", d, envir = globalenv())
+    d$.pseudo <- pseudo(survfit(Surv(.time, .event) ~ 1, data = .pseudo_data), times = tau, type = "rmst")
     rhs <- paste(c(".treat", mod, covs, paste0(".treat:", mod)), collapse = " + ")
     fit <- lm(as.formula(paste(".pseudo ~", rhs)), data = d)
     V <- sandwich::vcovHC(fit, type = "HC0")

@@ -12,12 +12,16 @@ import pandas as pd
 class OutcomeData:
     name: str
     label: str
-    type: str                              # continuous | binary
+    type: str                              # continuous | binary | time_to_event
     baseline: np.ndarray | None            # per participant, NaN = missing
     baseline_source: str | None            # the column (wide) or "<column>@<time>" (long)
     followups: dict[str, np.ndarray]       # label -> values, in time order
     range: tuple[float, float] | None = None
     event: str | None = None               # binary: the event's level text
+    # time_to_event: followups = {"": follow-up time}; status 1 = event, 0 = censored (NaN = missing)
+    status: np.ndarray | None = None
+    horizon: float | None = None
+    time_unit: str | None = None
 
 
 @dataclass(frozen=True)

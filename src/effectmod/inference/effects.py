@@ -36,7 +36,8 @@ JN_COLUMNS = ("outcome", "timepoint", "moderator", "lower", "upper", "significan
               "observed_max", "model", "sign_description", "df", "df_upper", "significant_observed", "scale")
 PER_SD_COLUMNS = ("estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "moderator_sd")
 
-SCALE = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio"}
+SCALE = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio",
+         "cox": "log hazard ratio", "rmst": "RMST difference"}
 
 
 # ---------------------------------------------------------------------------- helpers

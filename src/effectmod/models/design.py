@@ -34,6 +34,7 @@ class Design:
     times: np.ndarray | None = None       # mixed: follow-up label of each row
     timepoints: tuple[str, ...] = ()      # follow-up labels in order (mixed: all, first = reference; else the one)
     mod_centre: tuple[float, ...] = ()    # subtracted from each moderator column (raw units); () = none
+    event: np.ndarray | None = None       # time_to_event: 1 = event, 0 = censored per row (y = follow-up time)
 
     @property
     def n(self) -> int:

@@ -1,0 +1,167 @@
+"""Time-to-event outcomes: the Cox engine (Efron ties, grouped robust SE, cox.zph), the
+Kaplan-Meier RMST and its pseudo-observations, against R's survival 3.5 (tests/reference/
+colon_cox and veteran_cox), through ``effectmod.analyze`` and the command line."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import effectmod as em
+from effectmod.engines.cox import fit_cox, fit_cox_batch
+from effectmod.engines.survival_km import kaplan_meier, median_followup, pseudo_rmst, risk_at, rmst
+
+REF = Path(__file__).parent / "reference"
+REL = 1e-7          # both sides converge far below this (R: coxph eps 1e-12; ours: relative change 1e-10)
+
+
+def _reference(case: str) -> pd.DataFrame:
+    return pd.read_csv(REF / case / "reference.csv", dtype={"timepoint": str, "term": str})
+
+
+def _term(v) -> str:
+    if isinstance(v, float) and math.isnan(v):
+        return ""
+    return str(v)
+
+
+def _agree(ref: pd.DataFrame, table: pd.DataFrame, models=("cox", "rmst")) -> int:
+    got = {(r.model, r.moderator, _term(r.term)): r for r in table.itertuples()}
+    count = 0
+    for r in ref[ref.model.isin(models)].itertuples():
+        g = got[(r.model, r.moderator, _term(r.term))]
+        assert _term(g.timepoint) == _term(r.timepoint)
+        fields = ("p_value",) if r.term == "joint" else ("estimate", "std_error", "ci_low", "ci_high", "p_value")
+        for f in fields:
+            want, have = float(getattr(r, f)), float(getattr(g, f))
+            assert abs(have - want) <= REL * max(abs(want), abs(float(r.std_error)) if r.term != "joint" else 1.0, 1e-12), \
+                (r.model, r.moderator, r.term, f, have, want)
+        if r.term == "joint":
+            assert abs(float(g.statistic) - float(r.statistic)) <= REL * abs(float(r.statistic))
+        assert int(g.n) == int(r.n)
+        count += 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def colon_results():
+    case = REF / "colon_cox"
+    return em.analyze(case / "data.csv", case / "plan.yaml")
+
+
+@pytest.fixture(scope="module")
+def veteran_results():
+    case = REF / "veteran_cox"
+    return em.analyze(case / "data.csv", case / "plan.yaml")
+
+
+def test_colon_cox_and_rmst_rows_match_r(colon_results):
+    assert _agree(_reference("colon_cox"), colon_results.table) == 10
+    t = colon_results.table
+    assert set(t.loc[t.model == "cox", "timepoint"]) == {""}
+    assert set(t.loc[t.model == "rmst", "timepoint"]) == {"1825"}
+
+
+def test_veteran_cox_and_rmst_rows_match_r_and_undefined_rmst_is_blank(veteran_results):
+    ref = _reference("veteran_cox")
+    # celltype: arms last observed before the 180-day horizon (adeno control 162, smallcell
+    # treated 103): R extends the curve, CONTRACT 6.3 leaves the rows not estimable
+    celltype_rmst = (ref.model == "rmst") & (ref.moderator == "celltype")
+    assert _agree(ref[~celltype_rmst], veteran_results.table) == 8
+    t = veteran_results.table
+    blank = t[(t.model == "rmst") & (t.moderator == "celltype")]
+    assert len(blank) == 4 and blank.estimate.isna().all() and blank.p_value.isna().all()
+    assert all("before the horizon 180 days" in n for n in blank.note)
+
+
+def test_proportional_hazards_test_matches_cox_zph(colon_results, veteran_results):
+    for case, res in (("colon_cox", colon_results), ("veteran_cox", veteran_results)):
+        zph = pd.read_csv(REF / case / "zph.csv")
+        for fm in res.fitted:
+            if fm.spec.kind != "cox":
+                continue
+            got = fm.summary["ph_test"]
+            mine = zph[zph.moderator == fm.spec.moderator]
+            chis = [got["terms"][nm]["chisq"] for nm in fm.design.names]
+            want = mine[mine.term != "GLOBAL"].chisq.to_numpy()
+            assert np.allclose(chis, want, rtol=1e-6, atol=0)
+            assert got["global"]["chisq"] == pytest.approx(float(mine[mine.term == "GLOBAL"].chisq.iloc[0]), rel=1e-6)
+    # differ's interaction fails the test: its rows say so and point to the RMST rows
+    t = colon_results.table
+    note = t[(t.model == "cox") & (t.moderator == "differ")].note.iloc[0]
+    assert "hazards not proportional for interaction (3)" in note and "rmst rows" in note
+
+
+def test_grouped_robust_se_matches_coxph_cluster():
+    d = pd.read_csv(REF / "colon_cox" / "data.csv")
+    d = d[d.rx.isin(["Lev+5FU", "Obs"])]
+    treat = (d.rx == "Lev+5FU").to_numpy(float)
+    ref = _reference("colon_cox")
+    for mod in ("sex", "age"):
+        m = d[mod].to_numpy(float)
+        m = m - (m.min() + m.max()) / 2
+        X = np.column_stack([treat, m, treat * m])
+        fit = fit_cox(X, d.time.to_numpy(float), d.status.to_numpy(float), ["treat", "mod", "treat:mod"],
+                      cluster=d.id.to_numpy() % 25)
+        want = ref[(ref.model == "cox_cluster") & (ref.moderator == mod)].iloc[0]
+        assert fit.robust and fit.n_clusters == 25
+        assert fit.coef[2] == pytest.approx(want.estimate, rel=REL)
+        assert math.sqrt(fit.vcov[2, 2]) == pytest.approx(want.std_error, rel=1e-7)
+
+
+def test_km_rmst_cells_and_pseudo_observations_match_survival():
+    d = pd.read_csv(REF / "colon_cox" / "data.csv")
+    d = d[d.rx.isin(["Lev+5FU", "Obs"])]
+    cells = pd.read_csv(REF / "colon_cox" / "rmst_cells.csv")
+    for c in cells[cells.moderator == "sex"].itertuples():
+        for arm, col in (("Lev+5FU", "treated"), ("Obs", "control")):
+            s = d[(d.sex == int(c.level)) & (d.rx == arm)]
+            est, se = rmst(kaplan_meier(s.time, s.status), 1825)
+            assert est == pytest.approx(getattr(c, f"rmst_{col}"), rel=1e-12)
+            assert se == pytest.approx(getattr(c, f"se_{col}"), rel=1e-10)
+    ps = pseudo_rmst(d.time.to_numpy(float), d.status.to_numpy(float), 1825)
+    assert np.allclose(ps, pd.read_csv(REF / "colon_cox" / "pseudo.csv").pseudo, rtol=0, atol=1e-8)
+
+
+def test_km_closed_forms():
+    # no censoring: RMST = mean of min(T, tau); risk = share of events by tau; Greenwood SE binomial
+    t = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
+    e = np.ones(8)
+    km = kaplan_meier(t, e)
+    assert rmst(km, 5.5)[0] == pytest.approx(np.minimum(t, 5.5).mean())
+    risk, se = risk_at(km, 4.0)
+    assert risk == pytest.approx(0.5) and se == pytest.approx(math.sqrt(0.25 / 8))
+    # reverse KM: with no censoring the follow-up never ends (NaN); censor all -> median time
+    assert median_followup(t, np.zeros(8)) == pytest.approx(4.0)
+
+
+def test_batched_cox_equals_single_fits_and_statsmodels_phreg():
+    sm = pytest.importorskip("statsmodels.duration.hazard_regression")
+    d = pd.read_csv(REF / "veteran_cox" / "data.csv")
+    treat = (d.trt == 2).to_numpy(float)
+    k = d.karno.to_numpy(float) - 55
+    X = np.column_stack([treat, k, treat * k])
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, len(d), size=(3, len(d)))
+    beta, ok = fit_cox_batch(X[idx], d.time.to_numpy(float)[idx], d.status.to_numpy(float)[idx])
+    assert ok.all()
+    for b in range(3):
+        single = fit_cox(X[idx[b]], d.time.to_numpy(float)[idx[b]], d.status.to_numpy(float)[idx[b]])
+        assert np.allclose(beta[b], single.coef, rtol=1e-9, atol=1e-12)
+        ph = sm.PHReg(d.time.to_numpy(float)[idx[b]], X[idx[b]], status=d.status.to_numpy(float)[idx[b]], ties="efron").fit()
+        assert np.allclose(beta[b], ph.params, rtol=1e-5, atol=1e-8)
+        assert np.allclose(np.sqrt(np.diag(single.vcov)), ph.bse, rtol=1e-5)
+
+
+def test_cli_writes_time_to_event_results(tmp_path, monkeypatch, no_figures):
+    from effectmod.cli import main
+    case = REF / "veteran_cox"
+    monkeypatch.chdir(case)
+    out = tmp_path / "out"
+    assert main(["analyze", "data.csv", "--plan", "plan.yaml", "--out", str(out)]) == 0
+    res = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert set(res.model) == {"cox", "rmst"}
+    assert (out / "report.html").read_text(encoding="utf-8").count("hazard") > 0
