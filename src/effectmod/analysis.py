@@ -62,6 +62,11 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         from .inference.imputation import missing_data_sections
         sections.update(missing_data_sections(trial, plan_obj, complete_case))
         sections.update(imputation_sections)
+    if any(f.spec.kind == "cox" for f in fitted):
+        from .inference.survival_effects import absolute_risks, survival_flow
+        # KM absolute risk by the horizon per arm within each level; events and median follow-up
+        sections["absolute_risk"] = absolute_risks(complete_case, trial, plan_obj)
+        sections["time_to_event_flow"] = survival_flow(trial)
     if any(f.spec.kind == "logistic" for f in fitted):
         from .inference.binary import additive_scale
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)

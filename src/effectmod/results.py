@@ -183,7 +183,8 @@ class Results:
 
 
 CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
-                "missing_patterns", "complete_case")
+                "missing_patterns", "complete_case",
+                "absolute_risk")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

@@ -29,7 +29,7 @@ def summary_tables(results, width: int = 80) -> list:
     from ..records import row_key
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
-    from ..report.tables import MODEL_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
+    from ..report.tables import MODEL_NAMES, RATIO_NAMES, estimate_ci, odds_ratio_ci, p_short, timepoint_text
     a = results.plan.analysis
     t = results.table
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
@@ -42,7 +42,7 @@ def summary_tables(results, width: int = 80) -> list:
             tps = list(dict.fromkeys(sub["timepoint"]))
             fits = LABEL_WIDTH + 1 + per_col * len(tps) <= width
             blocks = [tps] if fits else [[tp] for tp in tps]
-            est_head = ("Ratio of ORs" if model == "logistic" else "β") + f" ({level_text(a.ci_level)} CI)"
+            est_head = RATIO_NAMES.get(model, "β") + f" ({level_text(a.ci_level)} CI)"
             for block in blocks:
                 n = sub[sub["timepoint"].isin(block)]["n"]
                 n_text = f"n {n.min()}" if n.min() == n.max() else f"n {n.min()}-{n.max()}"
@@ -84,7 +84,7 @@ def summary_tables(results, width: int = 80) -> list:
                         elif term == "joint":
                             est, p = "", p_short(r["p_value"], a.evidence_threshold)
                         else:
-                            fmt = odds_ratio_ci if model == "logistic" else estimate_ci
+                            fmt = odds_ratio_ci if model in RATIO_NAMES else estimate_ci
                             est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
                             shown = [n.text for n in results.row_notes.get(row_key(r), ()) if n.text][:2]
                             if shown:

@@ -55,6 +55,15 @@ CREDIBILITY_COLUMNS = (
 LESS, GREATER = "less_benefit_when_higher", "greater_benefit_when_higher"
 
 
+def _row_better(plan, outcome: str, model: str) -> str:
+    """The better direction of a row's estimate: an rmst row's estimate is survival time, which
+    runs opposite to the event (an outcome whose events are worse has longer RMST better)."""
+    better = plan.better_direction(outcome)
+    if model == "rmst":
+        return "higher" if better == "lower" else "lower"
+    return better
+
+
 def observed_direction(estimate: float, better: str) -> str:
     """The direction of modification the interaction's sign shows (benefit = improvement)."""
     if estimate is None or not np.isfinite(estimate) or estimate == 0:
@@ -89,7 +98,7 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
             continue
         m, o = mods[r["moderator"]], outs[r["outcome"]]
         others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)]
-        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, plan.better_direction(o.name),
+        rows.append(_assess(r, m, o, others, int(sizes[r["model"]]), thresh, _row_better(plan, o.name, r["model"]),
                             plan.analysis.evidence_threshold, plan.better_basis(o.name)))
     return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS))
 

@@ -28,7 +28,8 @@ def model_specs(plan: Plan, trial: TrialData) -> list[ModelSpec]:
             if data.type == "time_to_event":
                 if model == plan.analysis.model_types[0]:   # one Cox (and RMST) model per moderator
                     specs.extend(ModelSpec("cox", o.name, m.name, "") for m in plan.moderators)
-                    if data.horizon is not None:
+                    # rmst rows are not produced with data.cluster (CONTRACT 6.3)
+                    if data.horizon is not None and getattr(plan.data, "cluster", None) is None:
                         specs.extend(ModelSpec("rmst", o.name, m.name, horizon_text(data.horizon)) for m in plan.moderators)
                 continue
             for m in plan.moderators:

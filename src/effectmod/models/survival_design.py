@@ -20,18 +20,20 @@ from .spec import ModelSpec
 
 
 def survival_design(spec: ModelSpec, trial: TrialData) -> Design:
-    """Complete cases of time, event, moderator (and, but for the KM-based RMST, covariates)."""
+    """Complete cases of time, event, moderator (and, but for the KM-based RMST, covariates);
+    ``spec.moderator`` "" is the average effect's design (treat + covariates)."""
     o = trial.outcomes[spec.outcome]
     assert o.status is not None, "a time_to_event outcome has its event indicator"
-    X, names, mod_names, terms, _, centre = _columns(trial, spec.outcome, spec.moderator, False)
-    kind = trial.moderators[spec.moderator].type
-    km_cells = spec.kind == "rmst" and kind != "continuous"
+    moderator = spec.moderator or None
+    X, names, mod_names, terms, _, centre = _columns(trial, spec.outcome, moderator, False)
+    kind = trial.moderators[moderator].type if moderator else "none"
+    km_cells = spec.kind == "rmst" and kind not in ("continuous", "none")
     if km_cells:
         keep_cols = [j for j, nm in enumerate(names) if not nm.startswith("cov[")]
         X, names = X[:, keep_cols], [names[j] for j in keep_cols]
         trial = replace(trial, covariates=replace(trial.covariates, names=(), matrix=np.zeros((trial.n, 0)), sources=()))
     time = o.followups[TTE_KEY]
-    lost, excluded = _exclusions(trial, spec.outcome, spec.moderator, False, np.isnan(time) | np.isnan(o.status),
+    lost, excluded = _exclusions(trial, spec.outcome, moderator, False, np.isnan(time) | np.isnan(o.status),
                                  "follow-up time or event missing")
     keep = ~lost
     if spec.kind == "cox":

@@ -81,7 +81,10 @@ def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: 
 def _cox(design: Design, trial: TrialData, spec: ModelSpec):
     from ..engines.cox import fit_cox
     assert design.event is not None
-    fit = fit_cox(design.X, design.y, design.event, design.names)
+    # data.cluster (CONTRACT 6.3): the grouped robust variance of coxph(..., cluster = )
+    cluster = getattr(trial, "cluster", None)
+    fit = fit_cox(design.X, design.y, design.event, design.names,
+                  cluster=None if cluster is None else np.asarray(cluster)[design.rows])
     ph = fit.ph or {"terms": {}, "global": (math.nan, 0, math.nan)}
     tested = ["treat", *(f"treat:{nm}" for nm in design.mod_names)]
     parts = [f"{_ph_name(t)} {p_text(ph['terms'][t][1])}" for t in tested if t in ph["terms"]]

@@ -122,8 +122,8 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     est = np.array([c.estimate for c in cs])
     lo, hi = np.array([c.ci(level) for c in cs]).T
     p = _interaction_p(results, fm, t)
-    logit = fm.spec.kind == "logistic"
-    scale = "log odds ratio" if logit else "difference"
+    logit = fm.spec.kind in ("logistic", "cox")
+    scale = {"logistic": "log odds ratio", "cox": "log hazard ratio"}.get(fm.spec.kind, "difference")
 
     # a Figure outside pyplot: nothing to close, no global figure registry
     fig = Figure(figsize=(6.2, 3.9))
@@ -168,7 +168,7 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     fig.subplots_adjust(left=0.13, right=0.98, bottom=0.13, top=0.9)
 
     region = jn_row["sign_description"] if jn_row is not None else ""
-    caption = (f"Treatment effect ({treated} minus {control}{', log odds ratio' if logit else ''}) on {olabel} at "
+    caption = (f"Treatment effect ({treated} minus {control}{', ' + scale if logit else ''}) on {olabel} at "
                f"{timepoint_text(t, plan.data.time_unit)} across observed values of {mlabel}, with its {level_text(level)} CI band; the title "
                "gives the effect at the moderator's 10th and 90th percentiles "
                f"({fm.spec.kind} model, n = {fm.design.n}; interaction {p_text(p, plan.analysis.evidence_threshold)}). "

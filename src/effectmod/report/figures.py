@@ -274,7 +274,8 @@ def _pct(level: float) -> str:
 
 
 def _model_words(main: str, models: list[str]) -> str:
-    words = {"linear": "linear regression", "mixed": "linear mixed model", "logistic": "logistic regression"}
+    words = {"linear": "linear regression", "mixed": "linear mixed model", "logistic": "logistic regression",
+             "cox": "Cox regression", "rmst": "restricted mean survival time"}
     used = [main] + (["logistic"] if "logistic" in models and main != "logistic" else [])
     return " and ".join(words.get(m, m) for m in used)
 

@@ -118,6 +118,9 @@ def _plan_summary(results) -> list[tuple[str, str]]:
     flow = results.trial.flow
     outcomes = "; ".join(f"{label_of(o)} ({o.type}; follow-ups "
                          + ", ".join(results.trial.outcomes[o.name].followups) + ")"
+                         if o.type != "time_to_event" else
+                         f"{label_of(o)} (time to event: {o.time}, event {o.event}"
+                         + (f"; horizon {o.horizon:g} {o.time_unit or ''}".rstrip() if o.horizon is not None else "") + ")"
                          for o in plan.outcomes if o.name in results.trial.outcomes)
     items = [
         ("Arms", f"{flow.arm_values['treated']} (treated) vs {flow.arm_values['control']} (control)"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..inference.credibility import GREATER, observed_direction
 from .labels import label_of, outcome_labels
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
-from .tables import main_model_rows, missing, timepoint_text
+from .tables import EFFECT_NAMES, RATIO_NAMES, main_model_rows, missing, timepoint_text
 
 CLAIMED = ("evidence", "hypothesis-generating")
 NO_CLAIM = "No moderator met the evidence or hypothesis-generating threshold."
@@ -21,7 +21,7 @@ def key_findings(results) -> list[str]:
 
 def _effect(estimate, low, high, model: str, ci_level: float) -> str:
     """'-1.09 [95% CI, -1.63 to -0.55]', or for a logistic model the odds ratio."""
-    if model == "logistic":
+    if model in RATIO_NAMES:
         return f"{ratio(estimate)} [{level_text(ci_level)} CI, {ratio_interval(low, high)}]"
     return f"{number(estimate)} [{level_text(ci_level)} CI, {interval(low, high)}]"
 
@@ -29,7 +29,13 @@ def _effect(estimate, low, high, model: str, ci_level: float) -> str:
 def _where(results, outcome: str, timepoint) -> str:
     label = outcome_labels(results.plan).get(outcome, outcome)
     label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    if timepoint == "":      # a time-to-event outcome's Cox model: the whole follow-up
+        return f"{label} over follow-up"
     return f"{label} at {timepoint_text(timepoint, results.plan.data.time_unit)}"
+
+
+# a Cox average effect's risk difference is read off the Kaplan-Meier curves at the horizon
+RD_NAMES = {"cox": "risk difference by the horizon (Kaplan-Meier)"}
 
 
 def average_lines(results) -> list[str]:
@@ -39,13 +45,14 @@ def average_lines(results) -> list[str]:
     a = results.plan.analysis
     out = []
     for r in ate.itertuples():
-        what = "odds ratio" if r.model == "logistic" else "mean difference"
+        what = EFFECT_NAMES.get(r.model, "mean difference")
         if missing(r.estimate):
             out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: not estimable"
                        + (f" ({r.note})" if r.note else "") + ".")
             continue
+        rd_name = RD_NAMES.get(r.model, "standardised risk difference")
         rd = ("" if missing(r.risk_difference) else
-              f"; standardised risk difference {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
+              f"; {rd_name} {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
         out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "
                    f"{_effect(r.estimate, r.ci_low, r.ci_high, r.model, a.ci_level)}; "
                    f"{p_text(r.p_value, a.evidence_threshold)}{rd} (n = {r.n}).")
@@ -88,7 +95,7 @@ def modifier_lines(results) -> list[str]:
         more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
         points = _points(results, ce, r, m)
         effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
-        what = "odds ratio" if r.model == "logistic" else "mean difference"
+        what = EFFECT_NAMES.get(r.model, "mean difference")
         if m.type == "continuous":
             head = f"Participants with higher {_short(m)} benefited {more} on {where}"
         else:

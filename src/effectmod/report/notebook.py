@@ -14,7 +14,7 @@ import pandas as pd
 
 from .labels import moderator_labels, outcome_labels
 from .sentences import level_text, threshold_text
-from .tables import MODEL_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
+from .tables import MODEL_NAMES, RATIO_NAMES, estimate_ci, moderator_label, odds_ratio_ci, p_short, timepoint_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -39,7 +39,7 @@ def rows(results) -> list[dict[str, str]]:
     out = []
     for r in results.table.to_dict(orient="records"):
         mod = r["moderator"]
-        fmt = odds_ratio_ci if r["model"] == "logistic" else estimate_ci
+        fmt = odds_ratio_ci if r["model"] in RATIO_NAMES else estimate_ci
         est = "" if r["term"] == "joint" or r["tier"] == "not-estimable" else fmt(r["estimate"], r["ci_low"], r["ci_high"])
         note = r.get("note", "")
         out.append({
@@ -48,7 +48,7 @@ def rows(results) -> list[dict[str, str]]:
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
             "term": "joint test" if r["term"] == "joint" else str(r["term"]),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
-            "scale": "ratio of ORs" if r["model"] == "logistic" else "β",
+            "scale": RATIO_NAMES.get(r["model"], "β").replace("Ratio", "ratio"),
             "estimate": est,
             "P": p_short(r["p_value"], a.evidence_threshold),
             "P adj": p_short(r["p_adjusted"], a.evidence_threshold) if _adjusted(results) else "",

@@ -104,6 +104,16 @@ def methods_text(results) -> list[str]:
         fits.append(f"binary outcomes were analysed by logistic regression fitted by {method.get(a.binary_method, a.binary_method)}, "
                     "with Wald z CIs and P values; interactions are reported as ratios of odds ratios (the exponentiated "
                     "interaction on the log-odds scale, which the tables also give)")
+    if "cox" in models:
+        fits.append("time-to-event outcomes were analysed by Cox proportional-hazards regression (Efron's method for tied "
+                    "times) with Wald z CIs and P values; interactions are reported as ratios of hazard ratios (the exponentiated "
+                    "interaction on the log-hazard scale); proportional hazards were checked for the treatment and interaction "
+                    "terms by the scaled Schoenfeld residual test (Kaplan-Meier time transform)")
+    if "rmst" in models:
+        fits.append("the restricted mean survival time (RMST) to the horizon was compared as a model-free companion: per arm "
+                    "within each level of a binary or categorical moderator from the Kaplan-Meier curve (the interaction is "
+                    "the difference in RMST differences), and for continuous moderators by a linear model of "
+                    "infinitesimal-jackknife pseudo-observations with a robust (HC0) variance")
     paras.append(f"Treatment was coded 1 for {treated} and 0 for {control}. Each pre-specified moderator was tested in its own model "
                  "containing treatment, the moderator and their product; the reported estimate is the treatment × moderator "
                  "interaction (continuous moderators in raw units, binary moderators coded 1 for the non-reference level, "
@@ -270,10 +280,10 @@ def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
     """One interaction as JAMA prints it: the β-coefficient, or for a logistic row the ratio of
     odds ratios (exp of the interaction and of its CI bounds), never the log odds ratio under an
     odds-ratio label; ``per`` ('per 10 years') names the moderator step the estimate is for."""
-    label = "ratio of odds ratios" if r.model == "logistic" else "β-coefficient"
+    label = {"logistic": "ratio of odds ratios", "cox": "ratio of hazard ratios"}.get(r.model, "β-coefficient")
     if per:
         label += f" {per}"
-    if r.model != "logistic":
+    if r.model not in ("logistic", "cox"):
         return jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=ci_level, evidence_threshold=threshold)
     return (f"{label} = {ratio(r.estimate)} [{level_text(ci_level)} CI, {ratio_interval(r.ci_low, r.ci_high)}]; "
             f"{p_text(r.p_value, threshold)}")

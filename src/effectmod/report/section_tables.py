@@ -15,7 +15,7 @@ import pandas as pd
 from .labels import moderator_labels, outcome_labels
 from .paragraph import DIRECTION_TEXT
 from .sentences import interval, number
-from .tables import MODEL_NAMES, estimate_ci, missing, odds_ratio_ci, p_short, timepoint_text
+from .tables import MODEL_NAMES, RATIO_NAMES, estimate_ci, missing, odds_ratio_ci, p_short, timepoint_text
 
 NAMES = ("credibility", "conditional_effects", "johnson_neyman")
 _NEGATIVE = re.compile(r"(?<![\d.])-(?=\d)")
@@ -90,7 +90,7 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
         for _, r in df.iterrows():
             x = index.get((r["outcome"], r["timepoint"], r["model"], r["moderator"], r["term"]))
             # formatted as Table 2 formats the row: a ratio of odds ratios for logistic models
-            fmt = odds_ratio_ci if r["model"] == "logistic" else estimate_ci
+            fmt = odds_ratio_ci if r["model"] in RATIO_NAMES else estimate_ci
             est = number(r["estimate"]) if x is None else fmt(x.estimate, x.ci_low, x.ci_high)
             items = "; ".join(f"{label}: {words(r[c])}" for c, label in ITEMS if c in df.columns and words(r[c]))
             reasons = words(r.get("reasons", ""))

@@ -16,6 +16,12 @@ from .sentences import interval, level_text, number, p_text, ratio, ratio_interv
 from .text import printable
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model"}
+# time-to-event models (CONTRACT 6.2)
+MODEL_NAMES.update({"cox": "Cox proportional hazards", "rmst": "Restricted mean survival time"})
+# models whose interaction is reported as a ratio (exp of the log-scale estimate), with its head
+RATIO_NAMES = {"logistic": "Ratio of ORs", "cox": "Ratio of HRs"}
+# the treatment effect's name per model (a ratio for ratio models), "mean difference" otherwise
+EFFECT_NAMES = {"logistic": "odds ratio", "cox": "hazard ratio", "rmst": "RMST difference"}
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
 SKEW_LIMIT = 1.0
 # level and missing-count lines of Table 1 sit under their characteristic, as journals print them
@@ -72,7 +78,7 @@ def main_model_rows(results) -> pd.DataFrame:
     """Rows of the main analysis: the plan's main model, or logistic for binary outcomes."""
     t = results.table
     # binary outcomes are fitted by logistic regression whatever the main model (mixed is refused)
-    return t[t["model"].isin({results.plan.analysis.model, "logistic"})]
+    return t[t["model"].isin({results.plan.analysis.model, "logistic", "cox"})]
 
 
 def per_text(moderator) -> str:
@@ -130,7 +136,7 @@ class JamaTable:
         return len(pairs) != len(set(pairs))
 
     def estimate_head(self, j: int) -> str:
-        return ("Ratio of ORs" if self.columns[j][2] == "logistic" else "β") + f" ({self.ci_label})"
+        return RATIO_NAMES.get(self.columns[j][2], "β") + f" ({self.ci_label})"
 
     def to_frame(self) -> pd.DataFrame:
         """Flat CSV form: one column pair (estimate, P) per outcome x follow-up x model."""
@@ -147,7 +153,7 @@ class JamaTable:
 
 def main_models(results) -> set[str]:
     """Model types of the main analysis: the plan's main model, and logistic for binary outcomes."""
-    return {results.plan.analysis.model, "logistic"}
+    return {results.plan.analysis.model, "logistic", "cox"}
 
 
 def jama_table(results, models: set[str] | None = None, boot: bool = False,
@@ -196,7 +202,7 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         low, high = getattr(r, "boot_ci_low", math.nan), getattr(r, "boot_ci_high", math.nan)
         if missing(low) or missing(high):
             return Cell("", p_short(r.p_value, threshold), r.tier)
-        if r.model == "logistic":
+        if r.model in RATIO_NAMES:
             return Cell(f"{ratio(r.estimate)} ({ratio_interval(low, high)})", p_short(r.p_value, threshold), r.tier,
                         log_odds=estimate_ci(r.estimate, low, high), note=_note(r))
         return Cell(estimate_ci(r.estimate, low, high), p_short(r.p_value, threshold), r.tier, note=_note(r))
@@ -204,7 +210,7 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         return Cell("NE", "", r.tier, note=str(getattr(r, "note", "") or ""))
     if r.term == "joint":
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
-    if r.model == "logistic":
+    if r.model in RATIO_NAMES:
         return Cell(odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
                     log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
     return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
@@ -231,7 +237,7 @@ def grouped_results(results) -> list[dict]:
         for tp in dict.fromkeys(sub["timepoint"]):
             rows = []
             for _, r in sub[sub["timepoint"] == tp].iterrows():
-                logistic = r["model"] == "logistic" and r["term"] != "joint"
+                logistic = r["model"] in RATIO_NAMES and r["term"] != "joint"
                 log_scale = "" if r["term"] == "joint" else estimate_ci(r["estimate"], r["ci_low"], r["ci_high"])
                 row = {
                     "moderator": moderator_label(results.plan, r["moderator"], mlab),
