@@ -165,3 +165,25 @@ def test_cli_writes_time_to_event_results(tmp_path, monkeypatch, no_figures):
     res = pd.read_csv(out / "results.csv", keep_default_na=False)
     assert set(res.model) == {"cox", "rmst"}
     assert (out / "report.html").read_text(encoding="utf-8").count("hazard") > 0
+
+
+def test_cox_bootstrap_batch_equals_one_by_one_refits():
+    from types import SimpleNamespace
+
+    from effectmod.inference.resample import counts_to_indices, stratified_bootstrap_counts
+    from effectmod.inference.survival_bootstrap import cox_bootstrap
+    from effectmod.models.spec import ModelSpec
+    from effectmod.models.survival_design import survival_design
+    res = em.analyze(REF / "veteran_cox" / "data.csv", REF / "veteran_cox" / "plan.yaml")
+    fm = next(f for f in res.fitted if f.spec == ModelSpec("cox", "death", "celltype", ""))
+    d = survival_design(fm.spec, res.trial)
+    counts = stratified_bootstrap_counts(res.trial.treat, 4, np.random.default_rng(3))
+    draws = cox_bootstrap(SimpleNamespace(design=d), counts)
+    pos = np.full(res.trial.n, -1)
+    pos[d.rows] = np.arange(len(d.rows))
+    for b in range(4):
+        p = pos[counts_to_indices(counts[b])]
+        p = p[p >= 0]
+        one = fit_cox(d.X[p], d.y[p], d.event[p], d.names)
+        for j, term in enumerate(d.terms):
+            assert draws[("", term)][b] == pytest.approx(one.contrast(d.interaction_L(j)).estimate, rel=1e-8)

@@ -29,29 +29,31 @@ from .newton import newton
 
 @dataclass(frozen=True)
 class _Sorted:
-    """Problems (B) sorted by time, latest first, with their tie structure (beta-free)."""
+    """Problems (B) sorted by time, latest first, with their tie structure (beta-free). Death
+    rows are listed flat over the batch (problem by problem), with where their risk set ends."""
 
     X: np.ndarray          # (B, n, p)
     time: np.ndarray       # (B, n)
     event: np.ndarray      # (B, n) 0/1
     first: np.ndarray      # (B, n) index of the first row of the row's tie group
     last: np.ndarray       # (B, n) index of the last row of its tie group (the risk set's end)
-    a: np.ndarray          # (B, n) k/d of a death row (its Efron share), 0 elsewhere
     order: np.ndarray      # (B, n) the original row of each sorted row
+    didx: np.ndarray       # (M,) flat index (into B * n) of each death row
+    bid: np.ndarray        # (M,) its problem
+    dlast: np.ndarray      # (M,) flat index (into B * (n + 1) running sums) of its risk set's end
+    dfirst: np.ndarray     # (M,) flat index of the running sum just before its tie group
+    a: np.ndarray          # (M,) k/d: its Efron share among the d deaths tied with it
+    ties: bool             # some death is tied with another
 
 
 def _prepare(X: np.ndarray, time: np.ndarray, event: np.ndarray) -> _Sorted:
     B, n = time.shape
-    order = np.argsort(-time, axis=1, kind="stable")
+    # latest first; deaths first within a tie group, so the death ranks k are contiguous
+    e0 = np.asarray(event, dtype=float)
+    order = np.lexsort((-e0, -time), axis=1) if B == 1 else np.stack([np.lexsort((-e0[b], -time[b])) for b in range(B)])
     t = np.take_along_axis(time, order, axis=1)
-    e = np.take_along_axis(event, order, axis=1).astype(float)
+    e = np.take_along_axis(e0, order, axis=1)
     Xs = np.take_along_axis(X, order[..., None], axis=1)
-    # deaths first within a tie group, so that the death ranks k are contiguous (order is free)
-    key = np.lexsort((-e, -t), axis=1) if B == 1 else np.stack([np.lexsort((-e[b], -t[b])) for b in range(B)])
-    t = np.take_along_axis(t, key, axis=1)
-    e = np.take_along_axis(e, key, axis=1)
-    Xs = np.take_along_axis(Xs, key[..., None], axis=1)
-    order = np.take_along_axis(order, key, axis=1)
     new = np.ones((B, n), dtype=bool)
     new[:, 1:] = t[:, 1:] != t[:, :-1]
     idx = np.broadcast_to(np.arange(n), (B, n))
@@ -64,53 +66,68 @@ def _prepare(X: np.ndarray, time: np.ndarray, event: np.ndarray) -> _Sorted:
     d = np.take_along_axis(cum_e, last, axis=1) - before
     k = cum_e - before - 1.0
     a = np.where(e > 0, k / np.maximum(d, 1.0), 0.0)
-    return _Sorted(Xs, t, e, first, last, a, order)
+    bid, row = np.nonzero(e > 0)
+    return _Sorted(Xs, t, e, first, last, order, bid * n + row, bid, bid * (n + 1) + last[bid, row] + 1,
+                   bid * (n + 1) + first[bid, row], a[bid, row], bool(np.any(a > 0)))
 
 
-def _group_sum(c: np.ndarray, s: _Sorted) -> np.ndarray:
-    """Sums over each row's tie group from running sums ``c`` (B, n, ...)."""
-    extra = (1,) * (c.ndim - 2)
-    upto = np.take_along_axis(c, s.last.reshape(s.last.shape + extra), axis=1)
-    prev = np.take_along_axis(c, np.maximum(s.first - 1, 0).reshape(s.first.shape + extra), axis=1)
-    return upto - np.where((s.first > 0).reshape(s.first.shape + extra), prev, 0.0)
+def _running(v: np.ndarray) -> np.ndarray:
+    """Running sums over rows with a leading 0, flattened over the batch: (B * (n + 1), ...)."""
+    B, n = v.shape[:2]
+    out = np.zeros((B, n + 1) + v.shape[2:])
+    np.cumsum(v, axis=1, out=out[:, 1:])
+    return out.reshape((B * (n + 1),) + v.shape[2:])
 
 
 def _efron(s: _Sorted, beta: np.ndarray, second: bool = True):
-    """Per death row: (eta, den, num1, num2) of Efron's denominators at ``beta`` (B, p); the
-    risk weights are scaled by each problem's largest exp(eta), which cancels in every ratio."""
+    """Per death row (flat over the batch): (eta, den, num1, num2) of Efron's denominators at
+    ``beta`` (B, p); the risk weights are scaled by each problem's largest exp(eta), which
+    cancels in every ratio."""
     eta = np.einsum("bnp,bp->bn", s.X, beta)
     c = eta.max(axis=1, keepdims=True)
-    r = np.exp(eta - c)
-    rd = r * s.event
-    take = s.last
-    S0 = np.take_along_axis(np.cumsum(r, axis=1), take, axis=1)
-    D0 = _group_sum(np.cumsum(rd, axis=1), s)
+    eta = eta - c
+    r = np.exp(eta)
+    p = s.X.shape[2]
     rX = r[..., None] * s.X
-    S1 = np.take_along_axis(np.cumsum(rX, axis=1), take[..., None], axis=1)
-    D1 = _group_sum(np.cumsum(rX * s.event[..., None], axis=1), s)
-    den = S0 - s.a * D0
-    num1 = S1 - s.a[..., None] * D1
+    den = _running(r)[s.dlast]
+    num1 = _running(rX)[s.dlast]
     num2 = None
     if second:
         rXX = rX[..., :, None] * s.X[..., None, :]
-        S2 = np.take_along_axis(np.cumsum(rXX, axis=1), take[..., None, None], axis=1)
-        D2 = _group_sum(np.cumsum(rXX * s.event[..., None, None], axis=1), s)
-        num2 = S2 - s.a[..., None, None] * D2
-    return eta - c, den, num1, num2
+        num2 = _running(rXX)[s.dlast]
+    if s.ties:
+        # the tied deaths' own sums, taken away in Efron's shares
+        e = s.event
+        C0, C1 = _running(r * e), _running(rX * e[..., None])
+        den = den - s.a * (C0[s.dlast] - C0[s.dfirst])
+        num1 = num1 - s.a[:, None] * (C1[s.dlast] - C1[s.dfirst])
+        if second:
+            C2 = _running(rXX * e[..., None, None])
+            num2 = num2 - s.a[:, None, None] * (C2[s.dlast] - C2[s.dfirst])
+    assert num1.shape[1] == p
+    return eta.reshape(-1)[s.didx], den, num1, num2
+
+
+def _per_problem(values: np.ndarray, s: _Sorted) -> np.ndarray:
+    """Sums of per-death values (M, ...) within each problem: (B, ...)."""
+    B = s.X.shape[0]
+    flat = values.reshape(values.shape[0], -1)
+    out = np.stack([np.bincount(s.bid, weights=flat[:, j], minlength=B) for j in range(flat.shape[1])], axis=1)
+    return out.reshape((B,) + values.shape[1:])
 
 
 def _loglik(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     eta, den, _, _ = _efron(s, beta, second=False)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sum(s.event * (eta - np.log(den)), axis=1)
+        return _per_problem(eta - np.log(den), s)
 
 
 def _score_info(s: _Sorted, beta: np.ndarray):
     _, den, num1, num2 = _efron(s, beta)
-    w = s.event / den
-    xbar = num1 / den[..., None]
-    score = np.einsum("bn,bnp->bp", s.event, s.X - xbar)
-    info = np.einsum("bn,bnpq->bpq", w, num2) - np.einsum("bn,bnp,bnq->bpq", s.event, xbar, xbar)
+    xbar = num1 / den[:, None]
+    xd = s.X.reshape(-1, s.X.shape[2])[s.didx]
+    score = _per_problem(xd - xbar, s)
+    info = _per_problem(num2 / den[:, None, None] - xbar[:, :, None] * xbar[:, None, :], s)
     return score, info, xbar
 
 
@@ -119,11 +136,14 @@ def _direction(s: _Sorted):
         score, info, _ = _score_info(s, beta)
         ok = np.all(np.isfinite(info), axis=(1, 2)) & np.all(np.isfinite(score), axis=1)
         step = np.zeros_like(beta)
-        for b in np.flatnonzero(ok):
-            try:
-                step[b] = np.linalg.solve(info[b], score[b])
-            except np.linalg.LinAlgError:
-                ok[b] = False
+        try:        # all at once; one singular information sends the batch to one-by-one solves
+            step[ok] = np.linalg.solve(info[ok], score[ok][..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            for b in np.flatnonzero(ok):
+                try:
+                    step[b] = np.linalg.solve(info[b], score[b])
+                except np.linalg.LinAlgError:
+                    ok[b] = False
         return step, ok
     return direction
 
@@ -177,7 +197,7 @@ def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, names=None, clus
         vcov = np.linalg.inv(info[0])
     except np.linalg.LinAlgError:
         raise NotConverged("the Cox information matrix is singular") from None
-    ph = _ph_test(s, beta, info[0], xbar[0], names)
+    ph = _ph_test(s, beta, info[0], xbar, names)
     robust, G = False, None
     if cluster is not None:
         scores = score_residuals(s, res.beta)
@@ -191,11 +211,13 @@ def score_residuals(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     """Efron score residuals (n, p) in the original row order (one problem), as
     ``residuals(coxph, "score")``: each death's x minus its share of the tie group's means, minus
     every at-risk row's weighted (x - mean) at each death (tied deaths weighted 1 - k/d)."""
-    eta, den, num1, _ = _efron(s, beta, second=False)
-    e, a, X = s.event[0], s.a[0], s.X[0]
-    r = np.exp(eta[0])
-    deaths = np.flatnonzero(e > 0)
-    xbar = num1[0] / den[0][:, None]
+    _, den, num1, _ = _efron(s, beta, second=False)
+    e, X = s.event[0], s.X[0]
+    eta = X @ beta[0]
+    r = np.exp(eta - eta.max())             # the scale _efron's denominators are on
+    deaths = s.didx                         # one problem: flat indices are rows
+    a = s.a
+    xbar = num1 / den[:, None]
     # per tie group (indexed by its last row): sums over its deaths k of 1/den_k, xbar_k/den_k,
     # and the same weighted by (1 - k/d)
     G = len(e)
@@ -206,11 +228,11 @@ def score_residuals(s: _Sorted, beta: np.ndarray) -> np.ndarray:
     Mx = np.zeros((G, X.shape[1]))
     dcount = np.zeros(G)
     g = s.last[0][deaths]
-    np.add.at(A, g, 1.0 / den[0][deaths])
-    np.add.at(Bm, g, xbar[deaths] / den[0][deaths, None])
-    np.add.at(A1, g, (1.0 - a[deaths]) / den[0][deaths])
-    np.add.at(B1, g, (1.0 - a[deaths])[:, None] * xbar[deaths] / den[0][deaths, None])
-    np.add.at(Mx, g, xbar[deaths])
+    np.add.at(A, g, 1.0 / den)
+    np.add.at(Bm, g, xbar / den[:, None])
+    np.add.at(A1, g, (1.0 - a) / den)
+    np.add.at(B1, g, (1.0 - a)[:, None] * xbar / den[:, None])
+    np.add.at(Mx, g, xbar)
     np.add.at(dcount, g, 1.0)
     # row i is at risk at every group ending at or after it in the descending order: running
     # sums from the end (earliest times) back to each group's last row
@@ -244,15 +266,14 @@ def _ph_test(s: _Sorted, beta: np.ndarray, info: np.ndarray, xbar: np.ndarray, n
     dd = e > 0
     g = g - g[dd].mean()
     _, den, num1, num2 = _efron(s, beta[None])
-    V = num2[0] / den[0][:, None, None] - xbar[:, :, None] * xbar[:, None, :]
-    Vd = V[dd]
-    gd = g[dd]
+    Vd = num2 / den[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
+    gd = g[s.didx]
     p = X.shape[1]
     imat = np.zeros((2 * p, 2 * p))
     imat[:p, :p] = Vd.sum(axis=0)
     imat[:p, p:] = imat[p:, :p] = np.einsum("n,npq->pq", gd, Vd)
     imat[p:, p:] = np.einsum("n,npq->pq", gd ** 2, Vd)
-    u2 = np.einsum("n,np->p", gd, X[dd] - xbar[dd])
+    u2 = np.einsum("n,np->p", gd, X[s.didx] - xbar)
     terms = {}
     for j, nm in enumerate(names):
         kk = [*range(p), p + j]
