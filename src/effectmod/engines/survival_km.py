@@ -107,3 +107,19 @@ def pseudo_rmst(time: np.ndarray, event: np.ndarray, horizon: float) -> np.ndarr
     infl = infl - np.where(died, own[jj] * tail[jj], 0.0) if len(t_in) else infl
     est, _ = rmst(km, horizon)
     return est + n_all * infl
+
+
+def nelson_aalen_at(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """The Nelson-Aalen cumulative hazard of all rows at each row's own time (NaN where the time
+    or the event is missing): White & Royston's (2009) summary of a time-to-event outcome in
+    imputation models."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    seen = ~np.isnan(time) & ~np.isnan(event)
+    out = np.full(len(time), np.nan)
+    if not seen.any():
+        return out
+    km = kaplan_meier(time[seen], event[seen])
+    H = np.cumsum(km.n_event / km.n_risk)
+    out[seen] = H[np.searchsorted(km.time, time[seen])]
+    return out
