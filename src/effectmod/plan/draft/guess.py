@@ -39,6 +39,7 @@ from .columns import (
 )
 from .kinds import guess_better, outcome_label, outcome_type
 from .records import Draft, Moderator
+from .survival import survival_outcome
 from .render import render_draft
 
 
@@ -164,7 +165,7 @@ _NOT_SUPPORTED = "are not supported by this version of effectmod (it analyses co
 
 def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
     """Pairs of a follow-up time and an event indicator (time + status, os_time + os_status,
-    days + died): named in the draft as not supported, neither drafted nor offered as moderators."""
+    days + died): drafted as time_to_event outcomes; neither column is offered as a moderator."""
     def time_key(c: Column) -> str | None:
         n = c.name.lower()
         if not (c.numeric and len(c.levels) > 2 and np.nanmin(c.values) >= 0):
@@ -193,11 +194,7 @@ def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
         if event is None:
             continue
         used.update((c.name, event))
-        draft.unsupported.append(f"time-to-event outcome (time: {c.name}, event: {event}): time-to-event outcomes "
-                                 f"{_NOT_SUPPORTED}; it is not drafted as an outcome and its columns are not offered "
-                                 "as moderators")
-        draft.skipped += [(c.name, "follow-up time of a time-to-event outcome (not supported by this version)"),
-                          (event, "event indicator of a time-to-event outcome (not supported by this version)")]
+        draft.outcomes.append(survival_outcome(c, cols[event], key))
 
 
 def _count_note(columns: list[str], why: str) -> str:
