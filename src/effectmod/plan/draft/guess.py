@@ -39,8 +39,8 @@ from .columns import (
 )
 from .kinds import guess_better, outcome_label, outcome_type
 from .records import Draft, Moderator
-from .survival import survival_outcome
 from .render import render_draft
+from .survival import survival_outcome
 
 
 def draft_plan(data_path: str | Path) -> str:
