@@ -187,3 +187,21 @@ def test_cox_bootstrap_batch_equals_one_by_one_refits():
         one = fit_cox(d.X[p], d.y[p], d.event[p], d.names)
         for j, term in enumerate(d.terms):
             assert draws[("", term)][b] == pytest.approx(one.contrast(d.interaction_L(j)).estimate, rel=1e-8)
+
+
+def test_average_hazard_ratio_and_absolute_risks_match_r(colon_results):
+    ave = pd.read_csv(REF / "colon_cox" / "average.csv")
+    got = colon_results.sections["average_effects"].iloc[0]
+    assert got.model == "cox" and got.scale == "log hazard ratio"
+    assert got.estimate == pytest.approx(ave.estimate[0], rel=REL)
+    assert got.std_error == pytest.approx(ave.std_error[0], rel=REL)
+    risk = pd.read_csv(REF / "colon_cox" / "risk.csv")
+    ar = colon_results.sections["absolute_risk"]
+    for r in risk.itertuples():
+        row = ar[(ar.moderator == r.moderator) & (ar.level == str(r.level))].iloc[0]
+        arm = "treated" if int(r.treat) == 1 else "control"
+        assert row[f"risk_{arm}"] == pytest.approx(r.risk, rel=1e-12)
+        assert row[f"risk_{arm}_se"] == pytest.approx(r.std_error, rel=1e-10)
+    flow = colon_results.sections["time_to_event_flow"]["death"]
+    assert (flow["events"], flow["censored"]) == (291, 328)
+    assert flow["median_followup"] == pytest.approx(float(ave.median_followup[0]))

@@ -105,3 +105,27 @@ zph_frame <- function(zph, mod) {
   t <- zph$table
   data.frame(moderator = mod, term = rownames(t), chisq = t[, "chisq"], df = t[, "df"], p = t[, "p"])
 }
+
+## Average effect (Cox of treat + covariates) and the KM absolute risk by the horizon per arm
+## within each moderator level (summary(survfit, times = horizon): 1 - surv, Greenwood std.err)
+average_row <- function(d, covs) {
+  d <- d[complete.cases(d[, c(".time", ".event", ".treat", covs)]), ]
+  f <- as.formula(paste("Surv(.time, .event) ~", paste(c(".treat", covs), collapse = " + ")))
+  fit <- coxph(f, data = d, ties = "efron", control = ctl)
+  ## median follow-up by the reverse Kaplan-Meier (censoring as the event)
+  rev <- summary(survfit(Surv(d$.time, 1 - d$.event) ~ 1))$table[["median"]]
+  data.frame(estimate = coef(fit)[[".treat"]], std_error = sqrt(vcov(fit)[".treat", ".treat"]), n = nrow(d),
+             median_followup = rev)
+}
+
+risk_rows <- function(d, mod, tau) {
+  d <- d[complete.cases(d[, c(".time", ".event", ".treat", mod)]), ]
+  out <- NULL
+  for (l in sort(unique(d[[mod]]))) for (a in c(1, 0)) {
+    s <- d[d[[mod]] == l & d$.treat == a, ]
+    sm <- summary(survfit(Surv(s$.time, s$.event) ~ 1), times = tau)
+    out <- rbind(out, data.frame(moderator = mod, level = as.character(l), treat = a, risk = 1 - sm$surv,
+                                 std_error = sm$std.err))
+  }
+  out
+}

@@ -25,6 +25,8 @@ for (m in list(c("sex", "binary"), c("age", "continuous"), c("differ", "categori
   if (!is.null(rr$pseudo)) pseudo_out <- data.frame(moderator = m[1], pseudo = rr$pseudo)
 }
 write_num_csv(rows, "reference.csv")
+write_num_csv(average_row(d, character(0)), "average.csv")
+write_num_csv(rbind(risk_rows(d, "sex", tau), risk_rows(d, "differ", tau)), "risk.csv")
 write_num_csv(zph, "zph.csv")
 write_num_csv(cells, "rmst_cells.csv")
 write_num_csv(pseudo_out, "pseudo.csv")
