@@ -25,7 +25,7 @@ def code_time_to_event(wide, o, i: int, problems: Problems, numbers, binary_outc
     seen = time[~np.isnan(time)]
     if (seen < 0).any():
         problems.add(f"column '{o.time}' (plan: {where}): follow-up times must be 0 or more; "
-                     f"{int((seen < 0).sum())} are negative (first: {float(seen[seen < 0][0]):g})")
+                     f"negative in {int((seen < 0).sum())} row(s) (first: {float(seen[seen < 0][0]):g})")
         return None
     # the event column is coded as a binary outcome whose event value is event_value
     shim = SimpleNamespace(name=o.name, event=o.event_value)

@@ -171,8 +171,8 @@ def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
         items = raw.get(section)
         for i, item in enumerate(items if isinstance(items, list) else []):
             obj = _lenient(model, item)
-            if obj is not None and section == "outcomes" and obj.derive is None and obj.type != "time_to_event" and (
-                    (long and obj.column is None) or (not long and obj.followups is None)):
+            if obj is not None and section == "outcomes" and obj.derive is None and (
+                    (long and obj.column is None) or (not long and obj.followups is None and obj.type != "time_to_event")):
                 obj = None      # the wrong layout for the data (the plan's own check says so)
             if obj is None:
                 dropped += [(f"{section}[{i}].{key}", col) for key, col in _column_refs(item, long)]
