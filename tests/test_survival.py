@@ -205,3 +205,13 @@ def test_average_hazard_ratio_and_absolute_risks_match_r(colon_results):
     flow = colon_results.sections["time_to_event_flow"]["death"]
     assert (flow["events"], flow["censored"]) == (291, 328)
     assert flow["median_followup"] == pytest.approx(float(ave.median_followup[0]))
+
+
+def test_kaplan_meier_figures_per_level_with_numbers_at_risk(colon_results):
+    from effectmod.report.km_figures import km_figures
+    figs = km_figures(colon_results)
+    assert [n for n, _, _ in figs] == ["km_death_sex", "km_death_differ"]      # not the continuous age
+    _, caption, fig = figs[1]
+    assert "numbers at risk" in caption and "1825 days" in caption
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts.count("At risk") == 3 and "229" in texts                    # Obs, differ 2, at time 0

@@ -259,6 +259,9 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
                              "sensitivity analysis.", f))
     with style():
         figs += subgroup_forest_figures(results)
+        if any(f.spec.kind == "cox" for f in results.fitted):
+            from .km_figures import km_figures
+            figs += km_figures(results)
     figs += effect_figures(results)
     return figs
 
