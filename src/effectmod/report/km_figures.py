@@ -23,7 +23,7 @@ def _step(km, end: float):
 
 def km_figures(results) -> list[tuple[str, str, Figure]]:
     out = []
-    trial, plan = results.trial, results.plan
+    trial = results.trial
     arms = trial.flow.arm_values
     for fm in results.fitted:
         if fm.spec.kind != "cox" or fm.design.event is None:
