@@ -215,3 +215,15 @@ def test_kaplan_meier_figures_per_level_with_numbers_at_risk(colon_results):
     assert "numbers at risk" in caption and "1825 days" in caption
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts.count("At risk") == 3 and "229" in texts                    # Obs, differ 2, at time 0
+
+
+def test_sap_and_power_with_a_time_to_event_plan(tmp_path, capsys):
+    from effectmod.cli import main
+    case = REF / "veteran_cox"
+    assert main(["sap", str(case / "plan.yaml"), "--out", str(tmp_path / "sap.md")]) == 0
+    text = (tmp_path / "sap.md").read_text(encoding="utf-8")
+    assert "Death (time_to_event): the whole follow-up" in text and "ratio of hazard ratios" in text
+    # power simulates linear and logistic pilot models only: a clear refusal, not wrong numbers
+    code = main(["power", "--pilot", str(case / "data.csv"), "--plan", str(case / "plan.yaml"), "--n", "100",
+                 "--scale", "1", "--replicates", "10", "--out", str(tmp_path / "pw")])
+    assert code == 2 and "does not simulate time-to-event outcomes" in capsys.readouterr().err
