@@ -129,3 +129,22 @@ risk_rows <- function(d, mod, tau) {
   }
   out
 }
+
+## The case's plan.yaml: arms, the time-to-event outcome, moderators (column, type), covariates
+read_plan <- function(p) {
+  o <- p$outcomes[[1]]
+  list(treatment = p$data$treatment, treated = as.character(p$data$treated), control = as.character(p$data$control),
+       time = o$time, event = o$event, horizon = o$horizon,
+       moderators = lapply(p$moderators, function(m) c(m$column, m$type)),
+       covariates = if (is.null(p$covariates)) character(0) else unlist(p$covariates))
+}
+
+## rows of the two arms with .treat (1 = treated), .time and .event (1 = event)
+plan_data <- function(plan, d) {
+  arm <- as.character(d[[plan$treatment]])
+  d <- d[!is.na(arm) & arm %in% c(plan$treated, plan$control), ]
+  d$.treat <- as.integer(as.character(d[[plan$treatment]]) == plan$treated)
+  d$.time <- d[[plan$time]]
+  d$.event <- d[[plan$event]]
+  d
+}

@@ -9,23 +9,22 @@ colon <- survival::colon
 deaths <- colon[colon$etype == 2, ]
 deaths <- deaths[order(deaths$id), ]
 write.csv(deaths, "data.csv", row.names = FALSE, quote = TRUE, na = "")
-d <- read.csv("data.csv")
-d <- d[d$rx %in% c("Lev+5FU", "Obs"), ]
-d$.treat <- as.integer(d$rx == "Lev+5FU"); d$.time <- d$time; d$.event <- d$status
+plan <- read_plan(yaml::read_yaml("plan.yaml"))
+d <- plan_data(plan, read.csv("data.csv"))
 d$.cl <- d$id %% 25
-tau <- 1825
+tau <- plan$horizon
 rows <- NULL; zph <- NULL; cells <- NULL; pseudo_out <- NULL
-for (m in list(c("sex", "binary"), c("age", "continuous"), c("differ", "categorical"))) {
-  r <- cox_rows(d, m[1], m[2], character(0))
+for (m in plan$moderators) {
+  r <- cox_rows(d, m[1], m[2], plan$covariates)
   rows <- rbind(rows, r$rows); zph <- rbind(zph, zph_frame(r$zph, m[1]))
-  rc <- cox_rows(d, m[1], m[2], character(0), cluster = ".cl", model = "cox_cluster")
+  rc <- cox_rows(d, m[1], m[2], plan$covariates, cluster = ".cl", model = "cox_cluster")
   rows <- rbind(rows, rc$rows)
-  rr <- rmst_rows(d, m[1], m[2], character(0), tau)
+  rr <- rmst_rows(d, m[1], m[2], plan$covariates, tau)
   rows <- rbind(rows, rr$rows); cells <- rbind(cells, rr$cells)
   if (!is.null(rr$pseudo)) pseudo_out <- data.frame(moderator = m[1], pseudo = rr$pseudo)
 }
 write_num_csv(rows, "reference.csv")
-write_num_csv(average_row(d, character(0)), "average.csv")
+write_num_csv(average_row(d, plan$covariates), "average.csv")
 write_num_csv(rbind(risk_rows(d, "sex", tau), risk_rows(d, "differ", tau)), "risk.csv")
 write_num_csv(zph, "zph.csv")
 write_num_csv(cells, "rmst_cells.csv")

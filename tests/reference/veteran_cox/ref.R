@@ -8,14 +8,14 @@ vet <- survival::veteran
 vet$id <- seq_len(nrow(vet))
 vet$celltype <- as.character(vet$celltype)
 write.csv(vet, "data.csv", row.names = FALSE, quote = TRUE, na = "")
-d <- read.csv("data.csv")
-d$.treat <- as.integer(d$trt == 2); d$.time <- d$time; d$.event <- d$status
-tau <- 180
+plan <- read_plan(yaml::read_yaml("plan.yaml"))
+d <- plan_data(plan, read.csv("data.csv"))
+tau <- plan$horizon
 rows <- NULL; zph <- NULL; cells <- NULL; pseudo_out <- NULL
-for (m in list(c("karno", "continuous"), c("celltype", "categorical"), c("prior", "binary"))) {
-  r <- cox_rows(d, m[1], m[2], "age")
+for (m in plan$moderators) {
+  r <- cox_rows(d, m[1], m[2], plan$covariates)
   rows <- rbind(rows, r$rows); zph <- rbind(zph, zph_frame(r$zph, m[1]))
-  rr <- rmst_rows(d, m[1], m[2], "age", tau)
+  rr <- rmst_rows(d, m[1], m[2], plan$covariates, tau)
   rows <- rbind(rows, rr$rows); cells <- rbind(cells, rr$cells)
   if (!is.null(rr$pseudo)) pseudo_out <- data.frame(moderator = m[1], pseudo = rr$pseudo)
 }
