@@ -183,7 +183,10 @@ def flow_counts(results) -> dict:
                 continue
             for tp, y in od.followups.items():
                 seen = int((mask & ~np.isnan(y)).sum())
-                lines.append((label_of(od), tp, seen, int(mask.sum()) - seen))
+                label = label_of(od)
+                if od.status is not None:       # time to event: the arm's events beside the label
+                    label += f" ({int(np.nansum(od.status[mask & ~np.isnan(y)]))} events)"
+                lines.append((label, tp, seen, int(mask.sum()) - seen))
         per_arm[arm] = lines
     return {"flow": trial.flow, "per_arm": per_arm}
 
@@ -225,7 +228,8 @@ def flow_diagram(results) -> Figure:
                     ha="center", va="top", bbox=arm_box, fontweight="bold")
             lines = c["per_arm"][arm]
             text = "Outcome assessed (missing)\n" + "\n".join(
-                f"{_wrap(lab, 28)}, {timepoint_text(tp, results.plan.data.time_unit)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
+                f"{_wrap(lab, 28)}{', ' + timepoint_text(tp, results.plan.data.time_unit) if tp != '' else ''}: {seen} ({miss})"
+                for lab, tp, seen, miss in lines)
             ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
             ax.text(x, y_arm - 18, literal(text), ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
         # the lowest box hangs below y_arm - 18 by its text height; leave room for it and no more
