@@ -92,7 +92,7 @@ def test_proportional_hazards_test_matches_cox_zph(colon_results, veteran_result
     # differ's interaction fails the test: its rows say so and point to the RMST rows
     t = colon_results.table
     note = t[(t.model == "cox") & (t.moderator == "differ")].note.iloc[0]
-    assert "hazards not proportional for interaction (3)" in note and "rmst rows" in note
+    assert "hazards not proportional (interaction (3)); see the rmst rows" in note
 
 
 def test_grouped_robust_se_matches_coxph_cluster():

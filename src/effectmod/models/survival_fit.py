@@ -89,14 +89,12 @@ def _cox(design: Design, trial: TrialData, spec: ModelSpec):
     tested = ["treat", *(f"treat:{nm}" for nm in design.mod_names)]
     parts = [f"{_ph_name(t)} {p_text(ph['terms'][t][1])}" for t in tested if t in ph["terms"]]
     chi, df, p_global = ph["global"]
-    text = f"proportional hazards (scaled Schoenfeld residuals): {', '.join(parts)}; global {p_text(p_global)}"
-    notes = [Note(PROPORTIONAL_HAZARDS, text)]
+    notes = [Note(PROPORTIONAL_HAZARDS, f"proportional-hazards test: {', '.join(parts)}, global {p_text(p_global)}")]
     failed = [t for t in tested if t in ph["terms"] and ph["terms"][t][1] < PH_ALPHA]
     if failed:
         horizon = trial.outcomes[spec.outcome].horizon
-        where = ("read the rmst rows (restricted mean survival time), which do not assume proportional hazards"
-                 if horizon is not None else "set outcomes[].horizon for restricted mean survival time rows, which do not assume it")
-        notes.append(Note(NON_PROPORTIONAL, f"hazards not proportional for {', '.join(_ph_name(t) for t in failed)}; {where}"))
+        where = "see the rmst rows" if horizon is not None else "set outcomes[].horizon for rmst rows"
+        notes.append(Note(NON_PROPORTIONAL, f"hazards not proportional ({', '.join(_ph_name(t) for t in failed)}); {where}"))
     summary = {"ph_test": {"terms": {k: {"chisq": v[0], "p": v[1]} for k, v in ph["terms"].items()},
                            "global": {"chisq": chi, "df": df, "p": p_global}},
                "ph_failed": failed, "loglik": fit.loglik}
