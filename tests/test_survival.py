@@ -227,3 +227,31 @@ def test_sap_and_power_with_a_time_to_event_plan(tmp_path, capsys):
     code = main(["power", "--pilot", str(case / "data.csv"), "--plan", str(case / "plan.yaml"), "--n", "100",
                  "--scale", "1", "--replicates", "10", "--out", str(tmp_path / "pw")])
     assert code == 2 and "does not simulate time-to-event outcomes" in capsys.readouterr().err
+
+
+def test_survival_power_type_one_error_and_closed_form_power():
+    from scipy import stats
+
+    from effectmod.power.survival import survival_power
+    from effectmod.simulation.survival import SurvivalScenario
+    null = survival_power(SurvivalScenario(log_hr=-0.3, accrual=2, follow_up=5), n=200, replicates=2000, seed=1)
+    assert null["failed"] == 0 and abs(null["power"] - 0.05) < 4 * math.sqrt(0.05 * 0.95 / 2000)
+    assert abs(null["mean_estimate"]) < 0.05
+    # Weibull times, accrual and dropout: the estimate is unbiased and the power is the large-sample
+    # value from the events per arm x level cell (var of the interaction ~ sum of 1/events)
+    sc = SurvivalScenario(interaction=-0.7, shape=1.5, rate=0.2, accrual=2, follow_up=5, dropout_rate=0.05)
+    res = survival_power(sc, n=400, replicates=1000, seed=2)
+    X, time, event = sc.draw(400, 200, np.random.default_rng(9))
+    cells = [(event * (X[..., 0] == a) * (X[..., 1] == m)).sum(axis=1).mean() for a in (0, 1) for m in (0, 1)]
+    approx = stats.norm.cdf(0.7 / math.sqrt(sum(1 / c for c in cells)) - stats.norm.ppf(0.975))
+    assert abs(res["mean_estimate"] + 0.7) < 0.05
+    assert abs(res["power"] - approx) < 0.06
+
+
+def test_batched_cox_variances_equal_single_fits():
+    from effectmod.simulation.survival import SurvivalScenario
+    X, time, event = SurvivalScenario(interaction=0.4, moderator="continuous").draw(150, 3, np.random.default_rng(4))
+    beta, ok, V = fit_cox_batch(X, time, event, vcov=True)
+    for b in range(3):
+        one = fit_cox(X[b], time[b], event[b])
+        assert np.allclose(V[b], one.vcov, rtol=1e-8) and np.allclose(beta[b], one.coef, rtol=1e-8)

@@ -148,13 +148,23 @@ def _direction(s: _Sorted):
     return direction
 
 
-def fit_cox_batch(X: np.ndarray, time: np.ndarray, event: np.ndarray, max_iter: int = 50):
+def fit_cox_batch(X: np.ndarray, time: np.ndarray, event: np.ndarray, max_iter: int = 50, vcov: bool = False):
     """Coefficients (B, p) and convergence flags (B,) of B Cox fits of the same size at once:
-    X (B, n, p), time and event (B, n)."""
+    X (B, n, p), time and event (B, n); with ``vcov`` also the model-based variances (B, p, p),
+    NaN where the information is singular."""
     s = _prepare(np.asarray(X, dtype=float), np.asarray(time, dtype=float), np.asarray(event))
     res = newton(np.zeros((s.X.shape[0], s.X.shape[2])), _direction(s), objective=lambda b: _loglik(s, b),
                  max_iter=max_iter)
-    return res.beta, res.converged
+    if not vcov:
+        return res.beta, res.converged
+    _, info, _ = _score_info(s, res.beta)
+    V = np.full_like(info, np.nan)
+    for b in range(info.shape[0]):
+        try:
+            V[b] = np.linalg.inv(info[b])
+        except np.linalg.LinAlgError:
+            pass
+    return res.beta, res.converged, V
 
 
 @dataclass(frozen=True)
