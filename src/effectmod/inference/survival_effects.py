@@ -58,7 +58,7 @@ def average_survival_rows(trial: TrialData, outcome: str, plan: Plan) -> list[di
     except (EngineError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         row["note"] = str(exc) or type(exc).__name__
     horizon = trial.outcomes[outcome].horizon
-    if horizon is not None:
+    if horizon is not None and "treat" in design.names:     # two arms: the treated minus control risk
         rd = risk_difference_at(design.y, design.event, design.X[:, design.index("treat")], horizon, level)
         if rd:
             row.update(risk_difference=rd["risk_difference"], rd_ci_low=rd["rd_ci_low"], rd_ci_high=rd["rd_ci_high"])
@@ -75,7 +75,7 @@ def absolute_risks(fitted, trial: TrialData, plan: Plan) -> pd.DataFrame:
             continue
         o = trial.outcomes[fm.spec.outcome]
         m = trial.moderators[fm.spec.moderator]
-        if o.horizon is None or m.type == "continuous":
+        if o.horizon is None or m.type == "continuous" or "treat" not in fm.design.names:
             continue
         d = fm.design
         codes = m.values[d.rows]

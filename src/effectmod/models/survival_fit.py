@@ -113,6 +113,9 @@ def _rmst(spec: ModelSpec, design: Design, trial: TrialData):
     tau = float(o.horizon)
     unit = f" {o.time_unit}" if o.time_unit else ""
     m = trial.moderators[spec.moderator]
+    if "treat" not in design.names:
+        # one treatment column per treated arm (a multi-arm trial): the two-arm cell layout below
+        raise NotEstimable("rmst rows are computed for two-arm comparisons only")
     if m.type == "continuous":
         if design.y.max() < tau:
             raise NotEstimable(f"the last participant is observed at {design.y.max():g}{unit}, before the horizon {tau:g}{unit}: "

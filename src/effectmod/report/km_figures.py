@@ -29,7 +29,7 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
         if fm.spec.kind != "cox" or fm.design.event is None:
             continue
         m = trial.moderators[fm.spec.moderator]
-        if m.type == "continuous" or len(m.levels) > MAX_LEVELS:
+        if m.type == "continuous" or len(m.levels) > MAX_LEVELS or "treat" not in fm.design.names:
             continue
         o = trial.outcomes[fm.spec.outcome]
         d = fm.design
