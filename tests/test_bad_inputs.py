@@ -210,6 +210,9 @@ CASES: dict[str, Case] = {
         ("outcomes[0]: a time_to_event outcome needs wide data",)),
     "time_to_event horizon beyond an arm's follow-up": Case(lambda t: write(t, tte_frame(), tte_plan(horizon=5000)), 0, (),
                                                            note="before the horizon 5000"),
+    "time_to_event level without events in one arm": Case(
+        lambda t: write(t, tte_frame().assign(died=lambda f: np.where((f.arm == "active") & (f.smoker == "yes"), 0, f.died)),
+                        tte_plan(horizon=None)), 0, (), note="no events in arm active with smoker = yes"),
     # ------------------------------------------------------------------ columns and values
     "column missing": Case(lambda t: write(t, trial_frame().drop(columns="pain_52")), 2,
                            ("column 'pain_52' (plan: outcomes[0].followups['52']) is not in the data. Closest: 'pain_12'",)),

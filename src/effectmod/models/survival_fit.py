@@ -59,6 +59,8 @@ def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: 
         problem = None          # equal follow-up times are not by themselves a problem
     if problem is None and design.event.sum() == 0:
         problem = "no events among the analysed participants"
+    if problem is None and spec.kind == "cox":
+        problem = _eventless_cell(design, trial, spec)
     fit: ZFit | CoxFit | None = None
     notes: tuple[Note, ...] = ()
     summary: dict = {"events": int(design.event.sum()), "censored": int((design.event == 0).sum())}
@@ -76,6 +78,25 @@ def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: 
         except NotEstimable as exc:
             problem = str(exc)
     return fit, summary, notes, problem
+
+
+def _eventless_cell(design: Design, trial: TrialData, spec: ModelSpec) -> str | None:
+    """An arm x level cell of a binary or categorical moderator without events: its hazard ratio
+    runs off to 0 (monotone likelihood), so the interaction is not estimable."""
+    m = trial.moderators[spec.moderator]
+    if m.type == "continuous" or "treat" not in design.names:
+        return None
+    assert design.event is not None
+    codes = m.values[design.rows]
+    treat = design.X[:, design.index("treat")]
+    arms = trial.flow.arm_values
+    for k, level in enumerate(m.levels):
+        for a, arm in ((1, "treated"), (0, "control")):
+            sel = (codes == k) & (treat == a)
+            if sel.any() and design.event[sel].sum() == 0:
+                return (f"no events in arm {arms.get(arm, arm)} with {m.source} = {level} ({int(sel.sum())} participants): "
+                        "its hazard ratio is not estimable (monotone likelihood)")
+    return None
 
 
 def _cox(design: Design, trial: TrialData, spec: ModelSpec):
