@@ -202,7 +202,7 @@ def test_average_hazard_ratio_and_absolute_risks_match_r(colon_results):
         arm = "treated" if int(r.treat) == 1 else "control"
         assert row[f"risk_{arm}"] == pytest.approx(r.risk, rel=1e-12)
         assert row[f"risk_{arm}_se"] == pytest.approx(r.std_error, rel=1e-10)
-    flow = colon_results.sections["time_to_event_flow"]["death"]
+    flow = colon_results.sections["time_to_event_flow"].set_index("arm").loc["all"]
     assert (flow["events"], flow["censored"]) == (291, 328)
     assert flow["median_followup"] == pytest.approx(float(ave.median_followup[0]))
 

@@ -184,7 +184,7 @@ class Results:
 
 CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
                 "missing_patterns", "complete_case",
-                "absolute_risk")
+                "absolute_risk", "time_to_event_flow")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

@@ -88,15 +88,21 @@ def absolute_risks(fitted, trial: TrialData, plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def survival_flow(trial: TrialData) -> dict:
-    """Events, censored and median follow-up (reverse KM) per time-to-event outcome."""
+def survival_flow(trial: TrialData) -> pd.DataFrame:
+    """Per time-to-event outcome and arm: participants with time and event, events, censored,
+    and the median follow-up by the reverse Kaplan-Meier (censoring as the event)."""
     from ..engines.survival_km import median_followup
-    out = {}
+    rows = []
+    arms = trial.flow.arm_values
     for name, o in trial.outcomes.items():
         if o.type != "time_to_event" or o.status is None:
             continue
         t = next(iter(o.followups.values()))
         seen = ~np.isnan(t) & ~np.isnan(o.status)
-        out[name] = {"events": int(o.status[seen].sum()), "censored": int((o.status[seen] == 0).sum()),
-                     "median_followup": median_followup(t[seen], o.status[seen]), "time_unit": o.time_unit}
-    return out
+        for arm, sel in (("all", seen), (arms.get("treated", "treated"), seen & (trial.treat == 1)),
+                         (arms.get("control", "control"), seen & (trial.treat == 0))):
+            rows.append({"outcome": name, "arm": arm, "n": int(sel.sum()), "events": int(o.status[sel].sum()),
+                         "censored": int((o.status[sel] == 0).sum()),
+                         "median_followup": median_followup(t[sel], o.status[sel]) if sel.any() else math.nan,
+                         "time_unit": o.time_unit or ""})
+    return pd.DataFrame(rows)
