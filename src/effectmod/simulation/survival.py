@@ -42,3 +42,29 @@ class SurvivalScenario:
         event = (t_event <= censor).astype(float)
         X = np.stack([treat, mod, treat * mod], axis=-1)
         return X, time, event
+
+
+def survival_trial(scenario: SurvivalScenario, n: int = 400, seed: int = 2024, horizon: float | None = None):
+    """One simulated trial as a data file and the plan that analyses it: (DataFrame, plan mapping,
+    truth). Columns: id, arm (intervention/control), the moderator (risk: yes/no, or score),
+    time (rounded to 1e-6) and event (1 = event, 0 = censored)."""
+    import pandas as pd
+    X, time, event = scenario.draw(n, 1, np.random.default_rng(seed))
+    binary = scenario.moderator == "binary"
+    mod = X[0, :, 1]
+    data = pd.DataFrame({"id": np.arange(1, n + 1), "arm": np.where(X[0, :, 0] == 1, "intervention", "control"),
+                         "risk" if binary else "score": np.where(mod == 1, "yes", "no") if binary else mod.round(6),
+                         "time": time[0].round(6), "event": event[0].astype(int)})
+    name = "risk" if binary else "score"
+    outcome: dict = {"name": "event", "label": "Time to event", "type": "time_to_event", "time": "time", "event": "event",
+               "better": "lower"}
+    if horizon is not None:
+        outcome["horizon"] = horizon
+    moderator: dict = {"name": name, "column": name, "type": "binary" if binary else "continuous"}
+    if binary:
+        moderator["reference"] = "no"
+    plan = {"title": "Simulated time-to-event trial",
+            "data": {"id": "id", "treatment": "arm", "treated": "intervention", "control": "control"},
+            "outcomes": [outcome], "moderators": [moderator]}
+    truth = {"interaction": scenario.interaction, "log_hr": scenario.log_hr, "moderator_effect": scenario.moderator_effect}
+    return data, plan, truth
