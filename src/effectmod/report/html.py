@@ -94,6 +94,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         # the results-by-group table lists every model's rows: a Model column when a follow-up has several
         "multi_model": tables.jama_table(results, models=set(results.table["model"])).multi_model,
         "has_logistic": "logistic" in set(results.table["model"]),
+        "has_cox": "cox" in set(results.table["model"]),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),

@@ -59,8 +59,8 @@ def direction_contradictions(results) -> list[str]:
     for name in dict.fromkeys(sub["moderator"]):
         rows = sub[sub["moderator"] == name]
         m = mods[name]
-        where = _join([f"{_lower(olab.get(r.outcome, r.outcome))} at "
-                       f"{timepoint_text(r.timepoint, plan.data.time_unit)}" for r in rows.itertuples()])
+        where = _join([f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, plan.data.time_unit)}"
+                       for r in rows.itertuples()])
         observed = _benefit_text(results, m, rows["observed_direction"].iloc[0])
         hypothesised = _benefit_text(results, m, m.hypothesised_direction)
         out.append(f"For {_lower(label_of(m))} on {where}, the observed direction ({observed}) is opposite to the "
@@ -216,7 +216,7 @@ def results_paragraph(results) -> list[str]:
     per = {m.name: per_text(m) for m in results.plan.moderators}
 
     def phrase(r) -> str:
-        where = f"{_lower(olab.get(r.outcome, r.outcome))} at {timepoint_text(r.timepoint, results.plan.data.time_unit)}"
+        where = f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, results.plan.data.time_unit)}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
         return f"{where} ({result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"
@@ -287,6 +287,11 @@ def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
         return jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=ci_level, evidence_threshold=threshold)
     return (f"{label} = {ratio(r.estimate)} [{level_text(ci_level)} CI, {ratio_interval(r.ci_low, r.ci_high)}]; "
             f"{p_text(r.p_value, threshold)}")
+
+
+def _when(timepoint, unit) -> str:
+    """'at 52 weeks'; 'over follow-up' for a Cox model (its timepoint is empty)."""
+    return "over follow-up" if timepoint == "" else f"at {timepoint_text(timepoint, unit)}"
 
 
 def _lower(label: str) -> str:

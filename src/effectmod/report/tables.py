@@ -247,6 +247,7 @@ def grouped_results(results) -> list[dict]:
                     "estimate": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else log_scale,
                     "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else "",
                     "log_scale": log_scale if logistic else "",
+                    "ratio_label": RATIO_NAMES.get(r["model"], "").replace("Ratio", "ratio"),
                     "p": p_short(r["p_value"], a.evidence_threshold),
                     "p_adjusted": p_short(r["p_adjusted"], a.evidence_threshold),
                     "n": str(int(r["n"])),
@@ -259,7 +260,8 @@ def grouped_results(results) -> list[dict]:
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                 rows.append(row)
-            groups.append({"title": f"{olab.get(o.name, o.name)}, {timepoint_text(tp, results.plan.data.time_unit)}", "rows": rows})
+            when = "over follow-up (Cox)" if tp == "" else timepoint_text(tp, results.plan.data.time_unit)
+            groups.append({"title": f"{olab.get(o.name, o.name)}, {when}", "rows": rows})
     return groups
 
 
