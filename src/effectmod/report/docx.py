@@ -52,7 +52,9 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     _jama_table(doc, jt)
     doc.add_paragraph("β: difference in the treatment effect per unit of the moderator (per k units where the row says so); "
                       "ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on the log scale beneath. "
-                      "Bold: evidence tier. NE: not estimable.")
+                      + ("Ratio of HRs: ratio of hazard ratios (time-to-event outcomes), likewise. "
+                         if "cox" in set(results.table["model"]) else "")
+                      + "Bold: evidence tier. NE: not estimable.")
     for e in extra or []:
         doc.add_heading(printable(e.heading), level=2)
         _jama_table(doc, e.table)

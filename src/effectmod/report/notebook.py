@@ -77,6 +77,8 @@ def _key(results) -> str:
             f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
             "ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
             "(or per the k units named beside it).")
+    if "cox" in set(results.table["model"]):
+        text += " ratio of HRs: the factor by which the treatment hazard ratio changes (time-to-event outcomes)."
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text
