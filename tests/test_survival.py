@@ -270,3 +270,15 @@ def test_simulated_survival_trial_is_analysed_end_to_end():
     one = fit_cox(X, data.time.to_numpy(float), data.event.to_numpy(float))
     assert cox.estimate == pytest.approx(one.coef[2], rel=1e-9)
     assert set(res.table.model) == {"cox", "rmst"}
+
+
+def test_bootstrap_refits_cox_rows_and_says_rmst_rows_have_none():
+    import yaml
+    case = REF / "veteran_cox"
+    plan = yaml.safe_load((case / "plan.yaml").read_text(encoding="utf-8"))
+    plan["analysis"]["bootstrap"] = 20
+    t = em.analyze(case / "data.csv", plan).table
+    cox = t[(t.model == "cox") & (t.term != "joint")]
+    assert (cox.boot_replicates == 20).all() and (cox.boot_ci_low < cox.estimate).all()
+    rmst = t[(t.model == "rmst") & (t.moderator == "prior")].iloc[0]
+    assert rmst.boot_replicates == 0 and "bootstrap: not run for rmst rows" in rmst.note

@@ -78,6 +78,11 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         # by the row key: a row the complete-case run has no bootstrap for keeps empty bounds
         table = merge_on_key(table, boot, ["boot_ci_low", "boot_ci_high", "boot_replicates"],
                              fill={"boot_ci_low": np.nan, "boot_ci_high": np.nan, "boot_replicates": 0})
+        if (table["model"] == "rmst").any():
+            from .records import BOOTSTRAP_NOT_RMST
+            skip = Note(BOOTSTRAP_NOT_RMST, "bootstrap: not run for rmst rows")
+            table["note"] = _notes_column([(*n, skip) if m == "rmst" and t != "joint" else n
+                                           for n, m, t in zip(table["note"], table["model"], table["term"])])
         if complete_case is not fitted:
             said = Note(BOOTSTRAP_COMPLETE_CASE, "bootstrap CI is of the complete-case analysis")
             table["note"] = _notes_column([(*n, said) for n in table["note"]])

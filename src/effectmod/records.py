@@ -35,6 +35,7 @@ PERMUTATION_JOINT = "permutation_joint"
 IMPUTATION_SENSITIVITY = "imputation_sensitivity"  # the other imputation method's result
 PROPORTIONAL_HAZARDS = "proportional_hazards"    # Cox: the cox.zph test of the treatment and interaction terms
 NON_PROPORTIONAL = "non_proportional"            # Cox: that test fails (p < .05); read the rmst rows
+BOOTSTRAP_NOT_RMST = "bootstrap_not_rmst"        # rmst rows: no bootstrap CI (their columns stay empty)
 
 
 @dataclass(frozen=True)
