@@ -260,7 +260,9 @@ def grouped_results(results) -> list[dict]:
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                 rows.append(row)
-            when = "over follow-up (Cox)" if tp == "" else timepoint_text(tp, results.plan.data.time_unit)
+            when = ("over follow-up (Cox)" if tp == "" else
+                    f"restricted mean survival time to {tp} {o.time_unit or ''}".rstrip() if o.type == "time_to_event" else
+                    timepoint_text(tp, results.plan.data.time_unit))
             groups.append({"title": f"{olab.get(o.name, o.name)}, {when}", "rows": rows})
     return groups
 
