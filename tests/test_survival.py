@@ -282,3 +282,19 @@ def test_bootstrap_refits_cox_rows_and_says_rmst_rows_have_none():
     assert (cox.boot_replicates == 20).all() and (cox.boot_ci_low < cox.estimate).all()
     rmst = t[(t.model == "rmst") & (t.moderator == "prior")].iloc[0]
     assert rmst.boot_replicates == 0 and "bootstrap: not run for rmst rows" in rmst.note
+
+
+def test_a_trial_cluster_column_gives_the_grouped_robust_cox_se(colon_results):
+    # data.cluster is wired by the cluster-randomised design (TrialData.cluster); the Cox path
+    # already uses it when present
+    import dataclasses
+
+    from effectmod.models.fit import fit_model
+    res = colon_results
+    trial = dataclasses.replace(res.trial)
+    object.__setattr__(trial, "cluster", np.asarray(res.trial.ids, dtype=float) % 25)
+    spec = next(f.spec for f in res.fitted if f.spec.kind == "cox" and f.spec.moderator == "sex")
+    fm = fit_model(spec, trial, res.plan)
+    want = _reference("colon_cox")
+    want = want[(want.model == "cox_cluster") & (want.moderator == "sex")].iloc[0]
+    assert fm.fit.robust and fm.rows[0]["std_error"] == pytest.approx(want.std_error, rel=1e-7)
