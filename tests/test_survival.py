@@ -46,10 +46,12 @@ def _agree(ref: pd.DataFrame, table: pd.DataFrame, models=("cox", "rmst")) -> in
     return count
 
 
+COLON_DATA = REF / "colon_logistic" / "data.csv"      # colon's death records, shared with colon_logistic
+
+
 @pytest.fixture(scope="module")
 def colon_results():
-    case = REF / "colon_cox"
-    return em.analyze(case / "data.csv", case / "plan.yaml")
+    return em.analyze(COLON_DATA, REF / "colon_cox" / "plan.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,7 @@ def test_proportional_hazards_test_matches_cox_zph(colon_results, veteran_result
 
 
 def test_grouped_robust_se_matches_coxph_cluster():
-    d = pd.read_csv(REF / "colon_cox" / "data.csv")
+    d = pd.read_csv(COLON_DATA)
     d = d[d.rx.isin(["Lev+5FU", "Obs"])]
     treat = (d.rx == "Lev+5FU").to_numpy(float)
     ref = _reference("colon_cox")
@@ -113,7 +115,7 @@ def test_grouped_robust_se_matches_coxph_cluster():
 
 
 def test_km_rmst_cells_and_pseudo_observations_match_survival():
-    d = pd.read_csv(REF / "colon_cox" / "data.csv")
+    d = pd.read_csv(COLON_DATA)
     d = d[d.rx.isin(["Lev+5FU", "Obs"])]
     cells = pd.read_csv(REF / "colon_cox" / "rmst_cells.csv")
     for c in cells[cells.moderator == "sex"].itertuples():

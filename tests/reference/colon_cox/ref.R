@@ -5,12 +5,9 @@
 ## Moderators: sex (binary), age (continuous), differ (categorical, 1 reference); horizon 1825 days.
 ## Cluster-robust check: a deterministic made-up cluster, id %% 25 (colon has no site column).
 source("../survival_ref.R")
-colon <- survival::colon
-deaths <- colon[colon$etype == 2, ]
-deaths <- deaths[order(deaths$id), ]
-write.csv(deaths, "data.csv", row.names = FALSE, quote = TRUE, na = "")
+## the data are colon_logistic's data.csv (the death records, etype == 2, one row per patient)
 plan <- read_plan(yaml::read_yaml("plan.yaml"))
-d <- plan_data(plan, read.csv("data.csv"))
+d <- plan_data(plan, read.csv("../colon_logistic/data.csv"))
 d$.cl <- d$id %% 25
 tau <- plan$horizon
 rows <- NULL; zph <- NULL; cells <- NULL; pseudo_out <- NULL
