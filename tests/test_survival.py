@@ -300,3 +300,19 @@ def test_a_trial_cluster_column_gives_the_grouped_robust_cox_se(colon_results):
     want = _reference("colon_cox")
     want = want[(want.model == "cox_cluster") & (want.moderator == "sex")].iloc[0]
     assert fm.fit.robust and fm.rows[0]["std_error"] == pytest.approx(want.std_error, rel=1e-7)
+
+
+def test_power_command_with_the_survival_scenario(tmp_path, capsys):
+    from effectmod.cli import main
+    from effectmod.power.survival import survival_power
+    from effectmod.simulation.survival import SurvivalScenario
+    out = tmp_path / "pw"
+    assert main(["power", "--scenario", "survival", "--survival", "shape=1.5,moderator=continuous,interaction=0.3",
+                 "--n", "150", "--scale", "0,1", "--replicates", "50", "--seed", "7", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "power.csv")
+    assert list(table.true_interaction) == [0.0, 0.3] and (table.replicates == 50).all()
+    direct = survival_power(SurvivalScenario(log_hr=-0.3, interaction=0.3, accrual=2, follow_up=5, rate=0.15, shape=1.5,
+                                             moderator="continuous"), 150, 50, 0.05, seed=7 + 1)
+    assert table.power[1] == pytest.approx(direct["power"]) and table.mean_events[1] == pytest.approx(direct["mean_events"])
+    assert main(["power", "--scenario", "survival", "--survival", "shape=0", "--out", str(tmp_path / "x")]) == 2
+    assert "--survival shape=0: a positive number" in capsys.readouterr().err
