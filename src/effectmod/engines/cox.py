@@ -42,6 +42,7 @@ class _Sorted:
     bid: np.ndarray        # (M,) its problem
     dlast: np.ndarray      # (M,) flat index (into B * (n + 1) running sums) of its risk set's end
     dfirst: np.ndarray     # (M,) flat index of the running sum just before its tie group
+    ddeaths: np.ndarray    # (M,) flat index of the running sum after its group's deaths (listed first in it)
     a: np.ndarray          # (M,) k/d: its Efron share among the d deaths tied with it
     ties: bool             # some death is tied with another
 
@@ -67,8 +68,9 @@ def _prepare(X: np.ndarray, time: np.ndarray, event: np.ndarray) -> _Sorted:
     k = cum_e - before - 1.0
     a = np.where(e > 0, k / np.maximum(d, 1.0), 0.0)
     bid, row = np.nonzero(e > 0)
+    base = bid * (n + 1) + first[bid, row]
     return _Sorted(Xs, t, e, first, last, order, bid * n + row, bid, bid * (n + 1) + last[bid, row] + 1,
-                   bid * (n + 1) + first[bid, row], a[bid, row], bool(np.any(a > 0)))
+                   base, base + d[bid, row].astype(int), a[bid, row], bool(np.any(a > 0)))
 
 
 def _running(v: np.ndarray) -> np.ndarray:
@@ -89,21 +91,18 @@ def _efron(s: _Sorted, beta: np.ndarray, second: bool = True):
     r = np.exp(eta)
     p = s.X.shape[2]
     rX = r[..., None] * s.X
-    den = _running(r)[s.dlast]
-    num1 = _running(rX)[s.dlast]
-    num2 = None
+    R0, R1 = _running(r), _running(rX)
+    den, num1 = R0[s.dlast], R1[s.dlast]
+    num2 = R2 = None
     if second:
-        rXX = rX[..., :, None] * s.X[..., None, :]
-        num2 = _running(rXX)[s.dlast]
+        R2 = _running(rX[..., :, None] * s.X[..., None, :])
+        num2 = R2[s.dlast]
     if s.ties:
-        # the tied deaths' own sums, taken away in Efron's shares
-        e = s.event
-        C0, C1 = _running(r * e), _running(rX * e[..., None])
-        den = den - s.a * (C0[s.dlast] - C0[s.dfirst])
-        num1 = num1 - s.a[:, None] * (C1[s.dlast] - C1[s.dfirst])
-        if second:
-            C2 = _running(rXX * e[..., None, None])
-            num2 = num2 - s.a[:, None, None] * (C2[s.dlast] - C2[s.dfirst])
+        # the tied deaths' own sums (they come first in their group), taken away in Efron's shares
+        den = den - s.a * (R0[s.ddeaths] - R0[s.dfirst])
+        num1 = num1 - s.a[:, None] * (R1[s.ddeaths] - R1[s.dfirst])
+        if R2 is not None:
+            num2 = num2 - s.a[:, None, None] * (R2[s.ddeaths] - R2[s.dfirst])
     assert num1.shape[1] == p
     return eta.reshape(-1)[s.didx], den, num1, num2
 
