@@ -116,6 +116,17 @@ def excel(tmp: Path, sheets: dict[str, pd.DataFrame]) -> None:
             frame.to_excel(book, sheet_name=name, index=False)
 
 
+def tte_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    return trial_frame().assign(days=np.round(rng.exponential(300, N), 1), died=rng.integers(0, 2, N))
+
+
+def tte_plan(**changes) -> dict:
+    outcome = {"name": "death", "type": "time_to_event", "time": "days", "event": "died", "horizon": 180}
+    outcome.update(changes)
+    return plan_dict(outcomes=[{k: v for k, v in outcome.items() if v is not None}])
+
+
 def _mod(plan: dict, i: int, **changes) -> dict:
     plan["moderators"][i].update(changes)
     return plan
@@ -197,6 +208,28 @@ CASES: dict[str, Case] = {
     "data too large": Case(lambda t: write(t, trial_frame()), 2,
                            ("data file trial.csv:", "would still take more than the limit of 100 bytes",
                             "EFFECTMOD_MAX_DATA_BYTES"), env={"EFFECTMOD_MAX_DATA_BYTES": "100"}),
+    # ------------------------------------------------------------------ time-to-event outcomes
+    "time_to_event without event": Case(lambda t: write(t, tte_frame(), tte_plan(event=None)), 2,
+                                        ("outcomes[0]: a time_to_event outcome needs time", "and event (the event indicator column)")),
+    "time_to_event time column missing": Case(lambda t: write(t, tte_frame(), tte_plan(time="day")), 2,
+                                              ("column 'day' (plan: outcomes[0].time) is not in the data. Closest: 'days'",)),
+    "time_to_event negative times": Case(lambda t: write(t, with_cells("days", {3: -2.5}, tte_frame()), tte_plan()), 2,
+                                         ("column 'days' (plan: outcomes[0].time): follow-up times must be 0 or more",)),
+    "time_to_event event_value absent": Case(lambda t: write(t, tte_frame(), tte_plan(event_value=2)), 2,
+                                             ("outcomes[0].event_value: 2 does not occur; values found: '0', '1'",)),
+    "time_to_event event with three values": Case(lambda t: write(t, with_cells("died", {0: 2}, tte_frame()), tte_plan()), 2,
+                                                  ("column 'died' (plan: outcomes[0].event): an event indicator needs two values",)),
+    "time_to_event key on a continuous outcome": Case(lambda t: write(t, trial_frame(), plan_dict(outcomes=[
+        {"name": "pain", "baseline": "pain_0", "followups": {"12": "pain_12"}, "horizon": 12}])), 2,
+        ("horizon: only time_to_event outcomes have these keys (set type: time_to_event)",)),
+    "time_to_event in long data": Case(lambda t: write(t, long_frame().assign(days=1.0, died=0), plan_dict(
+        data=LONG_PLAN["data"], outcomes=[{"name": "death", "type": "time_to_event", "time": "days", "event": "died"}])), 2,
+        ("outcomes[0]: a time_to_event outcome needs wide data",)),
+    "time_to_event horizon beyond an arm's follow-up": Case(lambda t: write(t, tte_frame(), tte_plan(horizon=5000)), 0, (),
+                                                           note="before the horizon 5000"),
+    "time_to_event level without events in one arm": Case(
+        lambda t: write(t, tte_frame().assign(died=lambda f: np.where((f.arm == "active") & (f.smoker == "yes"), 0, f.died)),
+                        tte_plan(horizon=None)), 0, (), note="no events in arm active with smoker = yes"),
     # ------------------------------------------------------------------ columns and values
     "column missing": Case(lambda t: write(t, trial_frame().drop(columns="pain_52")), 2,
                            ("column 'pain_52' (plan: outcomes[0].followups['52']) is not in the data. Closest: 'pain_12'",)),

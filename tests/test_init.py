@@ -357,14 +357,17 @@ def _indicator(r, n):
 
 @pytest.mark.parametrize("time, event", [("os_time", "os_status"), ("time", "status"), ("days", "died"),
                                          ("PFS_time", "PFS_event")])
-def test_time_to_event_pairs_are_named_not_drafted(time, event, tmp_path, capsys):
+def test_time_to_event_pairs_are_drafted_as_time_to_event(time, event, tmp_path, capsys):
     frame = _trial({"pain_0": None, "pain_6": None, time: _exponential, event: _indicator})
     raw, text, err, data, plan = _init_csv(frame, tmp_path, capsys)
-    assert [o["name"] for o in raw["outcomes"]] == ["pain"]
+    tte = [o for o in raw["outcomes"] if o["type"] == "time_to_event"]
+    assert len(tte) == 1 and (tte[0]["time"], tte[0]["event"]) == (time, event)
+    assert "event_value" not in tte[0]                       # 0/1 events need none
+    assert "pain" in [o["name"] for o in raw["outcomes"]]
+    # the time is never offered as a moderator, nor the event indicator
     assert time not in {m["column"] for m in raw["moderators"]} and event not in {m["column"] for m in raw["moderators"]}
-    assert "# NOT SUPPORTED: time-to-event outcome" in text and f"time: {time}, event: {event}" in text
-    (line,) = [ln for ln in err.splitlines() if "time-to-event" in ln]
-    assert line.startswith("effectmod: warning: ") and "not supported by this version" in line
+    assert "NOT SUPPORTED: time-to-event" not in text and "# horizon: TODO" in text
+    assert "time-to-event" not in err
     _validates(data, plan, capsys)
 
 

@@ -62,6 +62,11 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         from .inference.imputation import missing_data_sections
         sections.update(missing_data_sections(trial, plan_obj, complete_case))
         sections.update(imputation_sections)
+    if any(f.spec.kind == "cox" for f in fitted):
+        from .inference.survival_effects import absolute_risks, survival_flow
+        # KM absolute risk by the horizon per arm within each level; events and median follow-up
+        sections["absolute_risk"] = absolute_risks(complete_case, trial, plan_obj)
+        sections["time_to_event_flow"] = survival_flow(trial)
     if any(f.spec.kind == "logistic" for f in fitted):
         from .inference.binary import additive_scale
         table, sections["additive_scale"] = additive_scale(table, fitted, trial, plan_obj)
@@ -81,6 +86,11 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         # by the row key: a row the complete-case run has no bootstrap for keeps empty bounds
         table = merge_on_key(table, boot, ["boot_ci_low", "boot_ci_high", "boot_replicates"],
                              fill={"boot_ci_low": np.nan, "boot_ci_high": np.nan, "boot_replicates": 0})
+        if (table["model"] == "rmst").any():
+            from .records import BOOTSTRAP_NOT_RMST
+            skip = Note(BOOTSTRAP_NOT_RMST, "bootstrap: not run for rmst rows")
+            table["note"] = _notes_column([(*n, skip) if m == "rmst" and t != "joint" else n
+                                           for n, m, t in zip(table["note"], table["model"], table["term"])])
         if complete_case is not fitted:
             said = Note(BOOTSTRAP_COMPLETE_CASE, "bootstrap CI is of the complete-case analysis")
             table["note"] = _notes_column([(*n, said) for n in table["note"]])

@@ -47,6 +47,9 @@ COUNT_ENGINE = "count_engine"                    # the count engine's notes (zer
 OVERDISPERSION = "overdispersion"                # Poisson fit with overdispersion: negative binomial recommended
 ORDINAL_ENGINE = "ordinal_engine"                # the proportional-odds engine's notes
 PROPORTIONAL_ODDS = "proportional_odds"          # the proportional-odds check flags treat or treat:mod
+PROPORTIONAL_HAZARDS = "proportional_hazards"    # Cox: the cox.zph test of the treatment and interaction terms
+NON_PROPORTIONAL = "non_proportional"            # Cox: that test fails (p < .05); read the rmst rows
+BOOTSTRAP_NOT_RMST = "bootstrap_not_rmst"        # rmst rows: no bootstrap CI (their columns stay empty)
 
 
 @dataclass(frozen=True)

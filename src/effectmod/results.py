@@ -188,7 +188,8 @@ class Results:
 
 CSV_SECTIONS = ("average_effects", "conditional_effects", "johnson_neyman", "credibility", "additive_scale", "missingness",
                 "missing_patterns", "complete_case", "cluster_decomposition",
-                "risk_groups", "benefit_metrics", "shrunken_subgroups")
+                "risk_groups", "benefit_metrics", "shrunken_subgroups",
+                "absolute_risk", "time_to_event_flow")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

@@ -31,6 +31,8 @@ multiarm:ref.R
 epil_count:ref.R
 btheb_ordinal:ref.R
 c_for_benefit:ref.R
+colon_cox:ref.R
+veteran_cox:ref.R
 "
 
 scripts_of() {

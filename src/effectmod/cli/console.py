@@ -26,7 +26,7 @@ def summary_tables(results, width: int = 80) -> list:
     """
     from rich.table import Table
 
-    from ..records import row_key
+    from ..records import PROPORTIONAL_HAZARDS, row_key
     from ..report.comparisons import flattened
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.sentences import level_text
@@ -89,13 +89,16 @@ def summary_tables(results, width: int = 80) -> list:
                         else:
                             fmt = odds_ratio_ci if model in RATIO_MODELS else estimate_ci
                             est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
-                            shown = [n.text for n in results.row_notes.get(row_key(r), ()) if n.text][:2]
+                            # the Cox rows' proportional-hazards test stays in results.csv and the report;
+                            # the console shows its failure only
+                            shown = [n.text for n in results.row_notes.get(row_key(r), ())
+                                     if n.text and n.code != PROPORTIONAL_HAZARDS][:2]
                             if shown:
                                 # e.g. separation: the reader must see why a ratio prints as '>999'
                                 est += NOTE_MARK
                                 where = mlab.get(mod, mod) + (f" [{term}]" if term else "")
-                                notes.append(f"{NOTE_MARK} {where}, {timepoint_text(tp, results.plan.data.time_unit)}: "
-                                             + "; ".join(shown))
+                                when = f", {timepoint_text(tp, results.plan.data.time_unit)}" if tp != "" else ""
+                                notes.append(f"{NOTE_MARK} {where}{when}: " + "; ".join(shown))
                         mark = TIER_MARK.get(r["tier"], "") if p else ""
                         cells += [f"[{style}]{escaped(est)}[/]" if style and est else escaped(est),
                                   f"[{style}]{escaped(p)}[/]" if style and p else escaped(p),

@@ -194,7 +194,11 @@ def add_power_arguments(p) -> None:
     p.description = DESCRIPTION
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     src = p.add_argument_group("source of the simulated trials")
-    src.add_argument("--scenario", default="resolve", help="built-in scenario: resolve (default) or null")
+    src.add_argument("--scenario", default="resolve", help="built-in scenario: resolve (default), null, or survival "
+                                                           "(a time-to-event trial; see --survival)")
+    src.add_argument("--survival", default=None, metavar="KEY=VALUE,...",
+                     help="--scenario survival: log_hr, interaction, moderator_effect, moderator (binary|continuous), "
+                          "prevalence, rate, shape (1 = exponential), accrual, follow_up, dropout_rate")
     src.add_argument("--dropout", default=None, help="scenario dropout: mcar, mar or none (default: the scenario's)")
     src.add_argument("--pilot", metavar="DATA", help="pilot data file; simulate from the plan's models fitted to it")
     src.add_argument("--plan", help="the analysis plan for --pilot")
@@ -276,6 +280,9 @@ def run_power(args) -> int:
     if getattr(args, "clusters", None):
         from .power_clusters import run_cluster_power
         return run_cluster_power(args)
+    if getattr(args, "scenario", None) == "survival" and not args.pilot:
+        from .survival_power import run_survival_power
+        return run_survival_power(args, _floats, check_power_arguments, power_manifest)
     from ..writing import check_output_folder, write_csv, write_folder
     started = time.time()
     out = Path(args.out)

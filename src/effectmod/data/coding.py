@@ -19,6 +19,12 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
     for i, o in enumerate(plan.outcomes):
         if o.derive is not None:
             continue
+        if o.type == "time_to_event":
+            from .survival_coding import code_time_to_event
+            coded_tte = code_time_to_event(wide, o, i, problems, _numbers, _binary_outcome)
+            if coded_tte is not None:
+                out[o.name] = coded_tte
+            continue
         if long:
             base_col = sources.get((o.name, "__baseline__"))
             follow = {t: sources[(o.name, t)] for t in sources.get((o.name, "__followups__"), [])}

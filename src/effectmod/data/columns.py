@@ -67,6 +67,9 @@ def check_columns(frame: pd.DataFrame, plan: Plan, problems: Problems) -> set:
     for i, o in enumerate(plan.outcomes):
         if o.derive is not None:
             continue
+        if o.type == "time_to_event":
+            wanted += [(f"outcomes[{i}].time", str(o.time)), (f"outcomes[{i}].event", str(o.event))]
+            continue
         if plan.data.time is None:
             if o.baseline is not None:
                 wanted.append((f"outcomes[{i}].baseline", str(o.baseline)))
@@ -107,6 +110,8 @@ def without_missing_columns(plan: Plan, cols: set) -> Plan | None:
             return True
         if o.exposure is not None and o.exposure not in cols:
             return False
+        if o.type == "time_to_event":
+            return str(o.time) in cols and str(o.event) in cols
         if long:
             return o.column in cols
         return (o.baseline is None or str(o.baseline) in cols) and all(c in cols for c in (o.followups or {}).values())

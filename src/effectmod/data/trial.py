@@ -13,7 +13,7 @@ import pandas as pd
 class OutcomeData:
     name: str
     label: str
-    type: str                              # continuous | binary | count | ordinal
+    type: str                              # continuous | binary | count | ordinal | time_to_event
     baseline: np.ndarray | None            # per participant, NaN = missing
     baseline_source: str | None            # the column (wide) or "<column>@<time>" (long)
     followups: dict[str, np.ndarray]       # label -> values, in time order
@@ -21,6 +21,10 @@ class OutcomeData:
     event: str | None = None               # binary: the event's level text
     exposure: dict[str, np.ndarray] | None = None   # count: exposure (> 0) per follow-up; log() is the offset
     levels: tuple[str, ...] = ()           # ordinal: the categories, lowest first (follow-ups hold 0..K-1)
+    # time_to_event: followups = {"": follow-up time}; status 1 = event, 0 = censored (NaN = missing)
+    status: np.ndarray | None = None
+    horizon: float | None = None
+    time_unit: str | None = None
 
 
 @dataclass(frozen=True)

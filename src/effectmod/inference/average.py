@@ -43,6 +43,10 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
         data = trial.outcomes.get(o.name)
         if data is None:
             continue
+        if data.type == "time_to_event":
+            from .survival_effects import average_survival_rows
+            rows.extend(average_survival_rows(trial, o.name, plan))
+            continue
         kind = "mixed" if main == "mixed" and data.type != "binary" else ("logistic" if data.type == "binary" else "linear")
         if data.type in ("count", "ordinal"):     # one model per follow-up of the outcome's own family
             kind = plan.analysis.count_model if data.type == "count" else "ordinal"

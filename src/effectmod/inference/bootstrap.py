@@ -32,6 +32,11 @@ def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[
         batch = fit_ols_batch(d.X, d.y, W)
         return {_key(spec.timepoint, term, cmp): batch.coef[:, d.index(f"{d.treat_name(arm)}:{name}")]
                 for arm, cmp in _targets(d) for term, name in zip(d.terms, d.mod_names)}
+    if spec.kind == "cox":
+        from .survival_bootstrap import cox_bootstrap
+        return cox_bootstrap(model, counts)
+    if spec.kind == "rmst":
+        return {}           # no bootstrap of the RMST rows: their columns stay empty
     if spec.kind == "logistic" and plan.analysis.binary_method != "firth":
         return _logistic_batch(model, counts, plan)
     return _refit_loop(model, counts, plan)

@@ -55,6 +55,15 @@ CREDIBILITY_COLUMNS = (
 LESS, GREATER = "less_benefit_when_higher", "greater_benefit_when_higher"
 
 
+def _row_better(plan, outcome: str, model: str) -> str:
+    """The better direction of a row's estimate: an rmst row's estimate is survival time, which
+    runs opposite to the event (an outcome whose events are worse has longer RMST better)."""
+    better = plan.better_direction(outcome)
+    if model == "rmst":
+        return "higher" if better == "lower" else "lower"
+    return better
+
+
 def observed_direction(estimate: float, better: str) -> str:
     """The direction of modification the interaction's sign shows (benefit = improvement)."""
     if estimate is None or not np.isfinite(estimate) or estimate == 0:
@@ -92,7 +101,7 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
         m, o = mods[r["moderator"]], outs[r["outcome"]]
         others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)
                          & (fam["_comparison"] == r["_comparison"])]
-        row = _assess(r, m, o, others, int(sizes[(r["model"], r["_comparison"])]), thresh, plan.better_direction(o.name),
+        row = _assess(r, m, o, others, int(sizes[(r["model"], r["_comparison"])]), thresh, _row_better(plan, o.name, r["model"]),
                       plan.analysis.evidence_threshold, plan.better_basis(o.name))
         rows.append({**row, "comparison": r["_comparison"]} if comparison.any() else row)
     return pd.DataFrame(rows, columns=list(CREDIBILITY_COLUMNS) + (["comparison"] if comparison.any() else []))

@@ -38,7 +38,8 @@ JN_COLUMNS = ("outcome", "timepoint", "moderator", "lower", "upper", "significan
 PER_SD_COLUMNS = ("estimate_per_sd", "ci_low_per_sd", "ci_high_per_sd", "moderator_sd")
 
 SCALE = {"linear": "mean difference", "mixed": "mean difference", "logistic": "log odds ratio",
-         "poisson": "log rate ratio", "negative_binomial": "log rate ratio", "ordinal": "log odds ratio"}
+         "poisson": "log rate ratio", "negative_binomial": "log rate ratio", "ordinal": "log odds ratio",
+         "cox": "log hazard ratio", "rmst": "RMST difference"}
 
 
 # ---------------------------------------------------------------------------- helpers

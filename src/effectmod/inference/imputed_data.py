@@ -100,6 +100,17 @@ def imputation_frame(trial: TrialData, plan: Plan) -> ImputationFrame:
                     var = _count_ordinal_baseline(key, o)
                 add(key, o.baseline, var, ("baseline", name, None), _baseline_label(plan, name, o.baseline_source))
                 baseline_of[name] = key
+        if o.type == "time_to_event" and o.status is not None:
+            # White & Royston (2009): the outcome enters the imputation models as the Nelson-Aalen
+            # cumulative hazard at each participant's time and the event indicator (the time itself
+            # is not imputed: a participant without it stays out of the Cox and RMST models)
+            from ..engines.survival_km import nelson_aalen_at
+            hazard = nelson_aalen_at(o.followups[next(iter(o.followups))], o.status)
+            add(f"outcome:{name}:cumulative_hazard", hazard, _continuous(f"outcome:{name}:cumulative_hazard", hazard),
+                ("outcome", name, "cumulative hazard"), f"{name} (Nelson-Aalen cumulative hazard)")
+            add(f"outcome:{name}:event", o.status, ImputationVariable(f"outcome:{name}:event", "binary"),
+                ("outcome", name, "event"), f"{name} (event indicator)")
+            continue
         for t, y in o.followups.items():
             key = f"outcome:{name}:{t}"
             var = ImputationVariable(key, "binary") if o.type == "binary" else _continuous(key, y, o.range)

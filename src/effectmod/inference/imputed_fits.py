@@ -74,7 +74,21 @@ class _StackedOLS:
     names: tuple[str, ...]
 
 
-def _fit_all(spec: ModelSpec, designs, plan: Plan):
+def _fit_all_survival(spec: ModelSpec, designs, completed):
+    """Per-imputation Cox or RMST fits (models/survival_fit.py), Wald z (df infinite)."""
+    from ..models.survival_fit import survival_engine
+    fits: list = []
+    notes: Counter[Note] = Counter()
+    for d, c in zip(designs, completed):
+        fit, _, fit_notes, problem = survival_engine(spec, d, c, None)
+        if problem is not None or fit is None:
+            raise NotEstimable(problem or "not estimable")
+        fits.append(fit)
+        notes.update(n for n in fit_notes if n.code != "proportional_hazards")   # differs in every dataset
+    return fits, math.inf, notes
+
+
+def _fit_all(spec: ModelSpec, designs, plan: Plan, completed=None):
     """Per-imputation fits of one spec, their complete-data df and notes (counted)."""
     if spec.kind == "linear":
         X = np.stack([d.X for d in designs]) if len({d.X.shape for d in designs}) == 1 else None
@@ -86,6 +100,8 @@ def _fit_all(spec: ModelSpec, designs, plan: Plan):
                 pass  # refitted one by one below, which names the collinear columns (or exact fit)
     fits: list = []
     notes: Counter[Note] = Counter()
+    if spec.kind in ("cox", "rmst"):
+        return _fit_all_survival(spec, designs, completed)
     for d in designs:
         fit, _, fit_notes = run_engine(spec, d, plan)
         fits.append(fit)
@@ -105,7 +121,7 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     problem = f"{problems[0]} (in {len(problems)} of {m} completed datasets)" if problems else None
     if problem is None:
         try:
-            fits, df, notes = _fit_all(spec, designs, plan)
+            fits, df, notes = _fit_all(spec, designs, plan, completed)
         except RankDeficient as exc:
             problem = "design columns are collinear in a completed dataset (" + ", ".join(exc.columns) + ")"
         except NotEstimable as exc:

@@ -53,6 +53,7 @@ class Design:
         """The results' ``comparison`` text of an arm ("" in a two-arm design)."""
         return f"{arm} vs {self.control}" if self.arms and arm is not None else ""
     offset: np.ndarray | None = None      # count outcomes with an exposure: log(exposure) of each row
+    event: np.ndarray | None = None       # time_to_event: 1 = event, 0 = censored per row (y = follow-up time)
 
     @property
     def n(self) -> int:

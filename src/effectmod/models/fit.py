@@ -61,6 +61,9 @@ def not_estimable(reason: str) -> tuple[Note, ...]:
 
 def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
     adjust = plan.analysis.adjust_for_baseline
+    if spec.kind in ("cox", "rmst"):
+        from .survival_design import survival_design
+        return survival_design(spec, trial)
     if spec.kind == "mixed":
         return attach_clusters(mixed_design(trial, spec.outcome, spec.moderator, adjust), trial)
     assert spec.timepoint is not None, "a single-timepoint model names its follow-up"
@@ -114,7 +117,10 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     from ..engines.errors import RankDeficient  # here, not above: `effectmod validate` loads no scipy
     design = design if design is not None else build_design(spec, trial, plan)
     problem = estimability_problem(spec, design, trial)
-    if problem is None:
+    if spec.kind in ("cox", "rmst"):
+        from .survival_fit import survival_engine
+        fit, summary, notes, problem = survival_engine(spec, design, trial, problem)
+    elif problem is None:
         try:
             fit, summary, notes = run_engine(spec, design, plan)
             if spec.kind == "logistic":

@@ -172,7 +172,7 @@ def salvage_plan(raw) -> tuple[Plan | None, list[tuple[str, str]]]:
         for i, item in enumerate(items if isinstance(items, list) else []):
             obj = _lenient(model, item)
             if obj is not None and section == "outcomes" and obj.derive is None and (
-                    (long and obj.column is None) or (not long and obj.followups is None)):
+                    (long and obj.column is None) or (not long and obj.followups is None and obj.type != "time_to_event")):
                 obj = None      # the wrong layout for the data (the plan's own check says so)
             if obj is None:
                 dropped += [(f"{section}[{i}].{key}", col) for key, col in _column_refs(item, long)]

@@ -130,11 +130,12 @@ class Outcome(_Strict):
 
     name: str = Field(description="Identifier used in results.")
     label: Optional[str] = Field(None, description="Display label, e.g. 'Pain intensity (NRS 0-10)'.")
-    type: Literal["continuous", "binary", "count", "ordinal"] = Field("continuous", description=(
+    type: Literal["continuous", "binary", "count", "ordinal", "time_to_event"] = Field("continuous", description=(
         "continuous | binary | count (whole numbers from 0: Poisson or negative binomial, analysis.count_model) | "
-        "ordinal (ordered categories: proportional odds)."))
-    event: Optional[Scalar] = Field(None, description="Binary only: the value that counts as the event "
-                                                          "(needed unless the values are 0/1 or true/false).")
+        "ordinal (ordered categories: proportional odds) | time_to_event (follow-up time and event indicator: Cox, RMST)."))
+    event: Optional[Scalar] = Field(None, description="Binary: the value that counts as the event "
+                                                          "(needed unless the values are 0/1 or true/false). "
+                                                          "Time-to-event: the event indicator column.")
     range: Optional[tuple[float, float]] = Field(None, description="Values outside [low, high] are a data error.")
     baseline: Optional[Scalar] = Field(None, description="Wide: the baseline column. Long: the baseline time value.")
     followups: Optional[dict[str, str]] = Field(None, description="Wide: follow-up label -> column, in time order.")
@@ -151,6 +152,14 @@ class Outcome(_Strict):
         "Which direction of the outcome is better for participants, used to read an interaction as more or "
         "less benefit. Default: lower (pain, disability, adverse events), except a responder outcome derived "
         "as an improvement (e.g. reduction_from_baseline_pct >= 30), where the event is the good result."))
+    # time-to-event outcomes (CONTRACT 6.1): one row per participant, a follow-up time and an event indicator
+    time: Optional[str] = Field(None, description="Time-to-event only: the follow-up time column (time to the event or to censoring).")
+    event_value: Optional[Scalar] = Field(None, description="Time-to-event only: the value of the `event` column that marks an event "
+                                                                "(needed unless the values are 0/1 or true/false); any other value is censored.")
+    horizon: Optional[float] = Field(None, gt=0, allow_inf_nan=False,
+                                     description="Time-to-event only: the horizon, in the time column's units, for the restricted mean "
+                                                 "survival time (rmst rows) and the absolute risk per arm.")
+    time_unit: Optional[str] = Field(None, description="Time-to-event only: the unit of the time column (e.g. days), shown in the report.")
 
     _name = field_validator("name")(_check_name)
 
@@ -172,6 +181,8 @@ class Outcome(_Strict):
     def _consistent(self):
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError(f"range: the lower bound must be below the upper bound, got {list(self.range)}")
+        if self.type == "time_to_event" or any(v is not None for v in (self.time, self.event_value, self.horizon, self.time_unit)):
+            return self._time_to_event()
         if self.event is not None and self.type != "binary":
             raise ValueError("event: only binary outcomes have an event value")
         if self.exposure is not None and self.type != "count":
@@ -193,6 +204,19 @@ class Outcome(_Strict):
             raise ValueError("give followups (wide data) or column (long data), not both")
         if self.followups is not None and len(self.followups) == 0:
             raise ValueError("followups: at least one follow-up is needed")
+        return self
+
+    def _time_to_event(self):
+        if self.type != "time_to_event":
+            used = [k for k in ("time", "event_value", "horizon", "time_unit") if getattr(self, k) is not None]
+            raise ValueError(f"{', '.join(used)}: only time_to_event outcomes have these keys (set type: time_to_event)")
+        if self.time is None or self.event is None:
+            raise ValueError("a time_to_event outcome needs time (the follow-up time column) and event (the event indicator column)")
+        if not isinstance(self.event, str):
+            raise ValueError(f"event: the event indicator column's name, got {self.event!r}")
+        for key in ("followups", "column", "baseline", "derive", "range"):
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: not used by a time_to_event outcome (one row per participant: time and event)")
         return self
 
 
@@ -545,6 +569,14 @@ class Plan(_Strict):
                 src = names.get(o.derive.from_)
                 if src is None or src.derive is not None or src.type != "continuous":
                     problems.append(f"outcomes[{i}].derive.from: '{o.derive.from_}' is not a continuous outcome of this plan")
+                continue
+            if o.type == "time_to_event":
+                if long:
+                    problems.append(f"outcomes[{i}]: a time_to_event outcome needs wide data (one row per participant with "
+                                    "its time and event columns); remove data.time or analyse it from a wide file")
+                if "mixed" in self.analysis.model_types:
+                    problems.append(f"outcomes[{i}]: '{o.name}' is time_to_event, and mixed models are not defined for it "
+                                    "(it gets a Cox model and, with a horizon, RMST rows); use analysis.model: linear")
                 continue
             if long and o.column is None:
                 problems.append(f"outcomes[{i}]: data.time is set (long data), so give column: instead of followups:")

@@ -37,6 +37,12 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
             models += [replace(m, outcome=f"{m.outcome} [{arm} vs {plan_obj.data.control}]") for m in source.models]
             skipped_arms = source.skipped
         return PilotSource(tuple(models), errors, skipped_arms)
+    survival = [o.name for o in plan_obj.outcomes if o.type == "time_to_event"]
+    if survival:
+        from ..errors import PlanError
+        raise PlanError([f"outcomes: {', '.join(repr(s) for s in survival)} time_to_event: effectmod power does not simulate "
+                         "time-to-event outcomes yet (its pilot models are linear or logistic); give --plan a plan "
+                         "without them"])
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     models = []
     seen_ate: set = set()

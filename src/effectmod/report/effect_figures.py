@@ -34,6 +34,12 @@ LINE = OKABE_ITO["black"]
 BAND = OKABE_ITO["grey"]
 
 
+def _ratio_name(sel) -> str:
+    """'Odds ratio', 'Hazard ratio', or 'Ratio' for rows of both (binary and time-to-event outcomes)."""
+    kinds = set(sel["scale"])
+    return {"log odds ratio": "Odds ratio", "log hazard ratio": "Hazard ratio"}.get(kinds.pop(), "Ratio") if len(kinds) == 1 else "Ratio"
+
+
 def _main_models(results) -> set[str]:
     return set(main_model_rows(results)["model"])
 
@@ -122,8 +128,9 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     est = np.array([c.estimate for c in cs])
     lo, hi = np.array([c.ci(level) for c in cs]).T
     p = _interaction_p(results, fm, t)
-    logit = fm.spec.kind in ("logistic", "ordinal", "poisson", "negative_binomial")
-    scale = ("log rate ratio" if fm.spec.kind in ("poisson", "negative_binomial") else "log odds ratio") if logit else "difference"
+    logit = fm.spec.kind in ("logistic", "ordinal", "poisson", "negative_binomial", "cox")
+    scale = {"logistic": "log odds ratio", "ordinal": "log odds ratio", "poisson": "log rate ratio",
+             "negative_binomial": "log rate ratio", "cox": "log hazard ratio"}.get(fm.spec.kind, "difference")
 
     # a Figure outside pyplot: nothing to close, no global figure registry
     fig = Figure(figsize=(6.2, 3.9))
@@ -155,8 +162,9 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
                 alpha=min(1.0, 0.25 + 0.75 * k / counts.max()), solid_capstyle="butt")
     ax.set_xlim(obs.min(), obs.max())
     ax.set_xlabel(literal(mlabel + (f" ({mod.units})" if mod.units else "")))
-    ax.set_ylabel(literal(f"Treatment effect on {olabel}\nat {timepoint_text(t, plan.data.time_unit)} "
-                          f"({treated} − {control}{', ' + scale if logit else ''})"), fontsize=8)
+    ax.set_ylabel(literal(f"Treatment effect on {olabel}\n"
+                          + ("over follow-up " if t == "" else f"at {timepoint_text(t, plan.data.time_unit)} ")
+                          + f"({treated} − {control}{', ' + scale if logit else ''})"), fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
     ax.set_title(literal(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
@@ -269,17 +277,18 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     for k, tick in enumerate(ax.set_yticklabels(labels, fontsize=7.5)):
         tick.set_fontweight("bold" if k in headings else "normal")
     ax.set_ylim(y - 0.7, n_rows - 0.3)
-    logit = (sel["scale"] == "log odds ratio").any()
-    if logit and (sel["scale"] == "log odds ratio").all():
+    logit = sel["scale"].isin(("log odds ratio", "log hazard ratio")).any()
+    if logit and sel["scale"].isin(("log odds ratio", "log hazard ratio")).all():
         # every row an odds ratio: a log axis labelled in odds ratios
         ratio_ticks(ax)
-        ax.set_xlabel(literal(f"Odds ratio ({treated} vs {control}, log axis) with {level_text(level)} CI"))
+        ax.set_xlabel(literal(f"{_ratio_name(sel)} ({treated} vs {control}, log axis) with {level_text(level)} CI"))
     else:
         ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI"))
     ax.set_title(literal(f"Treatment effect by {label_of(mod)}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     fig.subplots_adjust(left=0.3, right=0.8)
-    effect = (f"odds ratio, {treated} vs {control}, log axis" if (sel["scale"] == "log odds ratio").all()
+    effect = (f"{_ratio_name(sel).lower()}, {treated} vs {control}, log axis"
+              if sel["scale"].isin(("log odds ratio", "log hazard ratio")).all()
               else f"{treated} minus {control}")
     caption = (f"Treatment effect ({effect}) within each level of {label_of(mod)}, per outcome "
                f"and follow-up, with {level_text(level)} CIs; right: P of the test of interaction (joint test for "

@@ -191,7 +191,10 @@ def flow_counts(results) -> dict:
                 continue
             for tp, y in od.followups.items():
                 seen = int((mask & ~np.isnan(y)).sum())
-                lines.append((label_of(od), tp, seen, int(mask.sum()) - seen))
+                label = label_of(od)
+                if od.status is not None:       # time to event: the arm's events beside the label
+                    label += f" ({int(np.nansum(od.status[mask & ~np.isnan(y)]))} events)"
+                lines.append((label, tp, seen, int(mask.sum()) - seen))
         per_arm[arm] = lines
     return {"flow": trial.flow, "per_arm": per_arm, "arms": names}
 
@@ -238,7 +241,8 @@ def flow_diagram(results) -> Figure:
                     ha="center", va="top", bbox=arm_box, fontweight="bold")
             lines = c["per_arm"][arm]
             text = "Outcome assessed (missing)\n" + "\n".join(
-                f"{_wrap(lab, wrap + 4)}, {timepoint_text(tp, results.plan.data.time_unit)}: {seen} ({miss})" for lab, tp, seen, miss in lines)
+                f"{_wrap(lab, wrap + 4)}{', ' + timepoint_text(tp, results.plan.data.time_unit) if tp != '' else ''}: {seen} ({miss})"
+                for lab, tp, seen, miss in lines)
             ax.annotate("", xy=(x, y_arm - 17), xytext=(x, y_arm - 8), arrowprops=dict(arrowstyle="-|>", color="#333333", lw=0.9))
             ax.text(x, y_arm - 18, literal(text), ha="center", va="top", bbox=box, fontsize=8, linespacing=1.4)
         # the lowest box hangs below y_arm - 18 by its text height; leave room for it and no more
@@ -286,6 +290,9 @@ def _model_figures(results) -> list[tuple[str, str, Figure]]:
                              "sensitivity analysis.", f))
     with style():
         figs += subgroup_forest_figures(results)
+        if any(f.spec.kind == "cox" for f in results.fitted):
+            from .km_figures import km_figures
+            figs += km_figures(results)
     figs += effect_figures(results)
     if results.plan.predictive is not None:
         from .predictive_figures import predictive_figures
@@ -307,8 +314,8 @@ def _pct(level: float) -> str:
 def _model_words(main: str, models: list[str]) -> str:
     words = {"linear": "linear regression", "mixed": "linear mixed model", "logistic": "logistic regression",
              "poisson": "Poisson regression", "negative_binomial": "negative binomial regression",
-             "ordinal": "proportional-odds regression"}
-    typed = ("logistic", "poisson", "negative_binomial", "ordinal")
+             "ordinal": "proportional-odds regression", "cox": "Cox regression", "rmst": "restricted mean survival time"}
+    typed = ("logistic", "poisson", "negative_binomial", "ordinal", "cox", "rmst")
     used = [main] + [m for m in typed if m in models and m != main]
     return " and ".join(words.get(m, m) for m in used)
 

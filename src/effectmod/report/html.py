@@ -122,6 +122,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "has_logistic": "logistic" in set(results.table["model"]),
         "has_count": bool({"poisson", "negative_binomial"} & set(results.table["model"])),
         "has_ordinal": "ordinal" in set(results.table["model"]),
+        "has_cox": "cox" in set(results.table["model"]),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),
@@ -147,6 +148,9 @@ def _plan_summary(results) -> list[tuple[str, str]]:
     flow = results.trial.flow
     outcomes = "; ".join(f"{label_of(o)} ({o.type}; follow-ups "
                          + ", ".join(results.trial.outcomes[o.name].followups) + ")"
+                         if o.type != "time_to_event" else
+                         f"{label_of(o)} (time to event: {o.time}, event {o.event}"
+                         + (f"; horizon {o.horizon:g} {o.time_unit or ''}".rstrip() if o.horizon is not None else "") + ")"
                          for o in plan.outcomes if o.name in results.trial.outcomes)
     items = [
         ("Arms", f"{flow.arm_values['treated']} (treated) vs {flow.arm_values['control']} (control)"),

@@ -29,7 +29,13 @@ def _effect(estimate, low, high, model: str, ci_level: float) -> str:
 def _where(results, outcome: str, timepoint) -> str:
     label = outcome_labels(results.plan).get(outcome, outcome)
     label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
+    if timepoint == "":      # a time-to-event outcome's Cox model: the whole follow-up
+        return f"{label} over follow-up"
     return f"{label} at {timepoint_text(timepoint, results.plan.data.time_unit)}"
+
+
+# a Cox average effect's risk difference is read off the Kaplan-Meier curves at the horizon
+RD_NAMES = {"cox": "risk difference by the horizon (Kaplan-Meier)"}
 
 
 def average_lines(results) -> list[str]:
@@ -44,8 +50,9 @@ def average_lines(results) -> list[str]:
             out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: not estimable"
                        + (f" ({r.note})" if r.note else "") + ".")
             continue
+        rd_name = RD_NAMES.get(r.model, "standardised risk difference")
         rd = ("" if missing(r.risk_difference) else
-              f"; standardised risk difference {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
+              f"; {rd_name} {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
         # multi-arm: which comparison the line is about
         cmp = f"{r.comparison}: " if getattr(r, "comparison", "") else ""
         out.append(f"{cmp}Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "

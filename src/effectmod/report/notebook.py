@@ -81,6 +81,8 @@ def _key(results) -> str:
             "(or per the k units named beside it).")
     if {"poisson", "negative_binomial"} & set(results.table["model"]):
         text += " ratio of RRs: the factor by which the treatment rate ratio changes, likewise."
+    if "cox" in set(results.table["model"]):
+        text += " ratio of HRs: the factor by which the treatment hazard ratio changes (time-to-event outcomes)."
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text

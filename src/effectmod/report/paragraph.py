@@ -60,8 +60,8 @@ def direction_contradictions(results) -> list[str]:
     for name in dict.fromkeys(sub["moderator"]):
         rows = sub[sub["moderator"] == name]
         m = mods[name]
-        where = _join([f"{_lower(olab.get(r.outcome, r.outcome))} at "
-                       f"{timepoint_text(r.timepoint, plan.data.time_unit)}" for r in rows.itertuples()])
+        where = _join([f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, plan.data.time_unit)}"
+                       for r in rows.itertuples()])
         observed = _benefit_text(results, m, rows["observed_direction"].iloc[0])
         hypothesised = _benefit_text(results, m, m.hypothesised_direction)
         out.append(f"For {_lower(label_of(m))} on {where}, the observed direction ({observed}) is opposite to the "
@@ -108,6 +108,16 @@ def methods_text(results) -> list[str]:
         fits.append(f"binary outcomes were analysed by logistic regression fitted by {method.get(a.binary_method, a.binary_method)}, "
                     "with Wald z CIs and P values; interactions are reported as ratios of odds ratios (the exponentiated "
                     "interaction on the log-odds scale, which the tables also give)")
+    if "cox" in models:
+        fits.append("time-to-event outcomes were analysed by Cox proportional-hazards regression (Efron's method for tied "
+                    "times) with Wald z CIs and P values; interactions are reported as ratios of hazard ratios (the exponentiated "
+                    "interaction on the log-hazard scale); proportional hazards were checked for the treatment and interaction "
+                    "terms by the scaled Schoenfeld residual test (Kaplan-Meier time transform)")
+    if "rmst" in models:
+        fits.append("the restricted mean survival time (RMST) to the horizon was compared as a model-free companion: per arm "
+                    "within each level of a binary or categorical moderator from the Kaplan-Meier curve (the interaction is "
+                    "the difference in RMST differences), and for continuous moderators by a linear model of "
+                    "infinitesimal-jackknife pseudo-observations with a robust (HC0) variance")
     if results.trial.multi_arm:
         # multi-arm (CONTRACT §6.3): one indicator per treated arm, every arm in each model
         paras.append(f"The trial had {len(results.trial.arm_labels) + 1} arms; each treated arm ({treated}) was compared with "
@@ -223,7 +233,7 @@ def results_paragraph(results) -> list[str]:
     per = {m.name: per_text(m) for m in results.plan.moderators}
 
     def phrase(r) -> str:
-        where = f"{_lower(olab.get(r.outcome, r.outcome))} at {timepoint_text(r.timepoint, results.plan.data.time_unit)}"
+        where = f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, results.plan.data.time_unit)}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
         return f"{where} ({result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"
@@ -294,6 +304,11 @@ def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
         return jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=ci_level, evidence_threshold=threshold)
     return (f"{label} = {ratio(r.estimate)} [{level_text(ci_level)} CI, {ratio_interval(r.ci_low, r.ci_high)}]; "
             f"{p_text(r.p_value, threshold)}")
+
+
+def _when(timepoint, unit) -> str:
+    """'at 52 weeks'; 'over follow-up' for a Cox model (its timepoint is empty)."""
+    return "over follow-up" if timepoint == "" else f"at {timepoint_text(timepoint, unit)}"
 
 
 def _lower(label: str) -> str:

@@ -39,6 +39,8 @@ def _n_followups(plan, outcome) -> int | None:
     if outcome.derive is not None:
         source = next(o for o in plan.outcomes if o.name == outcome.derive.from_)
         return _n_followups(plan, source)
+    if outcome.type == "time_to_event":
+        return 1
     return len(outcome.followups) if outcome.followups is not None else None
 
 
@@ -46,6 +48,9 @@ def _followups_text(plan, outcome) -> str:
     if outcome.derive is not None:
         source = next(o for o in plan.outcomes if o.name == outcome.derive.from_)
         return f"as for {label_of(source)}"
+    if outcome.type == "time_to_event":
+        return (f"the whole follow-up (time: column '{outcome.time}', event: column '{outcome.event}')"
+                + (f"; horizon {outcome.horizon:g} {outcome.time_unit or ''}".rstrip() if outcome.horizon is not None else ""))
     if outcome.followups is None:
         return f"every assessment time in column '{plan.data.time}' other than the baseline ({outcome.baseline})"
     unit = f" {plan.data.time_unit}" if plan.data.time_unit else ""
@@ -104,7 +109,7 @@ def _tests(plan) -> str | None:
         k = _n_followups(plan, o)
         if k is None:
             return None
-        kind = "logistic" if o.type == "binary" else plan.analysis.model
+        kind = "logistic" if o.type == "binary" else ("cox" if o.type == "time_to_event" else plan.analysis.model)
         if o.type in ("count", "ordinal"):
             kind = plan.analysis.count_model if o.type == "count" else "ordinal"
         sizes[kind] = sizes.get(kind, 0) + k * len(plan.moderators)
@@ -150,6 +155,12 @@ def _model_section(plan) -> Section:
                     "interaction is reported on the log-odds scale and as a ratio of odds ratios, with Wald CIs and P values.")
         if plan.data.cluster is not None and a.se == "CR2":
             fits[-1] += " With clusters, their variance is the CR0 cluster sandwich (no small-sample factor)."
+    if "time_to_event" in kinds:
+        fits.append("Time-to-event outcomes: Cox proportional-hazards regression over the whole follow-up (Efron's method "
+                    "for ties); the interaction is reported on the log-hazard scale and as a ratio of hazard ratios, with "
+                    "Wald CIs and P values; proportional hazards are checked by the scaled Schoenfeld residual test. With a "
+                    "horizon, the restricted mean survival time to the horizon is compared as well (Kaplan-Meier per arm within "
+                    "each moderator level; pseudo-observations for continuous moderators).")
     paras += fits
     adjust = []
     if a.adjust_for_baseline and any(o.baseline is not None or o.derive is not None for o in plan.outcomes):
@@ -199,13 +210,14 @@ def sap_sections(plan) -> list[Section]:
                   if plan.data.multi_arm else ""),))]
     outcomes = []
     for o in plan.outcomes:
-        if o.type == "binary":
+        if o.type in ("binary", "time_to_event"):
             better = "the event is a " + ("good" if plan.better_direction(o.name) == "higher" else "bad") + " result for participants"
         else:
             better = f"{plan.better_direction(o.name)} values are better for participants"
         if plan.better_basis(o.name) == "assumed":
             better += " (assumed: outcomes[].better is not set in the plan)"
-        text = f"{label_of(o)} ({o.type}): follow-ups {_followups_text(plan, o)}; {better}"
+        text = (f"{label_of(o)} ({o.type}): " + ("" if o.type == "time_to_event" else "follow-ups ")
+                + f"{_followups_text(plan, o)}; {better}")
         if o.derive is not None:
             text += f"; responder outcome derived from {o.derive.from_} by the rule '{o.derive.rule}'"
         elif o.type == "binary" and o.event is not None:

@@ -33,7 +33,9 @@ def arm_summary(design, moderator, timepoint: str | None = None) -> pd.DataFrame
     keep = np.ones(len(design.y), dtype=bool)
     if design.times is not None and timepoint is not None:
         keep = np.asarray(design.times).astype(str) == str(timepoint)
-    y = np.asarray(design.y, dtype=float)[keep]
+    # a time-to-event design's y is the follow-up time: its events are the event indicator
+    source = design.y if getattr(design, "event", None) is None else design.event
+    y = np.asarray(source, dtype=float)[keep]
     treat = np.asarray(design.X[:, design.index("treat")])[keep] == 1
     codes = np.asarray(moderator.values)[np.asarray(design.rows)[keep]].astype(int)
     rows = []
@@ -108,9 +110,11 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     """One outcome and follow-up: ``sel`` holds its conditional-effects level rows (main model)."""
     plan, trial = results.plan, results.trial
     threshold, level = plan.analysis.evidence_threshold, plan.analysis.ci_level
-    binary = trial.outcomes[outcome].type == "binary"
-    # binary, count and ordinal effects are log ratios, drawn on a log axis labelled as ratios
-    scale_word = {"binary": "odds ratio", "ordinal": "odds ratio", "count": "rate ratio"}.get(trial.outcomes[outcome].type)
+    survival = trial.outcomes[outcome].type == "time_to_event"
+    binary = trial.outcomes[outcome].type == "binary" or survival      # events/n per arm
+    # binary, count, ordinal and time-to-event effects are log ratios, drawn on a log axis labelled as ratios
+    scale_word = {"binary": "odds ratio", "ordinal": "odds ratio", "count": "rate ratio",
+                  "time_to_event": "hazard ratio"}.get(trial.outcomes[outcome].type)
     on_ratio = scale_word is not None
     treated, control = _arms(results)
     # rows top to bottom: (kind, text, summary or None, effect row or None, P)
@@ -199,9 +203,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         ax.annotate(literal(words), (0, 0), xycoords=at_zero, xytext=(0, -20), textcoords="offset points",
                     ha=ha, va="top", fontsize=7.5, color=colours[arm])
     olab = label_of(next(o for o in plan.outcomes if o.name == outcome))
-    when = timepoint_text(t, plan.data.time_unit)
+    when = "over follow-up" if survival else timepoint_text(t, plan.data.time_unit)
     fig.suptitle(literal(f"{olab}, {when}: treatment effect by subgroup"), x=0.01, ha="left", fontsize=9.5)
-    caption = (f"Subgroup analyses for {olab} at {when} (main analysis): for each binary or categorical moderator, "
+    caption = (f"Subgroup analyses for {olab} {when if survival else 'at ' + when} (main analysis): for each binary or categorical moderator, "
                f"participants analysed per arm ({treated} / {control}), the outcome per arm "
                f"({'events/n' if binary else 'mean (SD)'}), and the treatment effect within each level "
                f"({f'{scale_word}, log axis' if scale_word else f'{treated} minus {control}, mean difference'}) with "

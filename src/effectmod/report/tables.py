@@ -17,31 +17,34 @@ from .text import printable
 
 MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model",
                "poisson": "Poisson regression", "negative_binomial": "Negative binomial regression",
-               "ordinal": "Proportional-odds regression"}
-# models whose interaction is a log ratio, shown exponentiated: a ratio of odds ratios or of rate ratios
-RATIO_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal"})
+               "ordinal": "Proportional-odds regression",
+               "cox": "Cox proportional hazards", "rmst": "Restricted mean survival time"}
+# models whose interaction is a log ratio, shown exponentiated: a ratio of odds, rate or hazard ratios
+RATIO_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal", "cox"})
 COUNT_MODELS = frozenset({"poisson", "negative_binomial"})
 # models fitted per outcome type whatever the plan's main model: they belong to the main analysis
-TYPE_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal"})
+TYPE_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal", "cox", "rmst"})
+# the treatment effect's name per model; "mean difference" for the others (linear, mixed)
+EFFECT_NAMES = {"logistic": "odds ratio", "ordinal": "odds ratio", "poisson": "rate ratio", "negative_binomial": "rate ratio",
+                "cox": "hazard ratio", "rmst": "RMST difference"}
+# a ratio's short name in column heads
+_RATIO_SHORT = {"odds ratio": "ORs", "rate ratio": "RRs", "hazard ratio": "HRs"}
 
 
 def effect_name(model: str) -> str:
-    """What a treatment effect of this model is: 'rate ratio', 'odds ratio' or 'mean difference'."""
-    if model in COUNT_MODELS:
-        return "rate ratio"
-    return "odds ratio" if model in RATIO_MODELS else "mean difference"
+    """What a treatment effect of this model is: 'rate ratio', 'odds ratio', 'hazard ratio', 'RMST difference'
+    or 'mean difference'."""
+    return EFFECT_NAMES.get(model, "mean difference")
 
 
 def interaction_name(model: str) -> str:
-    """What an interaction of this model is, in words: a ratio of rate (odds) ratios or a β-coefficient."""
+    """What an interaction of this model is, in words: a ratio of rate (odds, hazard) ratios or a β-coefficient."""
     return f"ratio of {effect_name(model)}s" if model in RATIO_MODELS else "β-coefficient"
 
 
 def ratio_head(model: str) -> str:
-    """The estimate column's name: 'Ratio of RRs' (count), 'Ratio of ORs' (logistic, ordinal), 'β'."""
-    if model in COUNT_MODELS:
-        return "Ratio of RRs"
-    return "Ratio of ORs" if model in RATIO_MODELS else "β"
+    """The estimate column's name: 'Ratio of RRs' (count), 'Ratio of ORs' (logistic, ordinal), 'Ratio of HRs' (Cox), 'β'."""
+    return f"Ratio of {_RATIO_SHORT[effect_name(model)]}" if model in RATIO_MODELS else "β"
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
 SKEW_LIMIT = 1.0
 # level and missing-count lines of Table 1 sit under their characteristic, as journals print them
@@ -267,6 +270,7 @@ def grouped_results(results) -> list[dict]:
                     "estimate": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else log_scale,
                     "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else "",
                     "log_scale": log_scale if logistic else "",
+                    "ratio_label": ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS else "",
                     "p": p_short(r["p_value"], a.evidence_threshold),
                     "p_adjusted": p_short(r["p_adjusted"], a.evidence_threshold),
                     "n": str(int(r["n"])),
@@ -279,7 +283,10 @@ def grouped_results(results) -> list[dict]:
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                 rows.append(row)
-            groups.append({"title": f"{olab.get(o.name, o.name)}, {timepoint_text(tp, results.plan.data.time_unit)}", "rows": rows})
+            when = ("over follow-up (Cox)" if tp == "" else
+                    f"restricted mean survival time to {tp} {o.time_unit or ''}".rstrip() if o.type == "time_to_event" else
+                    timepoint_text(tp, results.plan.data.time_unit))
+            groups.append({"title": f"{olab.get(o.name, o.name)}, {when}", "rows": rows})
     return groups
 
 

@@ -40,6 +40,7 @@ from .columns import (
 from .kinds import count_outcome, guess_better, outcome_label, outcome_type
 from .records import Draft, Moderator
 from .render import render_draft
+from .survival import survival_outcome
 
 
 def draft_plan(data_path: str | Path) -> str:
@@ -167,7 +168,7 @@ _NOT_SUPPORTED = "are not supported by this version of effectmod (it analyses co
 
 def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
     """Pairs of a follow-up time and an event indicator (time + status, os_time + os_status,
-    days + died): named in the draft as not supported, neither drafted nor offered as moderators."""
+    days + died): drafted as time_to_event outcomes; neither column is offered as a moderator."""
     def time_key(c: Column) -> str | None:
         n = c.name.lower()
         if not (c.numeric and len(c.levels) > 2 and np.nanmin(c.values) >= 0):
@@ -196,11 +197,7 @@ def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
         if event is None:
             continue
         used.update((c.name, event))
-        draft.unsupported.append(f"time-to-event outcome (time: {c.name}, event: {event}): time-to-event outcomes "
-                                 f"{_NOT_SUPPORTED}; it is not drafted as an outcome and its columns are not offered "
-                                 "as moderators")
-        draft.skipped += [(c.name, "follow-up time of a time-to-event outcome (not supported by this version)"),
-                          (event, "event indicator of a time-to-event outcome (not supported by this version)")]
+        draft.outcomes.append(survival_outcome(c, cols[event], key))
 
 
 

@@ -20,6 +20,9 @@ class Outcome:
     label: str | None = None                 # from the file's variable labels (SPSS/Stata)
     better: str = "lower"
     better_note: str = ""
+    time: str | None = None                  # time_to_event: the follow-up time column
+    event_column: str | None = None          # time_to_event: the event indicator column
+    time_unit: str | None = None             # time_to_event: guessed from the time column's name
 
 
 @dataclass

@@ -119,6 +119,12 @@ def _render_outcome(o: Outcome, d: Draft) -> list[str]:
     lines = [f"  - name: {_name(o.name)}",
              label,
              f"    type: {o.type}   # CONFIRM: {choices_text(PlanOutcome, 'type')}"]
+    if o.type == "time_to_event":
+        from .survival import render_survival
+        lines += render_survival(o, _q, _name)
+        lines.append(f"    better: lower   # CONFIRM: {choices_text(PlanOutcome, 'better')}: lower when the event is bad for "
+                     "participants (death, relapse): a hazard ratio below 1 favours the treated arm")
+        return lines
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
     if o.type == "ordinal":
