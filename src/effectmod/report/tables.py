@@ -12,39 +12,21 @@ import numpy as np
 import pandas as pd
 
 from .labels import label_of, moderator_labels, outcome_labels
+
+# the model kinds' names (re-exported: tables is where the report's writers import them from)
+from .model_names import (  # noqa: F401
+    COUNT_MODELS,
+    EFFECT_NAMES,
+    MODEL_NAMES,
+    RATIO_MODELS,
+    TYPE_MODELS,
+    effect_name,
+    interaction_name,
+    ratio_head,
+)
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
 from .text import printable
 
-MODEL_NAMES = {"linear": "Linear regression", "logistic": "Logistic regression", "mixed": "Linear mixed model",
-               "poisson": "Poisson regression", "negative_binomial": "Negative binomial regression",
-               "ordinal": "Proportional-odds regression",
-               "cox": "Cox proportional hazards", "rmst": "Restricted mean survival time"}
-# models whose interaction is a log ratio, shown exponentiated: a ratio of odds, rate or hazard ratios
-RATIO_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal", "cox"})
-COUNT_MODELS = frozenset({"poisson", "negative_binomial"})
-# models fitted per outcome type whatever the plan's main model: they belong to the main analysis
-TYPE_MODELS = frozenset({"logistic", "poisson", "negative_binomial", "ordinal", "cox", "rmst"})
-# the treatment effect's name per model; "mean difference" for the others (linear, mixed)
-EFFECT_NAMES = {"logistic": "odds ratio", "ordinal": "odds ratio", "poisson": "rate ratio", "negative_binomial": "rate ratio",
-                "cox": "hazard ratio", "rmst": "RMST difference"}
-# a ratio's short name in column heads
-_RATIO_SHORT = {"odds ratio": "ORs", "rate ratio": "RRs", "hazard ratio": "HRs"}
-
-
-def effect_name(model: str) -> str:
-    """What a treatment effect of this model is: 'rate ratio', 'odds ratio', 'hazard ratio', 'RMST difference'
-    or 'mean difference'."""
-    return EFFECT_NAMES.get(model, "mean difference")
-
-
-def interaction_name(model: str) -> str:
-    """What an interaction of this model is, in words: a ratio of rate (odds, hazard) ratios or a β-coefficient."""
-    return f"ratio of {effect_name(model)}s" if model in RATIO_MODELS else "β-coefficient"
-
-
-def ratio_head(model: str) -> str:
-    """The estimate column's name: 'Ratio of RRs' (count), 'Ratio of ORs' (logistic, ordinal), 'Ratio of HRs' (Cox), 'β'."""
-    return f"Ratio of {_RATIO_SHORT[effect_name(model)]}" if model in RATIO_MODELS else "β"
 # |sample skewness| above this makes Table 1 show median (IQR) instead of mean (SD)
 SKEW_LIMIT = 1.0
 # level and missing-count lines of Table 1 sit under their characteristic, as journals print them
