@@ -28,6 +28,7 @@ mice_steps:ref.R
 cluster_mixed:ref.R
 cluster_achievement:ref.R
 multiarm:ref.R
+multiarm_cluster:ref.R
 "
 
 scripts_of() {
