@@ -50,3 +50,25 @@ def test_every_row_agrees_with_r(results):
 
 def test_clusters_are_counted(results):
     assert results.trial.flow.as_dict()["clusters"] == {"treated": 26, "control": 13, "total": 39}
+
+
+def test_decomposition_per_comparison_agrees_with_r():
+    """analysis.cluster_decomposition in the three-arm model: each comparison's within and between
+    interactions (continuous, binary and categorical moderators) as ../decomposition.R computes them."""
+    got = em.analyze(HERE / "data.csv", HERE / "plan_decomposition.yaml").frame("cluster_decomposition")
+    ref = pd.read_csv(HERE / "reference_decomposition.csv", keep_default_na=False, na_values=["NA"])
+    assert len(ref) == 40 and len(got) == 40 + 2 * 2 * 6      # + sector: school-level, empty rows with a note
+    for _, r in ref.iterrows():
+        hit = got[(got["outcome"] == r["outcome"]) & (got["moderator"] == r["moderator"]) & (got["term"] == r["term"])
+                  & (got["level"] == r["level"]) & (got["comparison"] == r["comparison"])]
+        assert len(hit) == 1, (r["outcome"], r["moderator"], r["term"], r["level"], r["comparison"])
+        g = hit.iloc[0]
+        assert g["model"] == r["model"] and g["n"] == 3821 and g["clusters"] == 39 and g["note"] == ""
+        for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "df"):
+            want = _num(r[col])
+            if math.isnan(want):
+                assert math.isnan(float(g[col]))
+            elif math.isinf(want):
+                assert math.isinf(float(g[col]))
+            else:
+                assert abs(float(g[col]) - want) <= REL * max(1.0, abs(want)), (r["outcome"], r["term"], r["level"], col)

@@ -111,3 +111,30 @@ lines <- do.call(paste, c(lapply(cols, function(c) {
 writeLines(c(paste(cols, collapse = ","), lines), "reference.csv")
 print(res[, c("outcome", "moderator", "term", "comparison", "estimate", "std_error", "p_value", "statistic", "df")],
       digits = 6, row.names = FALSE)
+
+## analysis.cluster_decomposition in a three-arm model (plan_decomposition.yaml: plan.yaml with the
+## key set): ../decomposition.R with arm the three-level factor, so each comparison's within and
+## between interactions come from one model with every arm; categorical moderators through their
+## level indicators (joint rows per comparison and term). sector is school-level (no within part;
+## effectmod leaves it empty with a note). Writes reference_decomposition.csv.
+source("../decomposition.R")
+stopifnot(isTRUE(yaml::read_yaml("plan_decomposition.yaml")$analysis$cluster_decomposition))
+dec <- list()
+for (o in p$outcomes) {
+  family <- if (o$type == "binary") "binomial" else "gaussian"
+  for (t in names(o$followups)) {
+    y <- code_outcome(d[[o$followups[[t]]]], list(type = o$type, event = as.character(o$event)))
+    for (mod in p$moderators) {
+      if (mod$name == "sector") next
+      cm <- code_moderator(d[[mod$column]], list(type = mod$type, name = mod$name,
+                                                 reference = as.character(mod$reference)))
+      labels <- if (mod$type == "categorical") cm$levels[-1] else ""
+      r <- decomposed_rows(y, d$armf, school, cm$x, family, labels)
+      dec[[length(dec) + 1]] <- cbind(outcome = o$name, timepoint = t, moderator = mod$name,
+        model = if (family == "binomial") "logistic" else "linear", r, n = length(y))
+    }
+  }
+}
+dec <- do.call(rbind, dec)
+write_decomposition(dec, "reference_decomposition.csv")
+print(dec[, c("outcome", "moderator", "term", "level", "comparison", "estimate", "p_value", "df")], digits = 6, row.names = FALSE)
