@@ -38,6 +38,10 @@ class PilotModel:
     treat_col: int
     mod_cols: tuple[int, ...]
     inter_cols: tuple[int, ...]
+    # multi-arm (power.multiarm): every treated arm's indicator column and its products with the
+    # moderator columns, redrawn together in each simulated trial; () for a two-arm model
+    arm_cols: tuple[int, ...] = ()
+    arm_inter_cols: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,10 @@ class PilotSource:
 def pilot_coef(model: PilotModel, size: Size) -> np.ndarray:
     coef = model.coef.copy()
     if model.moderator and model.inter_cols:
+        # multi-arm: the grid's size applies to every arm's interaction
+        cols = [c for arm in model.arm_inter_cols for c in arm] or list(model.inter_cols)
         if size.value is None:
-            coef[list(model.inter_cols)] *= size.scale
+            coef[cols] *= size.scale
         elif size.moderator == model.moderator and size.outcome in (None, model.outcome):
-            coef[list(model.inter_cols)] = size.value
+            coef[cols] = size.value
     return coef
