@@ -72,3 +72,12 @@ def test_decomposition_per_comparison_agrees_with_r():
                 assert math.isinf(float(g[col]))
             else:
                 assert abs(float(g[col]) - want) <= REL * max(1.0, abs(want)), (r["outcome"], r["term"], r["level"], col)
+
+
+def test_comparison_views_keep_their_rows_clusters(results):
+    from effectmod.models.comparisons import comparison_models
+    fitted = [fm for fm in results.fitted if fm.design.clusters is not None]
+    assert fitted
+    for _, view in comparison_models(fitted):
+        d = view.design
+        assert d.clusters is not None and len(d.clusters) == d.X.shape[0] == len(d.rows)
