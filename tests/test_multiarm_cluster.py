@@ -20,7 +20,8 @@ REL = 1e-8
 
 @pytest.fixture(scope="module")
 def results():
-    return em.analyze(HERE / "data.csv", HERE / "plan.yaml")
+    """plan_decomposition.yaml is plan.yaml with analysis.cluster_decomposition: true (the same main rows)."""
+    return em.analyze(HERE / "data.csv", HERE / "plan_decomposition.yaml")
 
 
 def _num(v) -> float:
@@ -52,10 +53,10 @@ def test_clusters_are_counted(results):
     assert results.trial.flow.as_dict()["clusters"] == {"treated": 26, "control": 13, "total": 39}
 
 
-def test_decomposition_per_comparison_agrees_with_r():
+def test_decomposition_per_comparison_agrees_with_r(results):
     """analysis.cluster_decomposition in the three-arm model: each comparison's within and between
     interactions (continuous, binary and categorical moderators) as ../decomposition.R computes them."""
-    got = em.analyze(HERE / "data.csv", HERE / "plan_decomposition.yaml").frame("cluster_decomposition")
+    got = results.frame("cluster_decomposition")
     ref = pd.read_csv(HERE / "reference_decomposition.csv", keep_default_na=False, na_values=["NA"])
     assert len(ref) == 40 and len(got) == 40 + 2 * 2 * 6      # + sector: school-level, empty rows with a note
     for _, r in ref.iterrows():
