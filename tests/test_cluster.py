@@ -264,9 +264,37 @@ def test_within_and_between_cluster_decomposition_agrees_with_r(results):
                 assert math.isinf(g[f])
             else:
                 assert _close(float(g[f]), float(r[f]), r["std_error"]), (r["outcome"], r["moderator"], r["term"], f, g[f], r[f])
-    # categorical moderators are not decomposed; the main rows are those of the plan without the key
-    assert set(got["moderator"]) == {"girls", "lagscore"}
-    assert len(res.to_dict()["cluster_decomposition"]) == 8
+    # continuous and binary moderators: level and comparison empty; categorical ones (levels and a
+    # joint row per term) are checked by test_categorical_decomposition_agrees_with_r
+    assert set(got["moderator"]) == {"girls", "lagscore", "father_education", "sector"}
+    assert (got.loc[got["moderator"].isin(["girls", "lagscore"]), ["level", "comparison"]] == "").all().all()
+    assert len(res.to_dict()["cluster_decomposition"]) == 8 + 2 * 2 * 6
+
+
+def test_categorical_decomposition_agrees_with_r(results):
+    """Each level's indicator centred at its cluster mean (within) and the cluster mean (between):
+    lm + clubSandwich CR2 (HTZ joint rows) and glm + vcovCL CR0 (chi-square joint rows) on the same columns."""
+    got = results.frame("cluster_decomposition")
+    ref = pd.read_csv(CASE / "reference_decomposition_categorical.csv", keep_default_na=False, na_values=["NA"])
+    assert len(ref) == 12
+    for _, r in ref.iterrows():
+        hit = got[(got["outcome"] == r["outcome"]) & (got["moderator"] == r["moderator"]) & (got["term"] == r["term"])
+                  & (got["level"] == r["level"])]
+        assert len(hit) == 1
+        g = hit.iloc[0]
+        assert g["model"] == r["model"] and g["n"] == r["n"] == 3821 and g["note"] == ""
+        for f in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "df"):
+            want = float(r[f]) if r[f] != "" else math.nan
+            if math.isnan(want):
+                assert math.isnan(float(g[f]))
+            elif math.isinf(want):
+                assert math.isinf(float(g[f]))
+            else:
+                assert _close(float(g[f]), want, 1.0), (r["outcome"], r["term"], r["level"], f, g[f], want)
+    # sector (school_type) is constant within schools: no within-school comparison, rows left empty
+    sector = got[got["moderator"] == "sector"]
+    assert len(sector) == 12 and sector["p_value"].isna().all()
+    assert sector["note"].str.contains("does not vary within clusters").all()
 
 
 def test_mixed_model_with_cluster_and_participant_intercepts_agrees_with_lmertest():

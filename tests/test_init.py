@@ -96,7 +96,8 @@ def test_moderator_types_and_references():
     frame = pd.DataFrame({
         "id": [f"P{i:03d}" for i in range(n)], "group": ["sham", "active"] * (n // 2),
         "age": rng.integers(20, 80, n), "smoker": ["Yes", "No"] * (n // 2),
-        "site": ["Leeds", "York", "Hull", "Bath"] * (n // 4), "education": [1, 2, 3] * 13 + [1],
+        # both arms at every site (a site nested in the arms is drafted as data.cluster instead)
+        "site": ["Leeds", "Leeds", "York", "York", "Hull", "Hull", "Bath", "Bath"] * (n // 8), "education": [1, 2, 3] * 13 + [1],
         "notes": [f"free text {i}" for i in range(n)], "constant": 1,
         "y_0": rng.normal(size=n), "y_6": rng.normal(size=n)})
     draft = guess_plan(frame)

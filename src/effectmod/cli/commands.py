@@ -84,19 +84,26 @@ def run_demo(args) -> int:
 def run_simulate(args) -> int:
     from ..counts import checked_seed
     from .console import printable
+    from .simulate_cluster import cluster_problems, simulate_cluster
     checked_seed(args.seed, "--seed")
-    if args.n < 20:
-        raise UsageError(f"--n {args.n}: a simulated trial needs at least 20 participants")
+    problems = cluster_problems(args)
+    if problems:
+        raise UsageError(problems)
+    n = 276 if args.n is None else args.n
+    if args.scenario != "cluster" and n < 20:
+        raise UsageError(f"--n {n}: a simulated trial needs at least 20 participants")
     from ..simulation import simulate, simulation_paths, write_simulation
     # before simulating: refuse to replace the data file or the plan and truth beside it
     check_new_files(simulation_paths(args.out), args.force)
     overrides = {"dropout": args.dropout} if args.dropout else {}
     try:
-        trial = simulate(args.scenario, n=args.n, seed=args.seed, **overrides)
+        trial = (simulate_cluster(args) if args.scenario == "cluster"
+                 else simulate(args.scenario, n=n, seed=args.seed, **overrides))
     except KeyError:
         from ..simulation import SCENARIOS
         from ..simulation.counts import COUNT_SCENARIOS
-        raise UsageError(f"--scenario {args.scenario}: unknown; choose one of {', '.join([*SCENARIOS, *COUNT_SCENARIOS])}") from None
+        raise UsageError(f"--scenario {args.scenario}: unknown; choose one of "
+                         f"{', '.join([*SCENARIOS, *COUNT_SCENARIOS, 'cluster'])}") from None
     try:
         paths = write_simulation(trial, args.out, force=args.force)
     except OSError as exc:

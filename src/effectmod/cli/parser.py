@@ -6,6 +6,7 @@ import argparse
 
 from .._version import __version__
 from .power import add_power_arguments
+from .simulate_cluster import add_simulate_cluster_arguments
 
 
 def build_parser():
@@ -30,12 +31,14 @@ def build_parser():
 
     si = sub.add_parser("simulate", help="write a synthetic trial, its plan and the true parameters")
     si.add_argument("--out", required=True, help="data file to write (.csv or .parquet)")
-    si.add_argument("--n", type=int, default=276, help="participants (default 276)")
+    si.add_argument("--n", type=int, default=None, help="participants (default 276)")
     si.add_argument("--seed", type=int, default=2024)
-    si.add_argument("--scenario", default="resolve", help="resolve (default), null, epilepsy (a count outcome) or status (an ordinal outcome)")
+    si.add_argument("--scenario", default="resolve",
+                    help="resolve (default), null, epilepsy (a count outcome), status (an ordinal outcome) or cluster")
     si.add_argument("--dropout", default=None, help="mcar (default) or mar")
     si.add_argument("--force", action="store_true",
                     help="replace existing files (the data file and the .plan.yaml and .truth.json beside it)")
+    add_simulate_cluster_arguments(si)
 
     va = sub.add_parser("validate", help="check data against a plan without fitting")
     va.add_argument("data")

@@ -6,8 +6,11 @@ means). Cluster characteristics can confound the second. The decomposition (Begg
 enters the moderator as its cluster-mean-centred value and its cluster mean, each with its own
 treatment interaction, in the model of the interaction row (same outcome, follow-up, terms and
 variance: CR2 for linear, CR0 for logistic models). The `within` row is the interaction free of
-cluster-level confounding. Continuous and binary moderators; the cluster means are those of the
-model's analysed participants.
+cluster-level confounding. Continuous and binary moderators, and categorical ones through each
+non-reference level's indicator (its cluster-mean-centred value and its cluster mean: the share of
+the cluster at that level), with a `joint` level per term (HTZ for CR2, chi-square for CR0);
+multi-arm models give these rows per comparison. The cluster means are those of the model's
+analysed participants.
 """
 from __future__ import annotations
 
@@ -15,25 +18,42 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("outcome", "timepoint", "moderator", "term", "model", "estimate", "std_error", "ci_low", "ci_high",
-           "p_value", "df", "n", "clusters", "note")
+           "p_value", "df", "n", "clusters", "note", "level", "comparison")
 TERMS = ("within", "between")
 
 
 def decomposition_frame(fitted, plan) -> pd.DataFrame:
-    """One `within` and one `between` row per linear or logistic model of a continuous or binary
-    moderator (not produced for categorical moderators or mixed models)."""
+    """Per linear or logistic model with clusters: a `within` and a `between` row per moderator
+    column (a categorical moderator's levels in `level`, each level's indicator decomposed, plus a
+    `joint` level: the test of all its levels) and per comparison (multi-arm: `comparison`)."""
     rows: list[dict] = []
     for f in fitted:
         d = f.design
-        if f.spec.kind not in ("linear", "logistic") or d.clusters is None or d.mod_names != ("mod",):
+        if f.spec.kind not in ("linear", "logistic") or d.clusters is None or not d.mod_names:
             continue
         base = {"outcome": f.spec.outcome, "timepoint": f.spec.timepoint, "moderator": f.spec.moderator,
                 "model": f.spec.kind, "n": d.n, "clusters": int(np.unique(d.clusters).size)}
         if f.fit is None:
-            rows += [{**base, "term": t, "note": "the interaction model is not estimable"} for t in TERMS]
+            rows += [{**b, "note": "the interaction model is not estimable"} for b in _row_keys(d, base)]
             continue
         rows += _decomposed_rows(f, plan, base)
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _arms(d) -> list[str | None]:
+    return list(d.arms) if d.arms else [None]
+
+
+def _levels(d) -> list[tuple[int | None, str]]:
+    """(moderator column or None for the joint test, level text) of each row of one term."""
+    if len(d.mod_names) == 1 and d.terms == ("",):
+        return [(0, "")]
+    return [*((j, lv) for j, lv in enumerate(d.terms)), (None, "joint")]
+
+
+def _row_keys(d, base: dict) -> list[dict]:
+    return [{**base, "term": t, "level": lv, "comparison": d.comparison(arm)}
+            for arm in _arms(d) for _, lv in _levels(d) for t in TERMS]
 
 
 def split_by_cluster(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,36 +64,57 @@ def split_by_cluster(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray,
     return values - between, between
 
 
-def decomposed_design(X: np.ndarray, names: tuple[str, ...], codes: np.ndarray):
-    """The design with ``mod`` and ``treat:mod`` each replaced by a within- and a between-cluster column."""
-    j_mod, j_int, j_treat = names.index("mod"), names.index("treat:mod"), names.index("treat")
-    within, between = split_by_cluster(X[:, j_mod], codes)
-    treat = X[:, j_treat]
-    keep = [k for k in range(X.shape[1]) if k not in (j_mod, j_int)]
-    Xd = np.column_stack([X[:, keep], within, between, treat * within, treat * between])
-    nd = tuple(names[k] for k in keep) + ("mod[within]", "mod[between]", "treat:mod[within]", "treat:mod[between]")
-    return Xd, nd, within
+def decomposed_design(X: np.ndarray, names: tuple[str, ...], codes: np.ndarray,
+                      mod_names: tuple[str, ...] = ("mod",), treat_names: tuple[str, ...] = ("treat",)):
+    """The design with each moderator column ``m`` and each product ``t:m`` replaced by a within-
+    (``m[within]``, ``t:m[within]``) and a between-cluster column (``[between]``). Returns the
+    design, its names and the within columns (one per moderator column)."""
+    drop = {names.index(m) for m in mod_names} | {names.index(f"{t}:{m}") for t in treat_names for m in mod_names}
+    keep = [k for k in range(X.shape[1]) if k not in drop]
+    parts = {m: split_by_cluster(X[:, names.index(m)], codes) for m in mod_names}
+    cols = [X[:, keep]]
+    nd = [names[k] for k in keep]
+    for m in mod_names:
+        cols += [parts[m][0][:, None], parts[m][1][:, None]]
+        nd += [f"{m}[within]", f"{m}[between]"]
+    for t in treat_names:
+        treat = X[:, names.index(t)]
+        for m in mod_names:
+            cols += [(treat * parts[m][0])[:, None], (treat * parts[m][1])[:, None]]
+            nd += [f"{t}:{m}[within]", f"{t}:{m}[between]"]
+    return np.hstack(cols), tuple(nd), np.column_stack([parts[m][0] for m in mod_names])
 
 
 def _decomposed_rows(f, plan, base: dict) -> list[dict]:
     from ..engines.errors import EngineError
     d = f.design
-    Xd, nd, within = decomposed_design(d.X, d.names, d.clusters)
-    if np.ptp(within) <= 1e-12 * max(1.0, float(np.abs(d.X[:, d.names.index("mod")]).max())):
+    treat_names = tuple(d.treat_name(a) for a in _arms(d))
+    Xd, nd, within = decomposed_design(d.X, d.names, d.clusters, d.mod_names, treat_names)
+    scale = max(1.0, float(np.abs(d.X[:, [d.names.index(m) for m in d.mod_names]]).max()))
+    if np.any(np.ptp(within, axis=0) <= 1e-12 * scale):
         note = "the moderator does not vary within clusters (a cluster-level moderator): only the between-cluster comparison exists"
-        return [{**base, "term": t, "note": note} for t in TERMS]
+        return [{**b, "note": note} for b in _row_keys(d, base)]
     try:
         fit = _refit(f.spec.kind, Xd, d, nd, plan)
     except (EngineError, np.linalg.LinAlgError, ValueError) as exc:
-        return [{**base, "term": t, "note": f"the decomposed model could not be fitted: {exc}"} for t in TERMS]
+        return [{**b, "note": f"the decomposed model could not be fitted: {exc}"} for b in _row_keys(d, base)]
     out = []
-    for t in TERMS:
-        L = np.zeros(len(nd))
-        L[nd.index(f"treat:mod[{t}]")] = 1.0
-        c = fit.contrast(L)
-        lo, hi = c.ci(plan.analysis.ci_level)
-        out.append({**base, "term": t, "estimate": c.estimate, "std_error": c.std_error, "ci_low": lo, "ci_high": hi,
-                    "p_value": c.p_value, "df": c.df, "note": ""})
+    for arm, t_name in zip(_arms(d), treat_names):
+        for j, level in _levels(d):
+            for t in TERMS:
+                cols = d.mod_names if j is None else (d.mod_names[j],)
+                L = np.zeros((len(cols), len(nd)))
+                for r, m in enumerate(cols):
+                    L[r, nd.index(f"{t_name}:{m}[{t}]")] = 1.0
+                row = {**base, "term": t, "level": level, "comparison": d.comparison(arm), "note": ""}
+                if j is None:
+                    w = fit.wald(L)
+                    row.update(p_value=w.p_value, df=w.df_den)
+                else:
+                    c = fit.contrast(L[0])
+                    lo, hi = c.ci(plan.analysis.ci_level)
+                    row.update(estimate=c.estimate, std_error=c.std_error, ci_low=lo, ci_high=hi, p_value=c.p_value, df=c.df)
+                out.append(row)
     return out
 
 

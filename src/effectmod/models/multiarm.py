@@ -119,7 +119,8 @@ def comparison_views(design: Design) -> list[tuple[str, Design]]:
         out.append((design.comparison(arm), replace(
             design, X=design.X[keep], y=design.y[keep], rows=design.rows[keep], names=names, arms=(), control="",
             groups=None if design.groups is None else design.groups[keep],
-            times=None if design.times is None else design.times[keep])))
+            times=None if design.times is None else design.times[keep],
+            clusters=None if design.clusters is None else design.clusters[keep])))
     return out
 
 

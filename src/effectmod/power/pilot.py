@@ -26,17 +26,6 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
                          "clusters; power for cluster trials (number and size of clusters, design effect) is not available "
                          "yet: remove data.cluster from a copy of the plan and inflate the sample size by the design effect "
                          "1 + (m - 1) x ICC (conservative for a moderator that varies within clusters)")
-    if trial.multi_arm:
-        # multi-arm: each comparison simulated as a two-arm trial of that arm and the control, fitted
-        # to those two arms of the pilot; its tests are named by the outcome and the comparison
-        models: list[PilotModel] = []
-        skipped_arms: tuple[str, ...] = ()
-        for arm in plan_obj.data.treated_arms:
-            one = plan_obj.model_copy(update={"data": plan_obj.data.model_copy(update={"treated": arm})})
-            source = pilot_source(data, one, errors)
-            models += [replace(m, outcome=f"{m.outcome} [{arm} vs {plan_obj.data.control}]") for m in source.models]
-            skipped_arms = source.skipped
-        return PilotSource(tuple(models), errors, skipped_arms)
     survival = [o.name for o in plan_obj.outcomes if o.type == "time_to_event"]
     if survival:
         from ..errors import PlanError
@@ -44,9 +33,21 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
                          "time-to-event outcomes yet (its pilot models are linear or logistic); give --plan a plan "
                          "without them"])
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
+    skipped = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
+    if trial.multi_arm:
+        typed = [o.name for o in plan_obj.outcomes if o.type in ("count", "ordinal")]
+        if typed:
+            from ..errors import PlanError
+            raise PlanError([f"outcomes: {', '.join(repr(s) for s in typed)}: power from a multi-arm pilot simulates "
+                             "continuous and binary outcomes only; give --plan a plan without them, or one comparison "
+                             "(data.treated one arm) at a time"])
+        # multi-arm: every arm simulated jointly in one model per outcome x moderator (power.multiarm);
+        # each comparison's tests are named by the outcome and the comparison
+        from .multiarm import multiarm_models
+        return PilotSource(tuple(multiarm_models(plan_obj, trial, single, skipped, _pilot_model, _ate_model)), errors,
+                           tuple(skipped))
     models = []
     seen_ate: set = set()
-    skipped = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
     for spec in model_specs(single, trial):
         if spec.moderator in skipped and (spec.outcome, spec.timepoint) in seen_ate:
             continue

@@ -42,6 +42,10 @@ class PilotModel:
     thresholds: np.ndarray | None = None      # ordinal: the pilot fit's thresholds (coef's intercept slot is 0)
     theta: float = float("nan")               # negative binomial dispersion of the pilot fit
     offset: np.ndarray | None = None          # (m,) log(exposure) of the pilot rows, resampled with them
+    # multi-arm (power.multiarm): every treated arm's indicator column and its products with the
+    # moderator columns, redrawn together in each simulated trial; () for a two-arm model
+    arm_cols: tuple[int, ...] = ()
+    arm_inter_cols: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,10 @@ class PilotSource:
 def pilot_coef(model: PilotModel, size: Size) -> np.ndarray:
     coef = model.coef.copy()
     if model.moderator and model.inter_cols:
+        # multi-arm: the grid's size applies to every arm's interaction
+        cols = [c for arm in model.arm_inter_cols for c in arm] or list(model.inter_cols)
         if size.value is None:
-            coef[list(model.inter_cols)] *= size.scale
+            coef[cols] *= size.scale
         elif size.moderator == model.moderator and size.outcome in (None, model.outcome):
-            coef[list(model.inter_cols)] = size.value
+            coef[cols] = size.value
     return coef

@@ -113,11 +113,14 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
         m = model.rows.shape[0]
         pick = child.integers(0, m, size=(reps, n))
         X = model.rows[pick]                                   # (reps, n, p)
-        arms = np.r_[np.ones(n // 2), np.zeros(n - n // 2)]
-        treat = child.permuted(np.broadcast_to(arms, (reps, n)).copy(), axis=-1)
-        X[..., model.treat_col] = treat
-        for mc, ic in zip(model.mod_cols, model.inter_cols):
-            X[..., ic] = treat * X[..., mc]
+        if model.arm_cols:
+            _allocate_arms(X, model, n, reps, child)
+        else:
+            arms = np.r_[np.ones(n // 2), np.zeros(n - n // 2)]
+            treat = child.permuted(np.broadcast_to(arms, (reps, n)).copy(), axis=-1)
+            X[..., model.treat_col] = treat
+            for mc, ic in zip(model.mod_cols, model.inter_cols):
+                X[..., ic] = treat * X[..., mc]
         eta = X @ pilot_coef(model, size)
         test = model.inter_cols[0] if model.moderator else model.treat_col
         if model.family == "ordinal":
@@ -186,6 +189,19 @@ def ordinal_rejections(model, X, eta, test, rng, alpha: float) -> int:
         if not fit.diverged:
             hits += int(_reject(fit.coef[test], np.sqrt(fit.vcov[test, test]), None, alpha))
     return hits
+
+
+def _allocate_arms(X: np.ndarray, model, n: int, reps: int, rng) -> None:
+    """Multi-arm: n participants allocated equally to the control (code 0) and each treated arm
+    (the remainder to the first arms), every arm's indicator and products rewritten in X."""
+    k = len(model.arm_cols) + 1
+    codes = np.arange(n) % k
+    alloc = rng.permuted(np.broadcast_to(codes, (reps, n)).copy(), axis=-1)
+    for a, col in enumerate(model.arm_cols, start=1):
+        ind = (alloc == a).astype(float)
+        X[..., col] = ind
+        for mc, ic in zip(model.mod_cols, model.arm_inter_cols[a - 1] if model.arm_inter_cols else ()):
+            X[..., ic] = ind * X[..., mc]
 
 
 def run_chunk(source, n: int, size: Size, reps: int, seed: int, key: tuple[int, int], alpha: float) -> dict:

@@ -53,3 +53,36 @@ def cluster_plan(se: str = "CR2") -> dict:
             "outcomes": [{"name": "y", "type": "continuous", "followups": {"end": "y"}}],
             "moderators": [{"name": "x", "column": "x", "type": "continuous"}],
             "analysis": analysis}
+
+
+def simulated_cluster_trial(n_clusters: int, cluster_size: int | tuple[int, int], icc: float = 0.05,
+                            moderator_icc: float = 0.2, interaction: float = 0.0, effect: float = 0.3,
+                            seed: int = 2024):
+    """``simulate_cluster_trial``'s data with the plan that analyses it (CR2) and the truth, as a
+    ``SimulatedTrial`` (what `effectmod simulate --scenario cluster` writes). The analysis model
+    y ~ arm * x is correctly specified (x has mean 0 and is independent of the cluster effect),
+    so the estimand of the arm x x coefficient is ``interaction`` exactly."""
+    from . import SimulatedTrial
+    data = simulate_cluster_trial(n_clusters, cluster_size, icc=icc, moderator_icc=moderator_icc,
+                                  interaction=interaction, effect=effect, seed=seed)
+    plan = {"title": f"Simulated cluster-randomised trial ({n_clusters} clusters)", **cluster_plan("CR2")}
+    plan["analysis"]["seed"] = int(seed)
+    size = list(cluster_size) if isinstance(cluster_size, tuple) else int(cluster_size)
+    truth = {
+        "scenario": "cluster", "n": int(len(data)), "seed": int(seed), "dropout": "none",
+        "outcome_scale": "latent",
+        "parameters": {"clusters": int(n_clusters), "cluster_size": size, "icc": float(icc),
+                       "moderator_icc": float(moderator_icc), "effect": float(effect),
+                       "interaction": float(interaction), "x_main_effect": 0.5},
+        "definitions": {
+            "model": "y = effect * arm + interaction * arm * x + 0.5 * x + u_cluster + e, half of the clusters "
+                     "treated; Var(u) = icc, Var(e) = 1 - icc; x = between-cluster part (variance "
+                     "moderator_icc) + within-cluster part (variance 1 - moderator_icc)",
+            "estimand": "population value of the arm x x coefficient in y ~ arm * x (equal to interaction)",
+        },
+        "interactions": [{"moderator": "x", "column": "x", "outcome": "y", "timepoint": "end",
+                          "dgp_interaction": float(interaction), "estimand": float(interaction)}],
+        "average_effects": [{"outcome": "y", "timepoint": "end", "dgp_effect": float(effect),
+                             "estimand": float(effect)}],
+    }
+    return SimulatedTrial(data, plan, truth)

@@ -145,3 +145,39 @@ lines <- do.call(paste, c(lapply(dcols, function(c) {
 }), sep = ","))
 writeLines(c(paste(dcols, collapse = ","), lines), "reference_decomposition.csv")
 print(dec, digits = 6, row.names = FALSE)
+
+## Categorical moderators in the decomposition (../decomposition.R): each non-reference level's
+## indicator decomposed into its cluster-mean-centred value and its cluster mean (the share of
+## the school at that level), lm / glm on those columns with CR2 (HTZ joint rows) or CR0
+## (chi-square joint rows). father_education only: sector (school_type) is a school-level
+## characteristic, constant within schools, so it has no within-school part (effectmod leaves its
+## rows empty with a note). The continuous and binary moderators above, recomputed with the shared
+## function, agree with reference_decomposition.csv (checked here). Writes
+## reference_decomposition_categorical.csv.
+source("../decomposition.R")
+cat_dec <- list()
+for (o in p$outcomes) {
+  family <- if (o$type == "binary") "binomial" else "gaussian"
+  for (t in names(o$followups)) {
+    y <- code_outcome(d[[o$followups[[t]]]], list(type = o$type, event = as.character(o$event)))
+    for (mod in p$moderators) {
+      cm <- code_moderator(d[[mod$column]], list(type = mod$type, name = mod$name,
+                                                 reference = as.character(mod$reference)))
+      arm <- factor(d$.treat, levels = c(0, 1))
+      if (mod$type != "categorical") {
+        chk <- decomposed_rows(y, arm, school, cm$x, family, "")
+        old <- dec[dec$outcome == o$name & dec$moderator == mod$name, ]
+        stopifnot(max(abs(chk$estimate - old$estimate) / abs(old$estimate)) < 1e-10,
+                  max(abs(chk$std_error - old$std_error) / old$std_error) < 1e-10)
+        next
+      }
+      if (mod$name == "sector") next
+      r <- decomposed_rows(y, arm, school, cm$x, family, cm$levels[-1])
+      cat_dec[[length(cat_dec) + 1]] <- cbind(outcome = o$name, timepoint = t, moderator = mod$name,
+        model = if (family == "binomial") "logistic" else "linear", r, n = length(y))
+    }
+  }
+}
+cat_dec <- do.call(rbind, cat_dec)
+write_decomposition(cat_dec, "reference_decomposition_categorical.csv")
+print(cat_dec, digits = 6, row.names = FALSE)

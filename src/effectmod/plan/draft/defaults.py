@@ -63,22 +63,25 @@ def yaml_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def drafted_analysis() -> dict[str, Any]:
-    """The `analysis:` values a draft writes: the schema defaults with ``DRAFT_OVERRIDES`` applied."""
-    return {name: (DRAFT_OVERRIDES[name][0] if name in DRAFT_OVERRIDES else default(Analysis, name))
+def drafted_analysis(extra: dict[str, tuple[Any, str]] | None = None) -> dict[str, Any]:
+    """The `analysis:` values a draft writes: the schema defaults with ``DRAFT_OVERRIDES`` (and the
+    data's own ``extra`` choices, e.g. se: CR2 with a drafted cluster) applied."""
+    overrides = {**DRAFT_OVERRIDES, **(extra or {})}
+    return {name: (overrides[name][0] if name in overrides else default(Analysis, name))
             for name in Analysis.model_fields}
 
 
-def analysis_lines() -> list[str]:
+def analysis_lines(extra: dict[str, tuple[Any, str]] | None = None) -> list[str]:
     """The `analysis:` section: one line per field of the schema, in its order, commented with the
     allowed values and the field's description (and, for an override, why init chose it)."""
     lines = ["analysis:"]
-    for name, value in drafted_analysis().items():
+    overrides = {**DRAFT_OVERRIDES, **(extra or {})}
+    for name, value in drafted_analysis(extra).items():
         info = Analysis.model_fields[name]
         comment = " ".join(part for part in (
             f"{choices_text(Analysis, name)}:" if choices(Analysis, name) else "",
             info.description or "") if part)
-        if name in DRAFT_OVERRIDES:
-            comment += f" (init's choice: {DRAFT_OVERRIDES[name][1]}; the schema default is {yaml_value(default(Analysis, name))})"
+        if name in overrides:
+            comment += f" (init's choice: {overrides[name][1]}; the schema default is {yaml_value(default(Analysis, name))})"
         lines.append(f"  {name}: {yaml_value(value)}   # {comment}")
     return lines

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...data.load import read_data
+from .clusters import guess_cluster
 from .columns import (
     ARM_NAME,
     BASE_WORDS,
@@ -101,6 +102,7 @@ def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str]
         _long_outcomes(cols, draft, used)
     else:
         _wide_outcomes(cols, draft, used)
+    guess_cluster(cols, draft, used)
     _moderators(cols, draft, used)
     for o in draft.outcomes:
         o.label = outcome_label(o, draft.labels)

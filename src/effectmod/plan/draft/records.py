@@ -57,3 +57,6 @@ class Draft:
     labels: dict[str, str] = field(default_factory=dict)     # variable labels of an SPSS/Stata file
     later: set[str] = field(default_factory=set)             # columns named as measured after baseline
     unsupported: list[str] = field(default_factory=list)     # outcomes of a type this version cannot analyse
+    cluster: str | None = None                # data.cluster guessed (plan/draft/clusters.py)
+    cluster_note: str = ""
+    cluster_suggested: bool = False           # only suggested (a commented-out line): clusters hold several arms

@@ -66,6 +66,10 @@ def render_draft(d: Draft) -> str:
         out.append(f"  time: {_name(d.time)}   # CONFIRM: long format (one row per visit); times found: {_levels_text(d.time_levels)}")
     else:
         out.append("  # time: only for long data (one row per participant and visit): the column holding the time")
+    if d.cluster and d.cluster_suggested:
+        out.append(f"  # cluster: {_name(d.cluster)}   # CONFIRM: {d.cluster_note}")
+    elif d.cluster:
+        out.append(f"  cluster: {_name(d.cluster)}   # CONFIRM: the column of each participant's cluster ({d.cluster_note})")
     if d.sheet is not None:
         out.append(f"  sheet: {_q(d.sheet)}   # Excel: the sheet to read (name or 0-based index)")
     if d.missing_codes:
@@ -109,7 +113,8 @@ def render_draft(d: Draft) -> str:
                 for c, lv in d.covariates]
     else:
         out += ["", "covariates: []   # TODO: columns adjusted for in every model (e.g. stratification factors: [site, age])"]
-    out += ["", *analysis_lines()]
+    clustered = {"se": ("CR2", "data.cluster is drafted: cluster-robust standard errors")} if d.cluster and not d.cluster_suggested else None
+    out += ["", *analysis_lines(clustered)]
     return "\n".join(out) + "\n"
 
 
