@@ -19,6 +19,7 @@ from ..engines.ols import fit_ols_batch
 from ..models.fit import FittedModel
 from ..plan.schema import Plan
 from ..records import ROW_KEY
+from .bootstrap_linear import linear_draws
 from .resample import counts_to_indices, percentile_interval
 
 
@@ -101,8 +102,13 @@ def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, p
     and ``boot_replicates`` (the replicates that gave an estimate; 0 and empty bounds for rows
     with no estimate, e.g. joint tests and models that were not estimable)."""
     out = []
+    # linear models: all at once, models on the same participants sharing their products
+    linear = linear_draws(fitted, counts)
     for i, model in enumerate(fitted):
-        draws = bootstrap_draws(model, counts, plan) if model.fit is not None else {}
+        if i in linear:
+            draws = linear[i]
+        else:
+            draws = bootstrap_draws(model, counts, plan) if model.fit is not None else {}
         for row in model.rows:
             key = (row["timepoint"], row["term"])
             lo, hi, valid = np.nan, np.nan, 0
