@@ -136,9 +136,18 @@ def moderator_affine_in_baseline(baseline: np.ndarray, values: np.ndarray, kind:
     a, b = baseline[seen], values[seen]
     if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return False
-    za = (a - a.mean()) / a.std()
-    zb = (b - b.mean()) / b.std()
-    return bool(min(np.max(np.abs(za - zb)), np.max(np.abs(za + zb))) <= AFFINE_TOL)
+    ma, sa, mb, sb = a.mean(), a.std(), b.mean(), b.std()
+    same = opposite = True
+    # in blocks of rows, stopping at the first block that rules out both signs (a real moderator
+    # does so at once; a million rows otherwise cost several full-length temporaries per model)
+    for start in range(0, a.size, 65_536):
+        za = (a[start:start + 65_536] - ma) / sa
+        zb = (b[start:start + 65_536] - mb) / sb
+        same = same and bool(np.max(np.abs(za - zb)) <= AFFINE_TOL)
+        opposite = opposite and bool(np.max(np.abs(za + zb)) <= AFFINE_TOL)
+        if not (same or opposite):
+            return False
+    return True
 
 
 def moderator_centre(values: np.ndarray) -> float:
