@@ -230,12 +230,14 @@ def scale_child(n: int, moderators: int) -> None:
             "moderators": mods, "analysis": {"model": "linear"}}
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
+    cpu = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = em.analyze(frame, plan)
     elapsed = time.perf_counter() - t
+    cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak / 1024, "data_mb": frame.memory_usage(deep=True).sum() / 2**20,
+    print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": peak / 1024, "data_mb": frame.memory_usage(deep=True).sum() / 2**20,
                       "rss_before_mb": before / 1024, "rows": len(res.table)}))
 
 
@@ -247,11 +249,12 @@ def bench_scale(n: int, moderators: int) -> list[dict]:
         return []
     r = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"  scale: {n:,} participants x {moderators} moderators x 2 outcomes x 1 follow-up "
-          f"({r['rows']} rows): {r['seconds']:.1f} s, peak memory {r['peak_mb']:.0f} MB "
+          f"({r['rows']} rows): {r['seconds']:.1f} s ({r['cpu_seconds']:.1f} s of CPU), peak memory {r['peak_mb']:.0f} MB "
           f"(the data frame itself {r['data_mb']:.0f} MB; {r['rss_before_mb']:.0f} MB before the analysis)")
     res = line(f"scale {n:,} participants, {2 * moderators} models", r["seconds"], None,
                f"peak RSS {r['peak_mb']:.0f} MB (target <= 1536 MB)", "target <= 5 s")
     res["peak_mb"] = r["peak_mb"]
+    res["cpu_s"] = r["cpu_seconds"]
     return [res]
 
 

@@ -2,6 +2,8 @@
 (missing, repeated, written two ways, near duplicates) and the rows outside the arms counted."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -94,7 +96,12 @@ def show_spellings(merged: dict[str, list[str]], limit: int = 5) -> str:
     return "; ".join(parts) + more
 
 
+_NUMBERS_ONLY = re.compile(r"[0-9.+|-]*")
+
+
 def near_duplicate_ids(ids: np.ndarray) -> list[str]:
+    if _NUMBERS_ONLY.fullmatch("|".join(str(k) for k in ids)):
+        return []   # numbers only (no spaces, no letters): no two can differ only in case or spaces
     text = pd.Series(ids, dtype=object).astype(str)
     if text.str.replace(r"\s+", "", regex=True).str.casefold().nunique() == text.nunique():
         return []   # the common case, found without a Python loop over a million ids

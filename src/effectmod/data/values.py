@@ -85,8 +85,8 @@ def keys_of(series: pd.Series, tokens: str = "auto") -> np.ndarray:
     ``"missing"`` always missing (ids, times); ``"text"`` always levels.
     """
     keys = _raw_keys(series)
-    if tokens == "text":
-        return keys
+    if tokens == "text" or (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype)):
+        return keys     # keys of numbers and true/false are never words such as 'NA'
     distinct = {k for k in pd.unique(keys) if k is not None}
     found = {k for k in distinct if is_missing_token(k)}
     if not found:
