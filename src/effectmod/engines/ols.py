@@ -197,6 +197,11 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         yc = Y - Y.mean()
         wy = W @ yc
         tss = W @ (yc * yc) - wy * wy / wsum
+    elif weights is None:
+        # many responses on one unweighted design (permutations): row dot products, no B x n squares
+        rss = np.einsum("bn,bn->b", resid, resid)
+        yc = Ymat - Ymat.mean(axis=1, keepdims=True)
+        tss = np.einsum("bn,bn->b", yc, yc)
     else:
         rss = (resid * resid * wts).sum(axis=1)
         ybar = (Ymat * wts).sum(axis=1) / wsum
