@@ -103,7 +103,16 @@ def _columns(trial: TrialData, outcome: str, moderator: str | None, adjust_for_b
         cols.append(trial.treat * mod[:, j])
         names.append(f"treat:{name}")
     terms = tuple(m.column_names) if m.type == "categorical" else ("",)
-    return np.column_stack(cols), names, mod_names, terms, use_baseline, centre
+    return _stack(cols), names, mod_names, terms, use_baseline, centre
+
+
+def _stack(cols) -> np.ndarray:
+    """np.column_stack of 1-D columns, written column by column into one (n, k) array (the same
+    numbers; several times faster for a million rows)."""
+    out = np.empty((len(cols[0]), len(cols)))
+    for j, c in enumerate(cols):
+        out[:, j] = c
+    return out
 
 
 def _plain_columns(trial: TrialData, o, adjust_for_baseline: bool):
@@ -116,7 +125,7 @@ def _plain_columns(trial: TrialData, o, adjust_for_baseline: bool):
     for j, c in enumerate(trial.covariates.names):
         cols.append(trial.covariates.matrix[:, j])
         names.append(f"cov[{c}]")
-    return np.column_stack(cols), names, (), ("",), use_baseline, ()
+    return _stack(cols), names, (), ("",), use_baseline, ()
 
 
 # Largest deviation, in SDs, of the standardised moderator from the standardised baseline (or
@@ -186,7 +195,8 @@ def single_design(trial: TrialData, outcome: str, moderator: str | None, timepoi
     lost, excluded = _exclusions(trial, outcome, moderator, use_baseline, np.isnan(y),
                                  f"outcome missing at follow-up {timepoint}")
     keep = ~lost
-    return Design(X[keep], y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
+    # np.compress copies whole rows: several times faster than boolean indexing of a 2-D array
+    return Design(np.compress(keep, X, axis=0), y[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
                   timepoints=(timepoint,), mod_centre=centre)
 
 
