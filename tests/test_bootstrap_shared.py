@@ -120,3 +120,11 @@ def test_bootstrap_frame_unchanged_by_the_shared_path(small):
             row = frame[(frame["moderator"] == model.spec.moderator) & (frame["outcome"] == model.spec.outcome)
                         & (frame["term"] == term)]
             assert int(row["boot_replicates"].iloc[0]) == int(np.isfinite(v).sum())
+
+
+def test_no_and_one_replicate_run(small):
+    plan, trial, fitted = small
+    for replicates in (0, 1):
+        counts = stratified_bootstrap_counts(trial.treat, replicates, np.random.default_rng(1))
+        frame = bootstrap_frame(fitted, plan, counts)
+        assert (frame["boot_replicates"] <= replicates).all() and frame["boot_ci_low"].isna().all()

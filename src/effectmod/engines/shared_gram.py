@@ -76,6 +76,8 @@ def fit_shared_rows(designs: list[tuple[np.ndarray, np.ndarray, list[int]]], W: 
     weights W (B, n); all designs have the same n rows (the same participants, in order)."""
     W = np.asarray(W, dtype=float)
     B, n = W.shape
+    if B == 0:
+        return [SharedFit(np.empty((0, len(asked))), np.zeros(0, dtype=bool)) for _, _, asked in designs]
     # distinct standardised columns (outcomes included, as centred columns), keyed by their bytes
     index: dict[bytes, int] = {}
     cols: list[np.ndarray] = []
