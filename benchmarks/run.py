@@ -124,12 +124,17 @@ def bench_bootstrap(B: int, repeats: int, quick: bool) -> list[dict]:
             smf.ols(formula, data=frame.iloc[picks[picks >= 0]]).fit().params
     per_formula = (time.perf_counter() - t) / (len(sample) * k_formula)
     models = len(fitted)
-    print(f"  bootstrap: {models} models, B = {B}; effectmod {1000 * t_ours / models:.2f} ms per model "
-          f"(arithmetic floor about 0.3 ms per model: {t_ours / models / 3e-4:.0f}x above it)")
+    floor = median_time(gram_floor(fitted, counts), max(repeats, 5)) / models
+    print(f"  bootstrap: {models} models, B = {B}; effectmod {1000 * t_ours / models:.2f} ms per model; "
+          f"arithmetic floor {1000 * floor:.2f} ms per model (one float64 GEMM of the counts with each model's "
+          f"p(p+1)/2 + p + 1 column products, rows gathered beforehand: what any normal-equations refit computes): "
+          f"{t_ours / models / floor:.1f}x the floor (target <= 5x)")
+    first = line(f"bootstrap B={B}, {models} linear models", t_ours, per_array * B * models,
+                 f"statsmodels OLS on prebuilt arrays: {len(sample) * k_arrays} refits timed, extrapolated to {B * models}",
+                 "target <= 5x the floor")
+    first.update(floor_per_model_s=floor, ratio_to_floor=t_ours / models / floor)
     return [
-        line(f"bootstrap B={B}, {models} linear models", t_ours, per_array * B * models,
-             f"statsmodels OLS on prebuilt arrays: {len(sample) * k_arrays} refits timed, extrapolated to {B * models}",
-             "target < 0.5 s, >= 20x"),
+        first,
         line(f"bootstrap B={B}, vs formula refits", t_ours, per_formula * B * models,
              f"statsmodels formula refits: {len(sample) * k_formula} timed, extrapolated to {B * models}"),
     ]
@@ -168,6 +173,21 @@ def bench_cox_bootstrap(B: int, repeats: int, quick: bool) -> list[dict]:
                  f"statsmodels PHReg (Efron) loop: {k} refits timed, extrapolated to {B}", "target >= 20x")]
 
 
+def gram_floor(fitted, counts: np.ndarray):
+    """The arithmetic floor of a bootstrap of linear models: per model, one GEMM of the (B, n)
+    resample counts (already gathered to the model's rows, as float64) with the products of its
+    columns and outcome (the weighted Gram matrix and X'Wy of every replicate), single-threaded
+    as effectmod runs it. Returns the function to time."""
+    from effectmod.engines.linalg import _single_thread_matmul
+    work = []
+    for fm in fitted:
+        d = fm.design
+        Z = np.column_stack([d.X, d.y])
+        iu, ju = np.triu_indices(Z.shape[1])
+        work.append((counts[:, d.rows].astype(float), Z[:, iu] * Z[:, ju]))
+    return lambda: [_single_thread_matmul(W, Z) for W, Z in work]
+
+
 # ---------------------------------------------------------------- 2. power
 
 def bench_power(trials: int, repeats: int, quick: bool) -> list[dict]:
@@ -199,7 +219,7 @@ def bench_power(trials: int, repeats: int, quick: bool) -> list[dict]:
                     sm.OLS(y[ok], np.column_stack(cols)[ok]).fit().pvalues
     ref = (time.perf_counter() - t) / k * trials
     how = f"statsmodels OLS on arrays: {k} trials x 36 fits timed, extrapolated to {trials} trials"
-    return [line(f"power {trials} trials x 32 tests (+4 ATE), 1 process", t_serial, ref, how, "target < 5 s, >= 20x"),
+    return [line(f"power {trials} trials x 32 tests (+4 ATE), 1 process", t_serial, ref, how, "target >= 30x"),
             line(f"power {trials} trials x 32 tests, {os.cpu_count()} processes", t_pool, ref, how)]
 
 
@@ -246,12 +266,14 @@ def scale_child(n: int, moderators: int) -> None:
             "moderators": mods, "analysis": {"model": "linear"}}
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
+    cpu = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = em.analyze(frame, plan)
     elapsed = time.perf_counter() - t
+    cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak / 1024, "data_mb": frame.memory_usage(deep=True).sum() / 2**20,
+    print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": peak / 1024, "data_mb": frame.memory_usage(deep=True).sum() / 2**20,
                       "rss_before_mb": before / 1024, "rows": len(res.table)}))
 
 
@@ -263,11 +285,12 @@ def bench_scale(n: int, moderators: int) -> list[dict]:
         return []
     r = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"  scale: {n:,} participants x {moderators} moderators x 2 outcomes x 1 follow-up "
-          f"({r['rows']} rows): {r['seconds']:.1f} s, peak memory {r['peak_mb']:.0f} MB "
+          f"({r['rows']} rows): {r['seconds']:.1f} s ({r['cpu_seconds']:.1f} s of CPU), peak memory {r['peak_mb']:.0f} MB "
           f"(the data frame itself {r['data_mb']:.0f} MB; {r['rss_before_mb']:.0f} MB before the analysis)")
     res = line(f"scale {n:,} participants, {2 * moderators} models", r["seconds"], None,
-               f"peak RSS {r['peak_mb']:.0f} MB (target < 4096 MB)", "target < 20 s")
+               f"peak RSS {r['peak_mb']:.0f} MB (target <= 1536 MB)", "target <= 5 s")
     res["peak_mb"] = r["peak_mb"]
+    res["cpu_s"] = r["cpu_seconds"]
     return [res]
 
 

@@ -2,6 +2,8 @@
 (missing, repeated, written two ways, near duplicates) and the rows outside the arms counted."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -103,7 +105,19 @@ def show_spellings(merged: dict[str, list[str]], limit: int = 5) -> str:
     return "; ".join(parts) + more
 
 
+_NUMBERS_ONLY = re.compile(r"[0-9.+|-]*")
+
+
+def _numbers_only(ids: np.ndarray) -> bool:
+    try:
+        return _NUMBERS_ONLY.fullmatch("|".join(ids)) is not None
+    except TypeError:       # a missing id (None): the general check below
+        return False
+
+
 def near_duplicate_ids(ids: np.ndarray) -> list[str]:
+    if _numbers_only(ids):
+        return []   # numbers only (no spaces, no letters): no two can differ only in case or spaces
     text = pd.Series(ids, dtype=object).astype(str)
     if text.str.replace(r"\s+", "", regex=True).str.casefold().nunique() == text.nunique():
         return []   # the common case, found without a Python loop over a million ids

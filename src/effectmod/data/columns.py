@@ -8,7 +8,7 @@ import pandas as pd
 from ..plan.schema import Plan, covariate_column
 from .load import closest_columns
 from .problems import Problems
-from .values import is_missing_token, keys_of, value_key
+from .values import float_code_hits, is_missing_token, keys_of, value_key
 
 # R writes a missing value as NA in every column (write.csv); files from R are common, so NA is
 # missing unless the plan lists its missing codes itself
@@ -27,9 +27,12 @@ def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | No
         codes.add(R_MISSING)
     if not codes:
         return frame
-    out = frame.copy()
+    out = frame.copy(deep=False)     # columns with codes are replaced, never written into
     # only the plan's columns: the others are never analysed, and keying every cell costs time
     for col in [c for c in plan.data_columns() if c in out.columns]:
+        fast = float_code_hits(out[col], codes)
+        if fast is not None and not fast.any():
+            continue
         keys = keys_of(out[col], tokens="text")
         hit = np.isin(keys, list(codes))
         if not hit.any():

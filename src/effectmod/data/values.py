@@ -85,8 +85,8 @@ def keys_of(series: pd.Series, tokens: str = "auto") -> np.ndarray:
     ``"missing"`` always missing (ids, times); ``"text"`` always levels.
     """
     keys = _raw_keys(series)
-    if tokens == "text":
-        return keys
+    if tokens == "text" or (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype)):
+        return keys     # keys of numbers and true/false are never words such as 'NA'
     distinct = {k for k in pd.unique(keys) if k is not None}
     found = {k for k in distinct if is_missing_token(k)}
     if not found:
@@ -114,7 +114,34 @@ def _raw_keys(series: pd.Series) -> np.ndarray:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         keys = np.array([value_key(v) for v in np.asarray(uniques, dtype=object)] + [None], dtype=object)
         return keys[codes]      # code -1 (missing) picks the trailing None
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":
+        # only text (and missing): equal keys come from equal strings, so one value_key per
+        # distinct string, as for typed columns (1, 1.0 and True cannot occur here)
+        codes, uniques = pd.factorize(series, use_na_sentinel=False)
+        keys = np.array([value_key(v) for v in np.asarray(uniques, dtype=object)], dtype=object)
+        return keys[codes]
     return np.array([value_key(v) for v in series.tolist()], dtype=object)
+
+
+def float_code_hits(series: pd.Series, codes: set[str]) -> np.ndarray | None:
+    """For a column of floats: which cells' value_key is in ``codes``, by comparing numbers
+    (no key per cell); None when a code could match in a way numbers do not tell (then key it)."""
+    if not (pd.api.types.is_float_dtype(series.dtype)
+            and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype)):
+        return None
+    numbers = []
+    for k in codes:
+        try:
+            number = float(k)
+        except ValueError:
+            if k in ("true", "false"):
+                return None
+            continue            # text that is not a number is never a float's key
+        if not math.isfinite(number) or value_key(number) != k:
+            return None
+        numbers.append(number)
+    values = series.to_numpy()
+    return np.isin(values, numbers) if numbers else np.zeros(len(values), dtype=bool)
 
 
 class RowNames:

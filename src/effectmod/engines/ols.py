@@ -98,6 +98,13 @@ def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> 
     names = tuple(names) if names is not None else tuple(f"x{j}" for j in range(p))
     if n <= p:
         raise RankDeficient([f"only {n} observations for {p} coefficients"])
+    if n >= GRAM_MIN_ROWS and se == "classical":
+        # very many rows: the same fit from sums over row blocks (None: the gates want the rows)
+        from .ols_large import fit_ols_blocks
+        large = fit_ols_blocks(X, y, GRAM_CONDITION_LIMIT)
+        if large is not None:
+            coef, vcov, df_resid, sigma2, r_squared = large
+            return OLSFit(coef, vcov, names, n, df_resid, sigma2, r_squared, se)
     centre, scale, intercept = _scaling(X)
     Xs = (X - centre) / scale
     if n >= GRAM_MIN_ROWS and gram_inverse((Xs.T @ Xs)[None])[1][0]:
@@ -190,6 +197,11 @@ def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         yc = Y - Y.mean()
         wy = W @ yc
         tss = W @ (yc * yc) - wy * wy / wsum
+    elif weights is None:
+        # many responses on one unweighted design (permutations): row dot products, no B x n squares
+        rss = np.einsum("bn,bn->b", resid, resid)
+        yc = Ymat - Ymat.mean(axis=1, keepdims=True)
+        tss = np.einsum("bn,bn->b", yc, yc)
     else:
         rss = (resid * resid * wts).sum(axis=1)
         ybar = (Ymat * wts).sum(axis=1) / wsum

@@ -19,6 +19,7 @@ from ..engines.ols import fit_ols_batch
 from ..models.fit import FittedModel
 from ..plan.schema import Plan
 from ..records import ROW_KEY
+from .bootstrap_linear import comparison_targets, draw_key, linear_draws
 from .resample import counts_to_indices, percentile_interval
 
 
@@ -30,8 +31,8 @@ def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[
         assert spec.timepoint is not None       # a linear model is fitted per follow-up
         W = counts[:, d.rows]
         batch = fit_ols_batch(d.X, d.y, W)
-        return {_key(spec.timepoint, term, cmp): batch.coef[:, d.index(f"{d.treat_name(arm)}:{name}")]
-                for arm, cmp in _targets(d) for term, name in zip(d.terms, d.mod_names)}
+        return {draw_key(spec.timepoint, term, cmp): batch.coef[:, d.index(f"{d.treat_name(arm)}:{name}")]
+                for arm, cmp in comparison_targets(d) for term, name in zip(d.terms, d.mod_names)}
     if spec.kind == "cox":
         from .survival_bootstrap import cox_bootstrap
         return cox_bootstrap(model, counts)
@@ -48,8 +49,8 @@ def _logistic_batch(model: FittedModel, counts: np.ndarray, plan: Plan):
     d = model.design
     spec = model.spec
     coef, _, converged = fit_logistic_stacked(d.X, d.y, counts[:, d.rows].astype(float))
-    out = {_key(spec.timepoint, term, cmp): np.where(converged, coef[:, d.index(f"{d.treat_name(arm)}:{name}")], np.nan)
-           for arm, cmp in _targets(d) for term, name in zip(d.terms, d.mod_names)}
+    out = {draw_key(spec.timepoint, term, cmp): np.where(converged, coef[:, d.index(f"{d.treat_name(arm)}:{name}")], np.nan)
+           for arm, cmp in comparison_targets(d) for term, name in zip(d.terms, d.mod_names)}
     redo = np.flatnonzero(~converged)
     if redo.size:
         loop = _refit_loop(model, counts[redo], plan)
@@ -65,7 +66,7 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
     d = model.design
     spec = model.spec
     timepoints = d.timepoints
-    out = {_key(t, term, cmp): np.full(counts.shape[0], np.nan) for t in timepoints for term in d.terms for _, cmp in _targets(d)}
+    out = {draw_key(t, term, cmp): np.full(counts.shape[0], np.nan) for t in timepoints for term in d.terms for _, cmp in comparison_targets(d)}
     # row positions of each participant in the design (mixed models have several rows each)
     participants = np.unique(d.rows)
     rows_of = {p: np.flatnonzero(d.rows == p) for p in participants}
@@ -97,20 +98,10 @@ def _refit_loop(model: FittedModel, counts: np.ndarray, plan: Plan):
             # not a draw from the sampling distribution; dropped like a replicate that cannot be fitted
             continue
         for t in timepoints:
-            for arm, cmp in _targets(d):
+            for arm, cmp in comparison_targets(d):
                 for j, term in enumerate(d.terms):
-                    out[_key(t, term, cmp)][b] = fit.contrast(d.interaction_L(j, t, arm)).estimate
+                    out[draw_key(t, term, cmp)][b] = fit.contrast(d.interaction_L(j, t, arm)).estimate
     return out
-
-
-def _key(timepoint, term: str, comparison: str) -> tuple:
-    """A draw's key: (timepoint, term), and the comparison in a multi-arm model."""
-    return (timepoint, term, comparison) if comparison else (timepoint, term)
-
-
-def _targets(d) -> list[tuple[str | None, str]]:
-    """(treated arm, comparison) of each comparison: (None, "") in a two-arm design."""
-    return [(a, d.comparison(a)) for a in d.arms] if d.arms else [(None, "")]
 
 
 def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, progress=None) -> pd.DataFrame:
@@ -118,10 +109,15 @@ def bootstrap_frame(fitted: list[FittedModel], plan: Plan, counts: np.ndarray, p
     and ``boot_replicates`` (the replicates that gave an estimate; 0 and empty bounds for rows
     with no estimate, e.g. joint tests and models that were not estimable)."""
     out = []
+    # linear models: all at once, models on the same participants sharing their products
+    linear = linear_draws(fitted, counts)
     for i, model in enumerate(fitted):
-        draws = bootstrap_draws(model, counts, plan) if model.fit is not None else {}
+        if i in linear:
+            draws = linear[i]
+        else:
+            draws = bootstrap_draws(model, counts, plan) if model.fit is not None else {}
         for row in model.rows:
-            key = _key(row["timepoint"], row["term"], row.get("comparison", ""))
+            key = draw_key(row["timepoint"], row["term"], row.get("comparison", ""))
             lo, hi, valid = np.nan, np.nan, 0
             if key in draws:
                 lo, hi = percentile_interval(draws[key], plan.analysis.ci_level)

@@ -57,7 +57,10 @@ def freedman_lane_t(X: np.ndarray, y: np.ndarray, column: int, index: np.ndarray
     coef_r = fit_ols_batch(reduced, y).coef[0]
     fitted_r = reduced @ coef_r
     resid_r = y - fitted_r
-    Y = np.vstack([y, fitted_r + resid_r[index]])
+    Y = np.empty((index.shape[0] + 1, y.size))
+    Y[0] = y
+    np.take(resid_r, index, out=Y[1:])      # the permuted residuals written in place (no stacked copy)
+    Y[1:] += fitted_r
     batch = fit_ols_batch(X, Y, with_se=True, se=se)
     assert batch.std_error is not None      # with_se
     t = batch.coef[:, column] / batch.std_error[:, column]

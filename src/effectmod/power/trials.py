@@ -34,27 +34,39 @@ def stacked_t(columns: np.ndarray, y: np.ndarray, mask: np.ndarray, models) -> t
     count = w.sum(axis=1)
     Xw = np.where(mask[..., None], columns, 0.0)
     yw = np.where(mask, y, 0.0)
-    Xc = (Xw - (Xw.sum(axis=1) / count[:, None])[:, None, :]) * w[..., None]
-    yc = (yw - yw.sum(axis=1, keepdims=True) / count[:, None]) * w
-    sd = np.sqrt((Xc * Xc).sum(axis=1) / count[:, None])
-    Xc /= np.where(sd > 0, sd, 1.0)[:, None, :]
-    # one Gram matrix per trial serves every model of this response: a model's normal equations
-    # are a block of it. Trials whose block is well conditioned pass the rank rule without a QR
-    # (engines.linalg.gram_inverse); the others go through the engines' QR and rank rule.
-    gram = np.einsum("bnk,bnl->bkl", Xc, Xc)
-    gy = np.einsum("bnk,bn->bk", Xc, yc)
-    yy = (yc * yc).sum(axis=1)
+    # centred, scaled cross-products from the raw ones (batched BLAS products, no centred
+    # B x n x k copies): G_c = X'WX - s s'/count; the columns' means are a few SDs at most, so
+    # this loses a digit or two of sixteen (the centred design itself is formed only for the
+    # trials that go to the QR below)
+    XwT = Xw.transpose(0, 2, 1)
+    total = Xw.sum(axis=1)                                          # (B, k)
+    ybar = yw.sum(axis=1) / count
+    mean = total / count[:, None]
+    gram = XwT @ Xw - total[:, :, None] * mean[:, None, :]
+    gy = (XwT @ yw[:, :, None])[:, :, 0] - total * ybar[:, None]
+    yy = (yw * yw).sum(axis=1) - count * ybar * ybar
+    sd = np.sqrt(np.clip(np.diagonal(gram, axis1=1, axis2=2), 0.0, None) / count[:, None])
+    sd = np.where(sd > 0, sd, 1.0)
+    gram /= sd[:, :, None] * sd[:, None, :]
+    gy /= sd
+
+    def centred(rest: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        wr = w[rest]
+        Xc = (Xw[rest][:, :, cols] - mean[rest][:, None, cols]) * wr[..., None] / sd[rest][:, None, cols]
+        return Xc, (yw[rest] - ybar[rest, None]) * wr
     out = []
     for idx, test in models:
         cols = list(idx)
         inv, well = gram_inverse(gram[:, cols][:, :, cols])
-        coef = np.einsum("bpq,bq->bp", inv, gy[:, cols])
-        rss = yy - np.einsum("bp,bp->b", coef, gy[:, cols])
+        g = gy[:, cols]
+        coef = (inv @ g[:, :, None])[:, :, 0]
+        rss = yy - (coef * g).sum(axis=1)
         bad = np.zeros(len(yy), dtype=bool)
         rest = np.flatnonzero(~well)
         if rest.size:
-            c, i, _, b = lstsq_batched(Xc[rest][:, :, cols], yc[rest])
-            resid = yc[rest] - np.einsum("bnp,bp->bn", Xc[rest][:, :, cols], np.nan_to_num(c))
+            Xr, yr = centred(rest, cols)
+            c, i, _, b = lstsq_batched(Xr, yr)
+            resid = yr - np.einsum("bnp,bp->bn", Xr, np.nan_to_num(c))
             coef[rest], inv[rest], bad[rest] = c, i, b
             rss[rest] = (resid * resid).sum(axis=1)
         df = count - len(idx) - 1
