@@ -34,6 +34,7 @@ c_for_benefit:ref.R
 colon_cox:ref.R
 veteran_cox:ref.R
 multiarm_cluster:ref.R
+path_survival:ref.R
 "
 
 scripts_of() {

@@ -386,7 +386,7 @@ class Analysis(_Strict):
 
 
 # outcome types the predictive (PATH) analyses handle; others are refused with the plan key
-PREDICTIVE_OUTCOME_TYPES = ("continuous", "binary")
+PREDICTIVE_OUTCOME_TYPES = ("continuous", "binary", "time_to_event", "count")
 
 
 class Predictive(_Strict):
@@ -395,10 +395,12 @@ class Predictive(_Strict):
 
     risk_predictors: list[str] = Field(default_factory=list, description=(
         "Risk modelling: baseline predictors of the outcome (moderator names or data columns, numeric), fitted on both arms "
-        "without treatment (OLS for continuous, logistic for binary outcomes). Empty: no risk modelling."))
+        "without treatment (OLS for continuous, logistic for binary, Cox for time-to-event - risk by the outcome's horizon - and "
+        "Poisson for count outcomes). Empty: no risk modelling."))
     risk_groups: Union[int, list[float]] = Field(4, description=(
         "Risk groups: the number of equal-sized groups of predicted risk (quantiles; 2 or more), or a list of increasing "
-        "cut-points on the predicted risk scale (probability for binary outcomes, outcome units for continuous ones)."))
+        "cut-points on the predicted risk scale (probability for binary outcomes, outcome units for continuous ones, "
+        "probability of the event by the horizon for time-to-event ones, events per unit exposure for count ones)."))
     effect_predictors: list[str] = Field(default_factory=list, description=(
         "Effect modelling: predictors whose treatment interactions enter one penalised model together (moderator names or "
         "numeric data columns). Empty: no effect modelling."))
@@ -600,8 +602,12 @@ class Plan(_Strict):
             for i, o in enumerate(self.outcomes):
                 if o.type not in PREDICTIVE_OUTCOME_TYPES:
                     problems.append(f"predictive: outcomes[{i}] '{o.name}' is {o.type}, and the predictive analyses support "
-                                    f"{' and '.join(PREDICTIVE_OUTCOME_TYPES)} outcomes only; remove the predictive section "
+                                    f"{', '.join(PREDICTIVE_OUTCOME_TYPES)} outcomes only; remove the predictive section "
                                     "or analyse that outcome with a separate plan")
+                elif o.type == "time_to_event" and o.horizon is None:
+                    problems.append(f"predictive: outcomes[{i}] '{o.name}' is time_to_event without a horizon, and the risk "
+                                    "modelling predicts the risk by the horizon and compares restricted mean survival times "
+                                    f"to it; set outcomes[{i}].horizon (in the time column's units)")
             if self.data.multi_arm:
                 problems.append("predictive: data.treated lists several arms, and the predictive analyses compare one "
                                 "intervention arm with the control; analyse each comparison with its own plan")

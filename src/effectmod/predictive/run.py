@@ -16,14 +16,11 @@ from .effect import fit_effect_model
 from .predictors import predictor_matrix
 from .risk import benefit_curve, fit_prognostic, group_effect, risk_groups, risk_interaction
 from .shrinkage_frame import shrunken_subgroups
+from .rows import METRIC_COLUMNS, RISK_COLUMNS, RISK_METRICS, metric_row, not_estimable, risk_row
+from .run_families import FAMILIES, family_risk
 from .summary import statements
 from .validation import optimism_corrected
 
-RISK_COLUMNS = ("outcome", "timepoint", "risk_group", "n_treated", "n_control", "mean_predicted_risk", "absolute_effect",
-                "absolute_ci_low", "absolute_ci_high", "relative_effect", "relative_ci_low", "relative_ci_high",
-                "risk_low", "risk_high", "observed_treated", "observed_control", "interaction_estimate", "p_interaction", "note")
-METRIC_COLUMNS = ("outcome", "timepoint", "model", "metric", "estimate", "ci_low", "ci_high", "apparent", "optimism",
-                  "replicates", "n", "note")
 # fewer participants per arm than this: no risk or effect model (cross-validation and matching need some)
 MIN_PER_ARM = 10
 TOO_FEW = f"fewer than {MIN_PER_ARM} participants in an arm with the outcome and every predictor observed"
@@ -45,12 +42,17 @@ def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
     curves: list[dict] = []
     for o in trial.outcomes.values():
         for t, y in o.followups.items():
-            if Xr is not None:
+            if Xr is not None and o.type in FAMILIES:
+                rows, metrics, curve = family_risk(o.name, t, o, Xr, trial, pred, level, rng, MIN_PER_ARM, TOO_FEW)
+                risk_rows += rows
+                metric_rows += metrics
+                curves += curve
+            elif Xr is not None:
                 rows, metrics, curve = _risk(o.name, t, o.type, Xr, y, trial.treat, pred, level, rng)
                 risk_rows += rows
                 metric_rows += metrics
                 curves += curve
-            if Xe is not None:
+            if Xe is not None and o.type not in FAMILIES:
                 metric_rows += _effect(o.name, t, o.type, Xe, y, trial.treat, pred, level, seed, rng)
     out: dict = {}
     if Xr is not None:
@@ -65,13 +67,7 @@ def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
     return out
 
 
-RISK_METRICS = ("c_statistic", "calibration_slope")
 EFFECT_METRICS = ("c_for_benefit", "e_for_benefit", "calibration_for_benefit_slope")
-
-
-def _not_estimable(outcome, t, model, metric, n, note) -> dict:
-    return {"outcome": outcome, "timepoint": t, "model": model, "metric": metric, "estimate": math.nan, "ci_low": math.nan,
-            "ci_high": math.nan, "apparent": math.nan, "optimism": math.nan, "replicates": 0, "n": n, "note": note}
 
 
 def _complete(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -80,12 +76,6 @@ def _complete(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _too_few(treat: np.ndarray) -> bool:
     return min(int((treat == 1).sum()), int((treat == 0).sum())) < MIN_PER_ARM
-
-
-def _metric_row(outcome, t, model, metric, v, n, note="") -> dict:
-    return {"outcome": outcome, "timepoint": t, "model": model, "metric": metric, "estimate": v.estimate,
-            "ci_low": v.ci_low, "ci_high": v.ci_high, "apparent": v.apparent, "optimism": v.optimism,
-            "replicates": v.replicates, "n": n, "note": note}
 
 
 def _calibration_slope(lp: np.ndarray, y: np.ndarray, kind: str) -> float:
@@ -99,7 +89,7 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
     ok = _complete(X, y)
     Xo, yo, to = X[ok], y[ok], treat[ok]
     if _too_few(to):
-        return [], [_not_estimable(outcome, t, "risk", m, int(ok.sum()), TOO_FEW) for m in RISK_METRICS], []
+        return [], [not_estimable(outcome, t, "risk", m, int(ok.sum()), TOO_FEW) for m in RISK_METRICS], []
     try:
         prog = fit_prognostic(Xo, yo, kind)
     except EngineError as exc:
@@ -111,13 +101,7 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
     for g, (low, high) in enumerate(bounds):
         m = index == g
         e = group_effect(yo[m], to[m], kind, level)
-        rows.append({"outcome": outcome, "timepoint": t, "risk_group": str(g + 1), "n_treated": e.n_treated,
-                     "n_control": e.n_control, "mean_predicted_risk": float(risk[m].mean()) if m.any() else math.nan,
-                     "absolute_effect": e.absolute[0], "absolute_ci_low": e.absolute[1], "absolute_ci_high": e.absolute[2],
-                     "relative_effect": e.relative[0], "relative_ci_low": e.relative[1], "relative_ci_high": e.relative[2],
-                     "risk_low": low, "risk_high": high, "observed_treated": e.mean_treated, "observed_control": e.mean_control,
-                     "interaction_estimate": inter.estimate, "p_interaction": inter.p_value,
-                     "note": "; ".join(x for x in (e.note, inter.note) if x)})
+        rows.append(risk_row(outcome, t, g, low, high, e, float(risk[m].mean()) if m.any() else math.nan, inter))
     # the absolute effect along predicted risk from the treatment x linear predictor model (the figure's curve)
     grid = np.quantile(lp, np.linspace(0.02, 0.98, 25))
     at = grid if kind == "continuous" else 1 / (1 + np.exp(-grid))
@@ -134,10 +118,10 @@ def _risk(outcome, t, kind, X, y, treat, pred, level, rng):
     try:
         checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng, tested=("calibration_slope",))
     except (EngineError, ValueError, np.linalg.LinAlgError) as exc:
-        metrics = [_not_estimable(outcome, t, "risk", m, int(ok.sum()), f"risk model not estimable ({type(exc).__name__})")
+        metrics = [not_estimable(outcome, t, "risk", m, int(ok.sum()), f"risk model not estimable ({type(exc).__name__})")
                    for m in RISK_METRICS]
         return rows, metrics, curve
-    metrics = [_metric_row(outcome, t, "risk", k, v, int(ok.sum())) for k, v in checked.items()]
+    metrics = [metric_row(outcome, t, "risk", k, v, int(ok.sum())) for k, v in checked.items()]
     return rows, metrics, curve
 
 
@@ -145,7 +129,7 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
     ok = _complete(X, y)
     Xo, yo, to = X[ok], y[ok], treat[ok]
     if _too_few(to):
-        return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), TOO_FEW) for m in EFFECT_METRICS]
+        return [not_estimable(outcome, t, "effect", m, int(ok.sum()), TOO_FEW) for m in EFFECT_METRICS]
 
     def develop(r):
         return fit_effect_model(Xo[r], to[r], yo[r], kind, pred.penalty, pred.folds, seed)
@@ -156,12 +140,12 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
         return {"c_for_benefit": c_for_benefit(pairs), "e_for_benefit": e, "calibration_for_benefit_slope": slope}
 
     if kind == "binary" and min(int(yo.sum()), int(len(yo) - yo.sum())) < 2 * pred.folds:
-        return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), f"fewer than {2 * pred.folds} events or non-events for "
+        return [not_estimable(outcome, t, "effect", m, int(ok.sum()), f"fewer than {2 * pred.folds} events or non-events for "
                                f"{pred.folds}-fold cross-validation") for m in EFFECT_METRICS]
     try:
         checked = optimism_corrected(develop, evaluate, to, pred.bootstrap, level, rng, robust=("calibration_for_benefit_slope",))
     except (EngineError, ValueError, np.linalg.LinAlgError) as exc:
-        return [_not_estimable(outcome, t, "effect", m, int(ok.sum()), f"effect model not estimable ({type(exc).__name__})")
+        return [not_estimable(outcome, t, "effect", m, int(ok.sum()), f"effect model not estimable ({type(exc).__name__})")
                 for m in EFFECT_METRICS]
     out = []
     for k, v in checked.items():
@@ -170,5 +154,5 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
             note = NOT_DISCRIMINATING if math.isfinite(v.ci_low) else "no interval (bootstrap: 0); discrimination of benefit not judged"
         if k == "e_for_benefit" and v.ci_low < 0:
             v = replace(v, ci_low=0.0)          # an absolute difference: the interval stops at 0
-        out.append(_metric_row(outcome, t, "effect", k, v, int(ok.sum()), note))
+        out.append(metric_row(outcome, t, "effect", k, v, int(ok.sum()), note))
     return out

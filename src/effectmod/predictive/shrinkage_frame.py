@@ -10,6 +10,9 @@ from scipy import stats
 from ..plan.schema import Plan
 from .shrinkage import shrink
 
+# the log hazard ratio (Cox) and log rate ratio (count) per level of the time-to-event and count
+# outcomes' main models; their RMST rows (model rmst) are not shrunk
+FAMILY_MODELS = ("cox", "poisson", "negative_binomial")
 COLUMNS = ("outcome", "timepoint", "moderator", "level", "estimate", "ci_low", "ci_high", "shrunken_estimate",
            "shrunken_ci_low", "shrunken_ci_high", "std_error", "shrunken_std_error", "tau2", "common_effect", "scale", "model")
 
@@ -23,7 +26,7 @@ def shrunken_subgroups(effects: pd.DataFrame | None, trial, plan: Plan) -> pd.Da
     levelled = [m.name for m in plan.moderators if m.type in ("binary", "categorical")]
     # the main analysis (logistic for binary outcomes), on the model's own scale (not the risk-difference rows)
     main = effects[effects["moderator"].isin(levelled) & (effects["scale"] != "risk difference")
-                   & effects["model"].isin([plan.analysis.model, "logistic"])]
+                   & effects["model"].isin([plan.analysis.model, "logistic", *FAMILY_MODELS])]
     for (outcome, t, mod, model), g in main.groupby(["outcome", "timepoint", "moderator", "model"], sort=False):
         y = g["effect"].to_numpy(float)
         s = g["std_error"].to_numpy(float)

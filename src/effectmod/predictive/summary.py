@@ -10,6 +10,7 @@ import pandas as pd
 from ..formatting import interval, level_text, number, p_text
 from ..plan.labels import label_of
 from ..plan.schema import Plan
+from .summary_families import FAMILY_SCALES, effect_not_done, family_groups_text, family_where
 
 COLUMNS = ("outcome", "timepoint", "topic", "statement")
 
@@ -41,6 +42,7 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
         "intervals; the c-for-benefit matches treated and control participants 1:1 on predicted benefit (van Klaveren 2018)."
         if pred.bootstrap else "Metrics are apparent values (predictive.bootstrap: 0): no optimism correction and no intervals.")))
     labels = {o.name: label_of(o) for o in plan.outcomes}
+    types = {o.name: o.type for o in plan.outcomes}
     risk = out.get("risk_groups")
     metrics = out.get("benefit_metrics", pd.DataFrame(columns=["outcome", "timepoint", "model", "metric"]))
     keys = list(dict.fromkeys(zip(metrics["outcome"], metrics["timepoint"])))
@@ -48,6 +50,9 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
         m = metrics[(metrics["outcome"] == outcome) & (metrics["timepoint"] == t)]
         unit = plan.data.time_unit
         where = f"{labels.get(outcome, outcome)}, {t} {unit}" if unit else f"{labels.get(outcome, outcome)}, follow-up {t}"
+        family = types.get(outcome) in FAMILY_SCALES
+        if family:
+            where = family_where(plan, outcome, t, labels.get(outcome, outcome))
         if _metric(m, "risk", "c_statistic") is not None:
             text = (f"{where}: the risk model's c-statistic is {_value(_metric(m, 'risk', 'c_statistic'))} and its calibration "
                     f"slope {_value(_metric(m, 'risk', 'calibration_slope'))}.")
@@ -56,7 +61,9 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
                 text += f" ({note})"
             if risk is not None:
                 g = risk[(risk["outcome"] == outcome) & (risk["timepoint"] == t)]
-                if len(g):
+                if len(g) and family:
+                    text += family_groups_text(plan, outcome, g, threshold)
+                elif len(g):
                     text += (f" The absolute treatment effect is {number(g['absolute_effect'].iloc[0])} in the lowest-risk group and "
                              f"{number(g['absolute_effect'].iloc[-1])} in the highest; the treatment × predicted-risk interaction "
                              f"has {p_text(float(g['p_interaction'].iloc[0]), threshold)}.")
@@ -77,6 +84,7 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
                          f"{where}: the {pred.penalty} effect model's c-for-benefit is {_value(c)}, its E-for-benefit "
                          f"{_value(_metric(m, 'effect', 'e_for_benefit'))} and its calibration-for-benefit slope "
                          f"{_value(_metric(m, 'effect', 'calibration_for_benefit_slope'))}. {verdict}"))
+    rows += [(o, t, "effect model", text) for o, t, text in effect_not_done(plan)]
     shrunk = out.get("shrunken_subgroups")
     if shrunk is not None:
         rows.append(("", "", "shrinkage", (

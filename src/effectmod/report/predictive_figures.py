@@ -26,8 +26,11 @@ def predictive_figures(results) -> list[tuple[str, str, Figure]]:
     for (outcome, t), g in risk.groupby(["outcome", "timepoint"], sort=False):
         o = next(x for x in plan.outcomes if x.name == outcome)
         c = curve[(curve["outcome"] == outcome) & (curve["timepoint"] == t)] if isinstance(curve, pd.DataFrame) else None
-        fig = _figure(g, c, o.type == "binary")
+        scales = _scales(o)
+        fig = _figure(g, c, o.type == "binary", scales)
         olab, when = label_of(o), timepoint_text(t, plan.data.time_unit)
+        if o.type == "time_to_event":
+            when = f"risk by {o.horizon:g}" + (f" {o.time_unit}" if o.time_unit else "")
         fig.suptitle(literal(f"{olab}, {when}: treatment effect by predicted risk"), x=0.01, ha="left", fontsize=9.5)
         status = "pre-specified" if plan.predictive is not None and plan.predictive.prespecified else "exploratory"
         caption = (f"Risk modelling ({status}) for {olab} at {when}: participants grouped by their risk predicted by a model "
@@ -35,11 +38,34 @@ def predictive_figures(results) -> list[tuple[str, str, Figure]]:
                    f"({'risk difference' if o.type == 'binary' else 'mean difference'}) with its {level_text(plan.analysis.ci_level)} CI "
                    "at the group's mean predicted risk, and the curve of the treatment × predicted-risk model"
                    + ("; right: the odds ratio in each group (log axis)." if o.type == "binary" else "."))
+        if o.type in FAMILY_CAPTIONS:
+            caption = (f"Risk modelling ({status}) for {olab}: participants grouped by their risk predicted by a model blind to "
+                       f"treatment; in each group the treated-minus-control {scales[1]} with its "
+                       f"{level_text(plan.analysis.ci_level)} CI at the group's mean predicted risk"
+                       f"{FAMILY_CAPTIONS[o.type]}; right: the {scales[2]} in each group (log axis).")
         out.append((f"risk_groups_{outcome}_{t}", caption, fig))
     return out
 
 
-def _figure(g: pd.DataFrame, curve, binary: bool) -> Figure:
+# the families' caption middles: the time-to-event figure has no curve
+FAMILY_CAPTIONS = {"time_to_event": " (Kaplan-Meier restricted mean survival times to the horizon)",
+                   "count": ", and the curve of the treatment × predicted-rate model"}
+
+
+def _scales(o) -> tuple[str, str, str] | None:
+    """(x axis, absolute effect, relative effect) labels of a time-to-event or count outcome."""
+    if o.type == "time_to_event":
+        unit = f" {o.time_unit}" if o.time_unit else ""
+        return (f"predicted risk by {o.horizon:g}{unit} (probability)",
+                f"RMST difference ({o.time_unit})" if o.time_unit else "RMST difference", "hazard ratio")
+    if o.type == "count":
+        return ("predicted rate (events per unit exposure)", "rate difference", "rate ratio")
+    return None
+
+
+def _figure(g: pd.DataFrame, curve, binary: bool, scales: tuple[str, str, str] | None = None) -> Figure:
+    if scales is not None:
+        return _family_figure(g, curve, scales)
     panels = 2 if binary else 1
     fig = Figure(figsize=(4.2 * panels + 0.6, 3.4))
     x = g["mean_predicted_risk"].to_numpy(float)
@@ -60,6 +86,30 @@ def _figure(g: pd.DataFrame, curve, binary: bool) -> Figure:
         ax2.set_xlabel("predicted risk (probability)", fontsize=8)
         ax2.set_ylabel("odds ratio", fontsize=8)
     for a in axes:
+        a.tick_params(labelsize=7.5)
+        for side in ("right", "top"):
+            a.spines[side].set_visible(False)
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.17, top=0.85, wspace=0.35)
+    return fig
+
+
+def _family_figure(g: pd.DataFrame, curve, scales: tuple[str, str, str]) -> Figure:
+    """Absolute (left) and relative (right, log axis) effects by risk group of a time-to-event or count outcome."""
+    fig = Figure(figsize=(9.0, 3.4))
+    x = g["mean_predicted_risk"].to_numpy(float)
+    ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    _points(ax, x, g, "absolute")
+    if curve is not None and len(curve):
+        ax.plot(curve["predicted_risk"], curve["absolute_effect"], color=OKABE_ITO["blue"], lw=1.2)
+    ax.axhline(0, color="black", lw=0.7, zorder=0)
+    ax.set_ylabel(scales[1], fontsize=8)
+    _points(ax2, x, g, "relative")
+    ax2.set_yscale("log")
+    ax2.axhline(1, color="black", lw=0.7, zorder=0)
+    _ratio_yticks(ax2)
+    ax2.set_ylabel(scales[2], fontsize=8)
+    for a in (ax, ax2):
+        a.set_xlabel(scales[0], fontsize=8)
         a.tick_params(labelsize=7.5)
         for side in ("right", "top"):
             a.spines[side].set_visible(False)

@@ -4,6 +4,12 @@ from __future__ import annotations
 from ..formatting import level_text
 
 
+FAMILY_SAP = ("Time-to-event outcomes: a Cox prognostic model, predicted risk 1 - S(horizon | x) with the Breslow baseline "
+              "hazard, and per group the Kaplan-Meier restricted mean survival time difference to the horizon and the Cox hazard "
+              "ratio; count outcomes: a Poisson prognostic model (log exposure as offset), and per group the rate difference and "
+              "the rate ratio.")
+
+
 def predictive_sap(plan) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """(heading, paragraphs, bullets) of the SAP section on predictive heterogeneity."""
     pred = plan.predictive
@@ -17,6 +23,12 @@ def predictive_sap(plan) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
                        f"on {', '.join(pred.risk_predictors)}, fitted on both arms without treatment; participants split "
                        f"into {groups} of predicted risk, with the absolute and relative treatment effect in each group, "
                        "and a test of treatment × predicted risk in the whole sample.")
+    families = sorted({o.type for o in plan.outcomes if o.type in ("time_to_event", "count")})
+    if pred.risk_predictors and families:
+        bullets.append(FAMILY_SAP)
+    if pred.effect_predictors and families:
+        bullets.append("No effect model will be fitted for time-to-event or count outcomes: the c-for-benefit and calibration "
+                       "for benefit are not defined for censored follow-up or counts over unequal exposure.")
     if pred.effect_predictors:
         bullets.append(f"Effect modelling: one {pred.penalty}-penalised model of the treatment interactions with "
                        f"{', '.join(pred.effect_predictors)} (penalty chosen by {pred.folds}-fold cross-validation), "
