@@ -15,9 +15,9 @@ from .benefit import c_for_benefit, calibration_for_benefit, harrell_c, match_pa
 from .effect import fit_effect_model
 from .predictors import predictor_matrix
 from .risk import benefit_curve, fit_prognostic, group_effect, risk_groups, risk_interaction
-from .shrinkage_frame import shrunken_subgroups
 from .rows import METRIC_COLUMNS, RISK_COLUMNS, RISK_METRICS, metric_row, not_estimable, risk_row
 from .run_families import FAMILIES, family_risk
+from .shrinkage_frame import shrunken_subgroups
 from .summary import statements
 from .validation import optimism_corrected
 

@@ -13,11 +13,10 @@ import math
 import numpy as np
 
 from ..engines.errors import EngineError
-from .risk import risk_groups
-from .risk_count import (count_group_effect, count_interaction, fit_poisson_prognostic, poisson_calibration_slope)
-from .risk_survival import (cox_calibration_slope, fit_cox_prognostic, harrell_c_censored, survival_group_effect,
-                            survival_interaction)
 from .benefit import harrell_c
+from .risk import risk_groups
+from .risk_count import count_group_effect, count_interaction, fit_poisson_prognostic, poisson_calibration_slope
+from .risk_survival import cox_calibration_slope, fit_cox_prognostic, harrell_c_censored, survival_group_effect, survival_interaction
 from .rows import RISK_METRICS, metric_row, not_estimable, risk_row
 from .validation import optimism_corrected
 

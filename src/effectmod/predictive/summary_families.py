@@ -23,8 +23,7 @@ def _outcome(plan: Plan, name: str):
 def family_where(plan: Plan, outcome: str, t: str, label: str) -> str:
     o = _outcome(plan, outcome)
     if o.type == "time_to_event":
-        unit = f" {o.time_unit}" if o.time_unit else ""
-        return f"{label}, risk by {t}{unit}"
+        return f"{label}, risk by {t}" + (f" {o.time_unit}" if o.time_unit else "")
     unit = plan.data.time_unit
     return f"{label}, {t} {unit}" if unit else f"{label}, follow-up {t}"
 

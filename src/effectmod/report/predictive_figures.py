@@ -38,7 +38,7 @@ def predictive_figures(results) -> list[tuple[str, str, Figure]]:
                    f"({'risk difference' if o.type == 'binary' else 'mean difference'}) with its {level_text(plan.analysis.ci_level)} CI "
                    "at the group's mean predicted risk, and the curve of the treatment × predicted-risk model"
                    + ("; right: the odds ratio in each group (log axis)." if o.type == "binary" else "."))
-        if o.type in FAMILY_CAPTIONS:
+        if scales is not None and o.type in FAMILY_CAPTIONS:
             caption = (f"Risk modelling ({status}) for {olab}: participants grouped by their risk predicted by a model blind to "
                        f"treatment; in each group the treated-minus-control {scales[1]} with its "
                        f"{level_text(plan.analysis.ci_level)} CI at the group's mean predicted risk"

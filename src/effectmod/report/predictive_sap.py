@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from ..formatting import level_text
 
-
 FAMILY_SAP = ("Time-to-event outcomes: a Cox prognostic model, predicted risk 1 - S(horizon | x) with the Breslow baseline "
               "hazard, and per group the Kaplan-Meier restricted mean survival time difference to the horizon and the Cox hazard "
               "ratio; count outcomes: a Poisson prognostic model (log exposure as offset), and per group the rate difference and "
