@@ -6,5 +6,7 @@ c-for-benefit and calibration for benefit (``benefit``), Harrell's optimism boot
 An outcome family is added by giving it a prognostic fit in ``risk.fit_prognostic``, a per-group
 effect in ``risk.group_effects`` and a benefit prediction in ``effect``; ``SUPPORTED`` lists the
 families handled (the plan refuses the others, ``plan.schema.PREDICTIVE_OUTCOME_TYPES``).
+Time-to-event and count outcomes have risk modelling only (``risk_survival``, ``risk_count``,
+run by ``run_families``): no effect model is defined for them.
 """
-SUPPORTED = ("continuous", "binary")
+SUPPORTED = ("continuous", "binary", "time_to_event", "count")
