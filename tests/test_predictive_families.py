@@ -14,6 +14,7 @@ import yaml
 import effectmod as em
 from effectmod.predictive.risk_count import count_group_effect, fit_poisson_prognostic
 from effectmod.predictive.risk_survival import fit_cox_prognostic, harrell_c_censored, survival_group_effect
+from effectmod.predictive.shrinkage import shrink
 
 REF = Path(__file__).parent / "reference"
 SURV = REF / "path_survival"
@@ -115,9 +116,15 @@ def test_survival_bootstrap_and_effect_predictors_give_no_effect_rows():
     assert "Death, risk by 1825 days" in text
     shrunk = res.sections["shrunken_subgroups"]
     assert set(shrunk["moderator"]) == {"sex", "differ"} and set(shrunk["scale"]) == {"log hazard ratio"}
-    ce = res.sections["conditional_effects"]
-    sex = ce[(ce["moderator"] == "sex") & (ce["model"] == "cox")]
-    np.testing.assert_allclose(shrunk.loc[shrunk["moderator"] == "sex", "estimate"], sex["effect"], rtol=1e-12)
+    # the level effects are Cox fits within each level (R: coxph per level), then the normal-normal shrinkage
+    ref = pd.read_csv(SURV / "levels.csv")
+    assert shrunk["level"].astype(str).tolist() == ref["level"].astype(str).tolist()
+    np.testing.assert_allclose(shrunk["estimate"], ref["log_hr"], rtol=1e-6)
+    np.testing.assert_allclose(shrunk["std_error"], ref["se"], rtol=1e-6)
+    for mod in ("sex", "differ"):
+        s, r = shrunk[shrunk["moderator"] == mod], ref[ref["moderator"] == mod]
+        post = shrink(r["log_hr"].to_numpy(float), r["se"].to_numpy(float))
+        np.testing.assert_allclose(s["shrunken_estimate"], post.estimate, rtol=1e-5)
 
 
 def test_survival_figure_labels(colon_survival):
@@ -226,3 +233,12 @@ def test_time_to_event_without_horizon_exits_2(tmp_path, capsys, results_only):
     code = main(["analyze", str(COLON), "--plan", str(path), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "effectmod: " in err and "horizon" in err and "Traceback" not in err
+
+
+def test_sap_describes_the_family_risk_models():
+    from effectmod.plan.schema import Plan
+    from effectmod.report.sap import sap_markdown
+    text = sap_markdown(Plan.model_validate(_surv_plan(effect_predictors=["age"])))
+    assert "Breslow baseline" in text and "No effect model will be fitted for time-to-event or count outcomes" in text
+    base = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    assert "Breslow" not in sap_markdown(Plan.model_validate({**base, "predictive": {"risk_predictors": ["age"]}}))

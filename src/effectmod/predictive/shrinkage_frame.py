@@ -10,8 +10,8 @@ from scipy import stats
 from ..plan.schema import Plan
 from .shrinkage import shrink
 
-# the log hazard ratio (Cox) and log rate ratio (count) per level of the time-to-event and count
-# outcomes' main models; their RMST rows (model rmst) are not shrunk
+# the log hazard ratio (Cox, fitted within each level: shrinkage_survival) and the log rate ratio
+# (the count outcome's main model) per level; RMST rows (model rmst) are not shrunk
 FAMILY_MODELS = ("cox", "poisson", "negative_binomial")
 COLUMNS = ("outcome", "timepoint", "moderator", "level", "estimate", "ci_low", "ci_high", "shrunken_estimate",
            "shrunken_ci_low", "shrunken_ci_high", "std_error", "shrunken_std_error", "tau2", "common_effect", "scale", "model")
@@ -20,6 +20,12 @@ COLUMNS = ("outcome", "timepoint", "moderator", "level", "estimate", "ci_low", "
 def shrunken_subgroups(effects: pd.DataFrame | None, trial, plan: Plan) -> pd.DataFrame:
     """One row per level; a moderator whose levels lack a finite estimate or SE is left out."""
     rows: list[dict] = []
+    if any(o.type == "time_to_event" for o in plan.outcomes):
+        # time-to-event outcomes: a Cox fit within each level (shrinkage_survival), not the main model's rows
+        from .shrinkage_survival import survival_level_effects
+        kept = effects[effects["model"] != "cox"] if effects is not None else None
+        effects = pd.concat([kept, survival_level_effects(trial, plan)], ignore_index=True) if kept is not None and len(kept) \
+            else survival_level_effects(trial, plan)
     if effects is None or effects.empty:
         return pd.DataFrame(rows, columns=list(COLUMNS))
     z = float(stats.norm.ppf(1 - (1 - plan.analysis.ci_level) / 2))

@@ -7,7 +7,9 @@
 ## the values above its lower cut and up to its upper cut). Per quarter: the Cox hazard ratio of
 ## treatment (Wald CI) and the KM RMST difference to 1825 days (print(survfit, rmean = 1825)'s SE).
 ## Also: the treatment x linear-predictor Cox interaction, and Harrell's C of the linear predictor
-## (survival::concordance and Hmisc::rcorr.cens). Writes groups.csv, model.csv, risk.csv.
+## (survival::concordance and Hmisc::rcorr.cens); for shrinkage, the Cox log hazard ratio of
+## treatment within each level of sex and differ (all participants of the two arms with the level
+## observed). Writes groups.csv, model.csv, risk.csv, levels.csv.
 source("../survival_ref.R")
 library(survival)
 plan <- read_plan(yaml::read_yaml("plan.yaml"))
@@ -42,6 +44,14 @@ model <- data.frame(n = nrow(d), coef_age = coef(fit)[["age"]], coef_nodes = coe
                     coef_obstruct = coef(fit)[["obstruct"]], interaction = ci[["coef"]], interaction_se = ci[["se(coef)"]],
                     p_interaction = ci[["Pr(>|z|)"]], c_concordance = conc$concordance, c_rcorr = unname(hm["C Index"]),
                     cut1 = cuts[[1]], cut2 = cuts[[2]], cut3 = cuts[[3]])
+all <- plan_data(plan, read.csv("../colon_logistic/data.csv"))
+levels <- do.call(rbind, lapply(c("sex", "differ"), function(m) {
+  do.call(rbind, lapply(sort(unique(na.omit(all[[m]]))), function(v) {
+    cf <- coxph(Surv(.time, .event) ~ .treat, data = all[!is.na(all[[m]]) & all[[m]] == v, ], ties = "efron")
+    data.frame(moderator = m, level = as.character(v), log_hr = unname(coef(cf)), se = sqrt(vcov(cf)[1, 1]))
+  }))
+}))
+write_num_csv(levels, "levels.csv")
 write_num_csv(groups, "groups.csv")
 write_num_csv(model, "model.csv")
 write_num_csv(data.frame(id = d$id, lp = d$lp, risk = d$risk), "risk.csv")
