@@ -33,6 +33,7 @@ btheb_ordinal:ref.R
 c_for_benefit:ref.R
 colon_cox:ref.R
 veteran_cox:ref.R
+colon_cox3:ref.R
 "
 
 scripts_of() {
