@@ -24,7 +24,10 @@ def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray
     picks = [p[p >= 0] for p in picks]
     n = max((len(p) for p in picks), default=0)
     B, k = counts.shape[0], d.X.shape[1]
-    Ls = np.array([d.interaction_L(j, t) for t in d.timepoints for j in range(len(d.terms))])
+    from .bootstrap import _key, _targets
+    # multi-arm: every comparison's interactions, keyed with the comparison as the other families
+    keys = [_key(t, term, cmp) for t in d.timepoints for _, cmp in _targets(d) for term in d.terms]
+    Ls = np.array([d.interaction_L(j, t, arm) for t in d.timepoints for arm, _ in _targets(d) for j in range(len(d.terms))])
     est = np.full((B, len(Ls)), np.nan)
     for start in range(0, B, CHUNK):
         stop = min(B, start + CHUNK)
@@ -37,5 +40,4 @@ def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray
             event[i, :len(p)] = d.event[p]
         beta, ok = fit_cox_batch(X, time, event)
         est[start:stop] = np.where(ok[:, None], beta @ Ls.T, np.nan)
-    keys = [(t, term) for t in d.timepoints for term in d.terms]
     return {key: est[:, i] for i, key in enumerate(keys)}
