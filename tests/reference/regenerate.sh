@@ -34,6 +34,7 @@ c_for_benefit:ref.R
 colon_cox:ref.R
 veteran_cox:ref.R
 colon_cox3:ref.R
+arms3_counts:ref.R
 "
 
 scripts_of() {
