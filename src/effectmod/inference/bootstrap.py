@@ -34,7 +34,7 @@ def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[
                 for arm, cmp in _targets(d) for term, name in zip(d.terms, d.mod_names)}
     if spec.kind == "cox":
         from .survival_bootstrap import cox_bootstrap
-        return cox_bootstrap(model, counts)
+        return cox_bootstrap(model, counts, _key, _targets)
     if spec.kind == "rmst":
         return {}           # no bootstrap of the RMST rows: their columns stay empty
     if spec.kind == "logistic" and plan.analysis.binary_method != "firth":

@@ -14,7 +14,13 @@ from .resample import counts_to_indices
 CHUNK = 200
 
 
-def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+def cox_bootstrap(model, counts: np.ndarray, key=None, targets=None) -> dict[tuple, np.ndarray]:
+    """(timepoint, term) -> (B,) interaction estimates; ``key`` and ``targets`` are the bootstrap's
+    draw key and (arm, comparison) list (``inference.bootstrap._key``/``_targets``, passed in: that
+    module imports this one), so a multi-arm model's draws carry the comparison as the other
+    families' do. Without them: (timepoint, term) keys of a two-arm design's ``treat`` interactions."""
+    key = key or (lambda t, term, cmp: (t, term))
+    targets = targets or (lambda d: [(None, "")])
     from ..engines.cox import fit_cox_batch
     d = model.design
     assert d.event is not None
@@ -24,10 +30,9 @@ def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray
     picks = [p[p >= 0] for p in picks]
     n = max((len(p) for p in picks), default=0)
     B, k = counts.shape[0], d.X.shape[1]
-    from .bootstrap import _key, _targets
-    # multi-arm: every comparison's interactions, keyed with the comparison as the other families
-    keys = [_key(t, term, cmp) for t in d.timepoints for _, cmp in _targets(d) for term in d.terms]
-    Ls = np.array([d.interaction_L(j, t, arm) for t in d.timepoints for arm, _ in _targets(d) for j in range(len(d.terms))])
+    # multi-arm: every comparison's interactions
+    keys = [key(t, term, cmp) for t in d.timepoints for _, cmp in targets(d) for term in d.terms]
+    Ls = np.array([d.interaction_L(j, t, arm) for t in d.timepoints for arm, _ in targets(d) for j in range(len(d.terms))])
     est = np.full((B, len(Ls)), np.nan)
     for start in range(0, B, CHUNK):
         stop = min(B, start + CHUNK)

@@ -122,7 +122,7 @@ def _cox(design: Design, trial: TrialData, spec: ModelSpec):
     # multi-arm: each comparison's rows carry the test of its own arm's terms; the all-arms row the global test
     by_comparison, all_failed = {}, []
     for arm in design.arms:
-        notes, failed = _ph_notes(ph, design.treat_name(arm), design.mod_names, p_global, where)
+        notes, failed = _ph_notes(ph, design.treat_name(arm), design.mod_names, p_global, where, design.comparison(arm))
         by_comparison[design.comparison(arm)] = notes
         all_failed += failed
     from .multiarm import ALL_ARMS
@@ -131,17 +131,20 @@ def _cox(design: Design, trial: TrialData, spec: ModelSpec):
     return fit, tuple(n for notes in by_comparison.values() for n in notes), summary
 
 
-def _ph_notes(ph: dict, treat: str, mod_names, p_global: float, where: str) -> tuple[tuple[Note, ...], list[str]]:
+def _ph_notes(ph: dict, treat: str, mod_names, p_global: float, where: str,
+              comparison: str = "") -> tuple[tuple[Note, ...], list[str]]:
     """The cox.zph note of one comparison's treatment and interaction terms (``treat`` the arm's
-    indicator), and a pointer to the RMST rows when one of them fails."""
+    indicator; ``comparison`` names it in a multi-arm model), and a pointer to the RMST rows when
+    one of them fails."""
     tested = [treat, *(f"{treat}:{nm}" for nm in mod_names)]
     plain = ["treat", *(f"treat:{nm}" for nm in mod_names)]
     parts = [f"{_ph_name(nm)} {p_text(ph['terms'][t][1])}" for t, nm in zip(tested, plain) if t in ph["terms"]]
-    notes = [Note(PROPORTIONAL_HAZARDS, f"proportional-hazards test: {', '.join(parts)}, global {p_text(p_global)}")]
+    label = f" ({comparison})" if comparison else ""
+    notes = [Note(PROPORTIONAL_HAZARDS, f"proportional-hazards test{label}: {', '.join(parts)}, global {p_text(p_global)}")]
     failed = [t for t in tested if t in ph["terms"] and ph["terms"][t][1] < PH_ALPHA]
     if failed:
         names = [_ph_name(nm) for t, nm in zip(tested, plain) if t in failed]
-        notes.append(Note(NON_PROPORTIONAL, f"hazards not proportional ({', '.join(names)}); {where}"))
+        notes.append(Note(NON_PROPORTIONAL, f"hazards not proportional ({comparison + ': ' if comparison else ''}{', '.join(names)}); {where}"))
     return tuple(notes), failed
 
 
