@@ -145,6 +145,26 @@ def test_three_arm_cox_with_clusters_matches_coxph_cluster_and_drops_rmst():
     res = em.analyze(COX3 / "data.csv", COX3 / "plan_cluster.yaml")
     assert _agree(_reference(COX3, "cox_cluster").assign(model="cox"), res.table, "cox") == 13
     assert set(res.table.model) == {"cox"}      # rmst rows are not produced with data.cluster
+    assert all(fm.summary["clusters"] == 25 for fm in res.fitted)
+    avg = res.sections["average_effects"]
+    want = pd.read_csv(COX3 / "average.csv")
+    assert np.allclose(avg.std_error, want.std_error_cluster, rtol=1e-8)
+
+
+@pytest.mark.parametrize("plan, edit, key", [
+    (COUNTS3 / "plan_cluster.yaml", ("model: linear", "model: mixed"), "outcomes[0]: 'seizures' is a count outcome"),
+    (COX3 / "plan_cluster.yaml", ("model: linear", "model: mixed"), "outcomes[0]: 'death' is time_to_event"),
+    (COX3 / "plan_cluster.yaml", ("seed: 2024", "seed: 2024\n  se: HC3"), "analysis.se: 'HC3' ignores the clusters"),
+])
+def test_unsupported_combinations_exit_2_naming_the_key(plan, edit, key, tmp_path, capsys):
+    from effectmod.cli.app import main
+    text = plan.read_text().replace(*edit)
+    (tmp_path / "plan.yaml").write_text(text)
+    assert main(["analyze", str(plan.parent / "data.csv"), "--plan", str(tmp_path / "plan.yaml"),
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("effectmod:")]
+    assert any(key in line for line in err), err
+    assert "Traceback" not in "\n".join(err)
 
 
 @pytest.mark.parametrize("plan, model, ref_model", [
@@ -152,6 +172,8 @@ def test_three_arm_cox_with_clusters_matches_coxph_cluster_and_drops_rmst():
     ("plan.yaml", "ordinal", "ordinal"),
     ("plan_nb.yaml", "negative_binomial", "negative_binomial"),
     ("plan_cluster.yaml", "poisson", "poisson_cr0"),
+    ("plan_cluster.yaml", "ordinal", "ordinal_cr0"),
+    ("plan_nb_cluster.yaml", "negative_binomial", "negative_binomial_cr0"),
 ])
 def test_three_arm_count_and_ordinal_rows_match_r(plan, model, ref_model, counts3):
     res = counts3 if plan == "plan.yaml" else em.analyze(COUNTS3 / "data.csv", COUNTS3 / plan)

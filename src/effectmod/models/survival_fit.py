@@ -106,9 +106,7 @@ def _cox(design: Design, trial: TrialData, spec: ModelSpec):
     from ..engines.cox import fit_cox
     assert design.event is not None
     # data.cluster (CONTRACT 6.3): the grouped robust variance of coxph(..., cluster = )
-    cluster = getattr(trial, "cluster", None)
-    fit = fit_cox(design.X, design.y, design.event, design.names,
-                  cluster=None if cluster is None else np.asarray(cluster)[design.rows])
+    fit = fit_cox(design.X, design.y, design.event, design.names, cluster=design.clusters)
     ph = fit.ph or {"terms": {}, "global": (math.nan, 0, math.nan)}
     chi, df, p_global = ph["global"]
     horizon = trial.outcomes[spec.outcome].horizon

@@ -10,6 +10,10 @@
 ##   negative_binomial  MASS::glm.nb(same), polished to the exact joint maximum (as epil_count)
 ##   ordinal            ordinal::clm(severity ~ arm * mod), logit link
 ##   poisson_cr0        the Poisson fit with sandwich::vcovCL(cluster = ~site, type = "HC0", cadjust = FALSE)
+##   negative_binomial_cr0  the same sandwich on MASS::glm.nb (theta known), estimates of the exact joint maximum
+##   ordinal_cr0        clm's fit with the CR0 cluster sandwich V M V: V = vcov(clm) (thresholds and
+##                      coefficients), M = sum over sites of the summed analytic score contributions
+##                      (d log P(y_i) / d theta_j and / d beta; no small-sample factor)
 ## Rows per comparison: arm<k>:mod coefficient(s), Wald z; categorical: the comparison's joint
 ## chi-square; and the `all arms` joint Wald chi-square of every arm x moderator coefficient.
 options(warn = 1, stringsAsFactors = FALSE)
@@ -64,21 +68,41 @@ joint <- function(model, outcome, mod, cmp, b, V, n) {
 arms <- c("low", "high")
 mods <- list(c("x", "continuous"), c("female", "binary"), c("grp", "categorical"))
 rows <- NULL
-for (model in c("poisson", "negative_binomial", "poisson_cr0", "ordinal")) for (mm in mods) {
+for (model in c("poisson", "negative_binomial", "poisson_cr0", "negative_binomial_cr0", "ordinal", "ordinal_cr0")) for (mm in mods) {
   mod <- mm[1]; type <- mm[2]
-  outcome <- if (model == "ordinal") "severity" else "seizures"
-  need <- if (model == "ordinal") c("severity", mod) else c("seizures", "days", "base", mod)
+  ordinal <- model %in% c("ordinal", "ordinal_cr0")
+  outcome <- if (ordinal) "severity" else "seizures"
+  need <- if (ordinal) c("severity", mod) else c("seizures", "days", "base", mod)
   d <- d0[complete.cases(d0[, need]), ]
   d$arm <- factor(d$arm, levels = c("control", arms))
   d$m <- if (type == "categorical") factor(d[[mod]]) else d[[mod]]
   if (type == "continuous") d$m <- d$m - (min(d$m) + max(d$m)) / 2
   f <- seizures ~ arm * m + base + offset(log(days))
-  if (model == "ordinal") {
+  if (ordinal) {
     d$severity <- factor(d$severity, levels = c("absent", "mild", "moderate", "severe"), ordered = TRUE)
     fit <- ordinal::clm(severity ~ arm * m, data = d, link = "logit", control = ordinal::clm.control(gradTol = 1e-12))
     b <- coef(fit); V <- vcov(fit)
+    if (model == "ordinal_cr0") {
+      X <- model.matrix(~ arm * m, d)[, -1, drop = FALSE]
+      stopifnot(identical(colnames(X), names(fit$beta)))
+      th <- c(-Inf, fit$alpha, Inf); k <- as.integer(d$severity); eta <- drop(X %*% fit$beta)
+      hi <- th[k + 1] - eta; lo <- th[k] - eta
+      P <- plogis(hi) - plogis(lo); fh <- dlogis(hi); fl <- dlogis(lo)
+      S <- matrix(0, nrow(d), length(fit$alpha))
+      for (j in seq_along(fit$alpha)) S[, j] <- (fh * (k == j) - fl * (k == j + 1)) / P
+      S <- cbind(S, -X * (fh - fl) / P)
+      G <- rowsum(S, d$site)
+      V <- V %*% crossprod(G) %*% V
+      dimnames(V) <- list(names(b), names(b))
+    }
   } else if (model == "negative_binomial") {
     fit <- nb_exact(f, d); b <- coef(fit); V <- summary(fit, dispersion = 1)$cov.scaled   # as vcov(glm.nb): theta known
+  } else if (model == "negative_binomial_cr0") {
+    ## glm.nb's fit (class negbin: sandwich's bread has dispersion 1), theta known; estimates checked equal to nb_exact's
+    fit <- MASS::glm.nb(f, data = d, control = glm.control(epsilon = 1e-14, maxit = 200))
+    stopifnot(max(abs(coef(fit) - coef(nb_exact(f, d)))) < 1e-6)
+    b <- coef(nb_exact(f, d))
+    V <- sandwich::vcovCL(fit, cluster = ~site, type = "HC0", cadjust = FALSE)
   } else {
     fit <- glm(f, data = d, family = poisson, control = glm.control(epsilon = 1e-15, maxit = 100))
     b <- coef(fit)
