@@ -65,8 +65,15 @@ joint <- function(model, outcome, mod, cmp, b, V, n) {
   w <- as.numeric(t(b) %*% solve(V, b))
   row_of(model, outcome, mod, "joint", cmp, NA, NA, pchisq(w, length(b), lower.tail = FALSE), n, w, length(b))
 }
-arms <- c("low", "high")
-mods <- list(c("x", "continuous"), c("female", "binary"), c("grp", "categorical"))
+## arms, moderators and ordinal levels as the plans declare them (the files effectmod reads)
+plans <- lapply(c(base = "plan.yaml", nb = "plan_nb.yaml", cl = "plan_cluster.yaml", nbcl = "plan_nb_cluster.yaml"),
+                yaml::read_yaml)
+arms <- unlist(plans$base$data$treated); control <- plans$base$data$control
+stopifnot(control == "control", plans$nb$analysis$count_model == "negative_binomial",
+          plans$cl$data$cluster == "site", plans$nbcl$data$cluster == "site",
+          plans$nbcl$analysis$count_model == "negative_binomial")
+sev_levels <- unlist(plans$base$outcomes[[2]]$levels)
+mods <- lapply(plans$base$moderators, function(m) c(m$column, m$type))
 rows <- NULL
 for (model in c("poisson", "negative_binomial", "poisson_cr0", "negative_binomial_cr0", "ordinal", "ordinal_cr0")) for (mm in mods) {
   mod <- mm[1]; type <- mm[2]
@@ -74,12 +81,12 @@ for (model in c("poisson", "negative_binomial", "poisson_cr0", "negative_binomia
   outcome <- if (ordinal) "severity" else "seizures"
   need <- if (ordinal) c("severity", mod) else c("seizures", "days", "base", mod)
   d <- d0[complete.cases(d0[, need]), ]
-  d$arm <- factor(d$arm, levels = c("control", arms))
+  d$arm <- factor(d$arm, levels = c(control, arms))
   d$m <- if (type == "categorical") factor(d[[mod]]) else d[[mod]]
   if (type == "continuous") d$m <- d$m - (min(d$m) + max(d$m)) / 2
   f <- seizures ~ arm * m + base + offset(log(days))
   if (ordinal) {
-    d$severity <- factor(d$severity, levels = c("absent", "mild", "moderate", "severe"), ordered = TRUE)
+    d$severity <- factor(d$severity, levels = sev_levels, ordered = TRUE)
     fit <- ordinal::clm(severity ~ arm * m, data = d, link = "logit", control = ordinal::clm.control(gradTol = 1e-12))
     b <- coef(fit); V <- vcov(fit)
     if (model == "ordinal_cr0") {
@@ -112,7 +119,7 @@ for (model in c("poisson", "negative_binomial", "poisson_cr0", "negative_binomia
   nn <- nrow(d); all_idx <- c()
   for (a in arms) {
     idx <- which(startsWith(names(b), paste0("arm", a, ":m")))
-    all_idx <- c(all_idx, idx); cmp <- paste(a, "vs control")
+    all_idx <- c(all_idx, idx); cmp <- paste(a, "vs", control)
     for (j in seq_along(idx)) {
       est <- b[[idx[j]]]; se <- sqrt(V[idx[j], idx[j]])
       rows <- rbind(rows, row_of(model, outcome, mod, terms[j], cmp, est, se, 2 * pnorm(-abs(est / se)), nn))

@@ -29,9 +29,12 @@ d0 <- read.csv("../colon_logistic/data.csv")
 d0$centre <- d0$id %% 25
 write.csv(d0[, c("id", "rx", "sex", "age", "differ", "time", "status", "centre")], "data.csv",
           row.names = FALSE, quote = TRUE, na = "")
-d0$rx <- factor(d0$rx, levels = c("Obs", "Lev", "Lev+5FU"))
-arms <- c("Lev", "Lev+5FU"); tau <- 1825
-mods <- list(c("sex", "binary"), c("age", "continuous"), c("differ", "categorical"))
+## arms, horizon and moderators as the plans declare them (the files effectmod reads)
+plan <- yaml::read_yaml("plan.yaml")
+stopifnot(yaml::read_yaml("plan_cluster.yaml")$data$cluster == "centre", plan$data$control == "Obs")
+arms <- unlist(plan$data$treated); tau <- plan$outcomes[[1]]$horizon
+d0$rx <- factor(d0$rx, levels = c(plan$data$control, arms))
+mods <- lapply(plan$moderators, function(m) c(m$column, m$type))
 z <- qnorm(0.975)
 row_of <- function(model, mod, term, cmp, est, se, p, n, stat = NA, df = NA)
   data.frame(model = model, moderator = mod, term = term, comparison = cmp, estimate = est, std_error = se,
