@@ -58,6 +58,16 @@ def _r_name(term: str) -> str:
     return ":".join(one(p) for p in term.split(":"))
 
 
+_RUNS: dict = {}
+
+
+def _analyzed(case: Path, plan: str):
+    """One analysis per case and plan for the whole module (several tests read the same run)."""
+    if (case, plan) not in _RUNS:
+        _RUNS[case, plan] = em.analyze(case / "data.csv", case / plan)
+    return _RUNS[case, plan]
+
+
 @pytest.fixture(scope="module")
 def cox3():
     return em.analyze(COX3 / "data.csv", COX3 / "plan.yaml")
@@ -176,7 +186,7 @@ def test_unsupported_combinations_exit_2_naming_the_key(plan, edit, key, tmp_pat
     ("plan_nb_cluster.yaml", "negative_binomial", "negative_binomial_cr0"),
 ])
 def test_three_arm_count_and_ordinal_rows_match_r(plan, model, ref_model, counts3):
-    res = counts3 if plan == "plan.yaml" else em.analyze(COUNTS3 / "data.csv", COUNTS3 / plan)
+    res = counts3 if plan == "plan.yaml" else _analyzed(COUNTS3, plan)
     assert _agree(_reference(COUNTS3, ref_model), res.table, model) == 13
 
 
@@ -190,3 +200,26 @@ def test_two_arm_view_of_a_survival_design_keeps_its_events(cox3):
     fm = next(f for f in cox3.fitted if f.spec.kind == "cox" and f.spec.moderator == "sex")
     for _, view in comparison_views(fm.design):
         assert view.event is not None and len(view.event) == len(view.y) == view.X.shape[0]
+
+
+def test_three_arm_rmst_past_the_last_follow_up_is_not_estimable_without_all_arms_row():
+    import yaml
+    raw = yaml.safe_load((COX3 / "plan.yaml").read_text())
+    raw["outcomes"][0]["horizon"] = 4000            # colon's longest follow-up is 3329 days
+    raw["moderators"] = [m for m in raw["moderators"] if m["name"] in ("sex", "age")]
+    t = em.analyze(COX3 / "data.csv", raw).table
+    rmst = t[t.model == "rmst"]
+    assert list(rmst.comparison) == ["Lev vs Obs", "Lev+5FU vs Obs"] * 2
+    assert rmst.estimate.isna().all() and all("before the horizon 4000 days" in n for n in rmst.note)
+    assert t[t.model == "cox"].estimate.notna().sum() == 4
+
+
+def test_three_arm_cox_arm_level_without_events_is_named():
+    d = pd.read_csv(COX3 / "data.csv")
+    d.loc[(d.rx == "Lev") & (d.differ == 1), "status"] = 0
+    t = em.analyze(d, COX3 / "plan.yaml").table
+    differ = t[(t.model == "cox") & (t.moderator == "differ")]
+    assert len(differ) == 7 and differ.estimate.isna().all() and differ.p_value.isna().all()
+    assert all(n.startswith("no events in arm Lev with differ = 1") for n in differ.note)
+    sex = t[(t.model == "cox") & (t.moderator == "sex") & (t.term != "joint")]
+    assert len(sex) == 2 and sex.estimate.notna().all()
