@@ -223,3 +223,26 @@ def test_three_arm_cox_arm_level_without_events_is_named():
     assert all(n.startswith("no events in arm Lev with differ = 1") for n in differ.note)
     sex = t[(t.model == "cox") & (t.moderator == "sex") & (t.term != "joint")]
     assert len(sex) == 2 and sex.estimate.notna().all()
+
+
+def test_three_arm_rate_and_category_probabilities_per_comparison_match_r(counts3):
+    """Marginal standardisation over each comparison's two arms' participants, three-arm fit."""
+    ref = pd.read_csv(COUNTS3 / "absolute.csv", dtype={"level": str, "arm": str, "category": str}, keep_default_na=False)
+    rate = counts3.sections["rate_scale"]
+    for r in ref[ref.quantity == "rd_interaction"].itertuples():
+        got = rate[(rate.model == "poisson") & (rate.moderator == "female") & (rate.quantity == "rd_interaction")
+                   & (rate.comparison == r.comparison)]
+        assert len(got) == 1
+        assert got.estimate.iloc[0] == pytest.approx(float(r.estimate), rel=1e-8)
+        assert got.std_error.iloc[0] == pytest.approx(float(r.std_error), rel=1e-7)
+    t = counts3.table
+    filled = t[(t.model == "poisson") & (t.moderator == "female") & (t.term != "joint")]
+    assert list(filled.comparison) == ["low vs control", "high vs control"] and filled.rd_estimate.notna().all()
+    probs = counts3.sections["category_probabilities"]
+    want = ref[ref.quantity == "probability"]
+    got = probs[probs.moderator == "female"]
+    assert len(got) == len(want) == 2 * 2 * 2 * 4
+    for r in want.itertuples():
+        g = got[(got.comparison == r.comparison) & (got.level.astype(str) == r.level) & (got.arm == r.arm)
+                & (got.category == r.category)]
+        assert g.probability.iloc[0] == pytest.approx(float(r.estimate), rel=1e-8)

@@ -14,6 +14,10 @@
 ##   ordinal_cr0        clm's fit with the CR0 cluster sandwich V M V: V = vcov(clm) (thresholds and
 ##                      coefficients), M = sum over sites of the summed analytic score contributions
 ##                      (d log P(y_i) / d theta_j and / d beta; no small-sample factor)
+## absolute.csv: per comparison, marginal standardisation over that comparison's two arms'
+##   participants with the three-arm fit (moderator female): the Poisson rate (exp(x'b), no offset)
+##   difference interaction with its delta-method SE, and the clm category probabilities per arm
+##   within each level.
 ## Rows per comparison: arm<k>:mod coefficient(s), Wald z; categorical: the comparison's joint
 ## chi-square; and the `all arms` joint Wald chi-square of every arm x moderator coefficient.
 options(warn = 1, stringsAsFactors = FALSE)
@@ -129,4 +133,38 @@ for (model in c("poisson", "negative_binomial", "poisson_cr0", "negative_binomia
   rows <- rbind(rows, joint(model, outcome, mod, "all arms", b[all_idx], V[all_idx, all_idx], nn))
 }
 write_num_csv(rows, "reference.csv")
+
+## ---- absolute scale per comparison (moderator female) ----
+abs_rows <- NULL
+d <- d0[complete.cases(d0[, c("seizures", "days", "base", "female")]), ]
+d$arm <- factor(d$arm, levels = c(control, arms)); d$m <- d$female
+fit <- glm(seizures ~ arm * m + base + offset(log(days)), data = d, family = poisson,
+           control = glm.control(epsilon = 1e-15, maxit = 100))
+b <- coef(fit); V <- vcov(fit)
+do <- d0[complete.cases(d0[, c("severity", "female")]), ]
+do$arm <- factor(do$arm, levels = c(control, arms)); do$m <- do$female
+do$severity <- factor(do$severity, levels = sev_levels, ordered = TRUE)
+ofit <- ordinal::clm(severity ~ arm * m, data = do, link = "logit", control = ordinal::clm.control(gradTol = 1e-12))
+for (a in arms) {
+  cmp <- paste(a, "vs", control)
+  pair <- d[d$arm %in% c(control, a), ]
+  Zof <- function(dd, arm_, m_) { dd$arm <- factor(rep(arm_, nrow(dd)), levels = levels(d$arm)); dd$m <- m_
+                                  model.matrix(~ arm * m + base, dd) }
+  rate <- function(arm_, m_) { Z <- Zof(pair, arm_, m_); mu <- exp(drop(Z %*% b)); list(r = mean(mu), g = colMeans(Z * mu)) }
+  r11 <- rate(a, 1); r01 <- rate(control, 1); r10 <- rate(a, 0); r00 <- rate(control, 0)
+  est <- (r11$r - r01$r) - (r10$r - r00$r); g <- (r11$g - r01$g) - (r10$g - r00$g)
+  abs_rows <- rbind(abs_rows, data.frame(comparison = cmp, quantity = "rd_interaction", level = "1", arm = "", category = "",
+                                         estimate = est, std_error = sqrt(drop(t(g) %*% V %*% g))))
+  opair <- do[do$arm %in% c(control, a), ]
+  for (lv in c(0, 1)) for (who in c("treated", "control")) {
+    dd <- opair; dd$arm <- factor(rep(if (who == "treated") a else control, nrow(dd)), levels = levels(do$arm)); dd$m <- lv
+    Z <- model.matrix(~ arm * m, dd)[, -1, drop = FALSE]
+    eta <- drop(Z %*% ofit$beta[colnames(Z)])
+    cum <- cbind(0, sapply(ofit$alpha, function(th) plogis(th - eta)), 1)
+    pr <- colMeans(cum[, -1, drop = FALSE] - cum[, -ncol(cum), drop = FALSE])
+    abs_rows <- rbind(abs_rows, data.frame(comparison = cmp, quantity = "probability", level = as.character(lv), arm = who,
+                                           category = sev_levels, estimate = pr, std_error = NA))
+  }
+}
+write_num_csv(abs_rows, "absolute.csv")
 print(rows, digits = 6)
