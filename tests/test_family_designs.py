@@ -152,7 +152,7 @@ def test_three_arm_cox_bootstrap_fills_each_comparison():
 
 
 def test_three_arm_cox_with_clusters_matches_coxph_cluster_and_drops_rmst():
-    res = em.analyze(COX3 / "data.csv", COX3 / "plan_cluster.yaml")
+    res = _analyzed(COX3, "plan_cluster.yaml")
     assert _agree(_reference(COX3, "cox_cluster").assign(model="cox"), res.table, "cox") == 13
     assert set(res.table.model) == {"cox"}      # rmst rows are not produced with data.cluster
     assert all(fm.summary["clusters"] == 25 for fm in res.fitted)
@@ -246,3 +246,23 @@ def test_three_arm_rate_and_category_probabilities_per_comparison_match_r(counts
         g = got[(got.comparison == r.comparison) & (got.level.astype(str) == r.level) & (got.arm == r.arm)
                 & (got.category == r.category)]
         assert g.probability.iloc[0] == pytest.approx(float(r.estimate), rel=1e-8)
+
+
+def test_classical_se_with_clusters_keeps_the_model_based_variance_of_every_family():
+    """se: classical with allow_classical_with_clusters: count, ordinal and Cox models use the
+    model-based variance (as logistic models do), not the cluster sandwich."""
+    import yaml
+    for case, plan, models in ((COUNTS3, "plan_cluster.yaml", ("poisson", "ordinal")), (COX3, "plan_cluster.yaml", ("cox",))):
+        raw = yaml.safe_load((case / plan).read_text())
+        raw["analysis"].update(se="classical", allow_classical_with_clusters=True)
+        t = em.analyze(case / "data.csv", raw).table
+        for model in models:
+            assert _agree(_reference(case, model), t, model) == 13
+
+
+def test_cluster_methods_paragraph_names_each_family():
+    from effectmod.report.clusters import cluster_paragraph
+    text = cluster_paragraph(_analyzed(COUNTS3, "plan_cluster.yaml"))
+    assert "Count and ordinal models used the CR0 cluster sandwich" in text and "Cox" not in text.split("(the CR0")[0]
+    text = cluster_paragraph(_analyzed(COX3, "plan_cluster.yaml"))
+    assert "Cox models used the grouped robust variance" in text

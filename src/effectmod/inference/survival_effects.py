@@ -50,7 +50,9 @@ def average_survival_rows(trial: TrialData, outcome: str, plan: Plan) -> list[di
     level = plan.analysis.ci_level
     fit, note = None, ""
     try:
-        fit = fit_cox(design.X, design.y, design.event, design.names, cluster=design.clusters)     # data.cluster: robust
+        # data.cluster under se: CR2: the grouped robust variance, as the interaction models
+        fit = fit_cox(design.X, design.y, design.event, design.names,
+                      cluster=design.clusters if plan.analysis.se == "CR2" else None)
     except (EngineError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         note = str(exc) or type(exc).__name__
     horizon = trial.outcomes[outcome].horizon

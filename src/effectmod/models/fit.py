@@ -119,7 +119,7 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     problem = estimability_problem(spec, design, trial)
     if spec.kind in ("cox", "rmst"):
         from .survival_fit import survival_engine
-        fit, summary, notes, problem = survival_engine(spec, design, trial, problem)
+        fit, summary, notes, problem = survival_engine(spec, design, trial, problem, robust=plan.analysis.se == "CR2")
     elif problem is None:
         try:
             fit, summary, notes = run_engine(spec, design, plan)

@@ -50,9 +50,10 @@ class NotEstimable(Exception):
     """This one model cannot be fitted; the message is the row's `note`."""
 
 
-def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: str | None):
+def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: str | None, robust: bool = True):
     """(fit, summary, notes, problem) of a cox or rmst spec; ``problem`` is the shared
-    pre-fit check's finding (models/fit.py), None when the model can be fitted."""
+    pre-fit check's finding (models/fit.py), None when the model can be fitted. ``robust``: the
+    grouped robust variance over ``design.clusters`` (se: CR2); False keeps the model-based one."""
     from ..engines.errors import NotConverged, RankDeficient
     assert design.event is not None
     if problem and problem.startswith(("every analysed participant has the same outcome", "the outcome has no events or only events")):
@@ -67,7 +68,7 @@ def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: 
     if problem is None:
         try:
             if spec.kind == "cox":
-                fit, notes, extra = _cox(design, trial, spec)
+                fit, notes, extra = _cox(design, trial, spec, robust)
             else:
                 fit, notes, extra = _rmst(spec, design, trial)
             summary.update(extra)
@@ -102,11 +103,11 @@ def _eventless_cell(design: Design, trial: TrialData, spec: ModelSpec) -> str | 
     return None
 
 
-def _cox(design: Design, trial: TrialData, spec: ModelSpec):
+def _cox(design: Design, trial: TrialData, spec: ModelSpec, robust: bool = True):
     from ..engines.cox import fit_cox
     assert design.event is not None
     # data.cluster (CONTRACT 6.3): the grouped robust variance of coxph(..., cluster = )
-    fit = fit_cox(design.X, design.y, design.event, design.names, cluster=design.clusters)
+    fit = fit_cox(design.X, design.y, design.event, design.names, cluster=design.clusters if robust else None)
     ph = fit.ph or {"terms": {}, "global": (math.nan, 0, math.nan)}
     chi, df, p_global = ph["global"]
     horizon = trial.outcomes[spec.outcome].horizon
