@@ -266,3 +266,11 @@ def test_cluster_methods_paragraph_names_each_family():
     assert "Count and ordinal models used the CR0 cluster sandwich" in text and "Cox" not in text.split("(the CR0")[0]
     text = cluster_paragraph(_analyzed(COX3, "plan_cluster.yaml"))
     assert "Cox models used the grouped robust variance" in text
+
+
+def test_multi_arm_methods_text_names_cox_and_rmst(cox3):
+    from effectmod.report.paragraph import methods_text
+    text = methods_text(cox3)
+    text = text if isinstance(text, str) else " ".join(text)
+    assert "chi-square for logistic, count, ordinal and Cox models" in text
+    assert "the RMST comparisons have no all-arms test" in text
