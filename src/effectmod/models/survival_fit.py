@@ -7,6 +7,9 @@ fails. ``rmst``: binary/categorical moderators - Kaplan-Meier RMST per arm withi
 (a saturated arm x level record whose interaction coefficients are the level differences minus
 the reference level's); continuous moderators - a linear model of RMST pseudo-observations with
 an HC0 sandwich. Both give Wald z rows through the same ``interaction_rows``.
+Multi-arm designs: the Cox rows per comparison plus the all-arms chi-square, each comparison's
+rows with the proportional-hazards test of its own arm's terms; the RMST cells are every arm
+within each level (each treated arm's columns against the control), no all-arms row.
 """
 from __future__ import annotations
 
