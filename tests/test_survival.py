@@ -288,7 +288,7 @@ def test_bootstrap_refits_cox_rows_and_says_rmst_rows_have_none():
 
 def test_a_trial_cluster_column_gives_the_grouped_robust_cox_se(colon_results):
     # data.cluster is wired by the cluster-randomised design (TrialData.cluster); the Cox path
-    # already uses it when present
+    # uses it under se: CR2
     import dataclasses
 
     from effectmod.models.fit import fit_model
@@ -296,7 +296,10 @@ def test_a_trial_cluster_column_gives_the_grouped_robust_cox_se(colon_results):
     trial = dataclasses.replace(res.trial)
     object.__setattr__(trial, "cluster", np.asarray(res.trial.ids, dtype=float) % 25)
     spec = next(f.spec for f in res.fitted if f.spec.kind == "cox" and f.spec.moderator == "sex")
-    fm = fit_model(spec, trial, res.plan)
+    # the plan's se as with data.cluster (CR2, the default there); classical keeps the model-based SE
+    plan = res.plan.model_copy(update={"analysis": res.plan.analysis.model_copy(update={"se": "CR2"})})
+    fm = fit_model(spec, trial, plan)
+    assert not fit_model(spec, trial, res.plan).fit.robust
     want = _reference("colon_cox")
     want = want[(want.model == "cox_cluster") & (want.moderator == "sex")].iloc[0]
     assert fm.fit.robust and fm.rows[0]["std_error"] == pytest.approx(want.std_error, rel=1e-7)

@@ -35,6 +35,8 @@ colon_cox:ref.R
 veteran_cox:ref.R
 multiarm_cluster:ref.R
 path_survival:ref.R
+colon_cox3:ref.R
+arms3_counts:ref.R
 "
 
 scripts_of() {

@@ -72,6 +72,6 @@ def cluster_warnings(codes: np.ndarray, plan) -> list[str]:
                 "them; its P values are too small when outcomes are correlated within clusters (se: CR2 is the honest choice)"]
     if n < FEW_CLUSTERS:
         return [f"column '{column}' (plan: data.cluster): only {n} clusters (fewer than about {FEW_CLUSTERS}): linear models use "
-                "CR2 with Satterthwaite df, the honest choice with few clusters; the logistic models' CR0 sandwich has no "
-                "small-sample correction and may understate uncertainty"]
+                "CR2 with Satterthwaite df, the honest choice with few clusters; the CR0 sandwich of logistic, count, ordinal and Cox "
+                "models has no small-sample correction and may understate uncertainty"]
     return []

@@ -15,12 +15,11 @@ over the deaths, one chi-square per coefficient and a global one.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Contrast, WaldTest, wald_from_vcov
+from .base import WaldZ
 from .cluster import cr0_vcov
 from .errors import NotConverged, RankDeficient
 from .linalg import collinear_columns
@@ -167,7 +166,9 @@ def fit_cox_batch(X: np.ndarray, time: np.ndarray, event: np.ndarray, max_iter: 
 
 
 @dataclass(frozen=True)
-class CoxFit:
+class CoxFit(WaldZ):
+    """A Cox fit: Wald z contrasts and chi-square joint tests from ``coef`` and ``vcov`` (``WaldZ``)."""
+
     coef: np.ndarray
     vcov: np.ndarray
     names: tuple[str, ...]
@@ -177,13 +178,6 @@ class CoxFit:
     robust: bool = False
     n_clusters: int | None = None
     ph: dict | None = None            # cox.zph: {"terms": {name: (chisq, p)}, "global": (chisq, df, p)}
-
-    def contrast(self, L: np.ndarray) -> Contrast:
-        L = np.asarray(L, dtype=float)
-        return Contrast(float(L @ self.coef), float(math.sqrt(max(L @ self.vcov @ L, 0.0))), math.inf)
-
-    def wald(self, L: np.ndarray) -> WaldTest:
-        return wald_from_vcov(self.coef, self.vcov, L, math.inf)
 
 
 def fit_cox(X: np.ndarray, time: np.ndarray, event: np.ndarray, names=None, cluster=None,

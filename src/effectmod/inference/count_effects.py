@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..engines.base import Contrast
 from ..engines.poisson import CountFit
+from ..models.comparisons import comparison_models, is_multi_arm
 from .additive import _set
 from .binary import RD_COLUMNS, SECTION_COLUMNS, _numbers
 
@@ -123,27 +124,29 @@ def count_absolute_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tupl
     logistic rows), and the ``rate_scale`` section."""
     values: dict[tuple, tuple] = {}
     section: list[dict] = []
-    for model in fitted:
+    # multi-arm: each comparison's view of the model (standardised over its two arms' participants)
+    for comparison, model in comparison_models(fitted):
         # the engine's own fits (as the logistic additive scale): pooled imputed fits are left out
         if model.spec.kind not in COUNT_KINDS or not isinstance(model.fit, CountFit) or model.fit.diverged:
             continue
-        if "treat" not in model.design.names:       # multi-arm designs: not standardised here (columns stay empty)
-            continue
         m = trial.moderators[model.spec.moderator]
         for row in model_rate_rows(model, m.type, m.levels, plan.analysis.ci_level):
+            if comparison:
+                row["comparison"] = comparison
             section.append(row)
             if row["quantity"] == "rd_interaction":
-                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"])] = (
+                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"], comparison)] = (
                     row["estimate"], row["std_error"], row["ci_low"], row["ci_high"], row["p_value"])
     out = table.copy()
     for col in RD_COLUMNS:
         if col not in out:
             out[col] = np.nan
-    keys = list(zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna("")))
+    comparisons = out["comparison"].fillna("") if "comparison" in out else [""] * len(out)
+    keys = list(zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""), comparisons))
     for j, col in enumerate(RD_COLUMNS):
         column = out[col].to_numpy(dtype=float).copy()
         for i, k in enumerate(keys):
             if k in values:
                 column[i] = values[k][j]
         out[col] = column
-    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS))
+    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ..engines.ordinal import OrdinalFit
+from ..models.comparisons import comparison_models, is_multi_arm
 from .additive import _set
 
 COLUMNS = ("outcome", "timepoint", "moderator", "model", "level", "moderator_value", "arm", "category",
@@ -58,11 +59,10 @@ def _with_se(fit, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def category_probabilities(fitted: list, trial, plan) -> pd.DataFrame:
     rows = []
     z = stats.norm.ppf(1.0 - (1.0 - plan.analysis.ci_level) / 2.0)
-    for model in fitted:
+    # multi-arm: each comparison's view of the model (standardised over its two arms' participants)
+    for comparison, model in comparison_models(fitted):
         # a fit of the engine itself: pooled (imputed) fits have no thresholds, their rows stay without
         if model.spec.kind != "ordinal" or not isinstance(model.fit, OrdinalFit) or model.fit.diverged:
-            continue
-        if "treat" not in model.design.names:       # multi-arm designs: not standardised here
             continue
         d, fit, spec = model.design, model.fit, model.spec
         m = trial.moderators[spec.moderator]
@@ -84,5 +84,6 @@ def category_probabilities(fitted: list, trial, plan) -> pd.DataFrame:
                     rows.append({"outcome": spec.outcome, "timepoint": spec.timepoint, "moderator": spec.moderator,
                                  "model": spec.kind, "level": level, "moderator_value": value, "arm": arm, "category": cat,
                                  "probability": float(p), "std_error": float(s), "ci_low": float(max(p - z * s, 0.0)),
-                                 "ci_high": float(min(p + z * s, 1.0)), "n": d.n})
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+                                 "ci_high": float(min(p + z * s, 1.0)), "n": d.n,
+                                 **({"comparison": comparison} if comparison else {})})
+    return pd.DataFrame(rows, columns=list(COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))

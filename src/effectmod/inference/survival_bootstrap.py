@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bootstrap_linear import comparison_targets, draw_key
 from .resample import counts_to_indices
 
 # replicates fitted together (bounds memory: B x n x p x p numbers per chunk)
 CHUNK = 200
 
 
-def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple, np.ndarray]:
+    """(timepoint, term) -> (B,) interaction estimates, keyed as every family's draws are
+    (``bootstrap_linear.draw_key``: the comparison too in a multi-arm model)."""
     from ..engines.cox import fit_cox_batch
     d = model.design
     assert d.event is not None
@@ -24,7 +27,9 @@ def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray
     picks = [p[p >= 0] for p in picks]
     n = max((len(p) for p in picks), default=0)
     B, k = counts.shape[0], d.X.shape[1]
-    Ls = np.array([d.interaction_L(j, t) for t in d.timepoints for j in range(len(d.terms))])
+    # multi-arm: every comparison's interactions
+    keys = [draw_key(t, term, cmp) for t in d.timepoints for _, cmp in comparison_targets(d) for term in d.terms]
+    Ls = np.array([d.interaction_L(j, t, arm) for t in d.timepoints for arm, _ in comparison_targets(d) for j in range(len(d.terms))])
     est = np.full((B, len(Ls)), np.nan)
     for start in range(0, B, CHUNK):
         stop = min(B, start + CHUNK)
@@ -37,5 +42,4 @@ def cox_bootstrap(model, counts: np.ndarray) -> dict[tuple[str, str], np.ndarray
             event[i, :len(p)] = d.event[p]
         beta, ok = fit_cox_batch(X, time, event)
         est[start:stop] = np.where(ok[:, None], beta @ Ls.T, np.nan)
-    keys = [(t, term) for t in d.timepoints for term in d.terms]
     return {key: est[:, i] for i, key in enumerate(keys)}

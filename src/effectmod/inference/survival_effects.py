@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.trial import TrialData
+from ..models.multiarm import comparison_views
 from ..plan.schema import Plan
 
 
@@ -47,23 +48,35 @@ def average_survival_rows(trial: TrialData, outcome: str, plan: Plan) -> list[di
     design = survival_design(ModelSpec("cox", outcome, "", ""), trial)
     assert design.event is not None
     level = plan.analysis.ci_level
-    row: dict = {"outcome": outcome, "timepoint": "", "model": "cox", "estimate": math.nan, "std_error": math.nan,
-           "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan, "n": design.n, "scale": "log hazard ratio",
-           "df": math.inf, "note": "", "risk_difference": math.nan, "rd_ci_low": math.nan, "rd_ci_high": math.nan}
+    fit, note = None, ""
     try:
-        fit = fit_cox(design.X, design.y, design.event, design.names)
-        c = fit.contrast(design.effect_L(np.zeros(0)))
-        lo, hi = c.ci(level)
-        row.update(estimate=c.estimate, std_error=c.std_error, ci_low=lo, ci_high=hi, p_value=c.p_value)
+        # data.cluster under se: CR2: the grouped robust variance, as the interaction models
+        fit = fit_cox(design.X, design.y, design.event, design.names,
+                      cluster=design.clusters if plan.analysis.se == "CR2" else None)
     except (EngineError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        row["note"] = str(exc) or type(exc).__name__
+        note = str(exc) or type(exc).__name__
     horizon = trial.outcomes[outcome].horizon
-    if horizon is not None and "treat" in design.names:     # two arms: the treated minus control risk
-        rd = risk_difference_at(design.y, design.event, design.X[:, design.index("treat")], horizon, level)
-        if rd:
-            row.update(risk_difference=rd["risk_difference"], rd_ci_low=rd["rd_ci_low"], rd_ci_high=rd["rd_ci_high"])
-            row["note"] = "; ".join(x for x in (row["note"], f"risk difference: Kaplan-Meier by {horizon:g}") if x)
-    return [row]
+    rows = []
+    # multi-arm: one row per comparison (each treated arm vs the control) from the one model
+    for comparison, view in (comparison_views(design) if design.arms else [("", design)]):
+        assert view.event is not None
+        row: dict = {"outcome": outcome, "timepoint": "", "model": "cox", "estimate": math.nan, "std_error": math.nan,
+                     "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan, "n": design.n,
+                     "scale": "log hazard ratio", "df": math.inf, "note": note, "risk_difference": math.nan,
+                     "rd_ci_low": math.nan, "rd_ci_high": math.nan}
+        if design.arms:
+            row["comparison"] = comparison
+        if fit is not None:
+            c = fit.contrast(view.effect_L(np.zeros(0)))
+            lo, hi = c.ci(level)
+            row.update(estimate=c.estimate, std_error=c.std_error, ci_low=lo, ci_high=hi, p_value=c.p_value)
+        if horizon is not None:     # the treated minus control risk (KM per arm)
+            rd = risk_difference_at(view.y, view.event, view.X[:, view.index("treat")], horizon, level)
+            if rd:
+                row.update(risk_difference=rd["risk_difference"], rd_ci_low=rd["rd_ci_low"], rd_ci_high=rd["rd_ci_high"])
+                row["note"] = "; ".join(x for x in (row["note"], f"risk difference: Kaplan-Meier by {horizon:g}") if x)
+        rows.append(row)
+    return rows
 
 
 def absolute_risks(fitted, trial: TrialData, plan: Plan) -> pd.DataFrame:
@@ -75,16 +88,18 @@ def absolute_risks(fitted, trial: TrialData, plan: Plan) -> pd.DataFrame:
             continue
         o = trial.outcomes[fm.spec.outcome]
         m = trial.moderators[fm.spec.moderator]
-        if o.horizon is None or m.type == "continuous" or "treat" not in fm.design.names:
+        if o.horizon is None or m.type == "continuous":
             continue
-        d = fm.design
-        codes = m.values[d.rows]
-        treat = d.X[:, d.index("treat")]
-        for k, lv in enumerate(m.levels):
-            sel = codes == k
-            rd = risk_difference_at(d.y[sel], d.event[sel], treat[sel], float(o.horizon), plan.analysis.ci_level)
-            rows.append({"outcome": fm.spec.outcome, "moderator": fm.spec.moderator, "level": lv, "horizon": o.horizon,
-                         "n": int(sel.sum()), **rd})
+        # multi-arm: per comparison, the treated arm and the control within each level
+        for comparison, d in (comparison_views(fm.design) if fm.design.arms else [("", fm.design)]):
+            assert d.event is not None
+            codes = m.values[d.rows]
+            treat = d.X[:, d.index("treat")]
+            for k, lv in enumerate(m.levels):
+                sel = codes == k
+                rd = risk_difference_at(d.y[sel], d.event[sel], treat[sel], float(o.horizon), plan.analysis.ci_level)
+                rows.append({"outcome": fm.spec.outcome, "moderator": fm.spec.moderator, "level": lv, "horizon": o.horizon,
+                             "n": int(sel.sum()), **({"comparison": comparison} if comparison else {}), **rd})
     return pd.DataFrame(rows)
 
 
@@ -99,8 +114,12 @@ def survival_flow(trial: TrialData) -> pd.DataFrame:
             continue
         t = next(iter(o.followups.values()))
         seen = ~np.isnan(t) & ~np.isnan(o.status)
-        for arm, sel in (("all", seen), (arms.get("treated", "treated"), seen & (trial.treat == 1)),
-                         (arms.get("control", "control"), seen & (trial.treat == 0))):
+        groups = [("all", seen), (arms.get("treated", "treated"), seen & (trial.treat == 1)),
+                  (arms.get("control", "control"), seen & (trial.treat == 0))]
+        if trial.multi_arm and trial.arm is not None:      # each treated arm on its own row
+            groups = [("all", seen), *((label, seen & (trial.arm == k)) for k, label in enumerate(trial.arm_labels, start=1)),
+                      (arms.get("control", "control"), seen & (trial.arm == 0))]
+        for arm, sel in groups:
             rows.append({"outcome": name, "arm": arm, "n": int(sel.sum()), "events": int(o.status[sel].sum()),
                          "censored": int((o.status[sel] == 0).sum()),
                          "median_followup": median_followup(t[sel], o.status[sel]) if sel.any() else math.nan,

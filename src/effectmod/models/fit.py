@@ -119,7 +119,7 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
     problem = estimability_problem(spec, design, trial)
     if spec.kind in ("cox", "rmst"):
         from .survival_fit import survival_engine
-        fit, summary, notes, problem = survival_engine(spec, design, trial, problem)
+        fit, summary, notes, problem = survival_engine(spec, design, trial, problem, robust=plan.analysis.se == "CR2")
     elif problem is None:
         try:
             fit, summary, notes = run_engine(spec, design, plan)
@@ -147,8 +147,10 @@ def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | No
         return FittedModel(spec, design, None, rows=empty_rows(spec, design, notes), summary=base_summary(spec, design),
                            notes=notes)
     rows = interaction_rows(spec, design, fit, plan)
+    # multi-arm Cox: notes that belong to one comparison's rows (its proportional-hazards test)
+    by_comparison = summary.pop("comparison_notes", None) if isinstance(summary, dict) else None
     for r in rows:
-        r["note"] = notes
+        r["note"] = by_comparison.get(r.get("comparison"), notes) if by_comparison else notes
     summary = {**base_summary(spec, design), **summary}
     return FittedModel(spec, design, fit, rows, summary, notes)
 

@@ -32,7 +32,9 @@ PO_P = 0.05
 
 def run_count_or_ordinal(spec: ModelSpec, design: Design, plan: Plan) -> tuple[Any, dict[str, Any], tuple[Note, ...]]:
     """The engine's fit alone (what the bootstrap refits): (fit, summary, notes)."""
-    clusters = getattr(design, "clusters", None)
+    # data.cluster: the CR0 sandwich under se: CR2 (the default); se: classical/HC3 with
+    # allow_classical_with_clusters asks for the model-based variance, as for logistic models
+    clusters = getattr(design, "clusters", None) if plan.analysis.se == "CR2" else None
     if spec.kind == "ordinal":
         return _ordinal(design, clusters)
     return _count(spec, design, plan, clusters)

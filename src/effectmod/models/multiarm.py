@@ -81,6 +81,8 @@ def multiarm_rows(spec, design: Design, fit, level: float, make_row: RowMaker) -
                 w = fit.wald(np.vstack(Ls))
                 rows.append(make_row(spec, t, "joint", design.n, p_value=w.p_value, df=w.df_den, statistic=w.statistic,
                                      df_num=w.df_num, comparison=comparison))
+        if spec.kind == "rmst":
+            continue            # rmst rows have no all-arms row (CONTRACT 6.3)
         w = fit.wald(np.vstack(interaction_Ls(design, t)))
         rows.append(make_row(spec, t, "joint", design.n, p_value=w.p_value, df=w.df_den, statistic=w.statistic,
                              df_num=w.df_num, comparison=ALL_ARMS))
@@ -97,7 +99,8 @@ def multiarm_empty_rows(spec, design: Design, note, make_row: RowMaker) -> list[
                 rows.append(make_row(spec, t, term, design.n, note=note, comparison=comparison))
             if categorical:
                 rows.append(make_row(spec, t, "joint", design.n, note=note, comparison=comparison))
-        rows.append(make_row(spec, t, "joint", design.n, note=note, comparison=ALL_ARMS, df_num=math.nan))
+        if spec.kind != "rmst":     # rmst rows have no all-arms row (CONTRACT 6.3)
+            rows.append(make_row(spec, t, "joint", design.n, note=note, comparison=ALL_ARMS, df_num=math.nan))
     return rows
 
 
@@ -120,6 +123,8 @@ def comparison_views(design: Design) -> list[tuple[str, Design]]:
             design, X=design.X[keep], y=design.y[keep], rows=design.rows[keep], names=names, arms=(), control="",
             groups=None if design.groups is None else design.groups[keep],
             times=None if design.times is None else design.times[keep],
+            event=None if design.event is None else design.event[keep],
+            offset=None if design.offset is None else design.offset[keep],
             clusters=None if design.clusters is None else design.clusters[keep])))
     return out
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data.survival_coding import TTE_KEY
 from ..data.trial import TrialData
-from .design import Design, _columns, _exclusions
+from .design import Design, _arms, _columns, _exclusions
 from .spec import ModelSpec
 
 
@@ -40,4 +40,5 @@ def survival_design(spec: ModelSpec, trial: TrialData) -> Design:
         X, names = X[:, 1:], names[1:]
     tp = spec.timepoint if spec.timepoint is not None else TTE_KEY
     return Design(X[keep], time[keep], tuple(names), np.flatnonzero(keep), mod_names, terms, excluded,
-                  timepoints=(tp,), mod_centre=centre, event=o.status[keep])
+                  timepoints=(tp,), mod_centre=centre, event=o.status[keep],
+                  clusters=None if trial.cluster is None else trial.cluster[keep], **_arms(trial))

@@ -7,6 +7,9 @@ fails. ``rmst``: binary/categorical moderators - Kaplan-Meier RMST per arm withi
 (a saturated arm x level record whose interaction coefficients are the level differences minus
 the reference level's); continuous moderators - a linear model of RMST pseudo-observations with
 an HC0 sandwich. Both give Wald z rows through the same ``interaction_rows``.
+Multi-arm designs: the Cox rows per comparison plus the all-arms chi-square, each comparison's
+rows with the proportional-hazards test of its own arm's terms; the RMST cells are every arm
+within each level (each treated arm's columns against the control), no all-arms row.
 """
 from __future__ import annotations
 
@@ -50,9 +53,10 @@ class NotEstimable(Exception):
     """This one model cannot be fitted; the message is the row's `note`."""
 
 
-def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: str | None):
+def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: str | None, robust: bool = True):
     """(fit, summary, notes, problem) of a cox or rmst spec; ``problem`` is the shared
-    pre-fit check's finding (models/fit.py), None when the model can be fitted."""
+    pre-fit check's finding (models/fit.py), None when the model can be fitted. ``robust``: the
+    grouped robust variance over ``design.clusters`` (se: CR2); False keeps the model-based one."""
     from ..engines.errors import NotConverged, RankDeficient
     assert design.event is not None
     if problem and problem.startswith(("every analysed participant has the same outcome", "the outcome has no events or only events")):
@@ -67,7 +71,7 @@ def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: 
     if problem is None:
         try:
             if spec.kind == "cox":
-                fit, notes, extra = _cox(design, trial, spec)
+                fit, notes, extra = _cox(design, trial, spec, robust)
             else:
                 fit, notes, extra = _rmst(spec, design, trial)
             summary.update(extra)
@@ -83,43 +87,67 @@ def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: 
 def _eventless_cell(design: Design, trial: TrialData, spec: ModelSpec) -> str | None:
     """An arm x level cell of a binary or categorical moderator without events: its hazard ratio
     runs off to 0 (monotone likelihood), so the interaction is not estimable."""
+    from .multiarm import arm_codes
     m = trial.moderators[spec.moderator]
-    if m.type == "continuous" or "treat" not in design.names:
+    if m.type == "continuous":
         return None
     assert design.event is not None
     codes = m.values[design.rows]
-    treat = design.X[:, design.index("treat")]
-    arms = trial.flow.arm_values
+    arm = arm_codes(design)
+    flow = trial.flow.arm_values
+    labels = ((design.control, *design.arms) if design.arms
+              else (flow.get("control", "control"), flow.get("treated", "treated")))
     for k, level in enumerate(m.levels):
-        for a, arm in ((1, "treated"), (0, "control")):
-            sel = (codes == k) & (treat == a)
+        for a in range(len(labels) - 1, -1, -1):
+            sel = (codes == k) & (arm == a)
             if sel.any() and design.event[sel].sum() == 0:
-                return (f"no events in arm {arms.get(arm, arm)} with {m.source} = {level} ({int(sel.sum())} participants): "
+                return (f"no events in arm {labels[a]} with {m.source} = {level} ({int(sel.sum())} participants): "
                         "its hazard ratio is not estimable (monotone likelihood)")
     return None
 
 
-def _cox(design: Design, trial: TrialData, spec: ModelSpec):
+def _cox(design: Design, trial: TrialData, spec: ModelSpec, robust: bool = True):
     from ..engines.cox import fit_cox
     assert design.event is not None
     # data.cluster (CONTRACT 6.3): the grouped robust variance of coxph(..., cluster = )
-    cluster = getattr(trial, "cluster", None)
-    fit = fit_cox(design.X, design.y, design.event, design.names,
-                  cluster=None if cluster is None else np.asarray(cluster)[design.rows])
+    fit = fit_cox(design.X, design.y, design.event, design.names, cluster=design.clusters if robust else None)
     ph = fit.ph or {"terms": {}, "global": (math.nan, 0, math.nan)}
-    tested = ["treat", *(f"treat:{nm}" for nm in design.mod_names)]
-    parts = [f"{_ph_name(t)} {p_text(ph['terms'][t][1])}" for t in tested if t in ph["terms"]]
     chi, df, p_global = ph["global"]
-    notes = [Note(PROPORTIONAL_HAZARDS, f"proportional-hazards test: {', '.join(parts)}, global {p_text(p_global)}")]
+    horizon = trial.outcomes[spec.outcome].horizon
+    where = "see the rmst rows" if horizon is not None else "set outcomes[].horizon for rmst rows"
+    summary: dict = {"ph_test": {"terms": {k: {"chisq": v[0], "p": v[1]} for k, v in ph["terms"].items()},
+                                 "global": {"chisq": chi, "df": df, "p": p_global}}, "loglik": fit.loglik}
+    if not design.arms:
+        notes, failed = _ph_notes(ph, "treat", design.mod_names, p_global, where)
+        summary["ph_failed"] = failed
+        return fit, notes, summary
+    # multi-arm: each comparison's rows carry the test of its own arm's terms; the all-arms row the global test
+    by_comparison, all_failed = {}, []
+    for arm in design.arms:
+        notes, failed = _ph_notes(ph, design.treat_name(arm), design.mod_names, p_global, where, design.comparison(arm))
+        by_comparison[design.comparison(arm)] = notes
+        all_failed += failed
+    from .multiarm import ALL_ARMS
+    by_comparison[ALL_ARMS] = (Note(PROPORTIONAL_HAZARDS, f"proportional-hazards test: global {p_text(p_global)}"),)
+    summary.update(ph_failed=all_failed, comparison_notes=by_comparison)
+    return fit, tuple(n for notes in by_comparison.values() for n in notes), summary
+
+
+def _ph_notes(ph: dict, treat: str, mod_names, p_global: float, where: str,
+              comparison: str = "") -> tuple[tuple[Note, ...], list[str]]:
+    """The cox.zph note of one comparison's treatment and interaction terms (``treat`` the arm's
+    indicator; ``comparison`` names it in a multi-arm model), and a pointer to the RMST rows when
+    one of them fails."""
+    tested = [treat, *(f"{treat}:{nm}" for nm in mod_names)]
+    plain = ["treat", *(f"treat:{nm}" for nm in mod_names)]
+    parts = [f"{_ph_name(nm)} {p_text(ph['terms'][t][1])}" for t, nm in zip(tested, plain) if t in ph["terms"]]
+    label = f" ({comparison})" if comparison else ""
+    notes = [Note(PROPORTIONAL_HAZARDS, f"proportional-hazards test{label}: {', '.join(parts)}, global {p_text(p_global)}")]
     failed = [t for t in tested if t in ph["terms"] and ph["terms"][t][1] < PH_ALPHA]
     if failed:
-        horizon = trial.outcomes[spec.outcome].horizon
-        where = "see the rmst rows" if horizon is not None else "set outcomes[].horizon for rmst rows"
-        notes.append(Note(NON_PROPORTIONAL, f"hazards not proportional ({', '.join(_ph_name(t) for t in failed)}); {where}"))
-    summary = {"ph_test": {"terms": {k: {"chisq": v[0], "p": v[1]} for k, v in ph["terms"].items()},
-                           "global": {"chisq": chi, "df": df, "p": p_global}},
-               "ph_failed": failed, "loglik": fit.loglik}
-    return fit, tuple(notes), summary
+        names = [_ph_name(nm) for t, nm in zip(tested, plain) if t in failed]
+        notes.append(Note(NON_PROPORTIONAL, f"hazards not proportional ({comparison + ': ' if comparison else ''}{', '.join(names)}); {where}"))
+    return tuple(notes), failed
 
 
 def _ph_name(term: str) -> str:
@@ -134,9 +162,6 @@ def _rmst(spec: ModelSpec, design: Design, trial: TrialData):
     tau = float(o.horizon)
     unit = f" {o.time_unit}" if o.time_unit else ""
     m = trial.moderators[spec.moderator]
-    if "treat" not in design.names:
-        # one treatment column per treated arm (a multi-arm trial): the two-arm cell layout below
-        raise NotEstimable("rmst rows are computed for two-arm comparisons only")
     if m.type == "continuous":
         if design.y.max() < tau:
             raise NotEstimable(f"the last participant is observed at {design.y.max():g}{unit}, before the horizon {tau:g}{unit}: "
@@ -149,32 +174,38 @@ def _rmst(spec: ModelSpec, design: Design, trial: TrialData):
         vcov = bread @ (u.T @ u) @ bread
         return ZFit(coef, vcov, design.names), (), {"rmst_method": "pseudo-observations (infinitesimal jackknife), HC0",
                                                      "horizon": tau}
-    # saturated arm x level: one KM per cell
-    treat = design.X[:, design.index("treat")]
+    # saturated arm x level: one KM per cell (multi-arm: every arm, each treated arm's own columns)
+    from .multiarm import arm_codes
+    arm_of = arm_codes(design)
     mods = design.X[:, [design.index(nm) for nm in design.mod_names]]
-    level = np.zeros(len(treat), dtype=int)
+    level = np.zeros(len(arm_of), dtype=int)
     for j in range(mods.shape[1]):
         level[mods[:, j] == 1] = j + 1
-    arms = trial.flow.arm_values
+    flow = trial.flow.arm_values
+    labels = ((design.control, *design.arms) if design.arms
+              else (flow.get("control", "control"), flow.get("treated", "treated")))
+    treats = [design.treat_name(arm) for arm in design.arms] if design.arms else ["treat"]
     p = len(design.names)
     cells, means, variances = [], [], []
     table = []
     for lv in range(mods.shape[1] + 1):
-        for a in (0, 1):
-            sel = (level == lv) & (treat == a)
+        for a in range(len(labels)):
+            sel = (level == lv) & (arm_of == a)
             km = kaplan_meier(design.y[sel], design.event[sel])
-            lv_text = m.levels[lv] if m.type == "categorical" else m.levels[lv]
-            arm = arms.get("treated" if a else "control", "treated" if a else "control")
+            lv_text = m.levels[lv]
+            arm = labels[a]
             if km.last < tau:
                 raise NotEstimable(f"arm {arm} in {m.source} = {lv_text} is last observed at {km.last:g}{unit}, before the horizon "
                                    f"{tau:g}{unit}: its RMST to the horizon is undefined")
             est, se = rmst(km, tau)
             row = np.zeros(p)
             row[design.index("(Intercept)")] = 1.0
-            row[design.index("treat")] = a
+            if a > 0:
+                row[design.index(treats[a - 1])] = 1.0
             if lv > 0:
                 row[design.index(design.mod_names[lv - 1])] = 1.0
-                row[design.index(f"treat:{design.mod_names[lv - 1]}")] = a
+                if a > 0:
+                    row[design.index(f"{treats[a - 1]}:{design.mod_names[lv - 1]}")] = 1.0
             cells.append(row)
             means.append(est)
             variances.append(se ** 2)

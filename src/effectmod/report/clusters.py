@@ -44,6 +44,11 @@ def cluster_paragraph(results) -> str:
     if a.se == "CR2":
         if "logistic" in models:
             text += (" Logistic models used the CR0 cluster sandwich variance (no small-sample factor) with Wald z tests.")
+        if models & {"poisson", "negative_binomial", "ordinal"}:
+            text += (" Count and ordinal models used the CR0 cluster sandwich variance (no small-sample factor) with Wald z tests.")
+        if "cox" in models:
+            text += (" Cox models used the grouped robust variance over the clusters (as coxph with cluster =) with Wald z "
+                     "tests; restricted mean survival time rows are not produced with clusters.")
         if "mixed" in models:
             text += (" Mixed models had random intercepts per cluster and per participant ((1 | cluster) + (1 | id)), "
                      "with Satterthwaite degrees of freedom.")
@@ -56,5 +61,5 @@ def cluster_paragraph(results) -> str:
     if n < FEW_CLUSTERS:
         text += (f" With fewer than {FEW_CLUSTERS} clusters, CR2 with Satterthwaite degrees of freedom is the honest "
                  "choice; classical standard errors, and cluster sandwiches without the small-sample correction "
-                 "(as for the logistic models), understate the uncertainty.")
+                 "(the CR0 sandwich of logistic, count and ordinal models, the Cox grouped robust variance), understate the uncertainty.")
     return text

@@ -123,9 +123,10 @@ def methods_text(results) -> list[str]:
         paras.append(f"The trial had {len(results.trial.arm_labels) + 1} arms; each treated arm ({treated}) was compared with "
                      f"{control}. Each model contained every arm (one indicator per treated arm, {control} 0 on all), the "
                      "moderator and every arm × moderator product, so each comparison's interaction is its own arm × moderator "
-                     "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic, count and ordinal models) "
-                     "tested that every arm × moderator coefficient is 0. Multiple-testing adjustment was applied within each "
-                     "comparison; the all-arms tests were not adjusted.")
+                     "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic, count, ordinal "
+                     "and Cox models) tested that every arm × moderator coefficient is 0"
+                     + (" (the RMST comparisons have no all-arms test)" if "rmst" in set(results.table["model"]) else "")
+                     + ". Multiple-testing adjustment was applied within each comparison; the all-arms tests were not adjusted.")
     fits.extend(count_ordinal_methods(models, a.count_model))
     coding = "" if results.trial.multi_arm else f"Treatment was coded 1 for {treated} and 0 for {control}. "
     paras.append(f"{coding}Each pre-specified moderator was tested in its own model "
