@@ -90,8 +90,7 @@ def outcome_type(stem: str, columns: list[Column], notes: list[str]) -> Outcome 
     levels = sort_levels({lv for c in columns for lv in c.levels})
     name = identifier(stem, "outcome")
     if (rating := numeric_rating(stem, columns)) is not None:
-        ordered = sorted(levels, key=float)
-        return Outcome(name, "ordinal", [], levels=ordered, notes=[*notes, rating])
+        return Outcome(name, "ordinal", [], levels=sorted(levels, key=float), notes=[*notes, rating])
     if not all(c.numeric for c in columns) and (ordered := ordered_levels(levels)) is not None:
         return Outcome(name, "ordinal", [], levels=ordered, notes=[*notes, "ordinal outcome: its levels read as a rating scale"])
     if all(c.numeric for c in columns) and len(levels) > 2:
