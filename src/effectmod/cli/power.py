@@ -26,8 +26,10 @@ Where the simulated trials come from (one of):
                          with the pilot's residual SD (--errors normal); binary outcomes Bernoulli
                          from the pilot's logistic fit (tested by the logistic Wald test); count
                          outcomes Poisson or negative binomial from the pilot's fit, with the pilot
-                         rows' exposures, and ordinal outcomes from its proportional-odds fit, each
-                         tested by the same model. No dropout: n is the number analysed.
+                         rows' exposures, ordinal outcomes from its proportional-odds fit, and
+                         time-to-event outcomes from its Cox fit (Breslow baseline hazard, censoring
+                         from the pilot's reverse Kaplan-Meier), each tested by the same model.
+                         No dropout: n is the number analysed.
 
 Interaction sizes (one of):
   --scale 0.5,1,1.5      multiply every interaction of the scenario / pilot fit.
