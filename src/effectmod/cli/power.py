@@ -390,7 +390,8 @@ def _table(console, title: str, wide_heads: tuple[str, ...], narrow_heads: tuple
 def _row(wide: bool, texts: list[str], numbers: list[str]) -> list[str]:
     from .console import escaped
     texts = [escaped(x) for x in texts]
-    return texts + numbers if wide else [", ".join(texts)] + numbers
+    # narrow: an empty follow-up (a Cox model: the whole follow-up) is left out of the joined label
+    return texts + numbers if wide else [", ".join(x for x in texts if x)] + numbers
 
 
 def print_power(console, table) -> None:
