@@ -225,10 +225,13 @@ def test_sap_and_power_with_a_time_to_event_plan(tmp_path, capsys):
     assert main(["sap", str(case / "plan.yaml"), "--out", str(tmp_path / "sap.md")]) == 0
     text = (tmp_path / "sap.md").read_text(encoding="utf-8")
     assert "Death (time_to_event): the whole follow-up" in text and "ratio of hazard ratios" in text
-    # power simulates linear and logistic pilot models only: a clear refusal, not wrong numbers
+    # power from the pilot's Cox fit (tests/test_power_survival_pilot.py): one row per binary or
+    # continuous moderator (the categorical one is left out and named)
     code = main(["power", "--pilot", str(case / "data.csv"), "--plan", str(case / "plan.yaml"), "--n", "100",
-                 "--scale", "1", "--replicates", "10", "--out", str(tmp_path / "pw")])
-    assert code == 2 and "does not simulate time-to-event outcomes" in capsys.readouterr().err
+                 "--scale", "1", "--replicates", "10", "--out", str(tmp_path / "pw"), "-q"])
+    assert code == 0
+    power = pd.read_csv(tmp_path / "pw" / "power.csv")
+    assert set(power["moderator"]) == {"karno", "prior"} and power["power"].between(0, 1).all()
 
 
 def test_survival_power_type_one_error_and_closed_form_power():

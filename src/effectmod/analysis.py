@@ -73,9 +73,18 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     if any(f.spec.kind == "ordinal" for f in fitted):
         from .inference.ordinal_effects import category_probabilities
         sections["category_probabilities"] = category_probabilities(fitted, trial, plan_obj)
+        if complete_case is not fitted:
+            from .inference.imputed_effects import pooled_category_probabilities
+            # each completed dataset's probabilities, pooled by Rubin's rules
+            sections["category_probabilities"] = pooled_category_probabilities(sections["category_probabilities"],
+                                                                               fitted, trial, plan_obj)
     if any(f.spec.kind in ("poisson", "negative_binomial") for f in fitted):
         from .inference.count_effects import count_absolute_scale
         table, sections["rate_scale"] = count_absolute_scale(table, fitted, trial, plan_obj)
+        if complete_case is not fitted:
+            from .inference.imputed_effects import pooled_rate_scale
+            # each completed dataset's rate differences, pooled by Rubin's rules
+            table, sections["rate_scale"] = pooled_rate_scale(table, sections["rate_scale"], fitted, trial, plan_obj)
     if plan_obj.analysis.bootstrap > 0:
         from .inference.bootstrap import bootstrap_frame
         # stratified by arm (multi-arm: by every arm)

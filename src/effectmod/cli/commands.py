@@ -103,7 +103,7 @@ def run_simulate(args) -> int:
         from ..simulation import SCENARIOS
         from ..simulation.counts import COUNT_SCENARIOS
         raise UsageError(f"--scenario {args.scenario}: unknown; choose one of "
-                         f"{', '.join([*SCENARIOS, *COUNT_SCENARIOS, 'cluster'])}") from None
+                         f"{', '.join([*SCENARIOS, *COUNT_SCENARIOS, 'survival', 'cluster'])}") from None
     try:
         paths = write_simulation(trial, args.out, force=args.force)
     except OSError as exc:

@@ -34,7 +34,8 @@ def build_parser():
     si.add_argument("--n", type=int, default=None, help="participants (default 276)")
     si.add_argument("--seed", type=int, default=2024)
     si.add_argument("--scenario", default="resolve",
-                    help="resolve (default), null, epilepsy (a count outcome), status (an ordinal outcome) or cluster")
+                    help="resolve (default), null, epilepsy (a count outcome), status (an ordinal outcome), "
+                         "survival (a time-to-event outcome) or cluster")
     si.add_argument("--dropout", default=None, help="mcar (default) or mar")
     si.add_argument("--force", action="store_true",
                     help="replace existing files (the data file and the .plan.yaml and .truth.json beside it)")

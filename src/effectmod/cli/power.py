@@ -26,8 +26,10 @@ Where the simulated trials come from (one of):
                          with the pilot's residual SD (--errors normal); binary outcomes Bernoulli
                          from the pilot's logistic fit (tested by the logistic Wald test); count
                          outcomes Poisson or negative binomial from the pilot's fit, with the pilot
-                         rows' exposures, and ordinal outcomes from its proportional-odds fit, each
-                         tested by the same model. No dropout: n is the number analysed.
+                         rows' exposures, ordinal outcomes from its proportional-odds fit, and
+                         time-to-event outcomes from its Cox fit (Breslow baseline hazard, censoring
+                         from the pilot's reverse Kaplan-Meier), each tested by the same model.
+                         No dropout: n is the number analysed.
 
 Interaction sizes (one of):
   --scale 0.5,1,1.5      multiply every interaction of the scenario / pilot fit.
@@ -388,7 +390,8 @@ def _table(console, title: str, wide_heads: tuple[str, ...], narrow_heads: tuple
 def _row(wide: bool, texts: list[str], numbers: list[str]) -> list[str]:
     from .console import escaped
     texts = [escaped(x) for x in texts]
-    return texts + numbers if wide else [", ".join(texts)] + numbers
+    # narrow: an empty follow-up (a Cox model: the whole follow-up) is left out of the joined label
+    return texts + numbers if wide else [", ".join(x for x in texts if x)] + numbers
 
 
 def print_power(console, table) -> None:

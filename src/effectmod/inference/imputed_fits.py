@@ -68,6 +68,16 @@ class PooledMixedFit(PooledFit):
 
 
 @dataclass(frozen=True)
+class PooledImputedFit(PooledFit):
+    """A pooled count or ordinal model that keeps each completed dataset's fit and design, so that
+    the standardised scales (rate differences, category probabilities) can be computed in each
+    completed dataset and pooled by Rubin's rules (``inference.imputed_effects``)."""
+
+    fits: tuple = ()
+    designs: tuple = ()
+
+
+@dataclass(frozen=True)
 class _StackedOLS:
     coef: np.ndarray
     vcov: np.ndarray
@@ -137,6 +147,10 @@ def _pooled_model(spec: ModelSpec, completed: list[TrialData], plan: Plan, n_ran
     else:
         fit = pool(fits, df)
         summary["df_complete"] = df if math.isfinite(df) else "infinite (Wald z): Rubin's df"
+    if spec.kind in ("poisson", "negative_binomial", "ordinal"):
+        # each dataset's fit and design kept for the rate and category-probability scales
+        fit = PooledImputedFit(**{f.name: getattr(fit, f.name) for f in dataclasses.fields(PooledFit)},
+                               fits=tuple(fits), designs=tuple(designs))
     counted = tuple(Note(n.code, f"{n.text} (in {k} of {m} completed datasets)") for n, k in notes.items())
     rows = interaction_rows(spec, design, fit, plan)
     timepoints = design.timepoints

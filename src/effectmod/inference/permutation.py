@@ -32,6 +32,17 @@ from ..records import PERMUTATION_JOINT, PERMUTATION_LINEAR_ONLY, PERMUTATION_NO
 LINEAR_ONLY = "permutation test: linear models only"
 NOT_WITH_IMPUTATION = "permutation test: not available with multiple imputation"
 JOINT = "permutation test: per level only, not for the joint test"
+# the families added after the permutation test: the note names the model and what the test covers
+NEWER_FAMILIES = {"cox": "Cox", "rmst": "RMST", "poisson": "Poisson", "negative_binomial": "negative binomial",
+                  "ordinal": "ordinal (proportional odds)"}
+
+
+def not_covered(kind: str) -> str:
+    """The note of a row whose model the Freedman-Lane permutation test does not cover."""
+    if kind not in NEWER_FAMILIES:
+        return LINEAR_ONLY
+    return (f"permutation test: not run for {NEWER_FAMILIES[kind]} models (the Freedman-Lane permutation test covers "
+            "linear models only); no permutation P, use the model-based P")
 
 
 def within_arm_permutations(treat: np.ndarray, permutations: int, rng: np.random.Generator) -> np.ndarray:
@@ -115,7 +126,7 @@ def permutation_frame(fitted: list[FittedModel], permutations: int, rng: np.rand
         if imputed:
             reason = Note(PERMUTATION_NOT_WITH_IMPUTATION, NOT_WITH_IMPUTATION)
         elif spec.kind != "linear":
-            reason = Note(PERMUTATION_LINEAR_ONLY, LINEAR_ONLY)
+            reason = Note(PERMUTATION_LINEAR_ONLY, not_covered(spec.kind))
         elif isinstance(model.fit, OLSFit):         # a linear model's fit when it is estimable
             values = _model_p(model, permutations, child, model.fit.se_type)
         for r in model.rows:

@@ -27,11 +27,11 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
                          "yet: remove data.cluster from a copy of the plan and inflate the sample size by the design effect "
                          "1 + (m - 1) x ICC (conservative for a moderator that varies within clusters)")
     survival = [o.name for o in plan_obj.outcomes if o.type == "time_to_event"]
-    if survival:
+    if survival and trial.multi_arm:
         from ..errors import PlanError
-        raise PlanError([f"outcomes: {', '.join(repr(s) for s in survival)} time_to_event: effectmod power does not simulate "
-                         "time-to-event outcomes yet (its pilot models are linear or logistic); give --plan a plan "
-                         "without them"])
+        raise PlanError([f"outcomes: {', '.join(repr(s) for s in survival)} time_to_event: power from a multi-arm pilot "
+                         "simulates continuous and binary outcomes only; give --plan a plan without them, or one comparison "
+                         "(data.treated one arm) at a time"])
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     skipped = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
     if trial.multi_arm:
@@ -51,11 +51,16 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
     for spec in model_specs(single, trial):
         if spec.moderator in skipped and (spec.outcome, spec.timepoint) in seen_ate:
             continue
+        if spec.kind == "rmst":             # time-to-event power tests the Cox interaction
+            continue
         fm = fit_model(spec, trial, single)
         fit: Any = fm.fit                 # an engine's fit record (linear or logistic): both carry coef
         if fit is None:
             continue
         d = fm.design
+        if spec.kind == "cox":
+            models.extend(_cox_models(spec, d, fit, skipped, seen_ate))
+            continue
         binary = spec.kind == "logistic"
         count = spec.kind in ("poisson", "negative_binomial")
         if spec.moderator not in skipped:
@@ -79,6 +84,21 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
             models.append(_ate_model(spec.outcome, spec.timepoint, binary, d.X[:, keep], d.y,
                                      tuple(d.names[k] for k in keep)))
     return PilotSource(tuple(models), errors, tuple(skipped))
+
+
+def _cox_models(spec, d, fit, skipped, seen_ate: set) -> list[PilotModel]:
+    """The Cox pilot models of one spec: its interaction model, and the outcome's average-effect
+    model once (``power.survival_pilot``)."""
+    from .survival_pilot import cox_ate_model, cox_pilot_model
+    assert d.event is not None
+    out = []
+    if spec.moderator not in skipped:
+        out.append(cox_pilot_model(spec.outcome, spec.timepoint, spec.moderator, d.X, d.y, d.event, fit.coef, d.names))
+    if (spec.outcome, spec.timepoint) not in seen_ate:
+        seen_ate.add((spec.outcome, spec.timepoint))
+        keep = [k for k, nm in enumerate(d.names) if not nm.startswith(("mod", "treat:"))]
+        out.append(cox_ate_model(spec.outcome, spec.timepoint, d.X[:, keep], d.y, d.event, [d.names[k] for k in keep]))
+    return out
 
 
 def _pilot_model(outcome, timepoint, moderator, binary, X, y, coef, names) -> PilotModel:

@@ -46,6 +46,13 @@ class PilotModel:
     # moderator columns, redrawn together in each simulated trial; () for a two-arm model
     arm_cols: tuple[int, ...] = ()
     arm_inter_cols: tuple[tuple[int, ...], ...] = ()
+    # time-to-event (family "cox", power.survival_pilot): the pilot fit's Breslow cumulative baseline
+    # hazard at its event times, and the censoring distribution of the pilot's reverse Kaplan-Meier
+    event_times: np.ndarray | None = None
+    cumhaz: np.ndarray | None = None
+    censor_times: np.ndarray | None = None
+    censor_cdf: np.ndarray | None = None      # P(C <= t) at censor_times; the rest of the mass at last_time
+    last_time: float = float("nan")
 
 
 @dataclass(frozen=True)

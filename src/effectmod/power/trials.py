@@ -138,6 +138,10 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
         if model.family == "ordinal":
             counts[(model.outcome, model.timepoint, model.moderator)] = ordinal_rejections(model, X, eta, test, child, alpha)
             continue
+        if model.family == "cox":
+            from .survival_pilot import cox_rejections
+            counts[(model.outcome, model.timepoint, model.moderator)] = cox_rejections(model, X, eta, test, child, alpha)
+            continue
         if model.family:
             counts[(model.outcome, model.timepoint, model.moderator)] = count_rejections(
                 model, X, eta, pick, test, child, alpha)

@@ -94,14 +94,24 @@ def clip_point(x: float, window) -> float:
     return min(max(x, window[0]), window[1])
 
 
-def ratio_ticks(ax) -> None:
-    """Label an x-axis drawn in log odds ratios with odds ratios (1-2-5 steps; finer on a narrow axis)."""
-    lo_x, hi_x = ax.get_xlim()
+def ratio_ticks(ax, axis: str = "x") -> None:
+    """Label an x-axis (or, with axis="y", a y-axis) drawn in log ratios with ratios (1-2-5 steps;
+    finer on a narrow axis): a log axis labelled in odds, hazard or rate ratios."""
+    lo_x, hi_x = ax.get_xlim() if axis == "x" else ax.get_ylim()
     for cands in (np.array([1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
                   np.array([0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4]),
                   np.array([0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5])):
         ticks = cands[(np.log(cands) >= lo_x) & (np.log(cands) <= hi_x)]
         if len(ticks) >= 3:
             break
+    if axis == "y":
+        if len(ticks) < 2:      # a very narrow axis: matplotlib's own ticks, labelled as ratios
+            ticks = np.exp([v for v in ax.get_yticks() if lo_x <= v <= hi_x])
+            ax.set_yticks(np.log(ticks))
+            ax.set_yticklabels([f"{v:.3g}" for v in ticks])
+            return
+        ax.set_yticks(np.log(ticks))
+        ax.set_yticklabels([f"{v:g}" for v in ticks])
+        return
     ax.set_xticks(np.log(ticks))
     ax.set_xticklabels([f"{v:g}" for v in ticks])

@@ -34,10 +34,15 @@ LINE = OKABE_ITO["black"]
 BAND = OKABE_ITO["grey"]
 
 
+# the log-ratio scales, drawn on a log axis labelled in ratios
+RATIO_NAMES = {"log odds ratio": "Odds ratio", "log hazard ratio": "Hazard ratio", "log rate ratio": "Rate ratio"}
+
+
 def _ratio_name(sel) -> str:
-    """'Odds ratio', 'Hazard ratio', or 'Ratio' for rows of both (binary and time-to-event outcomes)."""
+    """'Odds ratio', 'Hazard ratio', 'Rate ratio', or 'Ratio' for rows of several (binary, count, ordinal and
+    time-to-event outcomes)."""
     kinds = set(sel["scale"])
-    return {"log odds ratio": "Odds ratio", "log hazard ratio": "Hazard ratio"}.get(kinds.pop(), "Ratio") if len(kinds) == 1 else "Ratio"
+    return RATIO_NAMES.get(kinds.pop(), "Ratio") if len(kinds) == 1 else "Ratio"
 
 
 def _main_models(results) -> set[str]:
@@ -102,9 +107,22 @@ def figures_for(results, include: str = "claims") -> list[tuple[str, str, Figure
         m = results.trial.moderators[fm.spec.moderator]
         if m.type != "continuous" and fm.spec.moderator not in done:
             done.add(fm.spec.moderator)
-            fig = subgroup_figure(results, fm.spec.moderator, main)
-            if fig is not None:
-                out.append(fig)
+            out.extend(_subgroup_figures(results, fm.spec.moderator, main))
+    return out
+
+
+def _subgroup_figures(results, moderator: str, main: set[str]) -> list:
+    """The subgroup figure of a moderator; ratio models (e.g. Cox) and difference models (e.g. RMST)
+    of one outcome are drawn in two figures, each on its own axis (the second's stem ends in its
+    models' names), so that hazard ratios are not flattened beside RMST differences."""
+    ce = results.sections.get("conditional_effects")
+    ratio = set(ce.loc[ce["scale"].isin(tuple(RATIO_NAMES)), "model"]) & main if ce is not None else set()
+    groups = [main] if not ratio or ratio == main else [ratio, main - ratio]
+    out = []
+    for k, models in enumerate(groups):
+        drawn = subgroup_figure(results, moderator, models)
+        if drawn is not None:
+            out.append(drawn if k == 0 else (_stem(drawn[0], *sorted(models)), *drawn[1:]))
     return out
 
 
@@ -144,7 +162,7 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
         favoured, colour = (treated if arm == "treated" else control), ARM_COLOURS[arm]   # one colour per arm in every figure
         ax.axvspan(a, b, color=colour, alpha=0.12, lw=0, zorder=0)
         why = f"; if {plan.better_direction(out.name)} is better" if assumed else ""
-        ax.text((a + b) / 2, 0.97, literal(f"favours {favoured}\n(CI excludes 0{why})"),
+        ax.text((a + b) / 2, 0.97, literal(f"favours {favoured}\n(CI excludes {'1' if logit else '0'}{why})"),
                 transform=blended_transform_factory(ax.transData, ax.transAxes), ha="center", va="top", fontsize=7.5, color=colour)
     ax.fill_between(grid, lo, hi, color=BAND, alpha=0.35, lw=0, label=f"{level_text(level)} CI")
     ax.plot(grid, est, color=LINE, lw=1.8, label="treatment effect")
@@ -162,13 +180,17 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
                 alpha=min(1.0, 0.25 + 0.75 * k / counts.max()), solid_capstyle="butt")
     ax.set_xlim(obs.min(), obs.max())
     ax.set_xlabel(literal(mlabel + (f" ({mod.units})" if mod.units else "")))
-    ax.set_ylabel(literal(f"Treatment effect on {olabel}\n"
-                          + ("over follow-up " if t == "" else f"at {timepoint_text(t, plan.data.time_unit)} ")
-                          + f"({treated} − {control}{', ' + scale if logit else ''})"), fontsize=8)
+    when = "over follow-up " if t == "" else f"at {timepoint_text(t, plan.data.time_unit)} "
+    if logit:
+        # drawn in log ratios, labelled in ratios: a log axis whose line of no effect is the ratio 1
+        ratio_ticks(ax, axis="y")
+        ax.set_ylabel(literal(f"{RATIO_NAMES[scale]} for {olabel}\n{when}({treated} vs {control}, log axis)"), fontsize=8)
+    else:
+        ax.set_ylabel(literal(f"Treatment effect on {olabel}\n{when}({treated} − {control})"), fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
     ax.set_title(literal(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
-                                   assumed)),
+                                   assumed, ratio=RATIO_NAMES[scale].lower() if logit else None)),
                  loc="left", fontsize=9.5)
     ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
     # fixed margins: tight_layout costs a quarter of a second per figure, and the saved file is
@@ -176,11 +198,12 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     fig.subplots_adjust(left=0.13, right=0.98, bottom=0.13, top=0.9)
 
     region = jn_row["sign_description"] if jn_row is not None else ""
-    caption = (f"Treatment effect ({treated} minus {control}{', ' + scale if logit else ''}) on {olabel} at "
-               f"{timepoint_text(t, plan.data.time_unit)} across observed values of {mlabel}, with its {level_text(level)} CI band; the title "
+    effect_text = f"{RATIO_NAMES[scale].lower()}, {treated} vs {control}, log axis" if logit else f"{treated} minus {control}"
+    caption = (f"Treatment effect ({effect_text}) on {olabel} "
+               f"{when}across observed values of {mlabel}, with its {level_text(level)} CI band; the title "
                "gives the effect at the moderator's 10th and 90th percentiles "
                f"({fm.spec.kind} model, n = {fm.design.n}; interaction {p_text(p, plan.analysis.evidence_threshold)}). "
-               "Shaded: where the CI excludes 0 (Johnson-Neyman region, clipped to the observed range); dashed lines: "
+               f"Shaded: where the CI excludes {'1' if logit else '0'} (Johnson-Neyman region, clipped to the observed range); dashed lines: "
                f"its boundaries; ticks along the axis: observed values. {region}. "
                f"Direction of benefit for {olabel}: {plan.better_text(out.name)}.")
     return _stem("effect", fm.spec.outcome, t, fm.spec.moderator), caption, fig
@@ -204,15 +227,19 @@ def _num(x: float) -> str:
     return f"{x:.0f}" if 100 <= abs(x) < 1e6 else f"{x:.3g}"
 
 
-def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better, assumed=False) -> str:
+def _takeaway(v10, e10, v90, e90, p, mlabel, threshold, treated, lower_better, assumed=False, ratio=None) -> str:
     """One line a clinician reads first: where the treatment helps more, and the effect at the
-    moderator's 10th and 90th percentiles."""
+    moderator's 10th and 90th percentiles (with ``ratio``, e.g. 'hazard ratio', the log-ratio
+    effects are given as that ratio)."""
     short = re.sub(r"\s*\(.*\)$", "", mlabel)
     if e10 == e90:
         return f"Effect the same across {short} (interaction {p_text(p, threshold)})"
     more_benefit_low = (e10 < e90) == lower_better
     where = "lower" if more_benefit_low else "higher"
     caveat = f" (assuming {'lower' if lower_better else 'higher'} outcome is better)" if assumed else ""
+    if ratio is not None:
+        return (f"Larger benefit of {treated} at {where} {short}{caveat}\n({ratio} {number(math.exp(e10), 2)} at {_num(v10)}, "
+                f"{number(math.exp(e90), 2)} at {_num(v90)}; interaction {p_text(p, threshold)})")
     return (f"Larger benefit of {treated} at {where} {short}{caveat}\n(effect {number(e10, 1)} at {_num(v10)}, "
             f"{number(e90, 1)} at {_num(v90)}; interaction {p_text(p, threshold)})")
 
@@ -256,7 +283,8 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         p = float((joint if len(joint) else ints)["p_value"].iloc[0])
         ticks.append(y)
         headings.append(len(labels))
-        labels.append(literal(f"{olab.get(outcome, outcome)}, {timepoint_text(t, results.plan.data.time_unit)}"))
+        when = timepoint_text(t, results.plan.data.time_unit) if t != "" else "over follow-up"
+        labels.append(literal(f"{olab.get(outcome, outcome)}, {when}"))
         ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}",
                 transform=blended_transform_factory(ax.transAxes, ax.transData), va="center", fontsize=7.5)
         for k, lv in enumerate(levels):
@@ -277,18 +305,20 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     for k, tick in enumerate(ax.set_yticklabels(labels, fontsize=7.5)):
         tick.set_fontweight("bold" if k in headings else "normal")
     ax.set_ylim(y - 0.7, n_rows - 0.3)
-    logit = sel["scale"].isin(("log odds ratio", "log hazard ratio")).any()
-    if logit and sel["scale"].isin(("log odds ratio", "log hazard ratio")).all():
-        # every row an odds ratio: a log axis labelled in odds ratios
+    logit = sel["scale"].isin(tuple(RATIO_NAMES)).any()
+    if logit and sel["scale"].isin(tuple(RATIO_NAMES)).all():
+        # every row a ratio: a log axis labelled in ratios
         ratio_ticks(ax)
         ax.set_xlabel(literal(f"{_ratio_name(sel)} ({treated} vs {control}, log axis) with {level_text(level)} CI"))
     else:
-        ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{', log odds ratio' if logit else ''}) with {level_text(level)} CI"))
+        ratios = ", ".join(sorted(set(sel["scale"]) & set(RATIO_NAMES)))
+        ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{'; ratio models: ' + ratios if logit else ''}) with "
+                              f"{level_text(level)} CI"))
     ax.set_title(literal(f"Treatment effect by {label_of(mod)}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
     fig.subplots_adjust(left=0.3, right=0.8)
     effect = (f"{_ratio_name(sel).lower()}, {treated} vs {control}, log axis"
-              if sel["scale"].isin(("log odds ratio", "log hazard ratio")).all()
+              if sel["scale"].isin(tuple(RATIO_NAMES)).all()
               else f"{treated} minus {control}")
     caption = (f"Treatment effect ({effect}) within each level of {label_of(mod)}, per outcome "
                f"and follow-up, with {level_text(level)} CIs; right: P of the test of interaction (joint test for "

@@ -127,7 +127,8 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),
         "has_boot": "boot_ci_low" in results.table.columns,
-        "has_perm": "p_permutation" in results.table.columns,
+        # the permutation P column only when some row has one (the test covers linear models only)
+        "has_perm": "p_permutation" in results.table.columns and bool(results.table["p_permutation"].notna().any()),
         "has_adjusted": a.multiplicity != "none",
         "ci": level_text(a.ci_level),
         "thresholds": (threshold_text(a.evidence_threshold), threshold_text(a.exploratory_threshold)),

@@ -173,8 +173,7 @@ def methods_text(results) -> list[str]:
     else:
         extra.append("Each model used the participants with the outcome, moderator, baseline and covariates observed (complete cases).")
     if a.permutations:
-        extra.append(f"Permutation P values of the linear-model interactions used {a.permutations} Freedman-Lane "
-                     "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
+        extra.append(_permutation_sentence(results, a.permutations))
     paras.append(" ".join(filter(None, extra)))
     stated = "; ".join(f"{label_of(o)}: {plan.better_text(o.name)}" for o in plan.outcomes)
     kinds = {plan.better_direction(o.name) for o in plan.outcomes}
@@ -323,3 +322,21 @@ def _join(parts: list[str]) -> str:
     if len(parts) == 2:
         return f"{parts[0]} and {parts[1]}"
     return ", ".join(parts[:-1]) + f", and {parts[-1]}"
+
+
+def _permutation_sentence(results, permutations: int) -> str:
+    """What the Freedman-Lane permutations covered: linear models only; when the plan has other model
+    types, the sentence names them as having no permutation P (and says so when no model got one)."""
+    t = results.table
+    linear = "linear" in set(t["model"])
+    others = sorted({m for m in t["model"] if m != "linear"})
+    short = {"logistic": "logistic", "mixed": "mixed", "poisson": "Poisson", "negative_binomial": "negative binomial",
+             "ordinal": "proportional-odds", "cox": "Cox", "rmst": "RMST"}
+    names = ", ".join(short.get(m, m) for m in others)
+    if not linear:
+        return (f"Permutations were requested ({permutations}), but the Freedman-Lane permutation test covers linear "
+                f"models only; the {names} models have no permutation P, and their P values are model-based.")
+    text = (f"Permutation P values of the linear-model interactions used {permutations} Freedman-Lane "
+            "permutations; they are reported beside the model-based P, and tiers use the model-based P.")
+    return text + (f" The permutation test covers linear models only: the {names} models have no permutation P."
+                   if others else "")

@@ -264,6 +264,8 @@ def grouped_results(results) -> list[dict]:
                     row["boot"] = "" if missing(r["boot_ci_low"]) else bounds(r["boot_ci_low"], r["boot_ci_high"])
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
+                    if r["model"] != "linear":       # the Freedman-Lane test covers linear models only
+                        row["p_permutation"] = "n/a"
                 rows.append(row)
             when = ("over follow-up (Cox)" if tp == "" else
                     f"restricted mean survival time to {tp} {o.time_unit or ''}".rstrip() if o.type == "time_to_event" else

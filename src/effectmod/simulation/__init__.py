@@ -61,7 +61,7 @@ def scenario_with(name: str, interaction_scale: float = 1.0,
     """
     if name not in SCENARIOS:
         from .counts import COUNT_SCENARIOS
-        raise UsageError(f"Unknown scenario {name!r}; choose one of {sorted([*SCENARIOS, *COUNT_SCENARIOS])}.")
+        raise UsageError(f"Unknown scenario {name!r}; choose one of {sorted([*SCENARIOS, *COUNT_SCENARIOS, 'survival'])}.")
     scenario = SCENARIOS[name]
     chosen = scenario.interactions
     if interactions is not None:
@@ -91,6 +91,11 @@ def simulate(scenario: str = "resolve", n: int = 276, seed: int = 2024,
         if overrides:
             raise UsageError(f"simulate: the {scenario} scenario takes no overrides ({', '.join(overrides)})")
         return SimulatedTrial(*simulate_count_or_ordinal(scenario, int(n), seed))
+    if scenario == "survival":
+        if overrides:
+            raise UsageError(f"simulate: the survival scenario takes no overrides ({', '.join(overrides)})")
+        from .survival import simulate_survival
+        return SimulatedTrial(*simulate_survival(int(n), seed))
     spec = scenario_with(scenario, **overrides)
     d = draw(spec, int(n), np.random.default_rng(seed), spec.dropout)
     return SimulatedTrial(_frame(spec, d), build_plan(spec, seed), _truth(spec, int(n), seed))

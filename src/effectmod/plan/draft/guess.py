@@ -38,7 +38,7 @@ from .columns import (
     timed_name,
     varies_within,
 )
-from .kinds import count_outcome, guess_better, outcome_label, outcome_type
+from .kinds import count_outcome, guess_better, numeric_rating, outcome_label, outcome_type
 from .records import Draft, Moderator
 from .render import render_draft
 from .survival import survival_outcome
@@ -270,7 +270,9 @@ def _wide_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
 def _single_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
     """Outcome-like names (status, outcome, response, ...) as outcomes with one follow-up."""
     for name, c in cols.items():
-        if name in used or not OUTCOME_NAME.search(name):
+        # also a rating that is only ever an outcome (modified Rankin, patient global impression of change)
+        rating = bool(set(name_words(name)) & {"rankin", "mrs", "pgic", "pgi"}) and numeric_rating(name, [c]) is not None
+        if name in used or not (OUTCOME_NAME.search(name) or rating):
             continue
         outcome = outcome_type(name, [c], [f"'{name}' guessed as an outcome from its name; no baseline recognised"])
         if outcome is None:

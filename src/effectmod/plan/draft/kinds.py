@@ -43,6 +43,10 @@ _ORDERED_SCALES = (
 COUNT_ZEROS = 0.05
 COUNT_MAX = 20
 COUNT_SKEW = 3.0
+# numeric rating scales drafted as ordinal: whole numbers on a short scale from 0 or 1 (0-4, 1-5, mRS 0-6,
+# PGIC/CGI 1-7) with at least 3 and at most ORDINAL_MAX_LEVELS values seen, and a name that says rating
+ORDINAL_NAME = re.compile(r"^(likert\w*|ratings?|rated|severity|rankin|mrs|pgic|pgi\w*|cgi\w*|score)$")
+ORDINAL_MAX_LEVELS = 7
 
 
 def count_outcome(stem: str, columns: list[str], why: str, notes: list[str] | None = None,
@@ -65,9 +69,28 @@ def ordered_levels(levels: list[str]) -> list[str] | None:
     return None
 
 
+def numeric_rating(stem: str, columns: list[Column]) -> str | None:
+    """Why the numeric columns read as an ordinal rating scale (a short whole-number scale from 0 or
+    1 and a rating word in the name, e.g. rankin_90 0-6, pgic 1-7, symptom_score 0-4), else None."""
+    word = next((w for w in name_words(stem) if ORDINAL_NAME.match(w)), None)
+    if word is None or not columns or not all(c.numeric for c in columns):
+        return None
+    values = np.concatenate([c.values for c in columns])
+    seen = values[~np.isnan(values)]
+    if not seen.size or not np.all(seen == np.round(seen)):
+        return None
+    lo, hi, k = int(seen.min()), int(seen.max()), np.unique(seen).size
+    if lo not in (0, 1) or hi - lo + 1 > ORDINAL_MAX_LEVELS or k < 3:
+        return None
+    return (f"ordinal outcome: whole numbers {lo}-{hi} ({k} values seen) and '{word}' in the name read as an ordered rating "
+            "scale (proportional odds); CONFIRM, or set type: continuous to analyse it as a score")
+
+
 def outcome_type(stem: str, columns: list[Column], notes: list[str]) -> Outcome | None:
     levels = sort_levels({lv for c in columns for lv in c.levels})
     name = identifier(stem, "outcome")
+    if (rating := numeric_rating(stem, columns)) is not None:
+        return Outcome(name, "ordinal", [], levels=sorted(levels, key=float), notes=[*notes, rating])
     if not all(c.numeric for c in columns) and (ordered := ordered_levels(levels)) is not None:
         return Outcome(name, "ordinal", [], levels=ordered, notes=[*notes, "ordinal outcome: its levels read as a rating scale"])
     if all(c.numeric for c in columns) and len(levels) > 2:

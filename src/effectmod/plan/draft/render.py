@@ -133,7 +133,9 @@ def _render_outcome(o: Outcome, d: Draft) -> list[str]:
     if o.type == "binary":
         lines.append(f"    event: {_q(o.event)}   # CONFIRM: the value that counts as the event (values: {_levels_text(o.levels)})")
     if o.type == "ordinal":
-        lines.append(f"    levels: [{', '.join(_q(lv) for lv in o.levels)}]   # CONFIRM: the categories from lowest to highest")
+        # numeric categories (a rating 1-5) written as numbers, so that they match the column's values
+        shown = [lv if re.fullmatch(r"-?\d+", lv) else _q(lv) for lv in o.levels]
+        lines.append(f"    levels: [{', '.join(shown)}]   # CONFIRM: the categories from lowest to highest")
     if o.type == "count":
         lines.append("    # exposure: weeks_observed   # TODO if follow-up time differs between participants: its column "
                      "(log(exposure) is the offset)")
