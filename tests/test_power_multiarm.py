@@ -55,3 +55,15 @@ def test_average_effect_power_matches_the_three_arm_t_test():
         want = stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp)
         got = float(table.loc[table["outcome"] == f"weight [{cmp} vs Cont]", "ate_power"].iloc[0])
         assert abs(got - want) < 4 * math.sqrt(want * (1 - want) / reps) + 1e-3, (cmp, got, want)
+
+
+def test_multi_arm_pilot_with_a_count_outcome_is_refused_with_a_plan_message():
+    # the joint multi-arm simulation draws continuous and binary outcomes only: a count outcome
+    # must not be simulated as if it were continuous
+    import pytest
+
+    from effectmod.errors import PlanError
+    counts = Path(__file__).parent / "reference" / "arms3_counts"
+    with pytest.raises(PlanError) as exc:
+        pilot_source(str(counts / "data.csv"), str(counts / "plan.yaml"))
+    assert "multi-arm pilot simulates continuous and binary outcomes only" in str(exc.value)
