@@ -43,14 +43,26 @@ def additive_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.D
     fits leave the columns empty.
     ``table`` is not modified.
     """
+    return absolute_scale(table, fitted, trial, plan, _logistic_fit, model_additive_rows)
+
+
+def _logistic_fit(model) -> bool:
+    return model.spec.kind == "logistic" and isinstance(model.fit, LogisticFit) and not model.fit.diverged
+
+
+def absolute_scale(table: pd.DataFrame, fitted: list, trial, plan, wanted, rows_of) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table with the ``rd_*`` columns filled on the rows of the models ``wanted`` accepts (the
+    other rows keep their values; the columns are created empty when missing), and the section
+    frame of their ``rows_of(model, moderator type, levels, ci level)`` rows. Shared by the risk
+    difference of logistic models and the rate difference of count models."""
     values: dict[tuple, tuple] = {}
     section: list[dict] = []
     # multi-arm: each comparison's view of the model (standardised over its two arms' participants)
     for comparison, model in comparison_models(fitted):
-        if model.spec.kind != "logistic" or not isinstance(model.fit, LogisticFit) or model.fit.diverged:
+        if not wanted(model):
             continue
         moderator = trial.moderators[model.spec.moderator]
-        for row in model_additive_rows(model, moderator.type, moderator.levels, plan.analysis.ci_level):
+        for row in rows_of(model, moderator.type, moderator.levels, plan.analysis.ci_level):
             if comparison:
                 row["comparison"] = comparison
             section.append(row)
@@ -58,11 +70,17 @@ def additive_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.D
                 values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"], comparison)] = (
                     row["estimate"], row["std_error"], row["ci_low"], row["ci_high"], row["p_value"])
     out = table.copy()
+    for col in RD_COLUMNS:
+        if col not in out:
+            out[col] = np.nan
     comparisons = out["comparison"].fillna("") if "comparison" in out else [""] * len(out)
-    keys = zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""), comparisons)
-    filled = [values.get(k, (math.nan,) * 5) for k in keys]
+    keys = list(zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""), comparisons))
     for j, col in enumerate(RD_COLUMNS):
-        out[col] = np.array([f[j] for f in filled], dtype=float)
+        column = out[col].to_numpy(dtype=float).copy()
+        for i, k in enumerate(keys):
+            if k in values:
+                column[i] = values[k][j]
+        out[col] = column
     return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))
 
 

@@ -27,9 +27,8 @@ import pandas as pd
 
 from ..engines.base import Contrast
 from ..engines.poisson import CountFit
-from ..models.comparisons import comparison_models, is_multi_arm
 from .additive import _set
-from .binary import RD_COLUMNS, SECTION_COLUMNS, _numbers
+from .binary import _numbers, absolute_scale
 
 COUNT_KINDS = ("poisson", "negative_binomial")
 PERCENTILES = (10, 50, 90)
@@ -122,31 +121,9 @@ def model_rate_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) 
 def count_absolute_scale(table: pd.DataFrame, fitted: list, trial, plan) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table with the ``rd_*`` columns filled on count rows (created if the run has no
     logistic rows), and the ``rate_scale`` section."""
-    values: dict[tuple, tuple] = {}
-    section: list[dict] = []
-    # multi-arm: each comparison's view of the model (standardised over its two arms' participants)
-    for comparison, model in comparison_models(fitted):
-        # the engine's own fits (as the logistic additive scale): pooled imputed fits are left out
-        if model.spec.kind not in COUNT_KINDS or not isinstance(model.fit, CountFit) or model.fit.diverged:
-            continue
-        m = trial.moderators[model.spec.moderator]
-        for row in model_rate_rows(model, m.type, m.levels, plan.analysis.ci_level):
-            if comparison:
-                row["comparison"] = comparison
-            section.append(row)
-            if row["quantity"] == "rd_interaction":
-                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"], comparison)] = (
-                    row["estimate"], row["std_error"], row["ci_low"], row["ci_high"], row["p_value"])
-    out = table.copy()
-    for col in RD_COLUMNS:
-        if col not in out:
-            out[col] = np.nan
-    comparisons = out["comparison"].fillna("") if "comparison" in out else [""] * len(out)
-    keys = list(zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna(""), comparisons))
-    for j, col in enumerate(RD_COLUMNS):
-        column = out[col].to_numpy(dtype=float).copy()
-        for i, k in enumerate(keys):
-            if k in values:
-                column[i] = values[k][j]
-        out[col] = column
-    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))
+    return absolute_scale(table, fitted, trial, plan, _count_fit, model_rate_rows)
+
+
+def _count_fit(model) -> bool:
+    # the engine's own fits (as the logistic additive scale): pooled imputed fits are left out
+    return model.spec.kind in COUNT_KINDS and isinstance(model.fit, CountFit) and not model.fit.diverged
