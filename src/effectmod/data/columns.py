@@ -41,8 +41,8 @@ def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | No
         hit = np.isin(keys, list(col_codes))
         if not hit.any():
             continue
-        for k in sorted(codes & named.get(col, set())) if explicit and problems is not None else ():
-            if (n := int(np.sum(keys == k))) > 0:
+        for k in sorted(codes & named.get(col, set())) if explicit else ():
+            if (n := int(np.sum(keys == k))) > 0 and problems is not None:
                 problems.warn(f"column '{col}': {k!r} ({n} rows) is listed in data.missing_codes and named by the plan as "
                               "a value of this column (a level, reference, event or arm); it is read as missing")
         na = (keys == R_MISSING) & hit
