@@ -134,3 +134,13 @@ def test_a_level_listed_in_missing_codes_is_said():
     assert int(np.isnan(trial.outcomes["sev"].followups["12"]).sum()) == n
     assert any(f"column 'sev_12': 'none' ({n} rows) is listed in data.missing_codes and named by the plan" in w
                for w in trial.flow.warnings), trial.flow.warnings
+
+
+def test_validate_prints_the_words_read_as_missing(tmp_path, capsys):
+    from effectmod.cli import main
+    from test_bad_inputs import write
+
+    code = main(write(tmp_path, with_cells("frebaq", {0: "None", 1: "None"}), command="validate"))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "  missing: column 'frebaq' (plan: moderators[0].column): 'None' (2 rows) read as missing" in out
