@@ -131,6 +131,8 @@ def run_validate(args) -> int:
         say(f"  clusters: {flow.clusters['total']} ({flow.arm_values['treated']} arm {flow.clusters['treated']}, "
             f"{flow.arm_values['control']} arm {flow.clusters['control']})")
     from ..data.coding import undeclared_code_covariates
+    for w in flow.missing_words:
+        say(f"  missing: {w}")
     for w in flow.warnings + undeclared_code_covariates(plan, trial) + plan.unset_better():
         say(f"  warning: {w}")
     notes = 0

@@ -8,9 +8,20 @@ import pandas as pd
 from ..plan.labels import label_of
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .coding_counts import code_count_ordinal
+from .named_values import say_missing_words
 from .problems import Problems, bool_hint, token_counts, token_fix
 from .trial import CovariateData, ModeratorData, OutcomeData
-from .values import describe_rows, is_infinite, is_missing_token, keys_of, missing_tokens_kept, numeric_column, sort_levels, value_key
+from .values import (
+    describe_rows,
+    is_infinite,
+    is_missing_token,
+    keys_and_words,
+    missing_tokens_kept,
+    missing_words,
+    numeric_column,
+    sort_levels,
+    value_key,
+)
 
 
 def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, OutcomeData]:
@@ -66,6 +77,7 @@ def _numbers(wide, col, where, problems, bounds):
     values, bad, hint = numeric_column(wide[col])
     names = wide.attrs.get("row_names")
     shown = f"column '{_shown(col)}' (plan: {where})"
+    say_missing_words(problems, shown, missing_words(wide[col]))
     infinite = [(r, t) for r, t in bad if is_infinite(t)]
     if infinite:
         bad = [(r, t) for r, t in bad if not is_infinite(t)]
@@ -129,11 +141,12 @@ def _shown(col: str) -> str:
     return col.replace("@", " at time ") if "@" in col else col
 
 
-def _two_levels(arrays: dict, what: str, problems: Problems) -> dict:
+def _two_levels(arrays: dict, what: str, problems: Problems, keep=frozenset()) -> dict:
     """Key arrays of one binary variable with 'NA', 'None' and the like read as missing when the
-    variable has two other values besides them: a binary variable cannot have a third level."""
+    variable has two other values besides them: a binary variable cannot have a third level.
+    A value in ``keep`` (named by the plan: the event, the reference) is never missing."""
     levels = {k for arr in arrays.values() for k in pd.unique(arr) if k is not None}
-    tokens = {k for k in levels if is_missing_token(k)}
+    tokens = {k for k in levels if is_missing_token(k) and k not in keep}
     if not tokens or len(levels) <= 2 or len(levels - tokens) > 2:
         return arrays
     counts = {t: sum(int(np.sum(arr == t)) for arr in arrays.values()) for t in sort_levels(tokens)}
@@ -156,8 +169,17 @@ def _tokens_as_levels(keys: np.ndarray, what: str, problems: Problems) -> None:
                       f"(in a text column only empty cells are missing); {token_fix(kept)}")
 
 
+def _keys(wide, col, where: str, problems: Problems, keep) -> np.ndarray:
+    """A column's keys, with the words read as missing said (a value in ``keep`` never is)."""
+    keys, words = keys_and_words(wide[col], keep=keep)
+    say_missing_words(problems, f"column '{_shown(col)}' (plan: {where})", words)
+    return keys
+
+
 def _binary_outcome(wide, follow, o, i, problems):
-    keys = _two_levels({t: keys_of(wide[col]) for t, col in follow.items()}, f"outcomes[{i}] ('{o.name}', binary)", problems)
+    keep = {value_key(o.event)} - {None}     # the event the plan names is never a word for missing
+    keys = _two_levels({t: _keys(wide, col, f"outcomes[{i}].followups['{t}']", problems, keep) for t, col in follow.items()},
+                       f"outcomes[{i}] ('{o.name}', binary)", problems, keep)
     levels = sort_levels({k for arr in keys.values() for k in arr if k is not None})
     event = value_key(o.event) if o.event is not None else None
     if len(levels) > 2:
@@ -185,7 +207,9 @@ def _binary_outcome(wide, follow, o, i, problems):
 def _binary_baseline(wide, col, event, follow, where, problems):
     """A binary outcome's baseline, coded like the outcome (1 = event) when it takes the outcome's
     values, as R users code it; otherwise as numbers (e.g. a score measured only at baseline)."""
-    arrays = _two_levels({c: keys_of(wide[c]) for c in [col, *follow.values()]}, f"column '{_shown(col)}' (plan: {where})", problems)
+    keep = {event} - {None}
+    arrays = _two_levels({c: _keys(wide, c, where, problems, keep) for c in [col, *follow.values()]},
+                         f"column '{_shown(col)}' (plan: {where})", problems, keep)
     arr = arrays[col]
     seen = {k for k in arr if k is not None}
     levels = {k for c in follow.values() for k in arrays[c] if k is not None}
@@ -241,9 +265,10 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
             out[m.name] = ModeratorData(m.name, label, "continuous", values, m.column)
             continue
         shown = f"column '{m.column}' (plan: {where})"
-        keys = keys_of(wide[m.column])
+        keep = {value_key(m.reference)} - {None}   # the reference the plan names is never a word for missing
+        keys = _keys(wide, m.column, where, problems, keep)
         if m.type == "binary":
-            keys = _two_levels({m.column: keys}, shown, problems)[m.column]
+            keys = _two_levels({m.column: keys}, shown, problems, keep)[m.column]
         else:
             _tokens_as_levels(keys, shown, problems)
         levels = sort_levels({k for k in keys if k is not None})
@@ -290,6 +315,8 @@ def code_covariates(wide, plan: Plan, problems: Problems) -> CovariateData:
             if all(t == "." for _, t in bad):
                 # numbers, perhaps with '.' for missing: read as _numeric reads moderators (with its warning)
                 names.append(c)
+                if not bad:
+                    say_missing_words(problems, f"column '{c}' (plan: {where})", missing_words(wide[c]))
                 cols.append(_numbers(wide, c, where, problems, None) if bad else values)
                 sources.append(c)
                 continue
@@ -300,7 +327,8 @@ def code_covariates(wide, plan: Plan, problems: Problems) -> CovariateData:
                              "fix those cells or declare them in data.missing_codes (a covariate with text is entered as a "
                              "category: if it is one, write all its levels as text)")
                 continue
-        keys = keys_of(wide[c])
+        reference = None if isinstance(entry, str) else entry.reference
+        keys = _keys(wide, c, where, problems, {value_key(reference)} - {None})
         _tokens_as_levels(keys, f"column '{c}' (plan: covariates[{i}])", problems)
         levels = sort_levels({k for k in keys if k is not None})
         if declared is None and len(levels) > 20:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .named_values import say_missing_words
 from .problems import Problems
 from .trial import OutcomeData
-from .values import describe_rows, keys_of, numeric_column, value_key
+from .values import describe_rows, keys_and_words, numeric_column, value_key
 
 
 def _shown(col: str) -> str:
@@ -59,7 +60,9 @@ def count_exposure(wide, o, i: int, follow: dict, long: bool, problems: Problems
 
 def ordinal_followups(wide, follow: dict, o, i: int, problems: Problems, where_of) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
     """Codes 0..K-1 per follow-up and the level names (declared, or the numeric categories)."""
-    keys = {t: keys_of(wide[col], tokens="missing") for t, col in follow.items()}
+    # a declared level is never a word for missing ('none' in levels: [none, mild, severe])
+    keep = {value_key(v) for v in o.levels or []} - {None}
+    keys = {t: _ordinal_keys(wide, col, where_of(t), problems, keep) for t, col in follow.items()}
     found = {k for arr in keys.values() for k in arr if k is not None}
     names = wide.attrs.get("row_names")
     if o.levels is not None:
@@ -92,12 +95,20 @@ def ordinal_followups(wide, follow: dict, o, i: int, problems: Problems, where_o
 
 def ordinal_baseline(wide, col: str, levels: tuple[str, ...], where: str, problems: Problems, numbers) -> np.ndarray:
     """The baseline's level index (1 = lowest) when it takes the outcome's categories, else its numbers."""
-    keys = keys_of(wide[col], tokens="missing")
+    keys = _ordinal_keys(wide, col, where, problems, set(levels))
     seen = {k for k in keys if k is not None}
     if levels and seen <= set(levels):
         index = {lv: float(j + 1) for j, lv in enumerate(levels)}
         return np.array([np.nan if k is None else index[k] for k in keys])
     return numbers(wide, col, where, problems, None)
+
+
+def _ordinal_keys(wide, col: str, where: str, problems: Problems, keep) -> np.ndarray:
+    """An ordinal column's keys: words for missing are missing (and said), except a declared level."""
+    keys, words = keys_and_words(wide[col], tokens="missing", keep=keep)
+    text = any(not _is_number(k) for k in {k for k in keys if k is not None})
+    say_missing_words(problems, f"column '{_shown(col)}' (plan: {where})", words, number_column=not text)
+    return keys
 
 
 def code_count_ordinal(wide, o, i: int, follow: dict, base_col: str | None, where: str | None, long: bool,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..plan.schema import Plan, covariate_column
 from .load import closest_columns
+from .named_values import named_values
 from .problems import Problems
 from .values import float_code_hits, is_missing_token, keys_of, value_key
 
@@ -28,16 +29,23 @@ def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | No
     if not codes:
         return frame
     out = frame.copy(deep=False)     # columns with codes are replaced, never written into
+    named = named_values(plan)
     # only the plan's columns: the others are never analysed, and keying every cell costs time
     for col in [c for c in plan.data_columns() if c in out.columns]:
         fast = float_code_hits(out[col], codes)
         if fast is not None and not fast.any():
             continue
         keys = keys_of(out[col], tokens="text")
-        hit = np.isin(keys, list(codes))
+        # R's NA is not missing in a column where the plan names it as a value (a level, an arm)
+        col_codes = codes - named.get(col, set()) if not explicit else codes
+        hit = np.isin(keys, list(col_codes))
         if not hit.any():
             continue
-        na = keys == R_MISSING
+        for k in sorted(codes & named.get(col, set())) if explicit else ():
+            if (n := int(np.sum(keys == k))) > 0 and problems is not None:
+                problems.warn(f"column '{col}': {k!r} ({n} rows) is listed in data.missing_codes and named by the plan as "
+                              "a value of this column (a level, reference, event or arm); it is read as missing")
+        na = (keys == R_MISSING) & hit
         if not explicit and na.any() and problems is not None and _text_beside(keys, na | (keys == None)):  # noqa: E711
             problems.warn(f"column '{col}': 'NA' ({int(na.sum())} rows) read as missing, as R writes a missing value; "
                           "if 'NA' is a level here (e.g. North America), give data.missing_codes in the plan "

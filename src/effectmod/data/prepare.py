@@ -24,11 +24,12 @@ from .arms import (
 from .clusters import cluster_warnings, clusters_per_arm, code_clusters
 from .coding import code_covariates, code_moderators, code_outcomes
 from .columns import apply_missing_codes, check_columns, without_missing_columns
+from .named_values import say_missing_words
 from .predictive_columns import check_predictive_columns
 from .problems import Problems
 from .reshape import long_to_wide
 from .trial import DataFlow, TrialData
-from .values import RowNames, keys_of
+from .values import RowNames, keys_and_words, keys_of, value_key
 
 
 def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
@@ -48,7 +49,10 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     rows_in_file = len(frame)
     # ids are text: words like 'NA' mean missing, numbers are compared exactly (no float rounding)
     id_keys = keys_of(frame[plan.data.id], tokens="missing")
-    treat_keys = keys_of(frame[plan.data.treatment])
+    # an arm the plan names is never a word for missing (control: None); other such words are said
+    arm_names = {value_key(a) for a in (*plan.data.treated_arms, plan.data.control) if a is not None}
+    treat_keys, words = keys_and_words(frame[plan.data.treatment], keep=arm_names)
+    say_missing_words(problems, f"column '{plan.data.treatment}' (plan: data.treatment)", words)
     if plan.data.time is not None:
         # the arm belongs to the participant: a visit row without it takes it from the others
         treat_keys = participant_values(treat_keys, id_keys)
@@ -84,7 +88,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         wide.attrs["row_names"] = RowNames("id ", wide["__id__"].to_numpy(dtype=object))
 
     ids = wide["__id__"].to_numpy(dtype=object)
-    wide_arms = keys_of(wide[plan.data.treatment])
+    wide_arms = keys_of(wide[plan.data.treatment], keep=arm_names)
     treat = (wide_arms == treated_key).astype(float)
     # multi-arm: the arm of each participant (control 0, treated arms 1..k in plan order)
     arm = np.zeros(len(wide_arms), dtype=int)
@@ -117,6 +121,7 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
         excluded=excluded,
         warnings=warnings + problems.warnings,
         clusters=clusters_per_arm(cluster, treat) if cluster is not None else None,
+        missing_words=list(problems.notes),
     )
     base_cols = list(dict.fromkeys(
         [m.column for m in plan.moderators] + plan.covariate_columns()

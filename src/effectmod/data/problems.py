@@ -9,6 +9,7 @@ class Problems(list):
     def __init__(self) -> None:
         super().__init__()
         self.warnings: list[str] = []
+        self.notes: list[str] = []      # what the data flow records without a doubt (words read as missing)
 
     def add(self, text: str) -> None:
         self.append(text)
@@ -16,6 +17,10 @@ class Problems(list):
     def warn(self, text: str) -> None:
         if text not in self.warnings:
             self.warnings.append(text)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
 
 def token_counts(kept: dict[str, int]) -> str:

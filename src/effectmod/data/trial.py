@@ -75,6 +75,8 @@ class DataFlow:
     warnings: list[str] = field(default_factory=list)
     clusters: dict[str, int] | None = None   # data.cluster: clusters per arm ("treated", "control", "total")
     treated_arms: dict[str, int] = field(default_factory=dict)   # multi-arm: each intervention arm -> participants
+    # cells of a number column read as missing because they hold a word such as 'None' or 'null', per column
+    missing_words: list[str] = field(default_factory=list)
 
     @property
     def randomised(self) -> int:
@@ -101,6 +103,7 @@ class DataFlow:
             "warnings": list(self.warnings),
             **({"clusters": dict(self.clusters)} if self.clusters is not None else {}),
             **({"treated_arms": dict(self.treated_arms)} if self.treated_arms else {}),
+            **({"missing_words": list(self.missing_words)} if self.missing_words else {}),
         }
 
 

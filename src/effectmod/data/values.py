@@ -77,24 +77,44 @@ def _numeric_key(key: str) -> bool:
     return True
 
 
-def keys_of(series: pd.Series, tokens: str = "auto") -> np.ndarray:
+def keys_of(series: pd.Series, tokens: str = "auto", keep=frozenset()) -> np.ndarray:
     """value_key of every cell, as an object array (None = missing).
 
     ``tokens`` says what words such as 'NA', 'None' or 'null' are: ``"auto"`` missing in a
     column whose other values are all numbers or true/false, and levels in a text column;
-    ``"missing"`` always missing (ids, times); ``"text"`` always levels.
+    ``"missing"`` always missing (ids, times); ``"text"`` always levels. A key in ``keep`` (a
+    value the plan names for this column: a level, a reference, an event, an arm) is never missing.
     """
+    return keys_and_words(series, tokens, keep)[0]
+
+
+def keys_and_words(series: pd.Series, tokens: str = "auto", keep=frozenset()) -> tuple[np.ndarray, dict[str, int]]:
+    """``keys_of`` and the words it read as missing, with their row counts (to be said, never silent)."""
     keys = _raw_keys(series)
     if tokens == "text" or (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype)):
-        return keys     # keys of numbers and true/false are never words such as 'NA'
+        return keys, {}     # keys of numbers and true/false are never words such as 'NA'
     distinct = {k for k in pd.unique(keys) if k is not None}
-    found = {k for k in distinct if is_missing_token(k)}
+    found = {k for k in distinct if is_missing_token(k) and k not in keep}
     if not found:
-        return keys
+        return keys, {}
     if tokens == "missing" or all(_numeric_key(k) for k in distinct - found):
+        counts = {k: int(np.sum(keys == k)) for k in sort_levels(found)}
         keys = keys.copy()
         keys[np.isin(keys, list(found))] = None
-    return keys
+        return keys, counts
+    return keys, {}
+
+
+def missing_words(series: pd.Series) -> dict[str, int]:
+    """The words such as 'None' or 'null' that ``numeric_column`` reads as missing, with their row counts."""
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return {}
+    found: dict[str, int] = {}
+    for raw, n in pd.Series(series.to_numpy(dtype=object)).value_counts().items():   # one pass per distinct cell
+        word = clean_text(raw) if isinstance(raw, str) else None
+        if word is not None and is_missing_token(word) and word != "<NA>":
+            found[word] = found.get(word, 0) + int(n)
+    return {w: found[w] for w in sort_levels(found)}
 
 
 def missing_tokens_kept(keys: np.ndarray) -> dict[str, int]:

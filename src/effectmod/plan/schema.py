@@ -47,7 +47,9 @@ class DataSpec(_Strict):
     missing_codes: list[Scalar] = Field(default_factory=list, description=(
         "Values that mean 'missing' in every column (e.g. -99, 999, '.'). When the key is not given, R's NA is missing too "
         "(files from R write it for every missing value); when it is given (even []), only these codes and empty cells are, "
-        "and NA in a text column is a level."))
+        "and NA in a text column is a level. A value the plan names for a column (an ordinal outcome's levels, a binary "
+        "event, a reference level, the arms) is never a word for missing there ('none' of levels [none, mild, severe]); "
+        "other words for missing (None, null, NaN, N/A) that remove cells are said, with their counts."))
     cluster: Optional[str] = Field(None, description=(
         "Cluster-randomised or multicentre trials: the column holding each participant's cluster (school, practice, "
         "site). Linear models then use the CR2 cluster-robust variance with Satterthwaite df (se: CR2, the default), "

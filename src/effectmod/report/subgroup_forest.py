@@ -26,10 +26,14 @@ COLUMNS = {"level": 0.01, "n": 0.29, "treated": 0.41, "control": 0.53}
 AXES_LEFT, AXES_WIDTH, EFFECT_X = 0.64, 0.2, 0.855
 
 
-def arm_summary(design, moderator, timepoint: str | None = None) -> pd.DataFrame:
+def arm_summary(design, moderator, timepoint: str | None = None, observed: np.ndarray | None = None) -> pd.DataFrame:
     """Per level of a binary/categorical moderator and arm: n, mean, SD and events of the outcome
     among the participants a fitted model analysed (its design rows; a mixed model's rows at
-    ``timepoint``). Columns: level, arm ('treated'/'control'), n, mean, sd, events."""
+    ``timepoint``). Columns: level, arm ('treated'/'control'), n, mean, sd, events.
+
+    Under multiple imputation ``design`` is a completed dataset's: only participants whose
+    moderator (``moderator.values``, the observed data) and outcome (``observed``, one flag per
+    participant) are observed are counted, so n and the summaries are of observed values."""
     keep = np.ones(len(design.y), dtype=bool)
     if design.times is not None and timepoint is not None:
         keep = np.asarray(design.times).astype(str) == str(timepoint)
@@ -37,16 +41,31 @@ def arm_summary(design, moderator, timepoint: str | None = None) -> pd.DataFrame
     source = design.y if getattr(design, "event", None) is None else design.event
     y = np.asarray(source, dtype=float)[keep]
     treat = np.asarray(design.X[:, design.index("treat")])[keep] == 1
-    codes = np.asarray(moderator.values)[np.asarray(design.rows)[keep]].astype(int)
-    rows = []
+    rows = np.asarray(design.rows)[keep]
+    values = np.asarray(moderator.values, dtype=float)[rows]
+    seen = ~np.isnan(values)
+    if observed is not None:
+        seen &= np.asarray(observed, dtype=bool)[rows]
+    codes = np.where(seen, values, -1.0).astype(int)      # -1: not observed, in no level
+    out = []
     for code, level in enumerate(moderator.levels):
         for arm, mask in (("treated", treat), ("control", ~treat)):
             v = y[mask & (codes == code)]
-            rows.append({"level": str(level), "arm": arm, "n": int(v.size),
+            out.append({"level": str(level), "arm": arm, "n": int(v.size),
                          "mean": float(v.mean()) if v.size else math.nan,
                          "sd": float(v.std(ddof=1)) if v.size > 1 else math.nan,
                          "events": int(v.sum())})
-    return pd.DataFrame(rows, columns=["level", "arm", "n", "mean", "sd", "events"])
+    return pd.DataFrame(out, columns=["level", "arm", "n", "mean", "sd", "events"])
+
+
+def observed_outcome(trial, outcome: str, t) -> np.ndarray | None:
+    """Per participant: the outcome at follow-up ``t`` observed (time-to-event: time and status)."""
+    o = trial.outcomes[outcome]
+    if o.type == "time_to_event":
+        values = next(iter(o.followups.values()))
+        return ~np.isnan(values) & (~np.isnan(o.status) if o.status is not None else True)
+    values = o.followups.get(str(t))
+    return None if values is None else ~np.isnan(np.asarray(values, dtype=float))
 
 
 def _stem(outcome: str, t) -> str:
@@ -117,6 +136,8 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
                   "time_to_event": "hazard ratio"}.get(trial.outcomes[outcome].type)
     on_ratio = scale_word is not None
     treated, control = _arms(results)
+    # multiple imputation: the effects are pooled; n and the per-arm summaries are of observed values
+    imputed = bool(plan.analysis.imputations)
     # rows top to bottom: (kind, text, summary or None, effect row or None, P)
     lines: list[tuple] = []
     mods = [m for m in plan.moderators if (sel["moderator"] == m.name).any()]
@@ -125,7 +146,8 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         model = str(sub["model"].iloc[0])
         lines.append(("header", label_of(m), None, None, _interaction_p(results, model, outcome, t, m.name)))
         fm = _fitted(results, outcome, m.name, model, t)
-        summ = arm_summary(fm.design, trial.moderators[m.name], t) if fm is not None else None
+        observed = observed_outcome(trial, outcome, t) if imputed else None
+        summ = arm_summary(fm.design, trial.moderators[m.name], t, observed) if fm is not None else None
         for lv in dict.fromkeys(sub["moderator_value"].astype(str)):
             r = sub[sub["moderator_value"].astype(str) == lv].iloc[0]
             s = summ[summ["level"] == lv].set_index("arm") if summ is not None else None
@@ -212,6 +234,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
                f"{level_text(level)} CIs; the P on each moderator's row tests the interaction (joint test for "
                f"categorical moderators). Direction of benefit: {plan.better_text(outcome)}. Subgroup effects are "
                "descriptive; the interaction test is the evidence that the effect differs.")
+    if imputed:
+        caption += (" With multiple imputation, n and the outcome per arm are of the participants with the moderator "
+                    "and the outcome observed; the effects are pooled over the imputations.")
     if "shrunken_subgroups" in results.sections:
         caption += SHRUNKEN_CAPTION
     return _stem(outcome, t), caption, fig
