@@ -172,6 +172,22 @@ def ordinal_weighted(X: np.ndarray, y: np.ndarray, names, W: np.ndarray, thresho
     return out, done
 
 
+# counts up to this: trigamma(theta + y) from trigamma(theta) and the recurrence (a cumulative sum,
+# several times cheaper than polygamma at every count; it enters only the Newton information,
+# not the score, so the maximum found is the same)
+RECURRENCE_MAX = 5_000
+
+
+def _trigamma_shifted(theta: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(B, m) trigamma(theta_b + v) for whole numbers v >= 0 (``values``)."""
+    top = int(values.max()) if values.size else 0
+    if top > RECURRENCE_MAX or np.any(values != np.round(values)):
+        return special.polygamma(1, values[None, :] + theta[:, None])
+    steps = 1.0 / (theta[:, None] + np.arange(top)[None, :]) ** 2
+    below = np.concatenate([np.zeros((theta.size, 1)), np.cumsum(steps, axis=1)], axis=1)
+    return special.polygamma(1, theta)[:, None] - below[:, values.astype(int)]
+
+
 # log(theta) beyond which the single fit may call theta infinite (engines.negbin.LOG_THETA_FLAT):
 # such replicates go to it
 LOG_THETA_SURE = 9.0
@@ -200,17 +216,23 @@ def negbin_weighted(X: np.ndarray, y: np.ndarray, W: np.ndarray, offset: np.ndar
     def split(z):
         return np.clip(_mm(z[:, :p], XsT) + off, -700.0, 700.0), np.exp(z[:, p:])
 
+    w_sum = W.sum(axis=1)
+
     def direction(z):
         eta, th = split(z)
         mu = np.exp(eta)
         tm = th + mu
-        s_b = _mm(W * th * (y - mu) / tm, Xs)
-        s_th = (np.sum(Wv * special.digamma(values + th), axis=1)
-                + np.sum(W * (-special.digamma(th) + np.log(th) + 1.0 - np.log(tm) - (th + y) / tm), axis=1))
-        H_bb = -_weighted(W * th * mu * (th + y) / tm ** 2, XX, p)
-        H_ba = th * _mm(W * (y - mu) * mu / tm ** 2, Xs)
-        H_thth = (np.sum(Wv * special.polygamma(1, values + th), axis=1)
-                  + np.sum(W * (-special.polygamma(1, th) + 1.0 / th - 1.0 / tm - (mu - y) / tm ** 2), axis=1))
+        r = W / tm                       # the weights over theta + mu, in every term below
+        res = y - mu
+        t1 = th[:, 0]
+        s_b = _mm(th * r * res, Xs)
+        s_th = (np.sum(Wv * special.digamma(values + th), axis=1) - np.sum(W * np.log(tm), axis=1)
+                - np.sum(r * (th + y), axis=1) + w_sum * (np.log(t1) + 1.0 - special.digamma(t1)))
+        rm = r * mu / tm
+        H_bb = -_weighted(th * (th + y) * rm, XX, p)
+        H_ba = th * _mm(rm * res, Xs)
+        H_thth = (np.sum(Wv * _trigamma_shifted(t1, values), axis=1) + w_sum * (1.0 / t1 - special.polygamma(1, t1))
+                  - np.sum(r, axis=1) + np.sum(r * res / tm, axis=1))
         H = np.empty((z.shape[0], p + 1, p + 1))
         H[:, :p, :p] = H_bb
         H[:, :p, p] = H[:, p, :p] = H_ba
