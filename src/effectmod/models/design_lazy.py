@@ -36,14 +36,6 @@ class ColumnRecipe:
     centre: float | None = None
     factor: np.ndarray | None = None
 
-    def gather(self, rows: np.ndarray, out: np.ndarray) -> None:
-        col = self.base[rows]
-        if self.centre is not None:
-            col = col - self.centre
-        if self.factor is not None:
-            col = self.factor[rows] * col
-        out[:] = col
-
 
 @dataclass(frozen=True)
 class XBuilder:
@@ -53,8 +45,18 @@ class XBuilder:
 
     def build(self, rows: np.ndarray) -> np.ndarray:
         X = np.empty((len(rows), len(self.columns)))
+        gathered: dict[tuple, np.ndarray] = {}       # a column used twice (in a product) is gathered once
         for j, c in enumerate(self.columns):
-            c.gather(rows, X[:, j])
+            key = (id(c.base), c.centre)
+            if c.factor is None:
+                col = gathered[key] = c.base[rows] if c.centre is None else c.base[rows] - c.centre
+            else:
+                col = gathered.get(key)
+                if col is None:
+                    col = c.base[rows] if c.centre is None else c.base[rows] - c.centre
+                factor = gathered.get((id(c.factor), None))
+                col = (c.factor[rows] if factor is None else factor) * col
+            X[:, j] = col
         return X
 
 
