@@ -18,7 +18,7 @@ from scipy import optimize, sparse, special
 from effectmod.engines import newton
 from effectmod.engines.base import WaldZ
 from effectmod.engines.errors import NotConverged, RankDeficient, Separated
-from effectmod.engines.linalg import _single_thread_matmul, collinear_columns, collinear_fits, weighted_gram
+from effectmod.engines.linalg import _single_thread_matmul, collinear_columns, collinear_fits, weighted_gram, well_posed
 
 TOL = 1e-10
 # A fitted probability this close to 0 or 1 carries no information: the same idea as glm's
@@ -405,7 +405,7 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
         mu = special.expit(eta_of(beta))
         H = information(mu * (1 - mu) * w)
         g = _single_thread_matmul((y - mu) * w, Xs) if shared else np.einsum(f"{design},bn->bp", Xs, (y - mu) * w)
-        ok = (np.linalg.cond(H) < 1e12) & full_rank
+        ok = well_posed(H) & full_rank
         return np.linalg.solve(np.where(ok[:, None, None], H, np.eye(p)), g[..., None])[..., 0], ok
 
     res = newton.newton(
@@ -416,7 +416,7 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     beta, converged = res.beta, res.converged
     mu = special.expit(eta_of(beta))
     H = information(mu * (1 - mu) * w)
-    ok = np.linalg.cond(H) < 1e12
+    ok = well_posed(H)
     inv = np.linalg.inv(np.where(ok[:, None, None], H, np.eye(p)))
     se = np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale
     converged &= ok & full_rank & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
