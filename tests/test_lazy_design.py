@@ -82,3 +82,16 @@ def test_analysis_through_lazy_designs_equals_the_stacked_path(frame, plan, monk
             np.testing.assert_allclose(got[col], want[col], rtol=AGREEMENT, atol=AGREEMENT, equal_nan=True, err_msg=col)
         else:
             assert got[col].tolist() == want[col].tolist(), col
+
+
+def test_lazy_design_copies_and_pickles():
+    import dataclasses
+    import pickle
+    plan_obj, _, trial = load_inputs(_data(), _plan())
+    lazy = lazy_single_design(trial, "score", "site", "12", True, min_rows=0)
+    copy = dataclasses.replace(lazy, clusters=np.zeros(len(lazy.rows), dtype=int))   # attach_clusters does this
+    np.testing.assert_array_equal(copy.X, lazy.X)
+    assert copy.clusters is not None and copy.X is copy.X                         # a plain X of its own
+    back = pickle.loads(pickle.dumps(lazy))
+    np.testing.assert_array_equal(back.X, lazy.X)
+    assert back.names == lazy.names
