@@ -21,6 +21,9 @@ from effectmod.engines.linalg import collinear_fits
 
 TOL = 1e-10
 STEPS = 100
+# Newton steps from the full-data estimate within which a replicate counts as found; a slower
+# approach (a flat likelihood) is where the single fit may stop unconverged: it decides those
+SURE_STEPS = 20
 # a fitted mean below this where the count is 0 is a zero-event subgroup (engines.poisson.MU_EDGE)
 MU_EDGE = 1e-8
 # the largest SE (in units of each column's SD) the batch accepts; the single fit calls 100 a flat
@@ -86,7 +89,7 @@ def poisson_weighted(X: np.ndarray, y: np.ndarray, W: np.ndarray, offset: np.nda
                         converged=lambda s: newton.relative_change(s.old, s.new) < TOL, max_iter=STEPS)
     mu = np.exp(eta_of(res.beta))
     edge = np.any((mu < MU_EDGE) & (y == 0) & (W > 0), axis=1)
-    return res.beta / scale, res.converged & full_rank & ~edge
+    return res.beta / scale, res.converged & full_rank & ~edge & (res.iterations <= SURE_STEPS)
 
 
 def ordinal_weighted(X: np.ndarray, y: np.ndarray, names, W: np.ndarray, thresholds: np.ndarray,
@@ -159,7 +162,7 @@ def ordinal_weighted(X: np.ndarray, y: np.ndarray, names, W: np.ndarray, thresho
     start = np.concatenate([np.asarray(thresholds, dtype=float), np.asarray(coef, dtype=float)[keep] * scale])
     res = newton.newton(np.tile(start, (B, 1)), direction, objective=objective,
                         converged=lambda s: newton.relative_change(s.old, s.new) < TOL, max_iter=STEPS)
-    done = res.converged & full_rank & seen
+    done = res.converged & full_rank & seen & (res.iterations <= SURE_STEPS)
     # a flat direction (a category missing in a subgroup): the single fit's SE rule decides
     _, info = gradient_information(res.beta)
     ok = _solve(info, np.zeros((B, P)), done)[1]
@@ -258,5 +261,5 @@ def negbin_weighted(X: np.ndarray, y: np.ndarray, W: np.ndarray, offset: np.ndar
     z = res.beta
     mu = np.exp(split(z)[0])
     edge = np.any((mu < MU_EDGE) & (y == 0) & (W > 0), axis=1)
-    done = res.converged & full_rank & ~edge & (z[:, -1] < LOG_THETA_SURE)
+    done = res.converged & full_rank & ~edge & (z[:, -1] < LOG_THETA_SURE) & (res.iterations <= SURE_STEPS)
     return z[:, :p] / scale, done
