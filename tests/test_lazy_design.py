@@ -95,3 +95,17 @@ def test_lazy_design_copies_and_pickles():
     back = pickle.loads(pickle.dumps(lazy))
     np.testing.assert_array_equal(back.X, lazy.X)
     assert back.names == lazy.names
+
+
+def test_shared_rows_are_released_with_the_trial():
+    import gc
+    plan_obj, _, trial = load_inputs(_data(), _plan())
+    a = lazy_single_design(trial, "score", "smoker", "12", True, min_rows=0)
+    b = lazy_single_design(trial, "score", "smoker", "12", False, min_rows=0)
+    assert a.rows is b.rows and a.y is b.y                   # the same participants: one copy
+    y = trial.outcomes["score"].followups["12"]
+    assert id(y) in design_lazy._KEPT
+    key = id(y)
+    del trial, plan_obj, a, b, y
+    gc.collect()
+    assert key not in design_lazy._KEPT

@@ -15,6 +15,7 @@ fitted model then holds only the recipe, y and rows.
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -182,22 +183,27 @@ def lazy_single_design(trial, outcome: str, moderator: str | None, timepoint: st
                       offset=offset, **_arms(trial))
 
 
-# (outcome column, exposure column, keep) -> (rows, y, offset) of the last few designs: the models
-# of one outcome usually analyse the same participants and then share these arrays (read-only)
-_KEPT: list[tuple[np.ndarray, np.ndarray | None, np.ndarray, tuple]] = []
+# outcome column (by id, dropped when the column is) -> [(exposure column, keep, (rows, y, offset))]
+# of its last few designs: the models of one outcome usually analyse the same participants and
+# then share these arrays (read-only)
+_KEPT: dict[int, list[tuple]] = {}
 
 
 def _kept(y: np.ndarray, expo: np.ndarray | None, keep: np.ndarray) -> tuple:
-    for y0, e0, k0, out in _KEPT:
-        if y0 is y and e0 is expo and np.array_equal(k0, keep):
+    entries = _KEPT.get(id(y))
+    if entries is None:
+        entries = _KEPT[id(y)] = []
+        weakref.finalize(y, _KEPT.pop, id(y), None)
+    for e0, k0, out in entries:
+        if e0 is expo and np.array_equal(k0, keep):
             return out
     rows = np.flatnonzero(keep)
     out = (rows, y[keep], None if expo is None else np.log(expo[keep]))
-    for a in out:
-        if a is not None:
-            a.flags.writeable = False
-    del _KEPT[3:]
-    _KEPT.insert(0, (y, expo, keep, out))
+    for arr in out:
+        if arr is not None:
+            arr.flags.writeable = False
+    del entries[3:]
+    entries.insert(0, (expo, keep, out))
     return out
 
 
