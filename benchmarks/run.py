@@ -342,7 +342,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     p.add_argument("--repeats", type=int, default=None, help="repeats per item (default 3; 1 with --quick)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
-    p.add_argument("--skip", default="", help="comma-separated items to skip: startup,bootstrap,cox,power,mi,scale,mixed")
+    p.add_argument("--skip", default="", help="comma-separated items to skip: startup,bootstrap,cox,families,power,mi,scale,mixed")
     p.add_argument("--scale-child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.scale_child:
@@ -363,6 +363,9 @@ def main(argv=None) -> int:
         rows += bench_bootstrap(50 if quick else 2000, repeats, quick)
     if "cox" not in skip:
         rows += bench_cox_bootstrap(50 if quick else 2000, repeats, quick)
+    if "families" not in skip:
+        from families import bench_families
+        rows += bench_families(50 if quick else 2000, repeats, quick, median_time, line)
     if "power" not in skip:
         rows += bench_power(100 if quick else 2000, repeats, quick)
     if "mi" not in skip:

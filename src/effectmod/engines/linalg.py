@@ -295,3 +295,11 @@ def lstsq_weighted(X: np.ndarray, Y: np.ndarray, W: np.ndarray, intercept: np.nd
         c, i, _, bad = lstsq_batched(X[None] * root[..., None], Yr * root, intercept)
         coef[rest], inv[rest], collinear[rest] = c, i, bad
     return coef, inv, collinear
+
+
+def well_posed(H: np.ndarray, limit: float = 1e12) -> np.ndarray:
+    """(B,) ``np.linalg.cond(H) < limit`` for symmetric positive semi-definite H (B, p, p)
+    (information matrices), from their eigenvalues: half the cost of the SVD."""
+    finite = np.all(np.isfinite(H), axis=(1, 2))
+    eig = np.linalg.eigvalsh(np.where(finite[:, None, None], H, np.eye(H.shape[-1])))
+    return finite & (eig[:, 0] > 0) & (eig[:, -1] < limit * eig[:, 0])

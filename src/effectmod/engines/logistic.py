@@ -18,7 +18,7 @@ from scipy import optimize, sparse, special
 from effectmod.engines import newton
 from effectmod.engines.base import WaldZ
 from effectmod.engines.errors import NotConverged, RankDeficient, Separated
-from effectmod.engines.linalg import collinear_columns, collinear_fits
+from effectmod.engines.linalg import _single_thread_matmul, collinear_columns, collinear_fits, weighted_gram, well_posed
 
 TOL = 1e-10
 # A fitted probability this close to 0 or 1 carries no information: the same idea as glm's
@@ -391,11 +391,12 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     Xs = X / (scale if shared else scale[:, None, :])
     design = "np" if shared else "bnp"
 
+    # one shared design: GEMMs on one thread each (engines.linalg), no spin-waiting BLAS threads
     def eta_of(beta):
-        return np.einsum(f"{design},bp->bn", Xs, beta)
+        return _single_thread_matmul(beta, Xs.T) if shared else np.einsum(f"{design},bp->bn", Xs, beta)
 
     def information(v):
-        return np.einsum(f"{design},bn,{design.replace('p', 'q')}->bpq", Xs, v, Xs, optimize=True)
+        return weighted_gram(Xs, v) if shared else np.einsum(f"{design},bn,{design.replace('p', 'q')}->bpq", Xs, v, Xs, optimize=True)
 
     # the rank rule of every fit (engines.linalg): a collinear replicate is not fitted here
     full_rank = ~(collinear_fits(Xs, w) if shared else collinear_columns(X, w).any(axis=1))
@@ -403,8 +404,8 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     def direction(beta):
         mu = special.expit(eta_of(beta))
         H = information(mu * (1 - mu) * w)
-        g = np.einsum(f"{design},bn->bp", Xs, (y - mu) * w)
-        ok = (np.linalg.cond(H) < 1e12) & full_rank
+        g = _single_thread_matmul((y - mu) * w, Xs) if shared else np.einsum(f"{design},bn->bp", Xs, (y - mu) * w)
+        ok = well_posed(H) & full_rank
         return np.linalg.solve(np.where(ok[:, None, None], H, np.eye(p)), g[..., None])[..., 0], ok
 
     res = newton.newton(
@@ -415,7 +416,7 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     beta, converged = res.beta, res.converged
     mu = special.expit(eta_of(beta))
     H = information(mu * (1 - mu) * w)
-    ok = np.linalg.cond(H) < 1e12
+    ok = well_posed(H)
     inv = np.linalg.inv(np.where(ok[:, None, None], H, np.eye(p)))
     se = np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale
     converged &= ok & full_rank & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)

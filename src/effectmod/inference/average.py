@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data.trial import TrialData
 from ..errors import ConvergenceWarning
-from ..models.design import Design, attach_clusters, mixed_design, single_design
+from ..models.design import Design, attach_clusters, mixed_design
 from ..models.multiarm import comparison_views
 from ..plan.schema import Plan
 from ..records import render_notes
@@ -54,7 +54,8 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
         if kind == "mixed":
             designs = [(None, mixed_design(trial, o.name, None, adjust))]
         else:
-            designs = [(t, single_design(trial, o.name, None, t, adjust)) for t in data.followups]
+            from ..models.design_lazy import single_design as gathered_or_stacked
+            designs = [(t, gathered_or_stacked(trial, o.name, None, t, adjust)) for t in data.followups]
         designs = [(t, attach_clusters(d, trial)) for t, d in designs]     # data.cluster: cluster-robust too
         for timepoint, design in designs:
             spec = ModelSpec(kind, o.name, "", timepoint)

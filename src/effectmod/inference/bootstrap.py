@@ -3,7 +3,9 @@
 One set of stratified resamples serves the whole run. Linear models are refitted all at once
 as frequency-weighted least squares (the batched engine); logistic ML models by stacked Newton
 steps with the counts as weights (replicates with separation, and Firth fits, go to the engine one
-by one); mixed models refit replicate by replicate on the resampled rows. Every path takes the
+by one); Poisson, negative binomial and ordinal models by batched Newton fits with the counts as
+weights (``bootstrap_counts``; the replicates the batch is not sure of go to the loop); mixed
+models refit replicate by replicate on the resampled rows. Every path takes the
 rank decision of ``engines.linalg``; a replicate is dropped (NaN, not counted in
 boot_replicates) only when the engine says it cannot be estimated (``engines.errors``).
 """
@@ -40,6 +42,10 @@ def bootstrap_draws(model: FittedModel, counts: np.ndarray, plan: Plan) -> dict[
         return {}           # no bootstrap of the RMST rows: their columns stay empty
     if spec.kind == "logistic" and plan.analysis.binary_method != "firth":
         return _logistic_batch(model, counts, plan)
+    if (spec.kind in ("poisson", "negative_binomial", "ordinal") and not getattr(model.fit, "diverged", False)
+            and (spec.kind != "negative_binomial" or np.isfinite(getattr(model.fit, "theta", np.nan)))):
+        from .bootstrap_counts import count_or_ordinal_draws
+        return count_or_ordinal_draws(model, counts, plan, _refit_loop)
     return _refit_loop(model, counts, plan)
 
 

@@ -28,7 +28,7 @@ from ..records import (
     Note,
     render_notes,
 )
-from .design import Design, attach_clusters, mixed_design, single_design
+from .design import Design, attach_clusters, mixed_design
 from .multiarm import arm_codes, arms_problem, interaction_Ls, level_problem, multiarm_empty_rows, multiarm_rows
 from .spec import ModelSpec
 
@@ -67,7 +67,9 @@ def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
     if spec.kind == "mixed":
         return attach_clusters(mixed_design(trial, spec.outcome, spec.moderator, adjust), trial)
     assert spec.timepoint is not None, "a single-timepoint model names its follow-up"
-    return attach_clusters(single_design(trial, spec.outcome, spec.moderator, spec.timepoint, adjust), trial)
+    # X gathered on demand for very many rows
+    from .design_lazy import single_design as gathered_or_stacked
+    return attach_clusters(gathered_or_stacked(trial, spec.outcome, spec.moderator, spec.timepoint, adjust), trial)
 
 
 def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> str | None:
@@ -114,6 +116,14 @@ def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> s
 
 
 def fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | None = None) -> FittedModel:
+    from .design_lazy import materialised
+    design = design if design is not None else build_design(spec, trial, plan)
+    # a design that gathers X on demand gathers it once for the fit and its checks, then lets it go
+    with materialised(design):
+        return _fit_model(spec, trial, plan, design)
+
+
+def _fit_model(spec: ModelSpec, trial: TrialData, plan: Plan, design: Design | None = None) -> FittedModel:
     from ..engines.errors import RankDeficient  # here, not above: `effectmod validate` loads no scipy
     design = design if design is not None else build_design(spec, trial, plan)
     problem = estimability_problem(spec, design, trial)
