@@ -56,6 +56,9 @@ def run_analyze(args) -> int:
         checked_seed(args.seed, "--seed")
     check_output_folder(out, args.force, _inputs(args))
     console = _console(args)
+    if getattr(args, "stream", False):
+        from .stream import run_stream
+        return run_stream(args, out, console, started)
     with LazyProgress(console) as progress:
         results = analyze(args.data, args.plan, seed=args.seed, progress=progress.update)
     return _finish(results, out, args, console, started)

@@ -27,6 +27,9 @@ def build_parser():
                     help="replace an earlier output folder (one with manifest.json and no input files)")
     an.add_argument("--seed", type=int, default=None, help="override the plan's seed")
     an.add_argument("--pdf", action="store_true", help="also print report.html to report.pdf (needs Chromium)")
+    an.add_argument("--stream", action="store_true",
+                    help="read a Parquet file or directory by row groups (data larger than memory; linear models, "
+                         "classical SEs; writes results.csv, average_effects.csv and stream.json)")
     _common_output(an)
 
     si = sub.add_parser("simulate", help="write a synthetic trial, its plan and the true parameters")

@@ -1,0 +1,232 @@
+"""Reading a Parquet file or a directory of Parquet files batch by batch, and coding each batch.
+
+Pass 1 (``survey``) reads the plan's columns once and collects what data preparation needs: the
+columns' presence and types, the arms present, the levels of binary and categorical moderators,
+the range of each continuous moderator (its centre), whether a moderator is its outcome's baseline
+(or an exact affine copy of it, from moments), and the row counts of the data flow. Pass 2 codes
+each batch with those (``code_batch``) exactly as ``data.prepare`` codes the whole table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.arms import find_arms
+from ..data.coding import _numbers
+from ..data.columns import apply_missing_codes
+from ..data.problems import Problems
+from ..data.values import keys_and_words, keys_of, sort_levels, value_key
+from ..errors import DataError, PlanError
+from ..plan.schema import Plan, covariate_column, covariate_type
+from .sums import Moments
+
+BATCH_ROWS = 262_144
+
+
+def scope_problems(plan: Plan) -> list[str]:
+    """What the streamed analysis cannot do, one line each (each names the plan key)."""
+    a = plan.analysis
+    out = []
+    if plan.data.time is not None:
+        out.append("data.time: the streamed analysis (--stream) reads wide data only (one row per participant)")
+    if plan.data.multi_arm:
+        out.append("data.treated: the streamed analysis (--stream) compares two arms only")
+    if getattr(plan.data, "cluster", None) is not None:
+        out.append("data.cluster: the streamed analysis (--stream) does not fit cluster-randomised trials")
+    for i, o in enumerate(plan.outcomes):
+        if o.type != "continuous" or o.derive is not None:
+            out.append(f"outcomes[{i}].type: the streamed analysis (--stream) fits continuous outcomes only (linear models)")
+    if any(m != "linear" for m in a.model_types):
+        out.append("analysis.model, analysis.sensitivity: the streamed analysis (--stream) fits linear models only; "
+                   "remove mixed")
+    if a.se != "classical":
+        out.append(f"analysis.se: {a.se} needs participant-level leverages or clusters; the streamed analysis (--stream) "
+                   "gives classical standard errors only")
+    for key in ("bootstrap", "permutations", "imputations"):
+        if getattr(a, key) > 0:
+            out.append(f"analysis.{key}: resampling and imputation need every participant's row in memory; "
+                       "set it to 0 for the streamed analysis (--stream)")
+    if plan.predictive is not None:
+        out.append("predictive: risk and effect modelling need participant-level data; remove it for the streamed analysis (--stream)")
+    for i, entry in enumerate(plan.covariates):
+        if covariate_type(entry) not in (None, "continuous", "numeric"):
+            out.append(f"covariates[{i}]: the streamed analysis (--stream) takes numeric covariates only")
+    return out
+
+
+def open_dataset(path: str | Path):
+    """The pyarrow dataset of a Parquet file or directory (DataError in one line if it is not one)."""
+    import pyarrow.dataset as ds
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"data: '{path}' does not exist")
+    if p.is_file() and p.suffix.lower() not in (".parquet", ".pq"):
+        raise DataError(f"data: '{path}': the streamed analysis (--stream) reads a Parquet file or a directory of Parquet files")
+    try:
+        dataset = ds.dataset(str(p), format="parquet")
+        if not dataset.files:
+            raise DataError(f"data: '{path}' holds no Parquet files")
+        dataset.schema
+    except DataError:
+        raise
+    except Exception as exc:      # pyarrow's errors for an unreadable file are of several types
+        raise DataError(f"data: '{path}' cannot be read as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    return dataset
+
+
+def batches(dataset, columns: list[str], batch_rows: int = BATCH_ROWS):
+    """The plan's columns, one pandas frame per batch (at most one row group each)."""
+    for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
+        if batch.num_rows:
+            yield batch.to_pandas()
+
+
+@dataclass
+class Survey:
+    """What pass 1 found."""
+    rows: int = 0
+    kept: int = 0
+    no_id: int = 0
+    other_arm: int = 0
+    treated_key: str | None = None
+    control_key: str | None = None
+    arms: dict[str, int] = field(default_factory=dict)
+    levels: dict[str, tuple[str, ...]] = field(default_factory=dict)       # moderator name -> ordered levels
+    centre: dict[str, float] = field(default_factory=dict)                 # continuous moderator -> centre
+    is_baseline: dict[tuple[str, str], bool] = field(default_factory=dict)  # (outcome, moderator) -> no baseline term
+
+
+def columns_needed(plan: Plan) -> list[str]:
+    return plan.data_columns()
+
+
+def check_columns(dataset, plan: Plan) -> None:
+    present = set(dataset.schema.names)
+    missing = [c for c in columns_needed(plan) if c not in present]
+    if missing:
+        raise DataError([f"column '{c}' (plan) is not in the data" for c in missing])
+
+
+def _arm_keys(frame: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    arm_names = {value_key(a) for a in (*plan.data.treated_arms, plan.data.control) if a is not None}
+    treat_keys = keys_and_words(frame[plan.data.treatment], keep=arm_names)[0]
+    id_keys = keys_of(frame[plan.data.id], tokens="missing")
+    return treat_keys, id_keys
+
+
+def _moderator_keys(frame: pd.DataFrame, m) -> np.ndarray:
+    keep = {value_key(m.reference)} - {None}
+    return keys_and_words(frame[m.column], keep=keep)[0]
+
+
+def survey(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> Survey:
+    """Pass 1 over the data."""
+    problems = Problems()
+    s = Survey()
+    arm_keys: set = set()
+    mod_keys: dict[str, set] = {m.name: set() for m in plan.moderators if m.type != "continuous"}
+    lo = {m.name: np.inf for m in plan.moderators if m.type == "continuous"}
+    hi = {m.name: -np.inf for m in plan.moderators if m.type == "continuous"}
+    pairs = [(o, m) for o in plan.outcomes if o.baseline is not None for m in plan.moderators if m.type != "categorical"]
+    pair_mom = {(o.name, m.name): Moments(2) for o, m in pairs}
+    pair_missing_alike = {(o.name, m.name): True for o, m in pairs}
+    pair_equal = {(o.name, m.name): True for o, m in pairs}
+    pair_flip = {(o.name, m.name): True for o, m in pairs}
+    for raw in batches(dataset, columns_needed(plan), batch_rows):
+        frame = apply_missing_codes(raw, plan)
+        treat_keys, id_keys = _arm_keys(frame, plan)
+        s.rows += len(frame)
+        arm_keys.update(k for k in pd.unique(treat_keys) if k is not None)
+        no_id = np.array([k is None for k in id_keys], dtype=bool)
+        s.no_id += int(no_id.sum())
+        for m in plan.moderators:
+            if m.type != "continuous":
+                mod_keys[m.name].update(k for k in pd.unique(_moderator_keys(frame, m)) if k is not None)
+        # numbers: checked here once (problems say the batch's row numbers)
+        values = {}
+        for i, m in enumerate(plan.moderators):
+            if m.type == "continuous":
+                values[m.name] = _numbers(frame, m.column, f"moderators[{i}].column", problems, None)
+        baselines = {}
+        for i, o in enumerate(plan.outcomes):
+            for t, col in (o.followups or {}).items():
+                _numbers(frame, col, f"outcomes[{i}].followups['{t}']", problems, o.range)
+            if o.baseline is not None:
+                baselines[o.name] = _numbers(frame, str(o.baseline), f"outcomes[{i}].baseline", problems, o.range)
+        for i, entry in enumerate(plan.covariates):
+            _numbers(frame, covariate_column(entry), f"covariates[{i}]", problems, None)
+        if len(problems):
+            raise DataError(list(problems))
+        # the arms are known only at the end: collect ranges over the rows with an id and a named arm
+        named = {value_key(a) for a in plan.data.treated_arms} | ({value_key(plan.data.control)} if plan.data.control is not None else set())
+        in_arms = ~no_id & (np.isin(treat_keys, list(named)) if plan.data.control is not None else ~no_id)
+        if plan.data.control is None:
+            in_arms &= np.array([k is not None for k in treat_keys], dtype=bool)
+        for m in plan.moderators:
+            if m.type == "continuous":
+                v = values[m.name][in_arms]
+                seen = v[~np.isnan(v)]
+                if seen.size:
+                    lo[m.name] = min(lo[m.name], float(seen.min()))
+                    hi[m.name] = max(hi[m.name], float(seen.max()))
+        for o, m in pairs:
+            key = (o.name, m.name)
+            a = baselines[o.name][in_arms]
+            b = values[m.name][in_arms] if m.type == "continuous" else _binary_codes(frame, m)[in_arms]
+            if not np.array_equal(np.isnan(a), np.isnan(b)):
+                pair_missing_alike[key] = False
+            seen = ~np.isnan(a) & ~np.isnan(b)
+            pair_equal[key] = pair_equal[key] and bool(np.array_equal(a[seen], b[seen]))
+            pair_flip[key] = pair_flip[key] and bool(np.array_equal(a[seen], 1.0 - b[seen]))
+            pair_mom[key].add_block(np.column_stack([a[seen], b[seen]]))
+    treated, control = find_arms(np.array(sorted(arm_keys), dtype=object), plan, problems)
+    for i, m in enumerate(plan.moderators):
+        if m.type == "continuous":
+            s.centre[m.name] = 0.5 * (lo[m.name] + hi[m.name]) if np.isfinite(lo[m.name]) else 0.0
+            continue
+        levels = sort_levels(mod_keys[m.name])
+        if m.type == "binary" and len(levels) > 2:
+            problems.add(f"column '{m.column}' (plan: moderators[{i}].column): declared binary but has {len(levels)} levels "
+                         f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it")
+            continue
+        ref = value_key(m.reference) if m.reference is not None else (levels[0] if levels else None)
+        if ref is not None and ref not in levels:
+            problems.add(f"moderators[{i}].reference: {m.reference!r} is not a level of column '{m.column}'; "
+                         f"levels: {', '.join(repr(v) for v in levels)}")
+            continue
+        s.levels[m.name] = tuple([ref] + [lv for lv in levels if lv != ref]) if ref is not None else tuple(levels)
+    if len(problems):
+        raise DataError(list(problems))
+    s.treated_key, s.control_key = treated, control
+    for o, m in pairs:
+        key = (o.name, m.name)
+        same_column = str(o.baseline) == m.column
+        exact = pair_missing_alike[key] and (pair_equal[key] or (m.type == "binary" and pair_flip[key]))
+        s.is_baseline[key] = same_column or exact or (m.type == "continuous" and pair_missing_alike[key] and _affine(pair_mom[key]))
+    return s
+
+
+def _affine(mom: Moments) -> bool:
+    """An exact affine copy (``models.design.moderator_affine_in_baseline``), judged from moments:
+    the largest standardised difference is at least its root mean square, sqrt(2 (1 - |r|)), so a
+    correlation this close to +-1 is the only case the row-level rule can accept."""
+    from ..models.design import AFFINE_TOL
+    if mom.n < 3 or mom.low[0] == mom.high[0] or mom.low[1] == mom.high[1]:
+        return False
+    C = mom.comoment
+    r = C[0, 1] / np.sqrt(C[0, 0] * C[1, 1])
+    return bool(np.sqrt(max(0.0, 2.0 * (1.0 - abs(r)))) <= AFFINE_TOL)
+
+
+def _binary_codes(frame: pd.DataFrame, m) -> np.ndarray:
+    """The raw 0/1 reading of a binary moderator for the baseline comparison only (numbers as they are)."""
+    return pd.to_numeric(frame[m.column], errors="coerce").astype(float).to_numpy()
+
+
+def check_scope(plan: Plan) -> None:
+    problems = scope_problems(plan)
+    if problems:
+        raise PlanError(problems)
