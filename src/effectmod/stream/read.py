@@ -79,9 +79,15 @@ def open_dataset(path: str | Path):
 
 def batches(dataset, columns: list[str], batch_rows: int = BATCH_ROWS):
     """The plan's columns, one pandas frame per batch (at most one row group each)."""
-    for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
-        if batch.num_rows:
-            yield batch.to_pandas()
+    import pyarrow as pa
+    try:
+        for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
+            if batch.num_rows:
+                yield batch.to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        # e.g. a file whose column types differ from the first file's
+        raise DataError(f"data: a Parquet file cannot be read with the others ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:200]})") from None
 
 
 @dataclass
@@ -161,10 +167,11 @@ def survey(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> Survey:
         if len(problems):
             raise DataError(list(problems))
         # the arms are known only at the end: collect ranges over the rows with an id and a named arm
-        named = {value_key(a) for a in plan.data.treated_arms} | ({value_key(plan.data.control)} if plan.data.control is not None else set())
-        in_arms = ~no_id & (np.isin(treat_keys, list(named)) if plan.data.control is not None else ~no_id)
-        if plan.data.control is None:
-            in_arms &= np.array([k is not None for k in treat_keys], dtype=bool)
+        named = [k for k in {value_key(a) for a in (*plan.data.treated_arms, plan.data.control)} if k is not None]
+        if plan.data.control is not None:
+            in_arms = ~no_id & np.isin(treat_keys, np.array(sorted(named), dtype=object))
+        else:       # the control arm is the one other arm (find_arms says so at the end)
+            in_arms = ~no_id & np.array([k is not None for k in treat_keys], dtype=bool)
         for m in plan.moderators:
             if m.type == "continuous":
                 v = values[m.name][in_arms]

@@ -57,7 +57,7 @@ def _coded(frame: pd.DataFrame, plan: Plan, s: Survey) -> dict:
     """One batch coded as ``data.prepare`` codes the whole table (the rows in the two arms)."""
     frame = apply_missing_codes(frame, plan)
     treat_keys, id_keys = _arm_keys(frame, plan)
-    in_arms = np.array([k is not None for k in id_keys], dtype=bool) & np.isin(treat_keys, [s.treated_key, s.control_key])
+    in_arms = np.array([k is not None for k in id_keys], dtype=bool) & np.isin(treat_keys, np.array([s.treated_key, s.control_key], dtype=object))
     sub = frame.loc[in_arms].reset_index(drop=True)
     out: dict = {"n": int(in_arms.sum()), "treat": (treat_keys[in_arms] == s.treated_key).astype(float)}
     out["outcomes"] = {o.name: ({t: numeric_column(sub[c])[0] for t, c in (o.followups or {}).items()},
@@ -146,7 +146,7 @@ def _design(ms: ModelSums) -> StreamDesign:
 
 def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, progress=None) -> dict:
     """The streamed analysis of ``data`` (a Parquet file or directory): {'table', 'average_effects', 'flow'}."""
-    from ..analysis import _notes_column, _per_units, _table
+    from ..analysis import _per_units, _table
     from ..engines.ols import GRAM_CONDITION_LIMIT, OLSFit
     from ..inference.average import COLUMNS, SCALES
     from ..models.fit import FittedModel, empty_rows, interaction_rows
@@ -195,7 +195,7 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, p
         fitted.append(FittedModel(spec, design, fit, rows, {"n": design.n, "excluded": dict(ms.excluded)}, notes))
     table = _table(fitted, plan)
     table = _per_units(table, plan, {})
-    table["note"] = _notes_column([render_notes(n) for n in table["note"]])
+    table["note"] = [render_notes(n) for n in table["note"]]
     flow = {"rows_in_file": s.rows, "participant_id_missing": s.no_id, "participants_in_arms": participants,
             "arm_values": {"treated": s.treated_key, "control": s.control_key},
             "files": len(dataset.files), "batch_rows": batch_rows, "seconds": round(time.time() - started, 3),
