@@ -109,11 +109,28 @@ def columns_needed(plan: Plan) -> list[str]:
     return plan.data_columns()
 
 
+def _where(plan: Plan) -> dict[str, str]:
+    """The plan key that names each column (the first one)."""
+    keys = [(plan.data.id, "data.id"), (plan.data.treatment, "data.treatment")]
+    for i, o in enumerate(plan.outcomes):
+        keys += [(str(o.baseline), f"outcomes[{i}].baseline")] if o.baseline is not None else []
+        keys += [(c, f"outcomes[{i}].followups['{t}']") for t, c in (o.followups or {}).items()]
+    keys += [(m.column, f"moderators[{i}].column") for i, m in enumerate(plan.moderators)]
+    keys += [(covariate_column(e), f"covariates[{i}]") for i, e in enumerate(plan.covariates)]
+    out: dict[str, str] = {}
+    for col, where in keys:
+        out.setdefault(col, where)
+    return out
+
+
 def check_columns(dataset, plan: Plan) -> None:
-    present = set(dataset.schema.names)
+    from ..data.load import closest_columns
+    present = list(dataset.schema.names)
+    where = _where(plan)
     missing = [c for c in columns_needed(plan) if c not in present]
     if missing:
-        raise DataError([f"column '{c}' (plan) is not in the data" for c in missing])
+        raise DataError([f"column '{c}' (plan: {where.get(c, 'plan')}) is not in the data.{closest_columns(c, present)}"
+                         for c in missing])
 
 
 def _arm_keys(frame: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
