@@ -42,9 +42,8 @@ def scope_problems(plan: Plan) -> list[str]:
     if any(m != "linear" for m in a.model_types):
         out.append("analysis.model, analysis.sensitivity: the streamed analysis (--stream) fits linear models only; "
                    "remove mixed")
-    if a.se != "classical":
-        out.append(f"analysis.se: {a.se} needs participant-level leverages or clusters; the streamed analysis (--stream) "
-                   "gives classical standard errors only")
+    if a.se not in ("classical", "HC3"):
+        out.append(f"analysis.se: {a.se} needs clusters; the streamed analysis (--stream) gives classical or HC3 standard errors")
     for key in ("bootstrap", "permutations", "imputations"):
         if getattr(a, key) > 0:
             out.append(f"analysis.{key}: resampling and imputation need every participant's row in memory; "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from .sums import Moments, fit_from_moments
 
 STREAMED = "streamed"
 STREAM_NOTE = Note(STREAMED, "streamed analysis: heteroscedasticity check, conditional effects and resampling not run")
+HC3_NOTE = Note(STREAMED, "streamed analysis (HC3 from a third pass over the data): conditional effects and resampling not run")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,11 @@ def _model_sums(plan: Plan, s: Survey) -> list[ModelSums]:
 
 
 def _add_batch(ms: ModelSums, c: dict, plan: Plan) -> None:
+    ms.moments.add_block(_block(ms, c, plan, count=True))
+
+
+def _block(ms: ModelSums, c: dict, plan: Plan, count: bool = False) -> np.ndarray:
+    """The batch's complete rows of the model's [X, y] (``count``: add the losses to ``ms.excluded``)."""
     n = c["n"]
     follow, baseline = c["outcomes"][ms.outcome]
     y = follow[ms.timepoint]
@@ -128,7 +134,7 @@ def _add_batch(ms: ModelSums, c: dict, plan: Plan) -> None:
     cols += [c["treat"] * mod[:, j] for j in range(mod.shape[1])]
     lost = np.zeros(n, dtype=bool)
     for reason, miss in reasons:
-        new = int((miss & ~lost).sum())
+        new = int((miss & ~lost).sum()) if count else 0
         if new:
             ms.excluded[reason] = ms.excluded.get(reason, 0) + new
         lost |= miss
@@ -136,7 +142,19 @@ def _add_batch(ms: ModelSums, c: dict, plan: Plan) -> None:
     for j, col in enumerate(cols):
         Z[:, j] = col
     Z[:, -1] = y
-    ms.moments.add_block(np.compress(~lost, Z, axis=0))
+    return np.compress(~lost, Z, axis=0)
+
+
+def _hc3(dataset, plan: Plan, s: Survey, sums: list[ModelSums], fits: list, batch_rows: int) -> list:
+    """Pass 3 (``analysis.se: HC3``): each model's leverages and residuals from its fit, summed
+    into the HC3 meat; the fits' covariances replaced by HC3."""
+    meats = [None if f is None or isinstance(f, str) else np.zeros_like(f.inv_s) for f in fits]
+    for raw in batches(dataset, columns_needed(plan), batch_rows):
+        c = _coded(raw, plan, s)
+        for ms, f, meat in zip(sums, fits, meats):
+            if meat is not None:
+                meat += f.meat_block(_block(ms, c, plan))
+    return [f if meat is None else replace(f, vcov=f.hc3(meat)) for f, meat in zip(fits, meats)]
 
 
 def _design(ms: ModelSums) -> StreamDesign:
@@ -167,11 +185,14 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, p
             progress(participants, s.rows, "rows")
     fitted, average = [], []
     level = plan.analysis.ci_level
-    for ms in sums:
+    se = plan.analysis.se
+    fits = [fit_from_moments(ms.moments, GRAM_CONDITION_LIMIT) for ms in sums]
+    if se == "HC3":
+        fits = _hc3(dataset, plan, s, sums, fits, batch_rows)
+    for ms, res in zip(sums, fits):
         design = _design(ms)
-        res = fit_from_moments(ms.moments, GRAM_CONDITION_LIMIT)
         fit = None if isinstance(res, str) else OLSFit(res.coef, res.vcov, ms.names, ms.moments.n, res.df_resid,
-                                                       res.sigma2, res.r_squared, "classical")
+                                                       res.sigma2, res.r_squared, se)
         if ms.moderator is None:
             row = {"outcome": ms.outcome, "timepoint": ms.timepoint, "model": "linear", "estimate": math.nan,
                    "std_error": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
@@ -184,7 +205,7 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, p
             average.append(row)
             continue
         spec = ModelSpec("linear", ms.outcome, ms.moderator, ms.timepoint)
-        notes: tuple[Note, ...] = (STREAM_NOTE,)
+        notes: tuple[Note, ...] = (HC3_NOTE if se == "HC3" else STREAM_NOTE,)
         if fit is None:
             notes = (Note(NOT_ESTIMABLE, str(res)),)
             rows = empty_rows(spec, design, notes)

@@ -66,6 +66,27 @@ class SumsFit:
     df_resid: float
     sigma2: float
     r_squared: float
+    # the standardised fit, for a further pass over the rows (HC3): Xs = (X - centre) / scale
+    centre: np.ndarray
+    scale: np.ndarray
+    coef_s: np.ndarray
+    inv_s: np.ndarray
+    jacobian: np.ndarray
+
+    def hc3(self, meat_s: np.ndarray) -> np.ndarray:
+        """The HC3 covariance in the original columns from the standardised meat
+        sum_i xs_i xs_i' e_i^2 / (1 - h_i)^2 (``engines.variance.hc3``)."""
+        vcov_s = self.inv_s @ meat_s @ self.inv_s
+        return self.jacobian @ vcov_s @ self.jacobian.T
+
+    def meat_block(self, Z: np.ndarray) -> np.ndarray:
+        """One block's part of the HC3 meat (Z: the block's complete rows of [X, y])."""
+        p = self.coef_s.size
+        Xs = (Z[:, :p] - self.centre) / self.scale
+        e = Z[:, p] - Xs @ self.coef_s
+        h = np.einsum("ij,jk,ik->i", Xs, self.inv_s, Xs, optimize=True)
+        u = e / (1.0 - h)
+        return (Xs * (u * u)[:, None]).T @ Xs
 
 
 def fit_from_moments(mom: Moments, condition_limit: float) -> SumsFit | str:
@@ -113,4 +134,5 @@ def fit_from_moments(mom: Moments, condition_limit: float) -> SumsFit | str:
     df = n - p
     vcov_s = variance.classical(inv_s, rss, df)
     A = jacobian(p, centre, scale, intercept)
-    return SumsFit(A @ coef_s, A @ vcov_s @ A.T, float(df), rss / df, 1.0 - rss / tss if tss > 0 else math.nan)
+    return SumsFit(A @ coef_s, A @ vcov_s @ A.T, float(df), rss / df, 1.0 - rss / tss if tss > 0 else math.nan,
+                   centre, scale, coef_s, inv_s, A)
