@@ -89,8 +89,9 @@ def main(argv=None) -> int:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     plan = folder / "plan.yaml"
     plan.write_text(yaml.safe_dump(PLAN, sort_keys=False))
+    shutil.rmtree(folder / "out", ignore_errors=True)      # the benchmark's own output of an earlier run
     t0 = time.time()
-    rc = effectmod_main(["analyze", str(data), "--plan", str(plan), "--stream", "--out", str(folder / "out"), "--force", "-q"])
+    rc = effectmod_main(["analyze", str(data), "--plan", str(plan), "--stream", "--out", str(folder / "out"), "-q"])
     seconds = time.time() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"streamed analysis: exit {rc}, {seconds:.1f} s, peak RSS {peak:.0f} MB (before the analysis: {rss_before:.0f} MB)")

@@ -117,6 +117,7 @@ def test_streamed_average_effects_and_flow(streamed):
     np.testing.assert_allclose(stream["estimate"], memory["estimate"], rtol=1e-10)
     np.testing.assert_allclose(stream["std_error"], memory["std_error"], rtol=1e-10)
     assert list(stream["n"]) == list(memory["n"])
+    assert json.loads((tmp / "out" / "manifest.json").read_text())["streamed"] is True
     flow = json.loads((tmp / "out" / "stream.json").read_text())
     assert flow["rows_in_file"] == N and flow["files"] == 3
     assert flow["participants_in_arms"] == N - 5

@@ -19,7 +19,8 @@ def run_stream(args, out: Path, console, started: float) -> int:
         raise UsageError("--pdf: the streamed analysis (--stream) writes no report")
     result = analyze_stream(args.data, plan)
     try:
-        write_stream(result, out)
+        result["inputs"] = {"data": str(Path(args.data).name), "plan": str(Path(args.plan).name)}
+        write_stream(result, out, force=getattr(args, "force", False), inputs=(args.data, args.plan))
     except OSError as exc:
         raise output_problem(out, exc) from None
     if getattr(args, "json", False):

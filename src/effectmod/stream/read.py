@@ -80,7 +80,8 @@ def batches(dataset, columns: list[str], batch_rows: int = BATCH_ROWS):
     """The plan's columns, one pandas frame per batch (at most one row group each)."""
     import pyarrow as pa
     try:
-        for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
+        # little read-ahead: pyarrow's defaults (16 batches of 4 files) would hold gigabytes of wide row groups
+        for batch in dataset.to_batches(columns=columns, batch_size=batch_rows, batch_readahead=2, fragment_readahead=1):
             if batch.num_rows:
                 yield batch.to_pandas()
     except (pa.ArrowException, OSError) as exc:

@@ -225,12 +225,19 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, p
     return {"table": table, "average_effects": pd.DataFrame(average, columns=list(COLUMNS)), "flow": flow}
 
 
-def write_stream(result: dict, out: Path) -> None:
-    """results.csv, average_effects.csv and stream.json (the data flow) into ``out``."""
+def write_stream(result: dict, out: Path, force: bool = False, inputs=()) -> Path:
+    """results.csv, average_effects.csv, stream.json (the data flow) and manifest.json, the folder
+    written whole or not at all (``writing.write_folder``; --force replaces an earlier output folder)."""
     import json
 
-    from ..writing import write_csv
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(result["table"], out / "results.csv")
-    write_csv(result["average_effects"], out / "average_effects.csv")
-    (out / "stream.json").write_text(json.dumps(result["flow"], indent=2, default=str) + "\n", encoding="utf-8")
+    from .._version import __version__
+    from ..writing import write_csv, write_folder
+
+    def fill(folder: Path) -> None:
+        write_csv(result["table"], folder / "results.csv")
+        write_csv(result["average_effects"], folder / "average_effects.csv")
+        (folder / "stream.json").write_text(json.dumps(result["flow"], indent=2, default=str) + "\n", encoding="utf-8")
+        manifest = {"effectmod": __version__, "streamed": True, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "files": ["results.csv", "average_effects.csv", "stream.json"], "inputs": result.get("inputs", {})}
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return write_folder(out, force, fill, inputs=inputs)
