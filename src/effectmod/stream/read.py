@@ -145,29 +145,57 @@ def _moderator_keys(frame: pd.DataFrame, m) -> np.ndarray:
     return keys_and_words(frame[m.column], keep=keep)[0]
 
 
-def survey(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> Survey:
-    """Pass 1 over the data."""
+@dataclass
+class SurveyPart:
+    """Pass 1's findings in one part of the data (a file, or all of it); parts merge in any order."""
+    rows: int = 0
+    no_id: int = 0
+    arm_keys: set = field(default_factory=set)
+    mod_keys: dict = field(default_factory=dict)      # binary/categorical moderator -> keys seen
+    lo: dict = field(default_factory=dict)            # continuous moderator -> smallest value in the arms
+    hi: dict = field(default_factory=dict)
+    pairs: dict = field(default_factory=dict)         # (outcome, moderator) -> [missing alike, equal, flipped, Moments]
+
+    def merge(self, other: SurveyPart) -> None:
+        self.rows += other.rows
+        self.no_id += other.no_id
+        self.arm_keys |= other.arm_keys
+        for k, v in other.mod_keys.items():
+            self.mod_keys.setdefault(k, set()).update(v)
+        for k, v in other.lo.items():
+            self.lo[k] = min(self.lo.get(k, np.inf), v)
+        for k, v in other.hi.items():
+            self.hi[k] = max(self.hi.get(k, -np.inf), v)
+        for k, (alike, equal, flip, mom) in other.pairs.items():
+            if k not in self.pairs:
+                self.pairs[k] = [alike, equal, flip, mom]
+                continue
+            mine = self.pairs[k]
+            mine[0], mine[1], mine[2] = mine[0] and alike, mine[1] and equal, mine[2] and flip
+            mine[3].merge(mom)
+
+
+def _pairs(plan: Plan) -> list:
+    return [(o, m) for o in plan.outcomes if o.baseline is not None for m in plan.moderators if m.type != "categorical"]
+
+
+def survey_part(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> SurveyPart:
+    """Pass 1 over (a part of) the data."""
     problems = Problems()
-    s = Survey()
-    arm_keys: set = set()
-    mod_keys: dict[str, set] = {m.name: set() for m in plan.moderators if m.type != "continuous"}
-    lo = {m.name: np.inf for m in plan.moderators if m.type == "continuous"}
-    hi = {m.name: -np.inf for m in plan.moderators if m.type == "continuous"}
-    pairs = [(o, m) for o in plan.outcomes if o.baseline is not None for m in plan.moderators if m.type != "categorical"]
-    pair_mom = {(o.name, m.name): Moments(2) for o, m in pairs}
-    pair_missing_alike = {(o.name, m.name): True for o, m in pairs}
-    pair_equal = {(o.name, m.name): True for o, m in pairs}
-    pair_flip = {(o.name, m.name): True for o, m in pairs}
+    part = SurveyPart(mod_keys={m.name: set() for m in plan.moderators if m.type != "continuous"},
+                      lo={m.name: np.inf for m in plan.moderators if m.type == "continuous"},
+                      hi={m.name: -np.inf for m in plan.moderators if m.type == "continuous"},
+                      pairs={(o.name, m.name): [True, True, True, Moments(2)] for o, m in _pairs(plan)})
     for raw in batches(dataset, columns_needed(plan), batch_rows):
         frame = apply_missing_codes(raw, plan)
         treat_keys, id_keys = _arm_keys(frame, plan)
-        s.rows += len(frame)
-        arm_keys.update(k for k in pd.unique(treat_keys) if k is not None)
+        part.rows += len(frame)
+        part.arm_keys.update(k for k in pd.unique(treat_keys) if k is not None)
         no_id = np.array([k is None for k in id_keys], dtype=bool)
-        s.no_id += int(no_id.sum())
+        part.no_id += int(no_id.sum())
         for m in plan.moderators:
             if m.type != "continuous":
-                mod_keys[m.name].update(k for k in pd.unique(_moderator_keys(frame, m)) if k is not None)
+                part.mod_keys[m.name].update(k for k in pd.unique(_moderator_keys(frame, m)) if k is not None)
         # numbers: checked here once (problems say the batch's row numbers)
         values = {}
         for i, m in enumerate(plan.moderators):
@@ -194,24 +222,32 @@ def survey(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> Survey:
                 v = values[m.name][in_arms]
                 seen = v[~np.isnan(v)]
                 if seen.size:
-                    lo[m.name] = min(lo[m.name], float(seen.min()))
-                    hi[m.name] = max(hi[m.name], float(seen.max()))
-        for o, m in pairs:
-            key = (o.name, m.name)
+                    part.lo[m.name] = min(part.lo[m.name], float(seen.min()))
+                    part.hi[m.name] = max(part.hi[m.name], float(seen.max()))
+        for o, m in _pairs(plan):
+            state = part.pairs[(o.name, m.name)]
             a = baselines[o.name][in_arms]
             b = values[m.name][in_arms] if m.type == "continuous" else _binary_codes(frame, m)[in_arms]
             if not np.array_equal(np.isnan(a), np.isnan(b)):
-                pair_missing_alike[key] = False
+                state[0] = False
             seen = ~np.isnan(a) & ~np.isnan(b)
-            pair_equal[key] = pair_equal[key] and bool(np.array_equal(a[seen], b[seen]))
-            pair_flip[key] = pair_flip[key] and bool(np.array_equal(a[seen], 1.0 - b[seen]))
-            pair_mom[key].add_block(np.column_stack([a[seen], b[seen]]))
-    treated, control = find_arms(np.array(sorted(arm_keys), dtype=object), plan, problems)
+            state[1] = state[1] and bool(np.array_equal(a[seen], b[seen]))
+            state[2] = state[2] and bool(np.array_equal(a[seen], 1.0 - b[seen]))
+            state[3].add_block(np.column_stack([a[seen], b[seen]]))
+    return part
+
+
+def finish_survey(part: SurveyPart, plan: Plan) -> Survey:
+    """The arms, levels, centres and baseline checks from the merged pass-1 findings."""
+    problems = Problems()
+    s = Survey(rows=part.rows, no_id=part.no_id)
+    treated, control = find_arms(np.array(sorted(part.arm_keys), dtype=object), plan, problems)
     for i, m in enumerate(plan.moderators):
         if m.type == "continuous":
-            s.centre[m.name] = 0.5 * (lo[m.name] + hi[m.name]) if np.isfinite(lo[m.name]) else 0.0
+            lo, hi = part.lo.get(m.name, np.inf), part.hi.get(m.name, -np.inf)
+            s.centre[m.name] = 0.5 * (lo + hi) if np.isfinite(lo) else 0.0
             continue
-        levels = sort_levels(mod_keys[m.name])
+        levels = sort_levels(part.mod_keys.get(m.name, set()))
         if m.type == "binary" and len(levels) > 2:
             problems.add(f"column '{m.column}' (plan: moderators[{i}].column): declared binary but has {len(levels)} levels "
                          f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it")
@@ -225,12 +261,18 @@ def survey(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> Survey:
     if len(problems):
         raise DataError(list(problems))
     s.treated_key, s.control_key = treated, control
-    for o, m in pairs:
+    for o, m in _pairs(plan):
         key = (o.name, m.name)
+        alike, equal, flip, mom = part.pairs[key]
         same_column = str(o.baseline) == m.column
-        exact = pair_missing_alike[key] and (pair_equal[key] or (m.type == "binary" and pair_flip[key]))
-        s.is_baseline[key] = same_column or exact or (m.type == "continuous" and pair_missing_alike[key] and _affine(pair_mom[key]))
+        exact = alike and (equal or (m.type == "binary" and flip))
+        s.is_baseline[key] = same_column or exact or (m.type == "continuous" and alike and _affine(mom))
     return s
+
+
+def survey(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> Survey:
+    """Pass 1 over the data."""
+    return finish_survey(survey_part(dataset, plan, batch_rows), plan)
 
 
 def _affine(mom: Moments) -> bool:
