@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..data.columns import apply_missing_codes
-from ..data.values import numeric_column
 from ..models.design import Design
 from ..models.spec import ModelSpec
-from ..plan.schema import Plan, covariate_column
+from ..plan.schema import Plan
 from ..records import NOT_ESTIMABLE, Note
-from .read import BATCH_ROWS, Survey, _arm_keys, _moderator_keys, batches, check_columns, check_scope, columns_needed, open_dataset, survey
-from .sums import Moments, fit_from_moments
+from .distributed import PartRunner
+from .passes import ModelSums, meat_part, merge_sums, sums_part
+from .read import BATCH_ROWS, check_columns, check_scope, finish_survey, open_dataset, survey_part
+from .sums import fit_from_moments
 
 STREAMED = "streamed"
 STREAM_NOTE = Note(STREAMED, "streamed analysis: heteroscedasticity check, conditional effects and resampling not run")
@@ -40,130 +40,15 @@ class StreamDesign(Design):
         return self.count
 
 
-@dataclass
-class ModelSums:
-    outcome: str
-    moderator: str | None
-    timepoint: str
-    names: tuple[str, ...]
-    mod_names: tuple[str, ...]
-    terms: tuple[str, ...]
-    centre: tuple[float, ...]
-    use_baseline: bool
-    moments: Moments
-    excluded: dict[str, int] = field(default_factory=dict)
-
-
-def _coded(frame: pd.DataFrame, plan: Plan, s: Survey) -> dict:
-    """One batch coded as ``data.prepare`` codes the whole table (the rows in the two arms)."""
-    frame = apply_missing_codes(frame, plan)
-    treat_keys, id_keys = _arm_keys(frame, plan)
-    in_arms = np.array([k is not None for k in id_keys], dtype=bool) & np.isin(treat_keys, np.array([s.treated_key, s.control_key], dtype=object))
-    sub = frame.loc[in_arms].reset_index(drop=True)
-    out: dict = {"n": int(in_arms.sum()), "treat": (treat_keys[in_arms] == s.treated_key).astype(float)}
-    out["outcomes"] = {o.name: ({t: numeric_column(sub[c])[0] for t, c in (o.followups or {}).items()},
-                                numeric_column(sub[str(o.baseline)])[0] if o.baseline is not None else None)
-                       for o in plan.outcomes}
-    mods = {}
-    for m in plan.moderators:
-        if m.type == "continuous":
-            mods[m.name] = numeric_column(sub[m.column])[0]
-        else:
-            code = {lv: float(j) for j, lv in enumerate(s.levels[m.name])}
-            mods[m.name] = np.array([np.nan if k is None else code.get(k, np.nan) for k in _moderator_keys(sub, m)])
-    out["moderators"] = mods
-    out["covariates"] = [numeric_column(sub[covariate_column(e)])[0] for e in plan.covariates]
-    return out
-
-
-def _model_sums(plan: Plan, s: Survey) -> list[ModelSums]:
-    adjust = plan.analysis.adjust_for_baseline
-    cov_names = [f"cov[{covariate_column(e)}]" for e in plan.covariates]
-    out = []
-    for o in plan.outcomes:
-        for mname in [*(m.name for m in plan.moderators), None]:
-            m = next((x for x in plan.moderators if x.name == mname), None)
-            if m is None:
-                mod_names: tuple[str, ...] = ()
-                terms: tuple[str, ...] = ("",)
-                use_baseline = adjust and o.baseline is not None
-                centre: tuple[float, ...] = ()
-            else:
-                categorical = m.type == "categorical"
-                terms = tuple(s.levels[m.name][1:]) if categorical else ("",)
-                mod_names = tuple(f"mod[{lv}]" for lv in terms) if categorical else ("mod",)
-                use_baseline = adjust and o.baseline is not None and not s.is_baseline.get((o.name, m.name), False)
-                centre = (s.centre[m.name],) if m.type == "continuous" else ()
-            names = ["(Intercept)", "treat", *mod_names] + (["baseline"] if use_baseline else []) + cov_names
-            names += [f"treat:{nm}" for nm in mod_names]
-            for t in (o.followups or {}):
-                out.append(ModelSums(o.name, mname, t, tuple(names), mod_names, terms, centre, use_baseline,
-                                     Moments(len(names) + 1)))
-    return out
-
-
-def _add_batch(ms: ModelSums, c: dict, plan: Plan) -> None:
-    ms.moments.add_block(_block(ms, c, plan, count=True))
-
-
-def _block(ms: ModelSums, c: dict, plan: Plan, count: bool = False) -> np.ndarray:
-    """The batch's complete rows of the model's [X, y] (``count``: add the losses to ``ms.excluded``)."""
-    n = c["n"]
-    follow, baseline = c["outcomes"][ms.outcome]
-    y = follow[ms.timepoint]
-    reasons = [(f"outcome missing at follow-up {ms.timepoint}", np.isnan(y))]
-    cols = [np.ones(n), c["treat"]]
-    mod = np.zeros((n, 0))
-    if ms.moderator is not None:
-        m = next(x for x in plan.moderators if x.name == ms.moderator)
-        v = c["moderators"][m.name]
-        reasons.append((f"moderator '{m.column}' missing", np.isnan(v)))
-        if m.type == "categorical":
-            mod = np.column_stack([(v == j).astype(float) for j in range(1, len(ms.terms) + 1)])
-            mod[np.isnan(v)] = np.nan
-        else:
-            mod = (v - ms.centre[0] if ms.centre else v).reshape(-1, 1)
-        cols += [mod[:, j] for j in range(mod.shape[1])]
-    if ms.use_baseline:
-        o = next(x for x in plan.outcomes if x.name == ms.outcome)
-        reasons.append((f"baseline '{o.baseline}' missing", np.isnan(baseline)))
-        cols.append(baseline)
-    for e, cv in zip(plan.covariates, c["covariates"]):
-        reasons.append((f"covariate '{covariate_column(e)}' missing", np.isnan(cv)))
-        cols.append(cv)
-    cols += [c["treat"] * mod[:, j] for j in range(mod.shape[1])]
-    lost = np.zeros(n, dtype=bool)
-    for reason, miss in reasons:
-        new = int((miss & ~lost).sum()) if count else 0
-        if new:
-            ms.excluded[reason] = ms.excluded.get(reason, 0) + new
-        lost |= miss
-    Z = np.empty((n, len(cols) + 1))
-    for j, col in enumerate(cols):
-        Z[:, j] = col
-    Z[:, -1] = y
-    return np.compress(~lost, Z, axis=0)
-
-
-def _hc3(dataset, plan: Plan, s: Survey, sums: list[ModelSums], fits: list, batch_rows: int) -> list:
-    """Pass 3 (``analysis.se: HC3``): each model's leverages and residuals from its fit, summed
-    into the HC3 meat; the fits' covariances replaced by HC3."""
-    meats = [None if f is None or isinstance(f, str) else np.zeros_like(f.inv_s) for f in fits]
-    for raw in batches(dataset, columns_needed(plan), batch_rows):
-        c = _coded(raw, plan, s)
-        for ms, f, meat in zip(sums, fits, meats):
-            if meat is not None:
-                meat += f.meat_block(_block(ms, c, plan))
-    return [f if meat is None else replace(f, vcov=f.hc3(meat)) for f, meat in zip(fits, meats)]
-
-
 def _design(ms: ModelSums) -> StreamDesign:
     return StreamDesign(np.zeros((0, len(ms.names))), np.zeros(0), ms.names, np.zeros(0, dtype=int), ms.mod_names,
                         ms.terms, dict(ms.excluded), timepoints=(ms.timepoint,), mod_centre=ms.centre, count=ms.moments.n)
 
 
-def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, progress=None) -> dict:
-    """The streamed analysis of ``data`` (a Parquet file or directory): {'table', 'average_effects', 'flow'}."""
+def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, client=None) -> dict:
+    """The streamed analysis of ``data`` (a Parquet file or directory): {'table', 'average_effects', 'flow'}.
+    With a ``dask.distributed`` ``client`` each pass reads the files on the cluster's workers (a
+    file each) and the parts' sums are merged here."""
     from ..analysis import _per_units, _table
     from ..engines.ols import GRAM_CONDITION_LIMIT, OLSFit
     from ..inference.average import COLUMNS, SCALES
@@ -173,22 +58,16 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, p
     check_scope(plan)
     dataset = open_dataset(data)
     check_columns(dataset, plan)
-    s = survey(dataset, plan, batch_rows)
-    sums = _model_sums(plan, s)
-    participants = 0
-    for raw in batches(dataset, columns_needed(plan), batch_rows):
-        c = _coded(raw, plan, s)
-        participants += c["n"]
-        for ms in sums:
-            _add_batch(ms, c, plan)
-        if progress:
-            progress(participants, s.rows, "rows")
+    parts = PartRunner(dataset, client)
+    s = finish_survey(parts.merged(survey_part, plan=plan, batch_rows=batch_rows), plan)
+    participants, sums = merge_sums(parts.each(sums_part, plan=plan, s=s, batch_rows=batch_rows))
     fitted, average = [], []
     level = plan.analysis.ci_level
     se = plan.analysis.se
     fits = [fit_from_moments(ms.moments, GRAM_CONDITION_LIMIT) for ms in sums]
     if se == "HC3":
-        fits = _hc3(dataset, plan, s, sums, fits, batch_rows)
+        meats = parts.each(meat_part, plan=plan, s=s, fits=fits, batch_rows=batch_rows)
+        fits = [f if isinstance(f, str) else replace(f, vcov=f.hc3(sum(m[i] for m in meats))) for i, f in enumerate(fits)]
     for ms, res in zip(sums, fits):
         design = _design(ms)
         fit = None if isinstance(res, str) else OLSFit(res.coef, res.vcov, ms.names, ms.moments.n, res.df_resid,
