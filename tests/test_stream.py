@@ -178,3 +178,26 @@ def test_bad_data_exits_2_with_one_line_each(tmp_path, capsys):
     frame.to_csv(tmp_path / "trial.csv", index=False)
     lines = _run_bad(tmp_path, capsys, tmp_path / "trial.csv", _plan())
     assert len(lines) == 1 and "Parquet" in lines[0]
+
+
+def test_distributed_on_a_dask_cluster_equals_the_local_stream(streamed, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    frame, tmp = streamed
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        assert main(["analyze", str(tmp / "data"), "--plan", str(tmp / "plan.yaml"), "--stream", "--scheduler",
+                     cluster.scheduler_address, "--out", str(tmp_path / "out"), "-q"]) == 0
+    local = pd.read_csv(tmp / "out" / "results.csv")
+    spread = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert list(local["moderator"]) == list(spread["moderator"]) and list(local["n"]) == list(spread["n"])
+    for col in ("estimate", "std_error", "p_value", "p_adjusted"):
+        np.testing.assert_allclose(spread[col], local[col], rtol=1e-12, atol=1e-15, err_msg=col)
+
+
+def test_scheduler_needs_stream_and_an_address(streamed, tmp_path, capsys):
+    frame, tmp = streamed
+    assert main(["analyze", str(tmp / "data"), "--plan", str(tmp / "plan.yaml"), "--scheduler", "tcp://127.0.0.1:1",
+                 "--out", str(tmp_path / "a"), "-q"]) == 2
+    assert main(["analyze", str(tmp / "data"), "--plan", str(tmp / "plan.yaml"), "--stream", "--scheduler",
+                 "http://127.0.0.1:8787", "--out", str(tmp_path / "b"), "-q"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 2 and all(ln.startswith("effectmod: --scheduler") for ln in err), err

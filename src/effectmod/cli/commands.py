@@ -54,6 +54,8 @@ def run_analyze(args) -> int:
     out = Path(args.out)
     if args.seed is not None:
         checked_seed(args.seed, "--seed")
+    if getattr(args, "scheduler", None) and not getattr(args, "stream", False):
+        raise UsageError("--scheduler: only with --stream (the streamed analysis reads the files on the cluster)")
     check_output_folder(out, args.force, _inputs(args))
     console = _console(args)
     if getattr(args, "stream", False):

@@ -30,6 +30,9 @@ def build_parser():
     an.add_argument("--stream", action="store_true",
                     help="read a Parquet file or directory by row groups (data larger than memory; linear models, "
                          "classical SEs; writes results.csv, average_effects.csv and stream.json)")
+    an.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                    help="with --stream: read the Parquet files on a Dask distributed cluster, a file per task, "
+                         "e.g. tcp://10.0.0.5:8786 (the workers must see the data path)")
     _common_output(an)
 
     si = sub.add_parser("simulate", help="write a synthetic trial, its plan and the true parameters")

@@ -17,7 +17,12 @@ def run_stream(args, out: Path, console, started: float) -> int:
     if getattr(args, "pdf", False):
         from ..errors import UsageError
         raise UsageError("--pdf: the streamed analysis (--stream) writes no report")
-    result = analyze_stream(args.data, plan)
+    client = _client(args.scheduler) if getattr(args, "scheduler", None) else None
+    try:
+        result = analyze_stream(args.data, plan, client=client)
+    finally:
+        if client is not None:
+            client.close()
     try:
         result["inputs"] = {"data": str(Path(args.data).name), "plan": str(Path(args.plan).name)}
         write_stream(result, out, force=getattr(args, "force", False), inputs=(args.data, args.plan))
@@ -33,3 +38,22 @@ def run_stream(args, out: Path, console, started: float) -> int:
                       f"{flow['participants_in_arms']:,} participants in the two arms; {len(result['table'])} result rows.")
         console.print(f"Wrote {out}/ (results.csv, average_effects.csv, stream.json) in {time.time() - started:.1f} s.")
     return 0
+
+
+def _client(address: str):
+    """A client of the Dask scheduler at ``address`` (UsageError in one line if there is none)."""
+    from ..errors import UsageError
+    from .power import _scheduler_problem
+    problem = _scheduler_problem(address)
+    if problem:
+        raise UsageError(f"--scheduler {address}: {problem}")
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: pip install 'effectmod[dask]'") from None
+    try:
+        return Client(address, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"--scheduler {address}: no Dask scheduler answered there "
+                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                         "check the address and that the scheduler runs") from None
