@@ -77,7 +77,8 @@ def test_streamed_results_equal_the_in_memory_results(streamed):
     assert len(stream) == len(memory) == 2 * (1 + 1 + 3 + 1)       # 2 follow-ups x (3 one-column + 2 levels + joint)
     both = memory.merge(stream, on=KEY, suffixes=("_m", "_s"), validate="one_to_one")
     assert len(both) == len(memory)
-    for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "p_adjusted", "df"):
+    for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "p_adjusted", "df", "moderator_sd", "estimate_per_sd",
+                "ci_low_per_sd", "ci_high_per_sd", "statistic"):
         a, b = both[f"{col}_m"].astype(float).to_numpy(), both[f"{col}_s"].astype(float).to_numpy()
         assert np.array_equal(np.isnan(a), np.isnan(b)), col
         seen = ~np.isnan(a)

@@ -93,7 +93,7 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
             for r in rows:
                 r["note"] = notes
         fitted.append(FittedModel(spec, design, fit, rows, {"n": design.n, "excluded": dict(ms.excluded)}, notes))
-    table = _table(fitted, plan)
+    table = _per_sd(_table(fitted, plan), sums, plan)
     table = _per_units(table, plan, {})
     table["note"] = [render_notes(n) for n in table["note"]]
     flow = {"rows_in_file": s.rows, "participant_id_missing": s.no_id, "participants_in_arms": participants,
@@ -102,6 +102,26 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
             "models": [{"outcome": ms.outcome, "moderator": ms.moderator or "", "timepoint": ms.timepoint,
                         "n": ms.moments.n, "excluded": dict(ms.excluded)} for ms in sums]}
     return {"table": table, "average_effects": pd.DataFrame(average, columns=list(COLUMNS)), "flow": flow}
+
+
+def _per_sd(table: pd.DataFrame, sums: list[ModelSums], plan: Plan) -> pd.DataFrame:
+    """``inference.effects.add_standardised`` from the sums: the SD (n - 1) of a continuous moderator
+    over its model's analysed participants is that of its design column (a shift does not change it)."""
+    from ..inference.effects import PER_SD_COLUMNS
+    continuous = {m.name for m in plan.moderators if m.type == "continuous"}
+    sds = {}
+    for ms in sums:
+        if ms.moderator in continuous and "mod" in ms.names:
+            j, n = ms.names.index("mod"), ms.moments.n
+            sds[("linear", ms.outcome, ms.timepoint, ms.moderator)] = (
+                math.sqrt(ms.moments.comoment[j, j] / (n - 1)) if n > 1 else math.nan)
+    out = table.copy()
+    keys = zip(out["model"], out["outcome"], out["timepoint"], out["moderator"])
+    sd = np.array([sds.get(k, math.nan) for k in keys], dtype=float)
+    out["moderator_sd"] = sd
+    for src, dst in (("estimate", "estimate_per_sd"), ("ci_low", "ci_low_per_sd"), ("ci_high", "ci_high_per_sd")):
+        out[dst] = out[src].astype(float).to_numpy() * sd
+    return out[[c for c in out.columns if c not in PER_SD_COLUMNS] + list(PER_SD_COLUMNS)]
 
 
 def write_stream(result: dict, out: Path, force: bool = False, inputs=()) -> Path:
