@@ -221,3 +221,24 @@ def test_streamed_beat_the_blues_agrees_with_r(case, tmp_path):
     for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
         np.testing.assert_allclose(both[f"{col}_s"], both[f"{col}_r"], rtol=1e-10, err_msg=col)
     assert (both["n_r"] == both["n_s"]).all() and (both["tier_r"] == both["tier_s"]).all()
+
+
+def test_streamed_heteroscedasticity_check_flags_as_in_memory(tmp_path):
+    rng = np.random.default_rng(8)
+    n = 600
+    frame = _frame(n, seed=8)
+    treat = (frame["arm"] == "active").to_numpy()
+    spread = np.where(treat, 0.2 + 0.15 * np.abs(frame["m1"].clip(20, 80).to_numpy() - 50), 1.0)
+    frame["y1"] = frame["y1"] + rng.normal(0, 1, n) * spread
+    _write_parts(frame, tmp_path / "data", files=2, row_group=90)
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(yaml.safe_dump(_plan(), sort_keys=False))
+    assert main(["analyze", str(tmp_path / "data"), "--plan", str(plan_path), "--stream", "--out", str(tmp_path / "out"), "-q"]) == 0
+    memory = em.analyze(frame, plan_path).table
+    stream = pd.read_csv(tmp_path / "out" / "results.csv", dtype={"timepoint": str, "note": str}, keep_default_na=False)
+
+    def flagged(notes):
+        return ["; ".join(p for p in str(n).split("; ") if "anti-conservative" in p or "HC3 SE" in p) for n in notes]
+    m = flagged(memory["note"])
+    assert any(m), "the data were built to be flagged"
+    assert flagged(stream["note"]) == m

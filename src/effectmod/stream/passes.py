@@ -148,14 +148,38 @@ def merge_sums(parts: list[tuple[int, list[ModelSums]]]) -> tuple[int, list[Mode
     return participants, sums
 
 
+def variance_columns(names: tuple[str, ...]) -> list[int]:
+    """The columns the heteroscedasticity check regresses the squared residuals on
+    (``inference.heteroscedasticity.check_linear``): treat, the moderator and their products."""
+    return [j for j, nm in enumerate(names) if nm == "treat" or nm.startswith(("mod", "treat:mod", "treat["))]
+
+
 def meat_part(dataset, plan: Plan, s: Survey, fits: list, batch_rows: int = BATCH_ROWS) -> list:
-    """Pass 3 (``analysis.se: HC3``) over (a part of) the data: each model's HC3 meat from its fit
-    (None for a model without a fit)."""
+    """Pass 3 over (a part of) the data, from each model's fit: the HC3 meat, the sums of the
+    variance regression (Z and the squared residuals) and the largest leverage; None for a model
+    without a fit."""
     sums = model_sums(plan, s)
-    meats = [None if isinstance(f, str) else np.zeros_like(f.inv_s) for f in fits]
+    out: list = [None if isinstance(f, str) else [np.zeros_like(f.inv_s), Moments(len(variance_columns(ms.names)) + 1), -np.inf]
+                 for ms, f in zip(sums, fits)]
     for raw in batches(dataset, columns_needed(plan), batch_rows):
         c = _coded(raw, plan, s)
-        for ms, f, meat in zip(sums, fits, meats):
-            if meat is not None:
-                meat += f.meat_block(_block(ms, c, plan))
-    return meats
+        for ms, f, acc in zip(sums, fits, out):
+            if acc is not None:
+                Z = _block(ms, c, plan)
+                meat, e, h_max = f.meat_block(Z)
+                acc[0] += meat
+                acc[1].add_block(np.column_stack([Z[:, variance_columns(ms.names)], e * e]))
+                acc[2] = max(acc[2], h_max)
+    return out
+
+
+def merge_meats(parts: list[list]) -> list:
+    """The parts' pass-3 sums merged in their order."""
+    merged = parts[0]
+    for other in parts[1:]:
+        for acc, o in zip(merged, other):
+            if acc is not None:
+                acc[0] += o[0]
+                acc[1].merge(o[1])
+                acc[2] = max(acc[2], o[2])
+    return merged

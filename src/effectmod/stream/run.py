@@ -19,14 +19,15 @@ import pandas as pd
 from ..models.design import Design
 from ..models.spec import ModelSpec
 from ..plan.schema import Plan
-from ..records import NOT_ESTIMABLE, Note
+from ..records import HETEROSCEDASTICITY, NOT_ESTIMABLE, Note
+from .check import heteroscedasticity
 from .distributed import PartRunner
-from .passes import ModelSums, meat_part, merge_sums, sums_part
+from .passes import ModelSums, meat_part, merge_meats, merge_sums, sums_part
 from .read import BATCH_ROWS, check_columns, check_scope, finish_survey, open_dataset, survey_part
 from .sums import fit_from_moments
 
 STREAMED = "streamed"
-STREAM_NOTE = Note(STREAMED, "streamed analysis: heteroscedasticity check, conditional effects and resampling not run")
+STREAM_NOTE = Note(STREAMED, "streamed analysis: conditional effects and resampling not run")
 HC3_NOTE = Note(STREAMED, "streamed analysis (HC3 from a third pass over the data): conditional effects and resampling not run")
 
 
@@ -45,10 +46,11 @@ def _design(ms: ModelSums) -> StreamDesign:
                         ms.terms, dict(ms.excluded), timepoints=(ms.timepoint,), mod_centre=ms.centre, count=ms.moments.n)
 
 
-def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, client=None) -> dict:
+def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, client=None, skip_check: bool = False) -> dict:
     """The streamed analysis of ``data`` (a Parquet file or directory): {'table', 'average_effects', 'flow'}.
     With a ``dask.distributed`` ``client`` each pass reads the files on the cluster's workers (a
-    file each) and the parts' sums are merged here."""
+    file each) and the parts' sums are merged here. With classical SEs a third pass runs the
+    heteroscedasticity check (as in memory) unless ``skip_check``."""
     from ..analysis import _per_units, _table
     from ..engines.ols import GRAM_CONDITION_LIMIT, OLSFit
     from ..inference.average import COLUMNS, SCALES
@@ -65,9 +67,11 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
     level = plan.analysis.ci_level
     se = plan.analysis.se
     fits = [fit_from_moments(ms.moments, GRAM_CONDITION_LIMIT) for ms in sums]
+    check_pass = se == "HC3" or not skip_check
+    # pass 3: the HC3 meat (se: HC3) or the heteroscedasticity check of classical SEs
+    third = merge_meats(parts.each(meat_part, plan=plan, s=s, fits=fits, batch_rows=batch_rows)) if check_pass else []
     if se == "HC3":
-        meats = parts.each(meat_part, plan=plan, s=s, fits=fits, batch_rows=batch_rows)
-        fits = [f if isinstance(f, str) else replace(f, vcov=f.hc3(sum(m[i] for m in meats))) for i, f in enumerate(fits)]
+        fits = [f if isinstance(f, str) else replace(f, vcov=f.hc3(acc[0])) for f, acc in zip(fits, third)]
     for ms, res in zip(sums, fits):
         design = _design(ms)
         fit = None if isinstance(res, str) else OLSFit(res.coef, res.vcov, ms.names, ms.moments.n, res.df_resid,
@@ -89,6 +93,9 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
             notes = (Note(NOT_ESTIMABLE, str(res)),)
             rows = empty_rows(spec, design, notes)
         else:
+            if se == "classical" and third:
+                check = heteroscedasticity(ms, design, res, third[sums.index(ms)])
+                notes = (*notes, Note(HETEROSCEDASTICITY, check.note())) if check.flagged else notes
             rows = interaction_rows(spec, design, fit, plan)
             for r in rows:
                 r["note"] = notes

@@ -79,14 +79,15 @@ class SumsFit:
         vcov_s = self.inv_s @ meat_s @ self.inv_s
         return self.jacobian @ vcov_s @ self.jacobian.T
 
-    def meat_block(self, Z: np.ndarray) -> np.ndarray:
-        """One block's part of the HC3 meat (Z: the block's complete rows of [X, y])."""
+    def meat_block(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """One block's part of the HC3 meat (Z: the block's complete rows of [X, y]), its residuals
+        and its largest leverage."""
         p = self.coef_s.size
         Xs = (Z[:, :p] - self.centre) / self.scale
         e = Z[:, p] - Xs @ self.coef_s
         h = np.einsum("ij,jk,ik->i", Xs, self.inv_s, Xs, optimize=True)
         u = e / (1.0 - h)
-        return (Xs * (u * u)[:, None]).T @ Xs
+        return (Xs * (u * u)[:, None]).T @ Xs, e, float(h.max()) if h.size else -np.inf
 
 
 def fit_from_moments(mom: Moments, condition_limit: float) -> SumsFit | str:
