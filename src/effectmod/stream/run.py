@@ -1,4 +1,4 @@
-"""The streamed analysis: a Parquet file or directory larger than memory, read twice by batches.
+"""The streamed analysis: a Parquet file or directory larger than memory, read in two or three passes by batches.
 
 Pass 1 (``read.survey``) collects what data preparation needs; pass 2 codes each batch as
 ``data.prepare`` does and adds each model's rows (``models.design.single_design``'s columns and
