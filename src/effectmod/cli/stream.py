@@ -29,7 +29,7 @@ def run_stream(args, out: Path, console, started: float) -> int:
     except OSError as exc:
         raise output_problem(out, exc) from None
     if getattr(args, "json", False):
-        json.dump({"results": json.loads(result["table"].to_json(orient="records")), "flow": result["flow"]},
+        json.dump({"results": json.loads(result["table"].to_json(orient="records", double_precision=15)), "flow": result["flow"]},
                   sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
