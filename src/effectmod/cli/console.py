@@ -69,7 +69,8 @@ def summary_tables(results, width: int = 80) -> list:
                 for mod, term in keys:
                     # 'Age, per 10 years' when the plan reports the interaction per k units (moderators[].per)
                     label = moderator_label(results.plan, mod, mlab)
-                    if term:
+                    # a multi-arm 'all arms' row is one joint test: its label says so, no sub-row
+                    if term and not (term == "joint" and str(mod).endswith("[all arms]")):
                         label = f"  {term}" if term != "joint" else "  joint test"
                         if (mod, term) == next(k for k in keys if k[0] == mod):
                             table.add_row(escaped(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
@@ -148,6 +149,9 @@ def print_summary(console, results) -> None:
                   f"* hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in {flow.analysed_arms}"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
+    from ..report.clusters import table_note
+    if line := table_note(results):
+        console.print(escaped(line))
     from ..inference.heteroscedasticity import console_line
     if line := console_line(results.models):
         console.print(escaped(line))

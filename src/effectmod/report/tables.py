@@ -107,7 +107,8 @@ def term_label(row, ref: dict[str, str]) -> str:
     if not row["term"]:
         return ""
     if row["term"] == "joint":
-        return "joint test"
+        # a multi-arm trial's 'all arms' row: its label already says '(all arms, joint test)'
+        return "" if str(row["moderator"]).endswith("[all arms]") else "joint test"
     return f"{row['term']} vs {ref.get(row['moderator'], 'reference')}"
 
 
@@ -249,7 +250,10 @@ def grouped_results(results) -> list[dict]:
                     "term": term_label(r, refs),
                     "model": r["model"],
                     # a logistic row leads with its ratio of odds ratios; its log-scale value goes beneath
-                    "estimate": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else log_scale,
+                    # a joint test has no single estimate: say so (as Table 2) rather than leave its
+                    # note alone in the estimate column, where it reads like one
+                    "estimate": (odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else
+                                 "joint test" if r["term"] == "joint" else log_scale),
                     "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else "",
                     "log_scale": log_scale if logistic else "",
                     "ratio_label": ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS else "",
