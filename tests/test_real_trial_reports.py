@@ -151,3 +151,14 @@ def test_singular_counts_in_messages(tmp_path, capsys):
 def test_credibility_reasons_count_one_test_in_the_singular(anorexia):
     reasons = " ".join(anorexia.frame("credibility").astype(str).to_numpy().ravel())
     assert "over 1 tests" not in reasons and "over 1 test)" in reasons
+
+
+def test_docx_table_2_note_names_the_clusters_and_cr2(awards, tmp_path):
+    from docx import Document
+
+    from effectmod.report.docx import write_docx
+    from effectmod.report.tables import jama_table, table1
+    path = tmp_path / "tables.docx"
+    write_docx(awards, path, table1(awards), jama_table(awards))
+    text = " ".join(p.text for p in Document(str(path)).paragraphs)
+    assert "39 clusters" in text and "Satterthwaite df" in text
