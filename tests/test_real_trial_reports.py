@@ -100,7 +100,7 @@ def test_risk_group_bounds_and_figure_names():
     assert list(got["risk"]) == ["up to 0.30", "above 0.30"]
 
 
-def test_risk_group_figure_name_has_no_space():
+def test_risk_group_figure_name_has_no_space_and_statement_has_intervals():
     """The name is a file name and an HTML anchor (#figure-...): '5 years' must not leave a space."""
     from effectmod.report.predictive_figures import predictive_figures
     plan = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
@@ -110,6 +110,15 @@ def test_risk_group_figure_name_has_no_space():
     res = em.analyze(REF / "colon_logistic" / "data.csv", plan)
     names = [n for n, _, _ in predictive_figures(res)]
     assert names == ["risk_groups_death_5-years"]
+    # the risk-model statement gives the outer groups' effects with their intervals, not bare points
+    from effectmod.formatting import interval, number
+    said = res.sections["predictive"]
+    text = said.loc[said["topic"] == "risk model", "statement"].iloc[0]
+    g = res.sections["risk_groups"]
+    lo, hi = g.iloc[0], g.iloc[-1]
+    assert (f"{number(lo['absolute_effect'])} (95% CI, {interval(lo['absolute_ci_low'], lo['absolute_ci_high'])}) "
+            "in the lowest-risk group") in text
+    assert f"{number(hi['absolute_effect'])} ({interval(hi['absolute_ci_low'], hi['absolute_ci_high'])}) in the highest" in text
 
 
 def test_odds_ratio_figure_caption_speaks_in_ratios():
@@ -162,3 +171,15 @@ def test_docx_table_2_note_names_the_clusters_and_cr2(awards, tmp_path):
     write_docx(awards, path, table1(awards), jama_table(awards))
     text = " ".join(p.text for p in Document(str(path)).paragraphs)
     assert "39 clusters" in text and "Satterthwaite df" in text
+
+
+def test_conditional_effect_moderator_values_have_two_decimals_at_most():
+    from effectmod.report.section_tables import section_table
+    plan = yaml.safe_load((REF / "cluster_achievement" / "plan.yaml").read_text())
+    plan["moderators"] = [m for m in plan["moderators"] if m["name"] == "lagscore"]
+    plan["outcomes"] = plan["outcomes"][1:]
+    res = em.analyze(REF / "cluster_achievement" / "data.csv", plan)
+    table = section_table("conditional_effects", res.frame("conditional_effects"), res)
+    k = table["columns"].index("Moderator value")
+    values = [r["cells"][k] for r in table["rows"]]
+    assert "39.33" in values and not any(len(v.split(".")[-1]) > 2 for v in values if "." in v)
