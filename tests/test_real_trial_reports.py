@@ -183,3 +183,12 @@ def test_conditional_effect_moderator_values_have_two_decimals_at_most():
     k = table["columns"].index("Moderator value")
     values = [r["cells"][k] for r in table["rows"]]
     assert "39.33" in values and not any(len(v.split(".")[-1]) > 2 for v in values if "." in v)
+
+
+def test_sap_lists_the_cluster_decomposition_when_planned():
+    from effectmod.report.sap import sap_markdown
+    plan = em.load_plan(REF / "cluster_achievement" / "plan_decomposition.yaml")
+    sens = sap_markdown(plan).split("## Sensitivity and supplementary analyses")[1].split("##")[0]
+    assert "None planned" not in sens and "Within- and between-cluster interactions" in sens
+    plain = em.load_plan(REF / "cluster_achievement" / "plan.yaml")
+    assert "Within- and between-cluster" not in sap_markdown(plain)

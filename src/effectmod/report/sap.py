@@ -196,6 +196,12 @@ def _sensitivity(plan) -> Section:
     if a.permutations:
         bullets.append(f"Freedman-Lane permutation P values of each linear-model interaction from {a.permutations:,} "
                        "permutations, reported beside the model-based P.")
+    if a.cluster_decomposition and plan.data.cluster is not None:
+        bullets.append("Within- and between-cluster interactions: each moderator is split into its cluster-mean-centred value "
+                       "and its cluster mean, each with its own treatment interaction (Begg and Parides 2003); the "
+                       "within-cluster interaction compares participants of the same cluster and is free of cluster-level "
+                       "confounding. A moderator constant within clusters has only the between-cluster comparison, which "
+                       "is the main interaction.")
     if a.imputations:
         bullets.append("Where many imputed values fall outside a variable's observed range, estimates are also pooled "
                        "from the other imputation method for continuous variables.")
