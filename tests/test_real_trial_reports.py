@@ -192,3 +192,13 @@ def test_sap_lists_the_cluster_decomposition_when_planned():
     assert "None planned" not in sens and "Within- and between-cluster interactions" in sens
     plain = em.load_plan(REF / "cluster_achievement" / "plan.yaml")
     assert "Within- and between-cluster" not in sap_markdown(plain)
+
+
+def test_console_says_where_the_path_analyses_are():
+    plan = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    plan["moderators"] = plan["moderators"][:1]
+    plan["predictive"] = {"risk_predictors": ["age", "nodes"], "bootstrap": 0}
+    res = em.analyze(REF / "colon_logistic" / "data.csv", plan)
+    out = " ".join(_console(res).split())
+    assert "Predictive heterogeneity (PATH, exploratory)" in out and "risk_groups.csv" in out
+    assert "PATH" not in _console(em.analyze(REF / "colon_logistic" / "data.csv", {**plan, "predictive": None}))

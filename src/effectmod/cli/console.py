@@ -152,6 +152,12 @@ def print_summary(console, results) -> None:
     from ..report.clusters import table_note
     if line := table_note(results):
         console.print(escaped(line))
+    said = results.sections.get("predictive")
+    if said is not None and len(said):
+        # the PATH analyses ran: say where they are (their statements are long; the report has them)
+        status = "pre-specified" if results.plan.predictive is not None and results.plan.predictive.prespecified else "exploratory"
+        files = [f"{n}.csv" for n in ("risk_groups", "benefit_metrics", "shrunken_subgroups") if n in results.sections]
+        console.print(escaped(f"Predictive heterogeneity (PATH, {status}): see the report's section and " + ", ".join(files) + "."))
     from ..inference.heteroscedasticity import console_line
     if line := console_line(results.models):
         console.print(escaped(line))
