@@ -202,3 +202,16 @@ def test_console_says_where_the_path_analyses_are():
     out = " ".join(_console(res).split())
     assert "Predictive heterogeneity (PATH, exploratory)" in out and "risk_groups.csv" in out
     assert "PATH" not in _console(em.analyze(REF / "colon_logistic" / "data.csv", {**plan, "predictive": None}))
+
+
+def test_table_1_shows_a_numeric_covariate_as_the_model_uses_it(awards):
+    """`covariates: [pair]` with whole numbers 1-20 is one linear term in every model; Table 1 gave
+    it 19 rows of n (%) as if it were a category."""
+    from effectmod.report.tables import table1_spec
+    plan = yaml.safe_load((REF / "cluster_achievement" / "plan.yaml").read_text())
+    plan["covariates"] = ["pair", "qrtl"]
+    plan["moderators"] = plan["moderators"][:1]
+    plan["outcomes"] = plan["outcomes"][1:]
+    res = em.analyze(REF / "cluster_achievement" / "data.csv", plan)
+    kinds = {c: k for c, _, k in table1_spec(res)}
+    assert kinds["pair"] == "continuous" and kinds["qrtl"] == "categorical"

@@ -308,7 +308,10 @@ def table1_spec(results) -> list[tuple[str, str, str]]:
         if c in frame.columns and c not in seen:
             s = frame[c]
             if isinstance(entry, str):
-                numeric = _is_numeric(s) and s.dropna().nunique() > 5
+                # the data's text columns hold numbers as text: a column whose every value is a number
+                # enters the models as one linear term, so Table 1 shows it as one (mean (SD))
+                values = pd.to_numeric(s.dropna(), errors="coerce") if not _is_numeric(s) else s.dropna()
+                numeric = bool(values.notna().all()) and values.nunique() > 5
             else:   # the mapping form says how it enters the models: counts by level for a category
                 numeric = entry.type != "categorical"
             spec.append((c, c, "continuous" if numeric else "categorical"))
