@@ -149,7 +149,7 @@ def run_validate(args) -> int:
         if problem:
             notes += 1
             say(f"  not estimable: {where}: {problem}")
-    print(f"plan and data agree; {len(specs)} models to fit" + (f", {notes} not estimable" if notes else ""))
+    print(f"plan and data agree; {len(specs)} model{'' if len(specs) == 1 else 's'} to fit" + (f", {notes} not estimable" if notes else ""))
     return 0
 
 
@@ -179,8 +179,9 @@ def run_sap(args) -> int:
     plan = load_plan(args.plan)
     write_sap(plan, out, force=args.force)
     post_hoc = sum(not m.prespecified for m in plan.moderators)
+    k = len(plan.moderators)
     print(printable(f"wrote {out}: the effect-modifier section of the statistical analysis plan "
-                    f"({len(plan.moderators)} moderators" + (f", {post_hoc} post hoc" if post_hoc else "") + ")"))
+                    f"({k} moderator" + ("" if k == 1 else "s") + (f", {post_hoc} post hoc" if post_hoc else "") + ")"))
     return 0
 
 

@@ -69,7 +69,8 @@ def summary_tables(results, width: int = 80) -> list:
                 for mod, term in keys:
                     # 'Age, per 10 years' when the plan reports the interaction per k units (moderators[].per)
                     label = moderator_label(results.plan, mod, mlab)
-                    if term:
+                    # a multi-arm 'all arms' row is one joint test: its label says so, no sub-row
+                    if term and not (term == "joint" and str(mod).endswith("[all arms]")):
                         label = f"  {term}" if term != "joint" else "  joint test"
                         if (mod, term) == next(k for k in keys if k[0] == mod):
                             table.add_row(escaped(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
@@ -148,6 +149,15 @@ def print_summary(console, results) -> None:
                   f"* hypothesis-generating (P < {threshold_text(a.exploratory_threshold)}); "
                   f"{flow.randomised} participants in {flow.analysed_arms}"
                   + (f", {excluded} excluded (see report)" if excluded else "") + ".")
+    from ..report.clusters import table_note
+    if line := table_note(results):
+        console.print(escaped(line))
+    said = results.sections.get("predictive")
+    if said is not None and len(said):
+        # the PATH analyses ran: say where they are (their statements are long; the report has them)
+        status = "pre-specified" if results.plan.predictive is not None and results.plan.predictive.prespecified else "exploratory"
+        files = [f"{n}.csv" for n in ("risk_groups", "benefit_metrics", "shrunken_subgroups") if n in results.sections]
+        console.print(escaped(f"Predictive heterogeneity (PATH, {status}): see the report's section and " + ", ".join(files) + "."))
     from ..inference.heteroscedasticity import console_line
     if line := console_line(results.models):
         console.print(escaped(line))

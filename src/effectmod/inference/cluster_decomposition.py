@@ -51,6 +51,15 @@ def _levels(d) -> list[tuple[int | None, str]]:
     return [*((j, lv) for j, lv in enumerate(d.terms)), (None, "joint")]
 
 
+# a cluster-level moderator: no within row exists, and its between-cluster comparison is the
+# main analysis's interaction itself (its rows in results.csv), so neither row is estimated here
+CLUSTER_LEVEL_NOTES = {
+    "within": "the moderator does not vary within clusters (a cluster-level moderator): no within-cluster comparison exists",
+    "between": ("the moderator does not vary within clusters (a cluster-level moderator): its between-cluster "
+                "comparison is the main interaction (results.csv), not repeated here"),
+}
+
+
 def _row_keys(d, base: dict) -> list[dict]:
     return [{**base, "term": t, "level": lv, "comparison": d.comparison(arm)}
             for arm in _arms(d) for _, lv in _levels(d) for t in TERMS]
@@ -92,8 +101,7 @@ def _decomposed_rows(f, plan, base: dict) -> list[dict]:
     Xd, nd, within = decomposed_design(d.X, d.names, d.clusters, d.mod_names, treat_names)
     scale = max(1.0, float(np.abs(d.X[:, [d.names.index(m) for m in d.mod_names]]).max()))
     if np.any(np.ptp(within, axis=0) <= 1e-12 * scale):
-        note = "the moderator does not vary within clusters (a cluster-level moderator): only the between-cluster comparison exists"
-        return [{**b, "note": note} for b in _row_keys(d, base)]
+        return [{**b, "note": CLUSTER_LEVEL_NOTES[b["term"]]} for b in _row_keys(d, base)]
     try:
         fit = _refit(f.spec.kind, Xd, d, nd, plan)
     except (EngineError, np.linalg.LinAlgError, ValueError) as exc:

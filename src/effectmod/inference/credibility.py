@@ -162,12 +162,13 @@ def _assess(r, m, o, others, family_size: int, thresh: float, better: str, evide
         reasons.append("observed direction matches the hypothesis")
     if consistent in ("yes", "no") and basis == "assumed":
         reasons.append(f"direction read assuming {better} outcome is better (outcomes[].better not set)")
+    tests = f"{family_size} test" + ("" if family_size == 1 else "s")
     if chance == "definitely no":
         level -= 2
-        reasons.append(f"chance is a plausible explanation (Holm-adjusted {p_text(r['p_holm'], evidence)} over {family_size} tests)")
+        reasons.append(f"chance is a plausible explanation (Holm-adjusted {p_text(r['p_holm'], evidence)} over {tests})")
     elif chance == "probably no":
         level -= 1
-        reasons.append(f"chance may explain it (Holm-adjusted {p_text(r['p_holm'], evidence)} over {family_size} tests)")
+        reasons.append(f"chance may explain it (Holm-adjusted {p_text(r['p_holm'], evidence)} over {tests})")
     else:
         reasons.append(f"chance is an unlikely explanation (Holm-adjusted {p_text(r['p_holm'], evidence)})")
     if not few:

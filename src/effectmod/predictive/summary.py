@@ -64,8 +64,12 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
                 if len(g) and family:
                     text += family_groups_text(plan, outcome, g, threshold)
                 elif len(g):
-                    text += (f" The absolute treatment effect is {number(g['absolute_effect'].iloc[0])} in the lowest-risk group and "
-                             f"{number(g['absolute_effect'].iloc[-1])} in the highest; the treatment × predicted-risk interaction "
+                    # each group's effect with its interval: two point estimates alone read as a difference
+                    lo, hi = g.iloc[0], g.iloc[-1]
+                    text += (f" The absolute treatment effect is {number(lo['absolute_effect'])} ({level_text(level)} CI, "
+                             f"{interval(lo['absolute_ci_low'], lo['absolute_ci_high'])}) in the lowest-risk group and "
+                             f"{number(hi['absolute_effect'])} ({interval(hi['absolute_ci_low'], hi['absolute_ci_high'])}) in "
+                             f"the highest; the treatment × predicted-risk interaction "
                              f"has {p_text(float(g['p_interaction'].iloc[0]), threshold)}.")
             rows.append((outcome, t, "risk model", text))
         c = _metric(m, "effect", "c_for_benefit")

@@ -63,3 +63,28 @@ def cluster_paragraph(results) -> str:
                  "choice; classical standard errors, and cluster sandwiches without the small-sample correction "
                  "(the CR0 sandwich of logistic, count and ordinal models, the Cox grouped robust variance), understate the uncertainty.")
     return text
+
+
+def table_note(results) -> str:
+    """One sentence for Table 2's legend and the console: how many clusters, and how the standard
+    errors used them (empty without data.cluster)."""
+    if results.plan.data.cluster is None or results.trial.flow.clusters is None:
+        return ""
+    counts = results.trial.flow.clusters
+    arms = results.trial.flow.arm_values
+    text = (f"{counts.get('total', 0)} clusters ('{results.plan.data.cluster}': {counts.get('treated', 0)} in the "
+            f"{arms['treated']} arm, {counts.get('control', 0)} in the {arms['control']} arm); n counts participants.")
+    a = results.plan.analysis
+    models = set(results.table["model"])
+    if a.se != "CR2":
+        return text + f" Standard errors: {a.se}, ignoring the clustering (allow_classical_with_clusters)."
+    parts = []
+    if "linear" in models:
+        parts.append("linear models: CR2 cluster-robust SEs, t tests with Satterthwaite df (results.csv column df)")
+    if models & {"logistic", "poisson", "negative_binomial", "ordinal"}:
+        parts.append("logistic, count and ordinal models: CR0 cluster sandwich, z tests")
+    if "cox" in models:
+        parts.append("Cox models: grouped robust variance, z tests")
+    if "mixed" in models:
+        parts.append("mixed models: random intercepts per cluster and participant, Satterthwaite df")
+    return text + (" Standard errors: " + "; ".join(parts) + "." if parts else "")

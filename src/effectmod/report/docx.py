@@ -72,13 +72,21 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     doc.add_paragraph("Main analysis. β: difference in the treatment effect per unit of the moderator (per k units where "
                       "the row says so); ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on "
                       "the log scale beneath. " + ("Ratio of HRs: ratio of hazard ratios (time-to-event outcomes), likewise. "
-                      if "cox" in set(results.table["model"]) else "") + f"{marks} NE: not estimable.")
+                      if "cox" in set(results.table["model"]) else "") + f"{marks} NE: not estimable."
+                      + _cluster_note(results))
     for e in extra or []:
         page_for(doc, landscape=_wide(e.table))
         doc.add_heading(printable(e.heading), level=2)
         _jama_table(doc, e.table)
         doc.add_paragraph(printable(f"{e.footnote} {marks}"))
     doc.save(str(path))
+
+
+def _cluster_note(results) -> str:
+    """data.cluster: the clusters and the standard errors that used them, as the report's Table 2 says."""
+    from .clusters import table_note
+    note = table_note(results)
+    return printable(f" {note}") if note else ""
 
 
 def _wide(jt: JamaTable) -> bool:

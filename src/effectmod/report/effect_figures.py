@@ -198,6 +198,11 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     fig.subplots_adjust(left=0.13, right=0.98, bottom=0.13, top=0.9)
 
     region = jn_row["sign_description"] if jn_row is not None else ""
+    if logit and region:
+        # the figure is drawn in ratios: its words too (the CSV keeps the log scale's 'effect > 0')
+        name = RATIO_NAMES[scale].lower()
+        region = (region.replace("effect < 0", f"{name} < 1").replace("effect > 0", f"{name} > 1")
+                  .replace("CI excludes 0", "CI excludes 1").replace("CI includes 0", "CI includes 1"))
     effect_text = f"{RATIO_NAMES[scale].lower()}, {treated} vs {control}, log axis" if logit else f"{treated} minus {control}"
     caption = (f"Treatment effect ({effect_text}) on {olabel} "
                f"{when}across observed values of {mlabel}, with its {level_text(level)} CI band; the title "

@@ -127,6 +127,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),
         "has_boot": "boot_ci_low" in results.table.columns,
+        "cluster_note": _cluster_note(results),
         # the permutation P column only when some row has one (the test covers linear models only)
         "has_perm": "p_permutation" in results.table.columns and bool(results.table["p_permutation"].notna().any()),
         "has_adjusted": a.multiplicity != "none",
@@ -137,6 +138,11 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "other_figures": other,
         "sections": [_section(n, results.sections[n], results) for n in extra],
     }
+
+
+def _cluster_note(results) -> str:
+    from .clusters import table_note
+    return table_note(results)
 
 
 def _moderator_count(plan) -> str:
@@ -222,6 +228,8 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             skip.add(high)
             out[c.replace("_low", "").replace("ci", "CI") or c] = [
                 "" if tables.missing(x) or tables.missing(y) else interval(x, y) for x, y in zip(df[low], df[high])]
+            if low == "risk_low":   # predicted-risk group bounds: the outer groups are open-ended
+                out["risk"] = [_open_bounds(x, y) for x, y in zip(df[low], df[high])]
             continue
         if c == "outcome":
             out[c] = [olab.get(v, v) for v in s]
@@ -235,6 +243,20 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = ["" if tables.missing(v) else str(v) for v in s]
     out.columns = [str(c).replace("_", " ") for c in out.columns]
     return out.reset_index(drop=True)
+
+
+def _open_bounds(low, high) -> str:
+    """A predicted-risk group's bounds: 'up to 0.30', '0.30-0.39', 'above 0.51' (not '-∞ to 0.30',
+    which reads as if a risk could be negative)."""
+    if tables.missing(low) or tables.missing(high):
+        return ""
+    if math.isinf(low) and math.isinf(high):
+        return "all"
+    if math.isinf(low):
+        return f"up to {number(high)}"
+    if math.isinf(high):
+        return f"above {number(low)}"
+    return interval(low, high)
 
 
 def _pair(col: str, cols: list[str]) -> tuple[str | None, str | None]:

@@ -91,7 +91,7 @@ def modifier_lines(results) -> list[str]:
         where = _where(results, r.outcome, r.timepoint)
         comparison = str(getattr(r, "comparison", "") or "")
         if comparison == "all arms":
-            out.append(f"All arms: the treatment × {_short(m)} interaction on {where} was not 0 for every treated arm "
+            out.append(f"All arms: the treatment × {_short(m)} interaction on {where} differed from 0 for at least one treated arm "
                        f"({r.tier}; joint test across arms {p}).")
             continue
         line = _modifier_line(results, ce, r, m, p, where)

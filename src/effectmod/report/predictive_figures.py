@@ -5,6 +5,7 @@ by side."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,8 @@ def predictive_figures(results) -> list[tuple[str, str, Figure]]:
                        f"treatment; in each group the treated-minus-control {scales[1]} with its "
                        f"{level_text(plan.analysis.ci_level)} CI at the group's mean predicted risk"
                        f"{FAMILY_CAPTIONS[o.type]}; right: the {scales[2]} in each group (log axis).")
-        out.append((f"risk_groups_{outcome}_{t}", caption, fig))
+        # a file name and an HTML anchor: no spaces ('5 years' -> '5-years', as the other figures)
+        out.append((re.sub(r"[^A-Za-z0-9_.-]+", "-", f"risk_groups_{outcome}_{t}"), caption, fig))
     return out
 
 

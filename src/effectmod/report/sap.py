@@ -113,8 +113,14 @@ def _tests(plan) -> str | None:
         if o.type in ("count", "ordinal"):
             kind = plan.analysis.count_model if o.type == "count" else "ordinal"
         sizes[kind] = sizes.get(kind, 0) + k * len(plan.moderators)
+    if plan.data.multi_arm and len(sizes) == 1:
+        # multi-arm: each comparison with the control is its own family (as the report adjusts them)
+        n, k = next(iter(sizes.values())), len(plan.data.treated_arms)
+        return (f"{n} test{'' if n == 1 else 's'} per comparison in the main analysis, for each of the {k} comparisons "
+                f"with {plan.data.control}, each comparison a family; the all-arms joint tests are not adjusted")
     if len(sizes) == 1:
-        return f"{next(iter(sizes.values()))} tests in the main analysis"
+        n = next(iter(sizes.values()))
+        return f"{n} test{'' if n == 1 else 's'} in the main analysis"
     return " and ".join(f"{n} {kind}-model tests" for kind, n in sizes.items()) + " in the main analysis, each a family"
 
 
@@ -127,6 +133,14 @@ def _model_section(plan) -> Section:
              "moderator interaction (continuous moderators in their raw units, binary moderators coded 1 for the "
              "non-reference level, categorical moderators as one interaction per non-reference level with a joint "
              "Wald test of all of them)."]
+    if plan.data.multi_arm:
+        paras = [f"Each intervention arm ({treated}) has its own indicator, coded 1 for that arm and 0 otherwise ({control} "
+                 "is 0 on every indicator). Each moderator is analysed in its own model containing the arm indicators, the "
+                 "moderator and every arm × moderator product; the estimate of interest is each arm's interaction with the "
+                 f"moderator, its comparison with {control} (continuous moderators in their raw units, binary moderators "
+                 "coded 1 for the non-reference level, categorical moderators as one interaction per non-reference level "
+                 "with a joint Wald test of all of them), and an 'all arms' joint Wald test tests that every arm × "
+                 "moderator interaction is 0."]
     fits = []
     kinds = {o.type for o in plan.outcomes}
     for model in a.model_types:
@@ -182,6 +196,12 @@ def _sensitivity(plan) -> Section:
     if a.permutations:
         bullets.append(f"Freedman-Lane permutation P values of each linear-model interaction from {a.permutations:,} "
                        "permutations, reported beside the model-based P.")
+    if a.cluster_decomposition and plan.data.cluster is not None:
+        bullets.append("Within- and between-cluster interactions: each moderator is split into its cluster-mean-centred value "
+                       "and its cluster mean, each with its own treatment interaction (Begg and Parides 2003); the "
+                       "within-cluster interaction compares participants of the same cluster and is free of cluster-level "
+                       "confounding. A moderator constant within clusters has only the between-cluster comparison, which "
+                       "is the main interaction.")
     if a.imputations:
         bullets.append("Where many imputed values fall outside a variable's observed range, estimates are also pooled "
                        "from the other imputation method for continuous variables.")

@@ -102,7 +102,8 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
         for _, r in df.iterrows():
             value = r["moderator_value"]
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r),
-                          "Moderator value": f"{value:g}" if isinstance(value, float) else words(value),
+                          # at most two decimals, as the key findings give it ('39.33', not '39.3333')
+                          "Moderator value": f"{round(value, 2):g}" if isinstance(value, float) else words(value),
                           "Percentile": _percentile(r.get("percentile", ""), value),
                           "Treatment effect (CI)": "" if missing(r["effect"]) else
                           f"{number(r['effect'])} ({interval(r['ci_low'], r['ci_high'])})",

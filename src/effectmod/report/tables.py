@@ -107,7 +107,8 @@ def term_label(row, ref: dict[str, str]) -> str:
     if not row["term"]:
         return ""
     if row["term"] == "joint":
-        return "joint test"
+        # a multi-arm trial's 'all arms' row: its label already says '(all arms, joint test)'
+        return "" if str(row["moderator"]).endswith("[all arms]") else "joint test"
     return f"{row['term']} vs {ref.get(row['moderator'], 'reference')}"
 
 
@@ -249,7 +250,10 @@ def grouped_results(results) -> list[dict]:
                     "term": term_label(r, refs),
                     "model": r["model"],
                     # a logistic row leads with its ratio of odds ratios; its log-scale value goes beneath
-                    "estimate": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else log_scale,
+                    # a joint test has no single estimate: say so (as Table 2) rather than leave its
+                    # note alone in the estimate column, where it reads like one
+                    "estimate": (odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else
+                                 "joint test" if r["term"] == "joint" else log_scale),
                     "odds_ratio": odds_ratio_ci(r["estimate"], r["ci_low"], r["ci_high"]) if logistic else "",
                     "log_scale": log_scale if logistic else "",
                     "ratio_label": ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS else "",
@@ -304,7 +308,10 @@ def table1_spec(results) -> list[tuple[str, str, str]]:
         if c in frame.columns and c not in seen:
             s = frame[c]
             if isinstance(entry, str):
-                numeric = _is_numeric(s) and s.dropna().nunique() > 5
+                # the data's text columns hold numbers as text: a column whose every value is a number
+                # enters the models as one linear term, so Table 1 shows it as one (mean (SD))
+                values = pd.to_numeric(s.dropna(), errors="coerce") if not _is_numeric(s) else s.dropna()
+                numeric = bool(values.notna().all()) and values.nunique() > 5
             else:   # the mapping form says how it enters the models: counts by level for a category
                 numeric = entry.type != "categorical"
             spec.append((c, c, "continuous" if numeric else "categorical"))
