@@ -49,3 +49,33 @@ def test_three_valued_event_without_event_value_names_the_key(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "pbc.csv"), "--plan", str(tmp_path / "plan.yaml")]) == 2
     err = capsys.readouterr().err
     assert "outcomes[0].event_value naming the event" in err and "found 3: '0', '1', '2'" in err
+
+
+@pytest.fixture(scope="module")
+def veteran_results():
+    case = REF / "veteran_cox"
+    return em.analyze(case / "data.csv", case / "plan.yaml")
+
+
+def test_rmst_columns_say_what_the_estimate_is_and_the_horizon_unit(veteran_results):
+    """The rmst interaction is a difference in RMST differences in days, not a 'β'; its column head
+    and the console name the horizon with the outcome's time_unit (was '180' / 'follow-up 180')."""
+    import io
+
+    from rich.console import Console
+
+    from effectmod.cli.console import print_summary
+    from effectmod.report.html import render_report
+    from effectmod.report.tables import jama_table
+
+    jt = jama_table(veteran_results)
+    rmst = [j for j, c in enumerate(jt.columns) if c[2] == "rmst"]
+    assert rmst and all(jt.columns[j][1] == "horizon 180 days" for j in rmst)
+    assert all(jt.estimate_head(j).startswith("Difference in RMST differences") for j in rmst)
+    out = io.StringIO()
+    print_summary(Console(file=out, width=120, color_system=None), veteran_results)
+    text = out.getvalue()
+    assert "Restricted mean survival time · n 137 · horizon 180 days" in text
+    assert "β (95% CI)" not in text
+    page = render_report(veteran_results, [])
+    assert "follow-up 180" not in page and "difference in RMST differences (time-to-event outcomes" in page

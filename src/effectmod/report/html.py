@@ -18,6 +18,7 @@ from .comparisons import flattened
 from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
+from .model_names import rmst_when
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
@@ -123,6 +124,8 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "has_count": bool({"poisson", "negative_binomial"} & set(results.table["model"])),
         "has_ordinal": "ordinal" in set(results.table["model"]),
         "has_cox": "cox" in set(results.table["model"]),
+        "has_rmst": "rmst" in set(results.table["model"]),
+        "rmst_units": ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes if o.type == "time_to_event"})),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),
@@ -192,7 +195,8 @@ def _flow_models(results) -> list[dict]:
         lo, hi = min(g["n"]), max(g["n"])
         reasons = "; ".join(f"{r}: {a if a == b else f'{a}-{b}'}" for r, (a, b) in g["reasons"].items())
         out.append({"model": tables.MODEL_NAMES.get(model, model), "outcome": olab.get(outcome, outcome),
-                    "timepoint": tp if tp == "all follow-ups" else tables.timepoint_text(tp, results.plan.data.time_unit),
+                    "timepoint": tp if tp == "all follow-ups" else rmst_when(results.plan, outcome, tp) if model == "rmst"
+                    else tables.timepoint_text(tp, results.plan.data.time_unit),
                     "n": str(lo) if lo == hi else f"{lo}-{hi}", "excluded": reasons or "none"})
     return out
 
