@@ -79,3 +79,23 @@ def test_rmst_columns_say_what_the_estimate_is_and_the_horizon_unit(veteran_resu
     assert "β (95% CI)" not in text
     page = render_report(veteran_results, [])
     assert "follow-up 180" not in page and "difference in RMST differences (time-to-event outcomes" in page
+
+
+def test_forest_plot_keeps_log_hazard_ratios_and_rmst_days_apart(veteran_results):
+    """The main forest plot drew Cox log hazard ratios (about 1) and RMST differences in days
+    (about 30) on one axis named 'Interaction β'; now Cox has the main figure (log hazard ratio
+    axis) and rmst its own (days)."""
+    from effectmod.report.figures import _model_figures, close
+
+    figs = _model_figures(veteran_results)
+    try:
+        by_name = {n: (c, f) for n, c, f in figs}
+        main_ax = by_name["forest_interactions"][1].axes[0]
+        rmst_ax = by_name["forest_interactions_rmst"][1].axes[0]
+        assert main_ax.get_xlabel() == "Interaction, log hazard ratio per SD of moderator"
+        assert rmst_ax.get_xlabel() == "Difference in RMST differences (days) per SD of moderator"
+        assert max(abs(v) for v in main_ax.get_xlim()) < 5          # log hazard ratios only
+        assert "Cox regression and restricted mean survival time" in by_name["forest_interactions"][0]
+        assert "linear regression" not in by_name["forest_interactions"][0]
+    finally:
+        close(figs)
