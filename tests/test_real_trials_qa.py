@@ -99,3 +99,23 @@ def test_forest_plot_keeps_log_hazard_ratios_and_rmst_days_apart(veteran_results
         assert "linear regression" not in by_name["forest_interactions"][0]
     finally:
         close(figs)
+
+
+def test_init_drafts_pbc_status_0_1_2_as_time_to_event(tmp_path, capsys):
+    """survival::pbc's time + status (0 censored, 1 transplant, 2 death): init drafted status as a
+    continuous outcome and time as a moderator; now a time_to_event outcome with event_value 2
+    (to confirm), whose draft validates."""
+    import yaml
+
+    data = tmp_path / "pbc.csv"
+    pd.read_csv(REF / "pbc_cox" / "data.csv").to_csv(data, index=False)
+    plan = tmp_path / "plan.yaml"
+    assert main(["init", str(data), "--out", str(plan)]) == 0
+    text = plan.read_text()
+    raw = yaml.safe_load(text)
+    tte = [o for o in raw["outcomes"] if o["type"] == "time_to_event"]
+    assert len(tte) == 1 and (tte[0]["time"], tte[0]["event"], str(tte[0]["event_value"])) == ("time", "status", "2")
+    assert "competing event" in text
+    assert {"time", "status"}.isdisjoint(m["column"] for m in raw["moderators"])
+    capsys.readouterr()
+    assert main(["validate", str(data), "--plan", str(plan)]) == 0

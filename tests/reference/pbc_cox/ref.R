@@ -1,7 +1,7 @@
 ## Reference results for the effectmod validation case 'pbc_cox' (time-to-event with an event_value).
 ## Run inside this folder:  Rscript ref.R   (or ../regenerate.sh pbc_cox)
-## pbc (Mayo Clinic primary biliary cholangitis trial): trt 2 (placebo) vs 1 (D-penicillamine)
-## as the plan names them; the 106 rows with trt NA were not randomised and are dropped.
+## pbc (Mayo Clinic primary biliary cholangitis trial): trt 1 (D-penicillamine) vs 2 (placebo);
+## the 106 rows with trt NA were not randomised and are dropped.
 ## status 0 = censored, 1 = liver transplant, 2 = death: event_value 2, so transplant is censored
 ## (Surv(time, status == 2)). Moderators: age (continuous), sex (binary, reference f), edema
 ## (categorical, reference 0); horizon 3652 days (10 years).

@@ -182,7 +182,8 @@ def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
 
     def event_key(c: Column) -> str | None:
         n = c.name.lower()
-        if len(c.levels) != 2:
+        # two values, or three status codes (survival::pbc: 0 censored, 1 transplant, 2 death): event_value drafted
+        if len(c.levels) not in (2, 3):
             return None
         if n in TTE_EVENT_ALONE:
             return ""
