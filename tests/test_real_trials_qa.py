@@ -119,3 +119,39 @@ def test_init_drafts_pbc_status_0_1_2_as_time_to_event(tmp_path, capsys):
     assert {"time", "status"}.isdisjoint(m["column"] for m in raw["moderators"])
     capsys.readouterr()
     assert main(["validate", str(data), "--plan", str(plan)]) == 0
+
+
+def test_rmst_subgroup_forest_is_not_drawn_as_hazard_ratios(veteran_results):
+    """The subgroup forest drew the rmst rows' differences in days as hazard ratios (exp(31.7 days)
+    = 6071.50 under 'Hazard ratio (95% CI)', titled 'over follow-up'); rmst subgroups have their own
+    figures (subgroups_*_rmst), so the forest is drawn for the Cox rows only."""
+    from effectmod.report.subgroup_forest import subgroup_forest_figures
+
+    figs = subgroup_forest_figures(veteran_results)
+    try:
+        assert [n for n, _, _ in figs] == ["subgroup_forest_death_"]
+    finally:
+        for _, _, f in figs:
+            f.clear()
+
+
+def test_rmst_key_findings_read_a_longer_survival_gain_as_more_benefit(tmp_path):
+    """Death is bad (better: lower), but an RMST difference is survival time gained: colon, Lev+5FU
+    vs Obs, males gain 197.8 days vs 37.4 for females, and the key finding said males 'benefited
+    less' (the Cox sign rule). Each rmst finding now says 'more' exactly when the second effect is larger."""
+    import re
+
+    from effectmod.report.key_findings import key_findings
+
+    case = REF / "colon_cox3"
+    plan = (case / "plan.yaml").read_text().replace("    better: higher\n", "    better: lower\n")   # death is bad
+    assert "better: lower" in plan
+    (tmp_path / "plan.yaml").write_text(plan)
+    res = em.analyze(case / "data.csv", tmp_path / "plan.yaml")
+    lines = [s for s in key_findings(res) if "(RMST difference)" in s and "benefited" in s]
+    assert lines
+    number = r"(-?[0-9.]+) \[[^]]*\]"
+    for s in lines:
+        first, second = (float(x) for x in re.search(f"\\(RMST difference\\) {number} .*? vs {number}", s).groups())
+        assert ("benefited more" in s) == (second > first), s
+        assert "at the horizon 1825 days" in s, s
