@@ -155,3 +155,29 @@ def test_rmst_key_findings_read_a_longer_survival_gain_as_more_benefit(tmp_path)
         first, second = (float(x) for x in re.search(f"\\(RMST difference\\) {number} .*? vs {number}", s).groups())
         assert ("benefited more" in s) == (second > first), s
         assert "at the horizon 1825 days" in s, s
+
+
+def test_validate_says_one_model_in_the_singular(tmp_path, capsys):
+    """HSAUR3::Lanza (one ordinal outcome, one moderator): 'plan and data agree; 1 model to fit'."""
+    import yaml
+
+    frame = pd.DataFrame({"id": range(1, 21), "arm": ["A", "B"] * 10, "site": list("xxyy") * 5,
+                          "grade": [1, 2, 3, 4, 5] * 4})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    plan = {"data": {"id": "id", "treatment": "arm", "treated": "A", "control": "B"},
+            "outcomes": [{"name": "grade", "type": "ordinal", "followups": {"day7": "grade"}}],
+            "moderators": [{"name": "site", "column": "site", "type": "binary"}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(plan))
+    assert main(["validate", str(tmp_path / "d.csv"), "--plan", str(tmp_path / "p.yaml")]) == 0
+    assert "plan and data agree; 1 model to fit" in capsys.readouterr().out
+
+
+def test_plan_summary_and_flow_words_for_time_to_event(veteran_results):
+    """veteran: 'Baseline adjustment: yes' although a time-to-event outcome has no baseline; the Cox
+    model's follow-up read 'all follow-ups'."""
+    from effectmod.report.html import _flow_models, _plan_summary
+
+    summary = dict(_plan_summary(veteran_results))
+    assert summary["Baseline adjustment"] == "yes, but no outcome has a baseline value"
+    flows = {f["model"]: f["timepoint"] for f in _flow_models(veteran_results)}
+    assert flows == {"Cox proportional hazards": "over follow-up", "Restricted mean survival time": "horizon 180 days"}

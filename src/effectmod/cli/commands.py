@@ -144,7 +144,7 @@ def run_validate(args) -> int:
         if problem:
             notes += 1
             say(f"  not estimable: {where}: {problem}")
-    print(f"plan and data agree; {len(specs)} models to fit" + (f", {notes} not estimable" if notes else ""))
+    print(f"plan and data agree; {len(specs)} model{'' if len(specs) == 1 else 's'} to fit" + (f", {notes} not estimable" if notes else ""))
     return 0
 
 

@@ -162,7 +162,10 @@ def _plan_summary(results) -> list[tuple[str, str]]:
         ("Moderators", _moderator_count(plan)),
         ("Models", ", ".join(tables.MODEL_NAMES.get(m, m) for m in tables.model_order(results))),
         ("Covariates", ", ".join(tables.covariate_texts(results)) or "none"),
-        ("Baseline adjustment", "yes" if a.adjust_for_baseline else "no"),
+        ("Baseline adjustment", ("yes" if a.adjust_for_baseline else "no")
+         # time-to-event outcomes have no baseline value; say so rather than a bare 'yes' (colon, veteran, pbc)
+         if any(o.baseline is not None for o in results.trial.outcomes.values()) or not a.adjust_for_baseline
+         else "yes, but no outcome has a baseline value"),
         ("Confidence level", level_text(a.ci_level)),
         ("Tiers", f"evidence P < {threshold_text(a.evidence_threshold)}; hypothesis-generating P < "
                   f"{threshold_text(a.exploratory_threshold)}"),
@@ -195,7 +198,8 @@ def _flow_models(results) -> list[dict]:
         lo, hi = min(g["n"]), max(g["n"])
         reasons = "; ".join(f"{r}: {a if a == b else f'{a}-{b}'}" for r, (a, b) in g["reasons"].items())
         out.append({"model": tables.MODEL_NAMES.get(model, model), "outcome": olab.get(outcome, outcome),
-                    "timepoint": tp if tp == "all follow-ups" else rmst_when(results.plan, outcome, tp) if model == "rmst"
+                    "timepoint": ("over follow-up" if model == "cox" else tp) if tp == "all follow-ups"
+                    else rmst_when(results.plan, outcome, tp) if model == "rmst"
                     else tables.timepoint_text(tp, results.plan.data.time_unit),
                     "n": str(lo) if lo == hi else f"{lo}-{hi}", "excluded": reasons or "none"})
     return out
