@@ -181,3 +181,18 @@ def test_plan_summary_and_flow_words_for_time_to_event(veteran_results):
     assert summary["Baseline adjustment"] == "yes, but no outcome has a baseline value"
     flows = {f["model"]: f["timepoint"] for f in _flow_models(veteran_results)}
     assert flows == {"Cox proportional hazards": "over follow-up", "Restricted mean survival time": "horizon 180 days"}
+
+
+def test_init_drafts_lanza_classification_as_ordinal(tmp_path):
+    """HSAUR3::Lanza (study, treatment, classification 1-5 of endoscopic damage): init found no
+    outcome (a TODO_outcome placeholder, classification offered as a moderator)."""
+    import yaml
+
+    rows = [(s, arm, c) for s in ("I", "II") for arm in ("Misoprostol", "Placebo") for c in (1, 2, 3, 4, 5)]
+    frame = pd.DataFrame(rows * 2, columns=["study", "treatment", "classification"])
+    frame.insert(0, "id", range(1, len(frame) + 1))
+    frame.to_csv(tmp_path / "lanza.csv", index=False)
+    assert main(["init", str(tmp_path / "lanza.csv"), "--out", str(tmp_path / "plan.yaml")]) == 0
+    raw = yaml.safe_load((tmp_path / "plan.yaml").read_text())
+    assert [(o["name"], o["type"], o["levels"]) for o in raw["outcomes"]] == [("classification", "ordinal", [1, 2, 3, 4, 5])]
+    assert [m["column"] for m in raw["moderators"]] == ["study"]
