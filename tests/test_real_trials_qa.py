@@ -155,6 +155,11 @@ def test_rmst_key_findings_read_a_longer_survival_gain_as_more_benefit(tmp_path)
         first, second = (float(x) for x in re.search(f"\\(RMST difference\\) {number} .*? vs {number}", s).groups())
         assert ("benefited more" in s) == (second > first), s
         assert "at the horizon 1825 days" in s, s
+    # the Results paragraph: 'at follow-up 1825 (difference in rmst differences = ...' before
+    from effectmod.report.paragraph import results_paragraph
+
+    text = " ".join(results_paragraph(res))
+    assert "at the horizon 1825 days (difference in RMST differences = " in text and "follow-up 1825" not in text
 
 
 def test_validate_says_one_model_in_the_singular(tmp_path, capsys):

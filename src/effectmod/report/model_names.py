@@ -30,7 +30,7 @@ def effect_name(model: str) -> str:
 def interaction_name(model: str) -> str:
     """What an interaction of this model is, in words: a ratio of rate (odds, hazard) ratios or a β-coefficient."""
     if model == "rmst":
-        return RMST_INTERACTION.lower()
+        return "difference in RMST differences"
     return f"ratio of {effect_name(model)}s" if model in RATIO_MODELS else "β-coefficient"
 
 

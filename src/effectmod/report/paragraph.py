@@ -8,6 +8,7 @@ from ..inference.credibility import observed_direction, row_better
 from ..records import SEPARATION_KEPT
 from .count_methods import count_ordinal_methods
 from .labels import label_of, moderator_labels, outcome_labels
+from .model_names import rmst_when
 from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
 from .tables import RATIO_MODELS, covariate_texts, interaction_name, main_model_rows, missing, per_text, timepoint_text
 
@@ -235,7 +236,9 @@ def results_paragraph(results) -> list[str]:
     per = {m.name: per_text(m) for m in results.plan.moderators}
 
     def phrase(r) -> str:
-        where = f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, results.plan.data.time_unit)}"
+        when = (f"at the {rmst_when(results.plan, r.outcome, r.timepoint)}" if getattr(r, "model", "") == "rmst"
+                else _when(r.timepoint, results.plan.data.time_unit))
+        where = f"{_lower(olab.get(r.outcome, r.outcome))} {when}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
         return f"{where} ({result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"
