@@ -201,3 +201,11 @@ def test_init_drafts_lanza_classification_as_ordinal(tmp_path):
     raw = yaml.safe_load((tmp_path / "plan.yaml").read_text())
     assert [(o["name"], o["type"], o["levels"]) for o in raw["outcomes"]] == [("classification", "ordinal", [1, 2, 3, 4, 5])]
     assert [m["column"] for m in raw["moderators"]] == ["study"]
+
+
+def test_absolute_risk_horizon_is_a_time_with_its_unit(veteran_results):
+    """The absolute-risk table printed the horizon as '180.00' (a two-decimal estimate)."""
+    from effectmod.report.html import format_frame
+
+    shown = format_frame(veteran_results.sections["absolute_risk"], veteran_results)
+    assert set(shown["horizon"]) == {"180 days"}

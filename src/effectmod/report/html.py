@@ -237,6 +237,10 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = [mlab.get(v, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
             out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
+        elif c == "horizon" and "outcome" in df.columns:
+            # a time, with the outcome's unit: '180 days' (was '180.00')
+            out[c] = ["" if tables.missing(v) else rmst_when(results.plan, o, f"{float(v):g}").removeprefix("horizon ")
+                      for v, o in zip(s, df["outcome"])]
         elif pd.api.types.is_float_dtype(s.dtype):
             out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else number(v) for v in s]
         else:
