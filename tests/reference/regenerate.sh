@@ -37,6 +37,7 @@ multiarm_cluster:ref.R
 path_survival:ref.R
 colon_cox3:ref.R
 arms3_counts:ref.R
+pbc_cox:ref.R
 "
 
 scripts_of() {

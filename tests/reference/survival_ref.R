@@ -134,7 +134,7 @@ risk_rows <- function(d, mod, tau) {
 read_plan <- function(p) {
   o <- p$outcomes[[1]]
   list(treatment = p$data$treatment, treated = as.character(p$data$treated), control = as.character(p$data$control),
-       time = o$time, event = o$event, horizon = o$horizon,
+       time = o$time, event = o$event, horizon = o$horizon, event_value = o$event_value,
        moderators = lapply(p$moderators, function(m) c(m$column, m$type)),
        covariates = if (is.null(p$covariates)) character(0) else unlist(p$covariates))
 }
@@ -146,5 +146,8 @@ plan_data <- function(plan, d) {
   d$.treat <- as.integer(as.character(d[[plan$treatment]]) == plan$treated)
   d$.time <- d[[plan$time]]
   d$.event <- d[[plan$event]]
+  ## event_value (e.g. pbc's status 2 = death): that value is the event, any other is censored
+  if (!is.null(plan$event_value))
+    d$.event <- ifelse(is.na(d$.event), NA, as.integer(as.character(d$.event) == as.character(plan$event_value)))
   d
 }

@@ -29,6 +29,7 @@ def summary_tables(results, width: int = 80) -> list:
     from ..records import PROPORTIONAL_HAZARDS, row_key
     from ..report.comparisons import flattened
     from ..report.labels import moderator_labels, outcome_labels
+    from ..report.model_names import rmst_when
     from ..report.sentences import level_text
     from ..report.tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, moderator_label, odds_ratio_ci, p_short, ratio_head, timepoint_text
     results = flattened(results)    # multi-arm: each moderator per comparison and for all arms
@@ -49,7 +50,9 @@ def summary_tables(results, width: int = 80) -> list:
                 n = sub[sub["timepoint"].isin(block)]["n"]
                 n_text = f"n {n.min()}" if n.min() == n.max() else f"n {n.min()}-{n.max()}"
                 title = f"{olab.get(outcome, outcome)} · {MODEL_NAMES.get(model, model)} · {n_text}"
-                if not fits:
+                if model == "rmst":        # one horizon per outcome, always shown with its unit
+                    title += f" · {rmst_when(results.plan, outcome, block[0])}"
+                elif not fits:
                     title += f" · {timepoint_text(block[0], results.plan.data.time_unit)}"
                 table = Table(box=None, pad_edge=False,
                               header_style="bold", padding=(0, 1))

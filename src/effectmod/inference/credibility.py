@@ -64,6 +64,9 @@ def _row_better(plan, outcome: str, model: str) -> str:
     return better
 
 
+row_better = _row_better     # public: the report's sentences read rmst rows the same way
+
+
 def observed_direction(estimate: float, better: str) -> str:
     """The direction of modification the interaction's sign shows (benefit = improvement)."""
     if estimate is None or not np.isfinite(estimate) or estimate == 0:

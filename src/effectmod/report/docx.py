@@ -72,8 +72,11 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     doc.add_paragraph("Main analysis. β: difference in the treatment effect per unit of the moderator (per k units where "
                       "the row says so); ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on "
                       "the log scale beneath. " + ("Ratio of HRs: ratio of hazard ratios (time-to-event outcomes), likewise. "
-                      if "cox" in set(results.table["model"]) else "") + f"{marks} NE: not estimable."
-                      + _cluster_note(results))
+                      if "cox" in set(results.table["model"]) else "")
+                      + ("Difference in RMST differences: the treated-minus-control difference in restricted mean survival "
+                         "time to the horizon in a moderator level minus that in the reference level (per unit of a "
+                         "continuous moderator), in the time column's units. " if "rmst" in set(results.table["model"]) else "")
+                      + f"{marks} NE: not estimable." + _cluster_note(results))
     for e in extra or []:
         page_for(doc, landscape=_wide(e.table))
         doc.add_heading(printable(e.heading), level=2)

@@ -22,7 +22,7 @@ from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
 from .subgroup_forest import subgroup_forest_figures
-from .tables import DIVERGING_NOTE, main_model_rows, model_order, moderator_label, per_text, timepoint_text
+from .tables import DIVERGING_NOTE, RATIO_MODELS, main_model_rows, model_order, moderator_label, per_text, timepoint_text
 
 # tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
 TIER_MARKERS = {
@@ -107,6 +107,9 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
     """Interaction estimates with CIs: one panel per outcome, moderators down the page,
     follow-ups offset and drawn with their own line style, points marked by tier."""
     t, per_sd = forest_rows(results, model)
+    if model is None and {"cox", "rmst"} <= set(t["model"]):
+        # log hazard ratios and RMST differences (time units) share no axis: rmst has its own figure
+        t = t[t["model"] != "rmst"]
     if t.empty:
         return None
     plan = results.plan
@@ -140,9 +143,10 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
                 ax.set_xlim(*window)
             ax.axvline(0, color="black", lw=0.7, zorder=0)
             ax.set_title(literal(_wrap(olab.get(out, out), 34)))
-            binary = results.trial.outcomes[out].type == "binary"
-            ax.set_xlabel(("Interaction, log odds ratio" if binary else "Interaction β")
-                          + (" per SD of moderator" if per_sd else " per unit of moderator"))
+            # no continuous moderator in the panel: each estimate is level vs reference, per no unit
+            categorical_only = "moderator_sd" in sub.columns and not sub["moderator_sd"].notna().any()
+            per = "" if categorical_only else " per SD of moderator" if per_sd else " per unit of moderator"
+            ax.set_xlabel(axis_name(results, out, set(sub["model"])) + per)
             ax.grid(axis="x", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
@@ -280,8 +284,18 @@ def _model_figures(results) -> list[tuple[str, str, Figure]]:
         figs.append(("forest_interactions", f"Treatment × moderator interactions, {scale}, with "
                      f"{_pct(results.plan.analysis.ci_level)} CIs; main analysis ({_model_words(main, models)}). "
                      "A positive estimate means a larger (less negative) treated-minus-control difference in the "
-                     "outcome when the moderator is higher. Marker shape and colour show the tier; joint tests and "
-                     "not-estimable interactions are not drawn.", fp))
+                     "outcome when the moderator is higher" + ("; for odds, rate and hazard ratios (drawn on the log scale), "
+                     "a larger ratio" if set(models) & RATIO_MODELS else "") + ". Marker shape and colour show the tier; "
+                     "joint tests and not-estimable interactions are not drawn"
+                     + ("; restricted mean survival time rows are in the next figure" if {"cox", "rmst"} <= set(models) else "")
+                     + ".", fp))
+    if {"cox", "rmst"} <= set(models):
+        f_rmst = forest_plot(results, "rmst")
+        if f_rmst is not None:
+            figs.append(("forest_interactions_rmst", "Treatment × moderator interactions on the restricted mean survival "
+                         f"time to the horizon (difference in RMST differences, in the time column's units), {scale}, with "
+                         f"{_pct(results.plan.analysis.ci_level)} CIs. A positive estimate means a larger treated-minus-"
+                         "control RMST difference when the moderator is higher.", f_rmst))
     for model in results.plan.analysis.sensitivity:
         if model in models:
             f = forest_plot(results, model)
@@ -316,8 +330,22 @@ def _model_words(main: str, models: list[str]) -> str:
              "poisson": "Poisson regression", "negative_binomial": "negative binomial regression",
              "ordinal": "proportional-odds regression", "cox": "Cox regression", "rmst": "restricted mean survival time"}
     typed = ("logistic", "poisson", "negative_binomial", "ordinal", "cox", "rmst")
-    used = [main] + [m for m in typed if m in models and m != main]
+    used = ([main] if main in models or not any(m in models for m in typed) else []) + [m for m in typed if m in models and m != main]
     return " and ".join(words.get(m, m) for m in used)
+
+
+def axis_name(results, outcome: str, models: set[str]) -> str:
+    """The forest plot's x axis for one outcome: the interaction's scale (log ratio for the ratio
+    models, the RMST difference in the outcome's time unit, else β)."""
+    if models == {"rmst"}:
+        unit = next((o.time_unit for o in results.plan.outcomes if o.name == outcome), None)
+        return "Difference in RMST differences" + (f" ({unit})" if unit else "")
+    names = {"logistic": "log odds ratio", "ordinal": "log cumulative odds ratio", "poisson": "log rate ratio",
+             "negative_binomial": "log rate ratio", "cox": "log hazard ratio"}
+    found = {names[m] for m in models if m in names}
+    if len(found) == 1 and models <= set(names):
+        return f"Interaction, {found.pop()}"
+    return "Interaction β"
 
 
 def close(figures) -> None:

@@ -18,6 +18,7 @@ from .comparisons import flattened
 from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
+from .model_names import rmst_when
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
@@ -123,6 +124,8 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "has_count": bool({"poisson", "negative_binomial"} & set(results.table["model"])),
         "has_ordinal": "ordinal" in set(results.table["model"]),
         "has_cox": "cox" in set(results.table["model"]),
+        "has_rmst": "rmst" in set(results.table["model"]),
+        "rmst_units": ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes if o.type == "time_to_event"})),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(results),
@@ -165,7 +168,10 @@ def _plan_summary(results) -> list[tuple[str, str]]:
         ("Moderators", _moderator_count(plan)),
         ("Models", ", ".join(tables.MODEL_NAMES.get(m, m) for m in tables.model_order(results))),
         ("Covariates", ", ".join(tables.covariate_texts(results)) or "none"),
-        ("Baseline adjustment", "yes" if a.adjust_for_baseline else "no"),
+        ("Baseline adjustment", ("yes" if a.adjust_for_baseline else "no")
+         # time-to-event outcomes have no baseline value; say so rather than a bare 'yes' (colon, veteran, pbc)
+         if any(o.baseline is not None for o in results.trial.outcomes.values()) or not a.adjust_for_baseline
+         else "yes, but no outcome has a baseline value"),
         ("Confidence level", level_text(a.ci_level)),
         ("Tiers", f"evidence P < {threshold_text(a.evidence_threshold)}; hypothesis-generating P < "
                   f"{threshold_text(a.exploratory_threshold)}"),
@@ -198,7 +204,9 @@ def _flow_models(results) -> list[dict]:
         lo, hi = min(g["n"]), max(g["n"])
         reasons = "; ".join(f"{r}: {a if a == b else f'{a}-{b}'}" for r, (a, b) in g["reasons"].items())
         out.append({"model": tables.MODEL_NAMES.get(model, model), "outcome": olab.get(outcome, outcome),
-                    "timepoint": tp if tp == "all follow-ups" else tables.timepoint_text(tp, results.plan.data.time_unit),
+                    "timepoint": ("over follow-up" if model == "cox" else tp) if tp == "all follow-ups"
+                    else rmst_when(results.plan, outcome, tp) if model == "rmst"
+                    else tables.timepoint_text(tp, results.plan.data.time_unit),
                     "n": str(lo) if lo == hi else f"{lo}-{hi}", "excluded": reasons or "none"})
     return out
 
@@ -237,6 +245,10 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = [mlab.get(v, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
             out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
+        elif c == "horizon" and "outcome" in df.columns:
+            # a time, with the outcome's unit: '180 days' (was '180.00')
+            out[c] = ["" if tables.missing(v) else rmst_when(results.plan, o, f"{float(v):g}").removeprefix("horizon ")
+                      for v, o in zip(s, df["outcome"])]
         elif pd.api.types.is_float_dtype(s.dtype):
             out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else number(v) for v in s]
         else:

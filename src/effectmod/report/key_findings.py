@@ -5,8 +5,9 @@ A pure function of the Results (``key_findings``); the HTML report and tables.do
 """
 from __future__ import annotations
 
-from ..inference.credibility import GREATER, observed_direction
+from ..inference.credibility import GREATER, observed_direction, row_better
 from .labels import label_of, outcome_labels
+from .model_names import rmst_when
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
 from .tables import RATIO_MODELS, effect_name, main_model_rows, missing, timepoint_text
 
@@ -26,11 +27,13 @@ def _effect(estimate, low, high, model: str, ci_level: float) -> str:
     return f"{number(estimate)} [{level_text(ci_level)} CI, {interval(low, high)}]"
 
 
-def _where(results, outcome: str, timepoint) -> str:
+def _where(results, outcome: str, timepoint, model: str = "") -> str:
     label = outcome_labels(results.plan).get(outcome, outcome)
     label = label[:1].lower() + label[1:] if not label[:2].isupper() else label
     if timepoint == "":      # a time-to-event outcome's Cox model: the whole follow-up
         return f"{label} over follow-up"
+    if model == "rmst":      # the horizon, in the outcome's time unit (outcomes[].time_unit)
+        return f"{label} at the {rmst_when(results.plan, outcome, timepoint)}"
     return f"{label} at {timepoint_text(timepoint, results.plan.data.time_unit)}"
 
 
@@ -47,7 +50,7 @@ def average_lines(results) -> list[str]:
     for r in ate.itertuples():
         what = effect_name(r.model)
         if missing(r.estimate):
-            out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint)}: not estimable"
+            out.append(f"Average treatment effect on {_where(results, r.outcome, r.timepoint, getattr(r, 'model', ''))}: not estimable"
                        + (f" ({r.note})" if r.note else "") + ".")
             continue
         rd_name = RD_NAMES.get(r.model, "standardised risk difference")
@@ -55,7 +58,7 @@ def average_lines(results) -> list[str]:
               f"; {rd_name} {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
         # multi-arm: which comparison the line is about
         cmp = f"{r.comparison}: " if getattr(r, "comparison", "") else ""
-        out.append(f"{cmp}Average treatment effect on {_where(results, r.outcome, r.timepoint)}: {what} "
+        out.append(f"{cmp}Average treatment effect on {_where(results, r.outcome, r.timepoint, getattr(r, 'model', ''))}: {what} "
                    f"{_effect(r.estimate, r.ci_low, r.ci_high, r.model, a.ci_level)}; "
                    f"{p_text(r.p_value, a.evidence_threshold)}{rd} (n = {r.n}).")
     return out
@@ -88,7 +91,7 @@ def modifier_lines(results) -> list[str]:
         p = p_text(r.p_value, a.evidence_threshold)
         if a.multiplicity != "none" and not missing(r.p_adjusted):
             p += f", adjusted {p_text(r.p_adjusted, a.evidence_threshold)}"
-        where = _where(results, r.outcome, r.timepoint)
+        where = _where(results, r.outcome, r.timepoint, getattr(r, "model", ""))
         comparison = str(getattr(r, "comparison", "") or "")
         if comparison == "all arms":
             out.append(f"All arms: the treatment × {_short(m)} interaction on {where} differed from 0 for at least one treated arm "
@@ -106,7 +109,7 @@ def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
         return (f"The treatment effect on {where} differed across the levels of {_short(m)} "
                 f"({r.tier}; joint test {p}).")
     tail = f"{r.tier}; interaction {p}."
-    more = "more" if observed_direction(r.estimate, results.plan.better_direction(r.outcome)) == GREATER else "less"
+    more = "more" if observed_direction(r.estimate, row_better(results.plan, r.outcome, r.model)) == GREATER else "less"
     points = _points(results, ce, r, m)
     effects = " vs ".join(f"{_effect(e.effect, e.ci_low, e.ci_high, r.model, a.ci_level)} {at}" for e, at in points)
     what = effect_name(r.model)

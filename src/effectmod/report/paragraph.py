@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..inference.credibility import observed_direction
+from ..inference.credibility import observed_direction, row_better
 from ..records import SEPARATION_KEPT
 from .count_methods import count_ordinal_methods
 from .labels import label_of, moderator_labels, outcome_labels
+from .model_names import rmst_when
 from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
 from .tables import RATIO_MODELS, covariate_texts, interaction_name, main_model_rows, missing, per_text, timepoint_text
 
@@ -32,7 +33,8 @@ def direction_agreement(results) -> dict[str, str]:
         if sub.empty:
             out[m.name] = "not estimable"
             continue
-        agree = [observed_direction(r.estimate, plan.better_direction(r.outcome)) == m.hypothesised_direction for r in sub.itertuples()]
+        agree = [observed_direction(r.estimate, row_better(plan, r.outcome, r.model)) == m.hypothesised_direction
+                 for r in sub.itertuples()]
         ev = [a for a, t in zip(agree, sub["tier"]) if t == "evidence"]
         k, n = sum(agree), len(agree)
         word = "yes" if k == n else "no" if k == 0 else "partly"
@@ -126,7 +128,8 @@ def methods_text(results) -> list[str]:
                      "coefficient; an 'all arms' joint Wald test (F for linear and mixed models, chi-square for logistic, count, ordinal "
                      "and Cox models) tested that every arm × moderator coefficient is 0"
                      + (" (the RMST comparisons have no all-arms test)" if "rmst" in set(results.table["model"]) else "")
-                     + ". Multiple-testing adjustment was applied within each comparison; the all-arms tests were not adjusted.")
+                     + (". Multiple-testing adjustment was applied within each comparison; the all-arms tests were not adjusted."
+                        if a.multiplicity != "none" else "."))
     fits.extend(count_ordinal_methods(models, a.count_model))
     coding = "" if results.trial.multi_arm else f"Treatment was coded 1 for {treated} and 0 for {control}. "
     paras.append(f"{coding}Each pre-specified moderator was tested in its own model "
@@ -233,7 +236,9 @@ def results_paragraph(results) -> list[str]:
     per = {m.name: per_text(m) for m in results.plan.moderators}
 
     def phrase(r) -> str:
-        where = f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, results.plan.data.time_unit)}"
+        when = (f"at the {rmst_when(results.plan, r.outcome, r.timepoint)}" if getattr(r, "model", "") == "rmst"
+                else _when(r.timepoint, results.plan.data.time_unit))
+        where = f"{_lower(olab.get(r.outcome, r.outcome))} {when}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
         return f"{where} ({result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"

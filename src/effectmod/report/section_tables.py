@@ -13,6 +13,7 @@ import re
 import pandas as pd
 
 from .labels import moderator_labels, outcome_labels
+from .model_names import rmst_when
 from .paragraph import DIRECTION_TEXT
 from .sentences import interval, number
 from .tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, missing, odds_ratio_ci, p_short, timepoint_text
@@ -77,7 +78,9 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
     several_models = df["model"].nunique() > 1 if "model" in df.columns else False
 
     def where(r) -> str:
-        text = f"{olab.get(r['outcome'], r['outcome'])}, {timepoint_text(r['timepoint'], unit)}"
+        when = (rmst_when(results.plan, r["outcome"], r["timepoint"]) if r.get("model") == "rmst" else
+                "over follow-up" if r["timepoint"] == "" else timepoint_text(r["timepoint"], unit))
+        text = f"{olab.get(r['outcome'], r['outcome'])}, {when}"
         return text + (f" ({MODEL_NAMES.get(r['model'], r['model'])})" if several_models else "")
 
     def mod(r) -> str:

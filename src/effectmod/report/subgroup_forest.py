@@ -99,7 +99,8 @@ def subgroup_forest_figures(results) -> list[tuple[str, str, Figure]]:
     trial = results.trial
     categorical = [m.name for m in results.plan.moderators
                    if m.name in trial.moderators and trial.moderators[m.name].type != "continuous"]
-    sel = ce[ce["moderator"].isin(categorical) & ce["model"].isin(main) & (ce["scale"] != "risk difference")]
+    # rmst rows are differences in days, not ratios: they have their own subgroup figures (subgroups_*_rmst)
+    sel = ce[ce["moderator"].isin(categorical) & ce["model"].isin(main - {"rmst"}) & (ce["scale"] != "risk difference")]
     out = []
     for outcome, t in dict.fromkeys(zip(sel["outcome"], sel["timepoint"])):
         fig = subgroup_forest(results, outcome, t, sel[(sel["outcome"] == outcome) & (sel["timepoint"] == t)])

@@ -23,6 +23,7 @@ from .model_names import (  # noqa: F401
     effect_name,
     interaction_name,
     ratio_head,
+    rmst_when,
 )
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
 from .text import printable
@@ -194,7 +195,8 @@ def jama_table(results, models: set[str] | None = None, boot: bool = False,
             line.append(None if r is None else _cell(r, a.evidence_threshold, boot))
         cells.append(line)
     rows = [(moderator_label(results.plan, m, mlab), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
-    cols = [(olab.get(o, o), timepoint_text(tp, unit) if unit else tp, model) for o, tp, model in columns]
+    cols = [(olab.get(o, o), rmst_when(results.plan, o, tp) if model == "rmst" else timepoint_text(tp, unit) if unit else tp, model)
+            for o, tp, model in columns]
     return JamaTable(cols, rows, cells, ("bootstrap " if boot else "") + f"{_level(a.ci_level)} CI")
 
 

@@ -182,7 +182,8 @@ def _time_to_event(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
 
     def event_key(c: Column) -> str | None:
         n = c.name.lower()
-        if len(c.levels) != 2:
+        # two values, or three status codes (survival::pbc: 0 censored, 1 transplant, 2 death): event_value drafted
+        if len(c.levels) not in (2, 3):
             return None
         if n in TTE_EVENT_ALONE:
             return ""
@@ -271,7 +272,9 @@ def _single_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> N
     """Outcome-like names (status, outcome, response, ...) as outcomes with one follow-up."""
     for name, c in cols.items():
         # also a rating that is only ever an outcome (modified Rankin, patient global impression of change)
-        rating = bool(set(name_words(name)) & {"rankin", "mrs", "pgic", "pgi"}) and numeric_rating(name, [c]) is not None
+        # (and an endoscopic or similar classification 1-5, as HSAUR3::Lanza's)
+        rating = (bool(set(name_words(name)) & {"rankin", "mrs", "pgic", "pgi", "classification"})
+                  and numeric_rating(name, [c]) is not None)
         if name in used or not (OUTCOME_NAME.search(name) or rating):
             continue
         outcome = outcome_type(name, [c], [f"'{name}' guessed as an outcome from its name; no baseline recognised"])

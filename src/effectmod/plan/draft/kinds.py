@@ -45,7 +45,7 @@ COUNT_MAX = 20
 COUNT_SKEW = 3.0
 # numeric rating scales drafted as ordinal: whole numbers on a short scale from 0 or 1 (0-4, 1-5, mRS 0-6,
 # PGIC/CGI 1-7) with at least 3 and at most ORDINAL_MAX_LEVELS values seen, and a name that says rating
-ORDINAL_NAME = re.compile(r"^(likert\w*|ratings?|rated|severity|rankin|mrs|pgic|pgi\w*|cgi\w*|score)$")
+ORDINAL_NAME = re.compile(r"^(likert\w*|ratings?|rated|severity|rankin|mrs|pgic|pgi\w*|cgi\w*|score|classification)$")
 ORDINAL_MAX_LEVELS = 7
 
 

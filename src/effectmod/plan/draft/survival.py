@@ -33,7 +33,10 @@ def render_survival(o: Outcome, q, name) -> list[str]:
     lines = [f"    time: {name(o.time)}   # CONFIRM: follow-up time (to the event or to censoring)",
              f"    event: {name(o.event_column)}   # CONFIRM: event indicator (values: {', '.join(o.levels)})"]
     if o.event is not None:
-        lines.append(f"    event_value: {q(o.event)}   # CONFIRM: the value that marks an event; any other value is censored")
+        others = [v for v in o.levels if v != o.event]
+        lines.append(f"    event_value: {q(o.event)}   # CONFIRM: the value that marks an event; any other value is censored"
+                     + (f" ({', '.join(others)}: {len(o.levels)} codes, so one may be a competing event, e.g. transplant, "
+                        "analysed here as censored)" if len(o.levels) > 2 else ""))
     lines.append("    # horizon: TODO   # the horizon (in the time column's units) for restricted mean survival time "
                  "(rmst rows) and absolute risks, e.g. 365")
     if o.time_unit:
