@@ -215,3 +215,20 @@ def test_table_1_shows_a_numeric_covariate_as_the_model_uses_it(awards):
     res = em.analyze(REF / "cluster_achievement" / "data.csv", plan)
     kinds = {c: k for c, _, k in table1_spec(res)}
     assert kinds["pair"] == "continuous" and kinds["qrtl"] == "categorical"
+
+
+def test_a_flat_lasso_effect_model_says_why_its_slope_is_missing():
+    """BtheB at 2 months: the lasso shrinks every treatment interaction to 0, so predicted benefit
+    is one number and the calibration-for-benefit slope does not exist; the row and the statement
+    say so instead of leaving an empty row."""
+    plan = yaml.safe_load((REF / "btheb_linear" / "plan.yaml").read_text())
+    plan["outcomes"][0]["followups"] = {"2": "bdi.2m"}
+    plan["predictive"] = {"risk_predictors": ["bdi_pre", "drug", "length"],
+                          "effect_predictors": ["bdi_pre", "drug", "length"], "penalty": "lasso", "bootstrap": 0}
+    res = em.analyze(REF / "btheb_linear" / "data.csv", plan)
+    m = res.sections["benefit_metrics"]
+    slope = m[m["metric"] == "calibration_for_benefit_slope"].iloc[0]
+    assert math.isnan(float(slope["estimate"])) and "same benefit for every participant" in slope["note"]
+    said = res.sections["predictive"]
+    text = said.loc[said["topic"] == "effect model", "statement"].iloc[0]
+    assert "calibration-for-benefit slope not estimable: the effect model predicts the same benefit" in text
