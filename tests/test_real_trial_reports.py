@@ -232,3 +232,24 @@ def test_a_flat_lasso_effect_model_says_why_its_slope_is_missing():
     said = res.sections["predictive"]
     text = said.loc[said["topic"] == "effect model", "statement"].iloc[0]
     assert "calibration-for-benefit slope not estimable: the effect model predicts the same benefit" in text
+
+
+def test_path_risk_group_table_fits_a_1280_px_screen(tmp_path):
+    """The 16-column risk-group table of a binary outcome ran 76 px past its 1200-px box."""
+    from test_browser import CHROMIUM, TABLE_FIT, Browser
+    if CHROMIUM is None:
+        pytest.skip("no chromium")
+    plan = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    plan["moderators"] = plan["moderators"][:1]
+    plan["outcomes"][0]["followups"] = {"5 years": plan["outcomes"][0]["followups"]["end"]}
+    plan["predictive"] = {"risk_predictors": ["age", "nodes", "obstruct", "differ", "extent"], "bootstrap": 0}
+    res = em.analyze(REF / "colon_logistic" / "data.csv", plan)
+    page = tmp_path / "report.html"
+    page.write_text(render_report(res, []), encoding="utf-8")
+    browser = Browser()
+    try:
+        browser.load(page.as_uri(), (1280, 800))
+        found = [f for f in browser.evaluate(TABLE_FIT) if f[0] == "section-risk_groups"]
+    finally:
+        browser.close()
+    assert found and all(f[1] <= f[2] for f in found), found
