@@ -76,7 +76,7 @@ def test_cluster_level_moderator_rows_say_where_the_between_comparison_is(awards
 def test_cluster_counts_and_cr2_df_in_console_and_table_2(awards):
     out = " ".join(_console(awards).split())
     assert "39 clusters ('school_id': 20 in the 1 arm, 19 in the 0 arm)" in out
-    assert "CR2" in out and "Satterthwaite df" in out and "CR0" in out
+    assert "CR2" in out and "Satterthwaite df" in out and "logistic models: CR0" in out
     html = render_report(awards, [])
     legend = html[html.index("NE: not estimable (reason shown)."):][:600]
     assert "39 clusters" in legend and "Satterthwaite df" in legend
@@ -253,3 +253,8 @@ def test_path_risk_group_table_fits_a_1280_px_screen(tmp_path):
     finally:
         browser.close()
     assert found and all(f[1] <= f[2] for f in found), found
+
+
+def test_console_names_a_level_against_its_reference(awards):
+    out = _console(awards)
+    assert "Religious vs Arab" in out and "joint test" in out
