@@ -258,3 +258,12 @@ def test_path_risk_group_table_fits_a_1280_px_screen(tmp_path):
 def test_console_names_a_level_against_its_reference(awards):
     out = _console(awards)
     assert "Religious vs Arab" in out and "joint test" in out
+
+
+def test_sap_of_path_on_a_continuous_outcome_promises_no_relative_effect():
+    from effectmod.report.sap import sap_markdown
+    plan = yaml.safe_load((REF / "btheb_linear" / "plan.yaml").read_text())
+    plan["predictive"] = {"risk_predictors": ["bdi_pre"]}
+    text = sap_markdown(em.load_plan(plan))
+    risk = text.split("Risk modelling")[1].split("\n")[0]
+    assert "absolute treatment effect in each group, and a test" in risk and "relative" not in risk
