@@ -76,7 +76,7 @@ def test_cluster_level_moderator_rows_say_where_the_between_comparison_is(awards
 def test_cluster_counts_and_cr2_df_in_console_and_table_2(awards):
     out = " ".join(_console(awards).split())
     assert "39 clusters ('school_id': 20 in the 1 arm, 19 in the 0 arm)" in out
-    assert "CR2" in out and "Satterthwaite df" in out and "CR0" in out
+    assert "CR2" in out and "Satterthwaite df" in out and "logistic models: CR0" in out
     html = render_report(awards, [])
     legend = html[html.index("NE: not estimable (reason shown)."):][:600]
     assert "39 clusters" in legend and "Satterthwaite df" in legend
@@ -215,3 +215,55 @@ def test_table_1_shows_a_numeric_covariate_as_the_model_uses_it(awards):
     res = em.analyze(REF / "cluster_achievement" / "data.csv", plan)
     kinds = {c: k for c, _, k in table1_spec(res)}
     assert kinds["pair"] == "continuous" and kinds["qrtl"] == "categorical"
+
+
+def test_a_flat_lasso_effect_model_says_why_its_slope_is_missing():
+    """BtheB at 2 months: the lasso shrinks every treatment interaction to 0, so predicted benefit
+    is one number and the calibration-for-benefit slope does not exist; the row and the statement
+    say so instead of leaving an empty row."""
+    plan = yaml.safe_load((REF / "btheb_linear" / "plan.yaml").read_text())
+    plan["outcomes"][0]["followups"] = {"2": "bdi.2m"}
+    plan["predictive"] = {"risk_predictors": ["bdi_pre", "drug", "length"],
+                          "effect_predictors": ["bdi_pre", "drug", "length"], "penalty": "lasso", "bootstrap": 0}
+    res = em.analyze(REF / "btheb_linear" / "data.csv", plan)
+    m = res.sections["benefit_metrics"]
+    slope = m[m["metric"] == "calibration_for_benefit_slope"].iloc[0]
+    assert math.isnan(float(slope["estimate"])) and "same benefit for every participant" in slope["note"]
+    said = res.sections["predictive"]
+    text = said.loc[said["topic"] == "effect model", "statement"].iloc[0]
+    assert "calibration-for-benefit slope not estimable: the effect model predicts the same benefit" in text
+
+
+def test_path_risk_group_table_fits_a_1280_px_screen(tmp_path):
+    """The 16-column risk-group table of a binary outcome ran 76 px past its 1200-px box."""
+    from test_browser import CHROMIUM, TABLE_FIT, Browser
+    if CHROMIUM is None:
+        pytest.skip("no chromium")
+    plan = yaml.safe_load((REF / "colon_logistic" / "plan.yaml").read_text())
+    plan["moderators"] = plan["moderators"][:1]
+    plan["outcomes"][0]["followups"] = {"5 years": plan["outcomes"][0]["followups"]["end"]}
+    plan["predictive"] = {"risk_predictors": ["age", "nodes", "obstruct", "differ", "extent"], "bootstrap": 0}
+    res = em.analyze(REF / "colon_logistic" / "data.csv", plan)
+    page = tmp_path / "report.html"
+    page.write_text(render_report(res, []), encoding="utf-8")
+    browser = Browser()
+    try:
+        browser.load(page.as_uri(), (1280, 800))
+        found = [f for f in browser.evaluate(TABLE_FIT) if f[0] == "section-risk_groups"]
+    finally:
+        browser.close()
+    assert found and all(f[1] <= f[2] for f in found), found
+
+
+def test_console_names_a_level_against_its_reference(awards):
+    out = _console(awards)
+    assert "Religious vs Arab" in out and "joint test" in out
+
+
+def test_sap_of_path_on_a_continuous_outcome_promises_no_relative_effect():
+    from effectmod.report.sap import sap_markdown
+    plan = yaml.safe_load((REF / "btheb_linear" / "plan.yaml").read_text())
+    plan["predictive"] = {"risk_predictors": ["bdi_pre"]}
+    text = sap_markdown(em.load_plan(plan))
+    risk = text.split("Risk modelling")[1].split("\n")[0]
+    assert "absolute treatment effect in each group, and a test" in risk and "relative" not in risk

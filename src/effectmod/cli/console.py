@@ -36,6 +36,8 @@ def summary_tables(results, width: int = 80) -> list:
     a = results.plan.analysis
     t = results.table
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
+    from ..report.tables import reference_levels, term_label
+    refs = reference_levels(results)
     adjusted = a.multiplicity != "none"
     per_col = COLUMN_WIDTH + (7 if adjusted else 0)
     out = []
@@ -74,7 +76,8 @@ def summary_tables(results, width: int = 80) -> list:
                     label = moderator_label(results.plan, mod, mlab)
                     # a multi-arm 'all arms' row is one joint test: its label says so, no sub-row
                     if term and not (term == "joint" and str(mod).endswith("[all arms]")):
-                        label = f"  {term}" if term != "joint" else "  joint test"
+                        # a level against its reference, as Table 2 says it ('Arab vs Secular')
+                        label = "  joint test" if term == "joint" else f"  {term_label({'term': term, 'moderator': mod}, refs)}"
                         if (mod, term) == next(k for k in keys if k[0] == mod):
                             table.add_row(escaped(mlab.get(mod, mod)), *[""] * (len(table.columns) - 1))
                     # cells are rich markup: user text is escaped ('[/]' in a label would be a tag)

@@ -67,6 +67,9 @@ def predictive_sections(trial, plan: Plan, sections: dict) -> dict:
     return out
 
 
+# the slope of observed on predicted benefit needs predictions that vary (benefit.calibration_for_benefit)
+FLAT_BENEFIT = ("the effect model predicts the same benefit for every participant (the penalty shrank every treatment "
+                "interaction to 0), so there is no slope")
 EFFECT_METRICS = ("c_for_benefit", "e_for_benefit", "calibration_for_benefit_slope")
 
 
@@ -152,6 +155,8 @@ def _effect(outcome, t, kind, X, y, treat, pred, level, seed, rng):
         note = ""
         if k == "c_for_benefit" and (not math.isfinite(v.ci_low) or v.ci_low <= 0.5 <= v.ci_high):
             note = NOT_DISCRIMINATING if math.isfinite(v.ci_low) else "no interval (bootstrap: 0); discrimination of benefit not judged"
+        if k == "calibration_for_benefit_slope" and not math.isfinite(v.apparent):
+            note = FLAT_BENEFIT
         if k == "e_for_benefit" and v.ci_low < 0:
             v = replace(v, ci_low=0.0)          # an absolute difference: the interval stops at 0
         out.append(metric_row(outcome, t, "effect", k, v, int(ok.sum()), note))

@@ -27,6 +27,13 @@ def _value(r) -> str:
     return number(r["estimate"]) + ci
 
 
+def _slope_text(r) -> str:
+    """The calibration-for-benefit slope, or why there is none (its row's note)."""
+    text = _value(r)
+    note = r["note"] if r is not None and "note" in r else ""
+    return f"{text}: {note}" if text == "not estimable" and isinstance(note, str) and note else text
+
+
 def statements(out: dict, plan: Plan) -> pd.DataFrame:
     pred = plan.predictive
     assert pred is not None
@@ -87,7 +94,7 @@ def statements(out: dict, plan: Plan) -> pd.DataFrame:
             rows.append((outcome, t, "effect model",
                          f"{where}: the {pred.penalty} effect model's c-for-benefit is {_value(c)}, its E-for-benefit "
                          f"{_value(_metric(m, 'effect', 'e_for_benefit'))} and its calibration-for-benefit slope "
-                         f"{_value(_metric(m, 'effect', 'calibration_for_benefit_slope'))}. {verdict}"))
+                         f"{_slope_text(_metric(m, 'effect', 'calibration_for_benefit_slope'))}. {verdict}"))
     rows += [(o, t, "effect model", text) for o, t, text in effect_not_done(plan)]
     shrunk = out.get("shrunken_subgroups")
     if shrunk is not None:

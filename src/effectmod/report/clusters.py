@@ -81,8 +81,11 @@ def table_note(results) -> str:
     parts = []
     if "linear" in models:
         parts.append("linear models: CR2 cluster-robust SEs, t tests with Satterthwaite df (results.csv column df)")
-    if models & {"logistic", "poisson", "negative_binomial", "ordinal"}:
-        parts.append("logistic, count and ordinal models: CR0 cluster sandwich, z tests")
+    cr0 = [name for name, kinds in (("logistic", {"logistic"}), ("count", {"poisson", "negative_binomial"}),
+                                    ("ordinal", {"ordinal"})) if models & kinds]
+    if cr0:
+        which = cr0[0] if len(cr0) == 1 else ", ".join(cr0[:-1]) + " and " + cr0[-1]
+        parts.append(f"{which} models: CR0 cluster sandwich, z tests")
     if "cox" in models:
         parts.append("Cox models: grouped robust variance, z tests")
     if "mixed" in models:

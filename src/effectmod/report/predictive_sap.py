@@ -20,7 +20,9 @@ def predictive_sap(plan) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
                   else "groups cut at " + ", ".join(f"{c:g}" for c in pred.risk_groups))
         bullets.append("Risk modelling: a prognostic model of each outcome (OLS for continuous, logistic for binary outcomes) "
                        f"on {', '.join(pred.risk_predictors)}, fitted on both arms without treatment; participants split "
-                       f"into {groups} of predicted risk, with the absolute and relative treatment effect in each group, "
+                       f"into {groups} of predicted risk, with the absolute treatment effect in each group"
+                       + (" (and, for binary outcomes, the relative effect)" if any(o.type != "continuous" for o in plan.outcomes)
+                          else "") + ", "
                        "and a test of treatment × predicted risk in the whole sample.")
     families = sorted({o.type for o in plan.outcomes if o.type in ("time_to_event", "count")})
     if pred.risk_predictors and families:
