@@ -193,3 +193,13 @@ def test_a_table_with_two_models_per_follow_up_gets_a_merged_model_row(tmp_path)
     assert spans[1] == [(4, "18 weeks"), (4, "52 weeks")] * 2
     assert spans[2] == [(2, "Linear regression"), (2, "Linear mixed model")] * 4
     assert [t for _, t in spans[3][:2]] == ["β (95% CI)", "P"]
+
+
+def test_table2_note_explains_only_the_scales_the_table_holds(demo_docx):
+    # a linear-only analysis has no odds ratios to explain; each family's note appears with its rows
+    from effectmod.report.docx import _scale_note
+    _, _, doc = demo_docx
+    note = next(p.text for p in doc.paragraphs if p.text.startswith("Main analysis."))
+    assert "β: difference in the treatment effect" in note and "ratio of odds ratios" not in note
+    both = _scale_note({"logistic", "cox"})
+    assert "Ratio of ORs" in both and "Ratio of HRs" in both and "β:" not in both and "RRs" not in both

@@ -69,14 +69,8 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     page_for(doc, landscape=_wide(jt))
     doc.add_heading("Table 2. Treatment × moderator interactions", level=2)
     _jama_table(doc, jt)
-    doc.add_paragraph("Main analysis. β: difference in the treatment effect per unit of the moderator (per k units where "
-                      "the row says so); ratio of ORs: ratio of odds ratios (binary outcomes), with the interaction on "
-                      "the log scale beneath. " + ("Ratio of HRs: ratio of hazard ratios (time-to-event outcomes), likewise. "
-                      if "cox" in set(results.table["model"]) else "")
-                      + ("Difference in RMST differences: the treated-minus-control difference in restricted mean survival "
-                         "time to the horizon in a moderator level minus that in the reference level (per unit of a "
-                         "continuous moderator), in the time column's units. " if "rmst" in set(results.table["model"]) else "")
-                      + f"{marks} NE: not estimable." + _cluster_note(results))
+    doc.add_paragraph("Main analysis. " + _scale_note(set(results.table["model"])) + f"{marks} NE: not estimable."
+                      + _cluster_note(results))
     for e in extra or []:
         page_for(doc, landscape=_wide(e.table))
         doc.add_heading(printable(e.heading), level=2)
@@ -202,3 +196,21 @@ def read_docx_tables(path: Path) -> list[list[list[str]]]:
     """Every table of a .docx as rows of cell texts (used by the round-trip test and by users)."""
     from docx import Document
     return [[[c.text for c in row.cells] for row in t.rows] for t in Document(str(path)).tables]
+
+
+# what each model's interaction is, said only for the models the table holds
+_SCALE_NOTES = (
+    (("linear", "mixed"), "β: difference in the treatment effect per unit of the moderator (per k units where the row says so). "),
+    (("logistic", "ordinal"), "Ratio of ORs: ratio of odds ratios (binary and ordinal outcomes), with the interaction on the "
+                              "log scale beneath. "),
+    (("poisson", "negative_binomial"), "Ratio of RRs: ratio of rate ratios (count outcomes), with the interaction on the "
+                                       "log scale beneath. "),
+    (("cox",), "Ratio of HRs: ratio of hazard ratios (time-to-event outcomes), with the interaction on the log scale beneath. "),
+    (("rmst",), "Difference in RMST differences: the treated-minus-control difference in restricted mean survival time to "
+                "the horizon in a moderator level minus that in the reference level (per unit of a continuous moderator), "
+                "in the time column's units. "),
+)
+
+
+def _scale_note(models: set) -> str:
+    return "".join(text for kinds, text in _SCALE_NOTES if models & set(kinds))
