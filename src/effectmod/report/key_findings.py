@@ -94,7 +94,7 @@ def modifier_lines(results) -> list[str]:
         where = _where(results, r.outcome, r.timepoint, getattr(r, "model", ""))
         comparison = str(getattr(r, "comparison", "") or "")
         if comparison == "all arms":
-            out.append(f"All arms: the treatment × {_short(m)} interaction on {where} differed from 0 for at least one treated arm "
+            out.append(f"All arms: the treatment × {_short(m)} interaction on {where} {_verb(r.tier)} from 0 for at least one treated arm "
                        f"({r.tier}; joint test across arms {p}).")
             continue
         line = _modifier_line(results, ce, r, m, p, where)
@@ -103,10 +103,15 @@ def modifier_lines(results) -> list[str]:
     return out or [NO_CLAIM]
 
 
+def _verb(tier: str) -> str:
+    """A joint test's claim as strong as its tier: evidence 'differed', a hypothesis 'may have differed'."""
+    return "differed" if tier == "evidence" else "may have differed"
+
+
 def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
     a = results.plan.analysis
     if r.term == "joint":
-        return (f"The treatment effect on {where} differed across the levels of {_short(m)} "
+        return (f"The treatment effect on {where} {_verb(r.tier)} across the levels of {_short(m)} "
                 f"({r.tier}; joint test {p}).")
     tail = f"{r.tier}; interaction {p}."
     more = "more" if observed_direction(r.estimate, row_better(results.plan, r.outcome, r.model)) == GREATER else "less"
