@@ -209,3 +209,32 @@ def test_absolute_risk_horizon_is_a_time_with_its_unit(veteran_results):
 
     shown = format_frame(veteran_results.sections["absolute_risk"], veteran_results)
     assert set(shown["horizon"]) == {"180 days"}
+
+
+def test_ordinal_subgroup_forest_summarises_category_values(tmp_path):
+    """HSAUR3::Lanza's subgroup forest gave 'mean (SD) 0.6 (1.0)' for a classification scored 1-5
+    (the codes 0..4); the per-arm mean is now of the category values."""
+    import numpy as np
+    import yaml
+
+    from effectmod.report.sentences import number
+    from effectmod.report.subgroup_forest import subgroup_forest_figures
+
+    rng = np.random.default_rng(3)
+    n = 80
+    frame = pd.DataFrame({"id": range(n), "arm": ["M", "P"] * (n // 2), "study": np.repeat(["I", "II"], n // 2)})
+    frame["grade"] = np.clip(np.where(frame["arm"] == "M", 2, 4) + rng.integers(-2, 3, n), 1, 5)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    plan = {"data": {"id": "id", "treatment": "arm", "treated": "M", "control": "P"},
+            "outcomes": [{"name": "grade", "type": "ordinal", "levels": [1, 2, 3, 4, 5], "followups": {"day7": "grade"}}],
+            "moderators": [{"name": "study", "column": "study", "type": "binary"}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(plan))
+    res = em.analyze(tmp_path / "d.csv", tmp_path / "p.yaml")
+    figs = subgroup_forest_figures(res)
+    try:
+        texts = {t.get_text() for ax in figs[0][2].axes for t in ax.texts}
+    finally:
+        for _, _, f in figs:
+            f.clear()
+    for (study, arm), g in frame.groupby(["study", "arm"]):
+        assert f"{number(g['grade'].mean(), 1)} ({number(g['grade'].std(ddof=1), 1)})" in texts, (study, arm, sorted(texts))
