@@ -238,3 +238,21 @@ def test_ordinal_subgroup_forest_summarises_category_values(tmp_path):
             f.clear()
     for (study, arm), g in frame.groupby(["study", "arm"]):
         assert f"{number(g['grade'].mean(), 1)} ({number(g['grade'].std(ddof=1), 1)})" in texts, (study, arm, sorted(texts))
+
+
+def test_ratio_ticks_thin_out_on_a_wide_axis():
+    """Lanza's subgroup forest labelled 0.005 0.01 0.02 0.05 0.1 0.2 0.5 1 under a narrow axis, the
+    first three running together; at most six labels now, 1 among them."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from effectmod.report.drawing import ratio_ticks
+
+    ax = Figure().add_subplot(1, 1, 1)
+    ax.set_xlim(np.log(0.004), np.log(1.3))
+    ratio_ticks(ax)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["0.005", "0.01", "0.05", "0.1", "0.5", "1"]
+    ax.set_xlim(np.log(0.3), np.log(3))          # a narrow axis keeps its fine ticks
+    ratio_ticks(ax)
+    assert len(ax.get_xticklabels()) >= 3
