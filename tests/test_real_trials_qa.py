@@ -256,3 +256,11 @@ def test_ratio_ticks_thin_out_on_a_wide_axis():
     ax.set_xlim(np.log(0.3), np.log(3))          # a narrow axis keeps its fine ticks
     ratio_ticks(ax)
     assert len(ax.get_xticklabels()) >= 3
+
+
+def test_init_says_how_many_rows_have_no_arm(tmp_path):
+    """survival::pbc: 106 of 418 rows have trt NA (not randomised); the draft did not say so."""
+    data = tmp_path / "pbc.csv"
+    pd.read_csv(REF / "pbc_cox" / "data.csv").to_csv(data, index=False)
+    assert main(["init", str(data), "--out", str(tmp_path / "plan.yaml")]) == 0
+    assert "106 of 418 rows have no arm" in (tmp_path / "plan.yaml").read_text()
