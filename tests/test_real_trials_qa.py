@@ -264,3 +264,23 @@ def test_init_says_how_many_rows_have_no_arm(tmp_path):
     pd.read_csv(REF / "pbc_cox" / "data.csv").to_csv(data, index=False)
     assert main(["init", str(data), "--out", str(tmp_path / "plan.yaml")]) == 0
     assert "106 of 418 rows have no arm" in (tmp_path / "plan.yaml").read_text()
+
+
+def test_rmst_effect_curve_reads_survival_gain_as_benefit(veteran_results):
+    """The RMST curve over a continuous moderator is survival time gained: colon's age curve (gain 27
+    days at 43, -49 at 74) was titled 'Larger benefit at higher Age' and its axis read 'at follow-up
+    1826'. veteran: the karno rmst curve rises (gain larger at higher Karnofsky score)."""
+    from effectmod.report.effect_figures import conditional_effect_figure
+
+    fm = next(f for f in veteran_results.fitted if f.spec.kind == "rmst" and f.spec.moderator == "karno")
+    t = str(fm.spec.timepoint)
+    name, caption, fig = conditional_effect_figure(veteran_results, fm, t, None)
+    try:
+        ax = fig.axes[0]
+        title, ylabel = ax.get_title(loc="left"), ax.get_ylabel()
+    finally:
+        fig.clear()
+    r = veteran_results.table.query("model == 'rmst' and moderator == 'karno'").iloc[0]
+    assert r.estimate > 0                                    # a larger RMST gain at a higher score
+    assert title.startswith("Larger benefit of 2 at higher Karnofsky performance score (assuming the event is bad)"), title
+    assert "RMST difference" in ylabel and "horizon 180 days" in ylabel and "follow-up 180" not in ylabel
