@@ -284,3 +284,18 @@ def test_rmst_effect_curve_reads_survival_gain_as_benefit(veteran_results):
     assert r.estimate > 0                                    # a larger RMST gain at a higher score
     assert title.startswith("Larger benefit of 2 at higher Karnofsky performance score (assuming the event is bad)"), title
     assert "RMST difference" in ylabel and "horizon 180 days" in ylabel and "follow-up 180" not in ylabel
+
+
+def test_rmst_subgroup_figure_names_horizon_and_scale(veteran_results):
+    """subgroups_prior_rmst: 'Death, follow-up 180' and 'Treatment effect (2 − 1)' on an axis of days."""
+    from effectmod.report.effect_figures import subgroup_figure
+
+    fig = subgroup_figure(veteran_results, "prior", {"rmst"})
+    fig = fig[2] if isinstance(fig, tuple) else fig
+    try:
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        xlabel = ax.get_xlabel()
+    finally:
+        fig.clear()
+    assert "Death, horizon 180 days" in labels and xlabel.startswith("RMST difference (2 − 1)"), (labels, xlabel)

@@ -293,7 +293,8 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         p = float((joint if len(joint) else ints)["p_value"].iloc[0])
         ticks.append(y)
         headings.append(len(labels))
-        when = timepoint_text(t, results.plan.data.time_unit) if t != "" else "over follow-up"
+        when = (rmst_when(plan, outcome, t) if model == "rmst" else
+                timepoint_text(t, results.plan.data.time_unit) if t != "" else "over follow-up")
         labels.append(literal(f"{olab.get(outcome, outcome)}, {when}"))
         ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}",
                 transform=blended_transform_factory(ax.transAxes, ax.transData), va="center", fontsize=7.5)
@@ -322,7 +323,8 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         ax.set_xlabel(literal(f"{_ratio_name(sel)} ({treated} vs {control}, log axis) with {level_text(level)} CI"))
     else:
         ratios = ", ".join(sorted(set(sel["scale"]) & set(RATIO_NAMES)))
-        ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{'; ratio models: ' + ratios if logit else ''}) with "
+        what = "RMST difference" if set(sel["model"]) == {"rmst"} else "Treatment effect"
+        ax.set_xlabel(literal(f"{what} ({treated} − {control}{'; ratio models: ' + ratios if logit else ''}) with "
                               f"{level_text(level)} CI"))
     ax.set_title(literal(f"Treatment effect by {label_of(mod)}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)
