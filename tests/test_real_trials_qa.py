@@ -299,3 +299,11 @@ def test_rmst_subgroup_figure_names_horizon_and_scale(veteran_results):
     finally:
         fig.clear()
     assert "Death, horizon 180 days" in labels and xlabel.startswith("RMST difference (2 − 1)"), (labels, xlabel)
+
+
+def test_notebook_rows_name_the_rmst_scale_and_horizon(veteran_results):
+    """Results.summary()/notebook rows gave rmst rows the scale 'β' and follow-up 'follow-up 180'."""
+    from effectmod.report.notebook import rows
+
+    rmst = [r for r in rows(veteran_results) if r["model"] == "Restricted mean survival time"]
+    assert rmst and {(r["scale"], r["follow-up"]) for r in rmst} == {("difference in RMST differences", "horizon 180 days")}
