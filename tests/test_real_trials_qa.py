@@ -209,3 +209,101 @@ def test_absolute_risk_horizon_is_a_time_with_its_unit(veteran_results):
 
     shown = format_frame(veteran_results.sections["absolute_risk"], veteran_results)
     assert set(shown["horizon"]) == {"180 days"}
+
+
+def test_ordinal_subgroup_forest_summarises_category_values(tmp_path):
+    """HSAUR3::Lanza's subgroup forest gave 'mean (SD) 0.6 (1.0)' for a classification scored 1-5
+    (the codes 0..4); the per-arm mean is now of the category values."""
+    import numpy as np
+    import yaml
+
+    from effectmod.report.sentences import number
+    from effectmod.report.subgroup_forest import subgroup_forest_figures
+
+    rng = np.random.default_rng(3)
+    n = 80
+    frame = pd.DataFrame({"id": range(n), "arm": ["M", "P"] * (n // 2), "study": np.repeat(["I", "II"], n // 2)})
+    frame["grade"] = np.clip(np.where(frame["arm"] == "M", 2, 4) + rng.integers(-2, 3, n), 1, 5)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    plan = {"data": {"id": "id", "treatment": "arm", "treated": "M", "control": "P"},
+            "outcomes": [{"name": "grade", "type": "ordinal", "levels": [1, 2, 3, 4, 5], "followups": {"day7": "grade"}}],
+            "moderators": [{"name": "study", "column": "study", "type": "binary"}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(plan))
+    res = em.analyze(tmp_path / "d.csv", tmp_path / "p.yaml")
+    figs = subgroup_forest_figures(res)
+    try:
+        texts = {t.get_text() for ax in figs[0][2].axes for t in ax.texts}
+    finally:
+        for _, _, f in figs:
+            f.clear()
+    for (study, arm), g in frame.groupby(["study", "arm"]):
+        assert f"{number(g['grade'].mean(), 1)} ({number(g['grade'].std(ddof=1), 1)})" in texts, (study, arm, sorted(texts))
+
+
+def test_ratio_ticks_thin_out_on_a_wide_axis():
+    """Lanza's subgroup forest labelled 0.005 0.01 0.02 0.05 0.1 0.2 0.5 1 under a narrow axis, the
+    first three running together; at most six labels now, 1 among them."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from effectmod.report.drawing import ratio_ticks
+
+    ax = Figure().add_subplot(1, 1, 1)
+    ax.set_xlim(np.log(0.004), np.log(1.3))
+    ratio_ticks(ax)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["0.005", "0.01", "0.05", "0.1", "0.5", "1"]
+    ax.set_xlim(np.log(0.3), np.log(3))          # a narrow axis keeps its fine ticks
+    ratio_ticks(ax)
+    assert len(ax.get_xticklabels()) >= 3
+
+
+def test_init_says_how_many_rows_have_no_arm(tmp_path):
+    """survival::pbc: 106 of 418 rows have trt NA (not randomised); the draft did not say so."""
+    data = tmp_path / "pbc.csv"
+    pd.read_csv(REF / "pbc_cox" / "data.csv").to_csv(data, index=False)
+    assert main(["init", str(data), "--out", str(tmp_path / "plan.yaml")]) == 0
+    assert "106 of 418 rows have no arm" in (tmp_path / "plan.yaml").read_text()
+
+
+def test_rmst_effect_curve_reads_survival_gain_as_benefit(veteran_results):
+    """The RMST curve over a continuous moderator is survival time gained: colon's age curve (gain 27
+    days at 43, -49 at 74) was titled 'Larger benefit at higher Age' and its axis read 'at follow-up
+    1826'. veteran: the karno rmst curve rises (gain larger at higher Karnofsky score)."""
+    from effectmod.report.effect_figures import conditional_effect_figure
+
+    fm = next(f for f in veteran_results.fitted if f.spec.kind == "rmst" and f.spec.moderator == "karno")
+    t = str(fm.spec.timepoint)
+    name, caption, fig = conditional_effect_figure(veteran_results, fm, t, None)
+    try:
+        ax = fig.axes[0]
+        title, ylabel = ax.get_title(loc="left"), ax.get_ylabel()
+    finally:
+        fig.clear()
+    r = veteran_results.table.query("model == 'rmst' and moderator == 'karno'").iloc[0]
+    assert r.estimate > 0                                    # a larger RMST gain at a higher score
+    assert title.startswith("Larger benefit of 2 at higher Karnofsky performance score (assuming the event is bad)"), title
+    assert "RMST difference" in ylabel and "horizon 180 days" in ylabel and "follow-up 180" not in ylabel
+
+
+def test_rmst_subgroup_figure_names_horizon_and_scale(veteran_results):
+    """subgroups_prior_rmst: 'Death, follow-up 180' and 'Treatment effect (2 − 1)' on an axis of days."""
+    from effectmod.report.effect_figures import subgroup_figure
+
+    fig = subgroup_figure(veteran_results, "prior", {"rmst"})
+    fig = fig[2] if isinstance(fig, tuple) else fig
+    try:
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        xlabel = ax.get_xlabel()
+    finally:
+        fig.clear()
+    assert "Death, horizon 180 days" in labels and xlabel.startswith("RMST difference (2 − 1)"), (labels, xlabel)
+
+
+def test_notebook_rows_name_the_rmst_scale_and_horizon(veteran_results):
+    """Results.summary()/notebook rows gave rmst rows the scale 'β' and follow-up 'follow-up 180'."""
+    from effectmod.report.notebook import rows
+
+    rmst = [r for r in rows(veteran_results) if r["model"] == "Restricted mean survival time"]
+    assert rmst and {(r["scale"], r["follow-up"]) for r in rmst} == {("difference in RMST differences", "horizon 180 days")}

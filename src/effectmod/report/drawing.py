@@ -104,6 +104,13 @@ def ratio_ticks(ax, axis: str = "x") -> None:
         ticks = cands[(np.log(cands) >= lo_x) & (np.log(cands) <= hi_x)]
         if len(ticks) >= 3:
             break
+    # a wide axis (odds ratios 0.005 to 1 in HSAUR3::Lanza's subgroups): 1-5 steps, then decades only,
+    # so that the labels do not run into one another ('0.0050.010.02')
+    for steps in ((1.0, 5.0), (1.0,)):
+        if len(ticks) <= 6:
+            break
+        mantissa = np.round(ticks / 10.0 ** np.floor(np.log10(ticks) + 1e-9), 6)
+        ticks = ticks[np.isin(mantissa, steps)]
     if axis == "y":
         if len(ticks) < 2:      # a very narrow axis: matplotlib's own ticks, labelled as ratios
             ticks = np.exp([v for v in ax.get_yticks() if lo_x <= v <= hi_x])

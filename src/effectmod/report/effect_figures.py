@@ -21,9 +21,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from ..inference.credibility import row_better
 from ..inference.effects import johnson_neyman_regions, moderator_values
 from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal, ratio_ticks
 from .labels import label_of
+from .model_names import rmst_when
 from .sentences import level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
 
@@ -154,7 +156,9 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     fig = Figure(figsize=(6.2, 3.9))
     ax = fig.add_subplot(1, 1, 1)
     parts = _regions(results, fm, t) if regions is None else regions
-    lower_better = plan.better_direction(out.name) == "lower"
+    # an rmst curve is survival time gained: longer is better when the event is bad (colon: the title
+    # said 'Larger benefit at higher age' for an RMST gain falling from 27 to -49 days)
+    lower_better = row_better(plan, out.name, fm.spec.kind) == "lower"
     # with outcomes[].better unset the direction is an assumption: every "favours"/"benefit" says so
     assumed = plan.better_basis(out.name) == "assumed"
     for a, b, sign in ((r.lower, r.upper, r.sign) for r in parts):
@@ -181,7 +185,10 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     ax.set_xlim(obs.min(), obs.max())
     ax.set_xlabel(literal(mlabel + (f" ({mod.units})" if mod.units else "")))
     when = "over follow-up " if t == "" else f"at {timepoint_text(t, plan.data.time_unit)} "
-    if logit:
+    if fm.spec.kind == "rmst":
+        when = f"to the {rmst_when(plan, out.name, t)} "
+        ax.set_ylabel(literal(f"RMST difference on {olabel}\n{when}({treated} − {control})"), fontsize=8)
+    elif logit:
         # drawn in log ratios, labelled in ratios: a log axis whose line of no effect is the ratio 1
         ratio_ticks(ax, axis="y")
         ax.set_ylabel(literal(f"{RATIO_NAMES[scale]} for {olabel}\n{when}({treated} vs {control}, log axis)"), fontsize=8)
@@ -189,9 +196,12 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
         ax.set_ylabel(literal(f"Treatment effect on {olabel}\n{when}({treated} − {control})"), fontsize=8)
     v10, v90 = np.percentile(obs, [10, 90])
     e10, e90 = (fm.fit.contrast(fm.design.effect_L(np.array([v]), t)).estimate for v in (v10, v90))
-    ax.set_title(literal(_takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
-                                   assumed, ratio=RATIO_NAMES[scale].lower() if logit else None)),
-                 loc="left", fontsize=9.5)
+    title = _takeaway(v10, e10, v90, e90, p, mlabel, plan.analysis.evidence_threshold, treated, lower_better,
+                      assumed, ratio=RATIO_NAMES[scale].lower() if logit else None)
+    if fm.spec.kind == "rmst":      # the assumption behind an RMST gain is about the event, not the time
+        title = re.sub(r" \(assuming (lower|higher) outcome is better\)",
+                       " (assuming the event is bad)" if lower_better is False else " (assuming the event is good)", title)
+    ax.set_title(literal(title), loc="left", fontsize=9.5)
     ax.legend(loc="lower right" if est[-1] > est[0] else "lower left", fontsize=7.5)
     # fixed margins: tight_layout costs a quarter of a second per figure, and the saved file is
     # cropped to its content anyway (savefig.bbox = tight in the report style)
@@ -288,7 +298,8 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         p = float((joint if len(joint) else ints)["p_value"].iloc[0])
         ticks.append(y)
         headings.append(len(labels))
-        when = timepoint_text(t, results.plan.data.time_unit) if t != "" else "over follow-up"
+        when = (rmst_when(plan, outcome, t) if model == "rmst" else
+                timepoint_text(t, results.plan.data.time_unit) if t != "" else "over follow-up")
         labels.append(literal(f"{olab.get(outcome, outcome)}, {when}"))
         ax.text(1.01, y, f"interaction {p_text(p, plan.analysis.evidence_threshold)}",
                 transform=blended_transform_factory(ax.transAxes, ax.transData), va="center", fontsize=7.5)
@@ -317,7 +328,8 @@ def subgroup_figure(results, moderator: str, models: set[str]):
         ax.set_xlabel(literal(f"{_ratio_name(sel)} ({treated} vs {control}, log axis) with {level_text(level)} CI"))
     else:
         ratios = ", ".join(sorted(set(sel["scale"]) & set(RATIO_NAMES)))
-        ax.set_xlabel(literal(f"Treatment effect ({treated} − {control}{'; ratio models: ' + ratios if logit else ''}) with "
+        what = "RMST difference" if set(sel["model"]) == {"rmst"} else "Treatment effect"
+        ax.set_xlabel(literal(f"{what} ({treated} − {control}{'; ratio models: ' + ratios if logit else ''}) with "
                               f"{level_text(level)} CI"))
     ax.set_title(literal(f"Treatment effect by {label_of(mod)}"), loc="left", fontsize=9.5)
     ax.grid(axis="x", color="#dddddd", lw=0.5)

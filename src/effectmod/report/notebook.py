@@ -14,6 +14,7 @@ import pandas as pd
 
 from .comparisons import comparison_results, flattened
 from .labels import moderator_labels, outcome_labels
+from .model_names import rmst_when
 from .sentences import level_text, threshold_text
 from .tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, moderator_label, odds_ratio_ci, p_short, ratio_head, timepoint_text
 from .text import visible
@@ -46,11 +47,13 @@ def rows(results) -> list[dict[str, str]]:
         note = r.get("note", "")
         out.append({
             "outcome": olab.get(r["outcome"], r["outcome"]),
-            "follow-up": timepoint_text(r["timepoint"], plan.data.time_unit),
+            "follow-up": (rmst_when(plan, r["outcome"], r["timepoint"]) if r["model"] == "rmst"
+                          else timepoint_text(r["timepoint"], plan.data.time_unit)),
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
             "term": "joint test" if r["term"] == "joint" else str(r["term"]),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
-            "scale": ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS else "β",
+            "scale": (ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS
+                      else "difference in RMST differences" if r["model"] == "rmst" else "β"),
             "estimate": est,
             "P": p_short(r["p_value"], a.evidence_threshold),
             "P adj": p_short(r["p_adjusted"], a.evidence_threshold) if _adjusted(results) else "",

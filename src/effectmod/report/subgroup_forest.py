@@ -26,7 +26,8 @@ COLUMNS = {"level": 0.01, "n": 0.29, "treated": 0.41, "control": 0.53}
 AXES_LEFT, AXES_WIDTH, EFFECT_X = 0.64, 0.2, 0.855
 
 
-def arm_summary(design, moderator, timepoint: str | None = None, observed: np.ndarray | None = None) -> pd.DataFrame:
+def arm_summary(design, moderator, timepoint: str | None = None, observed: np.ndarray | None = None,
+                values: np.ndarray | None = None) -> pd.DataFrame:
     """Per level of a binary/categorical moderator and arm: n, mean, SD and events of the outcome
     among the participants a fitted model analysed (its design rows; a mixed model's rows at
     ``timepoint``). Columns: level, arm ('treated'/'control'), n, mean, sd, events.
@@ -40,6 +41,8 @@ def arm_summary(design, moderator, timepoint: str | None = None, observed: np.nd
     # a time-to-event design's y is the follow-up time: its events are the event indicator
     source = design.y if getattr(design, "event", None) is None else design.event
     y = np.asarray(source, dtype=float)[keep]
+    if values is not None:        # an ordinal outcome's codes 0..K-1 as its category values
+        y = np.where(np.isnan(y), np.nan, values[np.nan_to_num(y).astype(int)])
     treat = np.asarray(design.X[:, design.index("treat")])[keep] == 1
     rows = np.asarray(design.rows)[keep]
     values = np.asarray(moderator.values, dtype=float)[rows]
@@ -79,6 +82,22 @@ def _arms(results) -> tuple[str, str]:
 
 def _short(text: str, width: int = 16) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _numeric_levels(o) -> bool:
+    try:
+        [float(v) for v in o.levels]
+    except ValueError:
+        return False
+    return True
+
+
+def _ordinal_values(o) -> np.ndarray | None:
+    """An ordinal outcome's category values by code (1..5 for HSAUR3::Lanza's classification, whose
+    codes 0..4 were summarised as 'mean 0.6'); text categories are numbered 1..K. None otherwise."""
+    if o.type != "ordinal" or not o.levels:
+        return None
+    return np.array([float(v) for v in o.levels]) if _numeric_levels(o) else np.arange(1.0, len(o.levels) + 1)
 
 
 def _summary_text(s: pd.Series, binary: bool) -> str:
@@ -148,7 +167,8 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         lines.append(("header", label_of(m), None, None, _interaction_p(results, model, outcome, t, m.name)))
         fm = _fitted(results, outcome, m.name, model, t)
         observed = observed_outcome(trial, outcome, t) if imputed else None
-        summ = arm_summary(fm.design, trial.moderators[m.name], t, observed) if fm is not None else None
+        summ = (arm_summary(fm.design, trial.moderators[m.name], t, observed, _ordinal_values(trial.outcomes[outcome]))
+                if fm is not None else None)
         for lv in dict.fromkeys(sub["moderator_value"].astype(str)):
             r = sub[sub["moderator_value"].astype(str) == lv].iloc[0]
             s = summ[summ["level"] == lv].set_index("arm") if summ is not None else None
@@ -168,7 +188,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     ax = fig.add_axes((AXES_LEFT, bottom, AXES_WIDTH, 1 - bottom - 0.2 / height))
     text = blended_transform_factory(fig.transFigure, ax.transData)
     y_head = n_rows - 1
-    sub_head = "events/n" if binary else "mean (SD)"
+    sub_head = "events/n" if binary else "mean (SD)" if _numeric_levels(trial.outcomes[outcome]) else "mean category (SD)"
     heads = [("level", "Subgroup", ""), ("n", "n", "treated / control"), ("treated", _short(treated), sub_head),
              ("control", _short(control), sub_head)]
     for key, head, under in heads:

@@ -162,6 +162,10 @@ def _guess_arm(cols: dict[str, Column], draft: Draft) -> None:
         draft.treated_arms = [str(draft.treated), *others]
         note += (f"; {len(levels)} arms: each of {', '.join(repr(a) for a in draft.treated_arms)} is compared with "
                  f"'{draft.control}' (the control guessed); list only the arms to analyse")
+    if best.n_missing:
+        # survival::pbc: 106 of 418 rows have no arm (not randomised); they are excluded from every model
+        note += (f"; {best.n_missing} of {len(best.keys)} rows have no arm (e.g. not randomised) and are excluded "
+                 "from the analysis")
     draft.arm_note = note
 
 
