@@ -153,7 +153,9 @@ class Outcome(_Strict):
     better: Optional[Literal["lower", "higher"]] = Field(None, description=(
         "Which direction of the outcome is better for participants, used to read an interaction as more or "
         "less benefit. Default: lower (pain, disability, adverse events), except a responder outcome derived "
-        "as an improvement (e.g. reduction_from_baseline_pct >= 30), where the event is the good result."))
+        "as an improvement (e.g. reduction_from_baseline_pct >= 30), where the event is the good result. "
+        "Time-to-event outcomes: the direction of the event's hazard - lower when the event is harmful (death, "
+        "relapse: longer event-free time is better), higher when the event is the good result (time to recovery)."))
     # time-to-event outcomes (CONTRACT 6.1): one row per participant, a follow-up time and an event indicator
     time: Optional[str] = Field(None, description="Time-to-event only: the follow-up time column (time to the event or to censoring).")
     event_value: Optional[Scalar] = Field(None, description="Time-to-event only: the value of the `event` column that marks an event "
