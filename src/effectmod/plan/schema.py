@@ -5,33 +5,29 @@ Unknown keys are errors: a typo must never silently change an analysis.
 """
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal, Optional, Union
+from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..counts import checked_seed, whole_number  # noqa: F401 (checked_seed: re-exported)
 
-Scalar = Union[bool, int, float, str]
+# the sections in their own modules, re-exported: the rest of effectmod imports them from here
+from .moderator_schema import (  # noqa: F401
+    Covariate,
+    CovariateEntry,
+    Direction,
+    Moderator,
+    covariate_column,
+    covariate_type,
+)
+from .outcome_schema import RULE_OPS, RULE_QUANTITIES, Derivation, Outcome, parse_rule  # noqa: F401
+from .predictive_schema import PREDICTIVE_OUTCOME_TYPES, Predictive  # noqa: F401
+from .schema_base import Scalar, Strict
+
 ModelType = Literal["linear", "mixed"]
-Direction = Literal["greater_benefit_when_higher", "less_benefit_when_higher", "unspecified"]
-
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _check_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            "must start with a letter or underscore and contain only letters, digits, '_', '.' or '-'"
-        )
-    return value
-
-
-class DataSpec(_Strict):
+class DataSpec(Strict):
     """Which columns identify participants, arms and (long data) assessment times."""
 
     id: str = Field(description="Participant identifier column: one row per participant (wide) or per visit (long).")
@@ -88,223 +84,12 @@ class DataSpec(_Strict):
         return len(self.treated_arms) > 1
 
 
-class Derivation(_Strict):
-    """A responder outcome derived from a continuous one (binary outcomes only).
-
-    The derived outcome has the follow-ups of its source; with ``adjust_for_baseline`` its
-    models adjust for the source's *continuous* baseline value (a dichotomised baseline would
-    throw information away and, for "reduction" rules, is not defined), and a moderator that
-    is that baseline enters once.
-    """
-
-    from_: str = Field(alias="from", description="Name of the continuous outcome it is derived from.")
-    rule: str = Field(description=(
-        "'<quantity> <op> <number>' with quantity one of value, change_from_baseline, "
-        "reduction_from_baseline, reduction_from_baseline_pct and op one of >=, >, <=, <; "
-        "e.g. 'reduction_from_baseline_pct >= 30'."))
-
-    @field_validator("rule")
-    @classmethod
-    def _rule_parses(cls, value: str) -> str:
-        parse_rule(value)
-        return value
-
-
-RULE_QUANTITIES = ("reduction_from_baseline_pct", "reduction_from_baseline", "change_from_baseline", "value")
-RULE_OPS = (">=", ">", "<=", "<")
-
-
-def parse_rule(rule: str) -> tuple[str, str, float]:
-    """A responder rule as (quantity, operator, threshold); ValueError saying the grammar if not."""
-    parts = rule.split()
-    try:
-        threshold = float(parts[2]) if len(parts) == 3 else None
-    except ValueError:
-        threshold = None
-    if threshold is None or parts[0] not in RULE_QUANTITIES or parts[1] not in RULE_OPS:
-        raise ValueError(f"'{rule}' is not '<quantity> <op> <number>' with quantity one of "
-                         f"{', '.join(RULE_QUANTITIES)} and op one of {', '.join(RULE_OPS)}")
-    return parts[0], parts[1], threshold
-
-
-class Outcome(_Strict):
-    """One outcome, measured at baseline (optionally) and at one or more follow-ups."""
-
-    name: str = Field(description="Identifier used in results.")
-    label: Optional[str] = Field(None, description="Display label, e.g. 'Pain intensity (NRS 0-10)'.")
-    type: Literal["continuous", "binary", "count", "ordinal", "time_to_event"] = Field("continuous", description=(
-        "continuous | binary | count (whole numbers from 0: Poisson or negative binomial, analysis.count_model) | "
-        "ordinal (ordered categories: proportional odds) | time_to_event (follow-up time and event indicator: Cox, RMST)."))
-    event: Optional[Scalar] = Field(None, description="Binary: the value that counts as the event "
-                                                          "(needed unless the values are 0/1 or true/false). "
-                                                          "Time-to-event: the event indicator column.")
-    range: Optional[tuple[float, float]] = Field(None, description="Values outside [low, high] are a data error.")
-    baseline: Optional[Scalar] = Field(None, description="Wide: the baseline column. Long: the baseline time value.")
-    followups: Optional[dict[str, str]] = Field(None, description="Wide: follow-up label -> column, in time order.")
-    column: Optional[str] = Field(None, description="Long: the column holding the outcome at every visit.")
-    derive: Optional[Derivation] = Field(None, description="Binary only: derive the outcome from a continuous outcome of the plan.")
-    exposure: Optional[str] = Field(None, description=(
-        "Count only, optional: the column of each participant's exposure (time at risk, > 0); log(exposure) enters "
-        "as an offset, so the model is of rates. Missing = incomplete case. Wide data: one column for every follow-up; "
-        "long data: per row."))
-    levels: Optional[list[Scalar]] = Field(None, description=(
-        "Ordinal only: the categories from lowest to highest, as they are written in the data (needed unless the "
-        "categories are numbers, then ordered by value)."))
-    better: Optional[Literal["lower", "higher"]] = Field(None, description=(
-        "Which direction of the outcome is better for participants, used to read an interaction as more or "
-        "less benefit. Default: lower (pain, disability, adverse events), except a responder outcome derived "
-        "as an improvement (e.g. reduction_from_baseline_pct >= 30), where the event is the good result. "
-        "Time-to-event outcomes: the direction of the event's hazard - lower when the event is harmful (death, "
-        "relapse: longer event-free time is better), higher when the event is the good result (time to recovery)."))
-    # time-to-event outcomes (CONTRACT 6.1): one row per participant, a follow-up time and an event indicator
-    time: Optional[str] = Field(None, description="Time-to-event only: the follow-up time column (time to the event or to censoring).")
-    event_value: Optional[Scalar] = Field(None, description="Time-to-event only: the value of the `event` column that marks an event "
-                                                                "(needed unless the values are 0/1 or true/false); any other value is censored.")
-    horizon: Optional[float] = Field(None, gt=0, allow_inf_nan=False,
-                                     description="Time-to-event only: the horizon, in the time column's units, for the restricted mean "
-                                                 "survival time (rmst rows) and the absolute risk per arm.")
-    time_unit: Optional[str] = Field(None, description="Time-to-event only: the unit of the time column (e.g. days), shown in the report.")
-
-    _name = field_validator("name")(_check_name)
-
-    @field_validator("followups", mode="before")
-    @classmethod
-    def _labels_as_text(cls, value: object) -> object:
-        if isinstance(value, dict):
-            # '18', 18, 18.0 and ' 18' are one label: two of them would keep only the last column
-            seen: dict[str, object] = {}
-            for k, col in value.items():
-                same = seen.setdefault(_label_key(k), k)
-                if same is not k:
-                    raise ValueError(f"the labels {same!r} and {k!r} are the same follow-up ({_label_key(k)}), "
-                                     f"given the columns {value[same]!r} and {col!r}; give each follow-up its own label")
-            return {_label_text(k): v for k, v in value.items()}
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        if self.range is not None and not self.range[0] < self.range[1]:
-            raise ValueError(f"range: the lower bound must be below the upper bound, got {list(self.range)}")
-        if self.type == "time_to_event" or any(v is not None for v in (self.time, self.event_value, self.horizon, self.time_unit)):
-            return self._time_to_event()
-        if self.event is not None and self.type != "binary":
-            raise ValueError("event: only binary outcomes have an event value")
-        if self.exposure is not None and self.type != "count":
-            raise ValueError("exposure: only count outcomes have an exposure (set type: count)")
-        if self.levels is not None and self.type != "ordinal":
-            raise ValueError("levels: only ordinal outcomes have declared levels (set type: ordinal)")
-        if self.levels is not None:
-            keys = [_label_key(v) for v in self.levels]
-            if len(keys) < 2 or len(set(keys)) != len(keys):
-                raise ValueError(f"levels: at least two distinct categories, lowest first; got {list(self.levels)}")
-        if self.derive is not None:
-            if self.type != "binary":
-                raise ValueError("derive: only binary outcomes can be derived (set type: binary)")
-            if self.followups or self.column:
-                raise ValueError("derive: a derived outcome takes its follow-ups from the outcome it is derived from; remove followups/column")
-        elif self.followups is None and self.column is None:
-            raise ValueError("needs followups (wide data: label -> column) or column (long data)")
-        if self.followups is not None and self.column is not None:
-            raise ValueError("give followups (wide data) or column (long data), not both")
-        if self.followups is not None and len(self.followups) == 0:
-            raise ValueError("followups: at least one follow-up is needed")
-        return self
-
-    def _time_to_event(self):
-        if self.type != "time_to_event":
-            used = [k for k in ("time", "event_value", "horizon", "time_unit") if getattr(self, k) is not None]
-            raise ValueError(f"{', '.join(used)}: only time_to_event outcomes have these keys (set type: time_to_event)")
-        if self.time is None or self.event is None:
-            raise ValueError("a time_to_event outcome needs time (the follow-up time column) and event (the event indicator column)")
-        if not isinstance(self.event, str):
-            raise ValueError(f"event: the event indicator column's name, got {self.event!r}")
-        for key in ("followups", "column", "baseline", "derive", "range"):
-            if getattr(self, key) is not None:
-                raise ValueError(f"{key}: not used by a time_to_event outcome (one row per participant: time and event)")
-        return self
-
-
-class Moderator(_Strict):
-    """A candidate treatment-effect modifier (pre-specified unless `prespecified: false`)."""
-
-    name: str = Field(description="Identifier used in results.")
-    column: str = Field(description="Data column holding the moderator (measured at baseline).")
-    type: Literal["continuous", "binary", "categorical"] = Field(description="continuous | binary | categorical.")
-    label: Optional[str] = Field(None, description="Display label, e.g. 'Back perception (FreBAQ 0-36)'.")
-    reference: Optional[Scalar] = Field(None, description="Binary/categorical: the reference level (default: the first level in numeric order when "
-                                                          "all levels are numbers, else in code-point order).")
-    hypothesised_direction: Direction = Field("unspecified", description="The pre-specified direction of modification.")
-    rationale: str = Field("", description="Why this moderator was chosen (the pre-specification record).")
-    at: list[float] = Field(default_factory=list, description="Continuous: extra moderator values at which to report the treatment effect.")
-    prior_evidence: Optional[Literal["none", "weak", "moderate", "strong"]] = Field(None, description="Credibility: strength of prior evidence for "
-                                                                                                      "this modifier from other studies.")
-    units: Optional[str] = Field(None, description="Unit of the moderator, shown in figure axes.")
-    prespecified: bool = Field(True, description="false for a moderator chosen after the data were seen: the report and "
-                                                 "`effectmod sap` label its analysis post hoc (CONSORT 2025).")
-    per: Optional[float] = Field(None, gt=0, allow_inf_nan=False,
-                                 description="Continuous only: report the interaction per this many units of the moderator (estimate, "
-                                             "SE and CI multiplied by it; P unchanged; written in results.csv's per column). "
-                                             "Default 1.")
-
-    _name = field_validator("name")(_check_name)
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        if self.type == "continuous" and self.reference is not None:
-            raise ValueError("reference: only binary and categorical moderators have a reference level")
-        if self.type != "continuous" and self.at:
-            raise ValueError("at: only continuous moderators take values to report effects at (levels are reported anyway)")
-        if self.type != "continuous" and self.per is not None:
-            raise ValueError("per: only continuous moderators are reported per k units (a binary or categorical interaction compares levels)")
-        return self
-
-
-class Covariate(_Strict):
-    """A covariate in the mapping form, which states how the column enters every model."""
-
-    column: str = Field(description="Data column adjusted for.")
-    type: Literal["categorical", "continuous", "numeric"] = Field(description=(
-        "categorical: one indicator per level except the reference (numeric codes such as sites 1-5 too); "
-        "continuous (or numeric): the values entered as one term, and text values are an error."))
-    reference: Optional[Scalar] = Field(None, description="Categorical: the reference level (default: the first level in numeric order when all "
-                                                          "levels are numbers, else in code-point order).")
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        if self.type != "categorical" and self.reference is not None:
-            raise ValueError("reference: only categorical covariates have a reference level")
-        return self
-
-
-def _covariate_form(value) -> str:
-    return "Covariate" if isinstance(value, (dict, Covariate)) else "str"
-
-
-# a plain name (entered as it is when numeric, dummy-coded when text) or the mapping form
-CovariateEntry = Annotated[Union[Annotated[str, Tag("str")], Annotated[Covariate, Tag("Covariate")]],
-                           Discriminator(_covariate_form)]
-
-
-def covariate_column(entry) -> str:
-    """The data column of a covariate entry (a plain name or a ``Covariate``)."""
-    return entry if isinstance(entry, str) else entry.column
-
-
-def covariate_type(entry) -> Optional[str]:
-    """'categorical' or 'continuous' as declared in the mapping form; None for a plain name."""
-    if isinstance(entry, str):
-        return None
-    return "categorical" if entry.type == "categorical" else "continuous"
-
-
-# more than this many resamples, imputations or permutations only costs time (their Monte Carlo
-# error is long negligible), and a typo such as 1e9 would run for days or exhaust memory
 COUNT_LIMITS = {"bootstrap": 100_000, "imputations": 1_000, "permutations": 1_000_000}
 # a level nearer 0 or 1 gives intervals that say nothing (a point, or the whole real line)
 CI_LEVEL_RANGE = (0.5, 0.9999)
 
 
-class Analysis(_Strict):
+class Analysis(Strict):
     """How the models are fitted and reported."""
 
     model: ModelType = Field("linear", description="linear: one regression per outcome and follow-up; mixed: one model over all follow-ups.")
@@ -390,71 +175,7 @@ class Analysis(_Strict):
 
 
 # outcome types the predictive (PATH) analyses handle; others are refused with the plan key
-PREDICTIVE_OUTCOME_TYPES = ("continuous", "binary", "time_to_event", "count")
-
-
-class Predictive(_Strict):
-    """Predictive heterogeneity as the PATH Statement describes it (CONTRACT §6.4): risk modelling,
-    effect modelling and shrunken subgroup effects."""
-
-    risk_predictors: list[str] = Field(default_factory=list, description=(
-        "Risk modelling: baseline predictors of the outcome (moderator names or data columns, numeric), fitted on both arms "
-        "without treatment (OLS for continuous, logistic for binary, Cox for time-to-event - risk by the outcome's horizon - and "
-        "Poisson for count outcomes). Empty: no risk modelling."))
-    risk_groups: Union[int, list[float]] = Field(4, description=(
-        "Risk groups: the number of equal-sized groups of predicted risk (quantiles; 2 or more), or a list of increasing "
-        "cut-points on the predicted risk scale (probability for binary outcomes, outcome units for continuous ones, "
-        "probability of the event by the horizon for time-to-event ones, events per unit exposure for count ones)."))
-    effect_predictors: list[str] = Field(default_factory=list, description=(
-        "Effect modelling: predictors whose treatment interactions enter one penalised model together (moderator names or "
-        "numeric data columns). Empty: no effect modelling."))
-    penalty: Literal["ridge", "lasso"] = Field("ridge", description=(
-        "Effect modelling: ridge or lasso penalty on the interactions, its size chosen by cross-validation "
-        "(main effects are scaled so that they are barely penalised)."))
-    shrinkage: bool = Field(True, description=(
-        "Shrunken subgroup effects: each binary or categorical moderator's level effects shrunk towards their common mean "
-        "(normal-normal empirical Bayes, REML between-level variance)."))
-    bootstrap: int = Field(200, ge=0, description=(
-        "Bootstrap resamples for the optimism correction (Harrell) and intervals of the discrimination and calibration "
-        "metrics (0 = apparent values only, no intervals; at most 10,000)."))
-    folds: int = Field(5, ge=2, le=20, description="Effect modelling: folds of the cross-validation that chooses the penalty.")
-    prespecified: bool = Field(False, description=(
-        "true when these analyses were written in the plan before the data were seen; otherwise the report labels them "
-        "exploratory (PATH)."))
-
-    @field_validator("bootstrap", mode="before")
-    @classmethod
-    def _whole(cls, value):
-        return whole_number(value, 10_000)
-
-    @field_validator("risk_groups")
-    @classmethod
-    def _groups(cls, value):
-        if isinstance(value, bool):
-            raise ValueError("give a number of groups (e.g. 4) or a list of cut-points")
-        if isinstance(value, int) and value < 2:
-            raise ValueError(f"at least 2 groups are needed, got {value}")
-        if isinstance(value, list):
-            if not value or any(not b > a for a, b in zip(value, value[1:])):
-                raise ValueError(f"cut-points must be a non-empty list of increasing numbers, got {value}")
-        return value
-
-    @model_validator(mode="after")
-    def _something(self):
-        if not self.risk_predictors and not self.effect_predictors and not self.shrinkage:
-            raise ValueError("nothing to do: give risk_predictors, effect_predictors or shrinkage: true")
-        for key in ("risk_predictors", "effect_predictors"):
-            names = getattr(self, key)
-            if len(set(names)) != len(names):
-                raise ValueError(f"{key}: a predictor is listed twice")
-        return self
-
-    def names(self) -> list[str]:
-        """Every predictor name, in plan order, each once."""
-        return list(dict.fromkeys(self.risk_predictors + self.effect_predictors))
-
-
-class Plan(_Strict):
+class Plan(Strict):
     """A validated analysis plan (CONTRACT §2): data columns, outcomes, moderators, covariates and
     analysis options. Build it with ``em.load_plan(path)`` or ``Plan.model_validate(mapping)``; it
     is frozen, and unknown keys are errors. Every key is listed in docs/plan-reference.md."""
@@ -632,22 +353,3 @@ def _duplicates(section: str, values: list[str], key: str) -> list[str]:
         else:
             first[v] = i
     return out
-
-
-def _label_key(value) -> str:
-    """A follow-up label compared as a time: spaces stripped, numbers normalised (18.0 -> 18)."""
-    text = _label_text(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return _label_text(number) if number == number and abs(number) != float("inf") else text
-
-
-def _label_text(value) -> str:
-    """Follow-up labels as text, integers without a decimal point (CONTRACT §2)."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
