@@ -121,7 +121,9 @@ def test_streamed_average_effects_and_flow(streamed):
     assert json.loads((tmp / "out" / "manifest.json").read_text())["streamed"] is True
     flow = json.loads((tmp / "out" / "stream.json").read_text())
     assert flow["rows_in_file"] == N and flow["files"] == 3
-    assert flow["participants_in_arms"] == N - 5
+    assert flow["participants_in_arms"] == N - 5 and flow["treatment_missing_or_other_arm"] == 5
+    arms = frame["arm"].value_counts()
+    assert flow["arms"] == {"treated": int(arms["active"]), "control": int(arms["usual"])}
 
 
 def test_moments_merge_in_any_order_equals_one_block():

@@ -151,6 +151,7 @@ class SurveyPart:
     rows: int = 0
     no_id: int = 0
     arm_keys: set = field(default_factory=set)
+    arm_rows: dict = field(default_factory=dict)      # arm key -> rows with an id
     mod_keys: dict = field(default_factory=dict)      # binary/categorical moderator -> keys seen
     lo: dict = field(default_factory=dict)            # continuous moderator -> smallest value in the arms
     hi: dict = field(default_factory=dict)
@@ -160,6 +161,8 @@ class SurveyPart:
         self.rows += other.rows
         self.no_id += other.no_id
         self.arm_keys |= other.arm_keys
+        for k, v in other.arm_rows.items():
+            self.arm_rows[k] = self.arm_rows.get(k, 0) + v
         for k, v in other.mod_keys.items():
             self.mod_keys.setdefault(k, set()).update(v)
         for k, v in other.lo.items():
@@ -193,6 +196,8 @@ def survey_part(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> SurveyPart
         part.arm_keys.update(k for k in pd.unique(treat_keys) if k is not None)
         no_id = np.array([k is None for k in id_keys], dtype=bool)
         part.no_id += int(no_id.sum())
+        for k, v in pd.Series(treat_keys[~no_id], dtype=object).value_counts().items():
+            part.arm_rows[k] = part.arm_rows.get(k, 0) + int(v)
         for m in plan.moderators:
             if m.type != "continuous":
                 part.mod_keys[m.name].update(k for k in pd.unique(_moderator_keys(frame, m)) if k is not None)
@@ -242,6 +247,8 @@ def finish_survey(part: SurveyPart, plan: Plan) -> Survey:
     problems = Problems()
     s = Survey(rows=part.rows, no_id=part.no_id)
     treated, control = find_arms(np.array(sorted(part.arm_keys), dtype=object), plan, problems)
+    s.arms = {"treated": part.arm_rows.get(treated, 0), "control": part.arm_rows.get(control, 0)}
+    s.other_arm = sum(v for k, v in part.arm_rows.items() if k not in (treated, control))
     for i, m in enumerate(plan.moderators):
         if m.type == "continuous":
             lo, hi = part.lo.get(m.name, np.inf), part.hi.get(m.name, -np.inf)

@@ -104,6 +104,7 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
     table = _per_units(table, plan, {})
     table["note"] = [render_notes(n) for n in table["note"]]
     flow = {"rows_in_file": s.rows, "participant_id_missing": s.no_id, "participants_in_arms": participants,
+            "arms": s.arms, "treatment_missing_or_other_arm": s.rows - s.no_id - participants,
             "arm_values": {"treated": s.treated_key, "control": s.control_key},
             "files": len(dataset.files), "batch_rows": batch_rows, "seconds": round(time.time() - started, 3),
             "models": [{"outcome": ms.outcome, "moderator": ms.moderator or "", "timepoint": ms.timepoint,

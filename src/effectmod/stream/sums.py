@@ -18,8 +18,8 @@ import numpy as np
 
 @dataclass
 class Moments:
-    """n, means and centred cross-products of the columns ``[X, y]`` (y last), with each column's
-    range (a column whose minimum equals its maximum is constant: the intercept)."""
+    """n, means and centred cross-products of the columns ``[X, y]`` (y last), and which columns are
+    constant (``low == high``, their value; otherwise -inf and inf): the intercept."""
     k: int
     n: int = 0
     mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -41,7 +41,11 @@ class Moments:
             return
         mean = Z.mean(axis=0)
         D = Z - mean
-        self.merge(Moments(self.k, m, mean, D.T @ D, Z.min(axis=0), Z.max(axis=0)))
+        # a column's range only says whether it is constant: its value if so, else (-inf, inf)
+        same = (Z == Z[0]).all(axis=0)
+        low = np.where(same, Z[0], -np.inf)
+        high = np.where(same, Z[0], np.inf)
+        self.merge(Moments(self.k, m, mean, D.T @ D, low, high))
 
     def merge(self, other: Moments) -> None:
         if other.n == 0:
