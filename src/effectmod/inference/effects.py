@@ -332,7 +332,12 @@ def add_standardised(table: pd.DataFrame, fitted, trial) -> pd.DataFrame:
     participants; empty for binary and categorical moderators (their interaction already
     compares two levels).
     """
-    sds = moderator_sds(fitted, trial)
+    return with_per_sd(table, moderator_sds(fitted, trial))
+
+
+def with_per_sd(table: pd.DataFrame, sds: dict[tuple, float]) -> pd.DataFrame:
+    """The table with the per-SD columns last, from each (model, outcome, timepoint, moderator)'s
+    SD (missing: empty); shared by the in-memory and the streamed analyses."""
     out = table.copy()
     keys = zip(out["model"], out["outcome"], out["timepoint"], out["moderator"])
     sd = np.array([sds.get(k, math.nan) for k in keys], dtype=float)

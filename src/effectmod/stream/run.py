@@ -115,7 +115,7 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
 def _per_sd(table: pd.DataFrame, sums: list[ModelSums], plan: Plan) -> pd.DataFrame:
     """``inference.effects.add_standardised`` from the sums: the SD (n - 1) of a continuous moderator
     over its model's analysed participants is that of its design column (a shift does not change it)."""
-    from ..inference.effects import PER_SD_COLUMNS
+    from ..inference.effects import with_per_sd
     continuous = {m.name for m in plan.moderators if m.type == "continuous"}
     sds = {}
     for ms in sums:
@@ -123,13 +123,7 @@ def _per_sd(table: pd.DataFrame, sums: list[ModelSums], plan: Plan) -> pd.DataFr
             j, n = ms.names.index("mod"), ms.moments.n
             sds[("linear", ms.outcome, ms.timepoint, ms.moderator)] = (
                 math.sqrt(ms.moments.comoment[j, j] / (n - 1)) if n > 1 else math.nan)
-    out = table.copy()
-    keys = zip(out["model"], out["outcome"], out["timepoint"], out["moderator"])
-    sd = np.array([sds.get(k, math.nan) for k in keys], dtype=float)
-    out["moderator_sd"] = sd
-    for src, dst in (("estimate", "estimate_per_sd"), ("ci_low", "ci_low_per_sd"), ("ci_high", "ci_high_per_sd")):
-        out[dst] = out[src].astype(float).to_numpy() * sd
-    return out[[c for c in out.columns if c not in PER_SD_COLUMNS] + list(PER_SD_COLUMNS)]
+    return with_per_sd(table, sds)
 
 
 def write_stream(result: dict, out: Path, force: bool = False, inputs=()) -> Path:
