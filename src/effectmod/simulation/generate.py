@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, special, stats
 
+from .quantile import table, to_margin
 from .scenarios import Measure, Scenario
 
 # The estimand is the population value of the analysis model's interaction; one trial this big
@@ -88,9 +89,12 @@ def latent_correlation(scenario: Scenario) -> np.ndarray:
 
 def _to_margin(z: np.ndarray, measure: Measure) -> np.ndarray:
     # Quantile transform of a standard normal onto the measure's discrete margin.
-    support, probs = margin(measure)
-    idx = np.searchsorted(np.cumsum(probs)[:-1], special.ndtr(z), side="right")
-    return support[idx]
+    return to_margin(z, _lookup(measure))
+
+
+@lru_cache(maxsize=None)
+def _lookup(measure: Measure) -> tuple:
+    return table(*margin(measure))
 
 
 def _draw_baseline(scenario: Scenario, shape: tuple[int, ...],
