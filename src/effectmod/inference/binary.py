@@ -69,6 +69,13 @@ def absolute_scale(table: pd.DataFrame, fitted: list, trial, plan, wanted, rows_
             if row["quantity"] == "rd_interaction":
                 values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"], comparison)] = (
                     row["estimate"], row["std_error"], row["ci_low"], row["ci_high"], row["p_value"])
+    return fill_rd_columns(table, values), pd.DataFrame(section, columns=list(SECTION_COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))
+
+
+def fill_rd_columns(table: pd.DataFrame, values: dict[tuple, tuple]) -> pd.DataFrame:
+    """The table with the ``rd_*`` columns set on the rows keyed in ``values`` ((outcome, timepoint,
+    moderator, model, term, comparison) -> the five numbers); other rows keep theirs, and the
+    columns are created empty when missing."""
     out = table.copy()
     for col in RD_COLUMNS:
         if col not in out:
@@ -81,7 +88,7 @@ def absolute_scale(table: pd.DataFrame, fitted: list, trial, plan, wanted, rows_
             if k in values:
                 column[i] = values[k][j]
         out[col] = column
-    return out, pd.DataFrame(section, columns=list(SECTION_COLUMNS) + (["comparison"] if is_multi_arm(fitted) else []))
+    return out
 
 
 def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) -> list[dict]:

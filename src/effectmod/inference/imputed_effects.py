@@ -21,11 +21,11 @@ import pandas as pd
 from scipy import stats
 
 from .additive import _set
-from .binary import RD_COLUMNS, SECTION_COLUMNS
+from .binary import SECTION_COLUMNS, fill_rd_columns
 from .count_effects import COUNT_KINDS, model_rate_rows
 from .imputed_fits import PooledImputedFit
 from .ordinal_effects import COLUMNS as PROBABILITY_COLUMNS
-from .ordinal_effects import PERCENTILES, _with_se
+from .ordinal_effects import _with_se, design_points
 from .pooling import barnard_rubin_df
 
 
@@ -84,18 +84,11 @@ def pooled_rate_scale(table: pd.DataFrame, section: pd.DataFrame, fitted: list, 
                 row.update(ci_low=row["estimate"] * math.exp(-half), ci_high=row["estimate"] * math.exp(half), p_value=math.nan)
             rows.append(row)
             if row["quantity"] == "rd_interaction":
-                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"])] = tuple(
+                values[(row["outcome"], row["timepoint"], row["moderator"], row["model"], row["term"], "")] = tuple(
                     row[c] for c in ("estimate", "std_error", "ci_low", "ci_high", "p_value"))
     if not rows:
         return table, section
-    out = table.copy()
-    keys = list(zip(out["outcome"], out["timepoint"], out["moderator"], out["model"], out["term"].fillna("")))
-    for j, col in enumerate(RD_COLUMNS):
-        column = out[col].to_numpy(dtype=float).copy() if col in out else np.full(len(out), math.nan)
-        for i, key in enumerate(keys):
-            if key in values:
-                column[i] = values[key][j]
-        out[col] = column
+    out = fill_rd_columns(table, values)
     added = pd.DataFrame(rows, columns=list(SECTION_COLUMNS))
     return out, (added if section.empty else pd.concat([section, added], ignore_index=True))
 
@@ -113,16 +106,7 @@ def pooled_category_probabilities(section: pd.DataFrame, fitted: list, trial, pl
         names = [o.levels[c] if c < len(o.levels) else str(c) for c in sets[0][1].categories]
         per: list[list[tuple]] = []                 # per dataset: (level, value, arm, probabilities, SEs)
         for d, f in sets:
-            t_col = d.index("treat")
-            m_cols = [d.index(nm) for nm in d.mod_names]
-            i_cols = [d.index(f"treat:{nm}") for nm in d.mod_names]
-            centre = d.mod_centre[0] if d.mod_centre else 0.0
-            if mod.type == "continuous":
-                raw = d.X[:, m_cols[0]] + centre
-                points = [(f"P{q}", float(np.percentile(raw, q)), [float(np.percentile(raw, q)) - centre]) for q in PERCENTILES]
-            else:
-                points = [(lv, math.nan, [1.0 if k == j - 1 else 0.0 for k in range(len(m_cols))])
-                          for j, lv in enumerate(mod.levels)]
+            t_col, m_cols, i_cols, points = design_points(d, mod)
             per.append([(lv, value, arm, *_with_se(f, _set(d.X, t_col, t, m_cols, i_cols, values)))
                         for lv, value, values in points for t, arm in ((1.0, "treated"), (0.0, "control"))])
         for k, (lv, _, arm, _, _) in enumerate(per[0]):

@@ -56,6 +56,22 @@ def _with_se(fit, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return est, se
 
 
+def design_points(d, m) -> tuple[int, list[int], list[int], list[tuple]]:
+    """The treatment, moderator and interaction columns of a two-arm design, and the moderator values
+    at which probabilities are standardised: (label, raw value, design values) at the percentiles of a
+    continuous moderator, at each level of a binary or categorical one."""
+    t_col = d.index("treat")
+    m_cols = [d.index(nm) for nm in d.mod_names]
+    i_cols = [d.index(f"treat:{nm}") for nm in d.mod_names]
+    centre = d.mod_centre[0] if d.mod_centre else 0.0
+    if m.type == "continuous":
+        raw = d.X[:, m_cols[0]] + centre
+        points = [(f"P{q}", float(np.percentile(raw, q)), [float(np.percentile(raw, q)) - centre]) for q in PERCENTILES]
+    else:
+        points = [(lv, math.nan, [1.0 if k == j - 1 else 0.0 for k in range(len(m_cols))]) for j, lv in enumerate(m.levels)]
+    return t_col, m_cols, i_cols, points
+
+
 def category_probabilities(fitted: list, trial, plan) -> pd.DataFrame:
     rows = []
     z = stats.norm.ppf(1.0 - (1.0 - plan.analysis.ci_level) / 2.0)
@@ -67,15 +83,7 @@ def category_probabilities(fitted: list, trial, plan) -> pd.DataFrame:
         d, fit, spec = model.design, model.fit, model.spec
         m = trial.moderators[spec.moderator]
         o = trial.outcomes[spec.outcome]
-        t_col = d.index("treat")
-        m_cols = [d.index(nm) for nm in d.mod_names]
-        i_cols = [d.index(f"treat:{nm}") for nm in d.mod_names]
-        centre = d.mod_centre[0] if d.mod_centre else 0.0
-        if m.type == "continuous":
-            raw = d.X[:, m_cols[0]] + centre
-            points = [(f"P{q}", float(np.percentile(raw, q)), [float(np.percentile(raw, q)) - centre]) for q in PERCENTILES]
-        else:
-            points = [(lv, math.nan, [1.0 if k == j - 1 else 0.0 for k in range(len(m_cols))]) for j, lv in enumerate(m.levels)]
+        t_col, m_cols, i_cols, points = design_points(d, m)
         names = [o.levels[c] if c < len(o.levels) else str(c) for c in fit.categories]
         for level, value, values in points:
             for t, arm in ((1.0, "treated"), (0.0, "control")):
