@@ -269,3 +269,20 @@ def write_csv(df, path: str | Path, full_precision: bool = True) -> None:
             out[col] = [spreadsheet_text(_one_newline(utf8(v) if isinstance(v, str) else v)) for v in out[col]]
     out.columns = [spreadsheet_text(_one_newline(utf8(str(c)))) for c in out.columns]
     out.to_csv(path, index=False)
+
+
+def write_power_folder(out: Path, force: bool, tables: dict, manifest: dict, inputs=(), extra: dict | None = None) -> None:
+    """A power command's output folder, written whole or not at all: each table as CSV (display
+    precision), the ``extra`` files' bytes, and manifest.json; an OSError becomes the usual message."""
+    import json
+
+    def fill(folder: Path) -> None:
+        for name, table in tables.items():
+            write_csv(table, folder / name, full_precision=False)
+        for name, data in (extra or {}).items():
+            (folder / name).write_bytes(data)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    try:
+        write_folder(out, force, fill, inputs=inputs)
+    except OSError as exc:
+        raise output_problem(out, exc, "the power results") from None

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -285,7 +284,7 @@ def run_power(args) -> int:
     if getattr(args, "scenario", None) == "survival" and not args.pilot:
         from .survival_power import run_survival_power
         return run_survival_power(args, _floats, check_power_arguments, power_manifest)
-    from ..writing import check_output_folder, write_csv, write_folder
+    from ..writing import check_output_folder, write_power_folder
     started = time.time()
     out = Path(args.out)
     inputs = (args.pilot, args.plan)
@@ -295,7 +294,6 @@ def run_power(args) -> int:
     from rich.console import Console
 
     from ..power import simulate_power, target_table
-    from ..writing import output_problem
     from .console import escaped
     target = _target(args)
     source = _source(args)
@@ -329,19 +327,9 @@ def run_power(args) -> int:
 
     targets = target_table(table, target) if target is not None else None
 
-    def fill(folder: Path) -> None:
-        write_csv(table, folder / "power.csv", full_precision=False)
-        if targets is not None:
-            write_csv(targets, folder / "target.csv", full_precision=False)
-        svg, png = power_figure(table)
-        (folder / "power.svg").write_bytes(svg)
-        (folder / "power.png").write_bytes(png)
-        (folder / "manifest.json").write_text(json.dumps(power_manifest(args, started), indent=2) + "\n",
-                                              encoding="utf-8")
-    try:
-        write_folder(out, args.force, fill, inputs=inputs)
-    except OSError as exc:
-        raise output_problem(out, exc, "the power results") from None
+    svg, png = power_figure(table)
+    write_power_folder(out, args.force, {"power.csv": table, **({"target.csv": targets} if targets is not None else {})},
+                       power_manifest(args, started), inputs=inputs, extra={"power.svg": svg, "power.png": png})
     print_power(console, table)
     if targets is not None:
         print_target(console, targets, table)

@@ -2,7 +2,6 @@
 cluster-randomised trial (``power.clusters``), printed and written to power.csv."""
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ def run_cluster_power(args) -> int:
     from rich.console import Console
 
     from ..counts import checked_seed
-    from ..writing import check_output_folder, output_problem, write_csv, write_folder
+    from ..writing import check_output_folder, write_power_folder
     started = time.time()
     problems = []
     for flag, value in (("--scenario", args.scenario != "resolve"), ("--pilot", args.pilot), ("--scale", args.scale),
@@ -82,13 +81,7 @@ def run_cluster_power(args) -> int:
     table = cluster_power(clusters, sizes, interactions, icc=args.icc, moderator_icc=args.moderator_icc,
                           replicates=args.replicates, alpha=args.alpha, seed=args.seed)
 
-    def fill(folder: Path) -> None:
-        write_csv(table, folder / "power.csv", full_precision=False)
-        (folder / "manifest.json").write_text(json.dumps(_manifest(args, started), indent=2) + "\n", encoding="utf-8")
-    try:
-        write_folder(out, args.force, fill, inputs=())
-    except OSError as exc:
-        raise output_problem(out, exc, "the power results") from None
+    write_power_folder(out, args.force, {"power.csv": table}, _manifest(args, started))
     console = Console(quiet=args.quiet, highlight=False)
     console.print(f"Power of the treatment x moderator test in a cluster-randomised trial (CR2, Satterthwaite df; "
                   f"outcome ICC {args.icc:g}, moderator ICC {args.moderator_icc:g}, alpha {args.alpha:g}; interaction per SD "

@@ -5,7 +5,6 @@ exponential event times, accrual, administrative censoring, dropout), over --n a
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -58,7 +57,7 @@ def run_survival_power(args, floats, check_arguments, manifest_of) -> int:
     from rich.console import Console
 
     from ..power.survival import survival_power
-    from ..writing import check_output_folder, output_problem, write_csv, write_folder
+    from ..writing import check_output_folder, write_power_folder
     started = time.time()
     out = Path(args.out)
     check_arguments(args)
@@ -85,15 +84,8 @@ def run_survival_power(args, floats, check_arguments, manifest_of) -> int:
                          "mean_estimate": res["mean_estimate"], "mean_events": res["mean_events"]})
     table = pd.DataFrame(rows)
 
-    def fill(folder: Path) -> None:
-        write_csv(table, folder / "power.csv", full_precision=False)
-        manifest = manifest_of(args, started)
-        manifest["survival_scenario"] = dataclasses.asdict(sc)
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    try:
-        write_folder(out, args.force, fill, inputs=())
-    except OSError as exc:
-        raise output_problem(out, exc, "the power results") from None
+    write_power_folder(out, args.force, {"power.csv": table},
+                       {**manifest_of(args, started), "survival_scenario": dataclasses.asdict(sc)})
     console = Console(quiet=args.quiet, highlight=False)
     console.print(f"Cox interaction test (Wald z, alpha {args.alpha:g}); {sc.moderator} moderator; Weibull shape "
                   f"{sc.shape:g}, accrual {sc.accrual:g}, follow-up {sc.follow_up:g}, dropout rate {sc.dropout_rate:g}")
