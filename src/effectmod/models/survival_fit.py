@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..data.trial import TrialData
+from ..engines.base import WaldZ
 from ..formatting import p_text
 from ..records import NON_PROPORTIONAL, PROPORTIONAL_HAZARDS, Note
 from .design import Design
@@ -32,21 +33,12 @@ PH_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
-class ZFit:
+class ZFit(WaldZ):
     """Coefficients with a covariance and a normal reference (RMST records)."""
 
     coef: np.ndarray
     vcov: np.ndarray
     names: tuple[str, ...]
-
-    def contrast(self, L):
-        from ..engines.base import Contrast
-        L = np.asarray(L, dtype=float)
-        return Contrast(float(L @ self.coef), float(math.sqrt(max(L @ self.vcov @ L, 0.0))), math.inf)
-
-    def wald(self, L):
-        from ..engines.base import wald_from_vcov
-        return wald_from_vcov(self.coef, self.vcov, L, math.inf)
 
 
 class NotEstimable(Exception):
