@@ -379,3 +379,25 @@ def test_bootstrap_drops_resamples_whose_fit_diverges():
     sex, age = (table[table["moderator"] == m].iloc[0] for m in ("sex", "age"))
     assert sex["boot_replicates"] < 30 and (sex["boot_replicates"] == 0 or abs(sex["boot_ci_high"]) < 100)
     assert age["boot_replicates"] > 20 and np.isfinite(age["boot_ci_low"])
+
+
+def test_every_figure_name_is_a_safe_file_name_and_anchor_whatever_the_follow_up_labels():
+    # follow-up labels are free text: each figure's file and its report link must still work
+    import copy
+    import re
+
+    from effectmod.plan import validate_plan
+    from effectmod.report import figures as figs
+    from report_cases import RICH_PLAN, rich_data
+    plan = copy.deepcopy(RICH_PLAN)
+    plan["outcomes"][0]["followups"] = {"18 wk (visit 2)": "pain_18", "52 wk + 1": "pain_52"}
+    plan["outcomes"][1]["followups"] = {"52 wk + 1": "severe_52"}
+    plan["analysis"] = {**plan["analysis"], "bootstrap": 0}
+    res = em.analyze(rich_data(), validate_plan(plan, origin="labels plan"))
+    collected = figs.report_figures(res)
+    try:
+        names = [name for name, _, _ in collected]
+    finally:
+        figs.close(collected)
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+", n) for n in names), names
+    assert len(set(names)) == len(names)

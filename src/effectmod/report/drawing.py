@@ -10,6 +10,12 @@ import numpy as np
 
 from .text import printable
 
+
+def figure_stem(*parts) -> str:
+    """A figure's file name and HTML anchor from its parts: anything but letters, digits, '_', '.'
+    and '-' (spaces in a follow-up label, '+' in an arm) becomes '-', so the file and its link work."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts))
+
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",

@@ -23,7 +23,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..inference.credibility import row_better
 from ..inference.effects import johnson_neyman_regions, moderator_values
-from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, literal, ratio_ticks
+from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks
 from .labels import label_of
 from .model_names import rmst_when
 from .sentences import level_text, number, p_text
@@ -49,10 +49,6 @@ def _ratio_name(sel) -> str:
 
 def _main_models(results) -> set[str]:
     return set(main_model_rows(results)["model"])
-
-
-def _stem(*parts) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts))
 
 
 def _arms(results) -> tuple[str, str]:
@@ -124,7 +120,7 @@ def _subgroup_figures(results, moderator: str, main: set[str]) -> list:
     for k, models in enumerate(groups):
         drawn = subgroup_figure(results, moderator, models)
         if drawn is not None:
-            out.append(drawn if k == 0 else (_stem(drawn[0], *sorted(models)), *drawn[1:]))
+            out.append(drawn if k == 0 else (figure_stem(drawn[0], *sorted(models)), *drawn[1:]))
     return out
 
 
@@ -221,7 +217,7 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
                f"Shaded: where the CI excludes {'1' if logit else '0'} (Johnson-Neyman region, clipped to the observed range); dashed lines: "
                f"its boundaries; ticks along the axis: observed values. {region}. "
                f"Direction of benefit for {olabel}: {plan.better_text(out.name)}.")
-    return _stem("effect", fm.spec.outcome, t, fm.spec.moderator), caption, fig
+    return figure_stem("effect", fm.spec.outcome, t, fm.spec.moderator), caption, fig
 
 
 def _jn_key(fm, t) -> tuple:
@@ -341,4 +337,4 @@ def subgroup_figure(results, moderator: str, models: set[str]):
                f"and follow-up, with {level_text(level)} CIs; right: P of the test of interaction (joint test for "
                "categorical moderators). Subgroup effects are descriptive; the interaction test is the evidence "
                "that the effect differs.")
-    return _stem("subgroups", moderator), caption, fig
+    return figure_stem("subgroups", moderator), caption, fig

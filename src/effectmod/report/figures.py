@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..records import SEPARATION_KEPT, has_code
-from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, literal, wrap_label
+from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, wrap_label
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
@@ -264,8 +264,10 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
         from .comparisons import comparison_results
         for comparison, slug, sub in comparison_results(results):
             figs += [(f"{name}_{slug}", f"{comparison}. {caption}", fig) for name, caption, fig in _model_figures(sub)]
-        return figs
-    return figs + _model_figures(results)
+    else:
+        figs += _model_figures(results)
+    # one naming rule for every figure's file and anchor (free-text follow-up labels, arm names)
+    return [(figure_stem(name), caption, fig) for name, caption, fig in figs]
 
 
 def _model_figures(results) -> list[tuple[str, str, Figure]]:

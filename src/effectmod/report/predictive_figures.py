@@ -5,13 +5,12 @@ by side."""
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .drawing import OKABE_ITO, literal
+from .drawing import OKABE_ITO, figure_stem, literal
 from .labels import label_of
 from .sentences import level_text
 from .tables import timepoint_text
@@ -45,7 +44,7 @@ def predictive_figures(results) -> list[tuple[str, str, Figure]]:
                        f"{level_text(plan.analysis.ci_level)} CI at the group's mean predicted risk"
                        f"{FAMILY_CAPTIONS[o.type]}; right: the {scales[2]} in each group (log axis).")
         # a file name and an HTML anchor: no spaces ('5 years' -> '5-years', as the other figures)
-        out.append((re.sub(r"[^A-Za-z0-9_.-]+", "-", f"risk_groups_{outcome}_{t}"), caption, fig))
+        out.append((figure_stem("risk_groups", outcome, t), caption, fig))
     return out
 
 

@@ -8,14 +8,13 @@ figure; "favours" labels under the axis follow outcomes[].better, coloured per a
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
-from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, literal, ratio_ticks
+from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks
 from .labels import label_of
 from .predictive_figures import SHRUNKEN_CAPTION, draw_shrunken, shrunken_point
 from .sentences import level_text, number, p_text
@@ -72,7 +71,7 @@ def observed_outcome(trial, outcome: str, t) -> np.ndarray | None:
 
 
 def _stem(outcome: str, t) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"subgroup_forest_{outcome}_{t}")
+    return figure_stem("subgroup_forest", outcome, t)
 
 
 def _arms(results) -> tuple[str, str]:
