@@ -27,6 +27,7 @@ from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_
 from .labels import label_of
 from .model_names import rmst_when
 from .sentences import level_text, number, p_text
+from .subgroup_forest import arm_names
 from .tables import main_model_rows, timepoint_text
 
 GRID_POINTS = 121
@@ -49,11 +50,6 @@ def _ratio_name(sel) -> str:
 
 def _main_models(results) -> set[str]:
     return set(main_model_rows(results)["model"])
-
-
-def _arms(results) -> tuple[str, str]:
-    v = results.trial.flow.arm_values
-    return str(v.get("treated", "intervention")), str(v.get("control", "control"))
 
 
 def _interaction_row(results, fm, t):
@@ -136,7 +132,7 @@ def conditional_effect_figure(results, fm, t, jn_row, regions=None) -> tuple[str
     mod = next(m for m in plan.moderators if m.name == fm.spec.moderator)
     out = next(o for o in plan.outcomes if o.name == fm.spec.outcome)
     mlabel, olabel = label_of(mod), label_of(out)
-    treated, control = _arms(results)
+    treated, control = arm_names(results)
 
     obs = moderator_values(fm, trial)
     grid = np.linspace(obs.min(), obs.max(), GRID_POINTS)
@@ -269,7 +265,7 @@ def subgroup_figure(results, moderator: str, models: set[str]):
     level = plan.analysis.ci_level
     mod = next(m for m in plan.moderators if m.name == moderator)
     olab = {o.name: label_of(o) for o in plan.outcomes}
-    treated, control = _arms(results)
+    treated, control = arm_names(results)
     groups = list(dict.fromkeys(zip(sel["outcome"], sel["timepoint"], sel["model"])))
     levels = list(dict.fromkeys(sel["moderator_value"]))
     colours = [OKABE_ITO[c] for c in ("blue", "orange", "green", "purple", "sky", "vermillion", "yellow")]

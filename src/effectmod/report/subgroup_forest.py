@@ -74,7 +74,8 @@ def _stem(outcome: str, t) -> str:
     return figure_stem("subgroup_forest", outcome, t)
 
 
-def _arms(results) -> tuple[str, str]:
+def arm_names(results) -> tuple[str, str]:
+    """The treated and control arms' names as the data spell them (every figure's legend)."""
     v = results.trial.flow.arm_values
     return str(v.get("treated", "intervention")), str(v.get("control", "control"))
 
@@ -154,7 +155,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     scale_word = {"binary": "odds ratio", "ordinal": "odds ratio", "count": "rate ratio",
                   "time_to_event": "hazard ratio"}.get(trial.outcomes[outcome].type)
     on_ratio = scale_word is not None
-    treated, control = _arms(results)
+    treated, control = arm_names(results)
     # multiple imputation: the effects are pooled; n and the per-arm summaries are of observed values
     imputed = bool(plan.analysis.imputations)
     # rows top to bottom: (kind, text, summary or None, effect row or None, P)
