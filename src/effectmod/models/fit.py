@@ -29,15 +29,12 @@ from ..records import (
     render_notes,
 )
 from .design import Design, attach_clusters, mixed_design
+from .errors import NotEstimable
 from .multiarm import arm_codes, arms_problem, interaction_Ls, level_problem, multiarm_empty_rows, multiarm_rows
 from .spec import ModelSpec
 
 if TYPE_CHECKING:
     from ..engines.base import Fit
-
-
-class NotEstimable(Exception):
-    """This one model cannot be fitted; the message is the row's `note`."""
 
 
 @dataclass

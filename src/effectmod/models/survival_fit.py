@@ -24,6 +24,7 @@ from ..engines.base import WaldZ
 from ..formatting import p_text
 from ..records import NON_PROPORTIONAL, PROPORTIONAL_HAZARDS, Note
 from .design import Design
+from .errors import NotEstimable
 from .spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ class ZFit(WaldZ):
     coef: np.ndarray
     vcov: np.ndarray
     names: tuple[str, ...]
-
-
-class NotEstimable(Exception):
-    """This one model cannot be fitted; the message is the row's `note`."""
 
 
 def survival_engine(spec: ModelSpec, design: Design, trial: TrialData, problem: str | None, robust: bool = True):
