@@ -31,21 +31,6 @@ def utf8(text: str) -> str:
     return _SURROGATE.sub(REPLACEMENT, text) if _SURROGATE.search(text) else text
 
 
-def utf8_frame(df):
-    """A frame whose text cells all encode as UTF-8 (a copy only when some cell needed it)."""
-    out = df
-    for col in df.columns:
-        if df[col].dtype == object:
-            values = df[col]
-            bad = values.map(lambda v: isinstance(v, str) and _SURROGATE.search(v) is not None)
-            if bad.any():
-                out = out.copy() if out is df else out
-                out[col] = values.map(lambda v: utf8(v) if isinstance(v, str) else v)
-    if any(isinstance(c, str) and _SURROGATE.search(c) for c in out.columns):
-        out = out.rename(columns=lambda c: utf8(c) if isinstance(c, str) else c)
-    return out
-
-
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
