@@ -127,7 +127,8 @@ def run_validate(args) -> int:
     def say(text: str) -> None:     # values from the data and plan, made safe for the terminal
         print(printable(text))
     plan, _, trial = load_inputs(args.data, args.plan)
-    flow = trial.flow
+    from ..report.display import display_flow
+    flow = display_flow(plan, trial.flow)      # the arms' display names (data.arm_labels)
     say(f"{args.data}: {flow.rows_in_file} rows; {flow.randomised} participants in {flow.analysed_arms} "
         f"({flow.arm_counts()})")
     for reason, count in flow.excluded:

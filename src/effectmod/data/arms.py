@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..plan.schema import Plan
+from .display_checks import check_arm_labels
 from .problems import Problems, bool_hint, token_counts, token_fix
 from .values import missing_tokens_kept, sort_levels, value_key
 
@@ -42,6 +43,7 @@ def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | N
         control = others[0] if len(others) == 1 else None
     if treated is not None and treated == control:
         problems.add("data.control: the control value equals the treated value")
+    check_arm_labels(plan, treated, control, problems)
     return treated, control
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from ..plan.labels import label_of
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
 from .coding_counts import code_count_ordinal
+from .display_checks import check_level_labels
 from .named_values import say_missing_words
 from .problems import Problems, bool_hint, token_counts, token_fix
 from .trial import CovariateData, ModeratorData, OutcomeData
@@ -288,6 +289,7 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
         else:
             ref = levels[0] if levels else None
         ordered = tuple([ref] + [lv for lv in levels if lv != ref]) if ref is not None else tuple(levels)
+        check_level_labels(m, i, levels, problems)
         code = {lv: j for j, lv in enumerate(ordered)}
         values = np.array([np.nan if k is None else float(code[k]) for k in keys])
         out[m.name] = ModeratorData(m.name, label, m.type, values, m.column, ordered)

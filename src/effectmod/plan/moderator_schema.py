@@ -5,6 +5,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from .display_labels import check_labels
 from .schema_base import Scalar, Strict, check_name
 
 Direction = Literal["greater_benefit_when_higher", "less_benefit_when_higher", "unspecified"]
@@ -31,8 +32,13 @@ class Moderator(Strict):
                                  description="Continuous only: report the interaction per this many units of the moderator (estimate, "
                                              "SE and CI multiplied by it; P unchanged; written in results.csv's per column). "
                                              "Default 1.")
+    level_labels: Optional[dict[Scalar, str]] = Field(None, description=(
+        "Binary/categorical: display labels of the levels, value -> label (e.g. {1: male, 2: female}), used wherever "
+        "the report, console, tables and figures show a level; keys are levels of the column (1, 1.0 and '1' are one "
+        "value). results.csv keeps the data values."))
 
     _name = field_validator("name")(check_name)
+    _level_labels = field_validator("level_labels")(check_labels)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -42,6 +48,8 @@ class Moderator(Strict):
             raise ValueError("at: only continuous moderators take values to report effects at (levels are reported anyway)")
         if self.type != "continuous" and self.per is not None:
             raise ValueError("per: only continuous moderators are reported per k units (a binary or categorical interaction compares levels)")
+        if self.type == "continuous" and self.level_labels:
+            raise ValueError("level_labels: only binary and categorical moderators have levels to label")
         return self
 
 

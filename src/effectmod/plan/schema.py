@@ -10,6 +10,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field, field_validator, model_validator
 
 from ..counts import checked_seed, whole_number  # noqa: F401 (checked_seed: re-exported)
+from .display_labels import allowed_arms, check_labels, unnamed_arm_keys
 
 # the sections in their own modules, re-exported: the rest of effectmod imports them from here
 from .moderator_schema import (  # noqa: F401
@@ -50,6 +51,10 @@ class DataSpec(Strict):
         "Cluster-randomised or multicentre trials: the column holding each participant's cluster (school, practice, "
         "site). Linear models then use the CR2 cluster-robust variance with Satterthwaite df (se: CR2, the default), "
         "logistic models the CR0 cluster sandwich; `n` stays the number of participants."))
+    arm_labels: Optional[dict[Scalar, str]] = Field(None, description=(
+        "Display names of the arms, value -> name (e.g. {1: Exercise, 0: Usual care}), used wherever the report, "
+        "console, tables and figures name an arm; keys match the data as `treated`/`control` do (1, 1.0 and '1' are one "
+        "value) and must be analysed arms. results.csv keeps the data values."))
 
     # ---- multi-arm trials (CONTRACT 6.1): `treated` as a list
     @field_validator("treated")
@@ -72,6 +77,19 @@ class DataSpec(Strict):
             if str(self.control) in [str(v) for v in self.treated]:
                 raise ValueError(f"data.control ({self.control!r}) is also listed in data.treated")
         return self
+
+    # ---- display names of the arms (plan/display_labels.py); treated and control are validated before
+    @field_validator("arm_labels")
+    @classmethod
+    def _arm_labels(cls, value, info):
+        value = check_labels(value)
+        if value and "treated" in info.data:
+            others = unnamed_arm_keys(info.data["treated"], info.data.get("control"), value)
+            if others and (info.data.get("control") is not None or len(others) > 1):
+                shown = ", ".join(repr(k) for k in others)
+                raise ValueError(f"{shown} {'is not an arm' if len(others) == 1 else 'are not arms'} of the analysis; allowed keys: "
+                                 f"{allowed_arms(info.data['treated'], info.data.get('control'))}")
+        return value
 
     @property
     def treated_arms(self) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..formatting import number
+from .display import display_flow
 
 # below about this many clusters, cluster-robust sandwich variances need the small-sample
 # correction (CR2 with Satterthwaite df) to keep the size of their tests
@@ -33,7 +34,7 @@ def linear_methods(results) -> str:
 
 def cluster_paragraph(results) -> str:
     """Clusters, their number per arm, the logistic models' variance, and the few-clusters caution."""
-    flow = results.trial.flow
+    flow = display_flow(results.plan, results.trial.flow)
     counts = flow.clusters or {}
     a = results.plan.analysis
     n = counts.get("total", 0)
@@ -71,7 +72,7 @@ def table_note(results) -> str:
     if results.plan.data.cluster is None or results.trial.flow.clusters is None:
         return ""
     counts = results.trial.flow.clusters
-    arms = results.trial.flow.arm_values
+    arms = display_flow(results.plan, results.trial.flow).arm_values
     text = (f"{counts.get('total', 0)} clusters ('{results.plan.data.cluster}': {counts.get('treated', 0)} in the "
             f"{arms['treated']} arm, {counts.get('control', 0)} in the {arms['control']} arm); n counts participants.")
     a = results.plan.analysis

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.comparisons import comparison_models
+from .display import comparison_name
 
 
 def slug(arm: str) -> str:
@@ -61,7 +62,8 @@ def flattened(results):
     for m in results.plan.moderators:
         for c in comparisons:
             name = names[(m.name, c)] = f"{m.name} [{c}]"
-            label = f"{label_of(m)} ({c}, joint test)" if c == ALL_ARMS else f"{label_of(m)} ({c})"
+            shown = comparison_name(results.plan, trial, c)
+            label = f"{label_of(m)} ({shown}, joint test)" if c == ALL_ARMS else f"{label_of(m)} ({shown})"
             moderators.append(m.model_copy(update={"name": name, "label": label}))
             if m.name in trial.moderators:
                 coded[name] = replace(trial.moderators[m.name], name=name, label=label)

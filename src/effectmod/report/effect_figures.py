@@ -23,6 +23,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ..inference.credibility import row_better
 from ..inference.effects import johnson_neyman_regions, moderator_values
+from .display import level_name
 from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks
 from .labels import label_of
 from .model_names import rmst_when
@@ -305,7 +306,7 @@ def subgroup_figure(results, moderator: str, models: set[str]):
             draw_interval(ax, r["ci_low"], r["ci_high"], y, window, color=c, lw=1.6)
             ax.plot([clip_point(r["effect"], window)], [y], "o", color=c, ms=5)
             ticks.append(y)
-            labels.append(literal(lv))
+            labels.append(literal(level_name(plan, moderator, lv)))
     ax.axvline(0, color="black", lw=0.8)
     if window is not None:
         ax.set_xlim(*window)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..records import SEPARATION_KEPT, has_code
+from .display import arm_name, comparison_name, level_name
 from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, wrap_label
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
@@ -155,7 +156,8 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
         continuous = {m.name for m in plan.moderators if m.type == "continuous"}
         names = {m: (mlab.get(m, m) + (", per\u00a0SD" if m in continuous else "")) if per_sd
                  else moderator_label(plan, m, mlab) for m, _ in keys}
-        axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{term}]" if term else ""), 30)) for m, term in reversed(keys)])
+        axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{level_name(results.plan, m, term)}]" if term else ""), 30))
+                                 for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
         handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,
                               markeredgecolor="black" if tier == "evidence" else c, label=lab)
@@ -180,11 +182,12 @@ def flow_counts(results) -> dict:
     trial = results.trial
     treat = trial.treat == 1
     arms = {"treated": treat, "control": ~treat}
-    names = {a: (trial.flow.arm_values.get(a, a), trial.flow.arms.get(a, int(m.sum()))) for a, m in arms.items()}
+    names = {a: (arm_name(results.plan, trial.flow.arm_values.get(a, a)), trial.flow.arms.get(a, int(m.sum()))) for a, m in arms.items()}
     if trial.multi_arm and trial.arm is not None:
         # multi-arm: every treated arm, then the control
         arms = {f"arm{k}": trial.arm == k for k in range(1, len(trial.arm_labels) + 1)} | {"control": trial.arm == 0}
-        names = {a: (trial.arm_labels[int(a[3:]) - 1] if a != "control" else trial.flow.arm_values["control"], int(m.sum()))
+        names = {a: (arm_name(results.plan, trial.arm_labels[int(a[3:]) - 1] if a != "control" else trial.flow.arm_values["control"]),
+                     int(m.sum()))
                  for a, m in arms.items()}
     per_arm = {}
     for arm, mask in arms.items():
@@ -263,7 +266,8 @@ def report_figures(results) -> list[tuple[str, str, Figure]]:
         # multi-arm: each comparison's figures, from its view of the models (names end in the arm)
         from .comparisons import comparison_results
         for comparison, slug, sub in comparison_results(results):
-            figs += [(f"{name}_{slug}", f"{comparison}. {caption}", fig) for name, caption, fig in _model_figures(sub)]
+            shown = comparison_name(results.plan, results.trial, comparison)
+            figs += [(f"{name}_{slug}", f"{shown}. {caption}", fig) for name, caption, fig in _model_figures(sub)]
     else:
         figs += _model_figures(results)
     # one naming rule for every figure's file and anchor (free-text follow-up labels, arm names)

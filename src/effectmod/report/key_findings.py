@@ -6,6 +6,7 @@ A pure function of the Results (``key_findings``); the HTML report and tables.do
 from __future__ import annotations
 
 from ..inference.credibility import GREATER, observed_direction, row_better
+from .display import comparison_name, level_name
 from .labels import label_of, outcome_labels
 from .model_names import rmst_when
 from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
@@ -57,7 +58,7 @@ def average_lines(results) -> list[str]:
         rd = ("" if missing(r.risk_difference) else
               f"; {rd_name} {_effect(r.risk_difference, r.rd_ci_low, r.rd_ci_high, 'linear', a.ci_level)}")
         # multi-arm: which comparison the line is about
-        cmp = f"{r.comparison}: " if getattr(r, "comparison", "") else ""
+        cmp = f"{comparison_name(results.plan, results.trial, r.comparison)}: " if getattr(r, "comparison", "") else ""
         out.append(f"{cmp}Average treatment effect on {_where(results, r.outcome, r.timepoint, getattr(r, 'model', ''))}: {what} "
                    f"{_effect(r.estimate, r.ci_low, r.ci_high, r.model, a.ci_level)}; "
                    f"{p_text(r.p_value, a.evidence_threshold)}{rd} (n = {r.n}).")
@@ -99,7 +100,8 @@ def modifier_lines(results) -> list[str]:
             continue
         line = _modifier_line(results, ce, r, m, p, where)
         # multi-arm: the comparison the finding belongs to
-        out.append(f"{comparison}: {line[:1].lower()}{line[1:]}" if comparison else line)
+        shown = comparison_name(results.plan, results.trial, comparison)
+        out.append(f"{shown}: {line[:1].lower()}{line[1:]}" if comparison else line)
     return out or [NO_CLAIM]
 
 
@@ -121,10 +123,9 @@ def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
     if m.type == "continuous":
         head = f"Participants with higher {_short(m)} benefited {more} on {where}"
     else:
-        levels = list(getattr(results.trial.moderators.get(m.name), "levels", ()))
-        level = r.term if m.type == "categorical" else (levels[1] if len(levels) == 2 else "")
-        ref = levels[0] if levels else ""
-        head = f"Participants with {_short(m)} {level} benefited {more} than those with {ref} on {where}"
+        # one pattern for every level: '<Moderator>, <level> vs <reference>: the <level> subgroup benefited ...'
+        level, ref = _compared_levels(results, r, m)
+        head = f"{_capital(m)}, {level} vs {ref}: the {level} subgroup benefited {more} than the {ref} subgroup on {where}"
     body = f": treatment effect ({what}) {effects}; " if points else ": "
     return head + body + tail
 
@@ -144,4 +145,18 @@ def _points(results, ce, r, m) -> list:
     if len(levels) < 2:
         return []
     level = r.term if m.type == "categorical" else levels[1]
-    return [(by[str(lv)], f"with {lv}") for lv in (levels[0], level) if str(lv) in by]
+    return [(by[str(lv)], f"in the {level_name(results.plan, m.name, lv)} subgroup") for lv in (levels[0], level) if str(lv) in by]
+
+
+def _compared_levels(results, r, m) -> tuple[str, str]:
+    """(level, reference) of a binary or categorical interaction row, as the reader sees them."""
+    levels = list(getattr(results.trial.moderators.get(m.name), "levels", ()))
+    level = r.term if m.type == "categorical" else (levels[1] if len(levels) == 2 else "")
+    ref = levels[0] if levels else ""
+    return level_name(results.plan, m.name, level), level_name(results.plan, m.name, ref)
+
+
+def _capital(m) -> str:
+    """The moderator's short label at the start of a sentence."""
+    short = _short(m)
+    return short[:1].upper() + short[1:]

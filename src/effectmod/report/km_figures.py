@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..engines.survival_km import kaplan_meier
+from .display import arm_name, level_name
 from .drawing import ARM_COLOURS, literal
 from .labels import label_of
 
@@ -48,7 +49,7 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
             rows = []
             for a, arm in ((1, "treated"), (0, "control")):
                 sel = (codes == j) & (treat == a)
-                name = str(arms.get(arm, arm))
+                name = arm_name(results.plan, arms.get(arm, arm))
                 if sel.any():
                     km = kaplan_meier(d.y[sel], d.event[sel])
                     x, y = _step(km, end)
@@ -60,7 +61,7 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
             ax.set_xlim(0, end)
             ax.set_xticks(ticks)
             ax.set_xticklabels([f"{t:.0f}" for t in ticks], fontsize=7)
-            ax.set_title(literal(str(level)), fontsize=9)
+            ax.set_title(literal(level_name(results.plan, m.name, level)), fontsize=9)
             ax.set_xlabel(literal(o.time_unit or "time"), fontsize=8)
             if j == 0:
                 ax.set_ylabel("Survival (event-free)", fontsize=8)

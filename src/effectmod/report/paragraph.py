@@ -7,6 +7,7 @@ import pandas as pd
 from ..inference.credibility import observed_direction, row_better
 from ..records import SEPARATION_KEPT
 from .count_methods import count_ordinal_methods
+from .display import arm_name, arm_pair
 from .labels import label_of, moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
@@ -90,7 +91,9 @@ def methods_text(results) -> list[str]:
     models = set(results.table["model"])
     lvl = level_text(a.ci_level)
     paras = []
-    treated, control = results.trial.flow.arm_values["treated"], results.trial.flow.arm_values["control"]
+    treated, control = arm_pair(results)        # display names (data.arm_labels), else the data's values
+    if results.trial.multi_arm:
+        treated = ", ".join(arm_name(plan, a) for a in results.trial.arm_labels)
     fits = []
     if "linear" in models and a.se == "CR2":
         from .clusters import linear_methods

@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 
+from .display import level_name
 from .labels import moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .paragraph import DIRECTION_TEXT
@@ -76,6 +77,7 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
     unit = results.plan.data.time_unit
     threshold = results.plan.analysis.evidence_threshold
     several_models = df["model"].nunique() > 1 if "model" in df.columns else False
+    levelled = {m.name for m in results.plan.moderators if m.level_labels}     # levels shown by their labels
 
     def where(r) -> str:
         when = (rmst_when(results.plan, r["outcome"], r["timepoint"]) if r.get("model") == "rmst" else
@@ -85,7 +87,8 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
 
     def mod(r) -> str:
         term = r.get("term", "")
-        return mlab.get(r["moderator"], r["moderator"]) + ("" if missing(term) or not term else f": {term}")
+        shown = "" if missing(term) or not term else level_name(results.plan, r["moderator"], term)
+        return mlab.get(r["moderator"], r["moderator"]) + (f": {shown}" if shown else "")
 
     rows: list[tuple[dict[str, str], str]] = []
     if name == "credibility":
@@ -106,7 +109,8 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
             value = r["moderator_value"]
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r),
                           # at most two decimals, as the key findings give it ('39.33', not '39.3333')
-                          "Moderator value": f"{round(value, 2):g}" if isinstance(value, float) else words(value),
+                          "Moderator value": (level_name(results.plan, r["moderator"], value) if r["moderator"] in levelled
+                                              else f"{round(value, 2):g}" if isinstance(value, float) else words(value)),
                           "Percentile": _percentile(r.get("percentile", ""), value),
                           "Treatment effect (CI)": "" if missing(r["effect"]) else
                           f"{number(r['effect'])} ({interval(r['ci_low'], r['ci_high'])})",

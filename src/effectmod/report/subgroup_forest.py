@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from .display import arm_name, level_name
 from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks
 from .labels import label_of
 from .predictive_figures import SHRUNKEN_CAPTION, draw_shrunken, shrunken_point
@@ -75,9 +76,10 @@ def _stem(outcome: str, t) -> str:
 
 
 def arm_names(results) -> tuple[str, str]:
-    """The treated and control arms' names as the data spell them (every figure's legend)."""
+    """The treated and control arms' names as the reader sees them (data.arm_labels, else the data's
+    values): every figure's legend."""
     v = results.trial.flow.arm_values
-    return str(v.get("treated", "intervention")), str(v.get("control", "control"))
+    return arm_name(results.plan, v.get("treated", "intervention")), arm_name(results.plan, v.get("control", "control"))
 
 
 def _short(text: str, width: int = 16) -> str:
@@ -172,7 +174,7 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         for lv in dict.fromkeys(sub["moderator_value"].astype(str)):
             r = sub[sub["moderator_value"].astype(str) == lv].iloc[0]
             s = summ[summ["level"] == lv].set_index("arm") if summ is not None else None
-            lines.append(("level", lv, s, r, math.nan))
+            lines.append(("level", level_name(plan, m.name, lv), s, r, math.nan))
     if not lines:
         return None
     est, lo, hi = (sel[c].to_numpy(float) for c in ("effect", "ci_low", "ci_high"))

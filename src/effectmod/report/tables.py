@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .display import arm_name, column_level_name, level_names
 from .labels import label_of, moderator_labels, outcome_labels
 
 # the model kinds' names (re-exported: tables is where the report's writers import them from)
@@ -110,11 +111,10 @@ def term_label(row, ref: dict[str, str]) -> str:
     if row["term"] == "joint":
         # a multi-arm trial's 'all arms' row: its label already says '(all arms, joint test)'
         return "" if str(row["moderator"]).endswith("[all arms]") else "joint test"
-    return f"{row['term']} vs {ref.get(row['moderator'], 'reference')}"
+    return f"{ref.get((row['moderator'], row['term']), row['term'])} vs {ref.get(row['moderator'], 'reference')}"
 
 
-def reference_levels(results) -> dict[str, str]:
-    return {name: m.levels[0] for name, m in results.trial.moderators.items() if m.levels}
+reference_levels = level_names      # each moderator's reference level and levels as shown (moderators[].level_labels)
 
 
 # ---------------------------------------------------------------------------- JAMA layout
@@ -346,13 +346,14 @@ def table1(results) -> pd.DataFrame:
     frame = results.trial.baseline_frame
     flow = results.trial.flow
     treat = frame["treat"].to_numpy() == 1
-    arms = [(f"{flow.arm_values['treated']} (n = {int(treat.sum())})", treat),
-            (f"{flow.arm_values['control']} (n = {int((~treat).sum())})", ~treat)]
+    arms = [(f"{arm_name(results.plan, flow.arm_values['treated'])} (n = {int(treat.sum())})", treat),
+            (f"{arm_name(results.plan, flow.arm_values['control'])} (n = {int((~treat).sum())})", ~treat)]
     if results.trial.multi_arm:
         # one column per arm: the treated arms in plan order, then the control
         code = results.trial.arm_code
-        arms = [(f"{lab} (n = {int((code == k).sum())})", code == k) for k, lab in enumerate(results.trial.arm_labels, start=1)]
-        arms.append((f"{flow.arm_values['control']} (n = {int((code == 0).sum())})", code == 0))
+        arms = [(f"{arm_name(results.plan, lab)} (n = {int((code == k).sum())})", code == k)
+                for k, lab in enumerate(results.trial.arm_labels, start=1)]
+        arms.append((f"{arm_name(results.plan, flow.arm_values['control'])} (n = {int((code == 0).sum())})", code == 0))
     out = []
     for col, label, kind in table1_spec(results):
         s = frame[col]
@@ -376,7 +377,7 @@ def table1(results) -> pd.DataFrame:
             miss = s.isna().to_numpy()
             out.append({"Characteristic": f"{label}, n (%)", **{name: "" for name, _ in arms}})
             for level in _levels(s):
-                row = {"Characteristic": INDENT + level}
+                row = {"Characteristic": INDENT + column_level_name(results.plan, col, level)}
                 for name, mask in arms:
                     observed = int((mask & ~miss).sum())
                     k = int(((s.astype(str) == level).to_numpy() & mask & ~miss).sum())
