@@ -135,9 +135,10 @@ def test_key_findings_for_continuous_and_binary_moderators():
     assert f"{at('kinesiophobia', '52', 'p10')} at 29 (10th percentile) vs {at('kinesiophobia', '52', 'p90')} at 47 (90th percentile)" in kin
     assert kin.endswith("evidence; interaction P < .001.")
     # binary: the level against the reference, hypothesis-generating
-    med = _line(lines, "psychoactive medication", "at 52 weeks")
-    assert "benefited more than those with no" in med
-    assert f"{at('psychoactive_medication', '52', 'no')} with no vs {at('psychoactive_medication', '52', 'yes')} with yes" in med
+    med = _line(lines, "Psychoactive medication use, yes vs no: ", "at 52 weeks")
+    assert "the yes subgroup benefited more than the no subgroup" in med
+    assert (f"{at('psychoactive_medication', '52', 'no')} in the no subgroup vs "
+            f"{at('psychoactive_medication', '52', 'yes')} in the yes subgroup") in med
     assert med.endswith("hypothesis-generating; interaction P = .06.")
     # one sentence per claimed row of the main model (sensitivity rows are not repeated)
     main = res.table[(res.table["model"] == "linear") & res.table["tier"].isin(["evidence", "hypothesis-generating"])]
@@ -222,8 +223,8 @@ def test_engine_findings_of_the_average_effect_are_notes_not_warnings(monkeypatc
 def test_categorical_levels_and_joint_test_with_holm():
     from report_cases import rich_results
     lines = key_findings(rich_results())
-    level = _line(lines, "age group 40-59", "severe pain")
-    assert "benefited more than those with under 40" in level and " with under 40 vs " in level
+    level = _line(lines, "Age group, 40-59 vs under 40: ", "severe pain")
+    assert "benefited more than the under 40 subgroup" in level and " in the under 40 subgroup vs " in level
     assert level.endswith("evidence; interaction P = .03.")          # a level row has no adjusted P
     joint = _line(lines, "levels of age group")
     # a hypothesis-generating joint test is worded as a hypothesis; only evidence "differed"
