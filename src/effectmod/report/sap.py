@@ -17,6 +17,7 @@ from pathlib import Path
 from .._version import __version__
 from ..formatting import level_text, threshold_text
 from ..plan.labels import label_of
+from .display import arm_name
 from .text import printable
 
 SAP_FORMATS = (".md", ".docx")
@@ -58,14 +59,14 @@ def _followups_text(plan, outcome) -> str:
 
 
 def _treated_text(plan) -> str:
-    """The intervention arm, or a multi-arm trial's intervention arms ('CBT and FT')."""
-    arms = [str(a) for a in plan.data.treated_arms]
+    """The intervention arm, or a multi-arm trial's intervention arms ('CBT and FT'), by their display names."""
+    arms = [arm_name(plan, a) for a in plan.data.treated_arms]
     return arms[0] if len(arms) == 1 else ", ".join(arms[:-1]) + " and " + arms[-1]
 
 
 def direction_words(plan, m) -> str:
     """The hypothesised direction of a moderator in words, naming the arms."""
-    treated, control = _treated_text(plan), plan.data.control if plan.data.control is not None else "control"
+    treated, control = _treated_text(plan), arm_name(plan, plan.data.control) if plan.data.control is not None else "control"
     if m.type == "categorical":
         return ("not stated as a direction (the levels of a categorical moderator have no order); "
                 "the joint test of the interaction decides")
@@ -117,7 +118,7 @@ def _tests(plan) -> str | None:
         # multi-arm: each comparison with the control is its own family (as the report adjusts them)
         n, k = next(iter(sizes.values())), len(plan.data.treated_arms)
         return (f"{n} test{'' if n == 1 else 's'} per comparison in the main analysis, for each of the {k} comparisons "
-                f"with {plan.data.control}, each comparison a family; the all-arms joint tests are not adjusted")
+                f"with {arm_name(plan, plan.data.control)}, each comparison a family; the all-arms joint tests are not adjusted")
     if len(sizes) == 1:
         n = next(iter(sizes.values()))
         return f"{n} test{'' if n == 1 else 's'} in the main analysis"
@@ -127,7 +128,7 @@ def _tests(plan) -> str | None:
 def _model_section(plan) -> Section:
     a = plan.analysis
     treated = _treated_text(plan)
-    control = plan.data.control if plan.data.control is not None else "the other arm"
+    control = arm_name(plan, plan.data.control) if plan.data.control is not None else "the other arm"
     paras = [f"Treatment is coded 1 for {treated} and 0 for {control}. Each moderator is analysed in its own model "
              "containing treatment, the moderator and their product; the estimate of interest is the treatment × "
              "moderator interaction (continuous moderators in their raw units, binary moderators coded 1 for the "
@@ -215,7 +216,7 @@ def _sensitivity(plan) -> Section:
 def sap_sections(plan) -> list[Section]:
     """The SAP's effect-modifier section as headings, paragraphs and bullets (no data needed)."""
     a = plan.analysis
-    control = plan.data.control if plan.data.control is not None else "the control arm (the other arm in the data)"
+    control = arm_name(plan, plan.data.control) if plan.data.control is not None else "the control arm (the other arm in the data)"
     post_hoc = [m for m in plan.moderators if not m.prespecified]
     intro = ("This section of the statistical analysis plan specifies the analyses of treatment effect modification "
              "(subgroup analyses), following SPIRIT 2025 item 27d and the guidance of Gamble et al. (JAMA 2017) on the "

@@ -105,7 +105,7 @@ def moderator_label(plan, name: str, labels: dict[str, str]) -> str:
     return labels.get(name, name) + (f", {per}" if per else "")
 
 
-def term_label(row, ref: dict[str, str]) -> str:
+def term_label(row, ref: dict) -> str:
     if not row["term"]:
         return ""
     if row["term"] == "joint":
