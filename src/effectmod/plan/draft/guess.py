@@ -42,6 +42,7 @@ from .kinds import count_outcome, guess_better, numeric_rating, outcome_label, o
 from .records import Draft, Moderator
 from .render import render_draft
 from .survival import survival_outcome
+from .value_labels import attach_value_labels, value_labels
 
 
 def draft_plan(data_path: str | Path) -> str:
@@ -77,6 +78,7 @@ def draft_with_notes(data_path: str | Path) -> tuple[str, list[str]]:
     path = Path(data_path)
     frame = read_data(path)
     draft = guess_plan(frame, source=path.name, labels=variable_labels(path))
+    attach_value_labels(draft, frame, value_labels(path))     # coded arms and levels named by the file
     if path.suffix.lower() in (".xlsx", ".xls"):
         draft.sheet = frame.attrs.get("sheet_name")     # the sheet read_data took (the first)
     return render_draft(draft), list(draft.unsupported)

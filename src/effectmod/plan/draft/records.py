@@ -33,6 +33,7 @@ class Moderator:
     levels: list[str]
     n_missing: int
     note: str = ""
+    level_labels: dict[str, str] = field(default_factory=dict)   # SPSS/Stata value labels of a coded column
 
 
 @dataclass
@@ -60,3 +61,4 @@ class Draft:
     cluster: str | None = None                # data.cluster guessed (plan/draft/clusters.py)
     cluster_note: str = ""
     cluster_suggested: bool = False           # only suggested (a commented-out line): clusters hold several arms
+    arm_labels: dict[str, str] = field(default_factory=dict)   # SPSS/Stata value labels of the coded arms

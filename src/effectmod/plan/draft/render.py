@@ -20,6 +20,11 @@ def _q(value) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def _mapping(labels: dict[str, str]) -> str:
+    """A flow mapping of value -> label, both quoted: {"1": "Exercise", "0": "Usual care"}."""
+    return "{" + ", ".join(f"{_q(k)}: {_q(v)}" for k, v in labels.items()) + "}"
+
+
 def _name(text: str) -> str:
     """A column or plan name: plain when YAML reads it back as the same string, else quoted."""
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", text) and yaml.safe_load(text) == text:
@@ -58,6 +63,8 @@ def render_draft(d: Draft) -> str:
         else:
             out.append(f"  treated: {_q(d.treated)}   # CONFIRM: the intervention arm's value ({d.arm_note})")
             out.append(f"  control: {_q(d.control)}   # CONFIRM: the control arm's value")
+        if d.arm_labels:
+            out.append(f"  arm_labels: {_mapping(d.arm_labels)}   # CONFIRM: display names, from the file's value labels")
     else:
         out += ["  treatment: TODO_arm_column   # TODO: the column holding the randomised arm (none found by name or value)",
                 "  treated: TODO   # TODO: the value that marks the intervention arm",
@@ -172,6 +179,8 @@ def _render_moderator(m: Moderator, labels: dict[str, str]) -> list[str]:
               else f"    label: {_q(m.column)}   # TODO: display label, e.g. \"Back perception (FreBAQ 0-36)\"")]
     if m.type != "continuous":
         lines.append(f"    reference: {_q(m.levels[0])}   # CONFIRM: the reference level (the first level)")
+        if m.level_labels:
+            lines.append(f"    level_labels: {_mapping(m.level_labels)}   # CONFIRM: display labels, from the file's value labels")
     lines += [f"    hypothesised_direction: {default(PlanModerator, 'hypothesised_direction')}   "
               f"# TODO: {choices_text(PlanModerator, 'hypothesised_direction')}",
               "    rationale: \"\"   # TODO: why this moderator was pre-specified"]
