@@ -15,7 +15,7 @@ import pandas as pd
 from .._version import __version__
 from . import paragraph, tables
 from .comparisons import flattened
-from .display import arm_name, display_flow, level_name
+from .display import comparison_name, display_flow, level_name
 from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
@@ -164,7 +164,7 @@ def _plan_summary(results) -> list[tuple[str, str]]:
                          + (f"; horizon {o.horizon:g} {o.time_unit or ''}".rstrip() if o.horizon is not None else "") + ")"
                          for o in plan.outcomes if o.name in results.trial.outcomes)
     items = [
-        ("Arms", f"{arm_name(plan, flow.arm_values['treated'])} (treated) vs {arm_name(plan, flow.arm_values['control'])} (control)"),
+        ("Arms", f"{display_flow(plan, flow).arm_values['treated']} (treated) vs {display_flow(plan, flow).arm_values['control']} (control)"),
         ("Outcomes", outcomes),
         ("Moderators", _moderator_count(plan)),
         ("Models", ", ".join(tables.MODEL_NAMES.get(m, m) for m in tables.model_order(results))),
@@ -246,6 +246,8 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = [mlab.get(v, v) for v in s]
         elif c in ("level", "term") and "moderator" in df.columns:     # a level's label (moderators[].level_labels)
             out[c] = ["" if tables.missing(v) else level_name(results.plan, m, v) for v, m in zip(s, df["moderator"])]
+        elif c == "comparison":     # a multi-arm comparison by the arms' display names
+            out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
             out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
         elif c == "horizon" and "outcome" in df.columns:
