@@ -244,8 +244,6 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = [olab.get(v, v) for v in s]
         elif c == "moderator":
             out[c] = [mlab.get(v, v) for v in s]
-        elif c in ("level", "term") and "moderator" in df.columns:     # a level's label (moderators[].level_labels)
-            out[c] = ["" if tables.missing(v) else level_name(results.plan, m, v) for v, m in zip(s, df["moderator"])]
         elif c == "comparison":     # a multi-arm comparison by the arms' display names
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
@@ -258,6 +256,11 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else number(v) for v in s]
         else:
             out[c] = ["" if tables.missing(v) else str(v) for v in s]
+    labelled = {m.name for m in results.plan.moderators if m.level_labels}
+    for c in ("level", "term"):         # a labelled moderator's levels by their labels (moderators[].level_labels)
+        if c in out.columns and "moderator" in df.columns and labelled:
+            out[c] = [level_name(results.plan, m, v) if m in labelled and not tables.missing(v) else shown
+                      for v, m, shown in zip(df[c], df["moderator"], out[c])]
     out.columns = [str(c).replace("_", " ") for c in out.columns]
     return out.reset_index(drop=True)
 
