@@ -206,3 +206,12 @@ def test_init_drafts_labels_from_spss_value_labels(tmp_path, capsys):
     capsys.readouterr()
     assert main(["validate", str(tmp_path / "trial.sav"), "--plan", str(tmp_path / "plan.yaml")]) == 0
     assert "(Exercise: " in capsys.readouterr().out
+
+
+def test_sap_names_arms_and_levels_by_their_labels():
+    from effectmod.report.sap import sap_markdown
+    text = sap_markdown(em.load_plan(_labelled()))
+    assert "Treatment is coded 1 for Exercise and 0 for Usual care." in text
+    assert "Intervention: Exercise (column 'treat'). Comparator: Usual care." in text
+    assert "levels: 1 = male, 2 = female" in text and "levels: 1 = Leeds, 2 = London, 3 = York" in text
+    assert "coded 1 for 1 and 0 for 0" in sap_markdown(em.load_plan(PLAN))

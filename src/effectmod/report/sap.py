@@ -17,7 +17,7 @@ from pathlib import Path
 from .._version import __version__
 from ..formatting import level_text, threshold_text
 from ..plan.labels import label_of
-from .display import arm_name
+from .display import arm_name, level_name
 from .text import printable
 
 SAP_FORMATS = (".md", ".docx")
@@ -75,7 +75,7 @@ def direction_words(plan, m) -> str:
     more = m.hypothesised_direction == "greater_benefit_when_higher"
     amount = "greater" if more else "smaller"
     if m.type == "binary":
-        ref = f"'{m.reference}'" if m.reference is not None else "the reference level"
+        ref = f"'{level_name(plan, m.name, m.reference)}'" if m.reference is not None else "the reference level"
         where = f"in participants at the non-reference level than in those at {ref}"
     else:
         where = f"in participants with higher values of {label_of(m)}"
@@ -89,6 +89,8 @@ def _moderator(plan, i: int, m) -> Section:
                  "; reference level: the first level in numeric order (or code-point order of the text)")
     if m.type == "binary":
         kind += "; coded 1 for the non-reference level"
+    if m.level_labels:      # the levels' display labels (moderators[].level_labels)
+        kind += "; levels: " + ", ".join(f"{k} = {level_name(plan, m.name, k)}" for k in m.level_labels)
     bullets = [f"Status: {'pre-specified' if m.prespecified else 'post hoc (chosen after the data were seen; labelled post hoc in every report)'}",
                f"Variable: column '{m.column}', measured at baseline",
                f"Type: {kind}"]
