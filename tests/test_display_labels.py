@@ -89,6 +89,10 @@ def test_plan_errors_name_the_key(change, expected, tmp_path, capsys):
 @pytest.mark.parametrize("change, expected", [
     (lambda p: p["moderators"][1].update(level_labels={1: "Leeds", 4: "York"}),
      "effectmod: moderators[1].level_labels: 4 is not a level of column 'site'; levels: '1', '2', '3'"),
+    # unquoted yes/no in YAML are booleans: the message says so
+    (lambda p: p["moderators"][0].update(level_labels={True: "smoker"}),
+     "effectmod: moderators[0].level_labels: True is not a level of column 'sex'; levels: '1', '2'. YAML reads unquoted "
+     "yes/no/on/off/true/false as a boolean; quote the value in the plan (e.g. \"No\")"),
     # without data.control the control arm is found in the data: a key must be that arm
     (lambda p: (p["data"].pop("control"), p["data"].update(arm_labels={1: "Exercise", 5: "Usual care"})),
      "effectmod: data.arm_labels: 5 is not an arm of column 'treat'; allowed keys: '1' (data.treated), '0' (the control arm)"),

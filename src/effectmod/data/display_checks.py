@@ -4,7 +4,12 @@ found in the data. The plan's own checks (plan/display_labels.py) come first."""
 from __future__ import annotations
 
 from ..plan.display_labels import display_key
-from .problems import Problems
+from .problems import Problems, bool_hint
+
+
+def _bool_hint(keys) -> str:
+    """YAML's unquoted yes/no read as booleans: the hint of the arms' and references' messages."""
+    return next((h for k in keys if (h := bool_hint(k))), "")
 
 
 def check_level_labels(m, i: int, levels, problems: Problems) -> None:
@@ -15,7 +20,7 @@ def check_level_labels(m, i: int, levels, problems: Problems) -> None:
     if unknown:
         shown = ", ".join(repr(k) for k in unknown)
         problems.add(f"moderators[{i}].level_labels: {shown} {'is not a level' if len(unknown) == 1 else 'are not levels'} "
-                     f"of column '{m.column}'; levels: {', '.join(repr(v) for v in levels)}")
+                     f"of column '{m.column}'; levels: {', '.join(repr(v) for v in levels)}.{_bool_hint(unknown)}".rstrip("."))
 
 
 def check_arm_labels(plan, treated: str | None, control: str | None, problems: Problems) -> None:
@@ -28,4 +33,5 @@ def check_arm_labels(plan, treated: str | None, control: str | None, problems: P
     if unknown:
         shown = ", ".join(repr(k) for k in unknown)
         problems.add(f"data.arm_labels: {shown} {'is not an arm' if len(unknown) == 1 else 'are not arms'} of column "
-                     f"'{plan.data.treatment}'; allowed keys: {treated!r} (data.treated), {control!r} (the control arm)")
+                     f"'{plan.data.treatment}'; allowed keys: {treated!r} (data.treated), {control!r} (the control arm)."
+                     f"{_bool_hint(unknown)}".rstrip("."))

@@ -94,3 +94,10 @@ def allowed_arms(treated, control) -> str:
     parts = [f"{a!r} (data.treated)" for a in _arms(treated)]
     parts.append(f"{control!r} (data.control)" if control is not None else "the control arm's value")
     return ", ".join(parts)
+
+
+def yaml_bool_hint(keys) -> str:
+    """The hint for keys that YAML read as booleans (unquoted yes/no/on/off)."""
+    if any(isinstance(k, bool) for k in keys):
+        return "; YAML reads unquoted yes/no/on/off/true/false as a boolean: quote the value in the plan (e.g. \"No\")"
+    return ""

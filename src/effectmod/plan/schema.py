@@ -10,7 +10,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field, field_validator, model_validator
 
 from ..counts import checked_seed, whole_number  # noqa: F401 (checked_seed: re-exported)
-from .display_labels import allowed_arms, check_labels, unnamed_arm_keys
+from .display_labels import allowed_arms, check_labels, unnamed_arm_keys, yaml_bool_hint
 
 # the sections in their own modules, re-exported: the rest of effectmod imports them from here
 from .moderator_schema import (  # noqa: F401
@@ -88,7 +88,7 @@ class DataSpec(Strict):
             if others and (info.data.get("control") is not None or len(others) > 1):
                 shown = ", ".join(repr(k) for k in others)
                 raise ValueError(f"{shown} {'is not an arm' if len(others) == 1 else 'are not arms'} of the analysis; allowed keys: "
-                                 f"{allowed_arms(info.data['treated'], info.data.get('control'))}")
+                                 f"{allowed_arms(info.data['treated'], info.data.get('control'))}{yaml_bool_hint(others)}")
         return value
 
     @property
