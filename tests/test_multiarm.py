@@ -141,7 +141,7 @@ def test_command_line_writes_every_arm(tmp_path, monkeypatch, capsys, no_figures
     assert list(table1.columns) == ["Characteristic", "Lev (n = 310)", "Lev+5FU (n = 304)", "Obs (n = 315)"]
     html = (out / "report.html").read_text()
     assert "randomised to the 3 analysed arms: Lev 310, Lev+5FU 304, Obs 315" in html
-    assert "Lev+5FU vs Obs: sex, 1 vs 0: the 1 subgroup benefited more" in html
+    assert "Lev+5FU vs Obs: sex, 1 vs 0: the sex 1 subgroup benefited more" in html
     assert "All arms: the treatment × sex interaction" in html
     flow = pd.read_json(out / "results.json", typ="series")["data_flow"]
     assert flow["treated_arms"] == {"Lev": 310, "Lev+5FU": 304}

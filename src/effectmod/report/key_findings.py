@@ -125,7 +125,8 @@ def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
     else:
         # one pattern for every level: '<Moderator>, <level> vs <reference>: the <level> subgroup benefited ...'
         level, ref = _compared_levels(results, r, m)
-        head = f"{_capital(m)}, {level} vs {ref}: the {level} subgroup benefited {more} than the {ref} subgroup on {where}"
+        head = (f"{_capital(m)}, {level} vs {ref}: the {_subgroup(m, level)} subgroup benefited {more} than the "
+                f"{_subgroup(m, ref)} subgroup on {where}")
     body = f": treatment effect ({what}) {effects}; " if points else ": "
     return head + body + tail
 
@@ -145,7 +146,8 @@ def _points(results, ce, r, m) -> list:
     if len(levels) < 2:
         return []
     level = r.term if m.type == "categorical" else levels[1]
-    return [(by[str(lv)], f"in the {level_name(results.plan, m.name, lv)} subgroup") for lv in (levels[0], level) if str(lv) in by]
+    return [(by[str(lv)], f"in the {_subgroup(m, level_name(results.plan, m.name, lv))} subgroup")
+            for lv in (levels[0], level) if str(lv) in by]
 
 
 def _compared_levels(results, r, m) -> tuple[str, str]:
@@ -154,6 +156,15 @@ def _compared_levels(results, r, m) -> tuple[str, str]:
     level = r.term if m.type == "categorical" else (levels[1] if len(levels) == 2 else "")
     ref = levels[0] if levels else ""
     return level_name(results.plan, m.name, level), level_name(results.plan, m.name, ref)
+
+
+def _subgroup(m, shown: str) -> str:
+    """A level as a subgroup's name: 'female', but 'centre 2' for a bare code ('the 2 subgroup' says nothing)."""
+    try:
+        float(shown)
+    except ValueError:
+        return shown
+    return f"{_short(m)} {shown}"
 
 
 def _capital(m) -> str:
