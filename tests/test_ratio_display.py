@@ -246,3 +246,32 @@ def test_ph_codes_are_what_the_report_reads(reports):
     res, _ = reports["cox"]
     codes = {n.code for notes in res.row_notes.values() for n in notes}
     assert {PROPORTIONAL_HAZARDS, NON_PROPORTIONAL} <= codes
+
+
+def test_section_frames_with_log_ratio_rows_are_shown_as_ratios():
+    """Complete-case and imputation-sensitivity interaction rows, and shrunken subgroup effects:
+    the log-ratio rows' estimates and CIs exponentiated, named by a scale column; the frame the
+    CSV files are written from is untouched; other sections are returned as they are."""
+    from effectmod.report.ratio_display import ratio_frame
+    cc = pd.DataFrame({"outcome": ["y", "e"], "timepoint": ["1", "1"], "moderator": ["m", "m"], "term": ["", ""],
+                       "model": ["linear", "logistic"], "estimate": [-0.5, -0.5], "std_error": [0.2, 0.2],
+                       "ci_low": [-0.9, -0.9], "ci_high": [-0.1, -0.1], "p_value": [0.01, 0.01], "n": [50, 50]})
+    before = cc.copy()
+    shown, note = ratio_frame("complete_case", cc)
+    pd.testing.assert_frame_equal(cc, before)
+    assert list(shown["scale"]) == ["β-coefficient", "ratio of odds ratios"]
+    assert list(shown.columns).index("scale") == list(shown.columns).index("model") + 1
+    assert shown["estimate"].tolist() == pytest.approx([-0.5, math.exp(-0.5)])
+    assert shown["ci_low"].tolist() == pytest.approx([-0.9, math.exp(-0.9)])
+    assert shown["std_error"].tolist() == [0.2, 0.2]          # the log scale's, as the note says
+    assert "std error stay on the log scale" in note and "complete_case.csv keeps the log scale" in note
+    sub = pd.DataFrame({"moderator": ["m"], "level": ["1"], "estimate": [-0.15], "ci_low": [-0.47], "ci_high": [0.17],
+                        "shrunken_estimate": [-0.2], "shrunken_ci_low": [-0.5], "shrunken_ci_high": [0.1],
+                        "std_error": [0.16], "tau2": [0.1], "common_effect": [-0.4], "scale": ["log hazard ratio"], "model": ["cox"]})
+    shown, _ = ratio_frame("shrunken_subgroups", sub)
+    assert shown.loc[0, "scale"] == "hazard ratio"
+    for c in ("estimate", "ci_low", "ci_high", "shrunken_estimate", "shrunken_ci_low", "shrunken_ci_high", "common_effect"):
+        assert shown.loc[0, c] == pytest.approx(math.exp(sub.loc[0, c]))
+    assert shown.loc[0, "tau2"] == 0.1
+    assert ratio_frame("complete_case", cc.iloc[:1])[0] is not None and ratio_frame("complete_case", cc.iloc[:1])[1] == ""
+    assert ratio_frame("additive_scale", cc)[0] is cc

@@ -19,7 +19,7 @@ from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
 from .model_names import rmst_when
-from .ratio_display import ph_footnotes, ph_view
+from .ratio_display import ph_footnotes, ph_view, ratio_frame
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
@@ -217,9 +217,11 @@ def _flow_models(results) -> list[dict]:
 def _section(name: str, value, results) -> dict:
     title = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
     if isinstance(value, pd.DataFrame):
-        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None,
-                "table": section_table(name, value, results)}
-    return {"name": name, "title": title, "frame": None, "table": None,
+        # log-ratio rows exponentiated (complete-case, imputation sensitivity, shrunken subgroups)
+        shown, note = ratio_frame(name, value)
+        return {"name": name, "title": title, "frame": format_frame(shown, results), "json": None,
+                "table": section_table(name, value, results), "note": note}
+    return {"name": name, "title": title, "frame": None, "table": None, "note": "",
             "json": json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)}
 
 

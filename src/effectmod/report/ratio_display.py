@@ -147,6 +147,52 @@ def finished(rows: list[dict[str, str]], note: str, text_columns=()) -> dict | N
             "rows": [{"cells": [r[c] if c in text_columns else minus(r[c]) for c in columns], "detail": ""} for r in rows]}
 
 
+# ---------------------------------------------------------------------------- other section frames
+# section frames the report shows as they are (html.format_frame) whose rows can be on a log-ratio
+# scale: interaction rows of the complete-case and imputation-sensitivity analyses, and subgroup
+# effects before and after shrinkage (PATH)
+RATIO_FRAMES = ("complete_case", "imputation_sensitivity", "shrunken_subgroups")
+_CI_PAIRS = (("ci_low", "ci_high"), ("shrunken_ci_low", "shrunken_ci_high"))
+
+
+def ratio_frame(name: str, df):
+    """(frame, note): a section frame with its log-ratio rows' estimates and CIs exponentiated and
+    a ``scale`` column naming what they are ('ratio of odds ratios', 'hazard ratio'); standard
+    errors (and tau2) stay on the log scale, as the note says. Other frames are returned as they are."""
+    from .model_names import RATIO_MODELS, interaction_name
+    if name not in RATIO_FRAMES or not isinstance(df, pd.DataFrame) or not len(df) or "estimate" not in df.columns:
+        return df, ""
+    if "scale" in df.columns:
+        ratio_rows = df["scale"].isin(tuple(RATIO_SCALES)).to_numpy()
+        label = [scale_words(s) for s in df["scale"]]
+    elif "model" in df.columns:
+        ratio_rows = df["model"].isin(tuple(RATIO_MODELS)).to_numpy()
+        label = [interaction_name(m) for m in df["model"]]
+    else:
+        return df, ""
+    if not ratio_rows.any():
+        return df, ""
+    out = df.copy()
+    columns = [c for c in df.columns if c in ("estimate", "shrunken_estimate", "common_effect") or c.startswith("estimate_")]
+    columns += [c for pair in _CI_PAIRS if all(x in df.columns for x in pair) for c in pair]
+    for c in columns:
+        values = pd.to_numeric(out[c], errors="coerce").astype(float)
+        out[c] = values.where(~ratio_rows, values.map(_exp))
+    if "scale" in out.columns:
+        out["scale"] = label
+    else:
+        out.insert(list(out.columns).index("model") + 1, "scale", label)
+    kinds = sorted({lab for lab, r in zip(label, ratio_rows) if r})
+    logs = [c.replace("_", " ") for c in ("std_error", "shrunken_std_error", "tau2") if c in df.columns]
+    note = (f"Rows on a ratio scale ({', '.join(kinds)}): estimates and CIs exponentiated from the model's log scale"
+            + (f" ({', '.join(logs)} stay on the log scale)" if logs else "") + f"; {name}.csv keeps the log scale.")
+    return out, note
+
+
+def _exp(x: float) -> float:
+    return math.nan if x != x else math.inf if x > 709.0 else math.exp(x)
+
+
 # ---------------------------------------------------------------------------- proportional hazards
 def _ph_parts(notes) -> tuple[list[str], list[str], list[str]]:
     """A row's notes split: (proportional-hazards test texts, failure texts, the other texts)."""
@@ -221,4 +267,4 @@ def ph_footnotes(results) -> list[str]:
 
 
 __all__ = ["RATIO_SCALES", "PH_FLAG", "PH_MARK", "abbreviations", "average_table", "effect_ci", "effect_head",
-           "finished", "ph_footnotes", "ph_view", "ratio_description", "ratio_note", "ratio_scale", "scale_words"]
+           "finished", "ph_footnotes", "ph_view", "ratio_description", "ratio_frame", "ratio_note", "ratio_scale", "scale_words"]
