@@ -127,7 +127,7 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
                           "Observed range": f"{number(r['observed_min'])} to {number(r['observed_max'])}",
                           "Significant within the observed range": _span(r.get("significant_observed", "")),
                           "df": df_text(r.get("df")), "Scale": scale_words(r.get("scale", "")),
-                          "Description": ratio_description(words(r.get("sign_description", "")), r.get("scale", ""))}, ""))
+                          "Description": ratio_description(r.get("sign_description", ""), r.get("scale", ""))}, ""))
     if not rows:
         return None
     columns = [c for c in rows[0][0] if any(cells[c] for cells, _ in rows)]
