@@ -161,7 +161,11 @@ def test_binary_outcomes_are_reported_as_ratios_of_odds_ratios(tmp_path, no_figu
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "OR " + tables.odds_ratio_ci(lr.estimate, lr.ci_low, lr.ci_high) not in html
     assert "ratio of ORs " + tables.odds_ratio_ci(lr.estimate, lr.ci_low, lr.ci_high) in html
-    assert not re.search(r"(log-odds|OR) -?\d", html)   # no log odds ratio printed as an odds ratio
+    # no log odds ratio printed as an odds ratio: an 'OR x' is an average effect's exponentiated estimate
+    assert not re.search(r"(log-odds|OR) [-\u2212]\d", html)
+    ate = unit.sections["average_effects"]
+    expected = {number(math.exp(e)) for e in ate.loc[ate["model"] == "logistic", "estimate"]}
+    assert expected and set(re.findall(r"\bOR (\d+\.\d+) \(", html)) == expected
     t2 = read_docx_tables(folder / "tables.docx")[1]
     assert "Ratio of ORs (95% CI)" in t2[2]
 

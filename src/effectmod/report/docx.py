@@ -28,8 +28,9 @@ from .docx_layout import (
     text_area,
 )
 from .etables import ETable
+from .ratio_display import ph_footnotes
 from .sentences import threshold_text
-from .tables import MODEL_NAMES, JamaTable
+from .tables import MODEL_NAMES, RATIO_MODELS, JamaTable
 from .text import printable
 from .typography import minus
 
@@ -68,9 +69,12 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
 
     page_for(doc, landscape=_wide(jt))
     doc.add_heading("Table 2. Treatment × moderator interactions", level=2)
-    _jama_table(doc, jt)
+    # a journal's Table 2: ratio, CI and P; the log scale is in the eTables, results.csv and interaction_table.csv
+    _jama_table(doc, jt, log_scale=False)
     doc.add_paragraph("Main analysis. " + _scale_note(set(results.table["model"])) + f"{marks} NE: not estimable."
                       + _cluster_note(results))
+    for line in ph_footnotes(results):
+        doc.add_paragraph(printable(line))
     for e in extra or []:
         page_for(doc, landscape=_wide(e.table))
         doc.add_heading(printable(e.heading), level=2)
@@ -95,9 +99,10 @@ def _wide(jt: JamaTable) -> bool:
 _EMPHASIS = {"evidence": {"bold": True}, "hypothesis-generating": {"italic": True}}
 
 
-def _jama_table(doc, jt: JamaTable) -> None:
+def _jama_table(doc, jt: JamaTable, log_scale: bool = True) -> None:
     """Two header rows (three with a model row): each outcome spans its follow-ups, each follow-up
-    its estimate and P columns; the last header row names the columns."""
+    its estimate and P columns; the last header row names the columns. ``log_scale``: a ratio
+    cell's log-scale interaction on a line beneath (the eTables; Table 2 shows the ratio only)."""
     multi = jt.multi_model
     n_head = 3 if multi else 2
     n_cols = 1 + 2 * len(jt.columns)
@@ -123,7 +128,7 @@ def _jama_table(doc, jt: JamaTable) -> None:
         for j, cell in enumerate(line):
             if cell is None:
                 continue
-            text = (minus(cell.text) + (f"\nlog scale {minus(cell.log_odds)}" if cell.log_odds else "")
+            text = (minus(cell.text) + (f"\nlog scale {minus(cell.log_odds)}" if cell.log_odds and log_scale else "")
                     # an estimable row's note (e.g. separation) says why its numbers must not be read
                     + (f"\n{cell.note}" if cell.note and cell.tier != "not-estimable" else ""))
             font = _EMPHASIS.get(cell.tier, {})
@@ -201,11 +206,9 @@ def read_docx_tables(path: Path) -> list[list[list[str]]]:
 # what each model's interaction is, said only for the models the table holds
 _SCALE_NOTES = (
     (("linear", "mixed"), "β: difference in the treatment effect per unit of the moderator (per k units where the row says so). "),
-    (("logistic", "ordinal"), "Ratio of ORs: ratio of odds ratios (binary and ordinal outcomes), with the interaction on the "
-                              "log scale beneath. "),
-    (("poisson", "negative_binomial"), "Ratio of RRs: ratio of rate ratios (count outcomes), with the interaction on the "
-                                       "log scale beneath. "),
-    (("cox",), "Ratio of HRs: ratio of hazard ratios (time-to-event outcomes), with the interaction on the log scale beneath. "),
+    (("logistic", "ordinal"), "Ratio of ORs: ratio of odds ratios (binary and ordinal outcomes). "),
+    (("poisson", "negative_binomial"), "Ratio of RRs: ratio of rate ratios (count outcomes). "),
+    (("cox",), "Ratio of HRs: ratio of hazard ratios (time-to-event outcomes). "),
     (("rmst",), "Difference in RMST differences: the treated-minus-control difference in restricted mean survival time to "
                 "the horizon in a moderator level minus that in the reference level (per unit of a continuous moderator), "
                 "in the time column's units. "),
@@ -213,4 +216,7 @@ _SCALE_NOTES = (
 
 
 def _scale_note(models: set) -> str:
-    return "".join(text for kinds, text in _SCALE_NOTES if models & set(kinds))
+    ratios = bool(models & RATIO_MODELS)
+    return "".join(text for kinds, text in _SCALE_NOTES if models & set(kinds)) + (
+        "Ratios are exponentiated from the model's log scale; the interactions on the log scale are in results.csv "
+        "and interaction_table.csv. " if ratios else "")

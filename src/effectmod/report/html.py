@@ -20,6 +20,7 @@ from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
 from .model_names import rmst_when
+from .ratio_display import ph_footnotes, ph_view, ratio_frame
 from .section_tables import section_table
 from .sentences import interval, level_text, number, threshold_text
 from .text import printable
@@ -117,8 +118,10 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "table1_rule": (f"Continuous characteristics are shown as mean (SD), or as median (IQR) when the absolute sample "
                         f"skewness over both arms exceeds {tables.SKEW_LIMIT:g}; categories as n (%) of those with the value "
                         "recorded; missing values are counted on their own line."),
-        "jama": tables.jama_table(results),
-        "etables": etables(results),
+        # the Cox models' proportional-hazards test once per model under the tables, not in each cell
+        "jama": tables.jama_table(ph_view(results)),
+        "etables": etables(ph_view(results)),
+        "ph_notes": ph_footnotes(results),
         # the results-by-group table lists every model's rows: a Model column when a follow-up has several
         "multi_model": tables.jama_table(results, models=set(results.table["model"])).multi_model,
         "has_logistic": "logistic" in set(results.table["model"]),
@@ -129,7 +132,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "rmst_units": ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes if o.type == "time_to_event"})),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
-        "groups": tables.grouped_results(results),
+        "groups": tables.grouped_results(ph_view(results)),
         "has_boot": "boot_ci_low" in results.table.columns,
         "cluster_note": _cluster_note(results),
         # the permutation P column only when some row has one (the test covers linear models only)
@@ -215,9 +218,11 @@ def _flow_models(results) -> list[dict]:
 def _section(name: str, value, results) -> dict:
     title = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
     if isinstance(value, pd.DataFrame):
-        return {"name": name, "title": title, "frame": format_frame(value, results), "json": None,
-                "table": section_table(name, value, results)}
-    return {"name": name, "title": title, "frame": None, "table": None,
+        # log-ratio rows exponentiated (complete-case, imputation sensitivity, shrunken subgroups)
+        shown, note = ratio_frame(name, value)
+        return {"name": name, "title": title, "frame": format_frame(shown, results), "json": None,
+                "table": section_table(name, value, results), "note": note}
+    return {"name": name, "title": title, "frame": None, "table": None, "note": "",
             "json": json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=True)}
 
 

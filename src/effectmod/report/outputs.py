@@ -10,6 +10,7 @@ from .comparisons import flattened
 from .docx import write_docx
 from .etables import etables
 from .html import RenderedFigure
+from .ratio_display import ph_view
 from .tables import jama_table, table1
 
 
@@ -39,5 +40,8 @@ def write_extra_outputs(results, folder) -> list:
     extra = etables(results)
     for e in extra:
         write_csv(e.table.to_frame(), folder / f"etable{e.number}.csv", full_precision=False)
-    write_docx(results, folder / "tables.docx", t1, jt, extra)
+    # the printed tables: the Cox models' proportional-hazards test once under Table 2, not in each cell
+    # (the CSV files above do not hold the notes, so they are the same either way)
+    shown = ph_view(results)
+    write_docx(results, folder / "tables.docx", t1, jama_table(shown), etables(shown))
     return rendered

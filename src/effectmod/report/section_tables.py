@@ -16,10 +16,11 @@ from .display import level_name
 from .labels import moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .paragraph import DIRECTION_TEXT
-from .sentences import interval, number
+from .ratio_display import average_table, effect_ci, effect_head, ratio_description, ratio_note, scale_words
+from .sentences import level_text, number
 from .tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, missing, odds_ratio_ci, p_short, timepoint_text
 
-NAMES = ("credibility", "conditional_effects", "johnson_neyman")
+NAMES = ("credibility", "conditional_effects", "johnson_neyman", "average_effects")
 _NEGATIVE = re.compile(r"(?<![\d.])-(?=\d)")
 # credibility items shown beneath each claim, in ICEMAN's order
 ITEMS = (("prespecified", "pre-specified"), ("direction_hypothesised", "direction hypothesised"),
@@ -73,6 +74,9 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
     """{'columns': [...], 'rows': [{'cells': [...], 'detail': str}]} for one of ``NAMES``."""
     if name not in NAMES or df is None or not len(df):
         return None
+    if name == "average_effects":
+        # the ratio models' average effect as 'HR 0.69 (0.55-0.87)' (report.ratio_display)
+        return average_table(df, results)
     olab, mlab = outcome_labels(results.plan), moderator_labels(results.plan)
     unit = results.plan.data.time_unit
     threshold = results.plan.analysis.evidence_threshold
@@ -105,6 +109,9 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
                           "Credibility (ICEMAN)": words(r["rating"])},
                          items + (f". Reasons: {reasons}" if reasons else "")))
     elif name == "conditional_effects":
+        # ratio models' effects exponentiated, under the ratio's name when every row has it
+        head = effect_head(df.get("scale", ()), level_text(results.plan.analysis.ci_level))
+        one_scale = not head.startswith("Treatment effect")
         for _, r in df.iterrows():
             value = r["moderator_value"]
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r),
@@ -112,10 +119,10 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
                           "Moderator value": (level_name(results.plan, r["moderator"], value) if r["moderator"] in levelled
                                               else f"{round(value, 2):g}" if isinstance(value, float) else words(value)),
                           "Percentile": _percentile(r.get("percentile", ""), value),
-                          "Treatment effect (CI)": "" if missing(r["effect"]) else
-                          f"{number(r['effect'])} ({interval(r['ci_low'], r['ci_high'])})",
+                          head: effect_ci(r["effect"], r["ci_low"], r["ci_high"], r.get("scale", "")),
                           "P": p_short(r["p_value"], threshold), "df": df_text(r.get("df")),
-                          "n": "" if missing(r.get("n")) else str(int(r["n"])), "Scale": words(r.get("scale", ""))}, ""))
+                          "n": "" if missing(r.get("n")) else str(int(r["n"])),
+                          "Scale": "" if one_scale else scale_words(r.get("scale", ""))}, ""))
     else:
         for _, r in df.iterrows():
             bounds = " to ".join(number(v) for v in (r["lower"], r["upper"]) if not missing(v))
@@ -123,12 +130,12 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r), "Region of significance": region,
                           "Observed range": f"{number(r['observed_min'])} to {number(r['observed_max'])}",
                           "Significant within the observed range": _span(r.get("significant_observed", "")),
-                          "df": df_text(r.get("df")), "Scale": words(r.get("scale", "")),
-                          "Description": words(r.get("sign_description", ""))}, ""))
+                          "df": df_text(r.get("df")), "Scale": scale_words(r.get("scale", "")),
+                          "Description": ratio_description(r.get("sign_description", ""), r.get("scale", ""))}, ""))
     if not rows:
         return None
     columns = [c for c in rows[0][0] if any(cells[c] for cells, _ in rows)]
-    return {"columns": columns,
+    return {"columns": columns, "note": "" if name == "credibility" else ratio_note(df.get("scale", ()), name, name == "johnson_neyman"),
             # the true minus goes into numbers only: labels and reasons keep their hyphens (EQ-5D)
             "rows": [{"cells": [cells[c] if c in TEXT_COLUMNS else minus(cells[c]) for c in columns], "detail": detail}
                      for cells, detail in rows]}
