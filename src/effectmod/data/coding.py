@@ -21,6 +21,7 @@ from .values import (
     missing_words,
     numeric_column,
     sort_levels,
+    typed_levels,
     value_key,
 )
 
@@ -246,19 +247,24 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
             continue
         shown = f"column '{m.column}' (plan: {where})"
         keep = {value_key(m.reference)} - {None}   # the reference the plan names is never a word for missing
-        keys = _keys(wide, m.column, where, problems, keep)
-        # one hash pass over the keys gives the levels and each cell's level (None: code -1); the
-        # checks of words such as 'NA' among the levels say nothing when no level is such a word
-        cells, distinct = pd.factorize(keys, use_na_sentinel=True)
-        if any(is_missing_token(k) for k in distinct):
-            if m.type == "binary":
-                keys = _two_levels({m.column: keys}, shown, problems, keep)[m.column]
-                cells, distinct = pd.factorize(keys, use_na_sentinel=True)
-            else:
-                _tokens_as_levels(keys, shown, problems)
+        # one hash pass gives the levels and each cell's level (None: code -1); a column of numbers
+        # needs no key per cell, and the checks of words such as 'NA' say nothing when no level is one
+        keys = None
+        typed = typed_levels(wide[m.column])
+        if typed is not None:
+            cells, distinct = typed
+        else:
+            keys = _keys(wide, m.column, where, problems, keep)
+            cells, distinct = pd.factorize(keys, use_na_sentinel=True)
+            if any(is_missing_token(k) for k in distinct):
+                if m.type == "binary":
+                    keys = _two_levels({m.column: keys}, shown, problems, keep)[m.column]
+                    cells, distinct = pd.factorize(keys, use_na_sentinel=True)
+                else:
+                    _tokens_as_levels(keys, shown, problems)
         levels = sort_levels(distinct)
         if m.type == "binary" and len(levels) > 2:
-            kept = missing_tokens_kept(keys)
+            kept = missing_tokens_kept(keys) if keys is not None else {}
             hint = f"; {token_fix(kept)}" if kept else ""
             problems.add(f"{shown}: declared binary but has {len(levels)} levels "
                          f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it{hint}")

@@ -147,6 +147,21 @@ def _raw_keys(series: pd.Series) -> np.ndarray:
     return np.array([value_key(v) for v in series.tolist()], dtype=object)
 
 
+def typed_levels(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """For a column of numbers or true/false, whose keys are never words such as 'NA': each cell's
+    index into the distinct keys (-1: missing) and those keys, from one hash pass over the values
+    (no key per cell). None for a column of text or mixed cells (key it with ``keys_and_words``)."""
+    dtype = series.dtype
+    if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)):
+        return None
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = [value_key(v) for v in np.asarray(uniques, dtype=object)]
+    distinct = list(dict.fromkeys(k for k in keys if k is not None))
+    index = {k: j for j, k in enumerate(distinct)}
+    remap = np.array([-1 if k is None else index[k] for k in keys] + [-1], dtype=np.intp)
+    return remap[codes], distinct
+
+
 def integer_keys(values: np.ndarray) -> np.ndarray:
     """value_key of every whole number of a numpy integer array (its decimal text), as an object array.
 
