@@ -14,7 +14,8 @@ from .values import missing_tokens_kept, sort_levels, value_key
 
 def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | None, str | None]:
     """The (treated, control) arm keys; None for an arm that cannot be found (``problems`` says why)."""
-    present = sort_levels({k for k in pd.unique(keys) if k is not None})
+    distinct = pd.unique(keys)
+    present = sort_levels({k for k in distinct if k is not None})
     treated = value_key(plan.data.treated_arms[0])
     control = value_key(plan.data.control) if plan.data.control is not None else None
     found = ", ".join(repr(a) for a in present) or "none"
@@ -28,7 +29,7 @@ def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | N
         hint = bool_hint(plan.data.control)
         problems.add(f"data.control: the value {plan.data.control!r} does not occur in column '{col}'; arms found: {found}.{hint}")
     named = {value_key(a) for a in plan.data.treated_arms} | {control}
-    kept = {a: n for a, n in missing_tokens_kept(keys).items() if a not in named}
+    kept = {a: n for a, n in missing_tokens_kept(keys, distinct).items() if a not in named}
     if kept:
         problems.warn(f"column '{col}' (plan: data.treatment): {token_counts(kept)} read as an arm, not as missing "
                       f"(in a text column only empty cells are missing); {token_fix(kept)}")

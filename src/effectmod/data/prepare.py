@@ -80,10 +80,12 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     if plan.data.time is not None:
         wide, sources = long_to_wide(frame, id_keys, treat_keys, in_arms, plan, problems)
     else:
+        every = bool(in_arms.all())     # then the keys are used as they are (no copy of a million keys)
         wide = rows_in(frame, in_arms)
-        wide_ids = id_keys[in_arms]
-        check_unique_ids(wide_ids, plan, problems, merged, None if id_numbers is None else id_numbers[in_arms])
-        wide.insert(0, "__id__", wide_ids)
+        wide_ids = id_keys if every else id_keys[in_arms]
+        wide_treat = treat_keys if every else treat_keys[in_arms]
+        numbers = None if id_numbers is None else id_numbers if every else id_numbers[in_arms]
+        check_unique_ids(wide_ids, plan, problems, merged, numbers)
         wide.attrs["row_names"] = RowNames("row ", np.flatnonzero(in_arms) + 1)
         sources = {}
     if wide is None:
@@ -91,9 +93,13 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
     if "row_names" not in wide.attrs:
         wide.attrs["row_names"] = RowNames("id ", wide["__id__"].to_numpy(dtype=object))
 
-    ids = wide["__id__"].to_numpy(dtype=object)
-    # wide data keeps the rows of the named arms, whose keys are never read as missing: the same keys
-    wide_arms = keys_of(wide[plan.data.treatment], keep=arm_names) if plan.data.time is not None else treat_keys[in_arms]
+    if plan.data.time is not None:
+        ids = wide["__id__"].to_numpy(dtype=object)
+        wide_arms = keys_of(wide[plan.data.treatment], keep=arm_names)
+    else:
+        # wide data: the ids are the kept rows' keys (no '__id__' column to write them to and read them
+        # back), and the rows of the named arms, whose keys are never read as missing, keep their arm keys
+        ids, wide_arms = wide_ids, wide_treat
     treat = (wide_arms == treated_key).astype(float)
     # multi-arm: the arm of each participant (control 0, treated arms 1..k in plan order)
     arm = np.zeros(len(wide_arms), dtype=int)

@@ -121,9 +121,10 @@ def missing_words(series: pd.Series) -> dict[str, int]:
     return {w: found[w] for w in sort_levels(found)}
 
 
-def missing_tokens_kept(keys: np.ndarray) -> dict[str, int]:
-    """The words such as 'NA' or 'None' that ``keys`` holds as levels, with their row counts."""
-    distinct = {k for k in pd.unique(keys) if k is not None}
+def missing_tokens_kept(keys: np.ndarray, unique: np.ndarray | None = None) -> dict[str, int]:
+    """The words such as 'NA' or 'None' that ``keys`` holds as levels, with their row counts
+    (``unique``: ``pd.unique(keys)`` when the caller has it)."""
+    distinct = {k for k in (pd.unique(keys) if unique is None else unique) if k is not None}
     return {k: int(np.sum(keys == k)) for k in sort_levels(k for k in distinct if is_missing_token(k))}
 
 
