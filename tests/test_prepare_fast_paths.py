@@ -138,3 +138,20 @@ def test_categorical_levels_and_codes_with_missing_cells_and_na_words():
     assert site.levels == ("c", "NA", "a", "b")
     np.testing.assert_array_equal(site.values[:5], [3.0, 2.0, 1.0, 0.0, np.nan])
     assert any("'NA' (8 rows) read as a level" in w for w in trial.flow.warnings)
+
+
+def test_the_frame_digest_hashed_beside_the_preparation_is_the_pandas_hash():
+    import hashlib
+
+    import effectmod as em
+    from effectmod.data.frame_hash import frame_hash, frame_hash_later
+
+    frame = _float_frame()
+    expected = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
+    assert frame_hash(frame) == frame_hash_later(frame)() == expected
+    assert em.analyze(frame, plan_dict()).inputs["data"] == {"source": "DataFrame", "sha256": expected}
+    odd = pd.DataFrame({"a": [1.0, 2.0], "b": [{"x": 1}, {"y": 2}]})
+    with pytest.raises(TypeError):
+        frame_hash(odd)
+    with pytest.raises(TypeError):
+        frame_hash_later(odd)()
