@@ -75,9 +75,11 @@ def _float_frame() -> pd.DataFrame:
 
 def test_every_row_kept_leaves_the_callers_frame_and_the_trial_independent():
     frame = _float_frame()
+    frame.attrs["source"] = ["the caller's"]
     before = frame.copy(deep=True)
     trial = prepare_trial(frame, load_plan(plan_dict()))
     assert trial.n == N
+    assert frame.attrs == {"source": ["the caller's"]}       # the row names are the trial's own
     follow = trial.outcomes["pain"].followups["12"].copy()
     frebaq = trial.moderators["frebaq"].values.copy()
     table1 = trial.baseline_frame.copy(deep=True)

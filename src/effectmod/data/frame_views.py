@@ -29,7 +29,7 @@ def columns_copy(frame: pd.DataFrame, columns: list) -> pd.DataFrame:
     """``frame[columns].copy()``; under copy-on-write the columns are shared until either side writes."""
     if not COPY_ON_WRITE:
         return frame[columns].copy()
-    out = pd.DataFrame({c: frame[c] for c in columns}, copy=False)
+    out = pd.DataFrame({c: frame[c] for c in columns}, index=frame.index, copy=False)
     out.attrs = copy.deepcopy(frame.attrs)
     return out
 
