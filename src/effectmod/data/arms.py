@@ -78,8 +78,8 @@ def check_unique_ids(ids: np.ndarray, plan: Plan, problems: Problems, merged: di
                      numbers: np.ndarray | None = None) -> None:
     """``numbers``: the ids as the column's whole numbers (one key each), hashed faster than their text."""
     # in order of each id's first repeat (pandas hashes the column: no Python loop over rows)
-    keys = pd.Series(ids, dtype=object)
-    repeated = keys.duplicated() if numbers is None else pd.Series(numbers).duplicated().to_numpy()
+    keys = pd.Series(ids, dtype=object, copy=False)
+    repeated = keys.duplicated() if numbers is None else pd.Series(numbers, copy=False).duplicated().to_numpy()
     dupes = list(dict.fromkeys(keys[repeated]))
     if dupes:
         shown = ", ".join(repr(d) for d in dupes[:8]) + (f" and {len(dupes) - 8} more" if len(dupes) > 8 else "")
