@@ -145,5 +145,5 @@ def prepare_trial(frame: pd.DataFrame, plan: Plan) -> TrialData:
                      cluster=cluster, cluster_labels=cluster_labels,
                      arm=arm if plan.data.multi_arm else None,
                      arm_labels=tuple(str(k) for k in arm_keys) if plan.data.multi_arm else (),
-                     source_rows=wide if COPY_ON_WRITE else None)
+                     source_rows=columns_copy(wide, [c for c in plan.data_columns() if c in wide.columns]) if COPY_ON_WRITE else None)
 
