@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .counts import checked_seed
+from .data.frame_hash import frame_hash_later
 from .data.inputs import load_inputs
 from .inference.multiplicity import adjust
 from .inference.resample import stratified_bootstrap_counts
@@ -29,12 +30,14 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     ``progress``: optional callable(done, total, what) for long runs.
     """
     started = time.time()
+    # a DataFrame's digest is computed in a second thread while the data are prepared (both only read it)
+    frame_digest = frame_hash_later(data) if isinstance(data, pd.DataFrame) else None
     plan_obj, frame, trial = load_inputs(data, plan)  # every plan and data problem, in one error
     if seed is not None:
         seed = checked_seed(seed)
         plan_obj = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"seed": seed})})
-    if isinstance(data, pd.DataFrame):
-        inputs = {"data": {"source": "DataFrame", "sha256": _frame_hash(frame)}}
+    if frame_digest is not None:
+        inputs = {"data": {"source": "DataFrame", "sha256": frame_digest()}}
     else:
         inputs = {"data": {"source": Path(data).name, "sha256": _file_hash(Path(data))}}
     if isinstance(plan, (str, Path)):
@@ -203,6 +206,3 @@ def _file_hash(path: Path) -> str:
             h.update(block)
     return h.hexdigest()
 
-
-def _frame_hash(frame: pd.DataFrame) -> str:
-    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()

@@ -15,7 +15,8 @@ from .values import missing_tokens_kept, sort_levels, value_key
 
 def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | None, str | None]:
     """The (treated, control) arm keys; None for an arm that cannot be found (``problems`` says why)."""
-    present = sort_levels({k for k in keys if k is not None})
+    distinct = pd.unique(keys)
+    present = sort_levels({k for k in distinct if k is not None})
     treated = value_key(plan.data.treated_arms[0])
     control = value_key(plan.data.control) if plan.data.control is not None else None
     found = ", ".join(repr(a) for a in present) or "none"
@@ -29,7 +30,7 @@ def find_arms(keys: np.ndarray, plan: Plan, problems: Problems) -> tuple[str | N
         hint = bool_hint(plan.data.control)
         problems.add(f"data.control: the value {plan.data.control!r} does not occur in column '{col}'; arms found: {found}.{hint}")
     named = {value_key(a) for a in plan.data.treated_arms} | {control}
-    kept = {a: n for a, n in missing_tokens_kept(keys).items() if a not in named}
+    kept = {a: n for a, n in missing_tokens_kept(keys, distinct).items() if a not in named}
     if kept:
         problems.warn(f"column '{col}' (plan: data.treatment): {token_counts(kept)} read as an arm, not as missing "
                       f"(in a text column only empty cells are missing); {token_fix(kept)}")
@@ -55,7 +56,7 @@ def treated_keys(plan: Plan) -> tuple:
 def count_excluded_arms(treat_keys, id_keys, in_arms, no_id, plan, excluded) -> None:
     def participants(mask):
         return len({k for k in id_keys[mask]})
-    missing = np.array([k is None for k in treat_keys]) & ~no_id
+    missing = (treat_keys == None) & ~no_id     # noqa: E711 (elementwise: the missing keys)
     if missing.any():
         excluded.append((f"treatment ({plan.data.treatment}) missing", participants(missing)))
     other = ~in_arms & ~missing & ~no_id
@@ -75,10 +76,13 @@ def participant_values(keys: np.ndarray, id_keys: np.ndarray) -> np.ndarray:
     return np.where(pd.isna(frame["id"]), keys, first).astype(object)
 
 
-def check_unique_ids(ids: np.ndarray, plan: Plan, problems: Problems, merged: dict | None = None) -> None:
+def check_unique_ids(ids: np.ndarray, plan: Plan, problems: Problems, merged: dict | None = None,
+                     numbers: np.ndarray | None = None) -> None:
+    """``numbers``: the ids as the column's whole numbers (one key each), hashed faster than their text."""
     # in order of each id's first repeat (pandas hashes the column: no Python loop over rows)
-    keys = pd.Series(ids, dtype=object)
-    dupes = list(dict.fromkeys(keys[keys.duplicated()]))
+    keys = pd.Series(ids, dtype=object, copy=False)
+    repeated = keys.duplicated() if numbers is None else pd.Series(numbers, copy=False).duplicated().to_numpy()
+    dupes = list(dict.fromkeys(keys[repeated]))
     if dupes:
         shown = ", ".join(repr(d) for d in dupes[:8]) + (f" and {len(dupes) - 8} more" if len(dupes) > 8 else "")
         spelt = {k: v for k, v in (merged or {}).items() if k in set(dupes)}

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..plan.labels import label_of
 from ..plan.schema import Plan, covariate_column, covariate_type, parse_rule
+from .code_like import suspicious_codes as _suspicious_codes
 from .coding_counts import code_count_ordinal
 from .display_checks import check_level_labels
 from .named_values import say_missing_words
@@ -21,6 +22,7 @@ from .values import (
     missing_words,
     numeric_column,
     sort_levels,
+    typed_levels,
     value_key,
 )
 
@@ -117,27 +119,6 @@ def _infinite_values(bad, names) -> str:
             "or leave the cells empty if they are missing")
 
 
-# numbers that questionnaires and databases use for 'missing', 'refused', 'not applicable'
-_CODE_CANDIDATES = (-9999.0, -999.0, -99.0, -9.0, -8.0, -7.0, -1.0, 77.0, 88.0, 99.0, 777.0, 888.0, 999.0, 9999.0)
-
-
-def _suspicious_codes(values: np.ndarray, bounds) -> list[float]:
-    """Code-like values that lie outside the declared range, or outside the range of the other values."""
-    seen = values[~np.isnan(values)]
-    out = []
-    for c in _CODE_CANDIDATES:
-        hit = seen == c
-        if not hit.any():
-            continue
-        rest = seen[~hit]
-        if bounds is not None:
-            if not bounds[0] <= c <= bounds[1]:
-                out.append(c)
-        elif len(rest) >= 5 and (c < rest.min() or c > rest.max()) and (c <= -7 or c >= 77):
-            out.append(c)
-    return out
-
-
 def _shown(col: str) -> str:
     return col.replace("@", " at time ") if "@" in col else col
 
@@ -181,7 +162,7 @@ def _binary_outcome(wide, follow, o, i, problems):
     keep = {value_key(o.event)} - {None}     # the event the plan names is never a word for missing
     keys = _two_levels({t: _keys(wide, col, f"outcomes[{i}].followups['{t}']", problems, keep) for t, col in follow.items()},
                        f"outcomes[{i}] ('{o.name}', binary)", problems, keep)
-    levels = sort_levels({k for arr in keys.values() for k in arr if k is not None})
+    levels = sort_levels({k for arr in keys.values() for k in pd.unique(arr) if k is not None})
     event = value_key(o.event) if o.event is not None else None
     if len(levels) > 2:
         problems.add(f"outcomes[{i}]: a binary outcome needs two values; found {len(levels)}: {', '.join(repr(v) for v in levels[:8])}")
@@ -200,7 +181,7 @@ def _binary_outcome(wide, follow, o, i, problems):
     coded = {}
     for t, arr in keys.items():
         v = np.where(arr == event, 1.0, 0.0)
-        v[np.array([k is None for k in arr])] = np.nan
+        v[arr == None] = np.nan     # noqa: E711 (elementwise: the missing keys)
         coded[t] = v
     return coded, event
 
@@ -212,11 +193,11 @@ def _binary_baseline(wide, col, event, follow, where, problems):
     arrays = _two_levels({c: _keys(wide, c, where, problems, keep) for c in [col, *follow.values()]},
                          f"column '{_shown(col)}' (plan: {where})", problems, keep)
     arr = arrays[col]
-    seen = {k for k in arr if k is not None}
-    levels = {k for c in follow.values() for k in arrays[c] if k is not None}
+    seen = {k for k in pd.unique(arr) if k is not None}
+    levels = {k for c in follow.values() for k in pd.unique(arrays[c]) if k is not None}
     if event is not None and len(seen | levels | {event}) <= 2:
         v = np.where(arr == event, 1.0, 0.0)
-        v[np.array([k is None for k in arr])] = np.nan
+        v[arr == None] = np.nan     # noqa: E711 (elementwise: the missing keys)
         return v
     return _numeric(wide, col, where, problems, None)
 
@@ -267,14 +248,24 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
             continue
         shown = f"column '{m.column}' (plan: {where})"
         keep = {value_key(m.reference)} - {None}   # the reference the plan names is never a word for missing
-        keys = _keys(wide, m.column, where, problems, keep)
-        if m.type == "binary":
-            keys = _two_levels({m.column: keys}, shown, problems, keep)[m.column]
+        # one hash pass gives the levels and each cell's level (None: code -1); a column of numbers
+        # needs no key per cell, and the checks of words such as 'NA' say nothing when no level is one
+        keys = None
+        typed = typed_levels(wide[m.column])
+        if typed is not None:
+            cells, distinct = typed
         else:
-            _tokens_as_levels(keys, shown, problems)
-        levels = sort_levels({k for k in keys if k is not None})
+            keys = _keys(wide, m.column, where, problems, keep)
+            cells, distinct = pd.factorize(keys, use_na_sentinel=True)
+            if any(is_missing_token(k) for k in distinct):
+                if m.type == "binary":
+                    keys = _two_levels({m.column: keys}, shown, problems, keep)[m.column]
+                    cells, distinct = pd.factorize(keys, use_na_sentinel=True)
+                else:
+                    _tokens_as_levels(keys, shown, problems)
+        levels = sort_levels(distinct)
         if m.type == "binary" and len(levels) > 2:
-            kept = missing_tokens_kept(keys)
+            kept = missing_tokens_kept(keys) if keys is not None else {}
             hint = f"; {token_fix(kept)}" if kept else ""
             problems.add(f"{shown}: declared binary but has {len(levels)} levels "
                          f"({', '.join(repr(v) for v in levels[:8])}); declare it categorical or recode it{hint}")
@@ -291,7 +282,7 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
         ordered = tuple([ref] + [lv for lv in levels if lv != ref]) if ref is not None else tuple(levels)
         check_level_labels(m, i, levels, problems)
         code = {lv: j for j, lv in enumerate(ordered)}
-        values = np.array([np.nan if k is None else float(code[k]) for k in keys])
+        values = np.array([float(code[k]) for k in distinct] + [np.nan])[cells]
         out[m.name] = ModeratorData(m.name, label, m.type, values, m.column, ordered)
     return out
 

@@ -9,19 +9,23 @@ from ..plan.schema import Plan, covariate_column
 from .load import closest_columns
 from .named_values import named_values
 from .problems import Problems
-from .values import float_code_hits, is_missing_token, keys_of, value_key
+from .values import float_code_hits, integer_code_hits, is_missing_token, keys_of, value_key
 
 # R writes a missing value as NA in every column (write.csv); files from R are common, so NA is
 # missing unless the plan lists its missing codes itself
 R_MISSING = "NA"
 
 
-def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | None = None) -> pd.DataFrame:
+def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | None = None,
+                        keyed: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """The plan's columns with their missing codes set to missing: the cells of
     ``data.missing_codes`` and, when the plan does not give that key, R's ``NA``; an ``NA`` in a
     text column is said in a warning (it may be a level, e.g. North America), with the remedy.
     With ``missing_codes`` given (even ``[]``), ``NA`` is a level in a text column and missing in a
-    number column, as other words for missing are (``data.values.keys_of``)."""
+    number column, as other words for missing are (``data.values.keys_of``).
+
+    ``keyed``, when given, receives the keys (``keys_of(tokens="text")``) of the columns keyed here
+    and left as they are, so that they are not keyed twice (``keys_of(raw=...)``)."""
     explicit = "missing_codes" in plan.data.model_fields_set
     codes = {k for c in plan.data.missing_codes if (k := value_key(c)) is not None}
     if not explicit:
@@ -33,6 +37,8 @@ def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | No
     # only the plan's columns: the others are never analysed, and keying every cell costs time
     for col in [c for c in plan.data_columns() if c in out.columns]:
         fast = float_code_hits(out[col], codes)
+        if fast is None:
+            fast = integer_code_hits(out[col], codes)
         if fast is not None and not fast.any():
             continue
         keys = keys_of(out[col], tokens="text")
@@ -40,6 +46,8 @@ def apply_missing_codes(frame: pd.DataFrame, plan: Plan, problems: Problems | No
         col_codes = codes - named.get(col, set()) if not explicit else codes
         hit = np.isin(keys, list(col_codes))
         if not hit.any():
+            if keyed is not None:
+                keyed[col] = keys
             continue
         for k in sorted(codes & named.get(col, set())) if explicit else ():
             if (n := int(np.sum(keys == k))) > 0 and problems is not None:

@@ -122,6 +122,10 @@ class TrialData:
     # where ``treat`` says it all. ``treat`` is 1 for every treated arm in a multi-arm trial.
     arm: np.ndarray | None = None
     arm_labels: tuple[str, ...] = ()
+    # the plan's columns the arrays above were read from: under copy-on-write (pandas 3) a numeric column's
+    # values are a read-only view of the caller's column, and holding this frame (which shares the caller's
+    # columns) makes a later write to the caller's DataFrame copy first, so the trial never changes
+    source_rows: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def multi_arm(self) -> bool:

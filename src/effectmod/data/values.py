@@ -8,6 +8,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from .frame_views import COPY_ON_WRITE
+
 # words that R and pandas write for "missing". In a column of numbers (or true/false) they mean
 # missing; in a text column they may be real levels ('NA' = North America, 'None' = no drug), so
 # there only empty cells and the plan's data.missing_codes are missing (docs/bad-inputs.md)
@@ -77,20 +79,22 @@ def _numeric_key(key: str) -> bool:
     return True
 
 
-def keys_of(series: pd.Series, tokens: str = "auto", keep=frozenset()) -> np.ndarray:
+def keys_of(series: pd.Series, tokens: str = "auto", keep=frozenset(), raw: np.ndarray | None = None) -> np.ndarray:
     """value_key of every cell, as an object array (None = missing).
 
     ``tokens`` says what words such as 'NA', 'None' or 'null' are: ``"auto"`` missing in a
     column whose other values are all numbers or true/false, and levels in a text column;
     ``"missing"`` always missing (ids, times); ``"text"`` always levels. A key in ``keep`` (a
     value the plan names for this column: a level, a reference, an event, an arm) is never missing.
+    ``raw``: the column's keys with ``tokens="text"``, when already made (``apply_missing_codes``).
     """
-    return keys_and_words(series, tokens, keep)[0]
+    return keys_and_words(series, tokens, keep, raw)[0]
 
 
-def keys_and_words(series: pd.Series, tokens: str = "auto", keep=frozenset()) -> tuple[np.ndarray, dict[str, int]]:
+def keys_and_words(series: pd.Series, tokens: str = "auto", keep=frozenset(),
+                   raw: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """``keys_of`` and the words it read as missing, with their row counts (to be said, never silent)."""
-    keys = _raw_keys(series)
+    keys = _raw_keys(series) if raw is None else raw
     if tokens == "text" or (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype)):
         return keys, {}     # keys of numbers and true/false are never words such as 'NA'
     distinct = {k for k in pd.unique(keys) if k is not None}
@@ -117,16 +121,17 @@ def missing_words(series: pd.Series) -> dict[str, int]:
     return {w: found[w] for w in sort_levels(found)}
 
 
-def missing_tokens_kept(keys: np.ndarray) -> dict[str, int]:
-    """The words such as 'NA' or 'None' that ``keys`` holds as levels, with their row counts."""
-    distinct = {k for k in pd.unique(keys) if k is not None}
+def missing_tokens_kept(keys: np.ndarray, unique: np.ndarray | None = None) -> dict[str, int]:
+    """The words such as 'NA' or 'None' that ``keys`` holds as levels, with their row counts
+    (``unique``: ``pd.unique(keys)`` when the caller has it)."""
+    distinct = {k for k in (pd.unique(keys) if unique is None else unique) if k is not None}
     return {k: int(np.sum(keys == k)) for k in sort_levels(k for k in distinct if is_missing_token(k))}
 
 
 def _raw_keys(series: pd.Series) -> np.ndarray:
     dtype = series.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-        return series.to_numpy().astype(str).astype(object)
+        return integer_keys(series.to_numpy())
     if dtype != np.dtype(object):
         # one value_key per distinct value (pandas hashes the column): a million-row column of a
         # few levels costs a few calls, not a million. Object columns keep the per-cell path,
@@ -141,6 +146,43 @@ def _raw_keys(series: pd.Series) -> np.ndarray:
         keys = np.array([value_key(v) for v in np.asarray(uniques, dtype=object)], dtype=object)
         return keys[codes]
     return np.array([value_key(v) for v in series.tolist()], dtype=object)
+
+
+def typed_levels(series: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """For a column of numbers or true/false, whose keys are never words such as 'NA': each cell's
+    index into the distinct keys (-1: missing) and those keys, from one hash pass over the values
+    (no key per cell). None for a column of text or mixed cells (key it with ``keys_and_words``)."""
+    dtype = series.dtype
+    if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)):
+        return None
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = [value_key(v) for v in np.asarray(uniques, dtype=object)]
+    distinct = list(dict.fromkeys(k for k in keys if k is not None))
+    index = {k: j for j, k in enumerate(distinct)}
+    remap = np.array([-1 if k is None else index[k] for k in keys] + [-1], dtype=np.intp)
+    return remap[codes], distinct
+
+
+def integer_keys(values: np.ndarray) -> np.ndarray:
+    """value_key of every whole number of a numpy integer array (its decimal text), as an object array.
+
+    Arrow writes the decimal text of a million numbers in a few milliseconds, where numpy's
+    ``astype(str)`` takes a tenth of a second; both give ``str(int(v))``."""
+    import pyarrow as pa
+    return pa.array(values).cast(pa.string()).to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
+def integer_code_hits(series: pd.Series, codes: set[str]) -> np.ndarray | None:
+    """For a column of numpy integers: which cells' value_key is in ``codes``, by comparing numbers
+    (an integer's key is its decimal text, so only a code written as a whole number can match);
+    None for any other column."""
+    dtype = series.dtype
+    if not (pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype)):
+        return None
+    info = np.iinfo(dtype)
+    numbers = [int(k) for k in codes if _INTEGER.match(k) and str(int(k)) == k and info.min <= int(k) <= info.max]
+    values = series.to_numpy()
+    return np.isin(values, np.array(numbers, dtype=dtype)) if numbers else np.zeros(len(values), dtype=bool)
 
 
 def float_code_hits(series: pd.Series, codes: set[str]) -> np.ndarray | None:
@@ -190,7 +232,11 @@ def numeric_column(series: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float).to_numpy(), [], ""
     if pd.api.types.is_numeric_dtype(series.dtype):
-        values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+            # numpy numbers as floats: no copy of a float column under copy-on-write (a read-only view)
+            values = series.to_numpy(dtype=float, copy=not COPY_ON_WRITE)
+        else:
+            values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
         infinite = np.flatnonzero(np.isinf(values))
         if len(infinite) == 0:
             return values, [], ""
