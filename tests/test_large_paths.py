@@ -1,8 +1,11 @@
 """Paths for very many rows (sums over row blocks, no per-cell keys) give the numbers of the
 row-level paths: checked here on small data, where both run."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from effectmod.data.values import _raw_keys, float_code_hits, value_key
 from effectmod.engines.ols import GRAM_CONDITION_LIMIT, OLSFit, fit_ols
@@ -132,3 +135,33 @@ def test_block_check_from_the_fit_sums_equals_a_fresh_check(categorical):
     assert reused[:3] == pytest.approx(fresh[:3], rel=1e-13)
     np.testing.assert_allclose(reused[3], fresh[3], rtol=1e-13)
     assert check_large(X, X @ np.arange(1.0, len(names) + 1.0), cols, Ls) is None     # exact fit: the row check decides
+
+
+def test_analysis_through_the_block_paths_equals_the_row_paths(monkeypatch):
+    """A whole analysis (fits, heteroscedasticity checks, every derived number) with the block
+    paths switched on for a 100-participant trial gives the numbers of the row paths."""
+    import effectmod as em
+    from effectmod.engines import ols
+    from effectmod.inference import heteroscedasticity
+
+    folder = Path(__file__).parent / "reference" / "btheb_linear"
+    frame = pd.read_csv(folder / "data.csv")
+    # a continuous moderator too, far from zero (the block path's shifted sums)
+    frame["age"] = 1950.0 + (frame["id"] * 7919) % 41
+    plan = yaml.safe_load((folder / "plan.yaml").read_text())
+    plan["moderators"].append({"name": "age", "column": "age", "type": "continuous"})
+    want = em.analyze(frame, plan)
+    monkeypatch.setattr(ols, "GRAM_MIN_ROWS", 10)
+    monkeypatch.setattr(heteroscedasticity, "LARGE_N", 10)
+    calls = []
+    from effectmod.engines import ols_large
+    real = ols_large.fit_ols_blocks_full
+    monkeypatch.setattr(ols_large, "fit_ols_blocks_full", lambda *a: calls.append(1) or real(*a))
+    got = em.analyze(frame, plan)
+    assert calls
+    numbers = want.table.select_dtypes("number").columns
+    np.testing.assert_allclose(got.table[numbers].to_numpy(float), want.table[numbers].to_numpy(float),
+                               rtol=1e-10, atol=1e-12, equal_nan=True)
+    flags = [(m.get("heteroscedasticity_p"), m.get("se_ratio_hc3")) for m in want.models]
+    got_flags = [(m.get("heteroscedasticity_p"), m.get("se_ratio_hc3")) for m in got.models]
+    np.testing.assert_allclose(np.array(got_flags, dtype=float), np.array(flags, dtype=float), rtol=1e-10, equal_nan=True)
