@@ -9,7 +9,8 @@ moderator on 0-60 times a 0/1 treatment) are otherwise needlessly ill-conditione
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -42,6 +43,9 @@ class OLSFit:
     sigma2: float
     r_squared: float
     se_type: str
+    # the block fit of a design with very many rows (engines.ols_large.BlockFit): its sums serve
+    # the heteroscedasticity check
+    blocks: Any = field(default=None, repr=False, compare=False)
 
     def contrast(self, L) -> Contrast:
         L = np.asarray(L, dtype=float)
@@ -100,11 +104,11 @@ def fit_ols(X: np.ndarray, y: np.ndarray, names=None, se: str = "classical") -> 
         raise RankDeficient([f"only {n} observations for {p} coefficients"])
     if n >= GRAM_MIN_ROWS and se == "classical":
         # very many rows: the same fit from sums over row blocks (None: the gates want the rows)
-        from .ols_large import fit_ols_blocks
-        large = fit_ols_blocks(X, y, GRAM_CONDITION_LIMIT)
+        from .ols_large import fit_ols_blocks_full
+        large = fit_ols_blocks_full(X, y, GRAM_CONDITION_LIMIT)
         if large is not None:
-            coef, vcov, df_resid, sigma2, r_squared = large
-            return OLSFit(coef, vcov, names, n, df_resid, sigma2, r_squared, se)
+            return OLSFit(large.coef, large.vcov, names, n, large.df_resid, large.sigma2, large.r_squared, se,
+                          blocks=large)
     centre, scale, intercept = _scaling(X)
     Xs = (X - centre) / scale
     if n >= GRAM_MIN_ROWS and gram_inverse((Xs.T @ Xs)[None])[1][0]:

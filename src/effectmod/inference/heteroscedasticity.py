@@ -113,18 +113,21 @@ def se_ratios(X: np.ndarray, resid: np.ndarray, Ls: list[np.ndarray]) -> np.ndar
 
 
 def check_linear(X: np.ndarray, y: np.ndarray, coef: np.ndarray, names: tuple[str, ...],
-                 Ls: list[np.ndarray]) -> HeteroscedasticityCheck:
-    """The check for one linear model: Z = its treat, moderator and treat x moderator columns."""
+                 Ls: list[np.ndarray], blocks=None) -> HeteroscedasticityCheck:
+    """The check for one linear model: Z = its treat, moderator and treat x moderator columns.
+    ``blocks``: the fit's ``engines.ols_large.BlockFit`` when it was fitted from row-block sums."""
     cols = [j for j, nm in enumerate(names) if nm == "treat" or nm.startswith(("mod", "treat:mod", "treat["))]
+    large = None
     if len(y) >= LARGE_N:
         # very many rows: the same statistics from sums over row blocks (no SVD of the rows)
         from .heteroscedasticity_large import check_large
-        lm, df, p, ratios = check_large(X, y, coef, cols, Ls)
-        ratio = float(np.nanmax(ratios)) if np.isfinite(ratios).any() else math.nan
-        return HeteroscedasticityCheck(lm, df, p, ratio)
-    resid = np.asarray(y, dtype=float) - np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float)
-    lm, df, p = breusch_pagan(resid, np.asarray(X, dtype=float)[:, cols])
-    ratios = se_ratios(X, resid, Ls)
+        large = check_large(np.asarray(X, dtype=float), np.asarray(y, dtype=float), cols, Ls, blocks)
+    if large is not None:
+        lm, df, p, ratios = large
+    else:
+        resid = np.asarray(y, dtype=float) - np.asarray(X, dtype=float) @ np.asarray(coef, dtype=float)
+        lm, df, p = breusch_pagan(resid, np.asarray(X, dtype=float)[:, cols])
+        ratios = se_ratios(X, resid, Ls)
     ratio = float(np.nanmax(ratios)) if np.isfinite(ratios).any() else math.nan
     return HeteroscedasticityCheck(lm, df, p, ratio)
 

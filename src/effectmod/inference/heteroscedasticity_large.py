@@ -1,103 +1,113 @@
-"""The heteroscedasticity check of a linear model with very many rows, in two passes over row blocks.
+"""The heteroscedasticity check of a linear model with very many rows, in one pass over row blocks.
 
 The same statistics as ``heteroscedasticity.breusch_pagan`` and ``se_ratios`` (Koenker's
 Breusch-Pagan n R^2 and the HC3 / classical SE ratio of each contrast), from sums accumulated over
-blocks of rows instead of n x p temporaries and an SVD of the million-row variance design:
+blocks of rows instead of n x p temporaries and an SVD of the million-row variance design. The
+fit's centred sums (``engines.ols_large.BlockFit``) already hold what needs no residual:
 
-* R^2 of the squared residuals on [1, Z] is ESS / TSS with ESS = c' S^-1 c from the centred
-  cross-products (S = Z_c'Z_c, c = Z_c'e2_c), which is what the least-squares fit's 1 - RSS/TSS
-  equals, without the cancellation of 1 - RSS/TSS when R^2 is small;
+* R^2 of the squared residuals on [1, Z] is ESS / TSS with ESS = c' S^-1 c, S = Z_c'Z_c the fit's
+  centred cross-products of Z and c = Z_c'e2_c the one sum that needs the residuals, which is what
+  the least-squares fit's 1 - RSS/TSS equals, without the cancellation of 1 - RSS/TSS when R^2 is small;
 * the rank (the test's df) is that of [1, Z], from the eigenvalues of its Gram matrix when they
   are clearly away from numpy's matrix_rank tolerance (otherwise matrix_rank itself decides);
-* the leverages and the contrasts' rows come block by block from (X'X)^-1 of unit-SD columns.
+* the leverages h_i = |C^-1 x_s,i|^2 (C the Cholesky factor of the standardised Gram matrix), the
+  contrasts' rows L'(X'X)^-1 x_i and the fitted values come from one product per block;
+  sum_i (L'(X'X)^-1 x_i)^2 = L'(X'X)^-1 L needs no rows at all.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import scipy.linalg
 from scipy import stats
 
-# blocks small enough that OpenBLAS runs each product on one thread (below m*n*k = 65536 * 4, as
-# engines.linalg's _single_thread_matmul): threads on a busy machine spin-wait and cost 3-5x
-BLOCK_ROWS = 8_192
+from ..engines.linalg import jacobian
+from ..engines.ols import GRAM_CONDITION_LIMIT
+from ..engines.ols_large import BlockFit, fit_ols_blocks_full, in_halves, shifted_blocks
 
 
-def _blocks(n: int):
-    return [slice(s, min(n, s + BLOCK_ROWS)) for s in range(0, n, BLOCK_ROWS)]
-
-
-def check_large(X: np.ndarray, y: np.ndarray, coef: np.ndarray, zcols: list[int],
-                Ls: list[np.ndarray]) -> tuple[float, int, float, np.ndarray]:
-    """(LM, df, p, HC3/classical SE ratio per contrast) of one linear fit."""
+def check_large(X: np.ndarray, y: np.ndarray, zcols: list[int], Ls: list[np.ndarray],
+                fit: BlockFit | None = None) -> tuple[float, int, float, np.ndarray] | None:
+    """(LM, df, p, HC3/classical SE ratio per contrast) of the OLS fit of y on X; ``fit`` its
+    block fit (``engines.ols_large``), refitted from the rows when not given. None when the design
+    has no block fit (ill-conditioned, or fitted almost exactly): the row-level check decides."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    coef = np.asarray(coef, dtype=float)
     n, p = X.shape
+    if fit is None:
+        fit = fit_ols_blocks_full(X, y, GRAM_CONDITION_LIMIT)
+        if fit is None:
+            return None
+    sums = fit.sums
     q = len(zcols)
-    resid = np.empty(n)
-    e2_sum = 0.0
-    gram = np.zeros((p, p))                  # X'X, in the original units
-    x_sum = np.zeros(p)
-    ones = np.ones(BLOCK_ROWS)
-    for s in _blocks(n):
-        Xb = X[s]
-        r = y[s] - Xb @ coef
-        resid[s] = r
-        e2_sum += float(r @ r)
-        gram += Xb.T @ Xb
-        x_sum += ones[:Xb.shape[0]] @ Xb
-    gram_zc = np.empty((q + 1, q + 1))       # [1, Z]'[1, Z], for the rank
-    gram_zc[0, 0] = n
-    gram_zc[0, 1:] = gram_zc[1:, 0] = x_sum[zcols]
-    gram_zc[1:, 1:] = gram[np.ix_(zcols, zcols)]
-    z_mean = x_sum[zcols] / n
-    e2_mean = e2_sum / n
-    # unit-SD columns (constant ones by their root mean square): only the conditioning depends on it
-    rms = np.sqrt(np.diag(gram) / n)
-    sd = np.sqrt(np.clip(rms ** 2 - (x_sum / n) ** 2, 0.0, None))
-    scale = np.where(sd > 1e-8 * rms, sd, rms)
-    scale[scale == 0] = 1.0
-    inv = np.linalg.inv(gram / np.outer(scale, scale))
-    Lmat = np.column_stack([np.asarray(L, dtype=float) / scale for L in Ls]) if Ls else np.zeros((p, 0))
-    BL = inv @ Lmat
-    # pass 2: centred cross-products of the variance regression; leverages and contrast rows
-    S = np.zeros((q, q))
-    c = np.zeros(q)
-    tss = 0.0
-    hc3 = np.zeros(Lmat.shape[1])
-    asq = np.zeros(Lmat.shape[1])
-    h_max = -np.inf
-    for s in _blocks(n):
-        Xb = X[s]
-        r = resid[s]
-        e2c = r * r - e2_mean
-        Zc = Xb[:, zcols] - z_mean
-        S += Zc.T @ Zc
-        c += e2c @ Zc
-        tss += float(e2c @ e2c)
-        Xs = Xb / scale
-        h = np.einsum("ij,ij->i", Xs @ inv, Xs)
-        h_max = max(h_max, float(h.max()))
-        a = Xs @ BL                                   # L'(X'X)^-1 x_i in the original units
-        a *= a
-        u = r / (1.0 - h)
-        hc3 += (u * u) @ a
-        asq += ones[:Xb.shape[0]] @ a
+    k = len(Ls)
+    A = jacobian(p, sums.centre, sums.scale, np.flatnonzero(sums.constant))
+    Lmat = np.column_stack([np.asarray(L, dtype=float) for L in Ls]) if Ls else np.zeros((p, 0))
+    inv_s = scipy.linalg.cho_solve((fit.chol_s, True), np.eye(p))
+    # per row x_i - centre (constant columns uncentred) times M: C^-1 x_s, L'(X'X)^-1 x_i, fitted value
+    to_s = 1.0 / sums.scale
+    M = np.empty((p, p + k + 1))
+    M[:, :p] = scipy.linalg.solve_triangular(fit.chol_s, np.diag(to_s), lower=True).T
+    M[:, p:p + k] = to_s[:, None] * (inv_s @ A.T @ Lmat)
+    M[:, -1] = fit.coef_s * to_s
+    M = np.asfortranarray(M)                  # a faster product with row-major blocks
+    e2_mean = fit.rss / n
+
+    def part(rows: slice):
+        c = np.zeros(p)
+        tss = np.zeros(1)
+        e2c_sum = np.zeros(1)
+        hc3 = np.zeros(k)
+        h_max = -np.inf
+        ones = np.ones(p)
+        for s, D in shifted_blocks(X, sums.centre, rows):
+            P = D @ M
+            Q = P * P                             # |C^-1 x_s|^2 summed over its p columns; a^2
+            h = Q[:, :p] @ ones
+            h_max = max(h_max, float(h.max()))
+            r = y[s] - P[:, -1]
+            e2c = r * r - e2_mean
+            c += e2c @ D
+            tss += e2c @ e2c
+            e2c_sum += e2c.sum()
+            u = r / (1.0 - h)
+            hc3 += (u * u) @ Q[:, p:p + k]
+        return c, tss, e2c_sum, hc3, h_max
+
+    halves = in_halves(n, part)
+    c, tss_sum, e2c_total, hc3 = (sum(terms[1:], terms[0]) for terms in list(zip(*halves))[:4])
+    h_max = max(half[4] for half in halves)
+    tss, e2c_sum = float(tss_sum[0]), float(e2c_total[0])
+    tss -= e2c_sum ** 2 / n          # about the mean of e2 as summed here, not the fit's rss / n
     if not tss > 0:
         lm, df, pv = 0.0, q, 1.0
     else:
-        ess = float(c @ np.linalg.solve(S, c)) if q else 0.0
+        S = sums.gram[np.ix_(zcols, zcols)]
+        cz = c[zcols]
+        ess = float(cz @ np.linalg.solve(S, cz)) if q else 0.0
         lm = n * (ess / tss)
-        df = _rank(gram_zc, X, zcols) - 1
+        df = _rank(_gram_with_constant(sums, zcols), X, zcols) - 1
         pv = float(stats.chi2.sf(lm, df)) if df > 0 else math.nan
     if h_max > 1.0 - 1e-10:
-        return lm, df, pv, np.full(len(Ls), math.nan)
-    rss = float(resid @ resid)
-    classical = asq * rss / (n - p)
+        return lm, df, pv, np.full(k, math.nan)
+    inv = A @ inv_s @ A.T                                   # (X'X)^-1 in the original units
+    classical = np.einsum("pk,pq,qk->k", Lmat, inv, Lmat) * fit.rss / (n - p)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = np.where(classical > 0, np.sqrt(hc3 / classical), math.nan)
     return lm, df, pv, ratios
+
+
+def _gram_with_constant(sums, zcols: list[int]) -> np.ndarray:
+    """[1, Z]'[1, Z] from the centred sums."""
+    n = sums.n
+    z_mean = sums.mean[zcols]
+    centred = np.where(np.logical_or.outer(sums.constant, sums.constant), 0.0, sums.gram)[np.ix_(zcols, zcols)]
+    out = np.empty((len(zcols) + 1, len(zcols) + 1))
+    out[0, 0] = n
+    out[0, 1:] = out[1:, 0] = n * z_mean
+    out[1:, 1:] = centred + n * np.outer(z_mean, z_mean)
+    return out
 
 
 def _rank(gram: np.ndarray, X: np.ndarray, zcols: list[int]) -> int:

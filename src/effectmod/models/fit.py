@@ -167,7 +167,7 @@ def _heteroscedasticity(design: Design, fit, summary: dict, notes: tuple[Note, .
     from ..inference.heteroscedasticity import check_linear
 
     Ls = interaction_Ls(design, None) if design.arms else [design.interaction_L(j) for j in range(len(design.mod_names))]
-    check = check_linear(design.X, design.y, fit.coef, design.names, Ls)
+    check = check_linear(design.X, design.y, fit.coef, design.names, Ls, getattr(fit, "blocks", None))
     summary.update(heteroscedasticity_p=check.p_value, heteroscedasticity_statistic=check.statistic,
                    heteroscedasticity_df=check.df, se_ratio_hc3=check.se_ratio_hc3,
                    heteroscedasticity_flagged=check.flagged)
