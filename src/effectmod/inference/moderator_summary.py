@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.column_facts import column_facts
 from .quantiles import percentiles
 
 PERCENTILES = (10, 25, 50, 75, 90)
@@ -23,15 +24,35 @@ PERCENTILES = (10, 25, 50, 75, 90)
 
 def _participants(fm) -> np.ndarray:
     rows = fm.design.rows
+    if _increasing(rows):
+        return rows                          # a single-follow-up design: each participant once, in order
     if rows.size and np.all(rows[1:] >= rows[:-1]):
         # designs keep participants in order: no sort needed (this runs for every model)
         return rows[np.r_[True, rows[1:] != rows[:-1]]]
     return np.unique(rows)
 
 
+# id(rows) -> (weak reference, strictly increasing?): the models of one outcome share their rows
+_INCREASING: dict[int, tuple[weakref.ref, bool]] = {}
+
+
+def _increasing(rows: np.ndarray) -> bool:
+    hit = _INCREASING.get(id(rows))
+    if hit is not None and hit[0]() is rows:
+        return hit[1]
+    answer = bool(rows.size and np.all(rows[1:] > rows[:-1]))
+    if not rows.flags.writeable:             # shared, read-only rows (design_lazy): kept
+        _INCREASING[id(rows)] = (weakref.ref(rows), answer)
+        weakref.finalize(rows, _INCREASING.pop, id(rows), None)
+    return answer
+
+
 def moderator_values(fm, trial) -> np.ndarray:
     """The moderator's observed values over the model's analysed participants (one per person)."""
-    v = trial.moderators[fm.spec.moderator].values[_participants(fm)].astype(float)
+    values = trial.moderators[fm.spec.moderator].values
+    v = values[_participants(fm)].astype(float, copy=False)
+    if values.dtype == np.float64 and column_facts(values).missing == 0:
+        return v                             # nothing missing in the column: nothing to drop
     return v[~np.isnan(v)]
 
 
