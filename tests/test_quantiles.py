@@ -69,3 +69,4 @@ def test_summary_is_each_steps_own_numbers_and_kept_per_model():
     assert s.percentiles == tuple(np.percentile(v, Q).tolist())
     assert moderator_summary(fm, trial) is s
     assert summarise(np.array([])).size == 0
+
