@@ -219,10 +219,12 @@ def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason, ex
     """Participants lost to each reason, counted once each in this order of reasons."""
     o = trial.outcomes[outcome]
     reasons = [(y_reason, y_missing), *extra]
+    # a column with nothing missing loses no one (its NaN count is known: data/column_facts.py)
     if moderator is not None:
         m = trial.moderators[moderator]
-        reasons.append((f"moderator '{m.source}' missing", np.isnan(m.values)))
-    if use_baseline:
+        if column_facts(m.values).missing:
+            reasons.append((f"moderator '{m.source}' missing", np.isnan(m.values)))
+    if use_baseline and column_facts(o.baseline).missing:
         reasons.append((f"baseline '{o.baseline_source}' missing", np.isnan(o.baseline)))
     for j, c in enumerate(trial.covariates.names):
         reasons.append((f"covariate '{trial.covariates.sources[j]}' missing", np.isnan(trial.covariates.matrix[:, j])))
