@@ -96,6 +96,10 @@ def test_x_written_by_blocks_is_the_stacked_x(frame, plan, monkeypatch):
         want = single_design(trial, "score", moderator, "12", True)
         got = lazy_single_design(trial, "score", moderator, "12", True, min_rows=0)
         np.testing.assert_array_equal(got.X, want.X)
+        assert got.n == want.n == len(np.unique(want.rows))
+        idx = np.sort(np.random.default_rng(0).integers(0, len(got.rows), len(got.rows)))   # a bootstrap copy
+        copy = dataclasses.replace(got, X=got.X[idx], y=got.y[idx], rows=got.rows[idx])
+        assert copy.n == len(np.unique(got.rows[idx])) < got.n
 
 
 def _spec(moderator):

@@ -78,16 +78,17 @@ def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
     for fm in _estimable(fitted):
         m = trial.moderators[fm.spec.moderator]
         points = _points(fm, trial, m, at.get(m.name, []))
+        n = fm.design.n                     # once per model (a pass over its rows), not per row
         for t in fm.design.timepoints:
             for value, label, mod_row, term in points:
                 L = fm.design.effect_L(mod_row, t)
                 c = fm.fit.contrast(L)
-                rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind]))
+                rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind], n))
                 if isinstance(fm.fit, LogisticFit) and not _diverged(fm):
                     # as the additive-scale columns: standardised over the analysed participants,
                     # which a pooled (imputed) fit does not have one set of
                     rd = risk_difference(fm.fit, fm.design, mod_row)
-                    rows.append(_effect_row(fm, t, value, label, term, rd, level, "risk difference"))
+                    rows.append(_effect_row(fm, t, value, label, term, rd, level, "risk difference", n))
     return pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
 
 
@@ -105,11 +106,11 @@ def _points(fm, trial, m, at_values):
     return out
 
 
-def _effect_row(fm, t, value, label, term, c, level, scale) -> dict:
+def _effect_row(fm, t, value, label, term, c, level, scale, n: int) -> dict:
     lo, hi = c.ci(level)
     return {"outcome": fm.spec.outcome, "timepoint": t, "moderator": fm.spec.moderator, "moderator_value": value,
             "effect": c.estimate, "std_error": c.std_error, "ci_low": lo, "ci_high": hi, "p_value": c.p_value,
-            "model": fm.spec.kind, "term": term, "df": c.df, "n": fm.design.n, "percentile": label, "scale": scale}
+            "model": fm.spec.kind, "term": term, "df": c.df, "n": n, "percentile": label, "scale": scale}
 
 
 def risk_difference(fit, design, mod_row):

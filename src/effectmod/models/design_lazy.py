@@ -101,6 +101,15 @@ class LazyDesign(Design):
     def p(self) -> int:
         return len(self.names)
 
+    @property
+    def n(self) -> int:
+        """Participants: a gathered design's rows are ``np.flatnonzero`` of the kept ones (each
+        once, in order), so ``Design.n``'s pass over them counts ``len(rows)``; a copy (rows
+        resampled, say) counts as a Design does."""
+        if self.__dict__.get("_builder") is not None:
+            return len(self.rows)
+        return super().n
+
 
 @contextmanager
 def materialised(design: Design):
