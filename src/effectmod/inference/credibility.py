@@ -115,13 +115,13 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
 def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]:
     if others.empty:
         return "not applicable", "no other outcome or follow-up tested this moderator"
-    supportive = others["p_value"].astype(float) < thresh
+    supportive = others["p_value"].to_numpy(dtype=float) < thresh
     n = len(others)
     if categorical:
         k = int(supportive.sum())
         answer = "yes" if k == n else ("partly" if k else "no")
         return answer, f"joint test p < {threshold_text(thresh)} at {k} of {n} other outcome/follow-ups"
-    same = np.sign(others["estimate"].astype(float)) == np.sign(float(r["estimate"]))
+    same = np.sign(others["estimate"].to_numpy(dtype=float)) == np.sign(float(r["estimate"]))
     k_same, k_sup_same, k_sup_opp = int(same.sum()), int((same & supportive).sum()), int((~same & supportive).sum())
     if k_sup_opp:
         answer = "no"

@@ -231,9 +231,9 @@ def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason, ex
     lost = np.zeros(trial.n, dtype=bool)
     counts = {}
     for reason, miss in reasons:
-        new = miss & ~lost
-        if new.any():
-            counts[reason] = counts.get(reason, 0) + int(new.sum())
+        new = int(np.count_nonzero(miss & ~lost))
+        if new:
+            counts[reason] = counts.get(reason, 0) + new
         lost |= miss
     return lost, counts
 
