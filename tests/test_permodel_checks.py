@@ -148,3 +148,14 @@ def test_estimability_from_the_first_rows_is_the_full_check(monkeypatch):
                 mp.setattr(estimable_head.head_proves_estimable, "__defaults__", (20,))
                 assert fit.estimability_problem(_spec(moderator), variant, trial) == full
     assert None in full_answers and any(a is not None for a in full_answers)
+
+
+def test_average_effects_through_a_gathered_design_equal_the_stacked_ones(monkeypatch):
+    import pandas as pd
+
+    import effectmod as em
+    frame, plan = CASES[0]
+    want = em.analyze(frame, plan).sections["average_effects"]
+    monkeypatch.setattr(design_lazy, "LAZY_MIN_ROWS", 0)
+    got = em.analyze(frame, plan).sections["average_effects"]
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-10, atol=1e-12)
