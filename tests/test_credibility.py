@@ -142,3 +142,14 @@ def test_mixed_rows_are_their_own_family_and_not_estimable_rows_are_skipped():
                                       (1.0, "definitely no")])
 def test_chance_grades(p, grade):
     assert chance_grade(p) == grade
+
+
+def test_holm_is_statsmodels_holm():
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from effectmod.inference.multiplicity import holm
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 5, 40, 333):
+        for p in (rng.random(n), np.round(rng.random(n), 2), rng.random(n) ** 8, np.r_[rng.random(n - 1), 1.0]):
+            assert np.array_equal(holm(p), multipletests(p, method="holm")[1])

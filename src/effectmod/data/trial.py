@@ -155,6 +155,8 @@ class TrialData:
         if o.baseline_source == m.source:
             return True
         a, b = o.baseline, m.values
+        if _differ_early(a, b, m.type == "binary"):
+            return False
         missing_alike = np.array_equal(np.isnan(a), np.isnan(b))
         seen = ~np.isnan(a)
         if not missing_alike:
@@ -162,3 +164,17 @@ class TrialData:
         if np.array_equal(a[seen], b[seen]):
             return True
         return m.type == "binary" and np.array_equal(a[seen], 1.0 - b[seen])
+
+
+def _differ_early(a: np.ndarray, b: np.ndarray, binary: bool, head: int = 4096) -> bool:
+    """The first ``head`` participants already show that ``b`` is not ``a`` (missing for others,
+    or another value, and for a binary moderator not ``1 - a`` either): ``moderator_is_baseline``
+    is then False without a pass over a million values."""
+    if a.shape != b.shape:
+        return False
+    ha, hb = a[:head], b[:head]
+    na = np.isnan(ha)
+    if not np.array_equal(na, np.isnan(hb)):
+        return True
+    x, y = ha[~na], hb[~na]
+    return bool(np.any(x != y)) and (not binary or bool(np.any(x != 1.0 - y)))

@@ -1,6 +1,7 @@
 """Records shared by every engine: a contrast with its reference distribution, a Wald test."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Protocol
@@ -9,6 +10,14 @@ import numpy as np
 from scipy import stats
 
 from .errors import PerfectFitError  # noqa: F401 (re-exported: its older home)
+
+
+@functools.lru_cache(maxsize=1024)
+def _two_sided_quantile(level: float, df: float) -> float:
+    """The reference distribution's two-sided quantile, once per (level, df): every contrast of
+    a linear model has the model's residual df, and the interpretation asks for hundreds."""
+    q = 1.0 - (1.0 - level) / 2.0
+    return float(stats.norm.ppf(q) if math.isinf(df) else stats.t.ppf(q, df))
 
 
 @dataclass(frozen=True)
@@ -24,8 +33,10 @@ class Contrast:
     df: float
 
     def quantile(self, level: float) -> float:
-        q = 1.0 - (1.0 - level) / 2.0
-        return float(stats.norm.ppf(q) if math.isinf(self.df) else stats.t.ppf(q, self.df))
+        try:
+            return _two_sided_quantile(level, self.df)
+        except TypeError:                   # a df that is not hashable (an array): not cached
+            return _two_sided_quantile.__wrapped__(level, self.df)
 
     def ci(self, level: float) -> tuple[float, float]:
         half = self.quantile(level) * self.std_error

@@ -33,6 +33,7 @@ SCALES = {"linear": "mean difference", "mixed": "mean difference", "logistic": "
 def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
     """One row per outcome x follow-up of the plan's main model (logistic for binary outcomes)."""
     from ..engines.errors import EngineError
+    from ..models.design_lazy import materialised
     from ..models.fit import NotEstimable, run_engine
     from ..models.spec import ModelSpec
 
@@ -62,13 +63,16 @@ def average_effects(trial: TrialData, plan: Plan) -> pd.DataFrame:
             # beside multiple imputation the average effect stays a complete-case estimate
             fit, note = None, ("complete cases" if plan.analysis.imputations > 0 else "")
             try:
-                if design.X.shape[0] <= design.X.shape[1]:
-                    raise NotEstimable(f"{design.n} participants for {design.X.shape[1]} coefficients")
-                # an engine's finding (e.g. REML stopped short) goes into the row's note; the
-                # interaction models already warn about the same data
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    fit, _, notes = run_engine(spec, design, plan)
+                # a design that gathers X on demand (very many rows) gathers it once for the
+                # checks and the fit, not once per read
+                with materialised(design):
+                    if design.X.shape[0] <= design.X.shape[1]:
+                        raise NotEstimable(f"{design.n} participants for {design.X.shape[1]} coefficients")
+                    # an engine's finding (e.g. REML stopped short) goes into the row's note; the
+                    # interaction models already warn about the same data
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                        fit, _, notes = run_engine(spec, design, plan)
                 note = "; ".join(x for x in (note, render_notes(notes)) if x)
             except (NotEstimable, EngineError, ValueError, ArithmeticError) as exc:
                 note = str(exc) or type(exc).__name__

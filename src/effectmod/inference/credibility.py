@@ -98,12 +98,14 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
     fam = table.loc[mask].assign(p_holm=holm[mask], _comparison=comparison[mask])
     sizes = fam.groupby(["model", "_comparison"]).size()
     rows = []
-    for idx, r in fam.iterrows():
+    # the rows of each (model, moderator, comparison), by position in fam (in fam's order)
+    groups = fam.groupby(["model", "moderator", "_comparison"], sort=False).indices
+    for pos, (idx, r) in enumerate(fam.iterrows()):
         if r["tier"] not in (EVIDENCE, HYPOTHESIS):
             continue
         m, o = mods[r["moderator"]], outs[r["outcome"]]
-        others = fam.loc[(fam["model"] == r["model"]) & (fam["moderator"] == r["moderator"]) & (fam.index != idx)
-                         & (fam["_comparison"] == r["_comparison"])]
+        same_group = groups[(r["model"], r["moderator"], r["_comparison"])]
+        others = fam.iloc[same_group[same_group != pos]]
         row = _assess(r, m, o, others, int(sizes[(r["model"], r["_comparison"])]), thresh, _row_better(plan, o.name, r["model"]),
                       plan.analysis.evidence_threshold, plan.better_basis(o.name))
         rows.append({**row, "comparison": r["_comparison"]} if comparison.any() else row)
@@ -113,13 +115,13 @@ def credibility(table: pd.DataFrame, plan) -> pd.DataFrame:
 def _consistency(r, others, categorical: bool, thresh: float) -> tuple[str, str]:
     if others.empty:
         return "not applicable", "no other outcome or follow-up tested this moderator"
-    supportive = others["p_value"].astype(float) < thresh
+    supportive = others["p_value"].to_numpy(dtype=float) < thresh
     n = len(others)
     if categorical:
         k = int(supportive.sum())
         answer = "yes" if k == n else ("partly" if k else "no")
         return answer, f"joint test p < {threshold_text(thresh)} at {k} of {n} other outcome/follow-ups"
-    same = np.sign(others["estimate"].astype(float)) == np.sign(float(r["estimate"]))
+    same = np.sign(others["estimate"].to_numpy(dtype=float)) == np.sign(float(r["estimate"]))
     k_same, k_sup_same, k_sup_opp = int(same.sum()), int((same & supportive).sum()), int((~same & supportive).sum())
     if k_sup_opp:
         answer = "no"

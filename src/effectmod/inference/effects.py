@@ -24,8 +24,8 @@ from ..engines.logistic import LogisticFit
 from ..models.comparisons import is_multi_arm, per_comparison
 from ..plan.labels import label_of
 from ..records import JNRegion
+from .moderator_summary import PERCENTILES, _participants, moderator_summary, moderator_values  # noqa: F401 (re-exported)
 
-PERCENTILES = (10, 25, 50, 75, 90)
 # A Johnson-Neyman boundary is stable once the quantile it was solved with changes by less than
 # this between iterations (mixed and pooled fits, whose df depends on the moderator value).
 JN_QUANTILE_TOL = 1e-12
@@ -43,20 +43,6 @@ SCALE = {"linear": "mean difference", "mixed": "mean difference", "logistic": "l
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _participants(fm) -> np.ndarray:
-    rows = fm.design.rows
-    if rows.size and np.all(rows[1:] >= rows[:-1]):
-        # designs keep participants in order: no sort needed (this runs for every model)
-        return rows[np.r_[True, rows[1:] != rows[:-1]]]
-    return np.unique(rows)
-
-
-def moderator_values(fm, trial) -> np.ndarray:
-    """The moderator's observed values over the model's analysed participants (one per person)."""
-    v = trial.moderators[fm.spec.moderator].values[_participants(fm)].astype(float)
-    return v[~np.isnan(v)]
 
 
 def _estimable(fitted):
@@ -92,25 +78,26 @@ def conditional_effects(fitted, trial, plan) -> pd.DataFrame:
     for fm in _estimable(fitted):
         m = trial.moderators[fm.spec.moderator]
         points = _points(fm, trial, m, at.get(m.name, []))
+        n = fm.design.n                     # once per model (a pass over its rows), not per row
         for t in fm.design.timepoints:
             for value, label, mod_row, term in points:
                 L = fm.design.effect_L(mod_row, t)
                 c = fm.fit.contrast(L)
-                rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind]))
+                rows.append(_effect_row(fm, t, value, label, term, c, level, SCALE[fm.spec.kind], n))
                 if isinstance(fm.fit, LogisticFit) and not _diverged(fm):
                     # as the additive-scale columns: standardised over the analysed participants,
                     # which a pooled (imputed) fit does not have one set of
                     rd = risk_difference(fm.fit, fm.design, mod_row)
-                    rows.append(_effect_row(fm, t, value, label, term, rd, level, "risk difference"))
+                    rows.append(_effect_row(fm, t, value, label, term, rd, level, "risk difference", n))
     return pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
 
 
 def _points(fm, trial, m, at_values):
     """(moderator_value, percentile label, design row, term) for each value to report."""
     if m.type == "continuous":
-        v = moderator_values(fm, trial)
-        # numpy's default (linear) interpolation is R's quantile type 7
-        out = [(float(q), f"p{p}", np.array([q]), "") for p, q in zip(PERCENTILES, np.percentile(v, PERCENTILES))]
+        # numpy's default (linear) interpolation is R's quantile type 7 (once per model: moderator_summary)
+        qs = moderator_summary(fm, trial).percentiles
+        out = [(float(q), f"p{p}", np.array([q]), "") for p, q in zip(PERCENTILES, qs)]
         return out + [(float(a), "plan", np.array([a], dtype=float), "") for a in at_values]
     out = []
     for code, lv in enumerate(m.levels):
@@ -119,11 +106,11 @@ def _points(fm, trial, m, at_values):
     return out
 
 
-def _effect_row(fm, t, value, label, term, c, level, scale) -> dict:
+def _effect_row(fm, t, value, label, term, c, level, scale, n: int) -> dict:
     lo, hi = c.ci(level)
     return {"outcome": fm.spec.outcome, "timepoint": t, "moderator": fm.spec.moderator, "moderator_value": value,
             "effect": c.estimate, "std_error": c.std_error, "ci_low": lo, "ci_high": hi, "p_value": c.p_value,
-            "model": fm.spec.kind, "term": term, "df": c.df, "n": fm.design.n, "percentile": label, "scale": scale}
+            "model": fm.spec.kind, "term": term, "df": c.df, "n": n, "percentile": label, "scale": scale}
 
 
 def risk_difference(fit, design, mod_row):
@@ -189,8 +176,8 @@ def johnson_neyman_regions(fitted, trial, plan) -> tuple[pd.DataFrame, dict[tupl
         m = trial.moderators[fm.spec.moderator]
         if m.type != "continuous" or _diverged(fm):
             continue
-        obs = moderator_values(fm, trial)
-        lo_obs, hi_obs = float(obs.min()), float(obs.max())
+        obs = moderator_summary(fm, trial)
+        lo_obs, hi_obs = obs.lo, obs.hi
         for t in fm.design.timepoints:
             res = _jn_one(fm.fit, fm.design, t, level)
             parts = [(a, b, s) for a, b, s in res["parts"] if b > lo_obs and a < hi_obs]
@@ -318,8 +305,7 @@ def moderator_sds(fitted, trial) -> dict[tuple, float]:
     for fm in fitted:
         if trial.moderators[fm.spec.moderator].type != "continuous":
             continue
-        v = moderator_values(fm, trial)
-        sd = float(np.std(v, ddof=1)) if v.size > 1 else math.nan
+        sd = moderator_summary(fm, trial).sd
         for t in fm.design.timepoints:
             out[(fm.spec.kind, fm.spec.outcome, t, fm.spec.moderator)] = sd
     return out

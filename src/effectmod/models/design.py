@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.column_facts import column_facts, same_missing
 from ..data.trial import TrialData
 
 
@@ -180,19 +181,27 @@ def moderator_affine_in_baseline(baseline: np.ndarray, values: np.ndarray, kind:
     """The moderator is an exact affine function of the outcome's baseline (a z-scored baseline,
     the baseline in other units), missing for the same participants: it then stands in for the
     baseline, entered once, as a moderator that *is* the baseline does."""
-    if kind == "categorical" or not np.array_equal(np.isnan(baseline), np.isnan(values)):
+    if kind == "categorical" or not same_missing(baseline, values):
         return False
-    seen = ~np.isnan(baseline)
-    a, b = baseline[seen], values[seen]
-    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    # the observed values' size, range, mean and SD, once per column (data/column_facts.py)
+    fa, fb = column_facts(baseline), column_facts(values)
+    if fa.size < 3 or fa.constant or fb.constant:
         return False
-    ma, sa, mb, sb = a.mean(), a.std(), b.mean(), b.std()
+    ma, sa, mb, sb = fa.mean, fa.std, fb.mean, fb.std
+    if ma is None or sa is None or mb is None or sb is None:     # nothing observed (ruled out above)
+        return False
     same = opposite = True
     # in blocks of rows, stopping at the first block that rules out both signs (a real moderator
     # does so at once; a million rows otherwise cost several full-length temporaries per model)
-    for start in range(0, a.size, 65_536):
-        za = (a[start:start + 65_536] - ma) / sa
-        zb = (b[start:start + 65_536] - mb) / sb
+    for start in range(0, baseline.size, 65_536):
+        a, b = baseline[start:start + 65_536], values[start:start + 65_536]
+        if fa.missing:
+            seen = ~np.isnan(a)
+            a, b = a[seen], b[seen]
+        if not a.size:
+            continue
+        za = (a - ma) / sa
+        zb = (b - mb) / sb
         same = same and bool(np.max(np.abs(za - zb)) <= AFFINE_TOL)
         opposite = opposite and bool(np.max(np.abs(za + zb)) <= AFFINE_TOL)
         if not (same or opposite):
@@ -202,27 +211,29 @@ def moderator_affine_in_baseline(baseline: np.ndarray, values: np.ndarray, kind:
 
 def moderator_centre(values: np.ndarray) -> float:
     """Midpoint of a continuous moderator's observed range (0 when nothing is observed)."""
-    seen = values[~np.isnan(values)]
-    return float(0.5 * (seen.min() + seen.max())) if seen.size else 0.0
+    facts = column_facts(values)
+    return float(0.5 * (facts.lo + facts.hi)) if facts.lo is not None and facts.hi is not None else 0.0
 
 
 def _exclusions(trial, outcome, moderator, use_baseline, y_missing, y_reason, extra=()):
     """Participants lost to each reason, counted once each in this order of reasons."""
     o = trial.outcomes[outcome]
     reasons = [(y_reason, y_missing), *extra]
+    # a column with nothing missing loses no one (its NaN count is known: data/column_facts.py)
     if moderator is not None:
         m = trial.moderators[moderator]
-        reasons.append((f"moderator '{m.source}' missing", np.isnan(m.values)))
-    if use_baseline:
+        if column_facts(m.values).missing:
+            reasons.append((f"moderator '{m.source}' missing", np.isnan(m.values)))
+    if use_baseline and column_facts(o.baseline).missing:
         reasons.append((f"baseline '{o.baseline_source}' missing", np.isnan(o.baseline)))
     for j, c in enumerate(trial.covariates.names):
         reasons.append((f"covariate '{trial.covariates.sources[j]}' missing", np.isnan(trial.covariates.matrix[:, j])))
     lost = np.zeros(trial.n, dtype=bool)
     counts = {}
     for reason, miss in reasons:
-        new = miss & ~lost
-        if new.any():
-            counts[reason] = counts.get(reason, 0) + int(new.sum())
+        new = int(np.count_nonzero(miss & ~lost))
+        if new:
+            counts[reason] = counts.get(reason, 0) + new
         lost |= miss
     return lost, counts
 

@@ -25,6 +25,8 @@ from .design import Design
 
 # single-follow-up designs with at least this many analysed rows gather X on demand
 LAZY_MIN_ROWS = 200_000
+# rows gathered at a time into X (a block of a few columns stays in the CPU cache)
+BLOCK_ROWS = 16_384
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,20 @@ class XBuilder:
 
     def build(self, rows: np.ndarray) -> np.ndarray:
         X = np.empty((len(rows), len(self.columns)))
+        # by blocks of rows: each block's columns are written while its rows are in the cache
+        # (a column at a time over a million rows writes every cache line once per column)
+        for start in range(0, len(rows), BLOCK_ROWS):
+            self._fill(X[start:start + BLOCK_ROWS], rows[start:start + BLOCK_ROWS])
+        return X
+
+    def _fill(self, X: np.ndarray, rows: np.ndarray) -> None:
         gathered: dict[tuple, np.ndarray] = {}       # a column used twice (in a product) is gathered once
         for j, c in enumerate(self.columns):
             key = (id(c.base), c.centre)
             if c.factor is None:
+                if c.centre is None and c.base is _ONES.get(c.base.size):
+                    X[:, j] = 1.0                    # the intercept: the same ones, not gathered
+                    continue
                 col = gathered[key] = c.base[rows] if c.centre is None else c.base[rows] - c.centre
             else:
                 col = gathered.get(key)
@@ -58,7 +70,6 @@ class XBuilder:
                 factor = gathered.get((id(c.factor), None))
                 col = (c.factor[rows] if factor is None else factor) * col
             X[:, j] = col
-        return X
 
 
 class LazyDesign(Design):
@@ -89,6 +100,15 @@ class LazyDesign(Design):
     @property
     def p(self) -> int:
         return len(self.names)
+
+    @property
+    def n(self) -> int:
+        """Participants: a gathered design's rows are ``np.flatnonzero`` of the kept ones (each
+        once, in order), so ``Design.n``'s pass over them counts ``len(rows)``; a copy (rows
+        resampled, say) counts as a Design does."""
+        if self.__dict__.get("_builder") is not None:
+            return len(self.rows)
+        return super().n
 
 
 @contextmanager

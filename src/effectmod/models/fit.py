@@ -72,6 +72,9 @@ def build_design(spec: ModelSpec, trial: TrialData, plan: Plan) -> Design:
 def estimability_problem(spec: ModelSpec, design: Design, trial: TrialData) -> str | None:
     """Why a model cannot be estimated, checked before fitting (named checks, in words)."""
     m = trial.moderators[spec.moderator]
+    from .estimable_head import head_proves_estimable
+    if head_proves_estimable(design, m):     # the first rows already vary: no full-length pass
+        return None
     o = trial.outcomes[spec.outcome]
     where = f"at follow-up {spec.timepoint}" if spec.timepoint else "over the follow-ups"
     if design.X.shape[0] == 0:
