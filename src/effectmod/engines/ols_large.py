@@ -25,8 +25,6 @@ which then needs one more pass, not three.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,73 +128,42 @@ def centred_sums(X: np.ndarray, y: np.ndarray) -> CentredSums:
 
 def _shifted_products(X: np.ndarray, y: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(D'D, 1'D) of D = [X, y] - shift, accumulated over row blocks."""
-    p = X.shape[1]
-
-    def part(rows: slice):
-        xx = np.zeros((p, p))
-        xy = np.zeros(p)
-        x_total = np.zeros(p)
-        yy = np.zeros(1)
-        y_total = np.zeros(1)
-        ones = np.ones(BLOCK_ROWS)
-        for s, D in shifted_blocks(X, shift[:p], rows):
-            dy = y[s] - shift[p]
-            xx += D.T @ D
-            xy += dy @ D
-            yy += dy @ dy
-            x_total += ones[:D.shape[0]] @ D
-            y_total += dy.sum()
-        return xx, xy, yy, x_total, y_total
-
-    xx, xy, yy, x_total, y_total = summed_in_halves(X.shape[0], part)
+    n, p = X.shape
+    xx = np.zeros((p, p))
+    xy = np.zeros(p)
+    yy = 0.0
+    x_total = np.zeros(p)
+    y_total = 0.0
+    ones = np.ones(BLOCK_ROWS)
+    for s, D in shifted_blocks(X, shift[:p]):
+        dy = y[s] - shift[p]
+        xx += D.T @ D
+        xy += dy @ D
+        yy += float(dy @ dy)
+        x_total += ones[:D.shape[0]] @ D
+        y_total += float(dy.sum())
     gram = np.empty((p + 1, p + 1))
     gram[:p, :p] = xx
     gram[:p, p] = gram[p, :p] = xy
-    gram[p, p] = yy[0]
+    gram[p, p] = yy
     return gram, np.append(x_total, y_total)
 
 
-def shifted_blocks(X: np.ndarray, shift: np.ndarray, rows: slice | None = None):
-    """(rows, X[rows] - shift) block by block over ``rows`` (all rows by default); the block array
-    is reused, so read it before the next.
+def shifted_blocks(X: np.ndarray, shift: np.ndarray):
+    """(rows, X[rows] - shift) block by block; the block array is reused, so read it before the next.
 
     The subtraction runs on the flattened block against a tiled shift: numpy's broadcast over a
     row of a few columns is several times slower than one contiguous subtraction.
     """
     n, p = X.shape
-    rows = rows if rows is not None else slice(0, n)
     flat = np.ascontiguousarray(X).reshape(-1)
     tiled = np.tile(np.asarray(shift, dtype=float), BLOCK_ROWS)
     buffer = np.empty(BLOCK_ROWS * p)
-    for start in range(rows.start, rows.stop, BLOCK_ROWS):
-        stop = min(rows.stop, start + BLOCK_ROWS)
-        size = (stop - start) * p
+    for s in blocks(n):
+        size = (s.stop - s.start) * p
         out = buffer[:size]
-        np.subtract(flat[start * p:stop * p], tiled[:size], out=out)
-        yield slice(start, stop), out.reshape(-1, p)
-
-
-_POOL: list[ThreadPoolExecutor] = []
-
-
-def in_halves(n: int, part: Callable[[slice], tuple]) -> list[tuple]:
-    """``part`` of the first and of the second half of the rows (split at a block boundary), run on
-    two threads: numpy releases the interpreter lock inside each block's arithmetic. Always two
-    halves whatever the machine, so that sums are added in the same order everywhere."""
-    if n < 4 * BLOCK_ROWS:
-        return [part(slice(0, n))]
-    middle = (n // 2 // BLOCK_ROWS) * BLOCK_ROWS
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="effectmod-rows"))
-    second = _POOL[0].submit(part, slice(middle, n))
-    first = part(slice(0, middle))
-    return [first, second.result()]
-
-
-def summed_in_halves(n: int, part: Callable[[slice], tuple]) -> tuple:
-    """``in_halves``, the halves' results added term by term."""
-    results = in_halves(n, part)
-    return tuple(sum(terms[1:], terms[0]) for terms in zip(*results))
+        np.subtract(flat[s.start * p:s.stop * p], tiled[:size], out=out)
+        yield s, out.reshape(-1, p)
 
 
 def fit_ols_blocks_full(X: np.ndarray, y: np.ndarray, condition_limit: float) -> BlockFit | None:
@@ -221,14 +188,10 @@ def fit_ols_blocks_full(X: np.ndarray, y: np.ndarray, condition_limit: float) ->
     rss = tss - 2.0 * float(b @ c) + float(b @ g[np.ix_(free, free)] @ b)
     if not rss > _RSS_FROM_SUMS * tss:
         step = coef_s / scale
-
-        def part(rows: slice):
-            total = np.zeros(1)
-            for s, D in shifted_blocks(X, sums.centre, rows):
-                r = y[s] - D @ step
-                total += r @ r
-            return (total,)
-        rss = float(summed_in_halves(n, part)[0][0])
+        rss = 0.0
+        for s in blocks(n):
+            r = y[s] - (X[s] - sums.centre) @ step
+            rss += float(r @ r)
     if not rss > _HAND_OVER_RSS * tss or rss <= PERFECT_FIT_RSS * tss:
         return None
     df = n - p

@@ -24,7 +24,7 @@ from scipy import stats
 
 from ..engines.linalg import jacobian
 from ..engines.ols import GRAM_CONDITION_LIMIT
-from ..engines.ols_large import BlockFit, fit_ols_blocks_full, in_halves, shifted_blocks
+from ..engines.ols_large import BlockFit, fit_ols_blocks_full, shifted_blocks
 
 
 def check_large(X: np.ndarray, y: np.ndarray, zcols: list[int], Ls: list[np.ndarray],
@@ -53,32 +53,24 @@ def check_large(X: np.ndarray, y: np.ndarray, zcols: list[int], Ls: list[np.ndar
     M[:, -1] = fit.coef_s * to_s
     M = np.asfortranarray(M)                  # a faster product with row-major blocks
     e2_mean = fit.rss / n
-
-    def part(rows: slice):
-        c = np.zeros(p)
-        tss = np.zeros(1)
-        e2c_sum = np.zeros(1)
-        hc3 = np.zeros(k)
-        h_max = -np.inf
-        ones = np.ones(p)
-        for s, D in shifted_blocks(X, sums.centre, rows):
-            P = D @ M
-            Q = P * P                             # |C^-1 x_s|^2 summed over its p columns; a^2
-            h = Q[:, :p] @ ones
-            h_max = max(h_max, float(h.max()))
-            r = y[s] - P[:, -1]
-            e2c = r * r - e2_mean
-            c += e2c @ D
-            tss += e2c @ e2c
-            e2c_sum += e2c.sum()
-            u = r / (1.0 - h)
-            hc3 += (u * u) @ Q[:, p:p + k]
-        return c, tss, e2c_sum, hc3, h_max
-
-    halves = in_halves(n, part)
-    c, tss_sum, e2c_total, hc3 = (sum(terms[1:], terms[0]) for terms in list(zip(*halves))[:4])
-    h_max = max(half[4] for half in halves)
-    tss, e2c_sum = float(tss_sum[0]), float(e2c_total[0])
+    c = np.zeros(p)
+    tss = 0.0
+    e2c_sum = 0.0
+    hc3 = np.zeros(k)
+    h_max = -np.inf
+    ones = np.ones(p)
+    for s, D in shifted_blocks(X, sums.centre):
+        P = D @ M
+        Q = P * P                             # |C^-1 x_s|^2 summed over its p columns; a^2
+        h = Q[:, :p] @ ones
+        h_max = max(h_max, float(h.max()))
+        r = y[s] - P[:, -1]
+        e2c = r * r - e2_mean
+        c += e2c @ D
+        tss += float(e2c @ e2c)
+        e2c_sum += float(e2c.sum())
+        u = r / (1.0 - h)
+        hc3 += (u * u) @ Q[:, p:p + k]
     tss -= e2c_sum ** 2 / n          # about the mean of e2 as summed here, not the fit's rss / n
     if not tss > 0:
         lm, df, pv = 0.0, q, 1.0
