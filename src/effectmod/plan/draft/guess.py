@@ -42,7 +42,7 @@ from .kinds import count_outcome, guess_better, numeric_rating, outcome_label, o
 from .records import Draft, Moderator
 from .render import render_draft
 from .survival import survival_outcome
-from .value_labels import attach_value_labels, value_labels
+from .value_labels import attach_value_labels, file_metadata, value_labels
 
 
 def draft_plan(data_path: str | Path) -> str:
@@ -52,16 +52,8 @@ def draft_plan(data_path: str | Path) -> str:
 
 def variable_labels(path: Path) -> dict[str, str]:
     """The variable labels of an SPSS or Stata file (column -> label); empty for other files."""
-    suffix = path.suffix.lower()
-    if suffix not in (".sav", ".zsav", ".dta"):
-        return {}
-    import pyreadstat
-    reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
-    try:
-        _, meta = reader(str(path), metadataonly=True)
-    except Exception:     # labels are a convenience: a file read_data could read is drafted without them
-        return {}
-    return {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+    meta = file_metadata(path)
+    return {k: v for k, v in (meta.column_names_to_labels or {}).items() if v} if meta is not None else {}
 
 
 def draft_with_notes(data_path: str | Path) -> tuple[str, list[str]]:

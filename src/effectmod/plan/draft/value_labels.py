@@ -16,16 +16,24 @@ from ..display_labels import display_key
 from .records import Draft
 
 
-def value_labels(path: Path) -> dict[str, dict[str, str]]:
-    """column -> {value key -> label} from an SPSS or Stata file's metadata; empty for other files."""
+def file_metadata(path: Path):
+    """pyreadstat's metadata of an SPSS or Stata file; None for other files or when it cannot be read
+    (labels are a convenience: a file read_data could read is drafted without them)."""
     suffix = path.suffix.lower()
     if suffix not in (".sav", ".zsav", ".dta"):
-        return {}
+        return None
     import pyreadstat
     reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
     try:
-        _, meta = reader(str(path), metadataonly=True)
-    except Exception:     # labels are a convenience: a file read_data could read is drafted without them
+        return reader(str(path), metadataonly=True)[1]
+    except Exception:
+        return None
+
+
+def value_labels(path: Path) -> dict[str, dict[str, str]]:
+    """column -> {value key -> label} from an SPSS or Stata file's metadata; empty for other files."""
+    meta = file_metadata(path)
+    if meta is None:
         return {}
     out: dict[str, dict[str, str]] = {}
     for col, mapping in (meta.variable_value_labels or {}).items():
