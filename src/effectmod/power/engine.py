@@ -29,6 +29,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .pilot import pilot_source
@@ -140,8 +141,9 @@ def _truth(source, size: Size) -> dict:
     out = {}
     for model in source.models:
         coef = pilot_coef(model, size)
-        col = model.inter_cols[0] if model.moderator else model.treat_col
-        out[(model.outcome, model.timepoint, model.moderator)] = float(coef[col])
+        cols = list(model.inter_cols) if model.moderator else [model.treat_col]
+        # a categorical moderator (tested jointly): its level interaction largest in size
+        out[(model.outcome, model.timepoint, model.moderator)] = float(coef[cols][np.argmax(np.abs(coef[cols]))])
     return out
 
 

@@ -33,7 +33,12 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
                          "simulates continuous and binary outcomes only; give --plan a plan without them, or one comparison "
                          "(data.treated one arm) at a time"])
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
-    skipped = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
+    categorical = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
+    # a categorical moderator is tested jointly over its levels: simulated for linear and logistic
+    # models of two-arm trials (power.joint), named as not simulated elsewhere
+    def untested(spec) -> bool:
+        return spec.moderator in categorical and (trial.multi_arm or spec.kind not in ("linear", "logistic"))
+    skipped = sorted({spec.moderator for spec in model_specs(single, trial) if untested(spec)})
     if trial.multi_arm:
         typed = [o.name for o in plan_obj.outcomes if o.type in ("count", "ordinal")]
         if typed:
@@ -49,7 +54,7 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
     models = []
     seen_ate: set = set()
     for spec in model_specs(single, trial):
-        if spec.moderator in skipped and (spec.outcome, spec.timepoint) in seen_ate:
+        if untested(spec) and (spec.outcome, spec.timepoint) in seen_ate:
             continue
         if spec.kind == "rmst":             # time-to-event power tests the Cox interaction
             continue
@@ -59,11 +64,11 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
             continue
         d = fm.design
         if spec.kind == "cox":
-            models.extend(_cox_models(spec, d, fit, skipped, seen_ate))
+            models.extend(_cox_models(spec, d, fit, categorical, seen_ate))
             continue
         binary = spec.kind == "logistic"
         count = spec.kind in ("poisson", "negative_binomial")
-        if spec.moderator not in skipped:
+        if not untested(spec):
             pm = _pilot_model(spec.outcome, spec.timepoint, spec.moderator, binary, d.X, d.y, fit.coef, d.names)
             if count:
                 pm = replace(pm, family=spec.kind, theta=float(getattr(fit, "theta", math.nan)), offset=d.offset)

@@ -10,6 +10,7 @@ from scipy import special, stats
 from ..engines.linalg import gram_inverse, lstsq_batched
 from ..engines.logistic import fit_logistic_stacked
 from ..engines.ols import fit_ols_stacked
+from .joint import logistic_joint_pvalues, ols_joint_pvalues, rejections
 from .sources import PilotSource, ScenarioSource, Size, pilot_coef
 
 
@@ -146,10 +147,15 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
             counts[(model.outcome, model.timepoint, model.moderator)] = count_rejections(
                 model, X, eta, pick, test, child, alpha)
             continue
+        # a categorical moderator: the joint test of its interactions, as the analysis runs it
+        joint = list(model.inter_cols) if model.moderator and len(model.inter_cols) > 1 else None
         if model.binary:
             y = (child.random((reps, n)) < special.expit(eta)).astype(float)
             coef, se, conv = fit_logistic_stacked(X, y)
-            hits = _reject(coef[:, test], se[:, test], None, alpha) & conv
+            if joint:
+                hits = rejections(logistic_joint_pvalues(X, coef, joint), alpha) & conv
+            else:
+                hits = _reject(coef[:, test], se[:, test], None, alpha) & conv
         else:
             if source.errors == "normal":
                 e = child.normal(0.0, model.sigma, (reps, n))
@@ -157,7 +163,10 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
                 e = model.resid[child.integers(0, m, size=(reps, n))]
             fit = fit_ols_stacked(X, eta + e)
             assert fit.std_error is not None       # fit_ols_stacked always computes them
-            hits = _reject(fit.coef[:, test], fit.std_error[:, test], fit.df_resid, alpha)
+            if joint:
+                hits = rejections(ols_joint_pvalues(X, eta + e, fit.coef, joint), alpha)
+            else:
+                hits = _reject(fit.coef[:, test], fit.std_error[:, test], fit.df_resid, alpha)
         counts[(model.outcome, model.timepoint, model.moderator)] = int(hits.sum())
     return counts
 
