@@ -181,7 +181,7 @@ def test_a_moderator_without_claims_has_no_evidence_of_modifying():
 
 def test_per_scales_the_sections_that_repeat_the_interaction():
     """Credibility claims and the other imputation method's pooled estimates are per k units too."""
-    from effectmod.analysis import _per_units
+    from effectmod.results_table import per_units as _per_units
     plan = validate_plan(_plan(per=10, imputations=2), origin="plan")
     table = pd.DataFrame({"moderator": ["age", "med"], "estimate": [0.5, 0.5], "std_error": [0.1, 0.1],
                           "ci_low": [0.3, 0.3], "ci_high": [0.7, 0.7], "p_value": [0.01, 0.01]})

@@ -11,14 +11,13 @@ import pandas as pd
 from .counts import checked_seed
 from .data.frame_hash import frame_hash_later
 from .data.inputs import load_inputs
-from .inference.multiplicity import adjust
 from .inference.resample import stratified_bootstrap_counts
-from .inference.tiers import tier
 from .models.fit import FittedModel, fit_model
 from .models.spec import model_specs
 from .plan.schema import Plan
-from .records import BOOTSTRAP_COMPLETE_CASE, Note, as_notes, keys_of, merge_on_key, render_notes
-from .results import CONTRACT_COLUMNS, Results
+from .records import BOOTSTRAP_COMPLETE_CASE, Note, keys_of, merge_on_key, render_notes
+from .results import Results
+from .results_table import notes_column, per_units, results_table
 
 
 def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, seed: int | None = None,
@@ -57,7 +56,7 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         from .inference.imputation import analyze_imputed
         fitted = analyze_imputed(trial, plan_obj, fitted, rng, progress=progress, sections=imputation_sections)
 
-    table = _table(fitted, plan_obj)
+    table = results_table(fitted, plan_obj)
     from .inference.average import average_effects
     # the treatment effect without a moderator, per outcome and follow-up (complete cases)
     sections = {"average_effects": average_effects(trial, plan_obj)}
@@ -101,18 +100,18 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         if (table["model"] == "rmst").any():
             from .records import BOOTSTRAP_NOT_RMST
             skip = Note(BOOTSTRAP_NOT_RMST, "bootstrap: not run for rmst rows")
-            table["note"] = _notes_column([(*n, skip) if m == "rmst" and t != "joint" else n
+            table["note"] = notes_column([(*n, skip) if m == "rmst" and t != "joint" else n
                                            for n, m, t in zip(table["note"], table["model"], table["term"])])
         if complete_case is not fitted:
             said = Note(BOOTSTRAP_COMPLETE_CASE, "bootstrap CI is of the complete-case analysis")
-            table["note"] = _notes_column([(*n, said) for n in table["note"]])
+            table["note"] = notes_column([(*n, said) for n in table["note"]])
     if plan_obj.analysis.permutations > 0:
         from .inference.permutation import permutation_frame
         # a child generator: the bootstrap's and imputation's draws stay as they were
         perm = permutation_frame(fitted, plan_obj.analysis.permutations, rng.spawn(1)[0],
                                  imputed=plan_obj.analysis.imputations > 0, progress=progress)
         table = merge_on_key(table, perm, ["p_permutation", "notes"])
-        table["note"] = _notes_column([(*n, *extra) for n, extra in zip(table["note"], table.pop("notes"))])
+        table["note"] = notes_column([(*n, *extra) for n, extra in zip(table["note"], table.pop("notes"))])
     if plan_obj.analysis.cluster_decomposition:
         from .inference.cluster_decomposition import decomposition_frame
         sections["cluster_decomposition"] = decomposition_frame(complete_case, plan_obj)
@@ -123,7 +122,7 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
         from .predictive.run import predictive_sections
         # risk and effect modelling, shrunken subgroups (PATH; CONTRACT §6.4)
         sections.update(predictive_sections(trial, plan_obj, sections))
-    table = _per_units(table, plan_obj, sections)
+    table = per_units(table, plan_obj, sections)
 
     # the notes, structured until here, rendered once into results.csv's note column
     row_notes = dict(zip(keys_of(table), table["note"]))
@@ -131,72 +130,6 @@ def analyze(data: str | Path | pd.DataFrame, plan: str | Path | dict | Plan, see
     return Results(table=table, plan=plan_obj, trial=trial, fitted=fitted,
                    inputs=inputs, started=started, finished=time.time(), sections=sections, row_notes=row_notes,
                    jn_regions=jn_regions)
-
-
-def _table(fitted: list[FittedModel], plan: Plan) -> pd.DataFrame:
-    rows = [r for f in fitted for r in f.rows]
-    table = pd.DataFrame(rows)
-    a = plan.analysis
-    table["p_adjusted"] = adjust(table, a.multiplicity)
-    table["tier"] = [tier(p, a.evidence_threshold, a.exploratory_threshold)
-                     for p in table["p_value"].astype(float)]
-    if "note" not in table:
-        table["note"] = _notes_column([()] * len(table))
-    table["note"] = _notes_column([as_notes(n) for n in table["note"]])
-    table["n"] = table["n"].astype(int)
-    # CONTRACT §6.2: `comparison` right after the contract's columns ("" in a two-arm trial)
-    if "comparison" not in table:
-        table["comparison"] = ""
-    extra = [c for c in table.columns if c not in CONTRACT_COLUMNS and c != "comparison"]
-    return table[list(CONTRACT_COLUMNS) + ["comparison"] + extra]
-
-
-# the interaction's numbers that moderators[].per rescales (CONTRACT §6.1); P, the per-SD columns,
-# conditional effects and Johnson-Neyman regions (in the moderator's own units) stay as they are
-PER_SCALED = ("estimate", "std_error", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high")
-
-
-def _per_units(table: pd.DataFrame, plan: Plan, sections: dict) -> pd.DataFrame:
-    """The interaction per k units of each continuous moderator with ``per: k``, applied once after
-    all inference (pooled imputed rows and bootstrap bounds included), and k in a ``per`` column.
-
-    The column exists only when some moderator sets ``per`` (a plan without it writes the same
-    files as before); it holds k on continuous moderators' rows (1 where unset) and is empty on
-    binary and categorical ones, whose interaction compares levels.
-    """
-    per = {m.name: m.per for m in plan.moderators if m.type == "continuous" and m.per is not None}
-    if not per:
-        return table
-    k = table["moderator"].map(lambda name: per.get(name, 1.0)).to_numpy(dtype=float)
-    out = table.copy()
-    for col in PER_SCALED:
-        if col in out:
-            out[col] = out[col].astype(float).to_numpy() * k
-    continuous = {m.name for m in plan.moderators if m.type == "continuous"}
-    out["per"] = np.where(out["moderator"].isin(continuous), k, np.nan)
-    # the sections that repeat the interaction: the claims rated for credibility, and the estimates
-    # pooled from the other imputation method
-    scaled = {"credibility": ("estimate",),
-              "imputation_sensitivity": ("estimate", "ci_low", "ci_high", f"estimate_{plan.analysis.imputation_method}")}
-    for name, cols in scaled.items():
-        frame = sections.get(name)
-        if frame is None or frame.empty or "moderator" not in frame:
-            continue
-        frame = frame.copy()
-        factor = frame["moderator"].map(lambda m: per.get(m, 1.0)).to_numpy(dtype=float)
-        for col in cols:
-            if col in frame:
-                frame[col] = frame[col].astype(float).to_numpy() * factor
-        sections[name] = frame
-    return out
-
-
-def _notes_column(notes: list[tuple]) -> np.ndarray:
-    """A column of note tuples (one object per row, never unpacked into a 2-D array)."""
-    out = np.empty(len(notes), dtype=object)
-    for i, n in enumerate(notes):
-        out[i] = n
-    return out
 
 
 def _file_hash(path: Path) -> str:

@@ -35,7 +35,7 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
             continue
         if o.type == "time_to_event":
             from .survival_coding import code_time_to_event
-            coded_tte = code_time_to_event(wide, o, i, problems, _numbers, _binary_outcome)
+            coded_tte = code_time_to_event(wide, o, i, problems, column_numbers, _binary_outcome)
             if coded_tte is not None:
                 out[o.name] = coded_tte
             continue
@@ -53,10 +53,10 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
         label = label_of(o)
         event = None
         if o.type in ("count", "ordinal"):
-            out[o.name] = code_count_ordinal(wide, o, i, follow, base_col, where, long, problems, _numbers)
+            out[o.name] = code_count_ordinal(wide, o, i, follow, base_col, where, long, problems, column_numbers)
             continue
         if o.type == "continuous":
-            coded = {t: _numbers(wide, col, where or f"outcomes[{i}].followups['{t}']", problems, o.range) for t, col in follow.items()}
+            coded = {t: column_numbers(wide, col, where or f"outcomes[{i}].followups['{t}']", problems, o.range) for t, col in follow.items()}
             base = _numeric(wide, base_col, where or f"outcomes[{i}].baseline", problems, o.range) if base_col else None
         else:
             coded, event = _binary_outcome(wide, follow, o, i, problems)
@@ -72,10 +72,10 @@ def code_outcomes(wide, plan: Plan, sources, problems: Problems) -> dict[str, Ou
 def _numeric(wide, col, where, problems, bounds) -> np.ndarray | None:
     if col is None:
         return None
-    return _numbers(wide, col, where, problems, bounds)
+    return column_numbers(wide, col, where, problems, bounds)
 
 
-def _numbers(wide, col, where, problems, bounds):
+def column_numbers(wide, col, where, problems, bounds):
     """A named column's numbers as an array (``_numeric`` for a column that is always there)."""
     values, bad, hint = numeric_column(wide[col])
     names = wide.attrs.get("row_names")
@@ -243,7 +243,7 @@ def code_moderators(wide, plan: Plan, problems: Problems) -> dict[str, Moderator
         where = f"moderators[{i}].column"
         label = label_of(m)
         if m.type == "continuous":
-            values = _numbers(wide, m.column, where, problems, None)
+            values = column_numbers(wide, m.column, where, problems, None)
             out[m.name] = ModeratorData(m.name, label, "continuous", values, m.column)
             continue
         shown = f"column '{m.column}' (plan: {where})"
@@ -310,7 +310,7 @@ def code_covariates(wide, plan: Plan, problems: Problems) -> CovariateData:
                 names.append(c)
                 if not bad:
                     say_missing_words(problems, f"column '{c}' (plan: {where})", missing_words(wide[c]))
-                cols.append(_numbers(wide, c, where, problems, None) if bad else values)
+                cols.append(column_numbers(wide, c, where, problems, None) if bad else values)
                 sources.append(c)
                 continue
             observed = int(np.sum(~np.isnan(values))) + len(bad)

@@ -108,7 +108,7 @@ def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: flo
         c = additive_interaction(fit, X, t_col, m_cols, i_cols, kind, level=j)
         contrasted = levels[1] if kind == "binary" and len(levels) > 1 else term
         rows.append({**base, "term": term, "quantity": "rd_interaction", "level": contrasted, "arm": "", "moderator_value": at,
-                     **_numbers(c, ci_level)})
+                     **contrast_numbers(c, ci_level)})
     if kind == "continuous":
         return rows
     for j, lv in enumerate(levels):
@@ -120,11 +120,12 @@ def model_additive_rows(model, kind: str, levels: tuple[str, ...], ci_level: flo
                          **_risk_numbers(*risks[arm], fit.vcov, ci_level)})
         c = standardised_risk_difference(fit, X, t_col, m_cols, i_cols, values)
         rows.append({**base, "term": "", "quantity": "risk_difference", "level": lv, "arm": "", "moderator_value": math.nan,
-                     **_numbers(c, ci_level)})
+                     **contrast_numbers(c, ci_level)})
     return rows
 
 
-def _numbers(c: Contrast, ci_level: float) -> dict:
+def contrast_numbers(c: Contrast, ci_level: float) -> dict:
+    """A contrast's estimate, SE, CI and P as row entries (CI and P empty when its SE is not positive)."""
     if not (np.isfinite(c.estimate) and np.isfinite(c.std_error) and c.std_error > 0):
         return {"estimate": c.estimate, "std_error": c.std_error, "ci_low": math.nan, "ci_high": math.nan,
                 "p_value": math.nan}

@@ -28,7 +28,7 @@ import pandas as pd
 from ..engines.base import Contrast
 from ..engines.poisson import CountFit
 from .additive import _set
-from .binary import _numbers, absolute_scale
+from .binary import absolute_scale, contrast_numbers
 
 COUNT_KINDS = ("poisson", "negative_binomial")
 PERCENTILES = (10, 50, 90)
@@ -91,14 +91,14 @@ def model_rate_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) 
         contrasted = levels[1] if kind == "binary" and len(levels) > 1 else term
         at = float(np.mean(X[:, m_cols[0]])) + centre if kind == "continuous" else math.nan
         rows.append({**base, "term": term, "quantity": "rd_interaction", "level": contrasted, "arm": "",
-                     "moderator_value": at, **_numbers(c, ci_level)})
+                     "moderator_value": at, **contrast_numbers(c, ci_level)})
     if kind == "continuous":
         raw = X[:, m_cols[0]] + centre
         for q in PERCENTILES:
             value = float(np.percentile(raw, q))
             c = rate_difference(fit, X, t_col, m_cols, i_cols, [value - centre])
             rows.append({**base, "term": "", "quantity": "rate_difference", "level": f"P{q}", "arm": "",
-                         "moderator_value": value, **_numbers(c, ci_level)})
+                         "moderator_value": value, **contrast_numbers(c, ci_level)})
         return rows
     vcov = np.asarray(fit.vcov)
     for j, lv in enumerate(levels):
@@ -106,7 +106,7 @@ def model_rate_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) 
         for t, arm in ((1.0, "treated"), (0.0, "control")):
             r, g = _rate(_set(X, t_col, t, m_cols, i_cols, values), np.asarray(fit.coef, dtype=float))
             c = _contrast(r, g, vcov)
-            nums = _numbers(c, ci_level)
+            nums = contrast_numbers(c, ci_level)
             if r > 0 and c.std_error > 0:
                 # delta method on the log scale, back-transformed: the interval stays above 0
                 half = c.quantile(ci_level) * c.std_error / r
@@ -114,7 +114,7 @@ def model_rate_rows(model, kind: str, levels: tuple[str, ...], ci_level: float) 
             rows.append({**base, "term": "", "quantity": "rate", "level": lv, "arm": arm, "moderator_value": math.nan, **nums})
         c = rate_difference(fit, X, t_col, m_cols, i_cols, values)
         rows.append({**base, "term": "", "quantity": "rate_difference", "level": lv, "arm": "", "moderator_value": math.nan,
-                     **_numbers(c, ci_level)})
+                     **contrast_numbers(c, ci_level)})
     return rows
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..data.columns import apply_missing_codes
 from ..data.values import numeric_column
 from ..plan.schema import Plan, covariate_column
-from .read import BATCH_ROWS, Survey, _arm_keys, _moderator_keys, batches, columns_needed
+from .read import BATCH_ROWS, Survey, arm_keys, batches, columns_needed, moderator_keys
 from .sums import Moments
 
 
@@ -36,7 +36,7 @@ class ModelSums:
 def _coded(frame: pd.DataFrame, plan: Plan, s: Survey) -> dict:
     """One batch coded as ``data.prepare`` codes the whole table (the rows in the two arms)."""
     frame = apply_missing_codes(frame, plan)
-    treat_keys, id_keys = _arm_keys(frame, plan)
+    treat_keys, id_keys = arm_keys(frame, plan)
     in_arms = np.array([k is not None for k in id_keys], dtype=bool) & np.isin(treat_keys, np.array([s.treated_key, s.control_key], dtype=object))
     sub = frame.loc[in_arms].reset_index(drop=True)
     out: dict = {"n": int(in_arms.sum()), "treat": (treat_keys[in_arms] == s.treated_key).astype(float)}
@@ -49,7 +49,7 @@ def _coded(frame: pd.DataFrame, plan: Plan, s: Survey) -> dict:
             mods[m.name] = numeric_column(sub[m.column])[0]
         else:
             code = {lv: float(j) for j, lv in enumerate(s.levels[m.name])}
-            mods[m.name] = np.array([np.nan if k is None else code.get(k, np.nan) for k in _moderator_keys(sub, m)])
+            mods[m.name] = np.array([np.nan if k is None else code.get(k, np.nan) for k in moderator_keys(sub, m)])
     out["moderators"] = mods
     out["covariates"] = [numeric_column(sub[covariate_column(e)])[0] for e in plan.covariates]
     return out

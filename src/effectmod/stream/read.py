@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.arms import find_arms
-from ..data.coding import _numbers
+from ..data.coding import column_numbers
 from ..data.columns import apply_missing_codes
 from ..data.problems import Problems
 from ..data.values import keys_and_words, keys_of, sort_levels, value_key
@@ -133,14 +133,16 @@ def check_columns(dataset, plan: Plan) -> None:
                          for c in missing])
 
 
-def _arm_keys(frame: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+def arm_keys(frame: pd.DataFrame, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """(arm keys, id keys) of a batch, read as the in-memory preparation reads them."""
     arm_names = {value_key(a) for a in (*plan.data.treated_arms, plan.data.control) if a is not None}
     treat_keys = keys_and_words(frame[plan.data.treatment], keep=arm_names)[0]
     id_keys = keys_of(frame[plan.data.id], tokens="missing")
     return treat_keys, id_keys
 
 
-def _moderator_keys(frame: pd.DataFrame, m) -> np.ndarray:
+def moderator_keys(frame: pd.DataFrame, m) -> np.ndarray:
+    """A binary or categorical moderator's level keys in a batch (its plan reference never missing)."""
     keep = {value_key(m.reference)} - {None}
     return keys_and_words(frame[m.column], keep=keep)[0]
 
@@ -191,7 +193,7 @@ def survey_part(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> SurveyPart
                       pairs={(o.name, m.name): [True, True, True, Moments(2)] for o, m in _pairs(plan)})
     for raw in batches(dataset, columns_needed(plan), batch_rows):
         frame = apply_missing_codes(raw, plan)
-        treat_keys, id_keys = _arm_keys(frame, plan)
+        treat_keys, id_keys = arm_keys(frame, plan)
         part.rows += len(frame)
         part.arm_keys.update(k for k in pd.unique(treat_keys) if k is not None)
         no_id = np.array([k is None for k in id_keys], dtype=bool)
@@ -200,20 +202,20 @@ def survey_part(dataset, plan: Plan, batch_rows: int = BATCH_ROWS) -> SurveyPart
             part.arm_rows[k] = part.arm_rows.get(k, 0) + int(v)
         for m in plan.moderators:
             if m.type != "continuous":
-                part.mod_keys[m.name].update(k for k in pd.unique(_moderator_keys(frame, m)) if k is not None)
+                part.mod_keys[m.name].update(k for k in pd.unique(moderator_keys(frame, m)) if k is not None)
         # numbers: checked here once (problems say the batch's row numbers)
         values = {}
         for i, m in enumerate(plan.moderators):
             if m.type == "continuous":
-                values[m.name] = _numbers(frame, m.column, f"moderators[{i}].column", problems, None)
+                values[m.name] = column_numbers(frame, m.column, f"moderators[{i}].column", problems, None)
         baselines = {}
         for i, o in enumerate(plan.outcomes):
             for t, col in (o.followups or {}).items():
-                _numbers(frame, col, f"outcomes[{i}].followups['{t}']", problems, o.range)
+                column_numbers(frame, col, f"outcomes[{i}].followups['{t}']", problems, o.range)
             if o.baseline is not None:
-                baselines[o.name] = _numbers(frame, str(o.baseline), f"outcomes[{i}].baseline", problems, o.range)
+                baselines[o.name] = column_numbers(frame, str(o.baseline), f"outcomes[{i}].baseline", problems, o.range)
         for i, entry in enumerate(plan.covariates):
-            _numbers(frame, covariate_column(entry), f"covariates[{i}]", problems, None)
+            column_numbers(frame, covariate_column(entry), f"covariates[{i}]", problems, None)
         if len(problems):
             raise DataError(list(problems))
         # the arms are known only at the end: collect ranges over the rows with an id and a named arm

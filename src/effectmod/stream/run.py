@@ -51,11 +51,11 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
     With a ``dask.distributed`` ``client`` each pass reads the files on the cluster's workers (a
     file each) and the parts' sums are merged here. With classical SEs a third pass runs the
     heteroscedasticity check (as in memory) unless ``skip_check``."""
-    from ..analysis import _per_units, _table
     from ..engines.ols import GRAM_CONDITION_LIMIT, OLSFit
     from ..inference.average import COLUMNS, SCALES
     from ..models.fit import FittedModel, empty_rows, interaction_rows
     from ..records import render_notes
+    from ..results_table import per_units, results_table
     started = time.time()
     check_scope(plan)
     dataset = open_dataset(data)
@@ -100,8 +100,8 @@ def analyze_stream(data: str | Path, plan: Plan, batch_rows: int = BATCH_ROWS, c
             for r in rows:
                 r["note"] = notes
         fitted.append(FittedModel(spec, design, fit, rows, {"n": design.n, "excluded": dict(ms.excluded)}, notes))
-    table = _per_sd(_table(fitted, plan), sums, plan)
-    table = _per_units(table, plan, {})
+    table = _per_sd(results_table(fitted, plan), sums, plan)
+    table = per_units(table, plan, {})
     table["note"] = [render_notes(n) for n in table["note"]]
     flow = {"rows_in_file": s.rows, "participant_id_missing": s.no_id, "participants_in_arms": participants,
             "arms": s.arms, "treatment_missing_or_other_arm": s.rows - s.no_id - participants,
