@@ -129,6 +129,21 @@ def test_no_overdispersion_gives_the_poisson_fit_with_a_note():
         assert nb.theta > 5 and abs(nb.loglik - pois.loglik) < 1.0
 
 
+def test_a_fit_stalling_on_a_flat_likelihood_is_the_poisson_fit():
+    """Poisson counts whose negative binomial likelihood is flat in theta (the maximum, theta about
+    6,000, is 3e-6 above the Poisson log-likelihood; MASS::glm.nb stops at its theta iteration
+    limit there): the fit stalls below LOG_THETA_FLAT and is the Poisson fit with the note, not an error."""
+    rng = np.random.default_rng(34)
+    n = 200
+    t, m = rng.integers(0, 2, n), rng.normal(size=n)
+    X = np.column_stack([np.ones(n), t, m, t * m])
+    y = rng.poisson(np.exp(0.3 + 0.2 * t + 0.1 * m)).astype(float)
+    nb = fit_negbin(X, y)
+    assert math.isinf(nb.theta)
+    np.testing.assert_allclose(nb.coef, fit_poisson(X, y).coef)
+    assert any("overdispersion" in s for s in nb.notes)
+
+
 def test_huge_counts_fit():
     rng = np.random.default_rng(7)
     n = 200

@@ -37,6 +37,10 @@ LOG_THETA_MAX = 18.0
 # a fit that stalls (the log-likelihood flat to rounding) with log(theta) beyond this (theta >
 # 22,000, a variance inflation mu/theta below 1e-4 at the counts of trials) is at that boundary too
 LOG_THETA_FLAT = 10.0
+# a fit that stalls with a log-likelihood within this of the Poisson fit's (a likelihood-ratio
+# statistic for overdispersion below 1e-3) has found none either, whatever theta it stalled at:
+# the likelihood is flat in theta (MASS::glm.nb then stops at its theta iteration limit)
+FLAT_GAIN = 5e-4
 
 
 def negbin_loglik(y: np.ndarray, mu: np.ndarray, theta: float) -> float:
@@ -109,7 +113,8 @@ def fit_negbin(X: np.ndarray, y: np.ndarray, names=None, offset: np.ndarray | No
                         converged=lambda s: newton.relative_change(s.old, s.new) < TOL,
                         keep=lambda zz: zz[:, -1] < LOG_THETA_MAX, max_iter=max_iter)
     z = res.beta[0]
-    if z[-1] >= LOG_THETA_MAX or (not bool(res.converged[0]) and z[-1] > LOG_THETA_FLAT):
+    stalled = not bool(res.converged[0])
+    if z[-1] >= LOG_THETA_MAX or (stalled and (z[-1] > LOG_THETA_FLAT or objective(res.beta)[0] - pois.loglik < FLAT_GAIN)):
         note = ("no overdispersion: theta, the negative binomial dispersion, runs off to infinity, "
                 "so the fit is the Poisson fit")
         return CountFit(pois.coef, pois.vcov if cluster is None else fit_poisson(X, y, names, off, cluster).vcov, names,
