@@ -136,9 +136,11 @@ def test_key_findings_for_continuous_and_binary_moderators():
     assert kin.endswith("evidence; interaction P < .001.")
     # binary: the level against the reference, hypothesis-generating
     med = _line(lines, "Psychoactive medication use, yes vs no: ", "at 52 weeks")
-    assert "the yes subgroup benefited more than the no subgroup" in med
-    assert (f"{at('psychoactive_medication', '52', 'no')} in the no subgroup vs "
-            f"{at('psychoactive_medication', '52', 'yes')} in the yes subgroup") in med
+    # yes/no levels read as the subgroups with and without the characteristic
+    assert ("the subgroup with psychoactive medication use benefited more than the subgroup without "
+            "psychoactive medication use") in med
+    assert (f"{at('psychoactive_medication', '52', 'no')} in the subgroup without psychoactive medication use vs "
+            f"{at('psychoactive_medication', '52', 'yes')} in the subgroup with psychoactive medication use") in med
     assert med.endswith("hypothesis-generating; interaction P = .06.")
     # one sentence per claimed row of the main model (sensitivity rows are not repeated)
     main = res.table[(res.table["model"] == "linear") & res.table["tier"].isin(["evidence", "hypothesis-generating"])]

@@ -125,8 +125,7 @@ def _modifier_line(results, ce, r, m, p: str, where: str) -> str:
     else:
         # one pattern for every level: '<Moderator>, <level> vs <reference>: the <level> subgroup benefited ...'
         level, ref = _compared_levels(results, r, m)
-        head = (f"{_capital(m)}, {level} vs {ref}: the {_subgroup(m, level)} subgroup benefited {more} than the "
-                f"{_subgroup(m, ref)} subgroup on {where}")
+        head = f"{_capital(m)}, {level} vs {ref}: {_subgroup(m, level)} benefited {more} than {_subgroup(m, ref)} on {where}"
     body = f": treatment effect ({what}) {effects}; " if points else ": "
     return head + body + tail
 
@@ -146,7 +145,7 @@ def _points(results, ce, r, m) -> list:
     if len(levels) < 2:
         return []
     level = r.term if m.type == "categorical" else levels[1]
-    return [(by[str(lv)], f"in the {_subgroup(m, level_name(results.plan, m.name, lv))} subgroup")
+    return [(by[str(lv)], f"in {_subgroup(m, level_name(results.plan, m.name, lv))}")
             for lv in (levels[0], level) if str(lv) in by]
 
 
@@ -158,13 +157,20 @@ def _compared_levels(results, r, m) -> tuple[str, str]:
     return level_name(results.plan, m.name, level), level_name(results.plan, m.name, ref)
 
 
+# levels that say whether the characteristic is present: 'the subgroup with/without <moderator>'
+_PRESENT = {"yes": "with", "y": "with", "true": "with", "no": "without", "n": "without", "false": "without"}
+
+
 def _subgroup(m, shown: str) -> str:
-    """A level as a subgroup's name: 'female', but 'centre 2' for a bare code ('the 2 subgroup' says nothing)."""
+    """A level as a subgroup: 'the female subgroup'; 'the subgroup with psychoactive medication use'
+    for yes/no levels; 'the centre 2 subgroup' for a bare code ('the 2 subgroup' says nothing)."""
+    if shown.strip().lower() in _PRESENT:
+        return f"the subgroup {_PRESENT[shown.strip().lower()]} {_short(m)}"
     try:
         float(shown)
     except ValueError:
-        return shown
-    return f"{_short(m)} {shown}"
+        return f"the {shown} subgroup"
+    return f"the {_short(m)} {shown} subgroup"
 
 
 def _capital(m) -> str:
