@@ -85,3 +85,19 @@ def test_joint_test_size_in_many_simulated_trials(binary):
     null = simulate_power(pilot_source(frame, plan), PowerGrid((240,), (Size(0.0),), replicates=4000, seed=11), workers=1)
     size = null.loc[null.moderator == "site", "power"].item()
     assert abs(size - 0.05) < 3 * np.sqrt(0.05 * 0.95 / 4000)
+
+
+def test_command_line_says_the_categorical_moderator_is_tested_jointly(tmp_path, capsys):
+    import yaml
+
+    from effectmod.cli import main
+    frame, plan = _pilot()
+    frame.to_csv(tmp_path / "pilot.csv", index=False)
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    code = main(["power", "--pilot", str(tmp_path / "pilot.csv"), "--plan", str(tmp_path / "plan.yaml"), "--n", "200",
+                 "--replicates", "50", "--out", str(tmp_path / "out")])
+    assert code == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "site (categorical): power of the joint test of the level interactions" in said
+    assert "Not simulated" not in said
+    assert "site" in set(pd.read_csv(tmp_path / "out" / "power.csv")["moderator"])

@@ -336,6 +336,10 @@ def run_power(args) -> int:
     print_power(console, table)
     if targets is not None:
         print_target(console, targets, table)
+    joint = sorted({m.moderator for m in getattr(source, "models", ()) if m.moderator and len(m.inter_cols) > 1})
+    if joint:
+        console.print(f"{', '.join(joint)} (categorical): power of the joint test of the level interactions (F, or "
+                      "Wald chi-square for binary outcomes); the interaction shown is the level's largest in size.")
     if getattr(source, "skipped", ()):
         console.print("Not simulated (a categorical moderator's joint test of its levels is simulated for linear and "
                       "logistic models of two-arm trials only): " + ", ".join(source.skipped))
