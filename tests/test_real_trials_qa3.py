@@ -49,7 +49,8 @@ def test_cgd_cox_and_rmst_agree_with_r(cgd):
     checked = _compare(cgd.table, REF / "cgd_cox" / "reference.csv", skip={("cox", "steroids", "")})
     assert checked == 15
     row = cgd.table[(cgd.table.model == "cox") & (cgd.table.moderator == "steroids")].iloc[0]
-    assert math.isnan(row.estimate) and "no events in arm" in row.note
+    assert math.isnan(row.estimate)
+    assert row.note.startswith("no events in arm rIFN-g with steroids = 1 (1 participant): ")   # was '(1 participants)'
 
 
 @pytest.mark.parametrize("plan, reference, n_rows", [("plan.yaml", "reference.csv", 1),
@@ -64,3 +65,13 @@ def test_toenail_long_binary_logistic_per_visit_agrees_with_r():
     case = REF / "toenail_logistic"
     res = em.analyze(case / "data.csv", case / "plan.yaml")
     assert _compare(res.table, case / "reference.csv", keys=("model", "timepoint", "moderator", "term")) == 6
+
+
+def test_report_sections_name_the_arms_by_their_labels(cgd):
+    """time_to_event_flow in report.html showed the data values 'rIFN-g' / 'placebo' although the
+    plan gives data.arm_labels (results.csv keeps the data values)."""
+    from effectmod.report.html import format_frame
+
+    flow = cgd.sections["time_to_event_flow"]
+    assert list(flow["arm"]) == ["all", "rIFN-g", "placebo"]
+    assert list(format_frame(flow, cgd)["arm"]) == ["all", "Interferon gamma", "Placebo"]

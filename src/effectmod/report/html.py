@@ -15,7 +15,7 @@ import pandas as pd
 from .._version import __version__
 from . import paragraph, tables
 from .comparisons import flattened
-from .display import comparison_name, display_flow, level_name
+from .display import arm_name, comparison_name, display_flow, level_name
 from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
@@ -249,6 +249,8 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = [olab.get(v, v) for v in s]
         elif c == "moderator":
             out[c] = [mlab.get(v, v) for v in s]
+        elif c == "arm":            # an arm by its display name (data.arm_labels); 'all' stays
+            out[c] = ["" if tables.missing(v) else arm_name(results.plan, v) for v in s]
         elif c == "comparison":     # a multi-arm comparison by the arms' display names
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
