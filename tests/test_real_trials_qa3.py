@@ -75,3 +75,37 @@ def test_report_sections_name_the_arms_by_their_labels(cgd):
     flow = cgd.sections["time_to_event_flow"]
     assert list(flow["arm"]) == ["all", "rIFN-g", "placebo"]
     assert list(format_frame(flow, cgd)["arm"]) == ["all", "Interferon gamma", "Placebo"]
+
+
+def _draft(case: str):
+    from effectmod.plan.draft.guess import guess_plan
+
+    return guess_plan(pd.read_csv(REF / case / "data.csv"), source=f"{case}.csv")
+
+
+def test_init_drafts_counting_process_stop_time_as_a_time_to_event_outcome():
+    """survival::cgd's first episodes: tstop + status (Surv(tstart, tstop, status)); before, status
+    was drafted as a binary outcome and tstop offered as a continuous moderator."""
+    draft = _draft("cgd_cox")
+    assert [(o.type, o.time, o.event_column) for o in draft.outcomes] == [("time_to_event", "tstop", "status")]
+    assert "tstop" not in {m.column for m in draft.moderators}
+
+
+def test_init_pairs_futime_with_infect_and_keeps_numbered_centres_out_of_the_moderators():
+    """survival::rhDNase: futime + infect was not recognised (no outcome drafted), and inst (centres
+    1-51) was drafted as a continuous moderator."""
+    draft = _draft("rhdnase_cox")
+    assert [(o.type, o.time, o.event_column) for o in draft.outcomes] == [("time_to_event", "futime", "infect")]
+    assert draft.cluster == "inst" and draft.cluster_suggested
+    assert {m.column for m in draft.moderators} == {"fev"}
+    assert any(name == "inst" and "numbered centres" in why for name, why in draft.skipped)
+
+
+def test_init_long_binary_takes_the_severe_level_as_the_event_and_the_visit_time_as_no_outcome():
+    """HSAUR3::toenail: 'none or mild' was drafted as the (bad) event and the time column (months
+    since baseline, beside visit) as a second, continuous outcome."""
+    draft = _draft("toenail_logistic")
+    assert draft.time == "visit" and draft.id == "patientID"
+    assert [(o.name, o.type, o.event, o.better) for o in draft.outcomes] == [
+        ("outcome", "binary", "moderate or severe", "lower")]
+    assert any(name == "time" and "second time column" in why for name, why in draft.skipped)

@@ -305,6 +305,10 @@ def _long_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
         if _follows_time(c, times):
             draft.skipped.append((name, f"a function of the time column '{draft.time}' (e.g. a period indicator), not an outcome"))
             continue
+        if c.numeric and TIME_NAME.match(name.strip()):
+            # HSAUR3::toenail: time (months since baseline) beside visit 1-7: the visit's time, not an outcome
+            draft.skipped.append((name, f"a second time column beside '{draft.time}' (when each visit happened), not an outcome"))
+            continue
         why = count_like(name, [c])
         outcome = count_outcome(name, [name], why, notes=notes) if why else outcome_type(name, [c], notes)
         if outcome is None:
@@ -350,6 +354,10 @@ def _moderators(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
             draft.skipped.append((name, "varies within a participant"))
             continue
         note = ""
+        if name == draft.cluster and c.numeric and k > MAX_CATEGORIES and c.levels_are_integers():
+            # survival::rhDNase: inst 1-51, numbered centres: a code, never a continuous moderator
+            draft.skipped.append((name, f"{k} numbered centres or clusters (a code, not a quantity); see the data.cluster line"))
+            continue
         if STRATUM_NAME.match(name.strip()) and c.numeric and 2 < k <= 12 and c.levels_are_integers():
             draft.covariates.append((name, c.levels))
             continue
