@@ -109,3 +109,18 @@ def test_init_long_binary_takes_the_severe_level_as_the_event_and_the_visit_time
     assert [(o.name, o.type, o.event, o.better) for o in draft.outcomes] == [
         ("outcome", "binary", "moderate or severe", "lower")]
     assert any(name == "time" and "second time column" in why for name, why in draft.skipped)
+
+
+def test_rhdnase_report_names_the_cox_variance_and_leaves_out_empty_sections():
+    """A Cox-only plan with data.cluster: the plan summary said 'Standard errors: CR2' (a linear-model
+    variance no model used), and report.html showed the empty credibility and absolute-risk sections
+    as tables of bare column names."""
+    from effectmod.report.html import report_context
+
+    case = REF / "rhdnase_cox"
+    res = em.analyze(case / "data.csv", case / "plan.yaml")
+    ctx = report_context(res, [])
+    assert dict(ctx["plan_summary"])["Standard errors"] == "Cox models: grouped robust variance, z tests"
+    names = [s["name"] for s in ctx["sections"]]
+    assert res.sections["credibility"].empty and "credibility" not in names and "absolute_risk" not in names
+    assert "time_to_event_flow" in names

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._version import __version__
 from . import paragraph, tables
+from .clusters import se_parts
 from .comparisons import flattened
 from .display import arm_name, comparison_name, display_flow, level_name
 from .etables import etables
@@ -103,6 +104,9 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
     known = [n for n in SECTION_TITLES if n in results.sections]
     extra = known + [n for n in results.sections if n not in SECTION_TITLES and n not in FIGURE_ONLY_SECTIONS]
+    # a section without rows (rhDNase: no credibility rows, no absolute risks for a continuous moderator)
+    # is left out rather than shown as an empty table of column names
+    extra = [n for n in extra if not (isinstance(results.sections[n], pd.DataFrame) and results.sections[n].empty)]
     return {
         "title": plan.title or "Treatment effect modifier analysis",
         "version": __version__,
@@ -181,7 +185,10 @@ def _plan_summary(results) -> list[tuple[str, str]]:
                   f"{threshold_text(a.exploratory_threshold)}"),
         ("Multiple testing", {"none": "none", "holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}[a.multiplicity]),
     ]
-    if a.se != "classical":
+    if a.se == "CR2" and results.plan.data.cluster is not None and "linear" not in set(results.table["model"]):
+        # survival::rhDNase (Cox with 51 centres): 'CR2' named a variance no model used
+        items.append(("Standard errors", "; ".join(se_parts(results)) or a.se))
+    elif a.se != "classical":
         items.append(("Standard errors", a.se))
     if a.bootstrap:
         items.append(("Bootstrap", f"{a.bootstrap} resamples"))
