@@ -124,3 +124,16 @@ def test_rhdnase_report_names_the_cox_variance_and_leaves_out_empty_sections():
     names = [s["name"] for s in ctx["sections"]]
     assert res.sections["credibility"].empty and "credibility" not in names and "absolute_risk" not in names
     assert "time_to_event_flow" in names
+
+
+def test_additive_scale_section_names_the_arms_not_their_roles():
+    """HSAUR3::toenail: the risk rows of 'Interactions on the additive scale' said 'treated' and
+    'control' where the report elsewhere says terbinafine and itraconazole."""
+    from effectmod.report.html import format_frame
+
+    case = REF / "toenail_logistic"
+    res = em.analyze(case / "data.csv", case / "plan.yaml")
+    additive = res.sections["additive_scale"]
+    assert {"treated", "control"} <= set(additive["arm"].dropna())
+    shown = set(format_frame(additive, res)["arm"]) - {""}
+    assert shown == {"terbinafine", "itraconazole"}

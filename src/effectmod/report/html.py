@@ -257,7 +257,10 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
         elif c == "moderator":
             out[c] = [mlab.get(v, v) for v in s]
         elif c == "arm":            # an arm by its display name (data.arm_labels); 'all' stays
-            out[c] = ["" if tables.missing(v) else arm_name(results.plan, v) for v in s]
+            # additive_scale names the arms by role ('treated', 'control'; toenail): their display names
+            roles = results.trial.flow.arm_values
+            role = {k: v for k, v in roles.items() if k not in roles.values()}
+            out[c] = ["" if tables.missing(v) else arm_name(results.plan, role.get(v, v)) for v in s]
         elif c == "comparison":     # a multi-arm comparison by the arms' display names
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
