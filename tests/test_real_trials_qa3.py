@@ -137,3 +137,11 @@ def test_additive_scale_section_names_the_arms_not_their_roles():
     assert {"treated", "control"} <= set(additive["arm"].dropna())
     shown = set(format_frame(additive, res)["arm"]) - {""}
     assert shown == {"terbinafine", "itraconazole"}
+
+
+def test_direction_of_a_time_to_event_outcome_is_stated_as_the_hazard(cgd):
+    """'First serious infection: lower is better' read as 'shorter times are better'; the direction of
+    a time-to-event outcome is its hazard (and the validate warning says so)."""
+    assert cgd.plan.better_text("infection") == "lower hazard of the event is better (assumed: outcomes[].better not set)"
+    warning = cgd.plan.unset_better()[0]
+    assert "lower values are taken as better" not in warning and "a hazard ratio below 1 favours" in warning
