@@ -145,3 +145,8 @@ def test_direction_of_a_time_to_event_outcome_is_stated_as_the_hazard(cgd):
     assert cgd.plan.better_text("infection") == "lower hazard of the event is better (assumed: outcomes[].better not set)"
     warning = cgd.plan.unset_better()[0]
     assert "lower values are taken as better" not in warning and "a hazard ratio below 1 favours" in warning
+
+
+def test_average_effect_note_gives_the_horizon_with_its_unit(cgd):
+    note = cgd.sections["average_effects"]["note"].iloc[0]
+    assert note.endswith("risk difference: Kaplan-Meier by 230 days"), note     # was 'by 230'
