@@ -150,3 +150,12 @@ def test_direction_of_a_time_to_event_outcome_is_stated_as_the_hazard(cgd):
 def test_average_effect_note_gives_the_horizon_with_its_unit(cgd):
     note = cgd.sections["average_effects"]["note"].iloc[0]
     assert note.endswith("risk difference: Kaplan-Meier by 230 days"), note     # was 'by 230'
+
+
+def test_results_paragraph_with_a_single_test_is_grammatical():
+    from effectmod.report.paragraph import results_paragraph
+
+    case = REF / "rhdnase_cox"
+    text = " ".join(results_paragraph(em.analyze(case / "data.csv", case / "plan.yaml")))
+    assert "None of the 1 " not in text
+    assert "The pre-specified interaction test showed no evidence of effect modification (P ≥ .05)." in text
