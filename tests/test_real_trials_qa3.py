@@ -99,6 +99,8 @@ def test_init_pairs_futime_with_infect_and_keeps_numbered_centres_out_of_the_mod
     assert draft.cluster == "inst" and draft.cluster_suggested
     assert {m.column for m in draft.moderators} == {"fev"}
     assert any(name == "inst" and "numbered centres" in why for name, why in draft.skipped)
+    # entry.dt / end.dt are ISO dates read as text: 'holds dates', not '67 text levels'
+    assert {name for name, why in draft.skipped if why == "holds dates"} == {"entry.dt", "end.dt"}
 
 
 def test_init_long_binary_takes_the_severe_level_as_the_event_and_the_visit_time_as_no_outcome():

@@ -7,6 +7,7 @@ data labels are always quoted so YAML never turns "No" into false or "1" into a 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,7 @@ def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str]
     file's variable labels (column -> label), used as outcome and moderator labels."""
     draft = Draft(source=source, rows=len(frame))
     draft.missing_codes = missing_tokens(frame)
-    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype) or _iso_dates(frame[c])]
     draft.skipped += [(c, "holds dates") for c in dates]
     cols = {c: describe(frame[c], draft.missing_codes) for c in frame.columns if c not in dates}
     _guess_layout(cols, draft)
@@ -110,6 +111,18 @@ def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str]
         o.label = outcome_label(o, draft.labels)
         guess_better(o)
     return draft
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+
+
+def _iso_dates(s: pd.Series) -> bool:
+    """Text that is all ISO dates (a CSV read leaves survival::rhDNase's entry.dt as text): dates,
+    not a moderator with many text levels."""
+    if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+        return False
+    seen = s.dropna().astype(str)
+    return bool(len(seen)) and bool(seen.str.match(_ISO_DATE).all())
 
 
 def _guess_layout(cols: dict[str, Column], draft: Draft) -> None:
