@@ -161,3 +161,15 @@ def test_results_paragraph_with_a_single_test_is_grammatical():
     text = " ".join(results_paragraph(em.analyze(case / "data.csv", case / "plan.yaml")))
     assert "None of the 1 " not in text
     assert "The pre-specified interaction test showed no evidence of effect modification (P ≥ .05)." in text
+
+
+def test_ranges_note_only_under_a_per_model_table_with_ranges(cgd, tmp_path):
+    """'Ranges are over the moderators' stood under cgd's 'Analysed per model' table, which has no range."""
+    from effectmod.report.html import report_context
+
+    assert report_context(cgd, [])["flow_ranges"] is False
+    data = pd.read_csv(REF / "cgd_cox" / "data.csv")
+    data.loc[:2, "age"] = None          # three ages missing: the age models analyse 125, the others 128
+    data.to_csv(tmp_path / "cgd.csv", index=False)
+    ctx = report_context(em.analyze(tmp_path / "cgd.csv", REF / "cgd_cox" / "plan.yaml"), [])
+    assert ctx["flow_ranges"] is True and any(r["n"] == "125-128" for r in ctx["flow_models"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -117,6 +118,9 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "moderators": moderators,
         "flow": flow,
         "flow_models": _flow_models(original),
+        # 'Ranges are over the moderators' only under a table that shows a range (n 70-72, exclusions 1-3)
+        "flow_ranges": any(re.search(r"^\d+-\d+$|: \d+-\d+(;|$)", f"{r['n']}|{r['excluded']}".replace("|", "\n"), re.M)
+                           for r in _flow_models(original)),
         "consort": next((f for f in figures if f.name == "consort_flow"), None),
         "table1": t1,
         "table1_rule": (f"Continuous characteristics are shown as mean (SD), or as median (IQR) when the absolute sample "
