@@ -38,6 +38,9 @@ path_survival:ref.R
 colon_cox3:ref.R
 arms3_counts:ref.R
 pbc_cox:ref.R
+cgd_cox:ref.R
+rhdnase_cox:ref.R
+toenail_logistic:ref.R
 "
 
 scripts_of() {

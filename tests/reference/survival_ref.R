@@ -54,6 +54,9 @@ cox_rows <- function(d, mod, mod_type, covs, cluster = NULL, model = "cox") {
 }
 
 km_rmst <- function(time, event, tau) {
+  ## a horizon before the cell's first time (summary.survfit refuses it): the KM curve is 1 up to
+  ## the horizon, so the RMST is the horizon itself with variance 0 (cgd_cox: 1 participant)
+  if (tau < min(time)) return(c(tau, 0, max(time)))
   fit <- survfit(Surv(time, event) ~ 1)
   tab <- summary(fit, rmean = tau)$table
   c(tab[["rmean"]], tab[["se(rmean)"]], max(time))

@@ -74,7 +74,10 @@ def average_survival_rows(trial: TrialData, outcome: str, plan: Plan) -> list[di
             rd = risk_difference_at(view.y, view.event, view.X[:, view.index("treat")], horizon, level)
             if rd:
                 row.update(risk_difference=rd["risk_difference"], rd_ci_low=rd["rd_ci_low"], rd_ci_high=rd["rd_ci_high"])
-                row["note"] = "; ".join(x for x in (row["note"], f"risk difference: Kaplan-Meier by {horizon:g}") if x)
+                # with the outcome's time_unit: 'by 160 days' (was a bare 'by 160'; survival::rhDNase)
+                unit = next((o.time_unit for o in plan.outcomes if o.name == outcome and o.time_unit), None)
+                when = f"{horizon:g} {unit}" if unit else f"{horizon:g}"
+                row["note"] = "; ".join(x for x in (row["note"], f"risk difference: Kaplan-Meier by {when}") if x)
         rows.append(row)
     return rows
 

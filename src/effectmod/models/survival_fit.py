@@ -90,7 +90,8 @@ def _eventless_cell(design: Design, trial: TrialData, spec: ModelSpec) -> str | 
         for a in range(len(labels) - 1, -1, -1):
             sel = (codes == k) & (arm == a)
             if sel.any() and design.event[sel].sum() == 0:
-                return (f"no events in arm {labels[a]} with {m.source} = {level} ({int(sel.sum())} participants): "
+                n = int(sel.sum())
+                return (f"no events in arm {labels[a]} with {m.source} = {level} ({n} participant{'s' * (n != 1)}): "
                         "its hazard ratio is not estimable (monotone likelihood)")
     return None
 

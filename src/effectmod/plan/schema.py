@@ -281,13 +281,20 @@ class Plan(Strict):
         else:
             why = {"plan": "plan", "derived": "derived from its responder rule",
                    "assumed": "assumed: outcomes[].better not set"}[basis]
+        if o.type == "time_to_event":
+            # 'lower is better' of a time-to-event outcome read as 'shorter times are better' (survival::cgd)
+            return f"{direction} hazard of the event is better ({why})"
         return f"{direction} is better ({why})"
 
     def unset_better(self) -> list[str]:
         """One warning per outcome whose direction is assumed because `better` is not set."""
         out = []
         for i, o in enumerate(self.outcomes):
-            if o.better is None and o.derive is None:
+            if o.better is None and o.derive is None and o.type == "time_to_event":
+                out.append(f"outcomes[{i}].better: not set for '{o.name}'; the event is taken as bad for participants "
+                           "(a lower hazard is better: a hazard ratio below 1 favours the treated arm), which decides "
+                           "'benefit' and 'favours' in the report and credibility; set better: lower or better: higher")
+            elif o.better is None and o.derive is None:
                 out.append(f"outcomes[{i}].better: not set for '{o.name}'; lower values are taken as better for "
                            "participants, which decides 'benefit' and 'favours' in the report and credibility; "
                            "set better: lower or better: higher")

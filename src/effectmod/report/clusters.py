@@ -76,9 +76,16 @@ def table_note(results) -> str:
     text = (f"{counts.get('total', 0)} clusters ('{results.plan.data.cluster}': {counts.get('treated', 0)} in the "
             f"{arms['treated']} arm, {counts.get('control', 0)} in the {arms['control']} arm); n counts participants.")
     a = results.plan.analysis
-    models = set(results.table["model"])
     if a.se != "CR2":
         return text + f" Standard errors: {a.se}, ignoring the clustering (allow_classical_with_clusters)."
+    parts = se_parts(results)
+    return text + (" Standard errors: " + "; ".join(parts) + "." if parts else "")
+
+
+def se_parts(results) -> list[str]:
+    """With data.cluster and se: CR2, how each model family's standard errors used the clusters
+    (CR2 is the linear models' variance only: a Cox-only plan has grouped robust SEs)."""
+    models = set(results.table["model"])
     parts = []
     if "linear" in models:
         parts.append("linear models: CR2 cluster-robust SEs, t tests with Satterthwaite df (results.csv column df)")
@@ -91,4 +98,4 @@ def table_note(results) -> str:
         parts.append("Cox models: grouped robust variance, z tests")
     if "mixed" in models:
         parts.append("mixed models: random intercepts per cluster and participant, Satterthwaite df")
-    return text + (" Standard errors: " + "; ".join(parts) + "." if parts else "")
+    return parts

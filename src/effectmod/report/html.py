@@ -8,14 +8,16 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from .._version import __version__
 from . import paragraph, tables
+from .clusters import se_parts
 from .comparisons import flattened
-from .display import comparison_name, display_flow, level_name
+from .display import arm_name, comparison_name, display_flow, level_name
 from .etables import etables
 from .key_findings import key_findings
 from .labels import label_of
@@ -103,6 +105,9 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     other = [f for f in figures if f.name != "consort_flow" and not f.name.startswith("forest_interactions")]
     known = [n for n in SECTION_TITLES if n in results.sections]
     extra = known + [n for n in results.sections if n not in SECTION_TITLES and n not in FIGURE_ONLY_SECTIONS]
+    # a section without rows (rhDNase: no credibility rows, no absolute risks for a continuous moderator)
+    # is left out rather than shown as an empty table of column names
+    extra = [n for n in extra if not (isinstance(results.sections[n], pd.DataFrame) and results.sections[n].empty)]
     return {
         "title": plan.title or "Treatment effect modifier analysis",
         "version": __version__,
@@ -113,6 +118,9 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "moderators": moderators,
         "flow": flow,
         "flow_models": _flow_models(original),
+        # 'Ranges are over the moderators' only under a table that shows a range (n 70-72, exclusions 1-3)
+        "flow_ranges": any(re.search(r"^\d+-\d+$|: \d+-\d+(;|$)", f"{r['n']}|{r['excluded']}".replace("|", "\n"), re.M)
+                           for r in _flow_models(original)),
         "consort": next((f for f in figures if f.name == "consort_flow"), None),
         "table1": t1,
         "table1_rule": (f"Continuous characteristics are shown as mean (SD), or as median (IQR) when the absolute sample "
@@ -181,7 +189,10 @@ def _plan_summary(results) -> list[tuple[str, str]]:
                   f"{threshold_text(a.exploratory_threshold)}"),
         ("Multiple testing", {"none": "none", "holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}[a.multiplicity]),
     ]
-    if a.se != "classical":
+    if a.se == "CR2" and results.plan.data.cluster is not None and "linear" not in set(results.table["model"]):
+        # survival::rhDNase (Cox with 51 centres): 'CR2' named a variance no model used
+        items.append(("Standard errors", "; ".join(se_parts(results)) or a.se))
+    elif a.se != "classical":
         items.append(("Standard errors", a.se))
     if a.bootstrap:
         items.append(("Bootstrap", f"{a.bootstrap} resamples"))
@@ -249,6 +260,11 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = [olab.get(v, v) for v in s]
         elif c == "moderator":
             out[c] = [mlab.get(v, v) for v in s]
+        elif c == "arm":            # an arm by its display name (data.arm_labels); 'all' stays
+            # additive_scale names the arms by role ('treated', 'control'; toenail): their display names
+            roles = results.trial.flow.arm_values
+            role = {k: v for k, v in roles.items() if k not in roles.values()}
+            out[c] = ["" if tables.missing(v) else arm_name(results.plan, role.get(v, v)) for v in s]
         elif c == "comparison":     # a multi-arm comparison by the arms' display names
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):

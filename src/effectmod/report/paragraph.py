@@ -262,8 +262,12 @@ def results_paragraph(results) -> list[str]:
         paras.append(" ".join(evidence))
     else:
         kind = "" if any(not m.prespecified for m in results.plan.moderators) else "pre-specified "
-        paras.append(f"None of the {n_tests} {kind}interaction tests showed evidence of effect modification "
-                     f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
+        if n_tests == 1:    # survival::rhDNase: one moderator, one model ('None of the 1 ... tests')
+            paras.append(f"The {kind}interaction test showed no evidence of effect modification "
+                         f"(P ≥ {threshold_text(a.evidence_threshold)}).")
+        else:
+            paras.append(f"None of the {n_tests} {kind}interaction tests showed evidence of effect modification "
+                         f"(all P ≥ {threshold_text(a.evidence_threshold)}).")
     if hypo:
         paras.append(" ".join(hypo))
     if contradicted := direction_contradictions(results):

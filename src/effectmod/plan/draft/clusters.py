@@ -13,7 +13,7 @@ from .records import Draft
 
 CLUSTER_NAME = re.compile(r"(^|[_.\s-])(school|schools|practice|practices|gp_?practice|site|sites|centre|center|centres|"
                           r"centers|cluster|clusters|ward|wards|clinic|clinics|hospital|hospitals|village|villages|"
-                          r"community|communities|classroom|class|team|unit|district|nursing_?home|care_?home)"
+                          r"community|communities|classroom|class|team|unit|district|nursing_?home|care_?home|inst|institution|institutions)"
                           r"([_.\s-]|$)", re.I)
 MIN_CLUSTERS = 4          # fewer clusters than this cannot be drafted as a cluster-randomised design
 MIN_BY_VALUE = 6          # a column recognised by its values alone needs at least this many clusters

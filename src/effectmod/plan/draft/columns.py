@@ -46,10 +46,11 @@ STRATUM_NAME = re.compile(r"^(site|sites|centre|center|centre_?id|center_?id|sit
 # Time-to-event pairs (a follow-up time and an event indicator, matched by a shared prefix such as
 # os_time/os_status) and count outcomes (whole numbers from 0): not analysed by this version.
 TTE_TIME_ALONE = {"time", "futime", "survtime", "stime", "ttime", "dtime", "days", "followup", "fu_time",
-                  "follow_up_time", "survival_time", "time_to_event", "event_time"}
+                  "follow_up_time", "survival_time", "time_to_event", "event_time",
+                  "tstop", "stop", "stoptime", "stop_time"}   # counting-process stop time (survival::cgd, Surv(tstart, tstop, status))
 TTE_TIME = re.compile(r"^(?P<pre>[a-z0-9]+?)[._\s-]?(time|futime|days)$|^(?P<gen>(time|days|months|weeks)_?to_?[a-z_]*)$")
 TTE_EVENT_ALONE = {"status", "event", "died", "death", "dead", "deceased", "censor", "censored", "cens", "fail",
-                   "failure", "delta"}
+                   "failure", "delta", "infect", "infection"}   # survival::rhDNase: futime + infect
 TTE_EVENT = re.compile(r"^(?P<pre>[a-z0-9]+?)[._\s-]?(status|event|cens|censor|censored|died|death|dead)$")
 _COUNT_WORD = re.compile(r"^(seizures?|exacerbations?|falls?|counts?|episodes?|attacks?|admissions?|readmissions?|"
                          r"hospitali[sz]ations?|relapses|migraines)$")

@@ -7,6 +7,7 @@ data labels are always quoted so YAML never turns "No" into false or "1" into a 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str]
     file's variable labels (column -> label), used as outcome and moderator labels."""
     draft = Draft(source=source, rows=len(frame))
     draft.missing_codes = missing_tokens(frame)
-    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype) or _iso_dates(frame[c])]
     draft.skipped += [(c, "holds dates") for c in dates]
     cols = {c: describe(frame[c], draft.missing_codes) for c in frame.columns if c not in dates}
     _guess_layout(cols, draft)
@@ -102,6 +103,18 @@ def guess_plan(frame: pd.DataFrame, source: str = "data", labels: dict[str, str]
         o.label = outcome_label(o, draft.labels)
         guess_better(o)
     return draft
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+
+
+def _iso_dates(s: pd.Series) -> bool:
+    """Text that is all ISO dates (a CSV read leaves survival::rhDNase's entry.dt as text): dates,
+    not a moderator with many text levels."""
+    if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+        return False
+    seen = s.dropna().astype(str)
+    return bool(len(seen)) and bool(seen.str.match(_ISO_DATE).all())
 
 
 def _guess_layout(cols: dict[str, Column], draft: Draft) -> None:
@@ -297,6 +310,10 @@ def _long_outcomes(cols: dict[str, Column], draft: Draft, used: set[str]) -> Non
         if _follows_time(c, times):
             draft.skipped.append((name, f"a function of the time column '{draft.time}' (e.g. a period indicator), not an outcome"))
             continue
+        if c.numeric and TIME_NAME.match(name.strip()):
+            # HSAUR3::toenail: time (months since baseline) beside visit 1-7: the visit's time, not an outcome
+            draft.skipped.append((name, f"a second time column beside '{draft.time}' (when each visit happened), not an outcome"))
+            continue
         why = count_like(name, [c])
         outcome = count_outcome(name, [name], why, notes=notes) if why else outcome_type(name, [c], notes)
         if outcome is None:
@@ -342,6 +359,10 @@ def _moderators(cols: dict[str, Column], draft: Draft, used: set[str]) -> None:
             draft.skipped.append((name, "varies within a participant"))
             continue
         note = ""
+        if name == draft.cluster and c.numeric and k > MAX_CATEGORIES and c.levels_are_integers():
+            # survival::rhDNase: inst 1-51, numbered centres: a code, never a continuous moderator
+            draft.skipped.append((name, f"{k} numbered centres or clusters (a code, not a quantity); see the data.cluster line"))
+            continue
         if STRATUM_NAME.match(name.strip()) and c.numeric and 2 < k <= 12 and c.levels_are_integers():
             draft.covariates.append((name, c.levels))
             continue

@@ -21,7 +21,7 @@ _GOOD_EVENT = re.compile(r"^(good|improv\w*|respon\w*|remission|remit\w*|success
 _HIGHER_BETTER = re.compile(r"^(qol|hrqol|quality|function\w*|wellbeing|well|satisfaction|eq5d\w*|eqvas|sf36\w*|sf12\w*|"
                             r"mmse|moca|fev1?|walk\w*|6mwt|6mwd|grip|strength|mobility|efficacy|selfefficacy|wemwbs|who5)$")
 _BAD_EVENT = re.compile(r"^(poor|bad|dead|died|death|relapse\w*|recurren\w*|fail\w*|wors\w*|adverse|complication\w*|"
-                        r"readmi\w*|infection|progress\w*|exacerbation\w*|event)$")
+                        r"readmi\w*|infection|progress\w*|exacerbation\w*|event|severe|serious)$")
 _WORSE_WHEN_HIGHER = re.compile(r"^(disability|disabilities|impairment|pain|symptoms?|severity|limitations?|distress|"
                                 r"fatigue|depression|anxiety|burden|dysfunction)$")
 _NEGATION = {"no", "not", "non", "un", "without", "poor", "bad", "worse", "failure", "failed"}
@@ -100,7 +100,11 @@ def outcome_type(stem: str, columns: list[Column], notes: list[str]) -> Outcome 
                 and seen.max() >= COUNT_MAX and seen.max() > COUNT_SKEW * np.median(seen)):
             return Outcome(name, "count", [], notes=[*notes, f"count outcome: whole numbers from 0, {np.mean(seen == 0):.0%} zeros"])
     if len(levels) == 2:
-        event = next((lv for lv in levels if lv.lower() in _EVENT_WORDS), levels[1])
+        event = next((lv for lv in levels if lv.lower() in _EVENT_WORDS), None)
+        if event is None:
+            # HSAUR3::toenail: 'moderate or severe' vs 'none or mild': the bad level is the event
+            bad = [lv for lv in levels if not set(name_words(lv)) & _NEGATION and any(_BAD_EVENT.match(w) for w in name_words(lv))]
+            event = bad[0] if len(bad) == 1 else levels[1]
         return Outcome(name, "binary", [], event=event, levels=levels, notes=notes)
     if all(c.numeric for c in columns) and len(levels) > 2:
         values = np.concatenate([c.values for c in columns])
