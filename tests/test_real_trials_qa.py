@@ -129,7 +129,7 @@ def test_rmst_subgroup_forest_is_not_drawn_as_hazard_ratios(veteran_results):
 
     figs = subgroup_forest_figures(veteran_results)
     try:
-        assert [n for n, _, _ in figs] == ["subgroup_forest_death_"]
+        assert [n for n, _, _ in figs] == ["subgroup_forest_death"]
     finally:
         for _, _, f in figs:
             f.clear()

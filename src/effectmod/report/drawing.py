@@ -13,8 +13,10 @@ from .text import printable
 
 def figure_stem(*parts) -> str:
     """A figure's file name and HTML anchor from its parts: anything but letters, digits, '_', '.'
-    and '-' (spaces in a follow-up label, '+' in an arm) becomes '-', so the file and its link work."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts))
+    and '-' (spaces in a follow-up label, '+' in an arm) becomes '-', so the file and its link work;
+    empty parts are left out."""
+    # an empty part (a Cox model's follow-up) adds no separator: 'subgroup_forest_death', not '..._death_'
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts if str(p) != ""))
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies
 OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
