@@ -245,6 +245,7 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
     assert [row[1:] for row in t1[1:]] == csv_t1.iloc[:, 1:].astype(str).values.tolist()
     t = _csv(rich_folder)
     labels = {m["name"]: m["label"] for m in tables_plan_moderators()}
+    binary = {m["name"]: m["type"] == "binary" for m in tables_plan_moderators()}
     header_outcomes, header_tps = t2[0], t2[1]
     # one model per column (no model row); a logistic column is headed by what it holds
     assert t2[2][1:3] == ["β (95% CI)", "P"] and t2[2][5] == "Ratio of ORs (95% CI)"
@@ -256,6 +257,8 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
             mod = next(k for k, v in labels.items() if row[0] == v or row[0].startswith(v + ": "))
             term = row[0].split(": ", 1)[1] if ": " in row[0] else ""
             term = "joint" if term == "joint test" else term.split(" vs ")[0]
+            # a binary moderator's one row says the comparison it makes ('1 vs 0'); its term is ''
+            term = "" if binary.get(mod) else term
             r = t[(t.outcome == name) & (t.timepoint == tp) & (t.moderator == mod) & (t.term == term)].iloc[0]
             if r.tier == "not-estimable":
                 assert row[j] == "NE"

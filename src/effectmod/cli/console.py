@@ -75,7 +75,9 @@ def summary_tables(results, width: int = 80) -> list:
                     # 'Age, per 10 years' when the plan reports the interaction per k units (moderators[].per)
                     label = moderator_label(results.plan, mod, mlab)
                     # a multi-arm 'all arms' row is one joint test: its label says so, no sub-row
-                    if term and not (term == "joint" and str(mod).endswith("[all arms]")):
+                    # a binary moderator's one row also says which level it compares ('female vs male')
+                    compared = "" if term else term_label({"term": term, "moderator": mod}, refs)
+                    if (term or compared) and not (term == "joint" and str(mod).endswith("[all arms]")):
                         # a level against its reference, as Table 2 says it ('Arab vs Secular')
                         label = "  joint test" if term == "joint" else f"  {term_label({'term': term, 'moderator': mod}, refs)}"
                         if (mod, term) == next(k for k in keys if k[0] == mod):

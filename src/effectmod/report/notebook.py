@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .comparisons import comparison_results, flattened
-from .display import level_name
+from .display import binary_comparison, level_name
 from .labels import moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .sentences import level_text, threshold_text
@@ -49,9 +49,12 @@ def rows(results) -> list[dict[str, str]]:
         out.append({
             "outcome": olab.get(r["outcome"], r["outcome"]),
             "follow-up": (rmst_when(plan, r["outcome"], r["timepoint"]) if r["model"] == "rmst"
+                          else "over follow-up" if r["timepoint"] == ""      # a Cox model's rows
                           else timepoint_text(r["timepoint"], plan.data.time_unit)),
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
-            "term": "joint test" if r["term"] == "joint" else level_name(plan, mod, r["term"]),
+            # a binary moderator's row (term ''): the comparison it makes ('female vs male')
+            "term": ("joint test" if r["term"] == "joint" else level_name(plan, mod, r["term"]) if r["term"]
+                     else binary_comparison(results, mod)),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
             "scale": (ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS
                       else "difference in RMST differences" if r["model"] == "rmst" else "β"),
