@@ -56,8 +56,14 @@ def etables(results) -> list[ETable]:
                       f"Table 2's multiply imputed estimates. β ({level} CI).",
                       jama_table(results, models=main, table=cc)))
     if "boot_ci_low" in results.table.columns:
+        # restricted mean survival time rows are not bootstrapped (analysis.py): no empty columns for them
+        t = results.table[results.table["model"].isin(main)]
+        left = [m for m in ("rmst",) if (t["model"] == m).any() and t.loc[t["model"] == m, "boot_ci_low"].isna().all()]
+        booted = set(main) - set(left)
+        left = [MODEL_NAMES.get(m, m) for m in left]
         found.append(("Treatment × moderator interactions with bootstrap CIs",
                       f"The estimates of Table 2 with percentile bootstrap {level} CIs "
-                      f"({a.bootstrap} resamples); P from the model's test.",
-                      jama_table(results, boot=True)))
+                      f"({a.bootstrap} resamples); P from the model's test."
+                      + (f" Not bootstrapped: {', '.join(left).lower()} (Table 2 gives its model-based CIs)." if left else ""),
+                      jama_table(results, models=booted, boot=True)))
     return [ETable(k, title, note, jt) for k, (title, note, jt) in enumerate(found, start=1) if jt.columns]

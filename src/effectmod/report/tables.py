@@ -218,15 +218,17 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
     if r.model in RATIO_MODELS:
         return Cell(odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
-                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
-    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
+                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r, boot))
+    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r, boot))
 
 
-def _note(r) -> str:
+def _note(r, boot: bool = True) -> str:
     """A separation note (or any other) beside an estimable row: the reader must see why a
-    ratio prints as '>999'."""
+    ratio prints as '>999'. A table without bootstrap CIs (``boot`` False: Table 2) leaves out
+    the bootstrap's notes ('bootstrap: not run for rmst rows'), which are about another table."""
     note = getattr(r, "note", "")
-    return "" if missing(note) else str(note or "")
+    text = "" if missing(note) else str(note or "")
+    return text if boot else "; ".join(p for p in text.split("; ") if p and not p.startswith("bootstrap:"))
 
 
 # ---------------------------------------------------------------------------- results by group

@@ -1,0 +1,163 @@
+"""Report polish on the colon cancer trial (Cox and RMST, bootstrap CIs):
+
+- a binary moderator's interaction row says which level it compares with which ('male vs female'
+  with moderators[].level_labels, '1 vs 0' without) in Table 2, the eTables, tables.docx, the table
+  of all interaction tests, interaction_table.csv, the console, summary() and the forest plot;
+  not when its label already says it; results.csv keeps term '' for it;
+- a Cox column (no follow-up time) is headed 'over follow-up', in HTML and in tables.docx;
+- the proportional-hazards footnote (its † mark) sits under every table whose cells carry the mark;
+- the bootstrap eTable has no empty restricted-mean-survival-time columns, and Table 2 carries no
+  bootstrap note.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import effectmod as em
+from effectmod.plan import validate_plan
+from effectmod.report.display import binary_comparison
+from effectmod.report.docx import read_docx_tables
+from effectmod.report.etables import etables
+from effectmod.report.html import render_report
+from effectmod.report.ratio_display import PH_FLAG, ph_footnotes, ph_view
+from effectmod.report.tables import grouped_results, jama_table
+
+REF = Path(__file__).resolve().parent / "reference"
+
+
+def _plan(labels: bool, label: str = "Sex", bootstrap: int = 20) -> dict:
+    plan = yaml.safe_load((REF / "colon_cox" / "plan.yaml").read_text(encoding="utf-8"))
+    sex = plan["moderators"][0]
+    assert sex["name"] == "sex"
+    sex["label"] = label
+    if labels:
+        sex["level_labels"] = {0: "female", 1: "male"}
+    plan["analysis"]["bootstrap"] = bootstrap
+    return plan
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return pd.read_csv(REF / "colon_logistic" / "data.csv")
+
+
+@pytest.fixture(scope="module")
+def labelled(data):
+    return em.analyze(data, validate_plan(_plan(labels=True), origin="plan.yaml"))
+
+
+@pytest.fixture(scope="module")
+def folder(labelled, tmp_path_factory):
+    import effectmod.report.figures
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(effectmod.report.figures, "report_figures", lambda results: [])
+        return labelled.write(tmp_path_factory.mktemp("colon") / "out")
+
+
+def _section(page: str, start: str, end: str) -> str:
+    return page[page.index(start):page.index(end, page.index(start))]
+
+
+def test_table2_and_etables_name_the_compared_levels(labelled):
+    jt = jama_table(ph_view(labelled))
+    assert ("Sex", "male vs female") in jt.rows
+    # a continuous moderator's row has no term; a categorical one keeps '<level> vs <reference>'
+    assert ("Age (years)", "") in jt.rows
+    assert any(term == "2 vs 1" for _, term in jt.rows)
+    for e in etables(ph_view(labelled)):
+        assert ("Sex", "male vs female") in e.table.rows
+    page = render_report(labelled, [])
+    table2 = _section(page, "<h2>Table 2.", "</table>")
+    assert '<span class="lo">Sex</span>male vs female' in table2
+    groups = grouped_results(ph_view(labelled))
+    sex = [r for g in groups for r in g["rows"] if r["moderator"] == "Sex"]
+    assert len(sex) == 2 and {r["term"] for r in sex} == {"male vs female"}
+    assert "Sex <span class=\"lo\">male vs female</span>" in _section(page, "All interaction tests", "</table>")
+
+
+def test_docx_csv_and_results_csv(folder):
+    tables = read_docx_tables(folder / "tables.docx")
+    t2, etable = tables[1], tables[2]
+    assert "Sex: male vs female" in [row[0] for row in t2]
+    assert "Sex: male vs female" in [row[0] for row in etable]
+    it = pd.read_csv(folder / "interaction_table.csv", keep_default_na=False)
+    assert it.loc[it["Moderator"] == "Sex", "Term"].tolist() == ["male vs female"]
+    # results.csv keeps the data's terms: a binary moderator's one row has none
+    res = pd.read_csv(folder / "results.csv", keep_default_na=False)
+    assert res.loc[res["moderator"] == "sex", "term"].tolist() == ["", ""]
+
+
+def test_console_summary_and_forest_plot(labelled):
+    from rich.console import Console
+
+    from effectmod.cli.console import print_summary
+    from effectmod.report.figures import forest_plot
+    out = io.StringIO()
+    print_summary(Console(file=out, width=160, color_system=None), labelled)
+    printed = out.getvalue()
+    assert re.search(r"^\s*male vs female\s+0\.61 \(0\.38-0\.99\)", printed, re.M), printed
+    summary = labelled.summary()
+    assert re.search(r"Sex\s+male vs female\s+Cox", summary), summary
+    fig = forest_plot(labelled)
+    ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert any(t.replace("\n", " ") == "Sex [male vs female]" for t in ticks), ticks
+
+
+def test_data_values_without_level_labels_and_the_skip_rule(labelled):
+    plain = dataclasses.replace(labelled, trial=dataclasses.replace(labelled.trial, moderators={
+        k: dataclasses.replace(m, label="Sex (1 = male)") for k, m in labelled.trial.moderators.items()}),
+        plan=labelled.plan.model_copy(update={"moderators": [m.model_copy(update={"level_labels": None})
+                                                             for m in labelled.plan.moderators]}))
+    assert binary_comparison(plain, "sex") == "1 vs 0"
+    # the label already says the comparison (letter case aside): nothing added
+    said = dataclasses.replace(labelled, trial=dataclasses.replace(labelled.trial, moderators={
+        k: dataclasses.replace(m, label="Sex (Male vs Female)") for k, m in labelled.trial.moderators.items()}))
+    assert binary_comparison(said, "sex") == ""
+    # not binary: nothing
+    assert binary_comparison(labelled, "age") == binary_comparison(labelled, "differ") == ""
+
+
+def test_cox_columns_are_headed_over_follow_up(labelled, folder):
+    jt = jama_table(ph_view(labelled))
+    assert [c[1] for c in jt.columns] == ["over follow-up", "horizon 1825 days"]
+    page = render_report(labelled, [])
+    assert '<th class="group" colspan="2">over follow-up</th>' in _section(page, "<h2>Table 2.", "</table>")
+    t2 = read_docx_tables(folder / "tables.docx")[1]
+    assert t2[1][1:] == ["over follow-up", "over follow-up", "horizon 1825 days", "horizon 1825 days"]
+
+
+def test_ph_footnote_under_every_flagged_table(labelled, folder):
+    from docx import Document
+    tables = etables(ph_view(labelled))
+    assert [e.ph_flagged for e in tables] == [True]
+    page = render_report(labelled, [])
+    etable = _section(page, 'id="etable-1"', "</section>")
+    assert PH_FLAG in etable and etable.count('class="legend ph-note"') == len(ph_footnotes(labelled)) == 1
+    paragraphs = [p.text for p in Document(str(folder / "tables.docx")).paragraphs]
+    assert paragraphs.count(ph_footnotes(labelled)[0]) == 2      # under Table 2 and under eTable 1
+
+
+def test_bootstrap_etable_has_no_empty_rmst_columns(labelled, folder):
+    (boot,) = etables(ph_view(labelled))
+    assert [c[2] for c in boot.table.columns] == ["cox"]
+    assert "Not bootstrapped: restricted mean survival time" in boot.footnote
+    assert all(c is None or c.text for line in boot.table.cells for c in line)
+    # Table 2 is not the bootstrap's table: its RMST cells carry no 'bootstrap: not run' note
+    t2 = jama_table(ph_view(labelled))
+    assert not any(c is not None and "bootstrap" in c.note for line in t2.cells for c in line)
+    # the table of all interaction tests keeps it beside its empty bootstrap cell
+    rmst = [r for g in grouped_results(ph_view(labelled)) for r in g["rows"] if r["model"] == "rmst" and r["term"] != "joint test"]
+    assert rmst and all(r["boot"] == "" and "bootstrap: not run" in r["note"] for r in rmst)
+
+
+def test_results_csv_is_the_same_with_or_without_labels(data, labelled):
+    plain = em.analyze(data, validate_plan(_plan(labels=False, label="Sex (1 = male)"), origin="plan.yaml"))
+    cols = ["outcome", "timepoint", "moderator", "term", "model", "estimate", "ci_low", "ci_high", "p_value", "boot_ci_low"]
+    pd.testing.assert_frame_equal(plain.table[cols], labelled.table[cols])
