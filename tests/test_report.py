@@ -90,14 +90,15 @@ def test_every_interaction_is_printed_as_results_csv_says(rich_folder):
     for r in t.itertuples():
         if r.tier == "not-estimable" or r.term == "joint":
             continue
-        assert f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})" in text, r
+        # every printed table gives a negative number a true minus sign (U+2212)
+        assert minus(f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})") in text, r
         if r.model == "logistic":
             odds = f"{number(math.exp(r.estimate))} ({interval(math.exp(r.ci_low), math.exp(r.ci_high))})"
             assert odds in text, r
         if r.model == "logistic":   # bootstrap bounds on the scale of the ratio of odds ratios
             assert ratio_interval(r.boot_ci_low, r.boot_ci_high) in text   # '<0.001 to >999' when diverging
         else:
-            assert interval(r.boot_ci_low, r.boot_ci_high) in text
+            assert minus(interval(r.boot_ci_low, r.boot_ci_high)) in text
         checked += 1
     assert checked == len(t[(t.tier != "not-estimable") & (t.term != "joint")]) and checked >= 12
     assert "Bootstrap 95% CI" in text and "Adjusted P" in text
@@ -360,7 +361,7 @@ def test_unknown_sections_render_generically():
     page = _parse(html)
     assert "section-my_new_check" in page.ids and "section-settings_record" in page.ids
     text = " ".join(page.text)
-    assert "My new check" in text and "0.12" in text and "<.001" in text and "-0.50 to 0.25" in text
+    assert "My new check" in text and "0.12" in text and "<.001" in text and "\u22120.50 to 0.25" in text
     assert "&lt;value&gt;" in html
 
 

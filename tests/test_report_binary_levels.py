@@ -161,3 +161,26 @@ def test_results_csv_is_the_same_with_or_without_labels(data, labelled):
     plain = em.analyze(data, validate_plan(_plan(labels=False, label="Sex (1 = male)"), origin="plan.yaml"))
     cols = ["outcome", "timepoint", "moderator", "term", "model", "estimate", "ci_low", "ci_high", "p_value", "boot_ci_low"]
     pd.testing.assert_frame_equal(plain.table[cols], labelled.table[cols])
+
+
+def test_section_tables_read_as_a_journal_prints_them(labelled):
+    """The generic section tables: headers without the CSV's machine words, a true minus sign,
+    quantities in words, a follow-up time without decimals; the CSV files keep their names."""
+    from effectmod.report.html import format_frame
+    frame = pd.DataFrame({"outcome": ["death"], "moderator": ["sex"], "quantity": ["rd_interaction"],
+                          "estimate": [-0.151], "std_error": [0.08], "ci_low": [-0.31], "ci_high": [0.004],
+                          "p_value": [0.06], "rd_std_error": [0.1], "risk_treated_se": [0.04], "median_followup": [2332.0]})
+    shown = format_frame(frame, labelled)
+    assert list(shown.columns) == ["outcome", "moderator", "quantity", "estimate", "SE", "CI", "P", "RD SE",
+                                   "risk treated SE", "median follow-up"]
+    row = shown.iloc[0].tolist()
+    assert row == ["Death", "Sex", "interaction (difference in differences)", "\u22120.15", "0.08", "\u22120.31 to 0.00",
+                   ".06", "0.10", "0.04", "2332"]
+    page = render_report(labelled, [])
+    absolute = _section(page, 'id="section-absolute_risk"', "</section>")
+    assert "Absolute risk by the horizon within each moderator level" in absolute and "RD CI" in absolute
+    assert "\u22120.30 to \u22120.08" in absolute and "-0.30" not in absolute
+    assert "Time-to-event flow" in page and "2332.00" not in page
+    # the table of all interaction tests prints its log-scale values with a true minus sign too
+    tests = _section(page, "All interaction tests", "</table>")
+    assert "log scale \u22120.49 (\u22120.96 to \u22120.01)" in tests and "-0.49" not in tests

@@ -41,6 +41,8 @@ SECTION_TITLES = {
     "risk_groups": "Risk modelling: treatment effects by predicted-risk group",
     "benefit_metrics": "Discrimination and calibration of the risk and effect models",
     "shrunken_subgroups": "Subgroup effects: raw and shrunken (empirical Bayes)",
+    "absolute_risk": "Absolute risk by the horizon within each moderator level (Kaplan-Meier)",
+    "time_to_event_flow": "Time-to-event flow: events, censoring and median follow-up by arm",
 }
 # the report text beside the forest plot: which scale the continuous moderators are drawn on
 FOREST_NOTES = {
@@ -55,6 +57,11 @@ FOREST_NOTES = {
 # sections drawn as a figure only (their numbers are in results.json)
 FIGURE_ONLY_SECTIONS = {"benefit_curve"}
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
+# the generic section tables (format_frame): machine words of the CSV's column names as a reader
+# reads them ('rd_std_error' -> 'RD SE', 'p_value' -> 'P'); the CSV files keep their names
+HEAD_PHRASES = (("std error", "SE"), ("p value", "P"), ("followup", "follow-up"), ("timepoint", "follow-up"))
+HEAD_WORDS = {"se": "SE", "rd": "RD", "ci": "CI", "p": "P"}
+QUANTITY_WORDS = {"rd_interaction": "interaction (difference in differences)"}
 
 
 @dataclass(frozen=True)
@@ -241,7 +248,7 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
         if low:
             skip.add(high)
             out[c.replace("_low", "").replace("ci", "CI") or c] = [
-                "" if tables.missing(x) or tables.missing(y) else interval(x, y) for x, y in zip(df[low], df[high])]
+                "" if tables.missing(x) or tables.missing(y) else minus(interval(x, y)) for x, y in zip(df[low], df[high])]
             if low == "risk_low":   # predicted-risk group bounds: the outer groups are open-ended
                 out["risk"] = [_open_bounds(x, y) for x, y in zip(df[low], df[high])]
             continue
@@ -253,12 +260,17 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
             out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
+        elif c == "median_followup":    # a time in the row's time_unit: '2332', not '2332.00'
+            out[c] = ["" if tables.missing(v) else f"{float(v):.10g}" for v in s]
         elif c == "horizon" and "outcome" in df.columns:
             # a time, with the outcome's unit: '180 days' (was '180.00')
             out[c] = ["" if tables.missing(v) else rmst_when(results.plan, o, f"{float(v):g}").removeprefix("horizon ")
                       for v, o in zip(s, df["outcome"])]
         elif pd.api.types.is_float_dtype(s.dtype):
-            out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else number(v) for v in s]
+            # a true minus sign, as in Table 2 (report.typography)
+            out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else minus(number(v)) for v in s]
+        elif c == "quantity":       # 'risk_difference' -> 'risk difference'
+            out[c] = ["" if tables.missing(v) else QUANTITY_WORDS.get(str(v), str(v).replace("_", " ")) for v in s]
         else:
             out[c] = ["" if tables.missing(v) else str(v) for v in s]
     labelled = {m.name for m in results.plan.moderators if m.level_labels}
@@ -266,8 +278,16 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
         if c in out.columns and "moderator" in df.columns and labelled:
             out[c] = [level_name(results.plan, m, v) if m in labelled and not tables.missing(v) else shown
                       for v, m, shown in zip(df[c], df["moderator"], out[c])]
-    out.columns = [str(c).replace("_", " ") for c in out.columns]
+    out.columns = [_head(c) for c in out.columns]
     return out.reset_index(drop=True)
+
+
+def _head(column) -> str:
+    """A section table's column name as a header: 'rd_std_error' -> 'RD SE', 'p_value' -> 'P'."""
+    text = str(column).replace("_", " ")
+    for phrase, shown in HEAD_PHRASES:
+        text = (f" {text} ").replace(f" {phrase} ", f" {shown} ").strip()
+    return " ".join(HEAD_WORDS.get(w, w) for w in text.split(" "))
 
 
 def _open_bounds(low, high) -> str:
