@@ -253,7 +253,8 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
     cells = 0
     for row in t2[3:]:
         for j in range(1, len(row), 2):
-            out_label, tp = header_outcomes[j], header_tps[j]
+            # a bare follow-up number is headed 'follow-up 18' (no data.time_unit in this plan)
+            out_label, tp = header_outcomes[j], header_tps[j].removeprefix("follow-up ")
             name = next(o["name"] for o in rich_plan_outcomes() if o["label"] == out_label)
             mod = next(k for k, v in labels.items() if row[0] == v or row[0].startswith(v + ": "))
             term = row[0].split(": ", 1)[1] if ": " in row[0] else ""

@@ -184,3 +184,13 @@ def test_section_tables_read_as_a_journal_prints_them(labelled):
     # the table of all interaction tests prints its log-scale values with a true minus sign too
     tests = _section(page, "All interaction tests", "</table>")
     assert "log scale \u22120.49 (\u22120.96 to \u22120.01)" in tests and "-0.49" not in tests
+
+
+def test_bare_follow_up_numbers_are_headed_as_follow_ups():
+    """Without data.time_unit, Table 2 headed the follow-ups of btheb_ordinal '2' and '8'; the
+    other tables say 'follow-up 2'. A binary moderator with text levels: 'Yes vs No'."""
+    plan = yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text(encoding="utf-8"))
+    res = em.analyze(pd.read_csv(REF / "btheb_ordinal" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
+    jt = jama_table(res)
+    assert [c[1] for c in jt.columns] == ["follow-up 2", "follow-up 8"]
+    assert ("drug", "Yes vs No") in jt.rows

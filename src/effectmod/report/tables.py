@@ -193,7 +193,7 @@ def jama_table(results, models: set[str] | None = None, boot: bool = False,
     rows = [(moderator_label(results.plan, m, mlab), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
     # a Cox model's rows have no follow-up time (timepoint ''): its column is headed 'over follow-up'
     cols = [(olab.get(o, o), rmst_when(results.plan, o, tp) if model == "rmst" else "over follow-up" if tp == "" else
-             timepoint_text(tp, unit) if unit else tp, model)
+             timepoint_text(tp, unit), model)
             for o, tp, model in columns]
     return JamaTable(cols, rows, cells, ("bootstrap " if boot else "") + f"{_level(a.ci_level)} CI")
 
