@@ -194,3 +194,32 @@ def test_bare_follow_up_numbers_are_headed_as_follow_ups():
     jt = jama_table(res)
     assert [c[1] for c in jt.columns] == ["follow-up 2", "follow-up 8"]
     assert ("drug", "Yes vs No") in jt.rows
+
+
+def test_overdispersion_is_said_once_under_the_table(tmp_path):
+    """MASS::epil's Poisson fits are overdispersed: Table 2's cells say 'overdispersed‡' (not the
+    whole check ten times) and the footnote gives each model's Pearson chi-square/df once, in the
+    report and in tables.docx; results.csv keeps the full note."""
+    from docx import Document
+
+    from effectmod.report.check_notes import OD_FLAG, od_footnotes
+    plan = yaml.safe_load((REF / "epil_count" / "plan.yaml").read_text(encoding="utf-8"))
+    res = em.analyze(pd.read_csv(REF / "epil_count" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
+    assert res.table.loc[res.table["term"] != "joint", "note"].str.startswith("overdispersion: Pearson").all()
+    cells = [c for line in jama_table(ph_view(res)).cells for c in line if c is not None and c.text != "joint test"]
+    assert len(cells) == 8 and {c.note for c in cells} == {OD_FLAG}
+    lines = od_footnotes(res)
+    assert len(lines) == 2 and lines == ph_footnotes(res)
+    assert lines[0].startswith("\u2021 Overdispersion of the Poisson fits") and "age: chi-square/df 2.53, P < .001" in lines[0]
+    page = render_report(res, [])
+    table2 = _section(page, "<h2>Table 2.", "</section>")
+    assert table2.count("Pearson chi-square/df =") == 0 and table2.count("\u2021 Overdispersion") == 2
+    import effectmod.report.figures
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(effectmod.report.figures, "report_figures", lambda results: [])
+        folder = res.write(tmp_path / "out")
+    paragraphs = [p.text for p in Document(str(folder / "tables.docx")).paragraphs]
+    assert [p for p in paragraphs if p.startswith("\u2021")] == lines
+    t2 = read_docx_tables(folder / "tables.docx")[1]
+    assert not any("Pearson" in c for row in t2 for c in row)
+    assert pd.read_csv(folder / "results.csv")["note"].dropna().str.contains("Pearson chi-square/df =").any()

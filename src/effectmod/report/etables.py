@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..inference.tiers import tier
+from .check_notes import OD_MARK
 from .ratio_display import PH_MARK
 from .sentences import level_text
 from .tables import MODEL_NAMES, JamaTable, jama_table, main_models
@@ -29,9 +30,10 @@ class ETable:
 
     @property
     def ph_flagged(self) -> bool:
-        """Whether a cell says its Cox model's hazards are not proportional (``PH_MARK``): the
-        proportional-hazards footnote then goes under this table too, as under Table 2."""
-        return any(c is not None and PH_MARK in c.note for line in self.table.cells for c in line)
+        """Whether a cell says its Cox model's hazards are not proportional (``PH_MARK``) or its
+        Poisson fit overdispersed (``OD_MARK``): the model-check footnotes then go under this table
+        too, as under Table 2."""
+        return any(c is not None and (PH_MARK in c.note or OD_MARK in c.note) for line in self.table.cells for c in line)
 
 
 def etables(results) -> list[ETable]:
