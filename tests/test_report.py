@@ -128,6 +128,11 @@ def test_results_paragraph_names_evidence_and_hypothesis_generating_moderators(d
     hyp = t[t["tier"] == "hypothesis-generating"]
     assert "hypothesis-generating" in paras and len(hyp) > 0
     assert "In the mixed-model sensitivity analysis" in paras
+    # 'all 3 findings' rather than '3 of these 3 findings'
+    assert "In the mixed-model sensitivity analysis, all 3 findings with evidence kept P < .05." in paras
+    assert "of these 3 findings" not in paras
+    # a binary moderator's sentence names the comparison, as Table 2 does
+    assert "at 52 weeks (yes vs no: β-coefficient = " in paras
     html = (demo_folder / "report.html").read_text(encoding="utf-8")
     first = paragraph.results_paragraph(res)[0]
     assert html_escape(first, quote=False) in html

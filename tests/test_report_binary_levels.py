@@ -223,3 +223,11 @@ def test_overdispersion_is_said_once_under_the_table(tmp_path):
     t2 = read_docx_tables(folder / "tables.docx")[1]
     assert not any("Pearson" in c for row in t2 for c in row)
     assert pd.read_csv(folder / "results.csv")["note"].dropna().str.contains("Pearson chi-square/df =").any()
+
+
+def test_results_paragraph_names_the_comparison(labelled):
+    from effectmod.report.paragraph import results_paragraph
+    text = " ".join(results_paragraph(labelled))
+    assert "Sex modified the effect on death over follow-up (male vs female: ratio of hazard ratios = 0.61" in text
+    # a continuous moderator's sentence is as before
+    assert "(ratio of hazard ratios = 0.99 [95% CI, 0.97-1.01]; P = .18)" in text
