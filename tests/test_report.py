@@ -134,6 +134,8 @@ def test_results_paragraph_names_evidence_and_hypothesis_generating_moderators(d
     # a binary moderator's sentence names the comparison, as Table 2 does
     assert "at 52 weeks (yes vs no: β-coefficient = " in paras
     html = (demo_folder / "report.html").read_text(encoding="utf-8")
+    # the table of all interaction tests names each row's model as the methods do, not by its plan key
+    assert "<td>Linear mixed model</td>" in html and "<td>mixed</td>" not in html
     first = paragraph.results_paragraph(res)[0]
     assert html_escape(first, quote=False) in html
 
