@@ -103,8 +103,15 @@ def test_console_summary_and_forest_plot(labelled):
     print_summary(Console(file=out, width=160, color_system=None), labelled)
     printed = out.getvalue()
     assert re.search(r"^\s*male vs female\s+0\.61 \(0\.38-0\.99\)", printed, re.M), printed
+    # the same proportional-hazards failure on both levels of differentiation: one note
+    flat = " ".join(printed.split())      # the caption wraps at the table's width
+    assert flat.count("hazards not proportional") == 1 and "(1 well, 2 moderate, 3 poor) [2, 3]: hazards" in flat
+    # the console shows no bootstrap CIs: no mark for the rmst rows' 'bootstrap: not run'
+    assert "bootstrap" not in flat
     summary = labelled.summary()
     assert re.search(r"Sex\s+male vs female\s+Cox", summary), summary
+    # a categorical moderator's level against its reference, as Table 2 says it
+    assert re.search(r"3 poor\)\s+2 vs 1\s+Cox", summary), summary
     fig = forest_plot(labelled)
     ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
     assert any(t.replace("\n", " ") == "Sex [male vs female]" for t in ticks), ticks

@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .comparisons import comparison_results, flattened
-from .display import binary_comparison, level_name
+from .display import level_names
 from .labels import moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .sentences import level_text, threshold_text
-from .tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, moderator_label, odds_ratio_ci, p_short, ratio_head, timepoint_text
+from .tables import (
+    MODEL_NAMES,
+    RATIO_MODELS,
+    estimate_ci,
+    moderator_label,
+    odds_ratio_ci,
+    p_short,
+    ratio_head,
+    term_label,
+    timepoint_text,
+)
 from .text import visible
 
 if TYPE_CHECKING:
@@ -40,6 +50,7 @@ def rows(results) -> list[dict[str, str]]:
     plan, a = results.plan, results.plan.analysis
     olab, mlab = outcome_labels(plan), moderator_labels(plan)
     units = {m.name: m.units for m in plan.moderators if m.units}
+    refs = level_names(results)
     out = []
     for r in results.table.to_dict(orient="records"):
         mod = r["moderator"]
@@ -52,9 +63,9 @@ def rows(results) -> list[dict[str, str]]:
                           else "over follow-up" if r["timepoint"] == ""      # a Cox model's rows
                           else timepoint_text(r["timepoint"], plan.data.time_unit)),
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
-            # a binary moderator's row (term ''): the comparison it makes ('female vs male')
-            "term": ("joint test" if r["term"] == "joint" else level_name(plan, mod, r["term"]) if r["term"]
-                     else binary_comparison(results, mod)),
+            # a level against its reference ('2 vs 1'), a binary moderator's comparison ('female vs male'),
+            # as Table 2 names the row
+            "term": "joint test" if r["term"] == "joint" else term_label(r, refs),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
             "scale": (ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS
                       else "difference in RMST differences" if r["model"] == "rmst" else "β"),
