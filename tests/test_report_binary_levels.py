@@ -110,6 +110,10 @@ def test_console_summary_and_forest_plot(labelled):
     assert "bootstrap" not in flat
     summary = labelled.summary()
     assert re.search(r"Sex\s+male vs female\s+Cox", summary), summary
+    # the key explains the scales the rows are on: hazard ratios and RMST, not β or odds ratios
+    key = " ".join(summary.split("=" * 40)[-1].split())
+    assert "ratio of HRs:" in key and "difference in RMST differences:" in key
+    assert "β:" not in key and "ratio of ORs" not in key
     # a categorical moderator's level against its reference, as Table 2 says it
     assert re.search(r"3 poor\)\s+2 vs 1\s+Cox", summary), summary
     fig = forest_plot(labelled)

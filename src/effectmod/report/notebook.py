@@ -93,14 +93,22 @@ def _cells(results, row: dict[str, str]) -> list[str]:
 
 def _key(results) -> str:
     a = results.plan.analysis
+    models = set(results.table["model"])
+    # each scale explained only when some row is on it
     text = (f"evidence: P < {threshold_text(a.evidence_threshold)}; hypothesis-generating: P < "
-            f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
-            "ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
-            "(or per the k units named beside it).")
-    if {"poisson", "negative_binomial"} & set(results.table["model"]):
+            f"{threshold_text(a.exploratory_threshold)}.")
+    if models & {"linear", "mixed"}:
+        text += " β: difference in the treatment effect per unit of the moderator (or per the k units named beside it)."
+    if models & {"logistic", "ordinal"}:
+        text += (" ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
+                 "(or per the k units named beside it).")
+    if {"poisson", "negative_binomial"} & models:
         text += " ratio of RRs: the factor by which the treatment rate ratio changes, likewise."
-    if "cox" in set(results.table["model"]):
+    if "cox" in models:
         text += " ratio of HRs: the factor by which the treatment hazard ratio changes (time-to-event outcomes)."
+    if "rmst" in models:
+        text += (" difference in RMST differences: the treated-minus-control difference in restricted mean survival "
+                 "time to the horizon in a level minus that in the reference level (per unit of a continuous moderator).")
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text
