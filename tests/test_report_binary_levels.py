@@ -119,6 +119,8 @@ def test_console_summary_and_forest_plot(labelled):
     fig = forest_plot(labelled)
     ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
     assert any(t.replace("\n", " ") == "Sex [male vs female]" for t in ticks), ticks
+    # a categorical level against its reference, as Table 2 says it
+    assert sum(t.replace("\n", " ").endswith("[2 vs 1]") for t in ticks) == 1, ticks
 
 
 def test_data_values_without_level_labels_and_the_skip_rule(labelled):
