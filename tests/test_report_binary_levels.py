@@ -244,3 +244,12 @@ def test_results_paragraph_names_the_comparison(labelled):
     assert "Sex modified the effect on death over follow-up (male vs female: ratio of hazard ratios = 0.61" in text
     # a continuous moderator's sentence is as before
     assert "(ratio of hazard ratios = 0.99 [95% CI, 0.97-1.01]; P = .18)" in text
+
+
+def test_subgroup_forest_prints_intervals_as_the_tables_do(labelled):
+    """'0.86 (0.63-1.18)' as in the tables (was '0.86 (0.63 to 1.18)'); a negative bound with a
+    true minus sign and 'to'."""
+    from effectmod.report.subgroup_forest import subgroup_forest_figures
+    texts = [t.get_text() for _, _, fig in subgroup_forest_figures(labelled) for ax in fig.axes for t in ax.texts]
+    assert "0.86 (0.63-1.18)" in texts and "0.53 (0.37-0.75)" in texts, texts
+    assert not any(re.fullmatch(r"[\d.]+ \([\d.]+ to [\d.]+\)", t) for t in texts)
