@@ -253,3 +253,9 @@ def test_subgroup_forest_prints_intervals_as_the_tables_do(labelled):
     texts = [t.get_text() for _, _, fig in subgroup_forest_figures(labelled) for ax in fig.axes for t in ax.texts]
     assert "0.86 (0.63-1.18)" in texts and "0.53 (0.37-0.75)" in texts, texts
     assert not any(re.fullmatch(r"[\d.]+ \([\d.]+ to [\d.]+\)", t) for t in texts)
+
+
+def test_kaplan_meier_axis_is_named_with_its_unit(labelled):
+    from effectmod.report.km_figures import km_figures
+    figs = km_figures(labelled)
+    assert figs and all(ax.get_xlabel() == "Time (days)" for _, _, fig in figs for ax in fig.axes if ax.get_xlabel())
