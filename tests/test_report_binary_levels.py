@@ -259,3 +259,12 @@ def test_kaplan_meier_axis_is_named_with_its_unit(labelled):
     from effectmod.report.km_figures import km_figures
     figs = km_figures(labelled)
     assert figs and all(ax.get_xlabel() == "Time (days)" for _, _, fig in figs for ax in fig.axes if ax.get_xlabel())
+
+
+def test_table2_legend_explains_only_the_scales_shown(labelled):
+    page = render_report(labelled, [])
+    legend = _section(page, "<h2>Table 2.", "</section>")
+    legend = legend[legend.index('<p class="legend">'):]
+    assert "Ratio of HRs (time-to-event outcomes): ratio of hazard ratios" in legend
+    assert "difference in RMST differences (time-to-event outcomes" in legend and "in days." in legend
+    assert "β:" not in legend and "ratio of ORs" not in legend

@@ -137,6 +137,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "has_cox": "cox" in set(results.table["model"]),
         "has_rmst": "rmst" in set(results.table["model"]),
         "rmst_units": ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes if o.type == "time_to_event"})),
+        "scale_legend": scale_legend(results),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(ph_view(results)),
@@ -152,6 +153,28 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "other_figures": other,
         "sections": [_section(n, results.sections[n], results) for n in extra],
     }
+
+
+def scale_legend(results) -> str:
+    """What each interaction under Table 2 is, for the models the analysis has only (no 'β' in
+    a report of Cox or logistic models)."""
+    models = set(results.table["model"])
+    units = ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes
+                              if o.type == "time_to_event"}))
+    parts = [
+        ({"linear", "mixed"}, "β: difference in the treatment effect per unit of the moderator (raw units)"),
+        ({"logistic"}, "ratio of ORs (binary outcomes): ratio of odds ratios per unit of the moderator"),
+        ({"poisson", "negative_binomial"}, "ratio of RRs (count outcomes): ratio of rate ratios per unit of the moderator"),
+        ({"ordinal"}, "ratio of ORs (ordinal outcomes): ratio of proportional (cumulative) odds ratios, above 1 meaning "
+                      "a larger shift towards higher categories"),
+        ({"cox"}, "ratio of HRs (time-to-event outcomes): ratio of hazard ratios per unit of the moderator"),
+        ({"rmst"}, "difference in RMST differences (time-to-event outcomes, horizon in the column head): the "
+                   "treated-minus-control difference in restricted mean survival time to the horizon in a moderator "
+                   f"level minus that in the reference level, or per unit of a continuous moderator, in {units}"),
+    ]
+    shown = [text for kinds, text in parts if kinds & models] or [parts[0][1]]
+    text = "; ".join(shown)
+    return text if text.startswith("β") else text[:1].upper() + text[1:]     # a sentence, but β stays β
 
 
 def _cluster_note(results) -> str:
