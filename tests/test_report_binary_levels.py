@@ -268,3 +268,12 @@ def test_table2_legend_explains_only_the_scales_shown(labelled):
     assert "Ratio of HRs (time-to-event outcomes): ratio of hazard ratios" in legend
     assert "difference in RMST differences (time-to-event outcomes" in legend and "in days." in legend
     assert "β:" not in legend and "ratio of ORs" not in legend
+
+
+def test_results_sentences_start_with_a_capital():
+    """MASS::epil's moderators have no labels ('age_group'): its Results sentences began 'age_group modified'."""
+    from effectmod.report.paragraph import results_paragraph
+    plan = yaml.safe_load((REF / "epil_count" / "plan.yaml").read_text(encoding="utf-8"))
+    res = em.analyze(pd.read_csv(REF / "epil_count" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
+    paras = results_paragraph(res)
+    assert paras[0].startswith("Age_group modified the effect on") and " Age modified the effect on" in paras[0]

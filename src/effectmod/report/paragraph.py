@@ -254,7 +254,12 @@ def results_paragraph(results) -> list[str]:
         sub = rows[rows["tier"] == tier]
         for mod in dict.fromkeys(sub["moderator"]):
             parts = [phrase(r) for r in sub[sub["moderator"] == mod].itertuples()]
-            out.append(f"{mlab.get(mod, mod)} {verb} {_join(parts)}.")
+            label = mlab.get(mod, mod)
+            # a sentence starts with a capital, even for a label written in lower case ('age_group'),
+            # but a first word with capitals of its own stays as written ('eGFR', 'pH')
+            first = label.split(" ", 1)[0]
+            label = label[:1].upper() + label[1:] if first == first.lower() else label
+            out.append(f"{label} {verb} {_join(parts)}.")
         return out
 
     evidence = sentences("evidence", "modified the effect on")
