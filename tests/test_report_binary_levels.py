@@ -277,3 +277,12 @@ def test_results_sentences_start_with_a_capital():
     res = em.analyze(pd.read_csv(REF / "epil_count" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
     paras = results_paragraph(res)
     assert paras[0].startswith("Age_group modified the effect on") and " Age modified the effect on" in paras[0]
+
+
+def test_credibility_says_which_level_benefits_more(labelled):
+    """A binary moderator is 'higher' at its non-reference level: the credibility items say which."""
+    from effectmod.report.section_tables import section_table
+    table = section_table("credibility", labelled.sections["credibility"], labelled)
+    details = {cells["cells"][0]: cells["detail"] for cells in table["rows"]}
+    assert "observed direction: greater benefit (male vs female);" in details["Sex"]
+    assert "observed direction: greater benefit when higher;" in details["Age (years)"]
