@@ -153,6 +153,8 @@ def test_ph_footnote_under_every_flagged_table(labelled, folder):
     page = render_report(labelled, [])
     etable = _section(page, 'id="etable-1"', "</section>")
     assert PH_FLAG in etable and etable.count('class="legend ph-note"') == len(ph_footnotes(labelled)) == 1
+    assert ph_footnotes(labelled)[0].startswith("Proportional-hazards tests (scaled Schoenfeld residuals; one Cox model "
+                                                "per moderator), Death, over follow-up. Sex: treatment P = .29")
     paragraphs = [p.text for p in Document(str(folder / "tables.docx")).paragraphs]
     assert paragraphs.count(ph_footnotes(labelled)[0]) == 2      # under Table 2 and under eTable 1
 

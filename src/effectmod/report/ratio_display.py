@@ -260,7 +260,7 @@ def ph_footnotes(results) -> list[str]:
                 continue
             when = "over follow-up" if tp == "" else timepoint_text(tp, plan.data.time_unit)
             line = (f"Proportional-hazards tests (scaled Schoenfeld residuals; one Cox model per moderator), "
-                    f"{olab.get(o.name, o.name)} {when}. " + "; ".join(tests) + ".")
+                    f"{olab.get(o.name, o.name)}, {when}. " + "; ".join(tests) + ".")
             if failures:
                 line += f" {PH_MARK} " + " ".join(failures)
             lines.append(line)
