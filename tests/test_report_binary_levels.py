@@ -195,7 +195,9 @@ def test_section_tables_read_as_a_journal_prints_them(labelled):
     absolute = _section(page, 'id="section-absolute_risk"', "</section>")
     assert "Absolute risk by the horizon within each moderator level" in absolute and "RD CI" in absolute
     assert "\u22120.30 to \u22120.08" in absolute and "-0.30" not in absolute
-    assert "Time-to-event flow" in page and "2332.00" not in page
+    flow = _section(page, 'id="section-time_to_event_flow"', "</section>")
+    assert "Time-to-event flow" in flow and "<td>2332 days</td>" in flow and "2332.00" not in flow
+    assert "time unit" not in flow
     # the table of all interaction tests prints its log-scale values with a true minus sign too
     tests = _section(page, "All interaction tests", "</table>")
     assert "log scale \u22120.49 (\u22120.96 to \u22120.01)" in tests and "-0.49" not in tests

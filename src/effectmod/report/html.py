@@ -283,8 +283,11 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
             out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
-        elif c == "median_followup":    # a time in the row's time_unit: '2332', not '2332.00'
-            out[c] = ["" if tables.missing(v) else f"{float(v):.10g}" for v in s]
+        elif c == "median_followup":    # a time with the row's time_unit: '2332 days', not '2332.00' beside 'days'
+            units = df["time_unit"] if "time_unit" in df.columns else [None] * len(s)
+            skip.add("time_unit")
+            out[c] = ["" if tables.missing(v) else f"{float(v):.10g}" + ("" if tables.missing(u) or not u else f" {u}")
+                      for v, u in zip(s, units)]
         elif c == "horizon" and "outcome" in df.columns:
             # a time, with the outcome's unit: '180 days' (was '180.00')
             out[c] = ["" if tables.missing(v) else rmst_when(results.plan, o, f"{float(v):g}").removeprefix("horizon ")
