@@ -290,3 +290,12 @@ def test_credibility_says_which_level_benefits_more(labelled):
     details = {cells["cells"][0]: cells["detail"] for cells in table["rows"]}
     assert "observed direction: greater benefit (male vs female);" in details["Sex"]
     assert "observed direction: greater benefit when higher;" in details["Age (years)"]
+
+
+def test_plan_summary_gives_follow_ups_with_their_unit():
+    from effectmod.report.html import _plan_summary
+    plan = yaml.safe_load((REF / "btheb_ordinal" / "plan.yaml").read_text(encoding="utf-8"))
+    plan["data"]["time_unit"] = "months"
+    res = em.analyze(pd.read_csv(REF / "btheb_ordinal" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
+    outcomes = dict(_plan_summary(res))["Outcomes"]
+    assert outcomes.endswith("(ordinal; follow-ups 2 months, 8 months)"), outcomes

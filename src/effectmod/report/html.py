@@ -190,8 +190,10 @@ def _moderator_count(plan) -> str:
 def _plan_summary(results) -> list[tuple[str, str]]:
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
+    unit = plan.data.time_unit     # numbered follow-ups with the plan's unit ('18 weeks, 52 weeks')
     outcomes = "; ".join(f"{label_of(o)} ({o.type}; follow-ups "
-                         + ", ".join(results.trial.outcomes[o.name].followups) + ")"
+                         + ", ".join(tables.timepoint_text(tp, unit) if unit else tp
+                                     for tp in results.trial.outcomes[o.name].followups) + ")"
                          if o.type != "time_to_event" else
                          f"{label_of(o)} (time to event: {o.time}, event {o.event}"
                          + (f"; horizon {o.horizon:g} {o.time_unit or ''}".rstrip() if o.horizon is not None else "") + ")"
