@@ -213,15 +213,20 @@ def test_bare_follow_up_numbers_are_headed_as_follow_ups():
     assert ("drug", "Yes vs No") in jt.rows
 
 
-def test_overdispersion_is_said_once_under_the_table(tmp_path):
+@pytest.fixture(scope="module")
+def epil():
+    plan = yaml.safe_load((REF / "epil_count" / "plan.yaml").read_text(encoding="utf-8"))
+    return em.analyze(pd.read_csv(REF / "epil_count" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
+
+
+def test_overdispersion_is_said_once_under_the_table(epil, tmp_path):
     """MASS::epil's Poisson fits are overdispersed: Table 2's cells say 'overdispersed‡' (not the
     whole check ten times) and the footnote gives each model's Pearson chi-square/df once, in the
     report and in tables.docx; results.csv keeps the full note."""
     from docx import Document
 
     from effectmod.report.check_notes import OD_FLAG, od_footnotes
-    plan = yaml.safe_load((REF / "epil_count" / "plan.yaml").read_text(encoding="utf-8"))
-    res = em.analyze(pd.read_csv(REF / "epil_count" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
+    res = epil
     assert res.table.loc[res.table["term"] != "joint", "note"].str.startswith("overdispersion: Pearson").all()
     cells = [c for line in jama_table(ph_view(res)).cells for c in line if c is not None and c.text != "joint test"]
     assert len(cells) == 8 and {c.note for c in cells} == {OD_FLAG}
@@ -274,12 +279,10 @@ def test_table2_legend_explains_only_the_scales_shown(labelled):
     assert "β:" not in legend and "ratio of ORs" not in legend
 
 
-def test_results_sentences_start_with_a_capital():
+def test_results_sentences_start_with_a_capital(epil):
     """MASS::epil's moderators have no labels ('age_group'): its Results sentences began 'age_group modified'."""
     from effectmod.report.paragraph import results_paragraph
-    plan = yaml.safe_load((REF / "epil_count" / "plan.yaml").read_text(encoding="utf-8"))
-    res = em.analyze(pd.read_csv(REF / "epil_count" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
-    paras = results_paragraph(res)
+    paras = results_paragraph(epil)
     assert paras[0].startswith("Age_group modified the effect on") and " Age modified the effect on" in paras[0]
 
 
