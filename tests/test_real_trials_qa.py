@@ -159,7 +159,9 @@ def test_rmst_key_findings_read_a_longer_survival_gain_as_more_benefit(tmp_path)
     from effectmod.report.paragraph import results_paragraph
 
     text = " ".join(results_paragraph(res))
-    assert "at the horizon 1825 days (difference in RMST differences = " in text and "follow-up 1825" not in text
+    # (a binary moderator's row names its comparison first: '(male vs female: difference in ...')
+    assert re.search(r"at the horizon 1825 days \((?:[^():]+: )?difference in RMST differences = ", text)
+    assert "follow-up 1825" not in text
 
 
 def test_validate_says_one_model_in_the_singular(tmp_path, capsys):

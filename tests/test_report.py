@@ -90,14 +90,15 @@ def test_every_interaction_is_printed_as_results_csv_says(rich_folder):
     for r in t.itertuples():
         if r.tier == "not-estimable" or r.term == "joint":
             continue
-        assert f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})" in text, r
+        # every printed table gives a negative number a true minus sign (U+2212)
+        assert minus(f"{number(r.estimate)} ({interval(r.ci_low, r.ci_high)})") in text, r
         if r.model == "logistic":
             odds = f"{number(math.exp(r.estimate))} ({interval(math.exp(r.ci_low), math.exp(r.ci_high))})"
             assert odds in text, r
         if r.model == "logistic":   # bootstrap bounds on the scale of the ratio of odds ratios
             assert ratio_interval(r.boot_ci_low, r.boot_ci_high) in text   # '<0.001 to >999' when diverging
         else:
-            assert interval(r.boot_ci_low, r.boot_ci_high) in text
+            assert minus(interval(r.boot_ci_low, r.boot_ci_high)) in text
         checked += 1
     assert checked == len(t[(t.tier != "not-estimable") & (t.term != "joint")]) and checked >= 12
     assert "Bootstrap 95% CI" in text and "Adjusted P" in text
@@ -127,7 +128,14 @@ def test_results_paragraph_names_evidence_and_hypothesis_generating_moderators(d
     hyp = t[t["tier"] == "hypothesis-generating"]
     assert "hypothesis-generating" in paras and len(hyp) > 0
     assert "In the mixed-model sensitivity analysis" in paras
+    # 'all 3 findings' rather than '3 of these 3 findings'
+    assert "In the mixed-model sensitivity analysis, all 3 findings with evidence kept P < .05." in paras
+    assert "of these 3 findings" not in paras
+    # a binary moderator's sentence names the comparison, as Table 2 does
+    assert "at 52 weeks (yes vs no: β-coefficient = " in paras
     html = (demo_folder / "report.html").read_text(encoding="utf-8")
+    # the table of all interaction tests names each row's model as the methods do, not by its plan key
+    assert "<td>Linear mixed model</td>" in html and "<td>mixed</td>" not in html
     first = paragraph.results_paragraph(res)[0]
     assert html_escape(first, quote=False) in html
 
@@ -245,17 +253,21 @@ def test_docx_round_trips_with_the_numbers_of_results_csv(rich_folder):
     assert [row[1:] for row in t1[1:]] == csv_t1.iloc[:, 1:].astype(str).values.tolist()
     t = _csv(rich_folder)
     labels = {m["name"]: m["label"] for m in tables_plan_moderators()}
+    binary = {m["name"]: m["type"] == "binary" for m in tables_plan_moderators()}
     header_outcomes, header_tps = t2[0], t2[1]
     # one model per column (no model row); a logistic column is headed by what it holds
     assert t2[2][1:3] == ["β (95% CI)", "P"] and t2[2][5] == "Ratio of ORs (95% CI)"
     cells = 0
     for row in t2[3:]:
         for j in range(1, len(row), 2):
-            out_label, tp = header_outcomes[j], header_tps[j]
+            # a bare follow-up number is headed 'follow-up 18' (no data.time_unit in this plan)
+            out_label, tp = header_outcomes[j], header_tps[j].removeprefix("follow-up ")
             name = next(o["name"] for o in rich_plan_outcomes() if o["label"] == out_label)
             mod = next(k for k, v in labels.items() if row[0] == v or row[0].startswith(v + ": "))
             term = row[0].split(": ", 1)[1] if ": " in row[0] else ""
             term = "joint" if term == "joint test" else term.split(" vs ")[0]
+            # a binary moderator's one row says the comparison it makes ('1 vs 0'); its term is ''
+            term = "" if binary.get(mod) else term
             r = t[(t.outcome == name) & (t.timepoint == tp) & (t.moderator == mod) & (t.term == term)].iloc[0]
             if r.tier == "not-estimable":
                 assert row[j] == "NE"
@@ -357,7 +369,7 @@ def test_unknown_sections_render_generically():
     page = _parse(html)
     assert "section-my_new_check" in page.ids and "section-settings_record" in page.ids
     text = " ".join(page.text)
-    assert "My new check" in text and "0.12" in text and "<.001" in text and "-0.50 to 0.25" in text
+    assert "My new check" in text and "0.12" in text and "<.001" in text and "\u22120.50 to 0.25" in text
     assert "&lt;value&gt;" in html
 
 

@@ -26,7 +26,7 @@ def summary_tables(results, width: int = 80) -> list:
     """
     from rich.table import Table
 
-    from ..records import PROPORTIONAL_HAZARDS, row_key
+    from ..records import BOOTSTRAP_NOT_RMST, PROPORTIONAL_HAZARDS, row_key
     from ..report.comparisons import flattened
     from ..report.labels import moderator_labels, outcome_labels
     from ..report.model_names import rmst_when
@@ -75,7 +75,9 @@ def summary_tables(results, width: int = 80) -> list:
                     # 'Age, per 10 years' when the plan reports the interaction per k units (moderators[].per)
                     label = moderator_label(results.plan, mod, mlab)
                     # a multi-arm 'all arms' row is one joint test: its label says so, no sub-row
-                    if term and not (term == "joint" and str(mod).endswith("[all arms]")):
+                    # a binary moderator's one row also says which level it compares ('female vs male')
+                    compared = "" if term else term_label({"term": term, "moderator": mod}, refs)
+                    if (term or compared) and not (term == "joint" and str(mod).endswith("[all arms]")):
                         # a level against its reference, as Table 2 says it ('Arab vs Secular')
                         label = "  joint test" if term == "joint" else f"  {term_label({'term': term, 'moderator': mod}, refs)}"
                         if (mod, term) == next(k for k in keys if k[0] == mod):
@@ -98,8 +100,9 @@ def summary_tables(results, width: int = 80) -> list:
                             est, p = fmt(r["estimate"], r["ci_low"], r["ci_high"]), p_short(r["p_value"], a.evidence_threshold)
                             # the Cox rows' proportional-hazards test stays in results.csv and the report;
                             # the console shows its failure only
+                            # (nor the bootstrap's note on rmst rows: the console shows no bootstrap CIs)
                             shown = [n.text for n in results.row_notes.get(row_key(r), ())
-                                     if n.text and n.code != PROPORTIONAL_HAZARDS][:2]
+                                     if n.text and n.code not in (PROPORTIONAL_HAZARDS, BOOTSTRAP_NOT_RMST)][:2]
                             if shown:
                                 # e.g. separation: the reader must see why a ratio prints as '>999'
                                 est += NOTE_MARK
@@ -114,10 +117,24 @@ def summary_tables(results, width: int = 80) -> list:
                             cells.append(p_short(r["p_adjusted"], a.evidence_threshold))
                     table.add_row(*cells)
                 if notes:
+                    # the same note on several levels of a moderator (one model): said once
+                    notes = _merged(notes)
                     table.caption = "\n".join(escaped(n) for n in notes)
                     table.caption_justify = "left"
                 out.append((title, table))
     return out
+
+
+def _merged(notes: list[str]) -> list[str]:
+    """'† Differentiation [2]: x' and '† Differentiation [3]: x' as '† Differentiation [2, 3]: x'."""
+    import re
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for n in notes:
+        m = re.fullmatch(r"(.*?) \[([^\]]*)\]((?:, [^:]*)?): (.*)", n, re.S)
+        key = (m.group(1), m.group(3), m.group(4)) if m else (n, "", "")
+        groups.setdefault(key, []).append(m.group(2) if m else "")
+    return [f"{head} [{', '.join(terms)}]{when}: {text}" if terms[0] else head
+            for (head, when, text), terms in groups.items()]
 
 
 def printable(text) -> str:

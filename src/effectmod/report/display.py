@@ -67,13 +67,31 @@ def column_level_name(plan, column: str, value) -> str:
 
 def level_names(results) -> dict:
     """Each binary or categorical moderator's reference level (by name) and its levels (by (name,
-    level)) as the reader sees them: the map ``tables.term_label`` reads ('female vs male')."""
+    level)) as the reader sees them: the map ``tables.term_label`` reads ('female vs male'). A
+    binary moderator's one interaction row (term '') maps (name, '') to the comparison it makes
+    (``binary_comparison``)."""
     out: dict = {}
     for name, m in results.trial.moderators.items():
         if m.levels:
             out[name] = level_name(results.plan, name, m.levels[0])
             out.update({(name, lv): level_name(results.plan, name, lv) for lv in m.levels})
+            shown = binary_comparison(results, name)
+            if shown:
+                out[(name, "")] = shown
     return out
+
+
+def binary_comparison(results, name: str) -> str:
+    """Which level a binary moderator's interaction compares with which: '<level> vs <reference>'
+    in the display labels ('female vs male'; the data values '1 vs 0' without level_labels). ''
+    for a moderator that is not binary or has one level, and when its label already says it (the
+    label contains '<level> vs <reference>', letter case aside: 'Sex (female vs male)')."""
+    m = results.trial.moderators.get(name)
+    if m is None or m.type != "binary" or len(m.levels) != 2:
+        return ""
+    ref, level = (level_name(results.plan, name, lv) for lv in m.levels)
+    text = f"{level} vs {ref}"
+    return "" if text.casefold() in printable(m.label or name).casefold() else text
 
 
 def display_flow(plan, flow):

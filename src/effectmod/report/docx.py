@@ -80,6 +80,9 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
         doc.add_heading(printable(e.heading), level=2)
         _jama_table(doc, e.table)
         doc.add_paragraph(printable(f"{e.footnote} {marks}"))
+        if e.ph_flagged:        # the † flag's footnote under every table that carries it
+            for line in ph_footnotes(results):
+                doc.add_paragraph(printable(line))
     doc.save(str(path))
 
 

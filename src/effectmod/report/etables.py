@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..inference.tiers import tier
+from .check_notes import OD_MARK
+from .ratio_display import PH_MARK
 from .sentences import level_text
 from .tables import MODEL_NAMES, JamaTable, jama_table, main_models
 
@@ -25,6 +27,13 @@ class ETable:
     @property
     def heading(self) -> str:
         return f"eTable {self.number}. {self.title}"
+
+    @property
+    def ph_flagged(self) -> bool:
+        """Whether a cell says its Cox model's hazards are not proportional (``PH_MARK``) or its
+        Poisson fit overdispersed (``OD_MARK``): the model-check footnotes then go under this table
+        too, as under Table 2."""
+        return any(c is not None and (PH_MARK in c.note or OD_MARK in c.note) for line in self.table.cells for c in line)
 
 
 def etables(results) -> list[ETable]:
@@ -49,8 +58,14 @@ def etables(results) -> list[ETable]:
                       f"Table 2's multiply imputed estimates. β ({level} CI).",
                       jama_table(results, models=main, table=cc)))
     if "boot_ci_low" in results.table.columns:
+        # restricted mean survival time rows are not bootstrapped (analysis.py): no empty columns for them
+        t = results.table[results.table["model"].isin(main)]
+        left = [m for m in ("rmst",) if (t["model"] == m).any() and t.loc[t["model"] == m, "boot_ci_low"].isna().all()]
+        booted = set(main) - set(left)
+        left = [MODEL_NAMES.get(m, m) for m in left]
         found.append(("Treatment × moderator interactions with bootstrap CIs",
                       f"The estimates of Table 2 with percentile bootstrap {level} CIs "
-                      f"({a.bootstrap} resamples); P from the model's test.",
-                      jama_table(results, boot=True)))
+                      f"({a.bootstrap} resamples); P from the model's test."
+                      + (f" Not bootstrapped: {', '.join(left).lower()} (Table 2 gives its model-based CIs)." if left else ""),
+                      jama_table(results, models=booted, boot=True)))
     return [ETable(k, title, note, jt) for k, (title, note, jt) in enumerate(found, start=1) if jt.columns]

@@ -17,13 +17,22 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..records import SEPARATION_KEPT, has_code
-from .display import arm_name, comparison_name, level_name
+from .display import arm_name, comparison_name, level_names
 from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, wrap_label
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
 from .subgroup_forest import subgroup_forest_figures
-from .tables import DIVERGING_NOTE, RATIO_MODELS, main_model_rows, model_order, moderator_label, per_text, timepoint_text
+from .tables import (
+    DIVERGING_NOTE,
+    RATIO_MODELS,
+    main_model_rows,
+    model_order,
+    moderator_label,
+    per_text,
+    term_label,
+    timepoint_text,
+)
 
 # tier -> (marker, colour, legend text): shape and colour both carry the tier, for greyscale print
 TIER_MARKERS = {
@@ -156,7 +165,10 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
         continuous = {m.name for m in plan.moderators if m.type == "continuous"}
         names = {m: (mlab.get(m, m) + (", per\u00a0SD" if m in continuous else "")) if per_sd
                  else moderator_label(plan, m, mlab) for m, _ in keys}
-        axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{level_name(results.plan, m, term)}]" if term else ""), 30))
+        # each level against its reference ('[2 vs 1]', '[female vs male]' for a binary moderator), as Table 2 says it
+        refs = level_names(results)
+        shown = {(m, term): term_label({"term": term, "moderator": m}, refs) for m, term in keys}
+        axes[0].set_yticklabels([literal(_wrap(names[m] + (f" [{shown[m, term]}]" if shown[m, term] else ""), 30))
                                  for m, term in reversed(keys)])
         axes[0].set_ylim(-0.7, n_rows - 0.3)
         handles = [Line2D([], [], marker=mk, color=c, ls="none", ms=5.5,

@@ -43,6 +43,8 @@ SECTION_TITLES = {
     "risk_groups": "Risk modelling: treatment effects by predicted-risk group",
     "benefit_metrics": "Discrimination and calibration of the risk and effect models",
     "shrunken_subgroups": "Subgroup effects: raw and shrunken (empirical Bayes)",
+    "absolute_risk": "Absolute risk by the horizon within each moderator level (Kaplan-Meier)",
+    "time_to_event_flow": "Time-to-event flow: events, censoring and median follow-up by arm",
 }
 # the report text beside the forest plot: which scale the continuous moderators are drawn on
 FOREST_NOTES = {
@@ -57,6 +59,11 @@ FOREST_NOTES = {
 # sections drawn as a figure only (their numbers are in results.json)
 FIGURE_ONLY_SECTIONS = {"benefit_curve"}
 P_COLUMNS = {"p_value", "p", "p_adjusted", "p_interaction", "p_permutation", "joint_p"}
+# the generic section tables (format_frame): machine words of the CSV's column names as a reader
+# reads them ('rd_std_error' -> 'RD SE', 'p_value' -> 'P'); the CSV files keep their names
+HEAD_PHRASES = (("std error", "SE"), ("p value", "P"), ("followup", "follow-up"), ("timepoint", "follow-up"))
+HEAD_WORDS = {"se": "SE", "rd": "RD", "ci": "CI", "p": "P"}
+QUANTITY_WORDS = {"rd_interaction": "interaction (difference in differences)"}
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "has_cox": "cox" in set(results.table["model"]),
         "has_rmst": "rmst" in set(results.table["model"]),
         "rmst_units": ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes if o.type == "time_to_event"})),
+        "scale_legend": scale_legend(results),
         "model_names": tables.MODEL_NAMES,
         "paragraphs": paragraph.results_paragraph(results),
         "groups": tables.grouped_results(ph_view(results)),
@@ -155,6 +163,28 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
     }
 
 
+def scale_legend(results) -> str:
+    """What each interaction under Table 2 is, for the models the analysis has only (no 'β' in
+    a report of Cox or logistic models)."""
+    models = set(results.table["model"])
+    units = ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes
+                              if o.type == "time_to_event"}))
+    parts = [
+        ({"linear", "mixed"}, "β: difference in the treatment effect per unit of the moderator (raw units)"),
+        ({"logistic"}, "ratio of ORs (binary outcomes): ratio of odds ratios per unit of the moderator"),
+        ({"poisson", "negative_binomial"}, "ratio of RRs (count outcomes): ratio of rate ratios per unit of the moderator"),
+        ({"ordinal"}, "ratio of ORs (ordinal outcomes): ratio of proportional (cumulative) odds ratios, above 1 meaning "
+                      "a larger shift towards higher categories"),
+        ({"cox"}, "ratio of HRs (time-to-event outcomes): ratio of hazard ratios per unit of the moderator"),
+        ({"rmst"}, "difference in RMST differences (time-to-event outcomes, horizon in the column head): the "
+                   "treated-minus-control difference in restricted mean survival time to the horizon in a moderator "
+                   f"level minus that in the reference level, or per unit of a continuous moderator, in {units}"),
+    ]
+    shown = [text for kinds, text in parts if kinds & models] or [parts[0][1]]
+    text = "; ".join(shown)
+    return text if text.startswith("β") else text[:1].upper() + text[1:]     # a sentence, but β stays β
+
+
 def _cluster_note(results) -> str:
     from .clusters import table_note
     return table_note(results)
@@ -168,8 +198,10 @@ def _moderator_count(plan) -> str:
 def _plan_summary(results) -> list[tuple[str, str]]:
     plan, a = results.plan, results.plan.analysis
     flow = results.trial.flow
+    unit = plan.data.time_unit     # numbered follow-ups with the plan's unit ('18 weeks, 52 weeks')
     outcomes = "; ".join(f"{label_of(o)} ({o.type}; follow-ups "
-                         + ", ".join(results.trial.outcomes[o.name].followups) + ")"
+                         + ", ".join(tables.timepoint_text(tp, unit) if unit else tp
+                                     for tp in results.trial.outcomes[o.name].followups) + ")"
                          if o.type != "time_to_event" else
                          f"{label_of(o)} (time to event: {o.time}, event {o.event}"
                          + (f"; horizon {o.horizon:g} {o.time_unit or ''}".rstrip() if o.horizon is not None else "") + ")"
@@ -252,7 +284,7 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
         if low:
             skip.add(high)
             out[c.replace("_low", "").replace("ci", "CI") or c] = [
-                "" if tables.missing(x) or tables.missing(y) else interval(x, y) for x, y in zip(df[low], df[high])]
+                "" if tables.missing(x) or tables.missing(y) else minus(interval(x, y)) for x, y in zip(df[low], df[high])]
             if low == "risk_low":   # predicted-risk group bounds: the outer groups are open-ended
                 out["risk"] = [_open_bounds(x, y) for x, y in zip(df[low], df[high])]
             continue
@@ -269,12 +301,20 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
             out[c] = ["" if tables.missing(v) else comparison_name(results.plan, results.trial, v) for v in s]
         elif c in P_COLUMNS or c.startswith("p_"):
             out[c] = [tables.p_short(v, a.evidence_threshold) for v in s]
+        elif c == "median_followup":    # a time with the row's time_unit: '2332 days', not '2332.00' beside 'days'
+            units = df["time_unit"] if "time_unit" in df.columns else [None] * len(s)
+            skip.add("time_unit")
+            out[c] = ["" if tables.missing(v) else f"{float(v):.10g}" + ("" if tables.missing(u) or not u else f" {u}")
+                      for v, u in zip(s, units)]
         elif c == "horizon" and "outcome" in df.columns:
             # a time, with the outcome's unit: '180 days' (was '180.00')
             out[c] = ["" if tables.missing(v) else rmst_when(results.plan, o, f"{float(v):g}").removeprefix("horizon ")
                       for v, o in zip(s, df["outcome"])]
         elif pd.api.types.is_float_dtype(s.dtype):
-            out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else number(v) for v in s]
+            # a true minus sign, as in Table 2 (report.typography)
+            out[c] = ["" if tables.missing(v) or (isinstance(v, float) and math.isinf(v)) else minus(number(v)) for v in s]
+        elif c == "quantity":       # 'risk_difference' -> 'risk difference'
+            out[c] = ["" if tables.missing(v) else QUANTITY_WORDS.get(str(v), str(v).replace("_", " ")) for v in s]
         else:
             out[c] = ["" if tables.missing(v) else str(v) for v in s]
     labelled = {m.name for m in results.plan.moderators if m.level_labels}
@@ -282,8 +322,16 @@ def format_frame(df: pd.DataFrame, results) -> pd.DataFrame:
         if c in out.columns and "moderator" in df.columns and labelled:
             out[c] = [level_name(results.plan, m, v) if m in labelled and not tables.missing(v) else shown
                       for v, m, shown in zip(df[c], df["moderator"], out[c])]
-    out.columns = [str(c).replace("_", " ") for c in out.columns]
+    out.columns = [_head(c) for c in out.columns]
     return out.reset_index(drop=True)
+
+
+def _head(column) -> str:
+    """A section table's column name as a header: 'rd_std_error' -> 'RD SE', 'p_value' -> 'P'."""
+    text = str(column).replace("_", " ")
+    for phrase, shown in HEAD_PHRASES:
+        text = (f" {text} ").replace(f" {phrase} ", f" {shown} ").strip()
+    return " ".join(HEAD_WORDS.get(w, w) for w in text.split(" "))
 
 
 def _open_bounds(low, high) -> str:

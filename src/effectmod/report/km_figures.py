@@ -62,7 +62,7 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
             ax.set_xticks(ticks)
             ax.set_xticklabels([f"{t:.0f}" for t in ticks], fontsize=7)
             ax.set_title(literal(level_name(results.plan, m.name, level)), fontsize=9)
-            ax.set_xlabel(literal(o.time_unit or "time"), fontsize=8)
+            ax.set_xlabel(literal(f"Time ({o.time_unit})" if o.time_unit else "Time"), fontsize=8)
             if j == 0:
                 ax.set_ylabel("Survival (event-free)", fontsize=8)
                 ax.legend(fontsize=7, frameon=False, loc="lower left")

@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .comparisons import comparison_results, flattened
-from .display import level_name
+from .display import level_names
 from .labels import moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .sentences import level_text, threshold_text
-from .tables import MODEL_NAMES, RATIO_MODELS, estimate_ci, moderator_label, odds_ratio_ci, p_short, ratio_head, timepoint_text
+from .tables import (
+    MODEL_NAMES,
+    RATIO_MODELS,
+    estimate_ci,
+    moderator_label,
+    odds_ratio_ci,
+    p_short,
+    ratio_head,
+    term_label,
+    timepoint_text,
+)
 from .text import visible
 
 if TYPE_CHECKING:
@@ -40,6 +50,7 @@ def rows(results) -> list[dict[str, str]]:
     plan, a = results.plan, results.plan.analysis
     olab, mlab = outcome_labels(plan), moderator_labels(plan)
     units = {m.name: m.units for m in plan.moderators if m.units}
+    refs = level_names(results)
     out = []
     for r in results.table.to_dict(orient="records"):
         mod = r["moderator"]
@@ -49,9 +60,12 @@ def rows(results) -> list[dict[str, str]]:
         out.append({
             "outcome": olab.get(r["outcome"], r["outcome"]),
             "follow-up": (rmst_when(plan, r["outcome"], r["timepoint"]) if r["model"] == "rmst"
+                          else "over follow-up" if r["timepoint"] == ""      # a Cox model's rows
                           else timepoint_text(r["timepoint"], plan.data.time_unit)),
             "moderator": moderator_label(plan, mod, mlab) + (f" ({units[mod]})" if mod in units else ""),
-            "term": "joint test" if r["term"] == "joint" else level_name(plan, mod, r["term"]),
+            # a level against its reference ('2 vs 1'), a binary moderator's comparison ('female vs male'),
+            # as Table 2 names the row
+            "term": "joint test" if r["term"] == "joint" else term_label(r, refs),
             "model": MODEL_NAMES.get(r["model"], r["model"]),
             "scale": (ratio_head(r["model"]).replace("Ratio", "ratio") if r["model"] in RATIO_MODELS
                       else "difference in RMST differences" if r["model"] == "rmst" else "β"),
@@ -79,14 +93,22 @@ def _cells(results, row: dict[str, str]) -> list[str]:
 
 def _key(results) -> str:
     a = results.plan.analysis
+    models = set(results.table["model"])
+    # each scale explained only when some row is on it
     text = (f"evidence: P < {threshold_text(a.evidence_threshold)}; hypothesis-generating: P < "
-            f"{threshold_text(a.exploratory_threshold)}. β: difference in the treatment effect per unit of the moderator; "
-            "ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
-            "(or per the k units named beside it).")
-    if {"poisson", "negative_binomial"} & set(results.table["model"]):
+            f"{threshold_text(a.exploratory_threshold)}.")
+    if models & {"linear", "mixed"}:
+        text += " β: difference in the treatment effect per unit of the moderator (or per the k units named beside it)."
+    if models & {"logistic", "ordinal"}:
+        text += (" ratio of ORs: the factor by which the treatment odds ratio changes per unit of the moderator "
+                 "(or per the k units named beside it).")
+    if {"poisson", "negative_binomial"} & models:
         text += " ratio of RRs: the factor by which the treatment rate ratio changes, likewise."
-    if "cox" in set(results.table["model"]):
+    if "cox" in models:
         text += " ratio of HRs: the factor by which the treatment hazard ratio changes (time-to-event outcomes)."
+    if "rmst" in models:
+        text += (" difference in RMST differences: the treated-minus-control difference in restricted mean survival "
+                 "time to the horizon in a level minus that in the reference level (per unit of a continuous moderator).")
     if _adjusted(results):
         text += f" P adj: adjusted for multiplicity ({a.multiplicity})."
     return text

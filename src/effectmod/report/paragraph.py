@@ -7,7 +7,7 @@ import pandas as pd
 from ..inference.credibility import observed_direction, row_better
 from ..records import SEPARATION_KEPT
 from .count_methods import count_ordinal_methods
-from .display import arm_name, arm_pair
+from .display import arm_name, arm_pair, binary_comparison
 from .labels import label_of, moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
@@ -237,6 +237,8 @@ def results_paragraph(results) -> list[str]:
     rows = rows[(rows["term"] == "") | (rows["term"] == "joint")]
     lvl = a.ci_level
     per = {m.name: per_text(m) for m in results.plan.moderators}
+    # a binary moderator's comparison ('male vs female'), as Table 2 names its row
+    compared = {name: binary_comparison(results, name) for name in results.trial.moderators}
 
     def phrase(r) -> str:
         when = (f"at the {rmst_when(results.plan, r.outcome, r.timepoint)}" if getattr(r, "model", "") == "rmst"
@@ -244,14 +246,20 @@ def results_paragraph(results) -> list[str]:
         where = f"{_lower(olab.get(r.outcome, r.outcome))} {when}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
-        return f"{where} ({result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"
+        shown = compared.get(r.moderator, "")
+        return f"{where} ({shown + ': ' if shown else ''}{result_text(r, lvl, a.evidence_threshold, per.get(r.moderator, ''))})"
 
     def sentences(tier: str, verb: str) -> list[str]:
         out = []
         sub = rows[rows["tier"] == tier]
         for mod in dict.fromkeys(sub["moderator"]):
             parts = [phrase(r) for r in sub[sub["moderator"] == mod].itertuples()]
-            out.append(f"{mlab.get(mod, mod)} {verb} {_join(parts)}.")
+            label = mlab.get(mod, mod)
+            # a sentence starts with a capital, even for a label written in lower case ('age_group'),
+            # but a first word with capitals of its own stays as written ('eGFR', 'pH')
+            first = label.split(" ", 1)[0]
+            label = label[:1].upper() + label[1:] if first == first.lower() else label
+            out.append(f"{label} {verb} {_join(parts)}.")
         return out
 
     evidence = sentences("evidence", "modified the effect on")
@@ -300,8 +308,11 @@ def results_paragraph(results) -> list[str]:
                    and not missing(s.p_value) and s.p_value < a.evidence_threshold)
         matched = sum(1 for r in main_ev.itertuples() if (r.outcome, r.timepoint, r.moderator, r.term) in key)
         if matched:
-            paras.append(f"In the {model}-model sensitivity analysis, {kept} of these {matched} findings with evidence kept "
-                         f"P < {threshold_text(a.evidence_threshold)}.")
+            # 'all 3 findings', 'the finding', not '3 of these 3 findings' / '1 of these 1 findings'
+            which = ("the finding with evidence " + ("kept" if kept else "did not keep") if matched == 1 else
+                     f"all {matched} findings with evidence kept" if kept == matched else
+                     f"{kept} of these {matched} findings with evidence kept")
+            paras.append(f"In the {model}-model sensitivity analysis, {which} P < {threshold_text(a.evidence_threshold)}.")
     return paras
 
 

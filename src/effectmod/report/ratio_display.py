@@ -20,6 +20,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ..records import NON_PROPORTIONAL, PROPORTIONAL_HAZARDS, keys_of
+from .check_notes import od_footnotes, od_view
 from .labels import moderator_labels, outcome_labels
 from .sentences import level_text, ratio, ratio_interval
 from .tables import estimate_ci, missing, moderator_label, p_short, timepoint_text
@@ -209,7 +210,7 @@ def ph_view(results):
     the estimates and every other column are untouched."""
     t = results.table
     if "note" not in t.columns or "cox" not in set(t["model"]):
-        return results
+        return od_view(results)     # the Poisson fits' overdispersion check likewise (report.check_notes)
     notes = []
     for key, text in zip(keys_of(t), t["note"]):
         coded = results.row_notes.get(key)
@@ -221,7 +222,7 @@ def ph_view(results):
             notes.append(text)
             continue
         notes.append("; ".join(other + ([PH_FLAG] if failed else [])))
-    return replace(results, table=t.assign(note=notes))
+    return od_view(replace(results, table=t.assign(note=notes)))
 
 
 def ph_footnotes(results) -> list[str]:
@@ -229,7 +230,7 @@ def ph_footnotes(results) -> list[str]:
     once, with ``PH_MARK`` and the failing terms for a model whose test failed. [] without Cox rows."""
     t = results.table
     if "cox" not in set(t["model"]):
-        return []
+        return od_footnotes(results)
     plan = results.plan
     olab, mlab = outcome_labels(plan), moderator_labels(plan)
     lines = []
@@ -259,11 +260,11 @@ def ph_footnotes(results) -> list[str]:
                 continue
             when = "over follow-up" if tp == "" else timepoint_text(tp, plan.data.time_unit)
             line = (f"Proportional-hazards tests (scaled Schoenfeld residuals; one Cox model per moderator), "
-                    f"{olab.get(o.name, o.name)} {when}. " + "; ".join(tests) + ".")
+                    f"{olab.get(o.name, o.name)}, {when}. " + "; ".join(tests) + ".")
             if failures:
                 line += f" {PH_MARK} " + " ".join(failures)
             lines.append(line)
-    return lines
+    return lines + od_footnotes(results)
 
 
 __all__ = ["RATIO_SCALES", "PH_FLAG", "PH_MARK", "abbreviations", "average_table", "effect_ci", "effect_head",

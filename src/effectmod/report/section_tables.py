@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from .display import level_name
+from .display import binary_comparison, level_name
 from .labels import moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .paragraph import DIRECTION_TEXT
@@ -94,6 +94,13 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
         shown = "" if missing(term) or not term else level_name(results.plan, r["moderator"], term)
         return mlab.get(r["moderator"], r["moderator"]) + (f": {shown}" if shown else "")
 
+    compared = {m: binary_comparison(results, m) for m in results.trial.moderators}
+
+    def _at_level(text: str, moderator) -> str:
+        # a binary moderator is 'higher' at its non-reference level: say which ('greater benefit (male vs female)')
+        shown = compared.get(moderator, "")
+        return f"{text.removesuffix(' when higher')} ({shown})" if shown and text.endswith(" when higher") else text
+
     rows: list[tuple[dict[str, str], str]] = []
     if name == "credibility":
         index = {(x.outcome, x.timepoint, x.model, x.moderator, x.term): x for x in results.table.itertuples(index=False)}
@@ -102,7 +109,8 @@ def section_table(name: str, df: pd.DataFrame, results) -> dict | None:
             # formatted as Table 2 formats the row: a ratio of odds ratios for logistic models
             fmt = odds_ratio_ci if r["model"] in RATIO_MODELS else estimate_ci
             est = number(r["estimate"]) if x is None else fmt(x.estimate, x.ci_low, x.ci_high)
-            items = "; ".join(f"{label}: {words(r[c])}" for c, label in ITEMS if c in df.columns and words(r[c]))
+            items = "; ".join(f"{label}: {_at_level(words(r[c]), r['moderator']) if c == 'observed_direction' else words(r[c])}"
+                              for c, label in ITEMS if c in df.columns and words(r[c]))
             reasons = words(r.get("reasons", ""))
             rows.append(({"Moderator": mod(r), "Outcome, follow-up": where(r), "Estimate (CI)": est,
                           "P": p_short(r["p_value"], threshold), "Tier": words(r["tier"]),

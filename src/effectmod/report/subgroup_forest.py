@@ -18,8 +18,9 @@ from .display import arm_name, level_name
 from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks
 from .labels import label_of
 from .predictive_figures import SHRUNKEN_CAPTION, draw_shrunken, shrunken_point
-from .sentences import level_text, number, p_text
+from .sentences import interval, level_text, number, p_text
 from .tables import main_model_rows, timepoint_text
+from .typography import minus
 
 # x positions (figure fraction) of the text columns and of the forest's axes
 COLUMNS = {"level": 0.01, "n": 0.29, "treated": 0.41, "control": 0.53}
@@ -220,8 +221,9 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         shrunk = shrunken_point(results, r)
         if shrunk is not None:
             draw_shrunken(ax, shrunk, y, window, clip_point)
-        ci = (f"{number(f(e))} ({number(f(a))} to {number(f(b))})" if math.isfinite(a) and math.isfinite(b)
-              else f"{number(f(e))} (NA)")
+        # as the tables print it: '0.80 (0.51-1.24)', '-0.06 (-0.17 to 0.05)' with true minus signs
+        ci = minus(f"{number(f(e))} ({interval(f(a), f(b))})" if math.isfinite(a) and math.isfinite(b)
+                   else f"{number(f(e))} (NA)")
         ax.text(EFFECT_X, y, ci, transform=text, va="center", fontsize=8)
     if window is None:
         # the line of no effect inside the axis, with room on both sides

@@ -102,7 +102,8 @@ def moderator_label(plan, name: str, labels: dict[str, str]) -> str:
 
 def term_label(row, ref: dict) -> str:
     if not row["term"]:
-        return ""
+        # a binary moderator's row: the comparison it makes ('female vs male'), when its label does not say it
+        return ref.get((row["moderator"], ""), "")
     if row["term"] == "joint":
         # a multi-arm trial's 'all arms' row: its label already says '(all arms, joint test)'
         return "" if str(row["moderator"]).endswith("[all arms]") else "joint test"
@@ -190,7 +191,9 @@ def jama_table(results, models: set[str] | None = None, boot: bool = False,
             line.append(None if r is None else _cell(r, a.evidence_threshold, boot))
         cells.append(line)
     rows = [(moderator_label(results.plan, m, mlab), term_label({"term": term, "moderator": m}, refs)) for m, term in keys]
-    cols = [(olab.get(o, o), rmst_when(results.plan, o, tp) if model == "rmst" else timepoint_text(tp, unit) if unit else tp, model)
+    # a Cox model's rows have no follow-up time (timepoint ''): its column is headed 'over follow-up'
+    cols = [(olab.get(o, o), rmst_when(results.plan, o, tp) if model == "rmst" else "over follow-up" if tp == "" else
+             timepoint_text(tp, unit), model)
             for o, tp, model in columns]
     return JamaTable(cols, rows, cells, ("bootstrap " if boot else "") + f"{_level(a.ci_level)} CI")
 
@@ -215,15 +218,17 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         return Cell("joint test", p_short(r.p_value, threshold), r.tier)
     if r.model in RATIO_MODELS:
         return Cell(odds_ratio_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier,
-                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r))
-    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r))
+                    log_odds=estimate_ci(r.estimate, r.ci_low, r.ci_high), note=_note(r, boot))
+    return Cell(estimate_ci(r.estimate, r.ci_low, r.ci_high), p_short(r.p_value, threshold), r.tier, note=_note(r, boot))
 
 
-def _note(r) -> str:
+def _note(r, boot: bool = True) -> str:
     """A separation note (or any other) beside an estimable row: the reader must see why a
-    ratio prints as '>999'."""
+    ratio prints as '>999'. A table without bootstrap CIs (``boot`` False: Table 2) leaves out
+    the bootstrap's notes ('bootstrap: not run for rmst rows'), which are about another table."""
     note = getattr(r, "note", "")
-    return "" if missing(note) else str(note or "")
+    text = "" if missing(note) else str(note or "")
+    return text if boot else "; ".join(p for p in text.split("; ") if p and not p.startswith("bootstrap:"))
 
 
 # ---------------------------------------------------------------------------- results by group
