@@ -92,8 +92,10 @@ def test_forest_plot_keeps_log_hazard_ratios_and_rmst_days_apart(veteran_results
         by_name = {n: (c, f) for n, c, f in figs}
         main_ax = by_name["forest_interactions"][1].axes[0]
         rmst_ax = by_name["forest_interactions_rmst"][1].axes[0]
-        assert main_ax.get_xlabel() == "Interaction, log hazard ratio per SD of moderator"
-        assert rmst_ax.get_xlabel() == "Difference in RMST differences (days) per SD of moderator"
+        assert " ".join(main_ax.get_xlabel().split()) == "Ratio of hazard ratios (log scale) per SD of moderator"
+        ticks = [t.get_text() for t in main_ax.get_xticklabels()]
+        assert "1" in ticks and all(float(t) > 0 for t in ticks)        # labelled in ratios
+        assert " ".join(rmst_ax.get_xlabel().split()) == "Difference in RMST differences (days) per SD of moderator"
         assert max(abs(v) for v in main_ax.get_xlim()) < 5          # log hazard ratios only
         assert "Cox regression and restricted mean survival time" in by_name["forest_interactions"][0]
         assert "linear regression" not in by_name["forest_interactions"][0]

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 
 from ..records import SEPARATION_KEPT, has_code
 from .display import arm_name, comparison_name, level_names
-from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, wrap_label
+from .drawing import OKABE_ITO, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks, wrap_label
 from .effect_figures import figures_for
 from .labels import label_of, moderator_labels, outcome_labels
 from .sentences import level_text
@@ -156,7 +156,9 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
             # no continuous moderator in the panel: each estimate is level vs reference, per no unit
             categorical_only = "moderator_sd" in sub.columns and not sub["moderator_sd"].notna().any()
             per = "" if categorical_only else " per SD of moderator" if per_sd else " per unit of moderator"
-            ax.set_xlabel(axis_name(results, out, set(sub["model"])) + per)
+            ax.set_xlabel(wrap_label(axis_name(results, out, set(sub["model"])) + per, 40))
+            if set(sub["model"]) <= set(RATIO_AXES):
+                ratio_ticks(ax)         # log ratios drawn, ratios read (1 where the line is)
             ax.grid(axis="x", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
         axes[0].set_yticks(range(n_rows))
@@ -353,17 +355,20 @@ def _model_words(main: str, models: list[str]) -> str:
 
 
 def axis_name(results, outcome: str, models: set[str]) -> str:
-    """The forest plot's x axis for one outcome: the interaction's scale (log ratio for the ratio
-    models, the RMST difference in the outcome's time unit, else β)."""
+    """The forest plot's x axis for one outcome: the interaction's scale (a ratio of ratios on a log
+    axis for the ratio models, the RMST difference in the outcome's time unit, else β)."""
     if models == {"rmst"}:
         unit = next((o.time_unit for o in results.plan.outcomes if o.name == outcome), None)
         return "Difference in RMST differences" + (f" ({unit})" if unit else "")
-    names = {"logistic": "log odds ratio", "ordinal": "log cumulative odds ratio", "poisson": "log rate ratio",
-             "negative_binomial": "log rate ratio", "cox": "log hazard ratio"}
-    found = {names[m] for m in models if m in names}
-    if len(found) == 1 and models <= set(names):
-        return f"Interaction, {found.pop()}"
+    found = {RATIO_AXES[m] for m in models if m in RATIO_AXES}
+    if len(found) == 1 and models <= set(RATIO_AXES):
+        return f"Ratio of {found.pop()} (log scale)"
     return "Interaction β"
+
+
+# the ratio a ratio model's interaction is, on the forest plot's log axis labelled in ratios
+RATIO_AXES = {"logistic": "odds ratios", "ordinal": "cumulative odds ratios", "poisson": "rate ratios",
+              "negative_binomial": "rate ratios", "cox": "hazard ratios"}
 
 
 def close(figures) -> None:
