@@ -302,3 +302,18 @@ def test_plan_summary_gives_follow_ups_with_their_unit():
     res = em.analyze(pd.read_csv(REF / "btheb_ordinal" / "data.csv"), validate_plan(plan, origin="plan.yaml"))
     outcomes = dict(_plan_summary(res))["Outcomes"]
     assert outcomes.endswith("(ordinal; follow-ups 2 months, 8 months)"), outcomes
+
+
+def test_table2_legend_names_what_each_etable_holds():
+    """'see also eTables 1, 2 (linear mixed model (sensitivity analysis); bootstrap CIs)', not a claim
+    that every eTable is a sensitivity analysis."""
+    import re
+
+    import effectmod as em
+    from effectmod.report.html import render_report
+    folder = Path(__file__).parent / "reference" / "btheb_linear"
+    plan = yaml.safe_load((folder / "plan.yaml").read_text())
+    plan["analysis"].update(bootstrap=20, sensitivity=["mixed"])
+    page = render_report(em.analyze(pd.read_csv(folder / "data.csv"), plan), [])
+    legend = " ".join(re.search(r"Main analysis[^<]*", page).group(0).split())
+    assert legend.startswith("Main analysis; see also eTables 1, 2 (linear mixed model (sensitivity analysis); bootstrap CIs)")

@@ -217,6 +217,9 @@ def test_kaplan_meier_figures_per_level_with_numbers_at_risk(colon_results):
     assert "numbers at risk" in caption and "1825 days" in caption
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts.count("At risk") == 3 and "229" in texts                    # Obs, differ 2, at time 0
+    # a bare numeric level's panel names its moderator ('Sex = 1', not '1')
+    titles = [ax.get_title() for ax in figs[0][2].axes if ax.get_title()]
+    assert titles == ["Sex = 0", "Sex = 1"]
 
 
 def test_sap_and_power_with_a_time_to_event_plan(tmp_path, capsys):

@@ -29,6 +29,15 @@ class ETable:
         return f"eTable {self.number}. {self.title}"
 
     @property
+    def topic(self) -> str:
+        """What the eTable holds, in a few words (Table 2's legend lists them)."""
+        for prefix in ("Treatment × moderator interactions: ", "Treatment × moderator interactions "):
+            if self.title.startswith(prefix):
+                topic = self.title[len(prefix):].replace("with bootstrap CIs", "bootstrap CIs")
+                return topic if topic[:2].isupper() else topic[:1].lower() + topic[1:]
+        return self.title
+
+    @property
     def ph_flagged(self) -> bool:
         """Whether a cell says its Cox model's hazards are not proportional (``PH_MARK``) or its
         Poisson fit overdispersed (``OD_MARK``): the model-check footnotes then go under this table

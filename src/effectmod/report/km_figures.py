@@ -61,7 +61,7 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
             ax.set_xlim(0, end)
             ax.set_xticks(ticks)
             ax.set_xticklabels([f"{t:.0f}" for t in ticks], fontsize=7)
-            ax.set_title(literal(level_name(results.plan, m.name, level)), fontsize=9)
+            ax.set_title(literal(_panel_title(m, level_name(results.plan, m.name, level))), fontsize=9)
             ax.set_xlabel(literal(f"Time ({o.time_unit})" if o.time_unit else "Time"), fontsize=8)
             if j == 0:
                 ax.set_ylabel("Survival (event-free)", fontsize=8)
@@ -78,3 +78,13 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
                    f"at risk beneath{horizon}.")
         out.append((f"km_{fm.spec.outcome}_{fm.spec.moderator}", caption, fig))
     return out
+
+
+def _panel_title(m, shown: str) -> str:
+    """A level's panel title: its label, or 'Sex = 1' for a bare number (a panel titled '1' says nothing)."""
+    try:
+        float(shown)
+    except ValueError:
+        return shown
+    label = label_of(m)
+    return f"{label.split(' (')[0] if label.endswith(')') and ' (' in label else label} = {shown}"
