@@ -208,7 +208,9 @@ def test_power_from_a_multi_arm_pilot_runs_each_comparison():
     source = pilot_source(str(HERE / "anorexia.csv"), str(HERE / "plan_anorexia.yaml"))
     by = {(m.outcome, m.moderator): m for m in source.models}
     assert {o for o, _ in by} == {"weight [CBT vs Cont]", "weight [FT vs Cont]"}
-    assert source.skipped == ("band",)
+    # the categorical band is tested jointly over its levels, per comparison (power.joint)
+    assert source.skipped == ()
+    assert all(len(by[(o, "band")].inter_cols) > 1 for o in ("weight [CBT vs Cont]", "weight [FT vs Cont]"))
     # prewt is the baseline (entered once): the pair's model is the multi-arm model's comparison
     cbt = by[("weight [CBT vs Cont]", "prewt")]
     assert cbt.coef[cbt.inter_cols[0]] == pytest.approx(0.98216612427081, rel=1e-10)

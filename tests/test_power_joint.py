@@ -101,3 +101,28 @@ def test_command_line_says_the_categorical_moderator_is_tested_jointly(tmp_path,
     assert "site (categorical): power of the joint test of the level interactions" in said
     assert "Not simulated" not in said
     assert "site" in set(pd.read_csv(tmp_path / "out" / "power.csv")["moderator"])
+
+
+def test_multi_arm_categorical_moderator_tested_per_comparison():
+    """Three arms: each comparison's categorical moderator is tested jointly over its levels, in the
+    one model with every arm, at its size under the null."""
+    rng = np.random.default_rng(8)
+    n = 300
+    arm = np.array(["c", "a", "b"] * (n // 3))
+    site = rng.choice(["north", "south", "west"], n)
+    base = rng.normal(30, 8, n)
+    y = 0.3 * base + 0.5 * (arm != "c") + 1.5 * (arm == "a") * (site == "west") + rng.normal(0, 2, n)
+    frame = pd.DataFrame({"pid": range(n), "arm": arm, "y0": base, "y1": y, "site": site})
+    plan = {"data": {"id": "pid", "treatment": "arm", "treated": ["a", "b"], "control": "c"},
+            "outcomes": [{"name": "y", "baseline": "y0", "followups": {"1": "y1"}}],
+            "moderators": [{"name": "site", "column": "site", "type": "categorical"}], "analysis": {"model": "linear"}}
+    source = pilot_source(frame, plan)
+    assert source.skipped == ()
+    joint = [m for m in source.models if m.moderator == "site"]
+    assert [m.outcome for m in joint] == ["y [a vs c]", "y [b vs c]"] and all(len(m.inter_cols) == 2 for m in joint)
+    null = simulate_power(source, PowerGrid((300,), (Size(0.0),), replicates=400, seed=5), workers=1)
+    for size in null.loc[null.moderator == "site", "power"]:
+        assert abs(size - 0.05) < 4 * np.sqrt(0.05 * 0.95 / 400)
+    full = simulate_power(source, PowerGrid((300,), (Size(1.0),), replicates=200, seed=5), workers=1)
+    powers = full.set_index("outcome").loc[:, "power"]
+    assert powers["y [a vs c]"] > 0.5 > powers["y [b vs c]"]

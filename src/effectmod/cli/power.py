@@ -65,8 +65,8 @@ interaction at once and its outcome is rounded and clipped to the instrument's r
 analysis model takes one moderator at a time on the observed scores (so --interaction 0.05 can
 give an analysis_estimand of 0.06, or of -0.02 where correlated moderators' interactions pull the
 other way). true_interaction is the analysis_estimand under its old name, kept for one release.
-A categorical moderator (with --pilot, linear and logistic models of two-arm trials) is tested
-as the analysis tests it, jointly over its levels (F or Wald chi-square on k-1 interactions); its
+A categorical moderator (with --pilot, linear and logistic models; per comparison in a multi-arm
+trial) is tested as the analysis tests it, jointly over its levels (F or Wald chi-square on k-1 interactions); its
 interaction values are those of the level whose interaction is largest in size.
 """
 
@@ -342,7 +342,7 @@ def run_power(args) -> int:
                       "Wald chi-square for binary outcomes); the interaction shown is the level's largest in size.")
     if getattr(source, "skipped", ()):
         console.print("Not simulated (a categorical moderator's joint test of its levels is simulated for linear and "
-                      "logistic models of two-arm trials only): " + ", ".join(source.skipped))
+                      "logistic models only): " + ", ".join(source.skipped))
     files = "power.csv, " + ("target.csv, " if targets is not None else "") + "power.svg, power.png, manifest.json"
     console.print(f"\nWrote [bold]{escaped(str(out))}[/bold]/ ({files}): {grid.replicates} simulated trials "
                   f"per cell, {len(grid.ns) * len(grid.sizes)} cells, in {time.time() - started:.1f} s.")

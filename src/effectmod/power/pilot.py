@@ -34,10 +34,10 @@ def pilot_source(data, plan, errors: str = "residuals") -> PilotSource:
                          "(data.treated one arm) at a time"])
     single = plan_obj.model_copy(update={"analysis": plan_obj.analysis.model_copy(update={"sensitivity": [], "model": "linear"})})
     categorical = sorted(m.name for m in plan_obj.moderators if m.type == "categorical")
-    # a categorical moderator is tested jointly over its levels: simulated for linear and logistic
-    # models of two-arm trials (power.joint), named as not simulated elsewhere
+    # a categorical moderator is tested jointly over its levels (per comparison in a multi-arm
+    # trial): simulated for linear and logistic models (power.joint), named as not simulated elsewhere
     def untested(spec) -> bool:
-        return spec.moderator in categorical and (trial.multi_arm or spec.kind not in ("linear", "logistic"))
+        return spec.moderator in categorical and spec.kind not in ("linear", "logistic")
     skipped = sorted({spec.moderator for spec in model_specs(single, trial) if untested(spec)})
     if trial.multi_arm:
         typed = [o.name for o in plan_obj.outcomes if o.type in ("count", "ordinal")]
