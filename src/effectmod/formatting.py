@@ -87,6 +87,25 @@ def ratio_interval(log_low: float, log_high: float, places: int = 2) -> str:
     return _join_bounds(ratio(log_low, places), ratio(log_high, places))
 
 
+def ratio_places(*log_values: float, places: int = 2, most: int = 4) -> int:
+    """Decimals for a ratio and its CI (given as logs): ``places``, or more (up to ``most``) while two
+    of them would print alike although they differ - a rate ratio per unit of a moderator on 0-150
+    reads 1.004 (1.001-1.007), not 1.00 (1.00-1.01)."""
+    values = [exp_or_inf(v) for v in log_values]
+    if any(math.isnan(v) for v in values):
+        return places
+    pairs = [(a, b) for i, a in enumerate(log_values) for b in log_values[i + 1:] if exp_or_inf(a) != exp_or_inf(b)]
+    while places < most and any(ratio(a, places) == ratio(b, places) for a, b in pairs):
+        places += 1
+    return places
+
+
+def ratio_with_ci(log_estimate: float, log_low: float, log_high: float) -> tuple[str, str]:
+    """(ratio, its CI) printed with the same decimals (``ratio_places``)."""
+    places = ratio_places(log_estimate, log_low, log_high)
+    return ratio(log_estimate, places), ratio_interval(log_low, log_high, places)
+
+
 def p_text(p: float | None, evidence_threshold: float = 0.05) -> str:
     """'P = .007', 'P < .001', 'P > .99', with extra decimals where rounding would carry a P
     below the evidence threshold up to it or past it (P = .046, not .05); 'P = NA' when missing."""

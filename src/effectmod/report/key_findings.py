@@ -9,7 +9,7 @@ from ..inference.credibility import GREATER, observed_direction, row_better
 from .display import comparison_name, level_name
 from .labels import label_of, outcome_labels
 from .model_names import rmst_when
-from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
+from .sentences import interval, level_text, number, p_text, ratio_with_ci
 from .tables import RATIO_MODELS, effect_name, main_model_rows, missing, timepoint_text
 
 CLAIMED = ("evidence", "hypothesis-generating")
@@ -24,7 +24,8 @@ def key_findings(results) -> list[str]:
 def _effect(estimate, low, high, model: str, ci_level: float) -> str:
     """'-1.09 [95% CI, -1.63 to -0.55]', or for a logistic model the odds ratio."""
     if model in RATIO_MODELS:
-        return f"{ratio(estimate)} [{level_text(ci_level)} CI, {ratio_interval(low, high)}]"
+        est, ci = ratio_with_ci(estimate, low, high)
+        return f"{est} [{level_text(ci_level)} CI, {ci}]"
     return f"{number(estimate)} [{level_text(ci_level)} CI, {interval(low, high)}]"
 
 

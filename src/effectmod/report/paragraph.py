@@ -10,7 +10,7 @@ from .count_methods import count_ordinal_methods
 from .display import arm_name, arm_pair, binary_comparison
 from .labels import label_of, moderator_labels, outcome_labels
 from .model_names import rmst_when
-from .sentences import jama, level_text, p_text, ratio, ratio_interval, threshold_text
+from .sentences import jama, level_text, p_text, ratio_with_ci, threshold_text
 from .tables import RATIO_MODELS, covariate_texts, interaction_name, main_model_rows, missing, per_text, timepoint_text
 
 DIRECTION_TEXT = {"greater_benefit_when_higher": "greater benefit when higher",
@@ -325,8 +325,8 @@ def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
         label += f" {per}"
     if r.model not in RATIO_MODELS:
         return jama(r.estimate, r.ci_low, r.ci_high, r.p_value, label=label, ci_level=ci_level, evidence_threshold=threshold)
-    return (f"{label} = {ratio(r.estimate)} [{level_text(ci_level)} CI, {ratio_interval(r.ci_low, r.ci_high)}]; "
-            f"{p_text(r.p_value, threshold)}")
+    est, ci = ratio_with_ci(r.estimate, r.ci_low, r.ci_high)
+    return f"{label} = {est} [{level_text(ci_level)} CI, {ci}]; {p_text(r.p_value, threshold)}"
 
 
 def _when(timepoint, unit) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 from ..records import NON_PROPORTIONAL, PROPORTIONAL_HAZARDS, keys_of
 from .check_notes import od_footnotes, od_view
 from .labels import moderator_labels, outcome_labels
-from .sentences import level_text, ratio, ratio_interval
+from .sentences import level_text, ratio_with_ci
 from .tables import estimate_ci, missing, moderator_label, p_short, timepoint_text
 
 # a log scale (the ``scale`` column of the section files) -> (the ratio's name, its abbreviation)
@@ -57,7 +57,7 @@ def effect_ci(est, low, high, scale) -> str:
     if missing(est):
         return ""
     if ratio_scale(scale):
-        return f"{ratio(est)} ({ratio_interval(low, high)})"
+        return "{} ({})".format(*ratio_with_ci(est, low, high))
     return estimate_ci(est, low, high)
 
 

@@ -25,7 +25,7 @@ from .model_names import (  # noqa: F401
     ratio_head,
     rmst_when,
 )
-from .sentences import interval, level_text, number, p_text, ratio, ratio_interval
+from .sentences import interval, level_text, number, p_text, ratio_interval, ratio_with_ci
 from .table1 import INDENT, SKEW_LIMIT, table1, table1_spec  # noqa: F401 (Table 1 lives in report.table1)
 
 # the note a kept maximum-likelihood logistic row carries when its fit separated (models/fit.py):
@@ -68,7 +68,7 @@ def odds_ratio_ci(est: float, low: float, high: float) -> str:
     for a diverging fit, whose row carries the note saying why."""
     if missing(est):
         return ""
-    return f"{ratio(est)} ({ratio_interval(low, high)})"
+    return "{} ({})".format(*ratio_with_ci(est, low, high))
 
 
 def model_order(results) -> list[str]:
@@ -209,7 +209,7 @@ def _cell(r, threshold: float, boot: bool = False) -> Cell:
         if missing(low) or missing(high):
             return Cell("", p_short(r.p_value, threshold), r.tier)
         if r.model in RATIO_MODELS:
-            return Cell(f"{ratio(r.estimate)} ({ratio_interval(low, high)})", p_short(r.p_value, threshold), r.tier,
+            return Cell("{} ({})".format(*ratio_with_ci(r.estimate, low, high)), p_short(r.p_value, threshold), r.tier,
                         log_odds=estimate_ci(r.estimate, low, high), note=_note(r))
         return Cell(estimate_ci(r.estimate, low, high), p_short(r.p_value, threshold), r.tier, note=_note(r))
     if r.tier == "not-estimable":
