@@ -185,6 +185,12 @@ def test_key_findings_are_the_first_section_of_the_report():
     assert "<h2>Key findings</h2>" in block
     assert block.count("<li>") == len(key_findings(res))
     assert "Participants with higher kinesiophobia benefited less" in block
+    # the printed findings' negative numbers carry a true minus sign, as the tables do; ranges keep their dash
+    from markupsafe import escape
+    first = key_findings(res)[0]
+    assert "difference -1.09 [95% CI, -1.63 to -0.55]" in first
+    assert str(escape(first.replace("-1.", "\u22121.").replace("-0.", "\u22120."))) in block
+    assert "(NRS 0-10)" in block
 
 
 def test_average_effects_file_and_json_section(tmp_path, no_figures):

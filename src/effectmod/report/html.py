@@ -119,7 +119,9 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "title": plan.title or "Treatment effect modifier analysis",
         "version": __version__,
         "inputs": [(k, v.get("source", ""), v.get("sha256", "")) for k, v in sorted(results.inputs.items())],
-        "key_findings": key_findings(results),
+        # the printed text's negative numbers with a true minus sign, as in the tables (the console and
+        # Results.summary() keep the hyphen-minus)
+        "key_findings": [minus(t) for t in key_findings(results)],
         "plan_summary": _plan_summary(original),
         "methods": paragraph.methods_text(original),
         "moderators": moderators,
@@ -147,7 +149,7 @@ def report_context(results, figures: list[RenderedFigure]) -> dict:
         "rmst_units": ", ".join(sorted({o.time_unit or "the time column's units" for o in results.plan.outcomes if o.type == "time_to_event"})),
         "scale_legend": scale_legend(results),
         "model_names": tables.MODEL_NAMES,
-        "paragraphs": paragraph.results_paragraph(results),
+        "paragraphs": [minus(t) for t in paragraph.results_paragraph(results)],
         "groups": tables.grouped_results(ph_view(results)),
         "has_boot": "boot_ci_low" in results.table.columns,
         "cluster_note": _cluster_note(results),
