@@ -57,7 +57,7 @@ def write_docx(results, path: Path, t1: pd.DataFrame, jt: JamaTable, extra: list
     from .key_findings import key_findings
     doc.add_heading("Key findings", level=2)
     for finding in key_findings(results):
-        doc.add_paragraph(printable(finding), style="List Bullet")
+        doc.add_paragraph(printable(minus(finding)), style="List Bullet")
 
     a = results.plan.analysis
     marks = (f"Bold: evidence (P < {threshold_text(a.evidence_threshold)}); italic: hypothesis-generating "
