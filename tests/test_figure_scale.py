@@ -108,3 +108,20 @@ def test_wrap_keeps_short_text_and_hyphenated_words_whole():
     assert wrap_label("Age", 30) == "Age"
     assert wrap_label("", 30) == ""
     assert "0-\n10" not in wrap_label("A long label ending with a range 0-10", 12)
+
+
+def test_a_one_row_ratio_forest_plot_has_room_for_its_wrapped_axis_label():
+    """One moderator of a Cox model (survival::rhDNase): the ratio axis label wraps to two lines and
+    the figure keeps room for it and the legend (matplotlib warned 'Tight layout not applied')."""
+    import warnings
+    from pathlib import Path
+
+    import effectmod as em
+    case = Path(__file__).parent / "reference" / "rhdnase_cox"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = em.analyze(case / "data.csv", case / "plan.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = forest_plot(res)
+    assert fig is not None and "\n" in fig.axes[0].get_xlabel()

@@ -132,7 +132,8 @@ def forest_plot(results, model: str | None = None) -> Figure | None:
     timepoints = list(dict.fromkeys(t["timepoint"]))
     n_rows = len(keys)
     with style():
-        fig = Figure(figsize=(3.2 + 2.6 * len(outcomes), 0.9 + 0.42 * n_rows * max(1, len(timepoints)) ** 0.5))
+        # at least room for a two-line axis label and the legend under a single row
+        fig = Figure(figsize=(3.2 + 2.6 * len(outcomes), max(2.2, 0.9 + 0.42 * n_rows * max(1, len(timepoints)) ** 0.5)))
         axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
         step = 0.7 / max(1, len(timepoints))
         clipped = False
