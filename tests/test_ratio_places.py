@@ -18,6 +18,8 @@ def test_more_decimals_when_the_bounds_would_print_alike():
     # at most four decimals; equal bounds and missing ones keep two
     assert ratio_places(math.log(1.000001), math.log(1.000002)) == 4
     assert ratio_places(0.1, 0.1) == 2 and ratio_places(math.nan, 0.1) == 2
+    # a diverging fit's ratio and upper bound both print '>999': no extra decimals for the lower bound
+    assert ratio_with_ci(25.0, math.log(2.07), 30.0) == (">999", "2.07 to >999")
 
 
 def test_epil_per_unit_baseline_reads_with_three_decimals():

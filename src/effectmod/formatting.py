@@ -94,7 +94,9 @@ def ratio_places(*log_values: float, places: int = 2, most: int = 4) -> int:
     values = [exp_or_inf(v) for v in log_values]
     if any(math.isnan(v) for v in values):
         return places
-    pairs = [(a, b) for i, a in enumerate(log_values) for b in log_values[i + 1:] if exp_or_inf(a) != exp_or_inf(b)]
+    # a ratio beyond the printable range ('>999', '<0.001': a diverging fit) needs no more decimals
+    shown = [v for v in log_values if RATIO_MIN <= exp_or_inf(v) <= RATIO_MAX]
+    pairs = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1:] if exp_or_inf(a) != exp_or_inf(b)]
     while places < most and any(ratio(a, places) == ratio(b, places) for a, b in pairs):
         places += 1
     return places
