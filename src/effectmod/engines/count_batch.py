@@ -58,19 +58,23 @@ def _solve(H: np.ndarray, g: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np
     return step, ok & np.all(np.isfinite(step), axis=1)
 
 
-def poisson_weighted(X: np.ndarray, y: np.ndarray, W: np.ndarray, offset: np.ndarray | None,
-                     start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson ML of y on X (n, p) with frequency weights W (B, n), started at ``start`` (p,):
-    (coef (B, p), done (B,))."""
+def _count_inputs(X, y, W, offset):
+    """What both count batches start from: y, W and the offset as floats, the unit-RMS columns
+    (scale, X_s and its transpose), their row products and which replicates pass the rank rule."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     W = np.asarray(W, dtype=float)
     off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
     scale = _scale(X)
     Xs = X / scale
-    full_rank = ~collinear_fits(Xs, W)
-    XX = _outer(Xs)
-    XsT = np.ascontiguousarray(Xs.T)
+    return y, W, off, scale, Xs, np.ascontiguousarray(Xs.T), _outer(Xs), ~collinear_fits(Xs, W)
+
+
+def poisson_weighted(X: np.ndarray, y: np.ndarray, W: np.ndarray, offset: np.ndarray | None,
+                     start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson ML of y on X (n, p) with frequency weights W (B, n), started at ``start`` (p,):
+    (coef (B, p), done (B,))."""
+    y, W, off, scale, Xs, XsT, XX, full_rank = _count_inputs(X, y, W, offset)
 
     def eta_of(beta):
         return np.clip(_mm(beta, XsT) + off, -700.0, 700.0)
@@ -202,16 +206,8 @@ def negbin_weighted(X: np.ndarray, y: np.ndarray, W: np.ndarray, offset: np.ndar
     """NB2 ML (``engines.negbin``: coefficients and log(theta) jointly, observed information) of
     y on X (n, p) with frequency weights W (B, n), started at the full-data ``start`` (p,) and
     ``theta``: (coef (B, p), done (B,))."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    W = np.asarray(W, dtype=float)
-    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
-    scale = _scale(X)
-    Xs = X / scale
+    y, W, off, scale, Xs, XsT, XX, full_rank = _count_inputs(X, y, W, offset)
     p = Xs.shape[1]
-    full_rank = ~collinear_fits(Xs, W)
-    XX = _outer(Xs)
-    XsT = np.ascontiguousarray(Xs.T)
     lg_y1 = special.gammaln(y + 1.0)
     # functions of y + theta are summed over the distinct counts (few) with the weights summed
     values, which = np.unique(y, return_inverse=True)
