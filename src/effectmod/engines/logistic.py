@@ -365,12 +365,25 @@ STACKED_SEPARATION = 30.0
 
 
 def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
+    """Many logistic ML fits at once (``_stacked_fits``): (coef, std_error, converged), each (B, p) or (B,)."""
+    coef, inv, scale, converged = _stacked_fits(X, y, weights)
+    return coef, np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale, converged
+
+
+def fit_logistic_stacked_vcov(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
+    """``fit_logistic_stacked`` with each fit's full covariance (the inverse information) instead of
+    its SEs, for joint Wald tests: (coef (B, p), vcov (B, p, p), converged (B,))."""
+    coef, inv, scale, converged = _stacked_fits(X, y, weights)
+    return coef, inv / (scale[..., :, None] * scale[..., None, :]), converged
+
+
+def _stacked_fits(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
     """Many logistic ML fits at once by stacked Newton steps.
 
     X is (n, p) shared by every fit or (B, n, p) one per fit; y is (n,) or (B, n) in {0, 1};
     ``weights`` (B, n) are frequency weights (bootstrap counts) or a 0/1 mask of the rows each
-    fit uses (rows with weight 0 may hold NaN). Returns (coef, std_error, converged), each
-    (B, p) or (B,). A fit whose design fails the rank rule (``engines.linalg``), whose
+    fit uses (rows with weight 0 may hold NaN). Returns (coef, inverse information of the unit-RMS
+    columns, their scale, converged). A fit whose design fails the rank rule (``engines.linalg``), whose
     information is singular, or whose coefficients drift off (separation), is reported as not
     converged: callers refit those with ``fit_logistic`` (which raises RankDeficient for the first).
     The iterations are ``engines.newton``'s, with every fit stopping on its own.
@@ -418,6 +431,5 @@ def fit_logistic_stacked(X: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     H = information(mu * (1 - mu) * w)
     ok = well_posed(H)
     inv = np.linalg.inv(np.where(ok[:, None, None], H, np.eye(p)))
-    se = np.sqrt(np.diagonal(inv, axis1=1, axis2=2)) / scale
     converged &= ok & full_rank & (np.abs(beta).max(axis=1) < STACKED_SEPARATION)
-    return beta / scale, se, converged
+    return beta / scale, inv, scale, converged

@@ -149,6 +149,7 @@ class BatchFit:
     std_error: np.ndarray | None   # (B, p) classical SEs when asked for
     df_resid: np.ndarray      # (B,)
     singular: np.ndarray      # (B,) bool (a singular design, or an exact fit: see PERFECT_FIT_RSS)
+    vcov: np.ndarray | None = None  # (B, p, p) classical covariances (fit_ols_stacked), for joint tests
 
 
 def fit_ols_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
@@ -252,10 +253,12 @@ def fit_ols_stacked(X: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None
     tss = (((y - ybar[:, None]) * w) ** 2).sum(axis=1)
     singular = singular | (rss <= PERFECT_FIT_RSS * tss)   # an exact fit: nothing to test
     with np.errstate(invalid="ignore"):
-        se = np.sqrt(np.diagonal(variance.classical(inv, rss, df), axis1=1, axis2=2))
+        vcov = variance.classical(inv, rss, df)
+        se = np.sqrt(np.diagonal(vcov, axis1=1, axis2=2))
     coef[singular] = np.nan
     se[singular] = np.nan
-    return BatchFit(coef, se, df, singular)
+    vcov[singular] = np.nan
+    return BatchFit(coef, se, df, singular, vcov)
 
 
 def fit_ols_full_batch(X: np.ndarray, y: np.ndarray, se: str = "classical"):

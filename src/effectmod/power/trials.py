@@ -8,9 +8,9 @@ import numpy as np
 from scipy import special, stats
 
 from ..engines.linalg import gram_inverse, lstsq_batched
-from ..engines.logistic import fit_logistic_stacked
+from ..engines.logistic import fit_logistic_stacked, fit_logistic_stacked_vcov
 from ..engines.ols import fit_ols_stacked
-from .joint import logistic_joint_pvalues, ols_joint_pvalues, rejections
+from .joint import chi2_pvalues, f_pvalues, rejections
 from .sources import PilotSource, ScenarioSource, Size, pilot_coef
 
 
@@ -151,10 +151,11 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
         joint = list(model.inter_cols) if model.moderator and len(model.inter_cols) > 1 else None
         if model.binary:
             y = (child.random((reps, n)) < special.expit(eta)).astype(float)
-            coef, se, conv = fit_logistic_stacked(X, y)
             if joint:
-                hits = rejections(logistic_joint_pvalues(X, coef, joint), alpha) & conv
+                coef, vcov, conv = fit_logistic_stacked_vcov(X, y)
+                hits = rejections(chi2_pvalues(coef, vcov, joint), alpha) & conv
             else:
+                coef, se, conv = fit_logistic_stacked(X, y)
                 hits = _reject(coef[:, test], se[:, test], None, alpha) & conv
         else:
             if source.errors == "normal":
@@ -164,7 +165,8 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
             fit = fit_ols_stacked(X, eta + e)
             assert fit.std_error is not None       # fit_ols_stacked always computes them
             if joint:
-                hits = rejections(ols_joint_pvalues(X, eta + e, fit.coef, joint), alpha)
+                assert fit.vcov is not None       # fit_ols_stacked always computes it
+                hits = rejections(f_pvalues(fit.coef, fit.vcov, fit.df_resid, joint), alpha)
             else:
                 hits = _reject(fit.coef[:, test], fit.std_error[:, test], fit.df_resid, alpha)
         counts[(model.outcome, model.timepoint, model.moderator)] = int(hits.sum())
