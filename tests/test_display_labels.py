@@ -219,3 +219,15 @@ def test_sap_names_arms_and_levels_by_their_labels():
     assert "Intervention: Exercise (column 'treat'). Comparator: Usual care." in text
     assert "levels: 1 = male, 2 = female" in text and "levels: 1 = Leeds, 2 = London, 3 = York" in text
     assert "coded 1 for 1 and 0 for 0" in sap_markdown(em.load_plan(PLAN))
+
+
+def test_direction_sentences_name_binary_levels_by_their_labels():
+    """The credibility text's hypothesised and observed directions of a binary moderator
+    ('more benefit when sex is female than male'), as Table 2 and the key findings name the levels."""
+    from effectmod.report.paragraph import _benefit_text
+    plan = _labelled()
+    plan["moderators"][0]["hypothesised_direction"] = "greater_benefit_when_higher"
+    res = em.analyze(_data(), em.load_plan(plan))
+    sex = next(m for m in res.plan.moderators if m.name == "sex")
+    assert _benefit_text(res, sex, "greater_benefit_when_higher") == "more benefit when sex is female than male"
+    assert _benefit_text(res, sex, "less_benefit_when_higher") == "less benefit when sex is female than male"

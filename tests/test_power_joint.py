@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from effectmod.power import PowerGrid, Size, pilot_source, simulate_power
 from effectmod.engines.logistic import fit_logistic_stacked_vcov
 from effectmod.engines.ols import fit_ols_stacked
+from effectmod.power import PowerGrid, Size, pilot_source, simulate_power
 from effectmod.power.joint import chi2_pvalues, f_pvalues
 
 

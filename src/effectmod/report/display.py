@@ -10,7 +10,28 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..plan.display_labels import display_key, labels_by_key
+from .labels import label_of
 from .text import printable
+
+
+def short_label(m) -> str:
+    """A moderator's label without its closing parenthesis ('Sex (1 = male)' -> 'Sex'), for sentences and titles."""
+    label = label_of(m)
+    return label.split(" (")[0] if label.endswith(")") and " (" in label else label
+
+
+def in_sentence(text: str) -> str:
+    """``text`` inside a sentence: its first letter in lower case, unless it starts an acronym (RMDQ, NRS)."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
+def bare_number(shown: str) -> bool:
+    """A level shown as a number only ('1', '2.5'): it says nothing without its moderator's name."""
+    try:
+        float(shown)
+    except ValueError:
+        return False
+    return True
 
 
 def arm_name(plan, value) -> str:

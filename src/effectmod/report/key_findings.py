@@ -6,8 +6,8 @@ A pure function of the Results (``key_findings``); the HTML report and tables.do
 from __future__ import annotations
 
 from ..inference.credibility import GREATER, observed_direction, row_better
-from .display import comparison_name, level_name
-from .labels import label_of, outcome_labels
+from .display import bare_number, comparison_name, in_sentence, level_name, short_label
+from .labels import outcome_labels
 from .model_names import rmst_when
 from .sentences import interval, level_text, number, p_text, ratio_with_ci
 from .tables import RATIO_MODELS, effect_name, main_model_rows, missing, timepoint_text
@@ -67,9 +67,7 @@ def average_lines(results) -> list[str]:
 
 
 def _short(m) -> str:
-    label = label_of(m)
-    short = label.split(" (")[0] if label.endswith(")") and " (" in label else label
-    return short[:1].lower() + short[1:] if not short[:2].isupper() else short
+    return in_sentence(short_label(m))
 
 
 def _value(v) -> str:
@@ -167,11 +165,7 @@ def _subgroup(m, shown: str) -> str:
     for yes/no levels; 'the centre 2 subgroup' for a bare code ('the 2 subgroup' says nothing)."""
     if shown.strip().lower() in _PRESENT:
         return f"the subgroup {_PRESENT[shown.strip().lower()]} {_short(m)}"
-    try:
-        float(shown)
-    except ValueError:
-        return f"the {shown} subgroup"
-    return f"the {_short(m)} {shown} subgroup"
+    return f"the {_short(m)} {shown} subgroup" if bare_number(shown) else f"the {shown} subgroup"
 
 
 def _capital(m) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..engines.survival_km import kaplan_meier
-from .display import arm_name, level_name
+from .display import arm_name, bare_number, level_name, short_label
 from .drawing import ARM_COLOURS, literal
 from .labels import label_of
 
@@ -82,9 +82,4 @@ def km_figures(results) -> list[tuple[str, str, Figure]]:
 
 def _panel_title(m, shown: str) -> str:
     """A level's panel title: its label, or 'Sex = 1' for a bare number (a panel titled '1' says nothing)."""
-    try:
-        float(shown)
-    except ValueError:
-        return shown
-    label = label_of(m)
-    return f"{label.split(' (')[0] if label.endswith(')') and ' (' in label else label} = {shown}"
+    return f"{short_label(m)} = {shown}" if bare_number(shown) else shown

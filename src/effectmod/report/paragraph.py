@@ -7,7 +7,7 @@ import pandas as pd
 from ..inference.credibility import observed_direction, row_better
 from ..records import SEPARATION_KEPT
 from .count_methods import count_ordinal_methods
-from .display import arm_name, arm_pair, binary_comparison
+from .display import arm_name, arm_pair, binary_comparison, in_sentence, level_name, short_label
 from .labels import label_of, moderator_labels, outcome_labels
 from .model_names import rmst_when
 from .sentences import jama, level_text, p_text, ratio_with_ci, threshold_text
@@ -63,11 +63,11 @@ def direction_contradictions(results) -> list[str]:
     for name in dict.fromkeys(sub["moderator"]):
         rows = sub[sub["moderator"] == name]
         m = mods[name]
-        where = _join([f"{_lower(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, plan.data.time_unit)}"
+        where = _join([f"{in_sentence(olab.get(r.outcome, r.outcome))} {_when(r.timepoint, plan.data.time_unit)}"
                        for r in rows.itertuples()])
         observed = _benefit_text(results, m, rows["observed_direction"].iloc[0])
         hypothesised = _benefit_text(results, m, m.hypothesised_direction)
-        out.append(f"For {_lower(label_of(m))} on {where}, the observed direction ({observed}) is opposite to the "
+        out.append(f"For {in_sentence(label_of(m))} on {where}, the observed direction ({observed}) is opposite to the "
                    f"pre-specified hypothesis ({hypothesised}), which lowers credibility.")
     return out
 
@@ -76,11 +76,11 @@ def _benefit_text(results, m, direction: str) -> str:
     """'more benefit at higher kinesiophobia', or for a binary moderator 'less benefit when
     psychoactive medication use is yes than no'."""
     more = "more" if direction == "greater_benefit_when_higher" else "less"
-    label = label_of(m)
-    short = _lower(label.split(" (")[0] if label.endswith(")") and " (" in label else label)
+    short = in_sentence(short_label(m))
     levels = getattr(results.trial.moderators.get(m.name), "levels", None)
     if m.type == "binary" and levels and len(levels) == 2:
-        return f"{more} benefit when {short} is {levels[1]} than {levels[0]}"
+        level, ref = (level_name(results.plan, m.name, lv) for lv in (levels[1], levels[0]))
+        return f"{more} benefit when {short} is {level} than {ref}"
     return f"{more} benefit at higher {short}"
 
 
@@ -216,7 +216,7 @@ def _imputation_range_sentence(results) -> str:
 
 def _per_sentence(plan) -> str:
     """Which continuous moderators' interactions are reported per k units (moderators[].per)."""
-    parts = [f"{_lower(label_of(m))} {per}" for m in plan.moderators if (per := per_text(m))]
+    parts = [f"{in_sentence(label_of(m))} {per}" for m in plan.moderators if (per := per_text(m))]
     if not parts:
         return ""
     return (f"Interactions of continuous moderators are reported per unit, except {_join(parts)} "
@@ -243,7 +243,7 @@ def results_paragraph(results) -> list[str]:
     def phrase(r) -> str:
         when = (f"at the {rmst_when(results.plan, r.outcome, r.timepoint)}" if getattr(r, "model", "") == "rmst"
                 else _when(r.timepoint, results.plan.data.time_unit))
-        where = f"{_lower(olab.get(r.outcome, r.outcome))} {when}"
+        where = f"{in_sentence(olab.get(r.outcome, r.outcome))} {when}"
         if r.term == "joint":
             return f"{where} (joint test {p_text(r.p_value, a.evidence_threshold)})"
         shown = compared.get(r.moderator, "")
@@ -284,7 +284,7 @@ def results_paragraph(results) -> list[str]:
     diverging = pd.Series(results.has_note(rows, SEPARATION_KEPT), index=rows.index)
     # moderators tested everywhere without a claim; those never estimable are counted below instead
     tiers_of = rows[~diverging].groupby("moderator", sort=False)["tier"].agg(set)
-    quiet = [_lower(mlab.get(m, m)) for m, t in tiers_of.items()
+    quiet = [in_sentence(mlab.get(m, m)) for m, t in tiers_of.items()
              if "none" in t and not t & {"evidence", "hypothesis-generating"}]
     if quiet:
         paras.append(f"There was no evidence that {_join(quiet)} modified the treatment effect on any outcome "
@@ -332,11 +332,6 @@ def result_text(r, ci_level: float, threshold: float, per: str = "") -> str:
 def _when(timepoint, unit) -> str:
     """'at 52 weeks'; 'over follow-up' for a Cox model (its timepoint is empty)."""
     return "over follow-up" if timepoint == "" else f"at {timepoint_text(timepoint, unit)}"
-
-
-def _lower(label: str) -> str:
-    # keep acronyms (RMDQ, NRS) and proper nouns after the first word as written
-    return label[:1].lower() + label[1:] if label[:2].isupper() is False else label
 
 
 def _join(parts: list[str]) -> str:

@@ -25,7 +25,7 @@ from .model_names import (  # noqa: F401
     ratio_head,
     rmst_when,
 )
-from .sentences import interval, level_text, number, p_text, ratio_interval, ratio_with_ci
+from .sentences import interval, level_text, number, p_text, ratio_with_ci
 from .table1 import INDENT, SKEW_LIMIT, table1, table1_spec  # noqa: F401 (Table 1 lives in report.table1)
 
 # the note a kept maximum-likelihood logistic row carries when its fit separated (models/fit.py):
@@ -266,8 +266,9 @@ def grouped_results(results) -> list[dict]:
                     "note": str(r.get("note", "") or ""),
                 }
                 if has_boot:
-                    bounds = ratio_interval if logistic else interval
-                    row["boot"] = "" if missing(r["boot_ci_low"]) else bounds(r["boot_ci_low"], r["boot_ci_high"])
+                    lo, hi = r["boot_ci_low"], r["boot_ci_high"]
+                    row["boot"] = ("" if missing(lo) else ratio_with_ci(r["estimate"], lo, hi)[1] if logistic
+                                   else interval(lo, hi))
                 if "p_permutation" in t.columns:
                     row["p_permutation"] = p_short(r["p_permutation"], a.evidence_threshold)
                     if r["model"] != "linear":       # the Freedman-Lane test covers linear models only
