@@ -18,7 +18,7 @@ from .display import arm_name, level_name
 from .drawing import ARM_COLOURS, LOG_RATIO_LIMIT, axis_window, clip_point, draw_interval, figure_stem, literal, ratio_ticks
 from .labels import label_of
 from .predictive_figures import SHRUNKEN_CAPTION, draw_shrunken, shrunken_point
-from .sentences import interval, level_text, number, p_text
+from .sentences import interval, level_text, number, p_text, ratio, ratio_with_ci
 from .tables import main_model_rows, timepoint_text
 from .typography import minus
 
@@ -200,9 +200,6 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
     effect_word = scale_word.capitalize() if scale_word else "Mean difference"
     ax.text(EFFECT_X, y_head, f"{effect_word} ({level_text(level)} CI)", transform=text, va="center",
             fontsize=8, fontweight="bold")
-    def f(v: float) -> float:
-        with np.errstate(over="ignore"):
-            return float(np.exp(v)) if on_ratio else v
     for k, (kind, label, s, r, p) in enumerate(lines):
         y = n_rows - 2 - k
         if kind == "header":
@@ -222,8 +219,10 @@ def subgroup_forest(results, outcome: str, t, sel: pd.DataFrame) -> tuple[str, s
         if shrunk is not None:
             draw_shrunken(ax, shrunk, y, window, clip_point)
         # as the tables print it: '0.80 (0.51-1.24)', '-0.06 (-0.17 to 0.05)' with true minus signs
-        ci = minus(f"{number(f(e))} ({interval(f(a), f(b))})" if math.isfinite(a) and math.isfinite(b)
-                   else f"{number(f(e))} (NA)")
+        if not (math.isfinite(a) and math.isfinite(b)):
+            ci = minus(f"{ratio(e) if on_ratio else number(e)} (NA)")
+        else:
+            ci = minus("{} ({})".format(*ratio_with_ci(e, a, b)) if on_ratio else f"{number(e)} ({interval(a, b)})")
         ax.text(EFFECT_X, y, ci, transform=text, va="center", fontsize=8)
     if window is None:
         # the line of no effect inside the axis, with room on both sides
