@@ -336,7 +336,7 @@ def run_power(args) -> int:
     print_power(console, table)
     if targets is not None:
         print_target(console, targets, table)
-    joint = sorted({m.moderator for m in getattr(source, "models", ()) if m.moderator and len(m.inter_cols) > 1})
+    joint = sorted({m.moderator for m in getattr(source, "models", ()) if m.joint})
     if joint:
         console.print(f"{', '.join(joint)} (categorical): power of the joint test of the level interactions (F, or "
                       "Wald chi-square for binary outcomes); the interaction shown is the level's largest in size.")

@@ -54,6 +54,11 @@ class PilotModel:
     censor_cdf: np.ndarray | None = None      # P(C <= t) at censor_times; the rest of the mass at last_time
     last_time: float = float("nan")
 
+    @property
+    def joint(self) -> bool:
+        """A categorical moderator's model: its k - 1 interactions are tested jointly (power.joint)."""
+        return bool(self.moderator) and len(self.inter_cols) > 1
+
 
 @dataclass(frozen=True)
 class PilotSource:

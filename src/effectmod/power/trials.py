@@ -148,7 +148,7 @@ def _pilot_chunk(source: PilotSource, n: int, size: Size, reps: int, rng, alpha:
                 model, X, eta, pick, test, child, alpha)
             continue
         # a categorical moderator: the joint test of its interactions, as the analysis runs it
-        joint = list(model.inter_cols) if model.moderator and len(model.inter_cols) > 1 else None
+        joint = list(model.inter_cols) if model.joint else None
         if model.binary:
             y = (child.random((reps, n)) < special.expit(eta)).astype(float)
             if joint:
